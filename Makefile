@@ -1,0 +1,64 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export PORT
+
+DEMO_ENV := DJANGO_DEBUG=1
+
+.PHONY: demo test lint install install-dev serve migrate seed e2e bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+
+demo: seed
+	@echo ""
+	@echo "  SCRM inbox: http://127.0.0.1:$(PORT)/"
+	@echo "  Logins (password demo-pass-2026): supervisor, agent1, agent2, agent3, admin"
+	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/"
+	@echo ""
+	$(DEMO_ENV) $(BIN)/python manage.py serve --port $(PORT)
+
+serve: install
+	$(DEMO_ENV) $(BIN)/python manage.py serve --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+e2e: install-dev
+	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy scrm inbox templates_app monitoring
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+messages: install-dev
+	cd scrm && DJANGO_DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore '.venv/*'
+	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,130 @@
+"""Tenancy and access: organisations, their people (with a role) and their shop accounts."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from scrm.fields import EncryptedJSONField
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Unknown time zone: %(tz)s"), params={"tz": value})
+
+
+class Organisation(models.Model):
+    """One seller company. Nothing of one organisation is ever visible to another."""
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    AGENT = "agent", _("Agent")
+
+
+class Member(models.Model):
+    """A person's place in one organisation: their role and their own time zone.
+
+    Admins and supervisors see every shop account of their organisation; agents only the shop
+    accounts they hold a ShopMembership for.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member"
+    )
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"
+
+    @property
+    def sees_all_shops(self) -> bool:
+        return self.role in (Role.ADMIN, Role.SUPERVISOR)
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class Platform(models.TextChoices):
+    TIKTOK_SHOP = "tiktok_shop", "TikTok Shop"
+
+
+class ShopAccount(models.Model):
+    """A seller's account on one platform in one region, with its own time zone.
+
+    ``credentials`` (app key/secret, tokens, shop cipher) are encrypted at rest.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="shop_accounts"
+    )
+    platform = models.CharField(_("platform"), max_length=32, choices=Platform.choices)
+    platform_shop_id = models.CharField(_("platform shop id"), max_length=128)
+    name = models.CharField(_("name"), max_length=200)
+    region = models.CharField(_("region"), max_length=8, help_text=_("e.g. US, GB, MY"))
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    credentials = EncryptedJSONField(_("credentials"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shop account")
+        verbose_name_plural = _("shop accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "platform_shop_id"], name="uniq_shop_per_platform"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()} {self.region})"
+
+
+class ShopMembership(models.Model):
+    """Gives one person access to one shop account's conversations."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shop_memberships"
+    )
+    shop_account = models.ForeignKey(
+        ShopAccount, on_delete=models.CASCADE, related_name="memberships"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("shop membership")
+        verbose_name_plural = _("shop memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "shop_account"], name="uniq_shop_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.shop_account}"

@@ -1,0 +1,56 @@
+"""Reads scoped to the acting user: an agent sees only the shop accounts it is a member of."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from inbox.models import Member, ShopAccount, ShopMembership
+from scrm.api import Forbidden, NotFound
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def member_for(user: AnyUser) -> Member:
+    """The acting user's organisation membership; a user without one may see nothing."""
+    if not user.is_authenticated:
+        raise Forbidden("Authentication required.")
+    try:
+        return Member.objects.select_related("organisation").get(user_id=user.pk)
+    except Member.DoesNotExist:
+        raise Forbidden("You are not a member of any organisation.") from None
+
+
+def shop_account_list(user: AnyUser) -> QuerySet[ShopAccount]:
+    """Shop accounts visible to the user: all of the organisation for supervisors and admins,
+    only member shops for agents."""
+    member = member_for(user)
+    qs = ShopAccount.objects.filter(organisation_id=member.organisation_id)
+    if not member.sees_all_shops:
+        qs = qs.filter(memberships__user_id=member.user_id)
+    return qs.order_by("name", "id")
+
+
+def shop_account_ids_for(user: AnyUser) -> list[int]:
+    """Ids of the shop accounts the user may work on (used to scope every inbox query)."""
+    return list(shop_account_list(user).values_list("id", flat=True))
+
+
+def shop_account_get(user: AnyUser, shop_account_id: int) -> ShopAccount:
+    """One visible shop account, or NotFound (never a hint that another exists)."""
+    try:
+        return shop_account_list(user).get(id=shop_account_id)
+    except ShopAccount.DoesNotExist:
+        raise NotFound("Shop account not found.") from None
+
+
+def membership_list(user: AnyUser) -> QuerySet[ShopMembership]:
+    """Shop memberships of the user's organisation; supervisors and admins only."""
+    member = member_for(user)
+    if not member.sees_all_shops:
+        raise Forbidden("Only supervisors and admins manage memberships.")
+    return (
+        ShopMembership.objects.filter(shop_account__organisation_id=member.organisation_id)
+        .select_related("user", "shop_account")
+        .order_by("-id")
+    )

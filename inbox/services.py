@@ -1,0 +1,70 @@
+"""Writes on accounts and access. Each is one transaction with its audit event."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from inbox.models import Member, ShopMembership
+from inbox.selectors import AnyUser, member_for, shop_account_get
+from monitoring.audit import audit_record
+from scrm.api import Forbidden, NotFound, ServiceError
+
+
+def _require_manager(actor: AnyUser) -> Member:
+    member = member_for(actor)
+    if not member.sees_all_shops:
+        raise Forbidden("Only supervisors and admins manage memberships.")
+    return member
+
+
+@transaction.atomic
+def membership_create(*, actor: AnyUser, user_id: int, shop_account_id: int) -> ShopMembership:
+    """Give a person of the actor's organisation access to one of its shop accounts.
+
+    Keeps: both sides belong to the actor's organisation; one membership per pair (409 else).
+    """
+    manager = _require_manager(actor)
+    shop = shop_account_get(actor, shop_account_id)
+    User = get_user_model()
+    try:
+        user = User.objects.get(id=user_id, member__organisation_id=manager.organisation_id)
+    except User.DoesNotExist:
+        raise NotFound("User not found.") from None
+    try:
+        with transaction.atomic():
+            membership = ShopMembership.objects.create(user=user, shop_account=shop)
+    except IntegrityError:
+        raise ServiceError(
+            "This person is already a member of that shop account.",
+            code="already_member",
+            status_code=409,
+        ) from None
+    audit_record(
+        organisation_id=manager.organisation_id,
+        actor=actor,
+        action="membership.created",
+        target=membership,
+        data={"user_id": user.pk, "shop_account_id": shop.pk},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, actor: AnyUser, membership_id: int) -> None:
+    """Take one person's access to one shop account away."""
+    manager = _require_manager(actor)
+    try:
+        membership = ShopMembership.objects.select_for_update().get(
+            id=membership_id, shop_account__organisation_id=manager.organisation_id
+        )
+    except ShopMembership.DoesNotExist:
+        raise NotFound("Membership not found.") from None
+    audit_record(
+        organisation_id=manager.organisation_id,
+        actor=actor,
+        action="membership.deleted",
+        target=membership,
+        data={"user_id": membership.user_id, "shop_account_id": membership.shop_account_id},
+    )
+    membership.delete()

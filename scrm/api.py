@@ -1,0 +1,113 @@
+"""The REST API's shared shape: one error envelope and cursor pagination.
+
+Every error is ``{"error": {"code": "...", "message": "...", "details": {...}}}`` with a fitting
+4xx/5xx status, whatever raised it (DRF, Django's Http404/PermissionDenied, or a service).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, pagination, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A domain rule refused an operation; services raise it, the API shows it as a 4xx."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status_code = status_code or self.status_code
+        self.details = details or {}
+
+
+class NotFound(ServiceError):
+    status_code: int = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class Forbidden(ServiceError):
+    status_code: int = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(
+    code: str, message: str, status_code: int, details: dict[str, Any] | None = None
+) -> JsonResponse:
+    """The error envelope for plain Django views (webhooks, pages' JSON endpoints)."""
+    return JsonResponse(error_body(code, message, details), status=status_code)
+
+
+def _flatten_detail(detail: Any) -> Any:
+    if isinstance(detail, list):
+        return [_flatten_detail(d) for d in detail]
+    if isinstance(detail, dict):
+        return {k: _flatten_detail(v) for k, v in detail.items()}
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        code, message = "invalid", "The request is not valid."
+        details = _flatten_detail(exc.detail)
+        if not isinstance(details, dict):
+            details = {"non_field_errors": details}
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail = exc.detail
+        message = str(detail) if not isinstance(detail, dict | list) else str(exc.default_detail)
+        details = {}
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            details = {"retry_after_seconds": int(wait)}
+    else:  # pragma: no cover - drf only returns responses for APIException
+        code, message, details = "error", "Error.", {}
+    response.data = error_body(str(code), message, details)
+    return response
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Stable paging under concurrent inserts; views override ``ordering``."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-id"

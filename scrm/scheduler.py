@@ -1,0 +1,75 @@
+"""The embedded mode's stand-in for celery beat: one daemon thread that runs the periodic tasks
+of ``settings.SCRM_PERIODIC_TASKS`` at their intervals, in-process.
+
+Services mode runs ``celery beat`` instead, from the same table. A task that raises is logged
+(without its arguments) and tried again at its next turn; the thread never dies of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        table: dict[str, float],
+        run: Callable[[str], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.table = dict(table)
+        self._run = run or _run_celery_task
+        self._clock = clock
+        self._next_due = {name: clock() for name in self.table}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> list[str]:
+        """Run every task that is due now; return their names."""
+        now = self._clock()
+        ran = []
+        for name, interval in self.table.items():
+            if self._next_due[name] <= now:
+                self._next_due[name] = now + interval
+                try:
+                    self._run(name)
+                except Exception:
+                    logger.exception("periodic task %s failed", name)
+                ran.append(name)
+        return ran
+
+    def start(self) -> None:
+        if self._thread is not None or not self.table:
+            return
+        self._thread = threading.Thread(target=self._loop, name="scrm-scheduler", daemon=True)
+        self._thread.start()
+        logger.info("in-process scheduler started: %s", ", ".join(sorted(self.table)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            wait = max(0.05, min(self._next_due.values()) - self._clock())
+            self._stop.wait(min(wait, 1.0))
+
+
+def _run_celery_task(name: str) -> object:
+    from django.db import close_old_connections
+
+    from scrm.celery import app
+
+    close_old_connections()
+    try:
+        return app.tasks[name].apply().get(disable_sync_subtasks=False)
+    finally:
+        close_old_connections()

@@ -1,0 +1,299 @@
+"""Settings for every mode, driven by the environment (see docs/configuration.md).
+
+Two modes, picked by the variables alone:
+
+* embedded (default, nothing set): SQLite in WAL mode under ``SCRM_DATA_DIR``, the in-memory
+  channel layer, Celery tasks run eagerly, an in-process scheduler for periodic jobs, locmem cache;
+* services (``DATABASE_URL`` and ``REDIS_URL`` set): PostgreSQL, channels-redis, Redis as Celery
+  broker and cache, a separate worker and beat.
+
+With ``DJANGO_DEBUG`` off (the default), ``DJANGO_SECRET_KEY`` and ``SCRM_ENCRYPTION_KEYS`` must be
+given: the process refuses to start without them rather than run with a guessable key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+DATA_DIR = Path(os.environ.get("SCRM_DATA_DIR", BASE_DIR / "var"))
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+# Services mode needs both: a PostgreSQL without Redis (or the reverse) is a configuration error,
+# not a silent half-embedded setup.
+if bool(DATABASE_URL) != bool(REDIS_URL):
+    raise ImproperlyConfigured(
+        "Services mode needs both DATABASE_URL and REDIS_URL; set both, or neither for the "
+        "embedded mode."
+    )
+SERVICES_MODE = bool(DATABASE_URL and REDIS_URL)
+SCRM_MODE = "services" if SERVICES_MODE else "embedded"
+
+# --- secrets -------------------------------------------------------------------------------
+# Development-only fallbacks; never used with DEBUG off.
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105
+# kid "dev1", 32 zero-ish bytes: obviously not a real key.
+_DEV_ENCRYPTION_KEYS = "dev1:ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+SCRM_ENCRYPTION_KEYS = os.environ.get("SCRM_ENCRYPTION_KEYS", "")
+if not DEBUG:
+    missing = [
+        name
+        for name, value in (
+            ("DJANGO_SECRET_KEY", SECRET_KEY),
+            ("SCRM_ENCRYPTION_KEYS", SCRM_ENCRYPTION_KEYS),
+        )
+        if not value
+    ]
+    if missing:
+        raise ImproperlyConfigured(
+            f"DJANGO_DEBUG is off, so {' and '.join(missing)} must be set "
+            "(see docs/configuration.md). Set DJANGO_DEBUG=1 for local development."
+        )
+SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
+SCRM_ENCRYPTION_KEYS = SCRM_ENCRYPTION_KEYS or _DEV_ENCRYPTION_KEYS
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# --- applications --------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "scrm",
+    "inbox",
+    "templates_app",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "scrm.middleware.UserTimezoneMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "scrm.urls"
+WSGI_APPLICATION = "scrm.wsgi.application"
+ASGI_APPLICATION = "scrm.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "scrm" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- data ----------------------------------------------------------------------------------
+if SERVICES_MODE:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    }
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SCRM_SQLITE_PATH", str(DATA_DIR / "scrm.sqlite3")),
+            "OPTIONS": {
+                # WAL lets the web server read while a writer commits; IMMEDIATE takes the write
+                # lock at BEGIN so concurrent writers queue instead of failing with "locked".
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+                ),
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if SERVICES_MODE:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("SCRM_CHANNEL_PREFIX", "scrm"),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not SERVICES_MODE
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Periodic jobs: run by `celery beat` in services mode and by scrm.scheduler in embedded mode.
+# Each entry: task name -> seconds between runs. Apps add theirs here.
+SCRM_PERIODIC_TASKS: dict[str, float] = {}
+SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
+
+# --- auth ----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- i18n and time -------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- static --------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "scrm" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+try:  # WhiteNoise warns on a missing folder; the image's collectstatic fills it in production
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "media/"
+# Bodies larger than this are refused with 413 before any parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("SCRM_MAX_BODY_BYTES", 2 * 1024 * 1024))
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "scrm.api.CursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "scrm.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("SCRM_AUTH_THROTTLE", "20/min")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SCRM inbox API",
+    "DESCRIPTION": "Multi-shop customer-service inbox. Errors: "
+    '{"error": {"code", "message", "details"}}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- security (production) -----------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the page's JavaScript reads it to send X-CSRFToken
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31536000))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- logging: never personal data (see docs/configuration.md) --------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SCRM_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django logs request bodies' context on errors; keep its own loggers at WARNING.
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+# --- platforms -----------------------------------------------------------------------------
+# The simulator of the TikTok Shop API is mounted under /simulator/tiktok/ when enabled (the
+# embedded default); the connector then talks to it over real HTTP instead of TikTok's hosts.
+SCRM_SIMULATOR_ENABLED = env_bool("SCRM_SIMULATOR", default=DEBUG or not SERVICES_MODE)
+SCRM_PUBLIC_URL = os.environ.get("SCRM_PUBLIC_URL", "http://127.0.0.1:8000")
+_TIKTOK_DEFAULT_API = (
+    SCRM_PUBLIC_URL + "/simulator/tiktok"
+    if SCRM_SIMULATOR_ENABLED
+    else "https://open-api.tiktokglobalshop.com"
+)
+_TIKTOK_DEFAULT_AUTH = (
+    SCRM_PUBLIC_URL + "/simulator/tiktok"
+    if SCRM_SIMULATOR_ENABLED
+    else "https://auth.tiktok-shops.com"
+)
+TIKTOK_API_BASE = os.environ.get("TIKTOK_API_BASE", _TIKTOK_DEFAULT_API)
+TIKTOK_AUTH_BASE = os.environ.get("TIKTOK_AUTH_BASE", _TIKTOK_DEFAULT_AUTH)
