@@ -13,6 +13,7 @@ given: the process refuses to start without them rather than run with a guessabl
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -220,10 +221,9 @@ STORAGES = {
         )
     },
 }
-try:  # WhiteNoise warns on a missing folder; the image's collectstatic fills it in production
+# WhiteNoise warns on a missing folder; the image's collectstatic fills it in production.
+with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-except OSError:
-    pass
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 # Bodies larger than this are refused with 413 before any parsing.
