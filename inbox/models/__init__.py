@@ -1,3 +1,53 @@
-from inbox.models.accounts import Member, Organisation, Role, ShopAccount, ShopMembership
+from inbox.models.accounts import (
+    AssignmentMode,
+    Member,
+    Organisation,
+    Platform,
+    Role,
+    ShopAccount,
+    ShopMembership,
+)
+from inbox.models.conversations import (
+    Conversation,
+    ConversationStatus,
+    Customer,
+    DeliveryAttempt,
+    DeliveryState,
+    Direction,
+    Message,
+    Note,
+    Priority,
+    Tag,
+)
+from inbox.models.sync import (
+    AgentPresence,
+    InboxEvent,
+    SyncCursor,
+    WebhookEvent,
+    WebhookEventStatus,
+)
 
-__all__ = ["Member", "Organisation", "Role", "ShopAccount", "ShopMembership"]
+__all__ = [
+    "AgentPresence",
+    "AssignmentMode",
+    "Conversation",
+    "ConversationStatus",
+    "Customer",
+    "DeliveryAttempt",
+    "DeliveryState",
+    "Direction",
+    "InboxEvent",
+    "Member",
+    "Message",
+    "Note",
+    "Organisation",
+    "Platform",
+    "Priority",
+    "Role",
+    "ShopAccount",
+    "ShopMembership",
+    "SyncCursor",
+    "Tag",
+    "WebhookEvent",
+    "WebhookEventStatus",
+]

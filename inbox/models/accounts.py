@@ -75,6 +75,12 @@ class Platform(models.TextChoices):
     TIKTOK_SHOP = "tiktok_shop", "TikTok Shop"
 
 
+class AssignmentMode(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    ROUND_ROBIN = "round_robin", _("Round robin among online agents")
+    LEAST_OPEN = "least_open", _("Fewest open conversations among online agents")
+
+
 class ShopAccount(models.Model):
     """A seller's account on one platform in one region, with its own time zone.
 
@@ -93,6 +99,16 @@ class ShopAccount(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     credentials = EncryptedJSONField(_("credentials"))
+    assignment_mode = models.CharField(
+        _("automatic assignment"),
+        max_length=16,
+        choices=AssignmentMode.choices,
+        default=AssignmentMode.MANUAL,
+    )
+    # Round robin remembers whom it gave the last conversation to.
+    last_assigned_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,240 @@
+"""Buyers, conversations, messages, notes and tags: the unified queue's data."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from scrm.fields import EncryptedTextField
+
+
+class Customer(models.Model):
+    """A buyer on one platform, shared by every shop of the organisation it wrote to.
+
+    ``display_name`` and ``avatar_url`` are personal data: encrypted at rest; ``name_index`` is
+    their blind index for exact search.
+    """
+
+    organisation = models.ForeignKey(
+        "inbox.Organisation", on_delete=models.CASCADE, related_name="customers"
+    )
+    platform = models.CharField(max_length=32)
+    platform_user_id = models.CharField(max_length=128)
+    im_user_id = models.CharField(max_length=128, blank=True)
+    display_name = EncryptedTextField(_("name"))
+    avatar_url = EncryptedTextField(_("avatar"))
+    name_index = models.CharField(max_length=32, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "platform", "platform_user_id"], name="uniq_customer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.pk}"
+
+
+class Tag(models.Model):
+    organisation = models.ForeignKey(
+        "inbox.Organisation", on_delete=models.CASCADE, related_name="tags"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    color = models.CharField(_("colour"), max_length=7, default="#64748b")
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="uniq_tag")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConversationStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    SNOOZED = "snoozed", _("Snoozed")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Priority(models.IntegerChoices):
+    LOW = 0, _("Low")
+    NORMAL = 1, _("Normal")
+    HIGH = 2, _("High")
+    URGENT = 3, _("Urgent")
+
+
+class Conversation(models.Model):
+    """One buyer's chat with one shop account on its platform.
+
+    ``waiting_since`` is the time of the oldest buyer message not yet answered by a human (null
+    once answered): the queue sorts by it, and the SLA is measured from it.
+    """
+
+    organisation = models.ForeignKey(
+        "inbox.Organisation", on_delete=models.CASCADE, related_name="conversations"
+    )
+    shop_account = models.ForeignKey(
+        "inbox.ShopAccount", on_delete=models.CASCADE, related_name="conversations"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="conversations")
+    platform_conversation_id = models.CharField(max_length=128)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ConversationStatus.choices, default="open"
+    )
+    priority = models.SmallIntegerField(_("priority"), choices=Priority.choices, default=1)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
+    unread_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_preview = models.CharField(max_length=200, blank=True)
+    last_buyer_message_at = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    can_send_message = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop_account", "platform_conversation_id"], name="uniq_conversation"
+            )
+        ]
+        indexes = [
+            # The default queue: open work of some shops, longest waiting first.
+            models.Index(
+                fields=["shop_account", "status", "waiting_since", "id"], name="conv_queue"
+            ),
+            models.Index(
+                fields=["shop_account", "status", "-last_message_at", "id"], name="conv_recent"
+            ),
+            models.Index(fields=["assignee", "status"], name="conv_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"conversation {self.pk}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("From buyer")
+    OUTBOUND = "out", _("To buyer")
+
+
+class DeliveryState(models.TextChoices):
+    RECEIVED = "received", _("Received")  # inbound, or outbound seen on the platform
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class Message(models.Model):
+    """One message of a conversation, stored once per (shop account, platform message id).
+
+    Outbound replies start ``pending`` with the client's idempotency key and no platform id; the
+    delivery task moves them to ``sent`` (with the id) or ``failed`` (with the reason).
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    shop_account = models.ForeignKey(
+        "inbox.ShopAccount", on_delete=models.CASCADE, related_name="+"
+    )
+    # NULL (not "") until the platform gives an id, so the unique constraint ignores pending rows.
+    platform_message_id = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    sender_role = models.CharField(max_length=20)  # BUYER, SHOP, CUSTOMER_SERVICE, SYSTEM, ROBOT
+    type = models.CharField(max_length=32, default="TEXT")
+    text = models.TextField(blank=True)
+    content = models.JSONField(default=dict, blank=True)
+    is_visible = models.BooleanField(default=True)
+    sent_at = models.DateTimeField(db_index=True)  # the platform's create_time, or submit time
+    platform_index = models.CharField(max_length=64, blank=True)
+    delivery_state = models.CharField(
+        max_length=10, choices=DeliveryState.choices, default=DeliveryState.RECEIVED
+    )
+    failure_reason = models.CharField(max_length=300, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop_account", "platform_message_id"],
+                condition=Q(platform_message_id__isnull=False),
+                name="uniq_platform_message",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="uniq_reply_idempotency",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "sent_at", "id"], name="msg_timeline"),
+            models.Index(
+                fields=["delivery_state"],
+                condition=Q(delivery_state__in=["pending", "sending"]),
+                name="msg_undelivered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try at delivering an outbound message through the platform's API."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, blank=True)  # sent | adopted | retry | failed
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+
+    def __str__(self) -> str:
+        return f"attempt {self.pk} of message {self.message_id}: {self.outcome or 'running'}"
+
+
+class Note(models.Model):
+    """An internal note on a conversation: seen by the team, never sent to the buyer."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"

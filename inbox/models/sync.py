@@ -1,0 +1,118 @@
+"""Ingestion bookkeeping: raw webhook events, per-shop sync cursors, the change feed, presence."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from scrm.fields import EncryptedTextField
+
+
+class WebhookEventStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookEvent(models.Model):
+    """A verified webhook as received, stored once per platform notification id.
+
+    The raw body may carry message text, so it is stored encrypted.
+    """
+
+    platform = models.CharField(max_length=32)
+    notification_id = models.CharField(max_length=128)
+    shop_account = models.ForeignKey(
+        "inbox.ShopAccount", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    type_code = models.IntegerField()
+    kind = models.CharField(max_length=32)
+    body = EncryptedTextField()
+    status = models.CharField(
+        max_length=10, choices=WebhookEventStatus.choices, default=WebhookEventStatus.RECEIVED
+    )
+    error = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "notification_id"], name="uniq_webhook_notification"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhook_status")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} notification {self.notification_id}"
+
+
+class SyncCursor(models.Model):
+    """Where the periodic backfill of one shop account has got to.
+
+    ``high_water`` is the newest latest-message time the backfill has fully stored; a run pages
+    conversations newest first and stops at the first page entirely older than it.
+    """
+
+    shop_account = models.OneToOneField(
+        "inbox.ShopAccount", on_delete=models.CASCADE, related_name="sync_cursor"
+    )
+    high_water = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("sync cursor")
+        verbose_name_plural = _("sync cursors")
+
+    def __str__(self) -> str:
+        return f"sync cursor of shop {self.shop_account_id}"
+
+
+class InboxEvent(models.Model):
+    """The change feed: every real-time event, with a monotonic id.
+
+    Websocket pushes are a hint; a client that reconnects asks ``/api/v1/events/?after=<id>``
+    for what it missed. Events are scoped to a shop account (its members see them) or a user.
+    """
+
+    organisation = models.ForeignKey("inbox.Organisation", on_delete=models.CASCADE)
+    shop_account = models.ForeignKey(
+        "inbox.ShopAccount", null=True, blank=True, on_delete=models.CASCADE
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("inbox event")
+        verbose_name_plural = _("inbox events")
+        indexes = [models.Index(fields=["shop_account", "id"], name="event_shop_id")]
+
+    def __str__(self) -> str:
+        return f"event {self.pk} {self.type}"
+
+
+class AgentPresence(models.Model):
+    """Whether an agent is online: an open inbox socket refreshes ``last_seen_at``."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presence"
+    )
+    connections = models.PositiveIntegerField(default=0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("agent presence")
+        verbose_name_plural = _("agent presence")
+
+    def __str__(self) -> str:
+        return f"presence of user {self.user_id}"

@@ -1,0 +1,240 @@
+"""The narrow interface every platform adapter implements.
+
+Adapters exchange these small dataclasses, never Django models, so they can be tested (and the
+simulator built) without the database. All of an adapter's HTTP goes through one client with
+timeouts and bounded retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+# --- errors ----------------------------------------------------------------------------------
+class PlatformError(Exception):
+    """The platform refused or failed a call. ``code`` is the platform's own (0 if none).
+
+    Messages never contain tokens, secrets or buyer data.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: int = 0, http_status: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
+
+
+class AuthExpired(PlatformError):
+    """The access token expired and could not be refreshed (the seller must re-authorise)."""
+
+
+class RateLimited(PlatformError):
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TransientError(PlatformError):
+    """5xx, timeout, connection reset: worth trying again later."""
+
+    retryable = True
+
+
+class MalformedWebhook(Exception):
+    """A webhook body that is not a notification of this platform (answered 400)."""
+
+
+# --- credentials -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Credentials:
+    """What a connection to one shop needs. Stored encrypted in ``ShopAccount.credentials``."""
+
+    app_key: str
+    app_secret: str
+    access_token: str = ""
+    access_token_expires_at: int = 0  # Unix seconds (TikTok sends absolute timestamps)
+    refresh_token: str = ""
+    refresh_token_expires_at: int = 0
+    shop_cipher: str = ""
+    shop_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Credentials:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def with_tokens(self, tokens: TokenSet) -> Credentials:
+        return replace(
+            self,
+            access_token=tokens.access_token,
+            access_token_expires_at=tokens.access_token_expires_at,
+            refresh_token=tokens.refresh_token,
+            refresh_token_expires_at=tokens.refresh_token_expires_at,
+        )
+
+    def __repr__(self) -> str:  # never print secrets
+        return f"Credentials(app_key={self.app_key!r}, shop_id={self.shop_id!r})"
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    access_token_expires_at: int
+    refresh_token: str
+    refresh_token_expires_at: int
+    seller_name: str = ""
+    open_id: str = ""
+
+    def __repr__(self) -> str:
+        return f"TokenSet(expires_at={self.access_token_expires_at})"
+
+
+@dataclass(frozen=True)
+class AuthorizedShop:
+    shop_id: str
+    cipher: str
+    name: str
+    region: str
+    code: str = ""
+    seller_type: str = ""
+
+
+# --- conversations and messages --------------------------------------------------------------
+@dataclass(frozen=True)
+class Participant:
+    role: str  # BUYER | SHOP | CUSTOMER_SERVICE | SYSTEM | ROBOT
+    im_user_id: str
+    user_id: str = ""  # the buyer's platform user id (conversations only)
+    nickname: str = ""
+    avatar: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformMessage:
+    message_id: str
+    conversation_id: str
+    type: str  # TEXT, IMAGE, ORDER_CARD, ...
+    content: dict[str, Any]  # decoded from the platform's JSON string
+    create_time: datetime  # aware, UTC
+    sender: Participant
+    index: str = ""
+    is_visible: bool = True
+
+
+@dataclass(frozen=True)
+class PlatformConversation:
+    conversation_id: str
+    create_time: datetime
+    buyer: Participant | None
+    unread_count: int = 0
+    latest_message: PlatformMessage | None = None
+    can_send_message: bool = True
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_page_token: str = ""  # "" means no more pages
+
+    @property
+    def has_more(self) -> bool:
+        return bool(self.next_page_token)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    type: str  # TEXT | IMAGE | PRODUCT_CARD | ORDER_CARD
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WebhookNotice:
+    """A parsed webhook. ``kind`` is our name for it; ``type_code`` the platform's."""
+
+    notification_id: str
+    kind: str  # new_message | new_conversation | return_status | deauthorization |
+    #            authorization_expiring | unknown
+    type_code: int
+    shop_id: str
+    timestamp: int
+    data: dict[str, Any]
+    conversation_id: str = ""
+    message_id: str = ""
+
+
+# --- the interface ---------------------------------------------------------------------------
+class ShopApi(Protocol):
+    """Calls on one authorised shop. Implementations refresh an expired token once, through
+    ``on_tokens_refreshed``, before giving up with AuthExpired."""
+
+    credentials: Credentials
+
+    def list_conversations(
+        self, *, page_token: str = "", page_size: int = 20
+    ) -> Page[PlatformConversation]: ...
+
+    def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        page_token: str = "",
+        page_size: int = 10,
+        newest_first: bool = True,
+    ) -> Page[PlatformMessage]: ...
+
+    def send_message(self, conversation_id: str, message: OutgoingMessage) -> str:
+        """Send; returns the platform's message id."""
+        ...
+
+    def mark_read(self, conversation_id: str) -> None: ...
+
+
+class PlatformAdapter(Protocol):
+    name: str  # matches ShopAccount.platform
+    max_text_length: int
+
+    def connect(
+        self,
+        credentials: Credentials,
+        on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+    ) -> ShopApi: ...
+
+    def parse_webhook(self, body: bytes) -> WebhookNotice:
+        """Raise MalformedWebhook for anything that is not a notification."""
+        ...
+
+    def verify_webhook(
+        self, credentials: Credentials, headers: Mapping[str, str], body: bytes
+    ) -> bool: ...
+
+    def exchange_auth_code(self, app_key: str, app_secret: str, auth_code: str) -> TokenSet: ...
+
+    def authorized_shops(self, credentials: Credentials) -> list[AuthorizedShop]: ...
+
+
+_ADAPTERS: dict[str, Callable[[], PlatformAdapter]] = {}
+
+
+def register(name: str, factory: Callable[[], PlatformAdapter]) -> None:
+    _ADAPTERS[name] = factory
+
+
+def get_adapter(name: str) -> PlatformAdapter:
+    if name not in _ADAPTERS:
+        # Importing the platform package registers it.
+        import importlib
+
+        importlib.import_module(f"inbox.platforms.{name}")
+    return _ADAPTERS[name]()
