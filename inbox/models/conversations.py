@@ -21,8 +21,10 @@ class Customer(models.Model):
         "inbox.Organisation", on_delete=models.CASCADE, related_name="customers"
     )
     platform = models.CharField(max_length=32)
-    platform_user_id = models.CharField(max_length=128)
-    im_user_id = models.CharField(max_length=128, blank=True)
+    # TikTok's im_user_id is the one buyer id present both in conversation participants and in
+    # message senders, so it is the key; user_id (order-side id) is filled when known.
+    im_user_id = models.CharField(max_length=128)
+    platform_user_id = models.CharField(max_length=128, blank=True)
     display_name = EncryptedTextField(_("name"))
     avatar_url = EncryptedTextField(_("avatar"))
     name_index = models.CharField(max_length=32, blank=True, db_index=True)
@@ -33,7 +35,7 @@ class Customer(models.Model):
         verbose_name_plural = _("customers")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "platform", "platform_user_id"], name="uniq_customer"
+                fields=["organisation", "platform", "im_user_id"], name="uniq_customer"
             )
         ]
 
