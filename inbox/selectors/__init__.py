@@ -1,0 +1,31 @@
+"""Reads scoped to the acting user (see accounts.py for the access rule)."""
+
+from inbox.selectors.accounts import (
+    AnyUser,
+    member_for,
+    membership_list,
+    shop_account_get,
+    shop_account_ids_for,
+    shop_account_list,
+)
+from inbox.selectors.conversations import (
+    QueueFilters,
+    conversation_get,
+    conversation_list,
+    conversation_messages,
+    event_list_after,
+)
+
+__all__ = [
+    "AnyUser",
+    "QueueFilters",
+    "conversation_get",
+    "conversation_list",
+    "conversation_messages",
+    "event_list_after",
+    "member_for",
+    "membership_list",
+    "shop_account_get",
+    "shop_account_ids_for",
+    "shop_account_list",
+]

@@ -1,0 +1,125 @@
+"""The unified queue: conversations, messages and the change feed an agent may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from inbox.models import Conversation, InboxEvent, Message, Note
+from inbox.selectors.accounts import AnyUser, shop_account_ids_for
+from scrm.api import NotFound
+
+OPEN_STATUSES = ("open", "pending")
+
+SORTS = {
+    # who waited longest first; answered conversations (no waiting_since) after, newest first
+    "waiting": (
+        F("waiting_since").asc(nulls_last=True),
+        F("last_message_at").desc(nulls_last=True),
+        "id",
+    ),
+    "newest": (F("last_message_at").desc(nulls_last=True), "-id"),
+    "priority": ("-priority", F("waiting_since").asc(nulls_last=True), "id"),
+}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    shop_account_ids: tuple[int, ...] = ()
+    platform: str = ""
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    assignee: str = "anyone"  # me | unassigned | anyone | <user id>
+    tag: str = ""
+    waiting_longer_than: timedelta | None = None
+    search: str = ""
+    sort: str = "waiting"
+
+
+def _visible(user: AnyUser) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(shop_account_id__in=shop_account_ids_for(user))
+
+
+def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversation]:
+    """Conversations of every shop the user works on, filtered and sorted for the queue.
+
+    Keeps: only shops the user may see (agents: member shops), whatever filter is asked.
+    """
+    allowed = shop_account_ids_for(user)
+    shops = (
+        [s for s in filters.shop_account_ids if s in allowed]
+        if filters.shop_account_ids
+        else allowed
+    )
+    qs = Conversation.objects.filter(shop_account_id__in=shops)
+    if filters.statuses:
+        qs = qs.filter(status__in=filters.statuses)
+    if filters.platform:
+        qs = qs.filter(shop_account__platform=filters.platform)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif filters.assignee == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee.isdigit():
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.tag:
+        qs = qs.filter(tags__name=filters.tag)
+    if filters.waiting_longer_than is not None:
+        qs = qs.filter(waiting_since__lte=timezone.now() - filters.waiting_longer_than)
+    if filters.search:
+        qs = qs.filter(_search_q(filters.search))
+    return (
+        qs.select_related("shop_account", "customer", "assignee")
+        .prefetch_related("tags")
+        .order_by(*SORTS.get(filters.sort, SORTS["waiting"]))
+    )
+
+
+def _search_q(term: str) -> Q:
+    """Text search: message text and preview (plain), buyer name (exact, by blind index)."""
+    from scrm.crypto import key_ring
+
+    name_index = key_ring().blind_index(term, purpose="customer.name")
+    matching_messages = Message.objects.filter(text__icontains=term).values("conversation_id")
+    q = Q(last_message_preview__icontains=term) | Q(customer__name_index=name_index)
+    q |= Q(id__in=matching_messages)
+    if term.isdigit():
+        q |= Q(platform_conversation_id=term) | Q(id=int(term))
+    return q
+
+
+def conversation_get(user: AnyUser, conversation_id: int) -> Conversation:
+    """One conversation the user may see, or NotFound (never a hint that it exists)."""
+    try:
+        return (
+            _visible(user)
+            .select_related("shop_account", "customer", "assignee")
+            .prefetch_related(
+                "tags", Prefetch("notes", queryset=Note.objects.select_related("author"))
+            )
+            .get(id=conversation_id)
+        )
+    except Conversation.DoesNotExist:
+        raise NotFound("Conversation not found.") from None
+
+
+def conversation_messages(user: AnyUser, conversation_id: int) -> QuerySet[Message]:
+    """Messages of one visible conversation in timeline order (visible ones only)."""
+    conversation = conversation_get(user, conversation_id)
+    return (
+        Message.objects.filter(conversation=conversation, is_visible=True)
+        .select_related("author")
+        .order_by("sent_at", "platform_index", "id")
+    )
+
+
+def event_list_after(user: AnyUser, after_id: int, limit: int = 500) -> list[InboxEvent]:
+    """Change-feed events after ``after_id`` that the user may see, oldest first."""
+    shops = shop_account_ids_for(user)
+    return list(
+        InboxEvent.objects.filter(id__gt=after_id)
+        .filter(Q(shop_account_id__in=shops) | Q(user_id=user.pk))
+        .order_by("id")[:limit]
+    )
