@@ -1,0 +1,372 @@
+"""TikTok Shop behind the platform interface of ``inbox/platforms/base.py``.
+
+Converts the Open API's customer-service objects into the base dataclasses and parses and
+verifies webhooks. All HTTP goes through :class:`~inbox.platforms.tiktok_shop.client.
+TikTokShopClient`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from inbox.platforms.base import (
+    AuthorizedShop,
+    Credentials,
+    MalformedWebhook,
+    OutgoingMessage,
+    Page,
+    Participant,
+    PlatformConversation,
+    PlatformMessage,
+    TokenSet,
+    WebhookNotice,
+)
+from inbox.platforms.tiktok_shop import signing
+from inbox.platforms.tiktok_shop.client import RetryPolicy, TikTokShopClient
+
+CS = "/customer_service/202309"
+SHOPS_PATH = "/authorization/202309/shops"
+
+MAX_TEXT_LENGTH = 2000
+MAX_CONVERSATIONS_PAGE = 20
+MAX_MESSAGES_PAGE = 10
+
+# Sendable types and the content keys each requires (docs/platforms/tiktok-shop.md §2).
+SENDABLE: dict[str, tuple[str, ...]] = {
+    "TEXT": ("content",),
+    "IMAGE": ("url", "width", "height"),
+    "PRODUCT_CARD": ("product_id",),
+    "ORDER_CARD": ("order_id",),
+    "RETURN_REFUND_CARD": ("order_id", "sku_id"),
+    "COUPON_CARD": ("coupon_id",),
+}
+
+# Webhook ``type`` -> our kind (§3).
+WEBHOOK_KINDS: dict[int, str] = {
+    14: "new_message",
+    13: "new_conversation",
+    12: "return_status",
+    6: "deauthorization",
+    7: "authorization_expiring",
+}
+
+
+class TikTokShopApi:
+    """Customer-service calls on one authorised shop (implements ``base.ShopApi``)."""
+
+    def __init__(self, client: TikTokShopClient) -> None:
+        self.client = client
+
+    @property
+    def credentials(self) -> Credentials:
+        # The client swaps in refreshed credentials; always report the current ones.
+        return self.client.credentials
+
+    @credentials.setter
+    def credentials(self, value: Credentials) -> None:
+        self.client.credentials = value
+
+    def close(self) -> None:
+        self.client.close()
+
+    def list_conversations(
+        self, *, page_token: str = "", page_size: int = 20
+    ) -> Page[PlatformConversation]:
+        data = self.client.call(
+            "GET",
+            f"{CS}/conversations",
+            params={
+                "page_size": _clamp(page_size, MAX_CONVERSATIONS_PAGE),
+                "page_token": page_token,
+            },
+        )
+        items = [conversation_from(c) for c in _dicts(data.get("conversations"))]
+        return Page(items=items, next_page_token=str(data.get("next_page_token") or ""))
+
+    def list_messages(
+        self,
+        conversation_id: str,
+        *,
+        page_token: str = "",
+        page_size: int = 10,
+        newest_first: bool = True,
+    ) -> Page[PlatformMessage]:
+        data = self.client.call(
+            "GET",
+            f"{CS}/conversations/{_path_id(conversation_id)}/messages",
+            params={
+                "page_size": _clamp(page_size, MAX_MESSAGES_PAGE),
+                "page_token": page_token,
+                "sort_order": "DESC" if newest_first else "ASC",
+                "sort_field": "create_time",
+            },
+        )
+        items = [message_from(m, conversation_id) for m in _dicts(data.get("messages"))]
+        return Page(items=items, next_page_token=str(data.get("next_page_token") or ""))
+
+    def send_message(self, conversation_id: str, message: OutgoingMessage) -> str:
+        validate_outgoing(message)
+        data = self.client.call(
+            "POST",
+            f"{CS}/conversations/{_path_id(conversation_id)}/messages",
+            body={
+                "type": message.type,
+                "content": json.dumps(message.content, ensure_ascii=False),
+            },
+            retry_unsafe=False,
+        )
+        return str(data.get("message_id") or "")
+
+    def mark_read(self, conversation_id: str) -> None:
+        self.client.call("POST", f"{CS}/conversations/{_path_id(conversation_id)}/messages/read")
+
+
+class TikTokShopAdapter:
+    """The TikTok Shop platform (implements ``base.PlatformAdapter``).
+
+    Base URLs default to the ``TIKTOK_API_BASE`` / ``TIKTOK_AUTH_BASE`` settings, read when the
+    first call is made.
+    """
+
+    name = "tiktok_shop"
+    max_text_length = MAX_TEXT_LENGTH
+
+    def __init__(
+        self,
+        *,
+        api_base: str | None = None,
+        auth_base: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_base = api_base
+        self.auth_base = auth_base
+        self.retry = retry
+        self.timeout = timeout
+        self.sleep = sleep
+
+    def _client(
+        self,
+        credentials: Credentials,
+        on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+    ) -> TikTokShopClient:
+        return TikTokShopClient(
+            credentials,
+            api_base=self.api_base,
+            auth_base=self.auth_base,
+            on_tokens_refreshed=on_tokens_refreshed,
+            retry=self.retry,
+            timeout=self.timeout,
+            sleep=self.sleep,
+        )
+
+    def connect(
+        self,
+        credentials: Credentials,
+        on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+    ) -> TikTokShopApi:
+        return TikTokShopApi(self._client(credentials, on_tokens_refreshed))
+
+    def parse_webhook(self, body: bytes) -> WebhookNotice:
+        return parse_webhook(body)
+
+    def verify_webhook(
+        self, credentials: Credentials, headers: Mapping[str, str], body: bytes
+    ) -> bool:
+        authorization = _header(headers, "Authorization")
+        return signing.verify_webhook(
+            credentials.app_key, credentials.app_secret, body, authorization
+        )
+
+    def exchange_auth_code(self, app_key: str, app_secret: str, auth_code: str) -> TokenSet:
+        with self._client(Credentials(app_key=app_key, app_secret=app_secret)) as client:
+            return client.exchange_auth_code(auth_code)
+
+    def authorized_shops(self, credentials: Credentials) -> list[AuthorizedShop]:
+        with self._client(credentials) as client:
+            data = client.call("GET", SHOPS_PATH)
+        return [
+            AuthorizedShop(
+                shop_id=str(s.get("id") or ""),
+                cipher=str(s.get("cipher") or ""),
+                name=str(s.get("name") or ""),
+                region=str(s.get("region") or ""),
+                code=str(s.get("code") or ""),
+                seller_type=str(s.get("seller_type") or ""),
+            )
+            for s in _dicts(data.get("shops"))
+        ]
+
+
+# --- conversions -----------------------------------------------------------------------------
+def validate_outgoing(message: OutgoingMessage) -> None:
+    """Raise ValueError for a message TikTok would refuse (checked before any HTTP)."""
+    required = SENDABLE.get(message.type)
+    if required is None:
+        raise ValueError(f"TikTok Shop cannot send messages of type {message.type!r}")
+    missing = [key for key in required if message.content.get(key) in (None, "")]
+    if missing:
+        raise ValueError(f"{message.type} message needs {', '.join(missing)}")
+    if message.type == "TEXT":
+        text = message.content["content"]
+        if not isinstance(text, str):
+            raise ValueError("TEXT content must be a string")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ValueError(
+                f"TEXT message is {len(text)} characters; TikTok Shop allows {MAX_TEXT_LENGTH}"
+            )
+
+
+def participant_from(raw: Mapping[str, Any]) -> Participant:
+    return Participant(
+        role=str(raw.get("role") or ""),
+        im_user_id=str(raw.get("im_user_id") or ""),
+        user_id=str(raw.get("user_id") or ""),
+        nickname=str(raw.get("nickname") or ""),
+        avatar=str(raw.get("avatar") or ""),
+    )
+
+
+def message_from(raw: Mapping[str, Any], conversation_id: str) -> PlatformMessage:
+    sender = raw.get("sender")
+    return PlatformMessage(
+        message_id=str(raw.get("id") or ""),
+        conversation_id=conversation_id,
+        type=str(raw.get("type") or ""),
+        content=decode_content(raw.get("content")),
+        create_time=utc_from_unix(raw.get("create_time")),
+        sender=participant_from(sender if isinstance(sender, dict) else {}),
+        index=str(raw.get("index") or ""),
+        is_visible=bool(raw.get("is_visible", True)),
+    )
+
+
+def conversation_from(raw: Mapping[str, Any]) -> PlatformConversation:
+    conversation_id = str(raw.get("id") or "")
+    buyer = next(
+        (
+            participant_from(p)
+            for p in _dicts(raw.get("participants"))
+            if p.get("role") == "BUYER" and p.get("user_id")
+        ),
+        None,
+    )
+    latest = raw.get("latest_message")
+    return PlatformConversation(
+        conversation_id=conversation_id,
+        create_time=utc_from_unix(raw.get("create_time")),
+        buyer=buyer,
+        unread_count=_int(raw.get("unread_count")),
+        latest_message=(
+            message_from(latest, conversation_id) if isinstance(latest, dict) and latest else None
+        ),
+        can_send_message=bool(raw.get("can_send_message", True)),
+    )
+
+
+def decode_content(value: Any) -> dict[str, Any]:
+    """``content`` is a JSON-serialised string; keep an undecodable one as ``{"content": s}``."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str) or value == "":
+        return {}
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return {"content": value}
+    return decoded if isinstance(decoded, dict) else {"content": decoded}
+
+
+def utc_from_unix(value: Any) -> datetime:
+    return datetime.fromtimestamp(_int(value), tz=UTC)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+def parse_webhook(body: bytes) -> WebhookNotice:
+    """A WebhookNotice from a raw body; MalformedWebhook if it is not a TikTok notification.
+
+    Older notifications have no ``tts_notification_id``: the id is then the SHA-256 of the raw
+    body, so a redelivery of the same body dedupes.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedWebhook("webhook body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise MalformedWebhook("webhook body is not a JSON object")
+    type_code = payload.get("type")
+    if isinstance(type_code, str) and type_code.isdigit():
+        type_code = int(type_code)
+    if not isinstance(type_code, int) or isinstance(type_code, bool):
+        raise MalformedWebhook("webhook without a numeric type")
+    shop_id = payload.get("shop_id")
+    if isinstance(shop_id, int) and not isinstance(shop_id, bool):
+        shop_id = str(shop_id)
+    if not isinstance(shop_id, str) or not shop_id:
+        raise MalformedWebhook("webhook without a shop_id")
+    data = payload.get("data")
+    if isinstance(data, str):  # tolerate a JSON-serialised data object
+        data = decode_content(data)
+    if not isinstance(data, dict):
+        data = {}
+    kind = WEBHOOK_KINDS.get(type_code, "unknown")
+    conversation_id = message_id = ""
+    if kind in ("new_message", "new_conversation"):
+        conversation_id = str(data.get("conversation_id") or "")
+    if kind == "new_message":
+        message_id = str(data.get("message_id") or "")
+    notification_id = str(payload.get("tts_notification_id") or "")
+    if not notification_id:
+        notification_id = hashlib.sha256(body).hexdigest()
+    return WebhookNotice(
+        notification_id=notification_id,
+        kind=kind,
+        type_code=type_code,
+        shop_id=shop_id,
+        timestamp=_int(payload.get("timestamp")),
+        data=data,
+        conversation_id=conversation_id,
+        message_id=message_id,
+    )
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    for key, candidate in headers.items():
+        if key.lower() == lowered:
+            return candidate
+    return None
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _clamp(page_size: int, maximum: int) -> int:
+    return max(1, min(int(page_size), maximum))
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _path_id(value: str) -> str:
+    """Platform ids are digits; refuse anything that would change the signed path."""
+    if not value or "/" in value or "?" in value or "#" in value:
+        raise ValueError("invalid conversation id")
+    return value
