@@ -9,7 +9,13 @@ from typing import Any
 from django.db import transaction
 
 from inbox.models import Organisation, ShopAccount
-from inbox.platforms.base import AuthorizedShop, Credentials, PlatformAdapter, TokenSet
+from inbox.platforms.base import (
+    AuthorizedShop,
+    Credentials,
+    PlatformAdapter,
+    TokenSet,
+    get_adapter,
+)
 from monitoring.audit import audit_record
 
 # A shop's default time zone by region (the seller can change it afterwards). Regions that
@@ -86,6 +92,29 @@ def shop_accounts_onboard(
         base=base,
         shops=shops,
         time_zones=time_zones,
+    )
+
+
+def shop_accounts_rediscover(
+    *, shop_account: ShopAccount, adapter: PlatformAdapter | None = None
+) -> list[ShopAccount]:
+    """Re-run onboarding with a shop account's stored tokens (for an admin action).
+
+    Picks up shops added to the same authorisation and refreshes names and regions; keeps the
+    invariants of ``shop_accounts_onboard``. An expired stored token raises AuthExpired.
+    """
+    stored = Credentials.from_dict(shop_account.credentials)
+    return shop_accounts_onboard(
+        organisation=shop_account.organisation,
+        adapter=adapter or get_adapter(shop_account.platform),
+        app_key=stored.app_key,
+        app_secret=stored.app_secret,
+        tokens=TokenSet(
+            access_token=stored.access_token,
+            access_token_expires_at=stored.access_token_expires_at,
+            refresh_token=stored.refresh_token,
+            refresh_token_expires_at=stored.refresh_token_expires_at,
+        ),
     )
 
 
