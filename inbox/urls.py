@@ -1,14 +1,36 @@
 from django.urls import path
 
-from inbox import api
+from inbox.api import accounts, conversations
 
 app_name = "inbox_api"
 
 urlpatterns = [
-    path("auth/token/", api.AuthTokenView.as_view(), name="auth-token"),
-    path("me/", api.MeView.as_view(), name="me"),
-    path("shop-accounts/", api.ShopAccountList.as_view(), name="shop-account-list"),
-    path("shop-accounts/<int:pk>/", api.ShopAccountDetail.as_view(), name="shop-account-detail"),
-    path("memberships/", api.MembershipList.as_view(), name="membership-list"),
-    path("memberships/<int:pk>/", api.MembershipDetail.as_view(), name="membership-detail"),
+    path("auth/token/", accounts.AuthTokenView.as_view(), name="auth-token"),
+    path("me/", accounts.MeView.as_view(), name="me"),
+    path("shop-accounts/", accounts.ShopAccountList.as_view(), name="shop-account-list"),
+    path(
+        "shop-accounts/<int:pk>/", accounts.ShopAccountDetail.as_view(), name="shop-account-detail"
+    ),
+    path("memberships/", accounts.MembershipList.as_view(), name="membership-list"),
+    path("memberships/<int:pk>/", accounts.MembershipDetail.as_view(), name="membership-detail"),
+    path("conversations/", conversations.ConversationList.as_view(), name="conversation-list"),
+    path("conversations/bulk/", conversations.Bulk.as_view(), name="conversation-bulk"),
+    path(
+        "conversations/<int:pk>/",
+        conversations.ConversationDetail.as_view(),
+        name="conversation-detail",
+    ),
+    path(
+        "conversations/<int:pk>/messages/",
+        conversations.MessageList.as_view(),
+        name="conversation-messages",
+    ),
+    path(
+        "conversations/<int:pk>/messages/<int:message_id>/retry/",
+        conversations.MessageRetry.as_view(),
+        name="message-retry",
+    ),
+    path("conversations/<int:pk>/notes/", conversations.NoteCreate.as_view(), name="note-create"),
+    path("conversations/<int:pk>/read/", conversations.MarkRead.as_view(), name="mark-read"),
+    path("events/", conversations.EventList.as_view(), name="event-list"),
 ]

@@ -40,6 +40,10 @@ class EncryptedTextField(models.TextField):
 class EncryptedJSONField(EncryptedTextField):
     """A JSON document (credentials, tokens) stored encrypted as one ciphertext."""
 
+    # django-stubs reads these to type the attribute as a dict, not a str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: dict[str, Any]  # type: ignore[assignment]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("default", dict)
         super().__init__(*args, **kwargs)

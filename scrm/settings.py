@@ -185,7 +185,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs: run by `celery beat` in services mode and by scrm.scheduler in embedded mode.
 # Each entry: task name -> seconds between runs. Apps add theirs here.
-SCRM_PERIODIC_TASKS: dict[str, float] = {}
+SCRM_PERIODIC_TASKS: dict[str, float] = {
+    "inbox.tasks.backfill_all_shops": float(os.environ.get("SCRM_BACKFILL_SECONDS", 60)),
+    "inbox.tasks.redeliver_stuck_replies": 60.0,
+}
 SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
 
 # --- auth ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from inbox.models.accounts import (
     ShopMembership,
 )
 from inbox.models.conversations import (
+    ANSWERED_SENTINEL,
     Conversation,
     ConversationStatus,
     Customer,
@@ -28,6 +29,7 @@ from inbox.models.sync import (
 )
 
 __all__ = [
+    "ANSWERED_SENTINEL",
     "AgentPresence",
     "AssignmentMode",
     "Conversation",

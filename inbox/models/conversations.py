@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from scrm.fields import EncryptedTextField
@@ -73,6 +76,13 @@ class Priority(models.IntegerChoices):
     URGENT = 3, _("Urgent")
 
 
+ANSWERED_SENTINEL = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def answered_sentinel() -> datetime:
+    return ANSWERED_SENTINEL
+
+
 class Conversation(models.Model):
     """One buyer's chat with one shop account on its platform.
 
@@ -101,10 +111,13 @@ class Conversation(models.Model):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
     unread_count = models.PositiveIntegerField(default=0)
-    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(default=timezone.now)
     last_message_preview = models.CharField(max_length=200, blank=True)
     last_buyer_message_at = models.DateTimeField(null=True, blank=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
+    # waiting_since, or ANSWERED_SENTINEL once answered: never null, so the queue's cursor and
+    # index can order on it (who waited longest first, answered ones last).
+    queue_key = models.DateTimeField(default=answered_sentinel)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     can_send_message = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,9 +133,7 @@ class Conversation(models.Model):
         ]
         indexes = [
             # The default queue: open work of some shops, longest waiting first.
-            models.Index(
-                fields=["shop_account", "status", "waiting_since", "id"], name="conv_queue"
-            ),
+            models.Index(fields=["shop_account", "status", "queue_key", "id"], name="conv_queue"),
             models.Index(
                 fields=["shop_account", "status", "-last_message_at", "id"], name="conv_recent"
             ),

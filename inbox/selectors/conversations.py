@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from inbox.models import Conversation, InboxEvent, Message, Note
@@ -14,15 +14,11 @@ from scrm.api import NotFound
 
 OPEN_STATUSES = ("open", "pending")
 
-SORTS = {
-    # who waited longest first; answered conversations (no waiting_since) after, newest first
-    "waiting": (
-        F("waiting_since").asc(nulls_last=True),
-        F("last_message_at").desc(nulls_last=True),
-        "id",
-    ),
-    "newest": (F("last_message_at").desc(nulls_last=True), "-id"),
-    "priority": ("-priority", F("waiting_since").asc(nulls_last=True), "id"),
+# Orderings on never-null columns, so DRF's cursor pagination can position on the first one.
+SORTS: dict[str, tuple[str, ...]] = {
+    "waiting": ("queue_key", "id"),  # longest waiting first, answered ones last
+    "newest": ("-last_message_at", "-id"),
+    "priority": ("-priority", "queue_key", "id"),
 }
 
 

@@ -1,0 +1,325 @@
+"""The queue API: conversations, messages, replies, notes, bulk actions and the change feed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inbox import selectors
+from inbox.models import ConversationStatus
+from inbox.payloads import conversation_payload, message_payload, note_payload
+from inbox.selectors import QueueFilters
+from inbox.selectors.conversations import SORTS
+from inbox.services import conversations as work
+from inbox.services import replies
+from scrm.api import CursorPagination, ServiceError
+
+
+# --- serializers (input) ---------------------------------------------------------------------
+class QueueQuery(serializers.Serializer):
+    shop = serializers.ListField(child=serializers.IntegerField(), required=False)
+    platform = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices=[*ConversationStatus.values, "all"]), required=False
+    )
+    assignee = serializers.RegexField(r"^(me|unassigned|anyone|\d+)$", required=False)
+    tag = serializers.CharField(required=False, allow_blank=True)
+    waiting_minutes = serializers.IntegerField(required=False, min_value=0)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    sort = serializers.ChoiceField(choices=["waiting", "newest", "priority"], required=False)
+
+
+class ConversationOut(serializers.Serializer):
+    """Documentation of the queue row (see inbox/payloads.py)."""
+
+    id = serializers.IntegerField()
+    platform_conversation_id = serializers.CharField()
+    shop_account = serializers.DictField()
+    customer = serializers.DictField()
+    status = serializers.CharField()
+    priority = serializers.IntegerField()
+    assignee = serializers.DictField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    unread_count = serializers.IntegerField()
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    last_message_preview = serializers.CharField()
+    waiting_since = serializers.DateTimeField(allow_null=True)
+
+
+class ReplyIn(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    type = serializers.ChoiceField(
+        choices=["TEXT", "IMAGE", "PRODUCT_CARD", "ORDER_CARD"], default="TEXT"
+    )
+    content = serializers.DictField(required=False)
+    idempotency_key = serializers.CharField(required=False, max_length=100, allow_blank=True)
+
+
+class ConversationPatch(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ConversationStatus.values, required=False)
+    snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=3)
+    assignee_id = serializers.IntegerField(required=False, allow_null=True)
+    add_tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=20
+    )
+    remove_tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, max_length=20
+    )
+
+
+class BulkIn(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["assign", "resolve"])
+    conversation_ids = serializers.ListField(
+        child=serializers.IntegerField(), min_length=1, max_length=200
+    )
+    assignee_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+# --- pagination ------------------------------------------------------------------------------
+class QueueCursor(CursorPagination):
+    """Cursor on the sort's leading column; ``id`` breaks ties so no row is skipped."""
+
+    ordering: str | tuple[str, ...] = ("queue_key", "id")
+
+
+class MessageCursor(CursorPagination):
+    ordering: str | tuple[str, ...] = (
+        "-sent_at",
+        "-id",
+    )  # newest page first; each page shown oldest → newest
+    page_size = 30
+
+
+# --- views -----------------------------------------------------------------------------------
+def _filters(request: Request) -> QueueFilters:
+    raw = {
+        "shop": request.query_params.getlist("shop"),
+        "status": request.query_params.getlist("status"),
+        **{
+            k: request.query_params[k]
+            for k in ("platform", "assignee", "tag", "waiting_minutes", "q", "sort")
+            if k in request.query_params
+        },
+    }
+    query = QueueQuery(data={k: v for k, v in raw.items() if v not in ([], "")})
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    statuses = tuple(data.get("status") or ("open", "pending"))
+    return QueueFilters(
+        shop_account_ids=tuple(data.get("shop") or ()),
+        platform=data.get("platform", ""),
+        statuses=() if "all" in statuses else statuses,
+        assignee=data.get("assignee", "anyone"),
+        tag=data.get("tag", ""),
+        waiting_longer_than=(
+            timedelta(minutes=data["waiting_minutes"]) if "waiting_minutes" in data else None
+        ),
+        search=data.get("q", "").strip(),
+        sort=data.get("sort", "waiting"),
+    )
+
+
+class ConversationList(ListAPIView):
+    """The unified queue of every shop you work on."""
+
+    pagination_class = QueueCursor
+    serializer_class = ConversationOut
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("shop", int, many=True),
+            OpenApiParameter("platform", str),
+            OpenApiParameter(
+                "status",
+                str,
+                many=True,
+                description="open,pending (default), snoozed, resolved, all",
+            ),
+            OpenApiParameter("assignee", str, description="me | unassigned | anyone | <user id>"),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("waiting_minutes", int),
+            OpenApiParameter("q", str, description="text, buyer name (exact) or conversation id"),
+            OpenApiParameter("sort", str, description="waiting (default) | newest | priority"),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        filters = _filters(request)
+        paginator = QueueCursor()
+        paginator.ordering = SORTS[filters.sort]
+        qs = selectors.conversation_list(request.user, filters)
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([conversation_payload(c) for c in page or []])
+
+
+class ConversationDetail(APIView):
+    @extend_schema(responses=ConversationOut)
+    def get(self, request: Request, pk: int) -> Response:
+        conversation = selectors.conversation_get(request.user, pk)
+        body = conversation_payload(conversation)
+        body["notes"] = [note_payload(n) for n in conversation.notes.all()]
+        return Response(body)
+
+    @extend_schema(request=ConversationPatch, responses=ConversationOut)
+    def patch(self, request: Request, pk: int) -> Response:
+        patch = ConversationPatch(data=request.data)
+        patch.is_valid(raise_exception=True)
+        data = patch.validated_data
+        if not data:
+            raise ServiceError("Nothing to change.", code="invalid")
+        if "status" in data:
+            work.conversation_set_status(
+                actor=request.user,
+                conversation_id=pk,
+                status=data["status"],
+                snoozed_until=data.get("snoozed_until"),
+            )
+        if "priority" in data:
+            work.conversation_set_priority(
+                actor=request.user, conversation_id=pk, priority=data["priority"]
+            )
+        if "assignee_id" in data:
+            work.conversation_assign(
+                actor=request.user, conversation_id=pk, assignee_id=data["assignee_id"]
+            )
+        if data.get("add_tags") or data.get("remove_tags"):
+            work.conversation_tag(
+                actor=request.user,
+                conversation_id=pk,
+                add=data.get("add_tags", []),
+                remove=data.get("remove_tags", []),
+            )
+        return Response(conversation_payload(selectors.conversation_get(request.user, pk)))
+
+
+class MessageList(ListAPIView):
+    """Messages of a conversation, newest page first (``next`` pages back in time)."""
+
+    pagination_class = MessageCursor
+
+    def get_queryset(self) -> Any:
+        return selectors.conversation_messages(self.request.user, self.kwargs["pk"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = [message_payload(m) for m in reversed(page or [])]
+        return self.get_paginated_response(rows)
+
+    @extend_schema(request=ReplyIn, responses={201: None, 200: None})
+    def post(self, request: Request, pk: int) -> Response:
+        body = ReplyIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        message, created = replies.message_send(
+            actor=request.user,
+            conversation_id=pk,
+            text=data.get("text", ""),
+            type=data["type"],
+            content=data.get("content"),
+            idempotency_key=data.get("idempotency_key", "")
+            or request.headers.get("Idempotency-Key", ""),
+        )
+        message.refresh_from_db()
+        return Response(
+            message_payload(message), status=status.HTTP_201_CREATED if created else 200
+        )
+
+
+class MessageRetry(APIView):
+    @extend_schema(request=None, responses={202: None})
+    def post(self, request: Request, pk: int, message_id: int) -> Response:
+        selectors.conversation_get(request.user, pk)
+        message = replies.message_retry(actor=request.user, message_id=message_id)
+        message.refresh_from_db()
+        return Response(message_payload(message), status=status.HTTP_202_ACCEPTED)
+
+
+class NoteIn(serializers.Serializer):
+    text = serializers.CharField(max_length=5000)
+
+
+class NoteCreate(APIView):
+    @extend_schema(request=NoteIn)
+    def post(self, request: Request, pk: int) -> Response:
+        body = NoteIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        note = work.note_add(
+            actor=request.user, conversation_id=pk, text=body.validated_data["text"]
+        )
+        return Response(note_payload(note), status=status.HTTP_201_CREATED)
+
+
+class MarkRead(APIView):
+    @extend_schema(request=None, responses=ConversationOut)
+    def post(self, request: Request, pk: int) -> Response:
+        conversation = work.conversation_mark_read(actor=request.user, conversation_id=pk)
+        return Response(conversation_payload(conversation))
+
+
+class Bulk(APIView):
+    @extend_schema(
+        request=BulkIn,
+        responses=inline_serializer("BulkOut", {"updated": serializers.IntegerField()}),
+    )
+    def post(self, request: Request) -> Response:
+        body = BulkIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if data["action"] == "assign":
+            if "assignee_id" not in data:
+                raise ServiceError(
+                    "Bulk assign needs assignee_id (null to unassign).",
+                    code="invalid",
+                    details={"assignee_id": "required"},
+                )
+            n = work.conversations_bulk_assign(
+                actor=request.user,
+                conversation_ids=data["conversation_ids"],
+                assignee_id=data["assignee_id"],
+            )
+        else:
+            n = work.conversations_bulk_resolve(
+                actor=request.user, conversation_ids=data["conversation_ids"]
+            )
+        return Response({"updated": n})
+
+
+class EventList(APIView):
+    """What changed after an event id: a reconnecting client catches up from here."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("after", int, required=True)],
+        responses=inline_serializer(
+            "Events",
+            {
+                "events": serializers.ListField(child=serializers.DictField()),
+                "last_id": serializers.IntegerField(),
+                "has_more": serializers.BooleanField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            after = int(request.query_params.get("after", ""))
+        except ValueError:
+            raise ServiceError(
+                "'after' must be an event id (0 for the start).",
+                code="invalid",
+                details={"after": "integer required"},
+            ) from None
+        limit = 500
+        events = selectors.event_list_after(request.user, after, limit=limit)
+        return Response(
+            {
+                "events": [{"id": e.id, "type": e.type, "data": e.data} for e in events],
+                "last_id": events[-1].id if events else after,
+                "has_more": len(events) == limit,
+            }
+        )

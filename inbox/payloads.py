@@ -1,0 +1,70 @@
+"""One JSON shape per object, shared by the REST API and the real-time events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inbox.models import Conversation, Message, Note
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def message_payload(m: Message) -> dict[str, Any]:
+    author = m.author
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "platform_message_id": m.platform_message_id,
+        "direction": m.direction,
+        "sender_role": m.sender_role,
+        "type": m.type,
+        "text": m.text,
+        "content": m.content,
+        "sent_at": _iso(m.sent_at),
+        "delivery_state": m.delivery_state,
+        "failure_reason": m.failure_reason,
+        "author": {"id": author.pk, "username": author.get_username()} if author else None,
+        "idempotency_key": m.idempotency_key or None,
+    }
+
+
+def note_payload(n: Note) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "conversation_id": n.conversation_id,
+        "text": n.text,
+        "author": {"id": n.author.pk, "username": n.author.get_username()} if n.author else None,
+        "created_at": _iso(n.created_at),
+    }
+
+
+def conversation_payload(c: Conversation) -> dict[str, Any]:
+    """The queue row: everything the queue shows without another request."""
+    shop = c.shop_account
+    return {
+        "id": c.id,
+        "platform_conversation_id": c.platform_conversation_id,
+        "shop_account": {
+            "id": shop.id,
+            "name": shop.name,
+            "platform": shop.platform,
+            "region": shop.region,
+            "time_zone": shop.time_zone,
+        },
+        "customer": {"id": c.customer_id, "name": c.customer.display_name},
+        "status": c.status,
+        "priority": c.priority,
+        "assignee": (
+            {"id": c.assignee.pk, "username": c.assignee.get_username()} if c.assignee else None
+        ),
+        "tags": sorted(t.name for t in c.tags.all()),
+        "unread_count": c.unread_count,
+        "last_message_at": _iso(c.last_message_at),
+        "last_message_preview": c.last_message_preview,
+        "last_buyer_message_at": _iso(c.last_buyer_message_at),
+        "waiting_since": _iso(c.waiting_since),
+        "snoozed_until": _iso(c.snoozed_until),
+        "can_send_message": c.can_send_message,
+    }

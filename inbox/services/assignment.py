@@ -1,0 +1,77 @@
+"""Automatic assignment of new conversations among a shop's online agents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from inbox.models import AssignmentMode, Conversation, Role, ShopAccount
+
+ONLINE_WINDOW = timedelta(minutes=2)
+
+
+def online_agents(shop: ShopAccount) -> list[int]:
+    """Ids of the shop's agents with an inbox open now (a socket seen in the last 2 minutes)."""
+    User = get_user_model()
+    return list(
+        User.objects.filter(
+            is_active=True,
+            shop_memberships__shop_account=shop,
+            member__role=Role.AGENT,
+            presence__connections__gt=0,
+            presence__last_seen_at__gte=timezone.now() - ONLINE_WINDOW,
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def conversation_auto_assign(*, conversation: Conversation) -> int | None:
+    """Give a new, unassigned conversation to an online agent per the shop's mode.
+
+    Round robin takes the next agent after the last one given work; least-open takes the agent
+    with the fewest open conversations in that shop (ties: lowest id). Manual mode, or nobody
+    online, leaves it unassigned. Call inside the ingestion transaction.
+    """
+    shop = ShopAccount.objects.select_for_update().get(pk=conversation.shop_account_id)
+    if shop.assignment_mode == AssignmentMode.MANUAL or conversation.assignee_id:
+        return None
+    candidates = online_agents(shop)
+    if not candidates:
+        return None
+    if shop.assignment_mode == AssignmentMode.ROUND_ROBIN:
+        last = shop.last_assigned_user_id or 0
+        chosen = next((c for c in candidates if c > last), candidates[0])
+    else:
+        User = get_user_model()
+        loads = (
+            User.objects.filter(id__in=candidates)
+            .annotate(
+                open_count=Count(
+                    "assigned_conversations",
+                    filter=Q(
+                        assigned_conversations__shop_account=shop,
+                        assigned_conversations__status__in=["open", "pending"],
+                    ),
+                )
+            )
+            .order_by("open_count", "id")
+            .values_list("id", flat=True)
+        )
+        chosen = loads[0]
+    conversation.assignee_id = chosen
+    conversation.save(update_fields=["assignee"])
+    ShopAccount.objects.filter(pk=shop.pk).update(last_assigned_user_id=chosen)
+    from monitoring.audit import audit_record
+
+    audit_record(
+        organisation_id=conversation.organisation_id,
+        actor=None,
+        action="conversation.auto_assigned",
+        target=conversation,
+        data={"assignee_id": chosen, "mode": shop.assignment_mode},
+    )
+    return chosen

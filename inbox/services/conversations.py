@@ -1,0 +1,215 @@
+"""Conversation work: assign, status, priority, tags, notes, read, and the bulk forms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+
+from inbox.models import Conversation, ConversationStatus, Note, Role, Tag
+from inbox.payloads import conversation_payload, note_payload
+from inbox.selectors import AnyUser, conversation_get, member_for, shop_account_ids_for
+from inbox.services.events import event_publish
+from monitoring.audit import audit_record
+from scrm.api import NotFound, ServiceError
+
+MAX_BULK = 200
+
+
+def _locked(actor: AnyUser, conversation_id: int) -> Conversation:
+    conversation_get(actor, conversation_id)  # access check, 404 otherwise
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("shop_account", "customer", "assignee")
+        .get(id=conversation_id)
+    )
+
+
+def _changed(actor: AnyUser, conversation: Conversation, action: str, data: dict) -> None:
+    audit_record(
+        organisation_id=conversation.organisation_id,
+        actor=actor,
+        action=action,
+        target=conversation,
+        data=data,
+    )
+    event_publish(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        type="conversation.updated",
+        data=conversation_payload(conversation),
+    )
+
+
+def _check_assignee(conversation: Conversation, assignee_id: int) -> None:
+    """An assignee must work on the conversation's shop (member, or supervisor/admin)."""
+    User = get_user_model()
+    ok = User.objects.filter(
+        Q(shop_memberships__shop_account_id=conversation.shop_account_id)
+        | Q(member__role__in=[Role.ADMIN, Role.SUPERVISOR]),
+        id=assignee_id,
+        is_active=True,
+        member__organisation_id=conversation.organisation_id,
+    ).exists()
+    if not ok:
+        raise ServiceError(
+            "That person does not work on this shop account.",
+            code="invalid_assignee",
+            details={"assignee_id": assignee_id},
+        )
+
+
+@transaction.atomic
+def conversation_assign(
+    *, actor: AnyUser, conversation_id: int, assignee_id: int | None
+) -> Conversation:
+    """Assign to a person of the shop (or unassign with None)."""
+    conversation = _locked(actor, conversation_id)
+    if assignee_id is not None:
+        _check_assignee(conversation, assignee_id)
+    previous = conversation.assignee_id
+    conversation.assignee_id = assignee_id
+    conversation.save(update_fields=["assignee", "updated_at"])
+    conversation.refresh_from_db(fields=["assignee"])
+    _changed(
+        actor,
+        conversation,
+        "conversation.assigned",
+        {"from": previous, "to": assignee_id},
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_status(
+    *,
+    actor: AnyUser,
+    conversation_id: int,
+    status: str,
+    snoozed_until: datetime | None = None,
+) -> Conversation:
+    """Open, pend, snooze (until a time) or resolve a conversation."""
+    if status not in ConversationStatus.values:
+        raise ServiceError("Unknown status.", code="invalid", details={"status": status})
+    if status == ConversationStatus.SNOOZED and snoozed_until is None:
+        raise ServiceError(
+            "Snoozing needs a time to wake up.", code="invalid", details={"snoozed_until": None}
+        )
+    conversation = _locked(actor, conversation_id)
+    previous = conversation.status
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until if status == ConversationStatus.SNOOZED else None
+    conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
+    _changed(actor, conversation, "conversation.status_changed", {"from": previous, "to": status})
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_priority(
+    *, actor: AnyUser, conversation_id: int, priority: int
+) -> Conversation:
+    conversation = _locked(actor, conversation_id)
+    previous = conversation.priority
+    conversation.priority = priority
+    conversation.save(update_fields=["priority", "updated_at"])
+    _changed(
+        actor, conversation, "conversation.priority_changed", {"from": previous, "to": priority}
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_tag(
+    *, actor: AnyUser, conversation_id: int, add: list[str], remove: list[str]
+) -> Conversation:
+    """Add and remove tags (created in the organisation on first use)."""
+    conversation = _locked(actor, conversation_id)
+    for name in {n.strip() for n in add if n.strip()}:
+        tag, _ = Tag.objects.get_or_create(
+            organisation_id=conversation.organisation_id, name=name[:50]
+        )
+        conversation.tags.add(tag)
+    if remove:
+        conversation.tags.remove(
+            *Tag.objects.filter(organisation_id=conversation.organisation_id, name__in=remove)
+        )
+    _changed(actor, conversation, "conversation.tagged", {"added": add, "removed": remove})
+    return conversation
+
+
+@transaction.atomic
+def note_add(*, actor: AnyUser, conversation_id: int, text: str) -> Note:
+    """An internal note: visible to the team, never sent to the buyer."""
+    text = text.strip()
+    if not text:
+        raise ServiceError("A note needs text.", code="invalid", details={"text": "empty"})
+    if len(text) > 5000:
+        raise ServiceError("A note is at most 5,000 characters.", code="invalid")
+    conversation = _locked(actor, conversation_id)
+    note = Note.objects.create(conversation=conversation, author_id=actor.pk, text=text)
+    audit_record(
+        organisation_id=conversation.organisation_id,
+        actor=actor,
+        action="note.added",
+        target=note,
+        data={"conversation_id": conversation.id},
+    )
+    event_publish(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        type="note.created",
+        data=note_payload(note),
+    )
+    return note
+
+
+def conversation_mark_read(*, actor: AnyUser, conversation_id: int) -> Conversation:
+    """Mark the buyer's messages read on the platform (Read Message), then here."""
+    from inbox.services.ingestion import shop_api
+
+    conversation = conversation_get(actor, conversation_id)
+    shop_api(conversation.shop_account).mark_read(conversation.platform_conversation_id)
+    with transaction.atomic():
+        conversation = _locked(actor, conversation_id)
+        conversation.unread_count = 0
+        conversation.save(update_fields=["unread_count", "updated_at"])
+        _changed(actor, conversation, "conversation.read", {})
+    return conversation
+
+
+def _bulk_ids(actor: AnyUser, ids: list[int]) -> list[int]:
+    if not ids:
+        raise ServiceError("No conversations given.", code="invalid")
+    if len(ids) > MAX_BULK:
+        raise ServiceError(f"At most {MAX_BULK} conversations at once.", code="invalid")
+    visible = set(
+        Conversation.objects.filter(
+            id__in=ids, shop_account_id__in=shop_account_ids_for(actor)
+        ).values_list("id", flat=True)
+    )
+    missing = sorted(set(ids) - visible)
+    if missing:
+        raise NotFound("Some conversations were not found.", details={"ids": missing})
+    return sorted(visible)
+
+
+@transaction.atomic
+def conversations_bulk_assign(
+    *, actor: AnyUser, conversation_ids: list[int], assignee_id: int | None
+) -> int:
+    """Assign many at once: all or none (any not visible → 404, any bad assignee → 400)."""
+    member_for(actor)
+    for cid in _bulk_ids(actor, conversation_ids):
+        conversation_assign(actor=actor, conversation_id=cid, assignee_id=assignee_id)
+    return len(conversation_ids)
+
+
+@transaction.atomic
+def conversations_bulk_resolve(*, actor: AnyUser, conversation_ids: list[int]) -> int:
+    for cid in _bulk_ids(actor, conversation_ids):
+        conversation_set_status(
+            actor=actor, conversation_id=cid, status=ConversationStatus.RESOLVED
+        )
+    return len(conversation_ids)

@@ -1,0 +1,468 @@
+"""Inbound: webhooks and the periodic backfill, storing every platform message exactly once.
+
+Invariants kept here:
+- a message is stored once per (shop account, platform message id), whatever duplicates,
+  reorderings or replays arrive: the conversation row is locked while its messages are written;
+- a lost webhook costs a delay, never a message: ``shop_backfill`` pages the platform's
+  conversations newest first and fetches whatever it has not stored;
+- the timeline is ordered by the platform's create time, never by arrival.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from inbox.models import (
+    ANSWERED_SENTINEL,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    DeliveryState,
+    Direction,
+    Message,
+    ShopAccount,
+    SyncCursor,
+    WebhookEvent,
+    WebhookEventStatus,
+)
+from inbox.payloads import conversation_payload, message_payload
+from inbox.platforms.base import (
+    Credentials,
+    MalformedWebhook,
+    Participant,
+    PlatformConversation,
+    PlatformMessage,
+    ShopApi,
+    get_adapter,
+)
+from inbox.services.events import event_publish
+from monitoring.audit import audit_record
+from scrm.crypto import key_ring
+
+logger = logging.getLogger(__name__)
+
+HUMAN_ROLES = ("SHOP", "CUSTOMER_SERVICE")
+MAX_MESSAGE_PAGES = 50  # 500 messages back per conversation sync
+MAX_CONVERSATION_PAGES = 100  # 2,000 conversations per backfill run
+BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water mark
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+# --- connections -----------------------------------------------------------------------------
+def shop_api(shop: ShopAccount) -> ShopApi:
+    """A connection to the shop's platform that persists refreshed tokens (encrypted)."""
+
+    def save_tokens(credentials: Credentials) -> None:
+        ShopAccount.objects.filter(pk=shop.pk).update(credentials=credentials.to_dict())
+        shop.credentials = credentials.to_dict()
+
+    adapter = get_adapter(shop.platform)
+    return adapter.connect(Credentials.from_dict(shop.credentials), on_tokens_refreshed=save_tokens)
+
+
+# --- webhooks --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Receipt:
+    event_id: int
+    duplicate: bool
+
+
+def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
+    """Verify and store one webhook, unique on its notification id; process it after commit.
+
+    Raises WebhookRejected (400 malformed, 401 unsigned or unknown shop); nothing is stored then.
+    """
+    adapter = get_adapter(platform)
+    try:
+        notice = adapter.parse_webhook(body)
+    except MalformedWebhook as exc:
+        raise WebhookRejected(400, "malformed_webhook", str(exc)) from None
+    shop = ShopAccount.objects.filter(
+        platform=platform, platform_shop_id=notice.shop_id, is_active=True
+    ).first()
+    if shop is None or not adapter.verify_webhook(
+        Credentials.from_dict(shop.credentials), headers, body
+    ):
+        raise WebhookRejected(401, "invalid_signature", "Signature missing or not valid.")
+    with transaction.atomic():
+        event, created = WebhookEvent.objects.get_or_create(
+            platform=platform,
+            notification_id=notice.notification_id,
+            defaults={
+                "shop_account": shop,
+                "type_code": notice.type_code,
+                "kind": notice.kind,
+                "body": body.decode("utf-8", errors="replace"),
+            },
+        )
+        if created:
+            from inbox.tasks import process_webhook_event
+
+            # Embedded mode: Celery is eager, so this runs in this request right after the
+            # receipt commits; services mode: a worker picks it up.
+            transaction.on_commit(lambda: process_webhook_event.delay(event.id))
+    if notice.kind == "unknown":
+        logger.info("webhook type %s from %s stored, not handled", notice.type_code, platform)
+    return Receipt(event_id=event.id, duplicate=not created)
+
+
+def webhook_event_process(*, event_id: int) -> str:
+    """Act on one stored webhook (idempotent: a processed event is not processed again)."""
+    event = WebhookEvent.objects.select_related("shop_account").get(id=event_id)
+    if event.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED):
+        return event.status
+    shop = event.shop_account
+    notice = get_adapter(event.platform).parse_webhook(event.body.encode())
+    WebhookEvent.objects.filter(id=event.id).update(attempts=event.attempts + 1)
+    status = WebhookEventStatus.PROCESSED
+    if shop is None:
+        status = WebhookEventStatus.IGNORED
+    elif notice.kind in ("new_message", "new_conversation") and notice.conversation_id:
+        # A signal only: the platform's API is the truth for the message itself.
+        conversation_sync(shop=shop, conversation_id=notice.conversation_id)
+    elif notice.kind == "deauthorization":
+        shop_deauthorize(shop=shop)
+    else:
+        # return_status: after-sales cases arrive with the after-sales capability; the raw
+        # event stays stored for it. unknown: kept for inspection.
+        status = WebhookEventStatus.IGNORED
+    WebhookEvent.objects.filter(id=event.id).update(
+        status=status, processed_at=timezone.now(), error=""
+    )
+    return status
+
+
+def webhook_event_failed(*, event_id: int, reason: str) -> None:
+    WebhookEvent.objects.filter(id=event_id).update(
+        status=WebhookEventStatus.FAILED, error=reason[:300]
+    )
+
+
+@transaction.atomic
+def shop_deauthorize(*, shop: ShopAccount) -> None:
+    """The seller revoked our access: stop syncing the shop, keep its data."""
+    ShopAccount.objects.filter(pk=shop.pk).update(is_active=False)
+    audit_record(
+        organisation_id=shop.organisation_id,
+        actor=None,
+        action="shop_account.deauthorized",
+        target=shop,
+        data={"platform": shop.platform},
+    )
+
+
+# --- conversation sync -----------------------------------------------------------------------
+def conversation_sync(
+    *,
+    shop: ShopAccount,
+    conversation_id: str,
+    hint: PlatformConversation | None = None,
+    api: ShopApi | None = None,
+) -> int:
+    """Fetch a conversation's messages newest first until one already stored; store the rest.
+
+    Returns how many messages were new.
+    """
+    api = api or shop_api(shop)
+    fresh: list[PlatformMessage] = []
+    token = ""
+    for _ in range(MAX_MESSAGE_PAGES):
+        page = api.list_messages(conversation_id, page_token=token, newest_first=True)
+        ids = [m.message_id for m in page.items]
+        known = set(
+            Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
+                "platform_message_id", flat=True
+            )
+        )
+        fresh.extend(m for m in page.items if m.message_id not in known)
+        if known or not page.has_more:
+            break
+        token = page.next_page_token
+    if not fresh and hint is None:
+        return 0
+    return messages_store(shop=shop, conversation_id=conversation_id, messages=fresh, hint=hint)
+
+
+@transaction.atomic
+def messages_store(
+    *,
+    shop: ShopAccount,
+    conversation_id: str,
+    messages: Iterable[PlatformMessage],
+    hint: PlatformConversation | None = None,
+) -> int:
+    """Upsert the conversation and insert messages not yet stored, under the conversation lock.
+
+    Outbound messages that match a reply of ours still being delivered adopt that reply's row
+    instead of creating a second one.
+    """
+    batch = sorted(messages, key=lambda m: (m.create_time, m.index, m.message_id))
+    conversation, created = _conversation_upsert(shop, conversation_id, batch, hint)
+    ids = [m.message_id for m in batch]
+    known = set(
+        Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
+            "platform_message_id", flat=True
+        )
+    )
+    new_rows: list[Message] = []
+    updated_rows: list[Message] = []
+    for pm in batch:
+        if pm.message_id in known:
+            continue
+        known.add(pm.message_id)
+        direction = Direction.INBOUND if pm.sender.role == "BUYER" else Direction.OUTBOUND
+        if direction == Direction.OUTBOUND:
+            adopted = _adopt_pending_reply(conversation, pm)
+            if adopted is not None:
+                updated_rows.append(adopted)
+                continue
+        new_rows.append(
+            Message(
+                conversation=conversation,
+                shop_account=shop,
+                platform_message_id=pm.message_id,
+                direction=direction,
+                sender_role=pm.sender.role,
+                type=pm.type,
+                text=message_text(pm.type, pm.content),
+                content=pm.content,
+                is_visible=pm.is_visible,
+                sent_at=pm.create_time,
+                platform_index=pm.index,
+                delivery_state=DeliveryState.RECEIVED,
+            )
+        )
+    for row in new_rows:
+        row.save()
+    inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
+    conversation_refresh(conversation, new_inbound=len(inbound), hint=hint)
+    if created:
+        from inbox.services.assignment import conversation_auto_assign
+
+        conversation_auto_assign(conversation=conversation)
+    for row in new_rows:
+        if row.is_visible:
+            _publish(conversation, "message.created", message_payload(row))
+    for row in updated_rows:
+        _publish(conversation, "message.updated", message_payload(row))
+    if new_rows or updated_rows or created:
+        _publish(conversation, "conversation.updated", conversation_payload(conversation))
+    return len(new_rows)
+
+
+def message_text(type_: str, content: dict) -> str:
+    """The searchable text of a message (TEXT and the text-like system types)."""
+    value = content.get("content") if isinstance(content, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _publish(conversation: Conversation, type_: str, data: dict) -> None:
+    event_publish(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        type=type_,
+        data=data,
+    )
+
+
+def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Message | None:
+    """Our own reply seen on the platform before its delivery was marked: take its id."""
+    text = message_text(pm.type, pm.content)
+    candidates = Message.objects.select_for_update().filter(
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        platform_message_id__isnull=True,
+        delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
+        type=pm.type,
+    )
+    for candidate in candidates.order_by("id"):
+        if (pm.type == "TEXT" and candidate.text == text) or (
+            pm.type != "TEXT" and candidate.content == pm.content
+        ):
+            candidate.platform_message_id = pm.message_id
+            candidate.delivery_state = DeliveryState.SENT
+            candidate.sent_at = pm.create_time
+            candidate.platform_index = pm.index
+            candidate.save()
+            return candidate
+    return None
+
+
+def _buyer_from(
+    batch: list[PlatformMessage], hint: PlatformConversation | None
+) -> Participant | None:
+    if hint is not None and hint.buyer is not None:
+        return hint.buyer
+    for pm in batch:
+        if pm.sender.role == "BUYER":
+            return pm.sender
+    return None
+
+
+def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) -> Customer:
+    """The buyer, created on first contact; name and avatar kept current (encrypted)."""
+    name_index = key_ring().blind_index(buyer.nickname, purpose="customer.name")
+    defaults = {
+        "platform_user_id": buyer.user_id,
+        "display_name": buyer.nickname,
+        "avatar_url": buyer.avatar,
+        "name_index": name_index if buyer.nickname else "",
+    }
+    try:
+        with transaction.atomic():
+            customer, created = Customer.objects.get_or_create(
+                organisation_id=organisation_id,
+                platform=platform,
+                im_user_id=buyer.im_user_id,
+                defaults=defaults,
+            )
+    except IntegrityError:  # created concurrently
+        customer = Customer.objects.get(
+            organisation_id=organisation_id, platform=platform, im_user_id=buyer.im_user_id
+        )
+        created = False
+    if not created:
+        changed = []
+        if buyer.nickname and customer.name_index != name_index:
+            customer.display_name, customer.name_index = buyer.nickname, name_index
+            changed += ["display_name", "name_index"]
+        if buyer.user_id and customer.platform_user_id != buyer.user_id:
+            customer.platform_user_id = buyer.user_id
+            changed.append("platform_user_id")
+        if changed:
+            customer.save(update_fields=changed)
+    return customer
+
+
+def _conversation_upsert(
+    shop: ShopAccount,
+    conversation_id: str,
+    batch: list[PlatformMessage],
+    hint: PlatformConversation | None,
+) -> tuple[Conversation, bool]:
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(shop_account=shop, platform_conversation_id=conversation_id)
+        .first()
+    )
+    if conversation is not None:
+        if hint is not None and hint.can_send_message != conversation.can_send_message:
+            conversation.can_send_message = hint.can_send_message
+            conversation.save(update_fields=["can_send_message"])
+        return conversation, False
+    buyer = _buyer_from(batch, hint) or Participant(
+        role="BUYER", im_user_id=f"unknown:{conversation_id}"
+    )
+    customer = customer_upsert(
+        organisation_id=shop.organisation_id, platform=shop.platform, buyer=buyer
+    )
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(
+                organisation_id=shop.organisation_id,
+                shop_account=shop,
+                customer=customer,
+                platform_conversation_id=conversation_id,
+                can_send_message=hint.can_send_message if hint else True,
+            )
+        return conversation, True
+    except IntegrityError:  # created by a concurrent sync: take the lock on theirs
+        conversation = Conversation.objects.select_for_update().get(
+            shop_account=shop, platform_conversation_id=conversation_id
+        )
+        return conversation, False
+
+
+def conversation_refresh(
+    conversation: Conversation, *, new_inbound: int = 0, hint: PlatformConversation | None = None
+) -> None:
+    """Recompute the queue fields from the stored messages (call under the conversation lock).
+
+    ``waiting_since`` is the oldest buyer message after the last human answer; a new buyer
+    message reopens a resolved or snoozed conversation.
+    """
+    messages = Message.objects.filter(conversation=conversation, is_visible=True)
+    last = messages.order_by("-sent_at", "-platform_index", "-id").first()
+    last_human = messages.filter(
+        direction=Direction.OUTBOUND,
+        sender_role__in=HUMAN_ROLES,
+        delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
+    ).aggregate(t=Max("sent_at"))["t"]
+    inbound = messages.filter(direction=Direction.INBOUND)
+    waiting = inbound.filter(sent_at__gt=last_human) if last_human else inbound
+    conversation.waiting_since = waiting.aggregate(t=Min("sent_at"))["t"]
+    conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
+    conversation.last_buyer_message_at = inbound.aggregate(t=Max("sent_at"))["t"]
+    if last is not None:
+        conversation.last_message_at = last.sent_at
+        conversation.last_message_preview = (last.text or f"[{last.type}]")[:200]
+    if new_inbound:
+        conversation.unread_count += new_inbound
+        if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.SNOOZED):
+            conversation.status = ConversationStatus.OPEN
+            conversation.snoozed_until = None
+    conversation.save()
+
+
+# --- backfill --------------------------------------------------------------------------------
+def shop_backfill(*, shop: ShopAccount) -> int:
+    """Page the shop's conversations newest first and store whatever is missing.
+
+    Stops at the first page whose conversations are all stored and older than the cursor's
+    high-water mark (minus a slack), so a steady-state run reads one page. Returns the number
+    of new messages.
+    """
+    cursor, _ = SyncCursor.objects.get_or_create(shop_account=shop)
+    api = shop_api(shop)
+    high_water = cursor.high_water
+    newest = high_water
+    new_messages = 0
+    token = ""
+    try:
+        for _ in range(MAX_CONVERSATION_PAGES):
+            page = api.list_conversations(page_token=token)
+            latest_ids = [c.latest_message.message_id for c in page.items if c.latest_message]
+            stored = set(
+                Message.objects.filter(
+                    shop_account=shop, platform_message_id__in=latest_ids
+                ).values_list("platform_message_id", flat=True)
+            )
+            all_behind = True
+            for pc in page.items:
+                lm = pc.latest_message
+                if lm is not None and (newest is None or lm.create_time > newest):
+                    newest = lm.create_time
+                if lm is None or lm.message_id not in stored:
+                    new_messages += conversation_sync(
+                        shop=shop, conversation_id=pc.conversation_id, hint=pc, api=api
+                    )
+                if (
+                    high_water is None
+                    or lm is None
+                    or lm.create_time >= high_water - BACKFILL_SLACK
+                ):
+                    all_behind = False
+            if all_behind or not page.has_more:
+                break
+            token = page.next_page_token
+    except Exception as exc:
+        SyncCursor.objects.filter(pk=cursor.pk).update(
+            last_run_at=timezone.now(), last_error=type(exc).__name__
+        )
+        raise
+    SyncCursor.objects.filter(pk=cursor.pk).update(
+        high_water=newest, last_run_at=timezone.now(), last_error=""
+    )
+    return new_messages

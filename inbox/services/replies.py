@@ -1,0 +1,345 @@
+"""Outbound replies: pending → sending → sent | failed (→ retried), never delivered twice.
+
+How "never twice" holds:
+- a repeated request with the same idempotency key returns the first reply (unique per
+  conversation), so a double click or a client retry stores one row;
+- before each delivery attempt after the first, the platform's recent messages are read: if the
+  reply is already there (a worker died between the platform's answer and our commit, or a
+  timeout hid a success), its id is adopted and nothing is sent again (TikTok's Send Message
+  takes no idempotency key);
+- the row is locked while its state changes, and ingestion adopts a pending reply it sees on the
+  platform instead of storing a second copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from inbox.models import (
+    Conversation,
+    DeliveryAttempt,
+    DeliveryState,
+    Direction,
+    Message,
+)
+from inbox.payloads import conversation_payload, message_payload
+from inbox.platforms.base import (
+    AuthExpired,
+    OutgoingMessage,
+    PlatformError,
+    ShopApi,
+    get_adapter,
+)
+from inbox.selectors import AnyUser, conversation_get
+from inbox.services.events import event_publish
+from inbox.services.ingestion import conversation_refresh, message_text, shop_api
+from monitoring.audit import audit_record
+from monitoring.screening import screen_outgoing
+from scrm.api import NotFound, ServiceError
+
+logger = logging.getLogger(__name__)
+
+SENDABLE = {
+    "TEXT": (),
+    "IMAGE": ("url", "width", "height"),
+    "PRODUCT_CARD": ("product_id",),
+    "ORDER_CARD": ("order_id",),
+}
+ADOPT_LOOKBACK_PAGES = 3
+ADOPT_CLOCK_SKEW = timedelta(minutes=2)
+
+
+def _validate(
+    *, adapter_limit: int, type_: str, text: str, content: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    if type_ not in SENDABLE:
+        raise ServiceError(
+            "This message type cannot be sent.",
+            code="invalid_type",
+            details={"type": type_, "allowed": sorted(SENDABLE)},
+        )
+    if type_ == "TEXT":
+        text = text.strip()
+        if not text:
+            raise ServiceError("A reply needs text.", code="empty_text")
+        if len(text) > adapter_limit:
+            raise ServiceError(
+                f"The platform accepts at most {adapter_limit} characters.",
+                code="text_too_long",
+                details={"length": len(text), "max_length": adapter_limit},
+            )
+        return text, {"content": text}
+    missing = [k for k in SENDABLE[type_] if not content.get(k)]
+    if missing:
+        raise ServiceError(
+            f"A {type_} needs {', '.join(missing)}.", code="invalid", details={"missing": missing}
+        )
+    return "", {k: content[k] for k in SENDABLE[type_]}
+
+
+def message_send(
+    *,
+    actor: AnyUser,
+    conversation_id: int,
+    text: str = "",
+    type: str = "TEXT",
+    content: dict[str, Any] | None = None,
+    idempotency_key: str = "",
+) -> tuple[Message, bool]:
+    """Store a reply as ``pending`` and queue its delivery; returns (message, created).
+
+    The same idempotency key on the same conversation returns the first reply, unchanged.
+    """
+    conversation = conversation_get(actor, conversation_id)
+    adapter = get_adapter(conversation.shop_account.platform)
+    idempotency_key = (idempotency_key or "").strip()[:100] or f"auto-{uuid.uuid4()}"
+    with transaction.atomic():
+        Conversation.objects.select_for_update().filter(id=conversation.id).first()
+        existing = Message.objects.filter(
+            conversation=conversation, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing, False
+        text, body = _validate(
+            adapter_limit=adapter.max_text_length, type_=type, text=text, content=content or {}
+        )
+        if type == "TEXT":
+            screened = screen_outgoing(
+                organisation_id=conversation.organisation_id,
+                shop_account_id=conversation.shop_account_id,
+                text=text,
+            )
+            if screened.blocked:
+                raise ServiceError(
+                    "This reply was blocked by the sensitive-word policy.",
+                    code="reply_blocked",
+                    status_code=422,
+                    details={"reason": screened.reason},
+                )
+            text, body = screened.text, {"content": screened.text}
+        message = Message.objects.create(
+            conversation=conversation,
+            shop_account_id=conversation.shop_account_id,
+            direction=Direction.OUTBOUND,
+            sender_role="CUSTOMER_SERVICE",
+            type=type,
+            text=text,
+            content=body,
+            sent_at=timezone.now(),
+            delivery_state=DeliveryState.PENDING,
+            author_id=actor.pk,
+            idempotency_key=idempotency_key,
+        )
+        audit_record(
+            organisation_id=conversation.organisation_id,
+            actor=actor,
+            action="reply.submitted",
+            target=message,
+            data={"conversation_id": conversation.id, "type": type},
+        )
+        _publish(conversation, "message.created", message)
+        _enqueue(message.id)
+    return message, True
+
+
+def _enqueue(message_id: int) -> None:
+    from inbox.tasks import deliver_message
+
+    transaction.on_commit(lambda: deliver_message.delay(message_id))
+
+
+def _publish(conversation: Conversation, type_: str, message: Message) -> None:
+    event_publish(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        type=type_,
+        data=message_payload(message),
+    )
+
+
+@transaction.atomic
+def message_retry(*, actor: AnyUser, message_id: int) -> Message:
+    """Queue a failed reply again (the agent's retry button)."""
+    try:
+        message = Message.objects.select_for_update().get(id=message_id)
+    except Message.DoesNotExist:
+        raise NotFound("Message not found.") from None
+    conversation = conversation_get(actor, message.conversation_id)  # access, 404 otherwise
+    if message.delivery_state != DeliveryState.FAILED:
+        raise ServiceError(
+            "Only a failed reply can be retried.",
+            code="not_failed",
+            status_code=409,
+            details={"delivery_state": message.delivery_state},
+        )
+    message.delivery_state = DeliveryState.PENDING
+    message.failure_reason = ""
+    message.save(update_fields=["delivery_state", "failure_reason", "updated_at"])
+    audit_record(
+        organisation_id=conversation.organisation_id,
+        actor=actor,
+        action="reply.retried",
+        target=message,
+        data={"conversation_id": conversation.id},
+    )
+    _publish(conversation, "message.updated", message)
+    _enqueue(message.id)
+    return message
+
+
+def message_deliver(*, message_id: int) -> str:
+    """One delivery attempt (the task's body). Returns the state it leaves the reply in.
+
+    Retryable platform errors propagate (the task retries with backoff); definitive ones mark
+    the reply failed.
+    """
+    with transaction.atomic():
+        message = Message.objects.select_for_update().get(id=message_id)
+        if message.delivery_state in (DeliveryState.SENT, DeliveryState.FAILED):
+            return message.delivery_state
+        first_attempt = message.attempts.order_by("started_at").first()
+        attempt = DeliveryAttempt.objects.create(message=message, started_at=timezone.now())
+        message.delivery_state = DeliveryState.SENDING
+        message.save(update_fields=["delivery_state", "updated_at"])
+    # Committed: a crash from here on leaves a visible "sending" reply with an open attempt,
+    # which the next attempt (task retry or the stuck-delivery sweep) resolves.
+    shop = message.shop_account
+    conversation_id = message.conversation.platform_conversation_id
+    api = shop_api(shop)
+    try:
+        platform_id = None
+        if first_attempt is not None:
+            platform_id = _find_on_platform(api, message, since=first_attempt.started_at)
+        outcome = "adopted" if platform_id else "sent"
+        if platform_id is None:
+            platform_id = api.send_message(
+                conversation_id, OutgoingMessage(type=message.type, content=message.content)
+            )
+    except PlatformError as exc:
+        reason = _reason(exc)
+        if exc.retryable:
+            _attempt_finish(attempt, "retry", reason)
+            raise
+        message_mark_failed(message_id=message.id, reason=reason, attempt=attempt)
+        return DeliveryState.FAILED
+    _mark_sent(message.id, platform_id, attempt, outcome)
+    return DeliveryState.SENT
+
+
+def _reason(exc: PlatformError) -> str:
+    if isinstance(exc, AuthExpired):
+        return "The shop's authorisation expired: re-authorise it in settings."
+    code = f" (code {exc.code})" if exc.code else ""
+    return f"{exc}{code}"[:300]
+
+
+def _attempt_finish(attempt: DeliveryAttempt, outcome: str, error: str = "") -> None:
+    DeliveryAttempt.objects.filter(id=attempt.id).update(
+        finished_at=timezone.now(), outcome=outcome, error=error[:300]
+    )
+
+
+def _find_on_platform(api: ShopApi, message: Message, *, since: Any) -> str | None:
+    """The platform id of this reply if an earlier attempt already delivered it."""
+    conversation_id = message.conversation.platform_conversation_id
+    taken = set(
+        Message.objects.filter(conversation_id=message.conversation_id)
+        .exclude(platform_message_id__isnull=True)
+        .values_list("platform_message_id", flat=True)
+    )
+    token = ""
+    for _ in range(ADOPT_LOOKBACK_PAGES):
+        page = api.list_messages(conversation_id, page_token=token, newest_first=True)
+        for pm in page.items:
+            if pm.create_time < since - ADOPT_CLOCK_SKEW:
+                return None
+            if pm.sender.role == "BUYER" or pm.message_id in taken or pm.type != message.type:
+                continue
+            same = (
+                message_text(pm.type, pm.content) == message.text
+                if message.type == "TEXT"
+                else pm.content == message.content
+            )
+            if same:
+                return pm.message_id
+        if not page.has_more:
+            return None
+        token = page.next_page_token
+    return None
+
+
+@transaction.atomic
+def _mark_sent(message_id: int, platform_id: str, attempt: DeliveryAttempt, outcome: str) -> None:
+    message = Message.objects.select_related("conversation").get(id=message_id)
+    conversation = Conversation.objects.select_for_update().get(id=message.conversation_id)
+    message = Message.objects.select_for_update().get(id=message_id)
+    # Ingestion may have stored the platform's copy first as a separate row; keep ours.
+    Message.objects.filter(
+        shop_account_id=message.shop_account_id, platform_message_id=platform_id
+    ).exclude(id=message.id).delete()
+    message.platform_message_id = platform_id
+    message.delivery_state = DeliveryState.SENT
+    message.failure_reason = ""
+    message.save(
+        update_fields=["platform_message_id", "delivery_state", "failure_reason", "updated_at"]
+    )
+    _attempt_finish(attempt, outcome)
+    conversation_refresh(conversation)
+    audit_record(
+        organisation_id=conversation.organisation_id,
+        actor=None,
+        action="reply.delivered",
+        target=message,
+        data={"conversation_id": conversation.id, "outcome": outcome},
+    )
+    _publish(conversation, "message.updated", message)
+    event_publish(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        type="conversation.updated",
+        data=conversation_payload(
+            Conversation.objects.select_related("shop_account", "customer", "assignee").get(
+                id=conversation.id
+            )
+        ),
+    )
+
+
+@transaction.atomic
+def message_mark_failed(
+    *, message_id: int, reason: str, attempt: DeliveryAttempt | None = None
+) -> None:
+    """Give up on a reply: it shows ``failed`` with the reason, and can be retried by hand."""
+    message = Message.objects.select_for_update().select_related("conversation").get(id=message_id)
+    if message.delivery_state == DeliveryState.SENT:
+        return
+    message.delivery_state = DeliveryState.FAILED
+    message.failure_reason = reason[:300]
+    message.save(update_fields=["delivery_state", "failure_reason", "updated_at"])
+    if attempt is not None:
+        _attempt_finish(attempt, "failed", reason)
+    audit_record(
+        organisation_id=message.conversation.organisation_id,
+        actor=None,
+        action="reply.failed",
+        target=message,
+        data={"conversation_id": message.conversation_id},
+    )
+    _publish(message.conversation, "message.updated", message)
+
+
+def stuck_deliveries(older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Replies left pending or sending (a worker died, a broker lost the task)."""
+    return list(
+        Message.objects.filter(
+            direction=Direction.OUTBOUND,
+            delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
+            updated_at__lt=timezone.now() - older_than,
+        ).values_list("id", flat=True)[:500]
+    )
