@@ -1,0 +1,36 @@
+from django.contrib import admin
+
+from templates_app.models import Material, QuickReply, QuickReplyUsage
+
+
+@admin.register(QuickReply)
+class QuickReplyAdmin(admin.ModelAdmin):
+    list_display = ["shortcut", "title", "scope", "organisation", "usage_count", "is_archived"]
+    list_filter = ["scope", "is_archived", "organisation"]
+    search_fields = ["shortcut", "title"]
+    raw_id_fields = ["owner", "created_by"]
+    filter_horizontal = ["shop_accounts", "materials"]
+    readonly_fields = ["usage_count", "created_at", "updated_at"]
+
+
+@admin.register(Material)
+class MaterialAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "scope", "organisation", "size", "is_archived"]
+    list_filter = ["kind", "scope", "is_archived"]
+    search_fields = ["name", "sha256"]
+    raw_id_fields = ["owner", "created_by"]
+    readonly_fields = ["sha256", "blob", "size", "content_type", "created_at"]
+
+
+@admin.register(QuickReplyUsage)
+class QuickReplyUsageAdmin(admin.ModelAdmin):
+    """Usage rows are records: read-only."""
+
+    list_display = ["quick_reply", "user", "conversation", "language", "used_at"]
+    raw_id_fields = ["quick_reply", "user", "conversation"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

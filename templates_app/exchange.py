@@ -1,0 +1,116 @@
+"""Import/export rows of quick replies as CSV or JSON (the same fields, round trip exact).
+
+A row: shortcut, title, category, scope, shop_account_ids, default_language, body,
+translations ({language: body}), custom_fields, material_ids. In CSV, lists are separated by
+spaces and each translation is a ``body:<language>`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from templates_app.models import QuickReply
+
+FIELDS = [
+    "shortcut",
+    "title",
+    "category",
+    "scope",
+    "shop_account_ids",
+    "default_language",
+    "body",
+    "custom_fields",
+    "material_ids",
+]
+BODY_PREFIX = "body:"
+
+
+class ExchangeError(ValueError):
+    pass
+
+
+def row_for(quick_reply: QuickReply) -> dict[str, Any]:
+    """The exported row of one quick reply (relations must be prefetched)."""
+    return {
+        "shortcut": quick_reply.shortcut,
+        "title": quick_reply.title,
+        "category": quick_reply.category,
+        "scope": quick_reply.scope,
+        "shop_account_ids": sorted(s.id for s in quick_reply.shop_accounts.all()),
+        "default_language": quick_reply.default_language,
+        "body": quick_reply.body,
+        "translations": dict(sorted((quick_reply.translations or {}).items())),
+        "custom_fields": list(quick_reply.custom_fields or []),
+        "material_ids": sorted(m.id for m in quick_reply.materials.all()),
+    }
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps({"version": 1, "templates": rows}, ensure_ascii=False, indent=2)
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    languages = sorted({lang for r in rows for lang in r.get("translations", {})})
+    header = FIELDS + [BODY_PREFIX + lang for lang in languages]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for r in rows:
+        line = []
+        for name in FIELDS:
+            value = r.get(name, "")
+            if isinstance(value, list):
+                value = " ".join(str(v) for v in value)
+            line.append(value)
+        line.extend(r.get("translations", {}).get(lang, "") for lang in languages)
+        writer.writerow(line)
+    return out.getvalue()
+
+
+def from_json(text: str | bytes) -> list[dict[str, Any]]:
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ExchangeError(f"Not valid JSON: {exc}") from None
+    rows = doc.get("templates") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ExchangeError('Expected {"templates": [ {...}, ... ]} or a list of objects.')
+    return rows
+
+
+def _ids(cell: str, column: str, line: int) -> list[int]:
+    try:
+        return [int(v) for v in cell.replace(",", " ").split()]
+    except ValueError:
+        raise ExchangeError(f"Line {line}: {column} must be numbers.") from None
+
+
+def from_csv(text: str | bytes) -> list[dict[str, Any]]:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ExchangeError("CSV must be UTF-8.") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    for required in ("shortcut", "title", "body"):
+        if required not in header:
+            raise ExchangeError(f"CSV header lacks the {required!r} column.")
+    rows = []
+    for line, rec in enumerate(reader, start=2):
+        row: dict[str, Any] = {k: (rec.get(k) or "") for k in FIELDS if k in header}
+        for column in ("shop_account_ids", "material_ids"):
+            if column in row:
+                row[column] = _ids(row[column], column, line)
+        if "custom_fields" in row:
+            row["custom_fields"] = row["custom_fields"].replace(",", " ").split()
+        row["translations"] = {
+            k[len(BODY_PREFIX) :]: v
+            for k, v in rec.items()
+            if k and k.startswith(BODY_PREFIX) and v
+        }
+        rows.append(row)
+    return rows

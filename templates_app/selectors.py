@@ -1,0 +1,313 @@
+"""Reads scoped to the acting user: which quick replies and materials they may see and use.
+
+Visibility: a personal item only to its owner; a team item to people who work on one of its
+shop accounts (supervisors and admins work on all of their organisation's); an organisation
+item to everyone of the organisation. Nothing crosses organisations.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from django.db.models import Count, Model, Q, QuerySet
+from django.utils import timezone
+
+from inbox.models import Conversation, Member, Message, ShopAccount
+from inbox.selectors import AnyUser, conversation_get, member_for, shop_account_ids_for
+from scrm.api import Forbidden, NotFound, ServiceError
+from templates_app import rendering
+from templates_app.models import Material, QuickReply, QuickReplyUsage, Scope
+
+M = TypeVar("M", QuickReply, Material)
+
+# How far back the render looks for order/product cards and the buyer's language.
+RECENT_MESSAGES = 50
+
+
+def _visible_q(model: type[Model], member: Member, shop_ids: list[int]) -> Q:
+    through = model.shop_accounts.through  # type: ignore[attr-defined]
+    fk = f"{model._meta.model_name}_id"
+    team_ids = through.objects.filter(shopaccount_id__in=shop_ids).values(fk)
+    return Q(organisation_id=member.organisation_id) & (
+        Q(scope=Scope.ORGANISATION)
+        | Q(scope=Scope.PERSONAL, owner_id=member.user_id)
+        | Q(scope=Scope.TEAM, id__in=team_ids)
+    )
+
+
+def _visible(model: type[M], user: AnyUser) -> QuerySet[M]:
+    member = member_for(user)
+    return model.objects.filter(_visible_q(model, member, shop_account_ids_for(user)))
+
+
+def can_manage(member: Member, item: QuickReply | Material) -> bool:
+    """Agents manage their personal items; supervisors and admins also team and organisation."""
+    if item.organisation_id != member.organisation_id:
+        return False
+    if item.scope == Scope.PERSONAL:
+        return item.owner_id == member.user_id
+    return member.sees_all_shops
+
+
+def quick_reply_list_for(
+    user: AnyUser,
+    *,
+    search: str = "",
+    category: str = "",
+    scope: str = "",
+    include_archived: bool = False,
+) -> QuerySet[QuickReply]:
+    """The picker: visible quick replies matching ``search`` (shortcut, title, any body),
+    most used first. Archived ones only when asked."""
+    qs = _visible(QuickReply, user)
+    if not include_archived:
+        qs = qs.filter(is_archived=False)
+    if search.strip():
+        qs = qs.filter(search_text__contains=search.strip().lower())
+    if category:
+        qs = qs.filter(category=category)
+    if scope:
+        qs = qs.filter(scope=scope)
+    return qs.prefetch_related("shop_accounts", "materials").order_by("-usage_count", "-id")
+
+
+def quick_reply_get(user: AnyUser, quick_reply_id: int) -> QuickReply:
+    """One visible quick reply (archived included), or NotFound."""
+    try:
+        return (
+            _visible(QuickReply, user)
+            .prefetch_related("shop_accounts", "materials")
+            .get(id=quick_reply_id)
+        )
+    except QuickReply.DoesNotExist:
+        raise NotFound("Quick reply not found.") from None
+
+
+def quick_reply_export_for(user: AnyUser) -> list[QuickReply]:
+    """The active quick replies the user manages: their personal ones for agents, organisation
+    and team ones for supervisors and admins."""
+    member = member_for(user)
+    qs = QuickReply.objects.filter(organisation_id=member.organisation_id, is_archived=False)
+    if member.sees_all_shops:
+        qs = qs.exclude(scope=Scope.PERSONAL)
+    else:
+        qs = qs.filter(scope=Scope.PERSONAL, owner_id=member.user_id)
+    return list(qs.prefetch_related("shop_accounts", "materials").order_by("id"))
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+@dataclass
+class RenderResult:
+    text: str
+    language: str
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+def conversation_variables(
+    conversation: Conversation, messages: list[Message], agent: Member, now: Any = None
+) -> dict[str, str | None]:
+    """The catalogue's values for one conversation (None where this chat does not know it).
+
+    ``messages`` are the recent ones, newest first.
+    """
+    shop: ShopAccount = conversation.shop_account
+    now = now or timezone.now()
+    values: dict[str, str | None] = {
+        "buyer_name": conversation.customer.display_name or None,
+        "shop_name": shop.name,
+        "agent_name": agent.name,
+        "shop_date": now.astimezone(zoneinfo.ZoneInfo(shop.time_zone)).date().isoformat(),
+        "order_id": None,
+        "product_id": None,
+        "product_name": None,
+        "tracking_number": None,
+    }
+    for m in messages:
+        content = m.content if isinstance(m.content, dict) else {}
+        for key in ("order_id", "product_id", "tracking_number"):
+            if values[key] is None and content.get(key):
+                values[key] = str(content[key])
+        if values["product_name"] is None and content.get("product_id"):
+            name = content.get("product_name") or content.get("title")
+            if name:
+                values["product_name"] = str(name)
+    return values
+
+
+def _buyer_texts(messages: list[Message]) -> list[str]:
+    return [
+        m.text
+        for m in messages
+        if m.direction == "in" and m.type == "TEXT" and m.sender_role == "BUYER" and m.text
+    ][:10]
+
+
+def quick_reply_render(
+    user: AnyUser,
+    *,
+    quick_reply_id: int,
+    conversation_id: int,
+    language: str | None = None,
+    values: dict[str, str] | None = None,
+) -> tuple[QuickReply, Conversation, RenderResult]:
+    """Fill a visible quick reply from a visible conversation, in the buyer's language.
+
+    Never returns a text with a blank where a value should be: unknown or missing variables
+    raise a ``template_variables`` error listing them, with the prompts the UI should ask.
+    """
+    member = member_for(user)
+    quick_reply = quick_reply_get(user, quick_reply_id)
+    if quick_reply.is_archived:
+        raise NotFound("Quick reply not found.")
+    conversation = conversation_get(user, conversation_id)
+    messages = list(
+        Message.objects.filter(conversation=conversation, is_visible=True)
+        .only("direction", "type", "sender_role", "text", "content", "sent_at")
+        .order_by("-sent_at", "-id")[:RECENT_MESSAGES]
+    )
+    bodies = quick_reply.bodies
+    detected = rendering.detect_language(_buyer_texts(messages))
+    chosen = rendering.pick_language(bodies, quick_reply.default_language, language, detected)
+    if chosen is None:
+        raise ServiceError(
+            "This quick reply has no version in that language.",
+            code="language_unavailable",
+            details={"language": language, "available": sorted(bodies)},
+        )
+    custom = list(quick_reply.custom_fields or [])
+    given = {k: str(v) for k, v in (values or {}).items() if v is not None}
+    context = conversation_variables(conversation, messages, member)
+    for name, value in given.items():
+        if name in rendering.CATALOGUE or name in custom:
+            context[name] = value
+    try:
+        parsed = rendering.parse(bodies[chosen])
+    except rendering.TemplateSyntaxError as exc:  # only if the row was edited outside services
+        raise ServiceError(
+            "The quick reply does not parse.",
+            code="template_syntax",
+            details={"problems": exc.problems},
+        ) from None
+    outcome = rendering.render(parsed, context, custom)
+    prompts = _prompts(parsed, custom, outcome.missing, given)
+    if not outcome.ok:
+        raise ServiceError(
+            _variables_message(outcome),
+            code="template_variables",
+            details={
+                "unknown": outcome.unknown,
+                "missing": outcome.missing,
+                "prompts": prompts,
+                "language": chosen,
+            },
+        )
+    attachments = [
+        {"id": m.id, "kind": m.kind, "name": m.name, "message_type": m.message_type}
+        for m in quick_reply.materials.all()
+        if not m.is_archived
+    ]
+    return (
+        quick_reply,
+        conversation,
+        RenderResult(outcome.text or "", chosen, prompts, [], attachments),
+    )
+
+
+def _prompts(
+    parsed: rendering.ParsedBody, custom: list[str], missing: list[str], given: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Variables the agent fills by hand: declared custom fields and known ones missing here."""
+    prompts = []
+    for name in parsed.names:
+        if name in custom:
+            prompts.append({"name": name, "kind": "custom", "value": given.get(name)})
+        elif name in missing or (name in rendering.CATALOGUE and name in given):
+            prompts.append(
+                {
+                    "name": name,
+                    "kind": "known",
+                    "label": rendering.CATALOGUE[name],
+                    "value": given.get(name),
+                }
+            )
+    return prompts
+
+
+def _variables_message(outcome: rendering.RenderOutcome) -> str:
+    if outcome.unknown:
+        return "Unknown variables: " + ", ".join(outcome.unknown) + "."
+    return "Fill these variables before sending: " + ", ".join(outcome.missing) + "."
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+
+def quick_reply_stats(user: AnyUser, *, days: int = 30, limit: int = 50) -> dict[str, Any]:
+    """Usage of the organisation's quick replies per template and per agent over ``days``;
+    supervisors and admins only."""
+    member = member_for(user)
+    if not member.sees_all_shops:
+        raise Forbidden("Only supervisors and admins see quick-reply statistics.")
+    since = timezone.now() - timedelta(days=days)
+    usages = QuickReplyUsage.objects.filter(
+        organisation_id=member.organisation_id, used_at__gte=since
+    )
+    per_template = list(
+        usages.values("quick_reply_id", "quick_reply__shortcut", "quick_reply__title")
+        .annotate(uses=Count("id"))
+        .order_by("-uses", "quick_reply_id")[:limit]
+    )
+    per_agent = list(
+        usages.values("user_id", "user__username")
+        .annotate(uses=Count("id"))
+        .order_by("-uses", "user_id")[:limit]
+    )
+    return {
+        "days": days,
+        "total": usages.count(),
+        "templates": [
+            {
+                "id": row["quick_reply_id"],
+                "shortcut": row["quick_reply__shortcut"],
+                "title": row["quick_reply__title"],
+                "uses": row["uses"],
+            }
+            for row in per_template
+        ],
+        "agents": [
+            {"user_id": row["user_id"], "username": row["user__username"], "uses": row["uses"]}
+            for row in per_agent
+        ],
+    }
+
+
+# --- materials -------------------------------------------------------------------------------
+
+
+def material_list_for(
+    user: AnyUser, *, search: str = "", kind: str = "", include_archived: bool = False
+) -> QuerySet[Material]:
+    """Visible materials, newest first."""
+    qs = _visible(Material, user)
+    if not include_archived:
+        qs = qs.filter(is_archived=False)
+    if search.strip():
+        qs = qs.filter(name__icontains=search.strip())
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.prefetch_related("shop_accounts").order_by("-id")
+
+
+def material_get(user: AnyUser, material_id: int) -> Material:
+    """One visible material, or NotFound."""
+    try:
+        return _visible(Material, user).prefetch_related("shop_accounts").get(id=material_id)
+    except Material.DoesNotExist:
+        raise NotFound("Material not found.") from None

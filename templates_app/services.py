@@ -1,0 +1,470 @@
+"""Every write of quick replies, their usage and shared materials: transactional and audited.
+
+Audit data holds ids and enumerated values only, never a body (it may carry personal data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import F
+from rest_framework import status
+
+from inbox.models import Member, ShopAccount
+from inbox.selectors import AnyUser, conversation_get, member_for
+from monitoring.audit import audit_record
+from scrm.api import Forbidden, ServiceError
+from templates_app import selectors
+from templates_app.models import Material, MaterialKind, QuickReply, QuickReplyUsage, Scope
+from templates_app.validation import QuickReplyData, QuickReplyInvalid, clean
+
+MAX_IMPORT_ROWS = 5000
+EDITABLE = (
+    "title",
+    "shortcut",
+    "body",
+    "scope",
+    "category",
+    "default_language",
+    "translations",
+    "custom_fields",
+    "shop_account_ids",
+    "material_ids",
+)
+
+
+def _invalid(exc: QuickReplyInvalid) -> ServiceError:
+    return ServiceError(exc.message, code=exc.code, details=exc.details)
+
+
+def _check_scope_rights(member: Member, scope: str) -> None:
+    if scope != Scope.PERSONAL and not member.sees_all_shops:
+        raise Forbidden("Only supervisors and admins manage team and organisation quick replies.")
+
+
+def _check_relations(member: Member, actor: AnyUser, data: QuickReplyData) -> None:
+    errors: dict[str, list[str]] = {}
+    if data.shop_account_ids:
+        found = ShopAccount.objects.filter(
+            organisation_id=member.organisation_id, id__in=data.shop_account_ids
+        ).count()
+        if found != len(data.shop_account_ids):
+            errors["shop_account_ids"] = ["Unknown shop account."]
+    if data.material_ids:
+        found = selectors.material_list_for(actor).filter(id__in=data.material_ids).count()
+        if found != len(data.material_ids):
+            errors["material_ids"] = ["Unknown material."]
+    if errors:
+        raise ServiceError("The quick reply is not valid.", details=errors)
+
+
+def _write(quick_reply: QuickReply, data: QuickReplyData, member: Member) -> None:
+    quick_reply.title = data.title
+    quick_reply.shortcut = data.shortcut
+    quick_reply.body = data.body
+    quick_reply.scope = data.scope
+    quick_reply.category = data.category
+    quick_reply.default_language = data.default_language
+    quick_reply.translations = data.translations
+    quick_reply.custom_fields = data.custom_fields
+    quick_reply.owner_id = member.user_id if data.scope == Scope.PERSONAL else None
+    quick_reply.search_text = quick_reply.compute_search_text()
+    quick_reply.save()
+    quick_reply.shop_accounts.set(data.shop_account_ids)
+    quick_reply.materials.set(data.material_ids)
+
+
+def _data_of(quick_reply: QuickReply) -> dict[str, Any]:
+    return {
+        "title": quick_reply.title,
+        "shortcut": quick_reply.shortcut,
+        "body": quick_reply.body,
+        "scope": quick_reply.scope,
+        "category": quick_reply.category,
+        "default_language": quick_reply.default_language,
+        "translations": dict(quick_reply.translations or {}),
+        "custom_fields": list(quick_reply.custom_fields or []),
+        "shop_account_ids": sorted(s.id for s in quick_reply.shop_accounts.all()),
+        "material_ids": sorted(m.id for m in quick_reply.materials.all()),
+    }
+
+
+@transaction.atomic
+def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
+    """Create a quick reply in the actor's organisation (fields: see ``EDITABLE``).
+
+    Keeps: agents create personal ones only; every body names known variables only.
+    """
+    member = member_for(actor)
+    try:
+        data = clean({k: v for k, v in fields.items() if k in EDITABLE})
+    except QuickReplyInvalid as exc:
+        raise _invalid(exc) from None
+    _check_scope_rights(member, data.scope)
+    _check_relations(member, actor, data)
+    quick_reply = QuickReply(organisation_id=member.organisation_id, created_by_id=member.user_id)
+    _write(quick_reply, data, member)
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action="quick_reply.created",
+        target=quick_reply,
+        data={"id": quick_reply.id, "scope": data.scope, "shops": data.shop_account_ids},
+    )
+    return quick_reply
+
+
+def _manageable(actor: AnyUser, quick_reply_id: int) -> tuple[Member, QuickReply]:
+    member = member_for(actor)
+    quick_reply = selectors.quick_reply_get(actor, quick_reply_id)  # NotFound if not visible
+    if not selectors.can_manage(member, quick_reply):
+        raise Forbidden("You may not change this quick reply.")
+    return member, quick_reply
+
+
+@transaction.atomic
+def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -> QuickReply:
+    """Change some fields of a quick reply the actor manages; the result is checked whole."""
+    member, quick_reply = _manageable(actor, quick_reply_id)
+    before = _data_of(quick_reply)
+    merged = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
+    try:
+        data = clean(merged)
+    except QuickReplyInvalid as exc:
+        raise _invalid(exc) from None
+    _check_scope_rights(member, data.scope)
+    _check_relations(member, actor, data)
+    after = asdict(data)
+    changed = sorted(k for k in EDITABLE if before.get(k) != after.get(k))
+    if changed:
+        _write(quick_reply, data, member)
+        audit_record(
+            organisation_id=member.organisation_id,
+            actor=actor,
+            action="quick_reply.updated",
+            target=quick_reply,
+            data={"id": quick_reply.id, "scope": data.scope, "fields": changed},
+        )
+    return quick_reply
+
+
+@transaction.atomic
+def quick_reply_archive(*, actor: AnyUser, quick_reply_id: int) -> QuickReply:
+    """Hide a quick reply from the picker (kept for statistics and audit)."""
+    member, quick_reply = _manageable(actor, quick_reply_id)
+    if not quick_reply.is_archived:
+        quick_reply.is_archived = True
+        quick_reply.save(update_fields=["is_archived", "updated_at"])
+        audit_record(
+            organisation_id=member.organisation_id,
+            actor=actor,
+            action="quick_reply.archived",
+            target=quick_reply,
+            data={"id": quick_reply.id, "scope": quick_reply.scope},
+        )
+    return quick_reply
+
+
+@transaction.atomic
+def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Create or update quick replies from exported rows, all or nothing.
+
+    A row matches an active quick reply of the same scope and shortcut (and owner, for personal
+    ones); a matching one is updated if it differs. Any invalid row refuses the whole import.
+    """
+    member = member_for(actor)
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ServiceError(f"At most {MAX_IMPORT_ROWS} rows per import.", code="import_invalid")
+    cleaned: list[QuickReplyData] = []
+    errors: dict[str, Any] = {}
+    for i, row in enumerate(rows):
+        try:
+            data = clean({k: v for k, v in row.items() if k in EDITABLE})
+            _check_scope_rights(member, data.scope)
+            _check_relations(member, actor, data)
+            cleaned.append(data)
+        except QuickReplyInvalid as exc:
+            errors[str(i)] = {"code": exc.code, "details": exc.details}
+        except ServiceError as exc:
+            errors[str(i)] = {"code": exc.code, "details": exc.details or {"_": [exc.message]}}
+    if errors:
+        raise ServiceError(
+            "Some rows are not valid; nothing was imported.",
+            code="import_invalid",
+            details={"rows": errors},
+        )
+    existing = {
+        (q.scope, q.shortcut, q.owner_id): q
+        for q in QuickReply.objects.filter(
+            organisation_id=member.organisation_id, is_archived=False
+        )
+        .filter(scope__in={d.scope for d in cleaned})
+        .prefetch_related("shop_accounts", "materials")
+    }
+    created, updated, unchanged = [], [], []
+    for data in cleaned:
+        owner = member.user_id if data.scope == Scope.PERSONAL else None
+        quick_reply = existing.get((data.scope, data.shortcut, owner))
+        if quick_reply is None:
+            quick_reply = QuickReply(
+                organisation_id=member.organisation_id, created_by_id=member.user_id
+            )
+            _write(quick_reply, data, member)
+            existing[(data.scope, data.shortcut, owner)] = quick_reply
+            created.append(quick_reply.id)
+        elif _data_of(quick_reply) != asdict(data):
+            _write(quick_reply, data, member)
+            updated.append(quick_reply.id)
+        else:
+            unchanged.append(quick_reply.id)
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action="quick_reply.imported",
+        data={"created": created, "updated": updated, "unchanged": len(unchanged)},
+    )
+    return {"created": created, "updated": updated, "unchanged": unchanged}
+
+
+def _record_use(
+    member: Member, actor: AnyUser, quick_reply: QuickReply, conversation_id: int, language: str
+) -> QuickReplyUsage:
+    usage = QuickReplyUsage.objects.create(
+        organisation_id=member.organisation_id,
+        quick_reply=quick_reply,
+        user_id=member.user_id,
+        conversation_id=conversation_id,
+        language=language,
+    )
+    QuickReply.objects.filter(id=quick_reply.id).update(usage_count=F("usage_count") + 1)
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action="quick_reply.used",
+        target=quick_reply,
+        data={"id": quick_reply.id, "conversation_id": conversation_id, "language": language},
+    )
+    return usage
+
+
+@transaction.atomic
+def quick_reply_use(
+    *, actor: AnyUser, quick_reply_id: int, conversation_id: int, language: str = ""
+) -> QuickReplyUsage:
+    """Count one use of a visible quick reply in a visible conversation."""
+    member = member_for(actor)
+    quick_reply = selectors.quick_reply_get(actor, quick_reply_id)
+    conversation = conversation_get(actor, conversation_id)
+    return _record_use(member, actor, quick_reply, conversation.id, language[:16])
+
+
+@transaction.atomic
+def quick_reply_render_for_send(
+    *,
+    actor: AnyUser,
+    quick_reply_id: int,
+    conversation_id: int,
+    language: str | None = None,
+    values: dict[str, str] | None = None,
+) -> selectors.RenderResult:
+    """Render for sending and count the use (only when the render succeeded)."""
+    member = member_for(actor)
+    quick_reply, conversation, result = selectors.quick_reply_render(
+        actor,
+        quick_reply_id=quick_reply_id,
+        conversation_id=conversation_id,
+        language=language,
+        values=values,
+    )
+    _record_use(member, actor, quick_reply, conversation.id, result.language)
+    return result
+
+
+# --- materials -------------------------------------------------------------------------------
+
+IMAGE_SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff", "jpg"),
+    "image/png": (b"\x89PNG\r\n\x1a\n", "png"),
+    "image/gif": (b"GIF8", "gif"),
+}
+
+
+def _sniff(head: bytes) -> tuple[str, str, str] | None:
+    """(kind, content type, extension) from the first bytes; never trust the client's type."""
+    for content_type, (magic, ext) in IMAGE_SIGNATURES.items():
+        if head.startswith(magic):
+            return MaterialKind.IMAGE, content_type, ext
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MaterialKind.IMAGE, "image/webp", "webp"
+    if head.startswith(b"%PDF-"):
+        return MaterialKind.FILE, "application/pdf", "pdf"
+    return None
+
+
+def material_limits() -> dict[str, int]:
+    return {
+        MaterialKind.IMAGE: int(getattr(settings, "SCRM_MATERIAL_IMAGE_MAX_BYTES", 10 * 2**20)),
+        MaterialKind.FILE: int(getattr(settings, "SCRM_MATERIAL_FILE_MAX_BYTES", 20 * 2**20)),
+    }
+
+
+def _material_scope(
+    member: Member, scope: str, shop_account_ids: list[int] | tuple[int, ...]
+) -> list[int]:
+    if scope not in Scope.values:
+        raise ServiceError("Not valid.", details={"scope": [f"One of {', '.join(Scope.values)}."]})
+    _check_scope_rights(member, scope)
+    ids = sorted(set(shop_account_ids))
+    if (scope == Scope.TEAM) != bool(ids):
+        raise ServiceError(
+            "Not valid.", details={"shop_account_ids": ["Team materials need shops; others none."]}
+        )
+    if ids and ShopAccount.objects.filter(
+        organisation_id=member.organisation_id, id__in=ids
+    ).count() != len(ids):
+        raise ServiceError("Not valid.", details={"shop_account_ids": ["Unknown shop account."]})
+    return ids
+
+
+def _new_material(member: Member, scope: str, shop_ids: list[int], **fields: Any) -> Material:
+    material = Material.objects.create(
+        organisation_id=member.organisation_id,
+        scope=scope,
+        owner_id=member.user_id if scope == Scope.PERSONAL else None,
+        created_by_id=member.user_id,
+        **fields,
+    )
+    material.shop_accounts.set(shop_ids)
+    return material
+
+
+@transaction.atomic
+def material_upload(
+    *,
+    actor: AnyUser,
+    name: str,
+    content: IO[bytes] | File | bytes,
+    scope: str = Scope.PERSONAL,
+    shop_account_ids: list[int] | tuple[int, ...] = (),
+) -> tuple[Material, bool]:
+    """Store an image (jpg/png/gif/webp) or PDF once by content hash; returns (material,
+    created). Keeps: the type is read from the bytes; size over the kind's limit is a 413."""
+    member = member_for(actor)
+    shop_ids = _material_scope(member, scope, shop_account_ids)
+    upload = ContentFile(content) if isinstance(content, bytes) else File(content)
+    upload.seek(0)
+    sniffed = _sniff(upload.read(16))
+    if sniffed is None:
+        raise ServiceError(
+            "Only JPEG, PNG, GIF or WebP images and PDF files can be uploaded.",
+            code="material_type",
+            details={"allowed": ["jpg", "png", "gif", "webp", "pdf"]},
+        )
+    kind, content_type, ext = sniffed
+    size, limit = upload.size, material_limits()[kind]
+    if size > limit:
+        raise ServiceError(
+            f"The {kind} is {size} bytes; the limit is {limit}.",
+            code="material_too_large",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            details={"kind": kind, "size": size, "limit": limit},
+        )
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha = digest.hexdigest()
+    same = Material.objects.filter(
+        organisation_id=member.organisation_id,
+        scope=scope,
+        owner_id=member.user_id if scope == Scope.PERSONAL else None,
+        sha256=sha,
+        is_archived=False,
+    ).prefetch_related("shop_accounts")
+    for material in same:
+        if sorted(s.id for s in material.shop_accounts.all()) == shop_ids:
+            return material, False
+    blob = f"materials/{sha[:2]}/{sha}.{ext}"
+    if not default_storage.exists(blob):
+        upload.seek(0)
+        blob = default_storage.save(blob, upload)
+    material = _new_material(
+        member,
+        scope,
+        shop_ids,
+        kind=kind,
+        name=(name or f"{sha[:12]}.{ext}")[:200],
+        content_type=content_type,
+        size=size,
+        sha256=sha,
+        blob=blob,
+    )
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action="material.uploaded",
+        target=material,
+        data={"id": material.id, "kind": kind, "scope": scope, "size": size},
+    )
+    return material, True
+
+
+@transaction.atomic
+def material_link_create(
+    *,
+    actor: AnyUser,
+    name: str,
+    url: str,
+    scope: str = Scope.PERSONAL,
+    shop_account_ids: list[int] | tuple[int, ...] = (),
+) -> Material:
+    """Save a link (an assembly video, a help page) as a material."""
+    member = member_for(actor)
+    shop_ids = _material_scope(member, scope, shop_account_ids)
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise ServiceError(
+            "Not a valid http(s) link.", code="material_type", details={"url": ["Invalid URL."]}
+        ) from None
+    if len(url) > 1000:
+        raise ServiceError("Not valid.", details={"url": ["At most 1000 characters."]})
+    material = _new_material(
+        member, scope, shop_ids, kind=MaterialKind.LINK, name=(name or url)[:200], url=url
+    )
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action="material.created",
+        target=material,
+        data={"id": material.id, "kind": MaterialKind.LINK, "scope": scope},
+    )
+    return material
+
+
+@transaction.atomic
+def material_archive(*, actor: AnyUser, material_id: int) -> Material:
+    """Hide a material from the library; the stored blob stays (others may share it)."""
+    member = member_for(actor)
+    material = selectors.material_get(actor, material_id)
+    if not selectors.can_manage(member, material):
+        raise Forbidden("You may not change this material.")
+    if not material.is_archived:
+        material.is_archived = True
+        material.save(update_fields=["is_archived"])
+        audit_record(
+            organisation_id=member.organisation_id,
+            actor=actor,
+            action="material.archived",
+            target=material,
+            data={"id": material.id, "kind": material.kind},
+        )
+    return material
