@@ -1,3 +1,5 @@
-from typing import Any
+from django.urls import path
 
-websocket_urlpatterns: list[Any] = []
+from inbox.consumers import InboxConsumer
+
+websocket_urlpatterns = [path("ws/inbox/", InboxConsumer.as_asgi())]

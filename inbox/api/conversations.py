@@ -53,6 +53,34 @@ class ConversationOut(serializers.Serializer):
     waiting_since = serializers.DateTimeField(allow_null=True)
 
 
+class MessageOut(serializers.Serializer):
+    """Documentation of a message (see inbox/payloads.py)."""
+
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    platform_message_id = serializers.CharField(allow_null=True)
+    direction = serializers.ChoiceField(choices=["in", "out"])
+    sender_role = serializers.CharField()
+    type = serializers.CharField()
+    text = serializers.CharField()
+    content = serializers.DictField()
+    sent_at = serializers.DateTimeField()
+    delivery_state = serializers.ChoiceField(
+        choices=["received", "pending", "sending", "sent", "failed"]
+    )
+    failure_reason = serializers.CharField()
+    author = serializers.DictField(allow_null=True)
+    idempotency_key = serializers.CharField(allow_null=True)
+
+
+class NoteOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    text = serializers.CharField()
+    author = serializers.DictField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
 class ReplyIn(serializers.Serializer):
     text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     type = serializers.ChoiceField(
@@ -203,6 +231,7 @@ class MessageList(ListAPIView):
     """Messages of a conversation, newest page first (``next`` pages back in time)."""
 
     pagination_class = MessageCursor
+    serializer_class = MessageOut
 
     def get_queryset(self) -> Any:
         return selectors.conversation_messages(self.request.user, self.kwargs["pk"])
@@ -212,7 +241,7 @@ class MessageList(ListAPIView):
         rows = [message_payload(m) for m in reversed(page or [])]
         return self.get_paginated_response(rows)
 
-    @extend_schema(request=ReplyIn, responses={201: None, 200: None})
+    @extend_schema(request=ReplyIn, responses={201: MessageOut, 200: MessageOut})
     def post(self, request: Request, pk: int) -> Response:
         body = ReplyIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -233,7 +262,7 @@ class MessageList(ListAPIView):
 
 
 class MessageRetry(APIView):
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(request=None, responses={202: MessageOut})
     def post(self, request: Request, pk: int, message_id: int) -> Response:
         selectors.conversation_get(request.user, pk)
         message = replies.message_retry(actor=request.user, message_id=message_id)
@@ -246,7 +275,7 @@ class NoteIn(serializers.Serializer):
 
 
 class NoteCreate(APIView):
-    @extend_schema(request=NoteIn)
+    @extend_schema(request=NoteIn, responses={201: NoteOut})
     def post(self, request: Request, pk: int) -> Response:
         body = NoteIn(data=request.data)
         body.is_valid(raise_exception=True)

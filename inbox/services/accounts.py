@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from inbox.models import Member, ShopMembership
+from inbox.models import Member, Role, ShopMembership
 from inbox.selectors import AnyUser, member_for, shop_account_get
+from inbox.services.events import control_publish
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, NotFound, ServiceError
 
@@ -47,6 +48,7 @@ def membership_create(*, actor: AnyUser, user_id: int, shop_account_id: int) -> 
         target=membership,
         data={"user_id": user.pk, "shop_account_id": shop.pk},
     )
+    control_publish(user_id=user.pk, message={"type": "inbox.join", "shop_account_id": shop.pk})
     return membership
 
 
@@ -68,3 +70,12 @@ def membership_delete(*, actor: AnyUser, membership_id: int) -> None:
         data={"user_id": membership.user_id, "shop_account_id": membership.shop_account_id},
     )
     membership.delete()
+    if not member_for_user_sees_all(membership.user_id):
+        control_publish(
+            user_id=membership.user_id,
+            message={"type": "inbox.leave", "shop_account_id": membership.shop_account_id},
+        )
+
+
+def member_for_user_sees_all(user_id: int) -> bool:
+    return Member.objects.filter(user_id=user_id, role__in=[Role.ADMIN, Role.SUPERVISOR]).exists()

@@ -1,0 +1,51 @@
+"""Small builders for inbox rows (conversations with buyer messages) used across inbox tests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from itertools import count
+
+from django.utils import timezone
+
+from inbox.models import Conversation, Customer, Message, ShopAccount
+from inbox.platforms.base import Participant
+from inbox.services.ingestion import conversation_refresh, customer_upsert
+
+_seq = count(1)
+
+
+def conversation_with_messages(
+    shop: ShopAccount,
+    *,
+    buyer: str = "Emily R.",
+    texts: tuple[str, ...] = ("Hi, where is my order?",),
+    waited: timedelta = timedelta(minutes=30),
+    at: datetime | None = None,
+) -> Conversation:
+    n = next(_seq)
+    customer: Customer = customer_upsert(
+        organisation_id=shop.organisation_id,
+        platform=shop.platform,
+        buyer=Participant(role="BUYER", im_user_id=f"im-{n}", user_id=f"u-{n}", nickname=buyer),
+    )
+    conversation = Conversation.objects.create(
+        organisation_id=shop.organisation_id,
+        shop_account=shop,
+        customer=customer,
+        platform_conversation_id=f"conv-{n}",
+    )
+    start = at or timezone.now() - waited
+    for i, text in enumerate(texts):
+        Message.objects.create(
+            conversation=conversation,
+            shop_account=shop,
+            platform_message_id=f"m-{n}-{i}",
+            direction="in",
+            sender_role="BUYER",
+            type="TEXT",
+            text=text,
+            content={"content": text},
+            sent_at=start + timedelta(seconds=i),
+        )
+    conversation_refresh(conversation, new_inbound=len(texts))
+    return conversation
