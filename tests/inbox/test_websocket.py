@@ -1,0 +1,100 @@
+"""Real-time events reach the members of a shop, and nobody else (through the real ASGI app,
+the configured channel layer: in-memory embedded, Redis in CI)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from inbox.services import conversations as work
+from scrm.asgi import application
+from tests.inbox.builders import conversation_with_messages
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def connect(user=None, origin=b"http://localhost"):
+    headers = [(b"origin", origin)]
+    if user is not None:
+        client = Client()
+        await sync_to_async(client.force_login)(user)
+        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def nothing_arrives(communicator, timeout=0.3) -> bool:
+    return await communicator.receive_nothing(timeout=timeout, interval=0.02)
+
+
+async def test_members_get_events_and_others_do_not(world):
+    conv = await sync_to_async(conversation_with_messages)(world.shop_a1)
+    member, ok1 = await connect(world.agent_a1)
+    supervisor, ok2 = await connect(world.supervisor_a)
+    outsider, ok3 = await connect(world.agent_a2)
+    other_org, ok4 = await connect(world.agent_b)
+    assert ok1 and ok2 and ok3 and ok4
+    hello = await member.receive_json_from()
+    assert hello["type"] == "hello"
+    for c in (supervisor, outsider, other_org):
+        await c.receive_json_from()  # hello
+
+    await sync_to_async(work.conversation_set_priority)(
+        actor=world.supervisor_a, conversation_id=conv.id, priority=3
+    )
+
+    got = await member.receive_json_from(timeout=2)
+    assert got["type"] == "conversation.updated"
+    assert got["data"]["id"] == conv.id and got["data"]["priority"] == 3
+    assert got["id"] > hello["data"]["last_event_id"]
+    assert (await supervisor.receive_json_from(timeout=2))["data"]["id"] == conv.id
+    assert await nothing_arrives(outsider)
+    assert await nothing_arrives(other_org)
+    for c in (member, supervisor, outsider, other_org):
+        await c.disconnect()
+
+
+async def test_unauthenticated_and_foreign_origin_are_refused(world):
+    _, ok = await connect(None)
+    assert not ok
+    _, ok = await connect(world.agent_a1, origin=b"http://evil.example")
+    assert not ok
+
+
+async def test_revoked_membership_stops_events_at_once(world, api):
+    from inbox.models import ShopMembership
+    from inbox.services.accounts import membership_delete
+
+    conv = await sync_to_async(conversation_with_messages)(world.shop_a1)
+    member, ok = await connect(world.agent_a1)
+    assert ok
+    await member.receive_json_from()
+    membership = await sync_to_async(ShopMembership.objects.get)(
+        user=world.agent_a1, shop_account=world.shop_a1
+    )
+    await sync_to_async(membership_delete)(actor=world.supervisor_a, membership_id=membership.id)
+    await asyncio.sleep(0.2)
+    await sync_to_async(work.conversation_set_priority)(
+        actor=world.supervisor_a, conversation_id=conv.id, priority=0
+    )
+    assert await nothing_arrives(member, timeout=0.5)
+    await member.disconnect()
+
+
+async def test_presence_counts_open_sockets(world):
+    from inbox.models import AgentPresence
+
+    a, _ = await connect(world.agent_a1)
+    b, _ = await connect(world.agent_a1)
+    presence = await sync_to_async(AgentPresence.objects.get)(user=world.agent_a1)
+    assert presence.connections == 2
+    await a.disconnect()
+    await b.disconnect()
+    await sync_to_async(presence.refresh_from_db)()
+    assert presence.connections == 0
