@@ -1,0 +1,283 @@
+"""The simulator's Starlette app: the Open API's paths, checks and envelope, plus ``/_sim/``.
+
+Every signed call is checked in the platform's order of concerns: injected fault, ``app_key``,
+``sign`` present, ``timestamp`` window, ``sign`` correct, ``x-tts-access-token`` valid and not
+expired, ``shop_cipher`` required (or refused) and authorised, then the rate limit. The path
+that is signed is the API path *below* the mount point (``scope["root_path"]``), so the app
+answers the same whether served at the root or under a prefix such as ``/simulator/tiktok``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from inbox.platforms.tiktok_shop.signing import sign_request
+from inbox.platforms.tiktok_shop.simulator import control, handlers
+from inbox.platforms.tiktok_shop.simulator.ids import request_id
+from inbox.platforms.tiktok_shop.simulator.state import (
+    CODE_EXPIRED_TOKEN,
+    CODE_INTERNAL_ERROR,
+    CODE_INVALID_METHOD,
+    CODE_INVALID_PATH,
+    CODE_INVALID_REQUEST,
+    CODE_INVALID_SIGN,
+    CODE_INVALID_TOKEN,
+    CODE_MISSING_CIPHER,
+    CODE_TOO_MANY_REQUESTS,
+    ApiError,
+    App,
+    Grant,
+    Shop,
+    bad_param,
+)
+
+if TYPE_CHECKING:
+    from inbox.platforms.tiktok_shop.simulator.core import Simulator
+
+TIMESTAMP_PAST = 300  # "earlier than 5 minutes before the current time"
+TIMESTAMP_FUTURE = 30  # "exceed the current time by more than 30 seconds"
+
+
+@dataclass
+class Call:
+    """A request that passed the checks, as the business handlers see it."""
+
+    app: App
+    grant: Grant
+    shop: Shop | None
+    query: dict[str, str]
+    path_params: dict[str, str]
+    body: Any
+
+
+def route_path(scope: MutableMapping[str, Any]) -> str:
+    """The path below the mount point, whether or not ``path`` includes ``root_path``."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+def envelope(status: int, code: int, message: str, data: Any) -> JSONResponse:
+    return JSONResponse(
+        {"code": code, "message": message, "request_id": request_id(), "data": data},
+        status_code=status,
+    )
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise bad_param("The request body is not valid JSON.") from exc
+
+
+def _signed_query(request: Request) -> dict[str, str | list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        grouped.setdefault(key, []).append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
+
+
+def authenticate(
+    sim: Simulator, request: Request, path: str, raw: bytes, *, shop_scoped: bool
+) -> tuple[App, Grant, Shop | None]:
+    q = request.query_params
+    with sim.lock:
+        app = sim.apps.get(q.get("app_key", ""))
+    if app is None:
+        raise ApiError(
+            401, CODE_INVALID_REQUEST, "Invalid app_key. The app_key query parameter is invalid."
+        )
+    sign = q.get("sign")
+    if not sign:
+        raise ApiError(
+            401,
+            CODE_INVALID_REQUEST,
+            "Missing signature. The sign query parameter is required for this API.",
+        )
+    now = sim.clock()
+    try:
+        timestamp = int(q.get("timestamp", ""))
+    except ValueError:
+        timestamp = -1
+    if timestamp < 0:
+        raise ApiError(
+            401, CODE_INVALID_REQUEST, "Invalid timestamp. The timestamp must not be lesser than 0."
+        )
+    if timestamp < now - TIMESTAMP_PAST:
+        raise ApiError(
+            401,
+            CODE_INVALID_REQUEST,
+            "Invalid timestamp. The timestamp is earlier than 5 minutes before the current time.",
+        )
+    if timestamp > now + TIMESTAMP_FUTURE:
+        raise ApiError(
+            401,
+            CODE_INVALID_REQUEST,
+            "Invalid timestamp. The timestamp exceeds the current time by more than 30 seconds.",
+        )
+    multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
+    expected = sign_request(app.app_secret, path, _signed_query(request), b"" if multipart else raw)
+    if not hmac.compare_digest(expected, sign.lower()):
+        raise ApiError(
+            401, CODE_INVALID_SIGN, "Invalid credentials. The sign query parameter is invalid."
+        )
+    token = request.headers.get("x-tts-access-token", "")
+    with sim.lock:
+        grant = sim.grants_by_access.get(token) if token else None
+        if grant is None or not grant.access_valid or grant.app_key != app.app_key:
+            raise ApiError(
+                401,
+                CODE_INVALID_TOKEN,
+                "Invalid query or header. The x-tts-access-token header is invalid.",
+            )
+        if grant.access_expires <= now:
+            raise ApiError(
+                401,
+                CODE_EXPIRED_TOKEN,
+                "Expired credentials. The x-tts-access-token header has expired.",
+            )
+        cipher = q.get("shop_cipher")
+        shop = None
+        if not shop_scoped and cipher is not None:
+            raise ApiError(
+                400,
+                CODE_INVALID_REQUEST,
+                "Unexpected identifier. The shop_cipher query parameter is not required for "
+                "this API. Remove it and try again.",
+            )
+        if shop_scoped:
+            if not cipher:
+                raise ApiError(
+                    400,
+                    CODE_MISSING_CIPHER,
+                    "Missing identifier. The shop_cipher query parameter is required.",
+                )
+            shop = sim.shops_by_cipher.get(cipher)
+            if shop is None or shop.shop_id not in grant.shop_ids:
+                raise ApiError(
+                    403,
+                    CODE_INVALID_REQUEST,
+                    "Invalid shop_cipher. The shop is not authorized for this access token.",
+                )
+    return app, grant, shop
+
+
+Handler = Callable[[Any, Any], Any]
+
+
+def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, kind: str) -> Route:
+    """``kind``: ``token`` (unsigned), ``global`` (signed, no cipher) or ``shop``."""
+
+    async def view(request: Request) -> Response:
+        path = route_path(request.scope)
+        try:
+            fault = sim.take_fault(path)
+            if fault is not None:
+                if fault.kind == "delay":
+                    await asyncio.sleep(fault.delay)
+                elif fault.kind == "rate_limit":
+                    raise ApiError(
+                        429,
+                        CODE_TOO_MANY_REQUESTS,
+                        "Too many requests. You've made too many requests in a short period of "
+                        "time. Please try again later.",
+                    )
+                else:
+                    raise ApiError(
+                        503, CODE_INTERNAL_ERROR, "Internal error. Please try again later."
+                    )
+            raw = await request.body()
+            if kind == "token":
+                data = handler(sim, dict(request.query_params))
+            else:
+                app, grant, shop = authenticate(sim, request, path, raw, shop_scoped=kind == "shop")
+                if not sim.allow_request(app.app_key, method, template):
+                    raise ApiError(
+                        429,
+                        CODE_TOO_MANY_REQUESTS,
+                        "Too many requests. You've made too many requests in a short period of "
+                        "time. Please try again later.",
+                    )
+                body = parse_json(raw) if method != "GET" else {}
+                call = Call(
+                    app, grant, shop, dict(request.query_params), dict(request.path_params), body
+                )
+                data = handler(sim, call)
+        except ApiError as error:
+            return envelope(error.http_status, error.code, error.message, None)
+        return envelope(200, 0, "Success", data)
+
+    return Route(template, view, methods=[method], name=f"{method} {template}")
+
+
+def _merge_methods(routes: list[Route]) -> list[Route]:
+    """One Route per path, dispatching on method (Starlette would 405 the second otherwise)."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for route in routes:
+        for method in route.methods or ():
+            if method != "HEAD":
+                by_path.setdefault(route.path, {})[method] = route.endpoint
+    merged = []
+    for path, views in by_path.items():
+
+        async def dispatch(
+            request: Request, views: dict[str, Callable[[Request], Awaitable[Response]]] = views
+        ) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            return await views[method](request)
+
+        merged.append(Route(path, dispatch, methods=list(views)))
+    return merged
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return envelope(404, CODE_INVALID_PATH, "Invalid path. Check the API path.", None)
+
+
+async def _bad_method(request: Request, exc: Exception) -> Response:
+    return envelope(405, CODE_INVALID_METHOD, "Invalid method. Check the HTTP method.", None)
+
+
+def build_app(sim: Simulator) -> Starlette:
+    cs = "/customer_service/202309"
+    rr = "/return_refund/202309/returns"
+    spec: list[tuple[str, str, Handler, str]] = [
+        ("/api/v2/token/get", "GET", handlers.token_get, "token"),
+        ("/api/v2/token/refresh", "GET", handlers.token_refresh, "token"),
+        ("/authorization/202309/shops", "GET", handlers.shops, "global"),
+        (f"{cs}/conversations", "GET", handlers.conversations_list, "shop"),
+        (f"{cs}/conversations", "POST", handlers.conversation_create, "shop"),
+        (f"{cs}/conversations/{{conversation_id}}/messages", "GET", handlers.messages_list, "shop"),
+        (f"{cs}/conversations/{{conversation_id}}/messages", "POST", handlers.message_send, "shop"),
+        (f"{cs}/conversations/{{conversation_id}}/messages/read", "POST", handlers.read, "shop"),
+        (f"{cs}/agents/settings", "GET", handlers.agent_settings_get, "shop"),
+        (f"{cs}/agents/settings", "PUT", handlers.agent_settings_put, "shop"),
+        ("/customer_service/202407/performance", "GET", handlers.performance, "shop"),
+        ("/event/202309/webhooks", "GET", handlers.webhooks_get, "shop"),
+        ("/event/202309/webhooks", "PUT", handlers.webhooks_put, "shop"),
+        ("/event/202309/webhooks", "DELETE", handlers.webhooks_delete, "shop"),
+        (f"{rr}/search", "POST", handlers.returns_search, "shop"),
+        (f"{rr}/{{return_id}}/approve", "POST", handlers.return_approve, "shop"),
+        (f"{rr}/{{return_id}}/reject", "POST", handlers.return_reject, "shop"),
+    ]
+    routes = [api_route(sim, path, method, fn, kind=kind) for path, method, fn, kind in spec]
+    routes += control.routes(sim)
+    return Starlette(
+        routes=_merge_methods(routes),
+        exception_handlers={404: _not_found, 405: _bad_method},
+    )

@@ -1,0 +1,446 @@
+"""The simulator's state and Python control API (what tests and the standalone CLI drive).
+
+One :class:`Simulator` holds apps, shops, grants, conversations, returns, webhook
+subscriptions, queued notifications and injected faults, all in memory behind one lock.
+The HTTP side lives in :mod:`.api`; webhook delivery in :mod:`.delivery`; buyer traffic in
+:mod:`.traffic`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from inbox.platforms.tiktok_shop.simulator import delivery
+from inbox.platforms.tiktok_shop.simulator.ids import IdGenerator, random_token
+from inbox.platforms.tiktok_shop.simulator.state import (
+    EVENT_TYPES,
+    App,
+    AuthCode,
+    Buyer,
+    Conversation,
+    Fault,
+    Grant,
+    Message,
+    Notification,
+    ReturnOrder,
+    Shop,
+    Subscription,
+    dumps,
+)
+
+AUTH_CODE_TTL = 30 * 60
+FAULT_KINDS = frozenset({"5xx", "rate_limit", "delay"})
+# return_reason codes (the platform's enumeration is NOT CONFIRMED): first keyword found wins.
+RETURN_REASONS: list[tuple[tuple[str, ...], str]] = [
+    (("damag", "broken", "损坏", "破"), "ecom_order_delivered_refund_and_return_reason_damaged"),
+    (("wrong", "错"), "ecom_order_delivered_refund_and_return_reason_wrong_item"),
+    (("size", "fit", "尺码"), "ecom_order_delivered_refund_and_return_reason_size_not_fit"),
+    (("not received", "never arrived", "没收到"), "ecom_order_refund_reason_not_received"),
+]
+DEFAULT_RETURN_REASON = "ecom_order_delivered_refund_and_return_reason_not_as_described"
+
+
+class Simulator:
+    """A faithful, in-memory TikTok Shop Open API (customer service, auth, events, returns)."""
+
+    def __init__(
+        self,
+        *,
+        auto_push: bool = True,
+        rate_limit_qps: float | None = None,
+        clock: Callable[[], float] = time.time,
+        echo_shop_messages: bool = True,
+    ) -> None:
+        self.lock = threading.Lock()
+        self.clock = clock
+        self.auto_push = auto_push
+        self.rate_limit_qps = rate_limit_qps
+        # A shop's own sends also raise NEW_MESSAGE (sender role SHOP), as the platform's
+        # event description ("a new message is sent in a conversation") suggests.
+        self.echo_shop_messages = echo_shop_messages
+        self.ids = IdGenerator()
+        self.apps: dict[str, App] = {}
+        self.shops: dict[str, Shop] = {}
+        self.shops_by_cipher: dict[str, Shop] = {}
+        self.auth_codes: dict[str, AuthCode] = {}
+        self.grants_by_access: dict[str, Grant] = {}
+        self.grants_by_refresh: dict[str, Grant] = {}
+        self.conversations: dict[str, Conversation] = {}
+        self.conversation_by_buyer: dict[tuple[str, str], str] = {}
+        self.buyers: dict[str, Buyer] = {}
+        self.returns: dict[str, ReturnOrder] = {}
+        self.sent: list[dict[str, Any]] = []
+        self.outbox: list[Notification] = []
+        self.faults: list[Fault] = []
+        self.buckets: dict[tuple[str, str, str], tuple[float, float]] = {}
+        self.pusher = delivery.Pusher(self) if auto_push else None
+        self.traffic: Any = None
+        from inbox.platforms.tiktok_shop.simulator.api import build_app
+
+        self.asgi_app = build_app(self)
+
+    # --- apps, shops, grants -----------------------------------------------------------------
+    def add_app(self, app_key: str, app_secret: str) -> None:
+        with self.lock:
+            self.apps[app_key] = App(app_key, app_secret)
+
+    def add_shop(
+        self,
+        app_key: str,
+        *,
+        shop_id: str,
+        name: str,
+        region: str,
+        cipher: str | None = None,
+        seller_type: str = "CROSS_BORDER",
+    ) -> str:
+        """Register a shop under an app; returns its cipher (generated when not given)."""
+        with self.lock:
+            if app_key not in self.apps:
+                raise KeyError(f"unknown app_key {app_key!r}")
+            cipher = cipher or random_token("ROW_", 32)
+            shop = Shop(
+                shop_id=shop_id,
+                app_key=app_key,
+                name=name,
+                region=region,
+                cipher=cipher,
+                seller_type=seller_type,
+                code=region.upper()[:2] + "LC" + shop_id[-6:].upper(),
+                im_user_id=self.ids.next(),
+            )
+            old = self.shops.get(shop_id)
+            if old is not None:
+                self.shops_by_cipher.pop(old.cipher, None)
+                shop.webhooks = old.webhooks
+            self.shops[shop_id] = shop
+            self.shops_by_cipher[cipher] = shop
+            return cipher
+
+    def issue_auth_code(self, app_key: str, shop_ids: list[str]) -> str:
+        """A single-use authorisation code, valid 30 minutes, as the consent redirect gives."""
+        with self.lock:
+            self._check_shops(app_key, shop_ids)
+            code = random_token("SIMAC_", 32)
+            self.auth_codes[code] = AuthCode(
+                code, app_key, list(shop_ids), self.clock() + AUTH_CODE_TTL
+            )
+            return code
+
+    def grant(
+        self,
+        app_key: str,
+        shop_ids: list[str],
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        access_ttl: int = 7 * 86400,
+        refresh_ttl: int = 30 * 86400,
+    ) -> dict[str, Any]:
+        """Create a token pair directly (fixed tokens let a demo survive a restart)."""
+        with self.lock:
+            self._check_shops(app_key, shop_ids)
+            grant = self._new_grant(
+                app_key,
+                shop_ids,
+                access_token=access_token,
+                refresh_token=refresh_token,
+                access_ttl=access_ttl,
+                refresh_ttl=refresh_ttl,
+            )
+            return {
+                "access_token": grant.access_token,
+                "access_token_expire_in": grant.access_expires,
+                "refresh_token": grant.refresh_token,
+                "refresh_token_expire_in": grant.refresh_expires,
+            }
+
+    def expire_access_token(self, access_token: str) -> None:
+        with self.lock:
+            grant = self.grants_by_access[access_token]
+            grant.access_expires = int(self.clock()) - 1
+
+    def _check_shops(self, app_key: str, shop_ids: list[str]) -> None:
+        if app_key not in self.apps:
+            raise KeyError(f"unknown app_key {app_key!r}")
+        for shop_id in shop_ids:
+            if shop_id not in self.shops or self.shops[shop_id].app_key != app_key:
+                raise KeyError(f"shop {shop_id!r} is not registered under this app")
+
+    def _new_grant(
+        self,
+        app_key: str,
+        shop_ids: list[str],
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        access_ttl: int = 7 * 86400,
+        refresh_ttl: int = 30 * 86400,
+        open_id: str | None = None,
+    ) -> Grant:
+        now = int(self.clock())
+        grant = Grant(
+            access_token=access_token or random_token("ROW_", 48),
+            refresh_token=refresh_token or random_token("ROW_", 48),
+            app_key=app_key,
+            shop_ids=list(shop_ids),
+            access_expires=now + access_ttl,
+            refresh_expires=now + refresh_ttl,
+            open_id=open_id or random_token("", 24),
+        )
+        self.grants_by_access[grant.access_token] = grant
+        self.grants_by_refresh[grant.refresh_token] = grant
+        return grant
+
+    # --- webhooks ----------------------------------------------------------------------------
+    def subscribe(self, shop_id: str, event_type: str, address: str) -> None:
+        """Same effect as PUT /event/202309/webhooks."""
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event_type {event_type!r}")
+        with self.lock:
+            self._subscribe(self.shops[shop_id], event_type, address)
+
+    def _subscribe(self, shop: Shop, event_type: str, address: str) -> None:
+        now = int(self.clock())
+        existing = shop.webhooks.get(event_type)
+        created = existing.create_time if existing else now
+        shop.webhooks[event_type] = Subscription(event_type, address, created, now)
+
+    def _queue_event(self, shop: Shop, event_type: str, data: dict[str, Any]) -> None:
+        """Queue a notification to the shop's subscribed address (caller holds the lock)."""
+        subscription = shop.webhooks.get(event_type)
+        if subscription is None:
+            return
+        app = self.apps[shop.app_key]
+        notification_id = self.ids.next()
+        envelope = {
+            "type": EVENT_TYPES[event_type],
+            "tts_notification_id": notification_id,
+            "shop_id": shop.shop_id,
+            "timestamp": int(self.clock()),
+            "data": data,
+        }
+        self.outbox.append(
+            Notification(
+                notification_id=notification_id,
+                app_key=app.app_key,
+                app_secret=app.app_secret,
+                address=subscription.address,
+                body=dumps(envelope).encode(),
+            )
+        )
+        if self.pusher is not None:
+            self.pusher.wake()
+
+    def pending_webhooks(self) -> int:
+        with self.lock:
+            return len(self.outbox)
+
+    def deliver_webhooks(
+        self, *, duplicate: int = 1, shuffle: bool = False, drop: float = 0.0, seed: int = 0
+    ) -> dict[str, Any]:
+        """POST every queued notification now; see :func:`.delivery.deliver`."""
+        with self.lock:
+            batch, self.outbox = self.outbox, []
+        return delivery.deliver(
+            self, batch, duplicate=duplicate, shuffle=shuffle, drop=drop, seed=seed
+        )
+
+    # --- buyers ------------------------------------------------------------------------------
+    def buyer_message(
+        self,
+        shop_id: str,
+        *,
+        buyer_user_id: str,
+        nickname: str,
+        text: str | None = None,
+        type: str = "TEXT",
+        content: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> tuple[str, str]:
+        """A buyer writes to a shop; returns (conversation_id, message_id)."""
+        if content is None:
+            content = {"content": text or ""}
+        with self.lock:
+            shop = self.shops[shop_id]
+            conversation, created = self._conversation_for(shop, buyer_user_id, nickname, at)
+            buyer = conversation.buyer
+            message = self._append(
+                conversation, "BUYER", buyer.im_user_id, buyer.nickname, type, content, at
+            )
+            if created:
+                self._queue_event(
+                    shop,
+                    "NEW_CONVERSATION",
+                    {"conversation_id": conversation.id, "create_time": conversation.create_time},
+                )
+            self._queue_event(shop, "NEW_MESSAGE", message.to_webhook())
+            return conversation.id, message.id
+
+    def _buyer(self, user_id: str, nickname: str) -> Buyer:
+        buyer = self.buyers.get(user_id)
+        if buyer is None:
+            buyer = self.buyers[user_id] = Buyer(user_id, self.ids.next(), nickname)
+        return buyer
+
+    def _conversation_for(
+        self, shop: Shop, buyer_user_id: str, nickname: str, at: float | None = None
+    ) -> tuple[Conversation, bool]:
+        key = (shop.shop_id, buyer_user_id)
+        if key in self.conversation_by_buyer:
+            return self.conversations[self.conversation_by_buyer[key]], False
+        created = int(self.clock() if at is None else at)
+        conversation = Conversation(
+            self.ids.next(), shop.shop_id, self._buyer(buyer_user_id, nickname), created
+        )
+        self.conversations[conversation.id] = conversation
+        self.conversation_by_buyer[key] = conversation.id
+        return conversation, True
+
+    def _append(
+        self,
+        conversation: Conversation,
+        role: str,
+        im_user_id: str,
+        nickname: str,
+        type_: str,
+        content: dict[str, Any],
+        at: float | None = None,
+    ) -> Message:
+        when = self.clock() if at is None else at
+        # "Unique within the conversation and time-related": milliseconds plus a sequence.
+        index = str(int(when * 1000) * 1000 + len(conversation.messages) % 1000)
+        message = Message(
+            id=self.ids.next(),
+            conversation_id=conversation.id,
+            type=type_,
+            content=dumps(content),
+            create_time=int(when),
+            index=index,
+            role=role,
+            im_user_id=im_user_id,
+            nickname=nickname,
+        )
+        conversation.messages.append(message)
+        return message
+
+    def return_request(
+        self,
+        shop_id: str,
+        *,
+        buyer_user_id: str,
+        order_id: str,
+        reason_text: str = "The item arrived damaged.",
+    ) -> str:
+        """A buyer asks for a refund; returns the return_id and queues RETURN_STATUS_CHANGE."""
+        with self.lock:
+            shop = self.shops[shop_id]
+            lowered = reason_text.lower()
+            reason = next(
+                (code for words, code in RETURN_REASONS if any(w in lowered for w in words)),
+                DEFAULT_RETURN_REASON,
+            )
+            now = int(self.clock())
+            order = ReturnOrder(
+                return_id=self.ids.next(),
+                shop_id=shop_id,
+                order_id=order_id,
+                buyer_user_id=buyer_user_id,
+                return_type="REFUND",
+                return_status="RETURN_OR_REFUND_REQUEST_PENDING",
+                return_reason=reason,
+                return_reason_text=reason_text,
+                create_time=now,
+                update_time=now,
+            )
+            self.returns[order.return_id] = order
+            self._queue_event(shop, "RETURN_STATUS_CHANGE", order.to_webhook("BUYER"))
+            return order.return_id
+
+    # --- inspection --------------------------------------------------------------------------
+    def sent_messages(self, shop_id: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(s) for s in self.sent if shop_id is None or s["shop_id"] == shop_id]
+
+    def messages(self, shop_id: str, conversation_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            conversation = self.conversations[conversation_id]
+            if conversation.shop_id != shop_id:
+                raise KeyError(conversation_id)
+            return [m.to_api() for m in conversation.messages]
+
+    def all_buyer_message_ids(self, shop_id: str | None = None) -> set[str]:
+        with self.lock:
+            return {
+                m.id
+                for c in self.conversations.values()
+                if shop_id is None or c.shop_id == shop_id
+                for m in c.messages
+                if m.role == "BUYER"
+            }
+
+    def return_decisions(self, return_id: str) -> list[dict[str, Any]]:
+        """Approve/reject decisions recorded for a return, oldest first."""
+        with self.lock:
+            return [dict(d) for d in self.returns[return_id].decisions]
+
+    # --- faults and traffic ------------------------------------------------------------------
+    def set_fault(self, path_prefix: str, kind: str, *, count: int = 1, delay: float = 0.0) -> None:
+        """Make the next ``count`` API requests under ``path_prefix`` fail or wait."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}")
+        with self.lock:
+            self.faults.append(Fault(path_prefix, kind, count, delay))
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and path.startswith(fault.path_prefix):
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self.faults.remove(fault)
+                    return fault
+            return None
+
+    def allow_request(self, app_key: str, method: str, route: str) -> bool:
+        """Token bucket per (app, API) at ``rate_limit_qps``; always true when unset."""
+        qps = self.rate_limit_qps
+        if not qps:
+            return True
+        key = (app_key, method, route)
+        capacity = max(1.0, qps)
+        with self.lock:
+            now = self.clock()
+            tokens, last = self.buckets.get(key, (capacity, now))
+            tokens = min(capacity, tokens + max(0.0, now - last) * qps)
+            allowed = tokens >= 1.0
+            self.buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+            return allowed
+
+    def start_traffic(
+        self,
+        *,
+        per_minute: float = 6,
+        shop_ids: list[str] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Start (or restart) simulated buyers writing at about ``per_minute`` messages."""
+        from inbox.platforms.tiktok_shop.simulator.traffic import Traffic
+
+        self.stop_traffic()
+        self.traffic = Traffic(self, per_minute=per_minute, shop_ids=shop_ids, seed=seed)
+        self.traffic.start()
+
+    def stop_traffic(self) -> None:
+        if self.traffic is not None:
+            self.traffic.stop()
+            self.traffic = None
+
+    def close(self) -> None:
+        """Stop the background threads (traffic and webhook push)."""
+        self.stop_traffic()
+        if self.pusher is not None:
+            self.pusher.stop()

@@ -1,0 +1,492 @@
+"""The Open API's business handlers: ``handler(sim, call) -> data`` or raise ApiError.
+
+Token handlers take the raw query instead of a checked call (those endpoints are unsigned).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from inbox.platforms.tiktok_shop.simulator.state import (
+    CODE_CONFLICT,
+    CODE_INVALID_AUTH_CODE,
+    CODE_INVALID_REQUEST,
+    CODE_NOT_FOUND,
+    EVENT_TYPES,
+    MAX_TEXT_LENGTH,
+    SENDABLE_TYPES,
+    ApiError,
+    Conversation,
+    Grant,
+    Message,
+    Shop,
+    bad_param,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from inbox.platforms.tiktok_shop.simulator.api import Call
+    from inbox.platforms.tiktok_shop.simulator.core import Simulator
+
+REQUIRED_CONTENT_FIELDS = {
+    "TEXT": ("content",),
+    "IMAGE": ("url", "width", "height"),
+    "PRODUCT_CARD": ("product_id",),
+    "ORDER_CARD": ("order_id",),
+    "RETURN_REFUND_CARD": ("order_id", "sku_id"),
+    "COUPON_CARD": ("coupon_id",),
+}
+APPROVE_STATUS = {
+    "APPROVE_REFUND": "RETURN_OR_REFUND_REQUEST_SUCCESS",
+    "APPROVE_RETURN": "AWAITING_BUYER_SHIP",
+    "APPROVE_RECEIVED_PACKAGE": "RETURN_OR_REFUND_REQUEST_SUCCESS",
+    "APPROVE_REPLACEMENT": "REPLACEMENT_REQUEST_COMPLETE",
+    "ISSUE_REPLACEMENT_REFUND": "REPLACEMENT_REQUEST_REFUND_SUCCESS",
+    "OFFER_PARTIAL_REFUND": "AWAITING_BUYER_RESPONSE",
+}
+REJECT_STATUS = {
+    "REJECT_REFUND": "REFUND_OR_RETURN_REQUEST_REJECT",
+    "REJECT_RETURN": "REFUND_OR_RETURN_REQUEST_REJECT",
+    "REJECT_RECEIVED_PACKAGE": "REJECT_RECEIVE_PACKAGE",
+    "REJECT_REPLACEMENT": "REPLACEMENT_REQUEST_REJECT",
+}
+DECIDABLE = frozenset(
+    {
+        "RETURN_OR_REFUND_REQUEST_PENDING",
+        "BUYER_SHIPPED_ITEM",
+        "REPLACEMENT_REQUEST_PENDING",
+    }
+)
+THIRTY_DAYS = 30 * 86400
+
+
+# --- paging ------------------------------------------------------------------------------------
+def page_size(query: dict[str, str], *, low: int, high: int, default: int | None) -> int:
+    raw = query.get("page_size")
+    if raw is None or raw == "":
+        if default is None:
+            raise bad_param("page_size is required.")
+        return default
+    try:
+        size = int(raw)
+    except ValueError as exc:
+        raise bad_param("page_size must be an integer.") from exc
+    if not low <= size <= high:
+        raise bad_param(f"page_size must be between {low} and {high}.")
+    return size
+
+
+def paginate(
+    items: Sequence[Any],
+    key: Callable[[Any], list[int]],
+    size: int,
+    token: str,
+    *,
+    descending: bool,
+) -> tuple[list[Any], str]:
+    """Keyset paging over ``items`` (already in listing order); tokens are opaque cursors."""
+    if token:
+        try:
+            cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+            assert isinstance(cursor, list)  # noqa: S101 - caught just below
+        except (ValueError, AssertionError) as exc:
+            raise bad_param("page_token is invalid.") from exc
+        items = [i for i in items if (key(i) < cursor if descending else key(i) > cursor)]
+    page = list(items[:size])
+    if len(items) <= size:
+        return page, ""
+    return page, base64.urlsafe_b64encode(json.dumps(key(page[-1])).encode()).decode()
+
+
+def _shop(call: Call) -> Shop:
+    assert call.shop is not None  # noqa: S101 - shop-scoped routes always carry one
+    return call.shop
+
+
+def _conversation(sim: Simulator, call: Call) -> Conversation:
+    conversation = sim.conversations.get(call.path_params["conversation_id"])
+    if conversation is None or conversation.shop_id != _shop(call).shop_id:
+        raise ApiError(404, CODE_NOT_FOUND, "The conversation does not exist.")
+    return conversation
+
+
+# --- auth --------------------------------------------------------------------------------------
+def _token_app(sim: Simulator, q: dict[str, str], grant_type: str) -> str:
+    app = sim.apps.get(q.get("app_key", ""))
+    if app is None or q.get("app_secret", "") != app.app_secret:
+        raise ApiError(401, CODE_INVALID_REQUEST, "Invalid app_key or app_secret.")
+    if q.get("grant_type") != grant_type:
+        raise bad_param(f"grant_type must be {grant_type}.")
+    return app.app_key
+
+
+def _token_data(sim: Simulator, grant: Grant) -> dict[str, Any]:
+    first = sim.shops[grant.shop_ids[0]] if grant.shop_ids else None
+    return grant.to_api(first.name if first else "", first.region if first else "")
+
+
+def token_get(sim: Simulator, q: dict[str, str]) -> dict[str, Any]:
+    with sim.lock:
+        app_key = _token_app(sim, q, "authorized_code")
+        code = sim.auth_codes.get(q.get("auth_code", ""))
+        if code is None or code.used or code.app_key != app_key or code.expires < sim.clock():
+            raise ApiError(400, CODE_INVALID_AUTH_CODE, "Invalid auth code.")
+        code.used = True
+        return _token_data(sim, sim._new_grant(app_key, code.shop_ids))
+
+
+def token_refresh(sim: Simulator, q: dict[str, str]) -> dict[str, Any]:
+    with sim.lock:
+        app_key = _token_app(sim, q, "refresh_token")
+        old = sim.grants_by_refresh.get(q.get("refresh_token", ""))
+        if (
+            old is None
+            or not old.refresh_valid
+            or old.app_key != app_key
+            or old.refresh_expires <= sim.clock()
+        ):
+            raise ApiError(400, CODE_INVALID_AUTH_CODE, "Invalid refresh_token.")
+        old.access_valid = old.refresh_valid = False
+        grant = sim._new_grant(app_key, old.shop_ids, open_id=old.open_id)
+        return _token_data(sim, grant)
+
+
+def shops(sim: Simulator, call: Call) -> dict[str, Any]:
+    with sim.lock:
+        return {"shops": [sim.shops[s].to_api() for s in call.grant.shop_ids if s in sim.shops]}
+
+
+# --- conversations and messages -----------------------------------------------------------------
+def _can_send(sim: Simulator, conversation: Conversation) -> bool:
+    if conversation.opened_by_shop:
+        return True
+    last = conversation.last_buyer_time()
+    if last is not None and last >= sim.clock() - THIRTY_DAYS:
+        return True
+    return any(
+        r.shop_id == conversation.shop_id and r.buyer_user_id == conversation.buyer.user_id
+        for r in sim.returns.values()
+    )
+
+
+def conversation_to_api(sim: Simulator, conversation: Conversation) -> dict[str, Any]:
+    shop = sim.shops[conversation.shop_id]
+    latest = conversation.messages[-1].to_api() if conversation.messages else None
+    return {
+        "id": conversation.id,
+        "create_time": conversation.create_time,
+        "unread_count": conversation.unread_count,
+        "participant_count": 2,
+        "participants": [
+            conversation.buyer.participant(),
+            {
+                "user_id": "",
+                "im_user_id": shop.im_user_id,
+                "nickname": shop.name,
+                "avatar": f"https://example.com/tiktok-simulator/avatar/{shop.im_user_id}.png",
+                "role": "SHOP",
+            },
+        ],
+        "latest_message": latest,
+        "can_send_message": _can_send(sim, conversation),
+    }
+
+
+def conversations_list(sim: Simulator, call: Call) -> dict[str, Any]:
+    size = page_size(call.query, low=1, high=20, default=None)
+    with sim.lock:
+        shop_id = _shop(call).shop_id
+        items = sorted(
+            (c for c in sim.conversations.values() if c.shop_id == shop_id),
+            key=lambda c: (c.last_activity, int(c.id)),
+            reverse=True,
+        )
+        page, token = paginate(
+            items,
+            lambda c: [c.last_activity, int(c.id)],
+            size,
+            call.query.get("page_token", ""),
+            descending=True,
+        )
+        return {
+            "conversations": [conversation_to_api(sim, c) for c in page],
+            "next_page_token": token,
+        }
+
+
+def conversation_create(sim: Simulator, call: Call) -> dict[str, Any]:
+    buyer_user_id = call.body.get("buyer_user_id") if isinstance(call.body, dict) else None
+    if not isinstance(buyer_user_id, str) or not buyer_user_id:
+        raise bad_param("buyer_user_id is required.")
+    with sim.lock:
+        nickname = "user" + buyer_user_id[-6:]
+        conversation, _ = sim._conversation_for(_shop(call), buyer_user_id, nickname)
+        conversation.opened_by_shop = True  # reopens a finished or closed one, same ID
+        return {"conversation_id": conversation.id}
+
+
+def messages_list(sim: Simulator, call: Call) -> dict[str, Any]:
+    size = page_size(call.query, low=1, high=10, default=None)
+    order = call.query.get("sort_order", "DESC") or "DESC"
+    field = call.query.get("sort_field", "create_time") or "create_time"
+    if order not in ("ASC", "DESC"):
+        raise bad_param("sort_order must be ASC or DESC.")
+    if field not in ("create_time", "index"):
+        raise bad_param("sort_field must be create_time or index.")
+
+    def key(m: Message) -> list[int]:
+        return [m.create_time if field == "create_time" else int(m.index), int(m.id)]
+
+    with sim.lock:
+        conversation = _conversation(sim, call)
+        items = sorted(conversation.messages, key=key, reverse=order == "DESC")
+        page, token = paginate(
+            items, key, size, call.query.get("page_token", ""), descending=order == "DESC"
+        )
+        return {
+            "messages": [m.to_api() for m in page],
+            "next_page_token": token,
+            "unsupported_msg_tips": "Please check this message in Seller Center.\n",
+        }
+
+
+def _outgoing_content(body: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise bad_param("The body must be a JSON object.")
+    type_ = body.get("type")
+    if type_ not in SENDABLE_TYPES:
+        raise bad_param(f"type must be one of {', '.join(sorted(SENDABLE_TYPES))}.")
+    raw = body.get("content")
+    if not isinstance(raw, str):
+        raise bad_param("content must be a JSON-serialized string.")
+    try:
+        content = json.loads(raw)
+    except ValueError as exc:
+        raise bad_param("content is not valid JSON.") from exc
+    if not isinstance(content, dict):
+        raise bad_param("content must encode a JSON object.")
+    for name in REQUIRED_CONTENT_FIELDS[type_]:
+        if content.get(name) in (None, ""):
+            raise bad_param(f"content.{name} is required for {type_}.")
+    if type_ == "TEXT":
+        text = content["content"]
+        if not isinstance(text, str) or len(text) > MAX_TEXT_LENGTH:
+            raise bad_param(f"A TEXT message is at most {MAX_TEXT_LENGTH} characters.")
+    return type_, content
+
+
+def message_send(sim: Simulator, call: Call) -> dict[str, Any]:
+    type_, content = _outgoing_content(call.body)
+    with sim.lock:
+        conversation = _conversation(sim, call)
+        if not _can_send(sim, conversation):
+            raise ApiError(
+                409, CODE_CONFLICT, "The shop cannot send messages in this conversation."
+            )
+        shop = _shop(call)
+        message = sim._append(conversation, "SHOP", shop.im_user_id, shop.name, type_, content)
+        sim.sent.append(
+            {
+                "shop_id": shop.shop_id,
+                "conversation_id": conversation.id,
+                "message_id": message.id,
+                "type": type_,
+                "content": content,
+                "create_time": message.create_time,
+            }
+        )
+        if sim.echo_shop_messages:
+            sim._queue_event(shop, "NEW_MESSAGE", message.to_webhook())
+        return {"message_id": message.id}
+
+
+def read(sim: Simulator, call: Call) -> dict[str, Any]:
+    with sim.lock:
+        conversation = _conversation(sim, call)
+        conversation.read_upto = len(conversation.messages)
+        return {}
+
+
+def agent_settings_get(sim: Simulator, call: Call) -> dict[str, Any]:
+    with sim.lock:
+        return {"can_accept_chat": _shop(call).can_accept_chat}
+
+
+def agent_settings_put(sim: Simulator, call: Call) -> dict[str, Any]:
+    value = call.body.get("can_accept_chat") if isinstance(call.body, dict) else None
+    if not isinstance(value, bool):
+        raise bad_param("can_accept_chat must be a boolean.")
+    with sim.lock:
+        _shop(call).can_accept_chat = value
+        return {}
+
+
+def _day(query: dict[str, str], name: str) -> int:
+    try:
+        day = datetime.strptime(query.get(name, ""), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise bad_param(f"{name} must be a date, YYYY-MM-DD.") from exc
+    return int(day.timestamp())
+
+
+def performance(sim: Simulator, call: Call) -> dict[str, Any]:
+    """Sessions = conversations with a buyer message in [ge, lt) (UTC days); the first shop
+    answer after that message is the response."""
+    start, end = _day(call.query, "support_date_ge"), _day(call.query, "support_date_lt")
+    sessions = responded = 0
+    waits: list[int] = []
+    with sim.lock:
+        shop_id = _shop(call).shop_id
+        for conversation in sim.conversations.values():
+            if conversation.shop_id != shop_id:
+                continue
+            asked = next(
+                (
+                    m.create_time
+                    for m in conversation.messages
+                    if m.role == "BUYER" and start <= m.create_time < end
+                ),
+                None,
+            )
+            if asked is None:
+                continue
+            sessions += 1
+            answer = next(
+                (
+                    m.create_time
+                    for m in conversation.messages
+                    if m.role in ("SHOP", "CUSTOMER_SERVICE") and m.create_time >= asked
+                ),
+                None,
+            )
+            if answer is not None and answer - asked <= 86400:
+                responded += 1
+                waits.append(answer - asked)
+    return {
+        "performance": {
+            "support_session_count": sessions,
+            "response_percentage": f"{100 * responded / sessions:.1f}" if sessions else "0.0",
+            "response_time_mins": f"{sum(waits) / len(waits) / 60:.1f}" if waits else "0.0",
+            "satisfaction_percentage": "100.0",
+        }
+    }
+
+
+# --- webhooks subscriptions ---------------------------------------------------------------------
+def webhooks_get(sim: Simulator, call: Call) -> dict[str, Any]:
+    with sim.lock:
+        hooks = [
+            {
+                "address": s.address,
+                "create_time": s.create_time,
+                "event_type": s.event_type,
+                "update_time": s.update_time,
+            }
+            for s in _shop(call).webhooks.values()
+        ]
+    return {"webhooks": hooks, "total_count": len(hooks)}
+
+
+def _event_type(body: Any) -> str:
+    event_type = body.get("event_type") if isinstance(body, dict) else None
+    if event_type not in EVENT_TYPES:
+        raise bad_param("event_type is not a known event type.")
+    return str(event_type)
+
+
+def webhooks_put(sim: Simulator, call: Call) -> dict[str, Any]:
+    event_type = _event_type(call.body)
+    address = call.body.get("address")
+    if not isinstance(address, str) or not address or len(address) > 255:
+        raise bad_param("address is required, at most 255 characters.")
+    with sim.lock:
+        sim._subscribe(_shop(call), event_type, address)
+    return {}
+
+
+def webhooks_delete(sim: Simulator, call: Call) -> dict[str, Any]:
+    event_type = _event_type(call.body)
+    with sim.lock:
+        _shop(call).webhooks.pop(event_type, None)
+    return {}
+
+
+# --- returns ------------------------------------------------------------------------------------
+def returns_search(sim: Simulator, call: Call) -> dict[str, Any]:
+    size = page_size(call.query, low=10, high=50, default=10)
+    field = call.query.get("sort_field", "create_time") or "create_time"
+    order = call.query.get("sort_order", "ASC") or "ASC"
+    if field not in ("create_time", "update_time") or order not in ("ASC", "DESC"):
+        raise bad_param("sort_field/sort_order is invalid.")
+    body = call.body if isinstance(call.body, dict) else {}
+    filters = {
+        name: set(body[name])
+        for name in ("return_ids", "order_ids", "buyer_user_ids", "return_status")
+        if isinstance(body.get(name), list)
+    }
+    if isinstance(body.get("return_status"), str):
+        filters["return_status"] = {body["return_status"]}
+
+    def key(r: Any) -> list[int]:
+        return [getattr(r, field), int(r.return_id)]
+
+    with sim.lock:
+        shop_id = _shop(call).shop_id
+        matching = [
+            r
+            for r in sim.returns.values()
+            if r.shop_id == shop_id
+            and ("return_ids" not in filters or r.return_id in filters["return_ids"])
+            and ("order_ids" not in filters or r.order_id in filters["order_ids"])
+            and ("buyer_user_ids" not in filters or r.buyer_user_id in filters["buyer_user_ids"])
+            and ("return_status" not in filters or r.return_status in filters["return_status"])
+        ]
+        items = sorted(matching, key=key, reverse=order == "DESC")
+        page, token = paginate(
+            items, key, size, call.query.get("page_token", ""), descending=order == "DESC"
+        )
+        return {
+            "return_orders": [r.to_api() for r in page],
+            "next_page_token": token,
+            "total_count": len(matching),
+        }
+
+
+def _decide(sim: Simulator, call: Call, statuses: dict[str, str], verb: str) -> dict[str, Any]:
+    body = call.body if isinstance(call.body, dict) else {}
+    decision = body.get("decision")
+    if decision not in statuses:
+        raise bad_param(f"decision must be one of {', '.join(statuses)}.")
+    key = call.query.get("idempotency_key", "")
+    if len(key) > 255:
+        raise bad_param("idempotency_key is at most 255 characters.")
+    with sim.lock:
+        shop = _shop(call)
+        order = sim.returns.get(call.path_params["return_id"])
+        if order is None or order.shop_id != shop.shop_id:
+            raise ApiError(404, CODE_NOT_FOUND, "The return does not exist.")
+        if key and key in order.idempotency_keys:
+            return {}
+        if order.return_status not in DECIDABLE:
+            raise ApiError(409, CODE_CONFLICT, f"The return cannot be {verb}d in its status.")
+        now = int(sim.clock())
+        order.return_status = statuses[str(decision)]
+        order.update_time = now
+        record = {**body, "action": verb, "time": now}
+        order.decisions.append(record)
+        if key:
+            order.idempotency_keys.add(key)
+        sim._queue_event(shop, "RETURN_STATUS_CHANGE", order.to_webhook("SELLER"))
+        return {}
+
+
+def return_approve(sim: Simulator, call: Call) -> dict[str, Any]:
+    return _decide(sim, call, APPROVE_STATUS, "approve")
+
+
+def return_reject(sim: Simulator, call: Call) -> dict[str, Any]:
+    return _decide(sim, call, REJECT_STATUS, "reject")

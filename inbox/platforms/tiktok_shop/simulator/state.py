@@ -1,0 +1,323 @@
+"""The simulator's in-memory state: plain dataclasses and their API (JSON) shapes.
+
+Everything here is mutated only while holding ``Simulator.lock``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+# --- platform codes (shared notes §1.5) and the simulator's own choices (NOT CONFIRMED) -------
+CODE_OK = 0
+CODE_EXPIRED_TOKEN = 105002
+CODE_INVALID_SIGN = 106001
+CODE_MISSING_CIPHER = 106013
+CODE_INVALID_TOKEN = 101000
+CODE_INVALID_AUTH_CODE = 36004004
+CODE_TOO_MANY_REQUESTS = 36009002
+CODE_INTERNAL_ERROR = 36009003
+CODE_INVALID_REQUEST = 36009004  # overloaded by the platform: match on the message
+CODE_INVALID_PATH = 36009009
+CODE_INVALID_METHOD = 36009010
+# Business codes are NOT CONFIRMED; the simulator's choices (docs/platforms/tiktok-shop.md).
+CODE_INVALID_PARAMETER = 40006
+CODE_NOT_FOUND = 40004
+CODE_CONFLICT = 40009
+
+SENDABLE_TYPES = frozenset(
+    {"TEXT", "IMAGE", "PRODUCT_CARD", "ORDER_CARD", "RETURN_REFUND_CARD", "COUPON_CARD"}
+)
+MAX_TEXT_LENGTH = 2000
+
+# Numeric webhook ``type`` for each event_type (shared notes §3).
+EVENT_TYPES: dict[str, int] = {
+    "ORDER_STATUS_CHANGE": 1,
+    "REVERSE_STATUS_UPDATE": 2,
+    "RECIPIENT_ADDRESS_UPDATE": 3,
+    "PACKAGE_UPDATE": 4,
+    "PRODUCT_STATUS_CHANGE": 5,
+    "SELLER_DEAUTHORIZATION": 6,
+    "UPCOMING_AUTHORIZATION_EXPIRATION": 7,
+    "CANCELLATION_STATUS_CHANGE": 11,
+    "RETURN_STATUS_CHANGE": 12,
+    "NEW_CONVERSATION": 13,
+    "NEW_MESSAGE": 14,
+    "PRODUCT_INFORMATION_CHANGE": 15,
+    "PRODUCT_CREATION": 16,
+    "NEW_MESSAGE_LISTENER": 33,
+}
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, platform code and message."""
+
+    def __init__(self, http_status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+
+
+def bad_param(message: str) -> ApiError:
+    return ApiError(400, CODE_INVALID_PARAMETER, f"Invalid parameter. {message}")
+
+
+def avatar_url(im_user_id: str) -> str:
+    return f"https://example.com/tiktok-simulator/avatar/{im_user_id}.png"
+
+
+@dataclass
+class App:
+    app_key: str
+    app_secret: str
+
+
+@dataclass
+class Subscription:
+    event_type: str
+    address: str
+    create_time: int
+    update_time: int
+
+
+@dataclass
+class Shop:
+    shop_id: str
+    app_key: str
+    name: str
+    region: str
+    cipher: str
+    seller_type: str
+    code: str
+    im_user_id: str
+    can_accept_chat: bool = True
+    webhooks: dict[str, Subscription] = field(default_factory=dict)
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "cipher": self.cipher,
+            "code": self.code,
+            "id": self.shop_id,
+            "name": self.name,
+            "region": self.region,
+            "seller_type": self.seller_type,
+        }
+
+
+@dataclass
+class Buyer:
+    user_id: str
+    im_user_id: str
+    nickname: str
+
+    def participant(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "im_user_id": self.im_user_id,
+            "nickname": self.nickname,
+            "avatar": avatar_url(self.im_user_id),
+            "role": "BUYER",
+        }
+
+
+@dataclass
+class Message:
+    id: str
+    conversation_id: str
+    type: str
+    content: str  # JSON-serialized, as on the wire
+    create_time: int
+    index: str
+    role: str  # BUYER | SHOP | CUSTOMER_SERVICE | SYSTEM | ROBOT
+    im_user_id: str
+    nickname: str
+    is_visible: bool = True
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "index": self.index,
+            "type": self.type,
+            "content": self.content,
+            "create_time": self.create_time,
+            "is_visible": self.is_visible,
+            "sender": {
+                "im_user_id": self.im_user_id,
+                "nickname": self.nickname,
+                "avatar": avatar_url(self.im_user_id),
+                "role": self.role,
+            },
+        }
+
+    def to_webhook(self) -> dict[str, Any]:
+        """NEW_MESSAGE ``data`` (single third-party source; see the docs)."""
+        return {
+            "message_id": self.id,
+            "conversation_id": self.conversation_id,
+            "type": self.type,
+            "content": self.content,
+            "create_time": self.create_time,
+            "is_visible": self.is_visible,
+            "index": self.index,
+            "sender": {"im_user_id": self.im_user_id, "role": self.role},
+        }
+
+
+@dataclass
+class Conversation:
+    id: str
+    shop_id: str
+    buyer: Buyer
+    create_time: int
+    messages: list[Message] = field(default_factory=list)
+    read_upto: int = 0  # messages[:read_upto] have been read by the shop
+    opened_by_shop: bool = False  # CreateConversation: the buyer ordered (API contract)
+
+    @property
+    def last_activity(self) -> int:
+        return self.messages[-1].create_time if self.messages else self.create_time
+
+    @property
+    def unread_count(self) -> int:
+        return sum(1 for m in self.messages[self.read_upto :] if m.role == "BUYER")
+
+    def last_buyer_time(self) -> int | None:
+        for message in reversed(self.messages):
+            if message.role == "BUYER":
+                return message.create_time
+        return None
+
+
+@dataclass
+class Grant:
+    access_token: str
+    refresh_token: str
+    app_key: str
+    shop_ids: list[str]
+    access_expires: int
+    refresh_expires: int
+    open_id: str
+    access_valid: bool = True
+    refresh_valid: bool = True
+
+    def to_api(self, seller_name: str, region: str) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "access_token_expire_in": self.access_expires,
+            "refresh_token": self.refresh_token,
+            "refresh_token_expire_in": self.refresh_expires,
+            "open_id": self.open_id,
+            "seller_name": seller_name,
+            "seller_base_region": region,
+            "user_type": 0,
+            "granted_scopes": [
+                "seller.authorization.info",
+                "seller.customer_service",
+                "seller.return_refund.basic",
+            ],
+        }
+
+
+@dataclass
+class AuthCode:
+    code: str
+    app_key: str
+    shop_ids: list[str]
+    expires: float
+    used: bool = False
+
+
+@dataclass
+class ReturnOrder:
+    return_id: str
+    shop_id: str
+    order_id: str
+    buyer_user_id: str
+    return_type: str
+    return_status: str
+    return_reason: str
+    return_reason_text: str
+    create_time: int
+    update_time: int
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    idempotency_keys: set[str] = field(default_factory=set)
+
+    def to_api(self) -> dict[str, Any]:
+        pending = self.return_status == "RETURN_OR_REFUND_REQUEST_PENDING"
+        money = {
+            "currency": "USD",
+            "refund_total": "19.99",
+            "refund_subtotal": "19.99",
+            "refund_shipping_fee": "0",
+            "refund_tax": "0",
+            "buyer_service_fee": "0",
+            "retail_delivery_fee": "0",
+        }
+        return {
+            "return_id": self.return_id,
+            "order_id": self.order_id,
+            "return_type": self.return_type,
+            "return_status": self.return_status,
+            "role": "BUYER",
+            "return_reason": self.return_reason,
+            "return_reason_text": self.return_reason_text,
+            "arbitration_status": None,
+            "refund_amount": money,
+            "return_line_items": [
+                {
+                    "return_line_item_id": self.return_id + "1",
+                    "order_line_item_id": self.order_id + "1",
+                    "sku_id": "1729" + self.order_id[-15:],
+                    "sku_name": "Default",
+                    "seller_sku": "SIM-SKU",
+                    "product_name": "Simulated product",
+                    "product_image": {"url": "https://example.com/tiktok-simulator/p.png"},
+                    "refund_amount": money,
+                }
+            ],
+            "can_buyer_keep_item": False,
+            "is_combined_return": False,
+            "seller_next_action_response": (
+                [{"action": "SELLER_RESPOND_REFUND", "deadline": self.create_time + 2 * 86400}]
+                if pending
+                else []
+            ),
+            "create_time": self.create_time,
+            "update_time": self.update_time,
+        }
+
+    def to_webhook(self, role: str) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "return_role": role,
+            "return_type": self.return_type,
+            "return_status": self.return_status,
+            "return_id": self.return_id,
+            "create_time": self.create_time,
+            "update_time": self.update_time,
+        }
+
+
+@dataclass
+class Notification:
+    notification_id: str
+    app_key: str
+    app_secret: str
+    address: str
+    body: bytes
+    attempts: int = 0
+    not_before: float = 0.0  # time.monotonic()
+
+
+@dataclass
+class Fault:
+    path_prefix: str
+    kind: str  # 5xx | rate_limit | delay
+    remaining: int
+    delay: float = 0.0
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
