@@ -72,3 +72,29 @@ def make_person(org: Organisation, role: str = Role.AGENT, shops=(), username: s
     for shop in shops:
         ShopMembershipFactory(user=user, shop_account=shop)
     return user
+
+
+# --- templates_app: quick replies -------------------------------------------------------------
+
+
+class QuickReplyFactory(factory.django.DjangoModelFactory):
+    """An organisation-wide quick reply by default; pass scope/owner or shop_accounts=[...]."""
+
+    class Meta:
+        model = "templates_app.QuickReply"
+        skip_postgeneration_save = True
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    scope = "organisation"
+    title = factory.Sequence(lambda n: f"Reply {n}")
+    shortcut = factory.Sequence(lambda n: f"reply{n}")
+    category = ""
+    body = "Hello {{ buyer_name }}, thanks for shopping at {{ shop_name }}."
+    search_text = factory.LazyAttribute(
+        lambda o: "\n".join([o.shortcut, o.title, o.category, o.body]).lower()
+    )
+
+    @factory.post_generation
+    def shop_accounts(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.shop_accounts.set(extracted)
