@@ -325,6 +325,27 @@ def test_slow_read_is_retried_then_succeeds(world: World):
     assert len(world.sleeps) == 1
 
 
+def test_send_after_a_read_timeout_is_not_repeated(world: World):
+    # Given a send whose answer arrives after the client's read timeout
+    conversation_id, _ = world.sim.buyer_message("7001", buyer_user_id="b1", nickname="E", text="?")
+    adapter = TikTokShopAdapter(
+        api_base=world.base_url,
+        auth_base=world.base_url,
+        timeout=httpx.Timeout(0.3, connect=3.0),
+        sleep=world.sleeps.append,
+    )
+    world.sim.set_fault(f"{CS}/conversations/{conversation_id}/messages", "delay", delay=0.8)
+    api = adapter.connect(world.credentials())
+    # When it is sent, it fails as transient without a second attempt in the call
+    with pytest.raises(TransientError):
+        api.send_message(conversation_id, OutgoingMessage("TEXT", {"content": "once"}))
+    assert world.sleeps == []
+    # Then it was not posted again (the simulator drops a request whose client has gone, so it
+    # holds none; TikTok may hold one, and the durable outbox decides what to do next)
+    time.sleep(0.8)
+    assert len(world.sim.sent_messages("7001")) <= 1
+
+
 # --- the client without the simulator (transport stubs) --------------------------------------
 def _stub_client(responses: list[httpx.Response], **kwargs: Any) -> tuple[TikTokShopClient, list]:
     requests: list[httpx.Request] = []
@@ -610,3 +631,28 @@ def test_onboard_refuses_a_shop_of_another_organisation(world: World, settings):
         )
     # nothing was written for acme (one transaction)
     assert not ShopAccount.objects.filter(organisation__slug="acme").exists()
+
+
+@pytest.mark.django_db
+def test_rediscover_picks_up_shops_with_stored_tokens(world: World):
+    from inbox.models import ShopAccount
+    from inbox.onboarding import shop_accounts_onboard, shop_accounts_rediscover
+    from tests.factories import OrganisationFactory
+
+    # Given one shop onboarded from a grant that covers two shops
+    org = OrganisationFactory(slug="acme")
+    code = world.sim.issue_auth_code(APP_KEY, ["7001", "7002"])
+    tokens = world.adapter.exchange_auth_code(APP_KEY, APP_SECRET, code)
+    shop = shop_accounts_onboard(
+        organisation=org,
+        adapter=world.adapter,
+        app_key=APP_KEY,
+        app_secret=APP_SECRET,
+        tokens=tokens,
+    )[0]
+    ShopAccount.objects.exclude(pk=shop.pk).delete()
+    # When it is rediscovered (the admin action)
+    accounts = shop_accounts_rediscover(shop_account=shop, adapter=world.adapter)
+    # Then both shops are back, in the same organisation
+    assert {a.platform_shop_id for a in accounts} == {"7001", "7002"}
+    assert ShopAccount.objects.filter(organisation=org).count() == 2
