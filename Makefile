@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-DEMO_ENV := DJANGO_DEBUG=1
+DEMO_ENV := DJANGO_DEBUG=1 SCRM_DEMO_TRAFFIC_PER_MINUTE=$(or $(SCRM_DEMO_TRAFFIC_PER_MINUTE),4)
 
 .PHONY: demo test lint install install-dev serve migrate seed e2e bench messages clean
 

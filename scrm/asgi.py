@@ -1,9 +1,17 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (session-authenticated,
-origin-checked against ALLOWED_HOSTS)."""
+origin-checked against ALLOWED_HOSTS), and, when enabled, the TikTok Shop simulator under
+``/simulator/tiktok``.
+
+The simulator is its own small ASGI app so its handlers never wait on Django's sync thread: a
+Django view that calls the simulator over HTTP in this same process cannot deadlock.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -13,10 +21,14 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from inbox.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+logger = logging.getLogger(__name__)
+SIMULATOR_PREFIX = "/simulator/tiktok"
+
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
@@ -24,3 +36,43 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+
+def _simulator_app() -> Any:
+    from inbox.demo import demo_simulator
+
+    return demo_simulator(settings.SCRM_PUBLIC_URL.rstrip("/") + "/webhooks/tiktok/").asgi_app
+
+
+def _start_demo_traffic() -> None:
+    per_minute = float(os.environ.get("SCRM_DEMO_TRAFFIC_PER_MINUTE", "0") or 0)
+    if not (settings.SCRM_SIMULATOR_ENABLED and per_minute > 0):
+        return
+    from inbox.demo import demo_simulator
+
+    sim = demo_simulator(settings.SCRM_PUBLIC_URL.rstrip("/") + "/webhooks/tiktok/")
+    # Wait for the server to accept connections before buyers start writing.
+    threading.Timer(2.0, lambda: sim.start_traffic(per_minute=per_minute)).start()
+    logger.info("simulated buyers: %.1f messages a minute", per_minute)
+
+
+async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                _start_demo_traffic()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    path = scope.get("path", "")
+    if (
+        settings.SCRM_SIMULATOR_ENABLED
+        and scope["type"] == "http"
+        and (path == SIMULATOR_PREFIX or path.startswith(SIMULATOR_PREFIX + "/"))
+    ):
+        scope = dict(scope, root_path=scope.get("root_path", "") + SIMULATOR_PREFIX)
+        await _simulator_app()(scope, receive, send)
+        return
+    await router(scope, receive, send)

@@ -278,6 +278,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("SCRM_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request URL at INFO; platform URLs carry signatures and shop ciphers.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         # Django logs request bodies' context on errors; keep its own loggers at WARNING.
         "django.request": {"level": "ERROR"},
     },

@@ -63,3 +63,15 @@ def api():
             return self
 
     return Client()
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager():
+    """Tasks run in the caller in every mode (conventions: tasks called directly or eagerly);
+    in CI the broker is real Redis but the suite does not need a separate worker."""
+    from scrm.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -8,16 +8,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from inbox.models import Member, Organisation, Role, ShopAccount, ShopMembership
+from inbox.demo import DEMO_SHOPS, demo_credentials
+from inbox.models import AssignmentMode, Member, Organisation, Role, ShopAccount, ShopMembership
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - printed on purpose: demo logins only
 
-DEMO_SHOPS = [
-    # platform shop id, name, region, time zone
-    ("7000000000000000001", "Sunny Home US", "US", "America/Los_Angeles"),
-    ("7000000000000000002", "Sunny Home UK", "GB", "Europe/London"),
-    ("7000000000000000003", "Sunny Home MY", "MY", "Asia/Kuala_Lumpur"),
-]
 
 # username, display name, role, shops (by index), time zone
 DEMO_PEOPLE = [
@@ -41,7 +36,17 @@ class Command(BaseCommand):
             shop, _ = ShopAccount.objects.update_or_create(
                 platform="tiktok_shop",
                 platform_shop_id=shop_id,
-                defaults={"organisation": org, "name": name, "region": region, "time_zone": tz},
+                defaults={
+                    "organisation": org,
+                    "name": name,
+                    "region": region,
+                    "time_zone": tz,
+                    "credentials": demo_credentials(shop_id),
+                    # one shop shows automatic assignment at work
+                    "assignment_mode": (
+                        AssignmentMode.ROUND_ROBIN if region == "GB" else AssignmentMode.MANUAL
+                    ),
+                },
             )
             shops.append(shop)
         User = get_user_model()
