@@ -58,11 +58,17 @@ def replies(world):
     return {
         "org": create_reply(w.supervisor_a, title="Org wide", shortcut="org"),
         "team_a1": create_reply(
-            w.supervisor_a, title="Team A1", shortcut="ta1", scope="team",
+            w.supervisor_a,
+            title="Team A1",
+            shortcut="ta1",
+            scope="team",
             shop_account_ids=[w.shop_a1.id],
         ),
         "team_a2": create_reply(
-            w.supervisor_a, title="Team A2", shortcut="ta2", scope="team",
+            w.supervisor_a,
+            title="Team A2",
+            shortcut="ta2",
+            scope="team",
             shop_account_ids=[w.shop_a2.id],
         ),
         "mine_a1": create_reply(w.agent_a1, title="Mine A1", shortcut="m1", scope="personal"),

@@ -96,8 +96,13 @@ def test_agent_creates_personal_but_not_team_or_organisation(api, world):
     for scope in ("team", "organisation"):
         denied = client.post(
             BASE,
-            {"title": "X", "shortcut": "x", "body": "x", "scope": scope,
-             "shop_account_ids": [world.shop_a1.id] if scope == "team" else []},
+            {
+                "title": "X",
+                "shortcut": "x",
+                "body": "x",
+                "scope": scope,
+                "shop_account_ids": [world.shop_a1.id] if scope == "team" else [],
+            },
             format="json",
         )
         assert denied.status_code == 403
@@ -132,8 +137,12 @@ def test_unknown_variable_is_refused_at_save(api, world):
     assert response.json()["error"]["code"] == "template_syntax"
     response = api.as_user(world.agent_a1).post(
         BASE,
-        {"title": "T", "shortcut": "t", "body": "Hi {{ nickname }}",
-         "translations": {"zh-hans": "你好 {{ vip_level }}"}},
+        {
+            "title": "T",
+            "shortcut": "t",
+            "body": "Hi {{ nickname }}",
+            "translations": {"zh-hans": "你好 {{ vip_level }}"},
+        },
         format="json",
     )
     error = response.json()["error"]
@@ -145,8 +154,12 @@ def test_unknown_variable_is_refused_at_save(api, world):
 def test_declared_custom_field_is_accepted(api, world):
     response = api.as_user(world.agent_a1).post(
         BASE,
-        {"title": "Coupon", "shortcut": "coupon", "body": "Code: {{ coupon_code }}",
-         "custom_fields": ["coupon_code"]},
+        {
+            "title": "Coupon",
+            "shortcut": "coupon",
+            "body": "Code: {{ coupon_code }}",
+            "custom_fields": ["coupon_code"],
+        },
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -168,7 +181,9 @@ def test_update_and_archive_are_audited_without_body_text(api, world, replies):
         AuditEvent.objects.filter(target_id=str(pk)).order_by("id").values_list("action", "data")
     )
     assert [a for a, _ in events] == [
-        "quick_reply.created", "quick_reply.updated", "quick_reply.archived",
+        "quick_reply.created",
+        "quick_reply.updated",
+        "quick_reply.archived",
     ]
     assert events[1][1]["fields"] == ["body"]
     assert "Secret" not in str(events)

@@ -38,9 +38,7 @@ def test_each_catalogue_variable_is_filled_from_the_conversation(api, world, bod
     world.agent_a1.member.save()
     conversation = make_conversation(world.shop_a1)
     add_message(conversation, type="BUYER_ENTER_FROM_ORDER", content={"order_id": "1"}, ago=1)
-    add_message(
-        conversation, type="ORDER_CARD", content={"order_id": "576461413038785752"}, ago=2
-    )
+    add_message(conversation, type="ORDER_CARD", content={"order_id": "576461413038785752"}, ago=2)
     add_message(
         conversation,
         type="PRODUCT_CARD",
@@ -109,7 +107,7 @@ def test_custom_fields_are_prompted_and_filled_from_values(api, world):
     reply = create_reply(
         world.agent_a1,
         scope="personal",
-        body="Use code {{ coupon_code }} for {{ discount | default:\"10%\" }} off",
+        body='Use code {{ coupon_code }} for {{ discount | default:"10%" }} off',
         custom_fields=["coupon_code", "discount"],
     )
     client = api.as_user(world.agent_a1)
@@ -117,8 +115,10 @@ def test_custom_fields_are_prompted_and_filled_from_values(api, world):
     assert ask.status_code == 400
     assert ask.json()["error"]["details"]["missing"] == ["coupon_code"]
     prompts = ask.json()["error"]["details"]["prompts"]
-    assert [(p["name"], p["kind"]) for p in prompts] == [("coupon_code", "custom"),
-                                                         ("discount", "custom")]
+    assert [(p["name"], p["kind"]) for p in prompts] == [
+        ("coupon_code", "custom"),
+        ("discount", "custom"),
+    ]
     ok = render(client, reply, conversation, values={"coupon_code": "SPRING"})
     assert ok.json()["text"] == "Use code SPRING for 10% off"
 
@@ -170,7 +170,9 @@ def test_english_buyer_and_unknown_language(api, world, bilingual):
 
 def test_chinese_buyer_falls_back_to_default_when_no_chinese_version(api, world):
     reply = create_reply(
-        world.supervisor_a, default_language="ms", body="Hai {{ buyer_name }}",
+        world.supervisor_a,
+        default_language="ms",
+        body="Hai {{ buyer_name }}",
         translations={"en": "Hi {{ buyer_name }}"},
     )
     conversation = make_conversation(world.shop_a1)
