@@ -2,7 +2,8 @@
 
 from django.urls import include, path
 
-from scrm.urls import handler400, handler403, handler404, handler500, urlpatterns as project
+from scrm.urls import handler400, handler403, handler404, handler500
+from scrm.urls import urlpatterns as project
 
 urlpatterns = [path("api/v1/templates/", include("templates_app.urls")), *project]
 
