@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from inbox.platforms.tiktok_shop.signing import sign_request
-from inbox.platforms.tiktok_shop.simulator import control, handlers
+from inbox.platforms.tiktok_shop.simulator import control, handlers, returns
 from inbox.platforms.tiktok_shop.simulator.ids import request_id
 from inbox.platforms.tiktok_shop.simulator.state import (
     CODE_EXPIRED_TOKEN,
@@ -271,9 +271,9 @@ def build_app(sim: Simulator) -> Starlette:
         ("/event/202309/webhooks", "GET", handlers.webhooks_get, "shop"),
         ("/event/202309/webhooks", "PUT", handlers.webhooks_put, "shop"),
         ("/event/202309/webhooks", "DELETE", handlers.webhooks_delete, "shop"),
-        (f"{rr}/search", "POST", handlers.returns_search, "shop"),
-        (f"{rr}/{{return_id}}/approve", "POST", handlers.return_approve, "shop"),
-        (f"{rr}/{{return_id}}/reject", "POST", handlers.return_reject, "shop"),
+        (f"{rr}/search", "POST", returns.returns_search, "shop"),
+        (f"{rr}/{{return_id}}/approve", "POST", returns.return_approve, "shop"),
+        (f"{rr}/{{return_id}}/reject", "POST", returns.return_reject, "shop"),
     ]
     routes = [api_route(sim, path, method, fn, kind=kind) for path, method, fn, kind in spec]
     routes += control.routes(sim)

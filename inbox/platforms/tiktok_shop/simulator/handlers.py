@@ -5,11 +5,11 @@ Token handlers take the raw query instead of a checked call (those endpoints are
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from inbox.platforms.tiktok_shop.simulator.paging import page_size, paginate
 from inbox.platforms.tiktok_shop.simulator.state import (
     CODE_CONFLICT,
     CODE_INVALID_AUTH_CODE,
@@ -27,8 +27,6 @@ from inbox.platforms.tiktok_shop.simulator.state import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
     from inbox.platforms.tiktok_shop.simulator.api import Call
     from inbox.platforms.tiktok_shop.simulator.core import Simulator
 
@@ -40,66 +38,7 @@ REQUIRED_CONTENT_FIELDS = {
     "RETURN_REFUND_CARD": ("order_id", "sku_id"),
     "COUPON_CARD": ("coupon_id",),
 }
-APPROVE_STATUS = {
-    "APPROVE_REFUND": "RETURN_OR_REFUND_REQUEST_SUCCESS",
-    "APPROVE_RETURN": "AWAITING_BUYER_SHIP",
-    "APPROVE_RECEIVED_PACKAGE": "RETURN_OR_REFUND_REQUEST_SUCCESS",
-    "APPROVE_REPLACEMENT": "REPLACEMENT_REQUEST_COMPLETE",
-    "ISSUE_REPLACEMENT_REFUND": "REPLACEMENT_REQUEST_REFUND_SUCCESS",
-    "OFFER_PARTIAL_REFUND": "AWAITING_BUYER_RESPONSE",
-}
-REJECT_STATUS = {
-    "REJECT_REFUND": "REFUND_OR_RETURN_REQUEST_REJECT",
-    "REJECT_RETURN": "REFUND_OR_RETURN_REQUEST_REJECT",
-    "REJECT_RECEIVED_PACKAGE": "REJECT_RECEIVE_PACKAGE",
-    "REJECT_REPLACEMENT": "REPLACEMENT_REQUEST_REJECT",
-}
-DECIDABLE = frozenset(
-    {
-        "RETURN_OR_REFUND_REQUEST_PENDING",
-        "BUYER_SHIPPED_ITEM",
-        "REPLACEMENT_REQUEST_PENDING",
-    }
-)
 THIRTY_DAYS = 30 * 86400
-
-
-# --- paging ------------------------------------------------------------------------------------
-def page_size(query: dict[str, str], *, low: int, high: int, default: int | None) -> int:
-    raw = query.get("page_size")
-    if raw is None or raw == "":
-        if default is None:
-            raise bad_param("page_size is required.")
-        return default
-    try:
-        size = int(raw)
-    except ValueError as exc:
-        raise bad_param("page_size must be an integer.") from exc
-    if not low <= size <= high:
-        raise bad_param(f"page_size must be between {low} and {high}.")
-    return size
-
-
-def paginate(
-    items: Sequence[Any],
-    key: Callable[[Any], list[int]],
-    size: int,
-    token: str,
-    *,
-    descending: bool,
-) -> tuple[list[Any], str]:
-    """Keyset paging over ``items`` (already in listing order); tokens are opaque cursors."""
-    if token:
-        try:
-            cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
-            assert isinstance(cursor, list)  # noqa: S101 - caught just below
-        except (ValueError, AssertionError) as exc:
-            raise bad_param("page_token is invalid.") from exc
-        items = [i for i in items if (key(i) < cursor if descending else key(i) > cursor)]
-    page = list(items[:size])
-    if len(items) <= size:
-        return page, ""
-    return page, base64.urlsafe_b64encode(json.dumps(key(page[-1])).encode()).decode()
 
 
 def _shop(call: Call) -> Shop:
@@ -413,80 +352,3 @@ def webhooks_delete(sim: Simulator, call: Call) -> dict[str, Any]:
     with sim.lock:
         _shop(call).webhooks.pop(event_type, None)
     return {}
-
-
-# --- returns ------------------------------------------------------------------------------------
-def returns_search(sim: Simulator, call: Call) -> dict[str, Any]:
-    size = page_size(call.query, low=10, high=50, default=10)
-    field = call.query.get("sort_field", "create_time") or "create_time"
-    order = call.query.get("sort_order", "ASC") or "ASC"
-    if field not in ("create_time", "update_time") or order not in ("ASC", "DESC"):
-        raise bad_param("sort_field/sort_order is invalid.")
-    body = call.body if isinstance(call.body, dict) else {}
-    filters = {
-        name: set(body[name])
-        for name in ("return_ids", "order_ids", "buyer_user_ids", "return_status")
-        if isinstance(body.get(name), list)
-    }
-    if isinstance(body.get("return_status"), str):
-        filters["return_status"] = {body["return_status"]}
-
-    def key(r: Any) -> list[int]:
-        return [getattr(r, field), int(r.return_id)]
-
-    with sim.lock:
-        shop_id = _shop(call).shop_id
-        matching = [
-            r
-            for r in sim.returns.values()
-            if r.shop_id == shop_id
-            and ("return_ids" not in filters or r.return_id in filters["return_ids"])
-            and ("order_ids" not in filters or r.order_id in filters["order_ids"])
-            and ("buyer_user_ids" not in filters or r.buyer_user_id in filters["buyer_user_ids"])
-            and ("return_status" not in filters or r.return_status in filters["return_status"])
-        ]
-        items = sorted(matching, key=key, reverse=order == "DESC")
-        page, token = paginate(
-            items, key, size, call.query.get("page_token", ""), descending=order == "DESC"
-        )
-        return {
-            "return_orders": [r.to_api() for r in page],
-            "next_page_token": token,
-            "total_count": len(matching),
-        }
-
-
-def _decide(sim: Simulator, call: Call, statuses: dict[str, str], verb: str) -> dict[str, Any]:
-    body = call.body if isinstance(call.body, dict) else {}
-    decision = body.get("decision")
-    if decision not in statuses:
-        raise bad_param(f"decision must be one of {', '.join(statuses)}.")
-    key = call.query.get("idempotency_key", "")
-    if len(key) > 255:
-        raise bad_param("idempotency_key is at most 255 characters.")
-    with sim.lock:
-        shop = _shop(call)
-        order = sim.returns.get(call.path_params["return_id"])
-        if order is None or order.shop_id != shop.shop_id:
-            raise ApiError(404, CODE_NOT_FOUND, "The return does not exist.")
-        if key and key in order.idempotency_keys:
-            return {}
-        if order.return_status not in DECIDABLE:
-            raise ApiError(409, CODE_CONFLICT, f"The return cannot be {verb}d in its status.")
-        now = int(sim.clock())
-        order.return_status = statuses[str(decision)]
-        order.update_time = now
-        record = {**body, "action": verb, "time": now}
-        order.decisions.append(record)
-        if key:
-            order.idempotency_keys.add(key)
-        sim._queue_event(shop, "RETURN_STATUS_CHANGE", order.to_webhook("SELLER"))
-        return {}
-
-
-def return_approve(sim: Simulator, call: Call) -> dict[str, Any]:
-    return _decide(sim, call, APPROVE_STATUS, "approve")
-
-
-def return_reject(sim: Simulator, call: Call) -> dict[str, Any]:
-    return _decide(sim, call, REJECT_STATUS, "reject")
