@@ -151,6 +151,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # A file, not memory, so a test can hand the database to a worker subprocess.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -302,4 +304,6 @@ _TIKTOK_DEFAULT_AUTH = (
     else "https://auth.tiktok-shops.com"
 )
 TIKTOK_API_BASE = os.environ.get("TIKTOK_API_BASE", _TIKTOK_DEFAULT_API)
+# In-call retry policy of the connector (inbox/platforms/tiktok_shop/client.py RetryPolicy).
+TIKTOK_RETRY: dict[str, float] = {}
 TIKTOK_AUTH_BASE = os.environ.get("TIKTOK_AUTH_BASE", _TIKTOK_DEFAULT_AUTH)

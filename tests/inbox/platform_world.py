@@ -9,7 +9,7 @@ from inbox.platforms.base import Credentials
 from inbox.platforms.tiktok_shop.simulator import Simulator, SimulatorServer
 
 APP_KEY = "test_app_key"
-APP_SECRET = "test_app_secret_0123456789"  # noqa: S105 - simulator only
+APP_SECRET = "test_app_secret_0123456789"
 
 
 @dataclass
@@ -46,4 +46,6 @@ def start_platform(settings, *, auto_push: bool = False) -> PlatformWorld:
     server = SimulatorServer(sim).start()
     settings.TIKTOK_API_BASE = server.base_url
     settings.TIKTOK_AUTH_BASE = server.base_url
+    # the same retry logic, with millisecond waits
+    settings.TIKTOK_RETRY = {"base": 0.005, "cap": 0.02, "jitter": 0.0}
     return PlatformWorld(sim=sim, server=server)

@@ -14,23 +14,11 @@ from inbox.models import Conversation, Message, Role, WebhookEvent
 from inbox.platforms.tiktok_shop.signing import webhook_signature
 from inbox.services.ingestion import shop_backfill
 from tests.factories import make_person
-from tests.inbox.platform_world import APP_KEY, APP_SECRET, start_platform
+from tests.inbox.platform_world import APP_KEY, APP_SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOW = int(time.time())
-
-
-@pytest.fixture
-def platform(settings, world, live_server):
-    p = start_platform(settings)
-    url = live_server.url + "/webhooks/tiktok/"
-    for shop in (world.shop_a1, world.shop_a2, world.shop_b1):
-        p.connect_shop(shop)
-        p.subscribe(shop, url)
-    yield p
-    p.server.stop()
-    p.sim.close()
 
 
 @pytest.fixture
@@ -48,12 +36,18 @@ def test_two_shops_one_queue_reply_recorded_once(world, platform, api, two_shop_
     sim = platform.sim
     # Given buyers write to two shops, the older one first
     c1, _ = sim.buyer_message(
-        world.shop_a1.platform_shop_id, buyer_user_id="b1", nickname="Emily R.",
-        text="Hi, my parcel arrived damaged", at=NOW - 600,
+        world.shop_a1.platform_shop_id,
+        buyer_user_id="b1",
+        nickname="Emily R.",
+        text="Hi, my parcel arrived damaged",
+        at=NOW - 600,
     )
     c2, _ = sim.buyer_message(
-        world.shop_a2.platform_shop_id, buyer_user_id="b2", nickname="王芳",
-        text="这件衣服尺码偏大吗？", at=NOW - 540,
+        world.shop_a2.platform_shop_id,
+        buyer_user_id="b2",
+        nickname="王芳",
+        text="这件衣服尺码偏大吗？",
+        at=NOW - 540,
     )
     # When the platform delivers its webhooks
     stats = sim.deliver_webhooks()
@@ -94,8 +88,11 @@ def test_replays_reorders_and_drops_end_with_exactly_the_platform_messages(world
         for j in range(1 + i % 4):
             at += 7
             sim.buyer_message(
-                shop.platform_shop_id, buyer_user_id=f"buyer{i}", nickname=f"Buyer {i}",
-                text=texts[(i + j) % len(texts)], at=at,
+                shop.platform_shop_id,
+                buyer_user_id=f"buyer{i}",
+                nickname=f"Buyer {i}",
+                text=texts[(i + j) % len(texts)],
+                at=at,
             )
     # Every webhook 10 times, shuffled, 20% of notifications lost
     stats = sim.deliver_webhooks(duplicate=10, shuffle=True, drop=0.2, seed=7)
@@ -118,8 +115,8 @@ def test_replays_reorders_and_drops_end_with_exactly_the_platform_messages(world
             )
         )
         theirs = [
-            m["id"] for m in sim.messages(conv.shop_account.platform_shop_id,
-                                          conv.platform_conversation_id)
+            m["id"]
+            for m in sim.messages(conv.shop_account.platform_shop_id, conv.platform_conversation_id)
         ]
         assert ours == theirs
     # Replaying everything again changes nothing
@@ -137,8 +134,13 @@ def _post(url, body: bytes, signature: str | None):
 
 def _envelope(shop_id: str, type_: int, nid: str, data: dict) -> bytes:
     return json.dumps(
-        {"type": type_, "tts_notification_id": nid, "shop_id": shop_id,
-         "timestamp": 1_700_000_000, "data": data}
+        {
+            "type": type_,
+            "tts_notification_id": nid,
+            "shop_id": shop_id,
+            "timestamp": 1_700_000_000,
+            "data": data,
+        }
     ).encode()
 
 
@@ -220,8 +222,7 @@ def test_platform_failures_end_sent_after_retries_or_visibly_failed(world, platf
     failed = Message.objects.get(idempotency_key="retry-2")
     assert failed.delivery_state == "failed"
     assert failed.failure_reason
-    sim.set_fault(path, "5xx", count=0)
-    sim.take_fault(path)
+    sim.clear_faults()
     r = api.as_user(world.agent_a1).post(
         f"/api/v1/conversations/{conv.id}/messages/{failed.id}/retry/"
     )

@@ -185,11 +185,16 @@ def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, k
 
     async def view(request: Request) -> Response:
         path = route_path(request.scope)
+        late_answer = 0.0
         try:
             fault = sim.take_fault(path)
             if fault is not None:
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.delay)
+                elif fault.kind == "delay_after":
+                    # The request takes effect now; only the answer is late (a caller that dies
+                    # meanwhile never learns it succeeded).
+                    late_answer = fault.delay
                 elif fault.kind == "rate_limit":
                     raise ApiError(
                         429,
@@ -220,6 +225,8 @@ def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, k
                 data = handler(sim, call)
         except ApiError as error:
             return envelope(error.http_status, error.code, error.message, None)
+        if late_answer:
+            await asyncio.sleep(late_answer)
         return envelope(200, 0, "Success", data)
 
     return Route(template, view, methods=[method], name=f"{method} {template}")

@@ -32,7 +32,8 @@ from inbox.platforms.tiktok_shop.simulator.state import (
 )
 
 AUTH_CODE_TTL = 30 * 60
-FAULT_KINDS = frozenset({"5xx", "rate_limit", "delay"})
+# delay: wait, then act; delay_after: act, then answer late.
+FAULT_KINDS = frozenset({"5xx", "rate_limit", "delay", "delay_after"})
 # return_reason codes (the platform's enumeration is NOT CONFIRMED): first keyword found wins.
 RETURN_REASONS: list[tuple[tuple[str, ...], str]] = [
     (("damag", "broken", "损坏", "破"), "ecom_order_delivered_refund_and_return_reason_damaged"),
@@ -394,6 +395,11 @@ class Simulator:
             raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}")
         with self.lock:
             self.faults.append(Fault(path_prefix, kind, count, delay))
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        with self.lock:
+            self.faults.clear()
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:

@@ -69,6 +69,7 @@ class SimulatorServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # do not wait for a deliberately delayed answer
         if self._thread is not None:
             self._thread.join(timeout=5)
 

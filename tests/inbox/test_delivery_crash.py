@@ -1,0 +1,134 @@
+"""A worker that dies mid-delivery never makes the buyer receive a reply twice.
+
+The worker is a real process (``manage.py shell`` running the delivery task) killed with
+SIGKILL; the simulator either records the send and answers late (the worker dies after the
+platform acted) or waits before acting (the worker dies before it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from inbox.models import DeliveryAttempt, Message
+from inbox.tasks import deliver_message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pending_reply(platform, world) -> Message:
+    conv_id, _ = platform.sim.buyer_message(
+        world.shop_a1.platform_shop_id, buyer_user_id="b1", nickname="Mia", text="Refund?"
+    )
+    platform.sim.deliver_webhooks()
+    conversation = world.shop_a1.conversations.get(platform_conversation_id=conv_id)
+    # Given the agent's reply, stored and waiting for a worker
+    return Message.objects.create(
+        conversation=conversation,
+        shop_account=world.shop_a1,
+        direction="out",
+        sender_role="CUSTOMER_SERVICE",
+        type="TEXT",
+        text="Your refund is on its way.",
+        content={"content": "Your refund is on its way."},
+        sent_at=timezone.now(),
+        delivery_state="pending",
+        author=world.agent_a1,
+        idempotency_key="crash-1",
+    )
+
+
+def start_worker(message_id: int, base_url: str) -> subprocess.Popen:
+    env = dict(os.environ, TIKTOK_API_BASE=base_url, TIKTOK_AUTH_BASE=base_url)
+    if settings.SERVICES_MODE:
+        db = connection.settings_dict
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    else:
+        env["SCRM_SQLITE_PATH"] = connection.settings_dict["NAME"]
+    code = f"from inbox.tasks import deliver_message; deliver_message.apply(args=[{message_id}])"
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until(check, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def kill(worker: subprocess.Popen) -> None:
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    reply = pending_reply(platform, world)
+    path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
+    sim.set_fault(path + "/messages", "delay_after", delay=30)  # act now, answer late
+    worker = start_worker(reply.id, platform.server.base_url)
+    try:
+        # When the platform has delivered the reply but the worker has not heard back, it dies
+        assert wait_until(lambda: len(sim.sent_messages(shop_id)) == 1), "worker never sent"
+        kill(worker)
+    finally:
+        if worker.poll() is None:
+            kill(worker)
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sending"
+    assert DeliveryAttempt.objects.get(message=reply).finished_at is None
+    # And the task runs again (broker redelivery, or the stuck-reply sweep)
+    sim.clear_faults()
+    assert deliver_message.apply(args=[reply.id]).get() == "sent"
+    # Then the buyer has it once, and our row carries the platform's id
+    sent = sim.sent_messages(shop_id)
+    assert len(sent) == 1
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent"
+    assert reply.platform_message_id == sent[0]["message_id"]
+    assert list(reply.attempts.order_by("id").values_list("outcome", flat=True)) == [
+        "",
+        "adopted",
+    ]
+
+
+def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    reply = pending_reply(platform, world)
+    path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
+    sim.set_fault(path + "/messages", "delay", delay=30)  # wait before acting
+    worker = start_worker(reply.id, platform.server.base_url)
+    try:
+        assert wait_until(lambda: DeliveryAttempt.objects.filter(message=reply).exists()), (
+            "worker never started"
+        )
+        time.sleep(0.5)  # inside the platform's wait
+        kill(worker)
+    finally:
+        if worker.poll() is None:
+            kill(worker)
+    sim.clear_faults()
+    assert sim.sent_messages(shop_id) == []
+    assert deliver_message.apply(args=[reply.id]).get() == "sent"
+    assert len(sim.sent_messages(shop_id)) == 1
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent"
