@@ -55,11 +55,18 @@ class QuickReplySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    def _relations(self, obj: QuickReply) -> tuple[list[int], list[int]]:
+        relations = self.context.get("relations") or {}
+        if obj.id not in relations:
+            relations.update(selectors.quick_reply_relations([obj.id]))
+            self._context["relations"] = relations  # type: ignore[index]
+        return relations[obj.id]
+
     def get_shop_account_ids(self, obj: QuickReply) -> list[int]:
-        return sorted(s.id for s in obj.shop_accounts.all())
+        return self._relations(obj)[0]
 
     def get_material_ids(self, obj: QuickReply) -> list[int]:
-        return sorted(m.id for m in obj.materials.all())
+        return self._relations(obj)[1]
 
     def get_languages(self, obj: QuickReply) -> list[str]:
         return list(obj.bodies)
@@ -205,8 +212,12 @@ class QuickReplyList(_QuickReplyView):
             scope=request.query_params.get("scope", ""),
             include_archived=request.query_params.get("archived") in ("1", "true"),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        page = self.paginate_queryset(qs) or []
+        relations = selectors.quick_reply_relations([q.id for q in page])
+        data = self.get_serializer(
+            page, many=True, context={**self.get_serializer_context(), "relations": relations}
+        ).data
+        return self.get_paginated_response(data)
 
     @extend_schema(request=QuickReplyInput, responses={201: QuickReplySerializer})
     def post(self, request: Request) -> Response:
@@ -357,7 +368,8 @@ class QuickReplyExport(GenericAPIView):
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "csv"):
             raise ServiceError("format must be csv or json.", details={"format": [fmt]})
-        rows = [exchange.row_for(q) for q in selectors.quick_reply_export_for(request.user)]
+        items, relations = selectors.quick_reply_export_for(request.user)
+        rows = [exchange.row_for(q, *relations[q.id]) for q in items]
         if fmt == "csv":
             text, content_type = exchange.to_csv(rows), "text/csv; charset=utf-8"
         else:

@@ -32,19 +32,21 @@ class ExchangeError(ValueError):
     pass
 
 
-def row_for(quick_reply: QuickReply) -> dict[str, Any]:
-    """The exported row of one quick reply (relations must be prefetched)."""
+def row_for(
+    quick_reply: QuickReply, shop_account_ids: list[int], material_ids: list[int]
+) -> dict[str, Any]:
+    """The exported row of one quick reply."""
     return {
         "shortcut": quick_reply.shortcut,
         "title": quick_reply.title,
         "category": quick_reply.category,
         "scope": quick_reply.scope,
-        "shop_account_ids": sorted(s.id for s in quick_reply.shop_accounts.all()),
+        "shop_account_ids": sorted(shop_account_ids),
         "default_language": quick_reply.default_language,
         "body": quick_reply.body,
         "translations": dict(sorted((quick_reply.translations or {}).items())),
         "custom_fields": list(quick_reply.custom_fields or []),
-        "material_ids": sorted(m.id for m in quick_reply.materials.all()),
+        "material_ids": sorted(material_ids),
     }
 
 

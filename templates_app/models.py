@@ -20,8 +20,8 @@ class QuickReply(models.Model):
     """A canned answer with ``{{ variable }}`` placeholders, in one or more languages.
 
     ``body`` is the text in ``default_language``; ``translations`` maps other language codes to
-    their bodies. ``search_text`` is a lower-cased copy of title, shortcut and every body that
-    the picker searches; ``usage_count`` is the number of usage rows, kept for "most used first".
+    their bodies; the picker searches their words through ``QuickReplyTerm`` rows.
+    ``usage_count`` is the number of usage rows, kept for "most used first".
     Scope: personal (``owner``), team (``shop_accounts``), organisation.
     """
 
@@ -49,7 +49,6 @@ class QuickReply(models.Model):
     materials: models.ManyToManyField[Material, Any] = models.ManyToManyField(
         "Material", blank=True, related_name="quick_replies"
     )
-    search_text = models.TextField(editable=False, default="")
     usage_count = models.PositiveIntegerField(default=0, editable=False)
     is_archived = models.BooleanField(_("archived"), default=False)
     created_by = models.ForeignKey(
@@ -85,9 +84,20 @@ class QuickReply(models.Model):
         """Every language version, the default first."""
         return {self.default_language: self.body, **(self.translations or {})}
 
-    def compute_search_text(self) -> str:
-        parts = [self.shortcut, self.title, self.category, *self.bodies.values()]
-        return "\n".join(parts).lower()
+
+class QuickReplyTerm(models.Model):
+    """One indexed word (or CJK character pair) of a quick reply, for the picker's search."""
+
+    quick_reply = models.ForeignKey(QuickReply, on_delete=models.CASCADE, related_name="terms")
+    term = models.CharField(max_length=40)
+
+    class Meta:
+        verbose_name = _("quick reply search term")
+        verbose_name_plural = _("quick reply search terms")
+        indexes = [models.Index(fields=["term", "quick_reply"], name="qr_term")]
+
+    def __str__(self) -> str:
+        return self.term
 
 
 class QuickReplyUsage(models.Model):

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from inbox.models import Conversation, Member, Message, ShopAccount
-from inbox.selectors import AnyUser, conversation_get, member_for, shop_account_ids_for
+from inbox.selectors import AnyUser, member_for, shop_account_ids_for
 from scrm.api import Forbidden, NotFound, ServiceError
 from templates_app import rendering
-from templates_app.models import Material, QuickReply, QuickReplyUsage, Scope
+from templates_app.models import Material, QuickReply, QuickReplyTerm, QuickReplyUsage, Scope
+from templates_app.search import query_terms
 
 M = TypeVar("M", QuickReply, Material)
 
@@ -27,20 +28,56 @@ M = TypeVar("M", QuickReply, Material)
 RECENT_MESSAGES = 50
 
 
-def _visible_q(model: type[Model], member: Member, shop_ids: list[int]) -> Q:
-    through = model.shop_accounts.through  # type: ignore[attr-defined]
-    fk = f"{model._meta.model_name}_id"
-    team_ids = through.objects.filter(shopaccount_id__in=shop_ids).values(fk)
+@dataclass(frozen=True)
+class Access:
+    """Who is asking: their membership and the shop accounts they work on (inbox's rule)."""
+
+    member: Member
+    shop_ids: tuple[int, ...]
+
+
+def access_for(user: AnyUser) -> Access:
+    return Access(member_for(user), tuple(shop_account_ids_for(user)))
+
+
+def _visible_q(model: type[Model], access: Access) -> Q:
+    member = access.member
+    if member.sees_all_shops:
+        team = Q(scope=Scope.TEAM)  # every shop of the organisation is theirs
+    else:
+        through = model.shop_accounts.through  # type: ignore[attr-defined]
+        fk = f"{model._meta.model_name}_id"
+        team_ids = through.objects.filter(shopaccount_id__in=access.shop_ids).values(fk)
+        team = Q(scope=Scope.TEAM, id__in=team_ids)
     return Q(organisation_id=member.organisation_id) & (
-        Q(scope=Scope.ORGANISATION)
-        | Q(scope=Scope.PERSONAL, owner_id=member.user_id)
-        | Q(scope=Scope.TEAM, id__in=team_ids)
+        Q(scope=Scope.ORGANISATION) | Q(scope=Scope.PERSONAL, owner_id=member.user_id) | team
     )
 
 
-def _visible(model: type[M], user: AnyUser) -> QuerySet[M]:
-    member = member_for(user)
-    return model.objects.filter(_visible_q(model, member, shop_account_ids_for(user)))
+def _visible(model: type[M], user: AnyUser | Access) -> QuerySet[M]:
+    access = user if isinstance(user, Access) else access_for(user)
+    return model.objects.filter(_visible_q(model, access))
+
+
+def _ids_only(name: str, model: type[ShopAccount]) -> Prefetch:
+    # Serializers need only ids; a full ShopAccount would also decrypt its credentials.
+    return Prefetch(name, queryset=model.objects.only("id"))
+
+
+Relations = dict[int, tuple[list[int], list[int]]]
+
+
+def quick_reply_relations(ids: list[int]) -> Relations:
+    """Shop account and material ids of some quick replies, in two queries: a page of the
+    picker needs no model objects for them (prefetching costs more than the search)."""
+    out: Relations = {i: ([], []) for i in ids}
+    shops = QuickReply.shop_accounts.through.objects.filter(quickreply_id__in=ids)
+    for qid, sid in shops.values_list("quickreply_id", "shopaccount_id").order_by("shopaccount_id"):
+        out[qid][0].append(sid)
+    materials = QuickReply.materials.through.objects.filter(quickreply_id__in=ids)
+    for qid, mid in materials.values_list("quickreply_id", "material_id").order_by("material_id"):
+        out[qid][1].append(mid)
+    return out
 
 
 def can_manage(member: Member, item: QuickReply | Material) -> bool:
@@ -65,28 +102,31 @@ def quick_reply_list_for(
     qs = _visible(QuickReply, user)
     if not include_archived:
         qs = qs.filter(is_archived=False)
-    if search.strip():
-        qs = qs.filter(search_text__contains=search.strip().lower())
+    for term, is_prefix in query_terms(search):
+        # "\uffff" sorts after every character a term holds: [term, term + "\uffff") is the
+        # b-tree range of the words that start with it.
+        words = (
+            QuickReplyTerm.objects.filter(term__gte=term, term__lt=term + "\uffff")
+            if is_prefix
+            else QuickReplyTerm.objects.filter(term=term)
+        )
+        qs = qs.filter(id__in=words.values("quick_reply_id"))
     if category:
         qs = qs.filter(category=category)
     if scope:
         qs = qs.filter(scope=scope)
-    return qs.prefetch_related("shop_accounts", "materials").order_by("-usage_count", "-id")
+    return qs.order_by("-usage_count", "-id")
 
 
 def quick_reply_get(user: AnyUser, quick_reply_id: int) -> QuickReply:
     """One visible quick reply (archived included), or NotFound."""
     try:
-        return (
-            _visible(QuickReply, user)
-            .prefetch_related("shop_accounts", "materials")
-            .get(id=quick_reply_id)
-        )
+        return _visible(QuickReply, user).get(id=quick_reply_id)
     except QuickReply.DoesNotExist:
         raise NotFound("Quick reply not found.") from None
 
 
-def quick_reply_export_for(user: AnyUser) -> list[QuickReply]:
+def quick_reply_export_for(user: AnyUser) -> tuple[list[QuickReply], Relations]:
     """The active quick replies the user manages: their personal ones for agents, organisation
     and team ones for supervisors and admins."""
     member = member_for(user)
@@ -95,7 +135,8 @@ def quick_reply_export_for(user: AnyUser) -> list[QuickReply]:
         qs = qs.exclude(scope=Scope.PERSONAL)
     else:
         qs = qs.filter(scope=Scope.PERSONAL, owner_id=member.user_id)
-    return list(qs.prefetch_related("shop_accounts", "materials").order_by("id"))
+    items = list(qs.order_by("id"))
+    return items, quick_reply_relations([q.id for q in items])
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -141,6 +182,19 @@ def conversation_variables(
     return values
 
 
+def _conversation_for(access: Access, conversation_id: int) -> Conversation:
+    """inbox's ``conversation_get`` rule (a conversation of a shop the user works on), in one
+    query without the notes and tags a render does not need."""
+    try:
+        return (
+            Conversation.objects.select_related("shop_account", "customer")
+            .defer("shop_account__credentials")
+            .get(id=conversation_id, shop_account_id__in=access.shop_ids)
+        )
+    except Conversation.DoesNotExist:
+        raise NotFound("Conversation not found.") from None
+
+
 def _buyer_texts(messages: list[Message]) -> list[str]:
     return [
         m.text
@@ -162,11 +216,18 @@ def quick_reply_render(
     Never returns a text with a blank where a value should be: unknown or missing variables
     raise a ``template_variables`` error listing them, with the prompts the UI should ask.
     """
-    member = member_for(user)
-    quick_reply = quick_reply_get(user, quick_reply_id)
-    if quick_reply.is_archived:
-        raise NotFound("Quick reply not found.")
-    conversation = conversation_get(user, conversation_id)
+    access = access_for(user)
+    member = access.member
+    try:
+        quick_reply = (
+            _visible(QuickReply, access)
+            .filter(is_archived=False)
+            .prefetch_related("materials")
+            .get(id=quick_reply_id)
+        )
+    except QuickReply.DoesNotExist:
+        raise NotFound("Quick reply not found.") from None
+    conversation = _conversation_for(access, conversation_id)
     messages = list(
         Message.objects.filter(conversation=conversation, is_visible=True)
         .only("direction", "type", "sender_role", "text", "content", "sent_at")
@@ -302,12 +363,16 @@ def material_list_for(
         qs = qs.filter(name__icontains=search.strip())
     if kind:
         qs = qs.filter(kind=kind)
-    return qs.prefetch_related("shop_accounts").order_by("-id")
+    return qs.prefetch_related(_ids_only("shop_accounts", ShopAccount)).order_by("-id")
 
 
 def material_get(user: AnyUser, material_id: int) -> Material:
     """One visible material, or NotFound."""
     try:
-        return _visible(Material, user).prefetch_related("shop_accounts").get(id=material_id)
+        return (
+            _visible(Material, user)
+            .prefetch_related(_ids_only("shop_accounts", ShopAccount))
+            .get(id=material_id)
+        )
     except Material.DoesNotExist:
         raise NotFound("Material not found.") from None

@@ -22,7 +22,7 @@ from inbox.models import Member, ShopAccount
 from inbox.selectors import AnyUser, conversation_get, member_for
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, ServiceError
-from templates_app import selectors
+from templates_app import search, selectors
 from templates_app.models import Material, MaterialKind, QuickReply, QuickReplyUsage, Scope
 from templates_app.validation import QuickReplyData, QuickReplyInvalid, clean
 
@@ -76,8 +76,8 @@ def _write(quick_reply: QuickReply, data: QuickReplyData, member: Member) -> Non
     quick_reply.translations = data.translations
     quick_reply.custom_fields = data.custom_fields
     quick_reply.owner_id = member.user_id if data.scope == Scope.PERSONAL else None
-    quick_reply.search_text = quick_reply.compute_search_text()
     quick_reply.save()
+    search.reindex(quick_reply)
     quick_reply.shop_accounts.set(data.shop_account_ids)
     quick_reply.materials.set(data.material_ids)
 

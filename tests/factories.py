@@ -90,11 +90,15 @@ class QuickReplyFactory(factory.django.DjangoModelFactory):
     shortcut = factory.Sequence(lambda n: f"reply{n}")
     category = ""
     body = "Hello {{ buyer_name }}, thanks for shopping at {{ shop_name }}."
-    search_text = factory.LazyAttribute(
-        lambda o: "\n".join([o.shortcut, o.title, o.category, o.body]).lower()
-    )
 
     @factory.post_generation
     def shop_accounts(obj, create, extracted, **kwargs):
         if create and extracted:
             obj.shop_accounts.set(extracted)
+
+    @factory.post_generation
+    def _index(obj, create, extracted, **kwargs):
+        from templates_app.search import reindex
+
+        if create:
+            reindex(obj)

@@ -1,0 +1,299 @@
+"""Quick replies: render and picker search per call with 5,000 templates.
+
+    .venv/bin/python bench/bench_templates.py [--templates 5000] [--calls 300]
+
+Runs with DJANGO_DEBUG=1 against a temporary SQLite file, or, when DATABASE_URL (and REDIS_URL)
+are set, against a throw-away test database on that server (created and dropped here). Prints
+median and p95 per call, next to baselines measured in the same process:
+
+* render: ``str.replace`` of each variable (no parsing, no checks) against our sandboxed
+  renderer (parse + checks + fill), and the whole render selector with its database reads;
+* search: a Python scan over every template already in memory (visibility + substring, sorted
+  by usage) against the picker selector (one SQL query + prefetch, first page of 50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_DEBUG", "1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
+os.environ.setdefault("SCRM_RUN_SCHEDULER", "0")
+_TMP = tempfile.mkdtemp(prefix="scrm-bench-")
+if not os.environ.get("DATABASE_URL"):
+    os.environ["SCRM_DATA_DIR"] = _TMP
+    os.environ["SCRM_SQLITE_PATH"] = str(Path(_TMP) / "bench.sqlite3")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# DJANGO_DEBUG=1 only provides the development secrets; query logging (what DEBUG also turns on)
+# is off in production, so it is off for the measurements too.
+settings.DEBUG = False
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from inbox.models import (  # noqa: E402
+    Conversation,
+    Customer,
+    Member,
+    Message,
+    Organisation,
+    Role,
+    ShopAccount,
+    ShopMembership,
+)
+from templates_app import rendering, search, selectors  # noqa: E402
+from templates_app.models import QuickReply, QuickReplyTerm  # noqa: E402
+
+WORDS = [
+    *("shipping", "refund", "return", "size", "chart", "colour", "stock", "delivery"),
+    *("tracking", "warranty", "discount", "coupon", "assembly", "battery", "charger"),
+    *("cable", "fabric", "cotton", "washing", "package", "damaged", "missing", "exchange"),
+]
+BODY = (
+    "Hi {{ buyer_name }}, thanks for shopping at {{ shop_name }}! Your order {{ order_id }} "
+    "left our warehouse on {{ shop_date }}; I am {{ agent_name }} and I will follow it for you."
+)
+
+
+def timed(fn: Callable[[], object], calls: int) -> tuple[float, float]:
+    for _ in range(min(20, calls)):
+        fn()
+    samples = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def setup(n_templates: int):
+    User = get_user_model()
+    org = Organisation.objects.create(name="Bench Co", slug="bench")
+    other = Organisation.objects.create(name="Other Co", slug="other")
+    shops = [
+        ShopAccount.objects.create(
+            organisation=org,
+            platform="tiktok_shop",
+            platform_shop_id=f"bench-{i}",
+            name=f"Shop {i}",
+            region="US",
+            time_zone="America/Los_Angeles",
+        )
+        for i in range(6)
+    ]
+    agents = []
+    for i in range(10):
+        user = User.objects.create(username=f"bench-agent-{i}")
+        Member.objects.create(user=user, organisation=org, role=Role.AGENT, display_name=f"A{i}")
+        ShopMembership.objects.create(user=user, shop_account=shops[i % 6])
+        ShopMembership.objects.create(user=user, shop_account=shops[(i + 1) % 6])
+        agents.append(user)
+    rows = []
+    for i in range(n_templates):
+        kind = i % 10
+        scope = "organisation" if kind < 5 else "team" if kind < 8 else "personal"
+        words = " ".join(WORDS[(i * k) % len(WORDS)] for k in (1, 3, 7))
+        q = QuickReply(
+            organisation=org if i % 20 else other,
+            scope=scope,
+            owner=agents[i % 10] if scope == "personal" else None,
+            title=f"{words} #{i}",
+            shortcut=f"{WORDS[i % len(WORDS)][:6]}{i}",
+            category=WORDS[i % 7],
+            body=f"[{words}] " + BODY,
+            translations={"zh-hans": "{{ buyer_name }}您好，订单 {{ order_id }} 已发货。"},
+            usage_count=(i * 7919) % 500,
+        )
+        rows.append(q)
+    QuickReply.objects.bulk_create(rows, batch_size=1000)
+    QuickReplyTerm.objects.bulk_create(
+        [
+            QuickReplyTerm(quick_reply=q, term=t)
+            for q in rows
+            for t in search.terms_for(search.index_texts(q))
+        ],
+        batch_size=5000,
+    )
+    through = QuickReply.shop_accounts.through
+    through.objects.bulk_create(
+        [
+            through(quickreply_id=q.id, shopaccount_id=shops[q.id % 6].id)
+            for q in QuickReply.objects.filter(scope="team")
+        ],
+        batch_size=1000,
+    )
+    customer = Customer.objects.create(
+        organisation=org, platform="tiktok_shop", im_user_id="b1", display_name="Alice Chen"
+    )
+    conversation = Conversation.objects.create(
+        organisation=org, shop_account=shops[0], customer=customer, platform_conversation_id="c1"
+    )
+    now = timezone.now()
+    Message.objects.bulk_create(
+        [
+            Message(
+                conversation=conversation,
+                shop_account=shops[0],
+                direction="in" if i % 2 else "out",
+                sender_role="BUYER" if i % 2 else "CUSTOMER_SERVICE",
+                type="ORDER_CARD" if i == 3 else "TEXT",
+                text="" if i == 3 else f"message {i} about the delivery",
+                content={"order_id": "576461413038785752"} if i == 3 else {},
+                sent_at=now - timezone.timedelta(minutes=60 - i),
+            )
+            for i in range(40)
+        ]
+    )
+    return agents[0], conversation
+
+
+def python_scan(templates: list[dict], user_id: int, shop_ids: set[int], term: str) -> list[dict]:
+    term = term.lower()
+    hits = [
+        t
+        for t in templates
+        if (
+            t["scope"] == "organisation"
+            or (t["scope"] == "personal" and t["owner_id"] == user_id)
+            or (t["scope"] == "team" and t["shops"] & shop_ids)
+        )
+        and (term in t["title"].lower() or term in t["shortcut"] or term in t["body"].lower())
+    ]
+    hits.sort(key=lambda t: (-t["usage_count"], -t["id"]))
+    return hits[:50]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--templates", type=int, default=5000)
+    parser.add_argument("--calls", type=int, default=300)
+    args = parser.parse_args()
+
+    test_db = None
+    if os.environ.get("DATABASE_URL"):
+        test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    else:
+        call_command("migrate", verbosity=0)
+    try:
+        run(args.templates, args.calls)
+    finally:
+        if test_db:
+            connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+def run(n_templates: int, calls: int) -> None:
+    t0 = time.perf_counter()
+    agent, conversation = setup(n_templates)
+    print(
+        f"database: {connection.vendor}; {QuickReply.objects.count()} templates, "
+        f"set up in {time.perf_counter() - t0:.1f} s; {calls} calls per figure\n"
+    )
+    values: dict[str, str | None] = {
+        "buyer_name": "Alice Chen",
+        "shop_name": "Shop 0",
+        "order_id": "576461413038785752",
+        "shop_date": "2026-03-01",
+        "agent_name": "A0",
+    }
+    text = "[shipping] " + BODY
+
+    def baseline_render() -> str:
+        out = text
+        for k, v in values.items():
+            out = out.replace("{{ " + k + " }}", str(v))
+        return out
+
+    def our_render() -> str | None:
+        return rendering.render(rendering.parse(text), values).text
+
+    assert baseline_render() == our_render()
+    reply = selectors.quick_reply_list_for(agent).first()
+    assert reply is not None
+
+    def full_render() -> object:
+        return selectors.quick_reply_render(
+            agent, quick_reply_id=reply.id, conversation_id=conversation.id
+        )
+
+    shop_ids = set(
+        ShopMembership.objects.filter(user=agent).values_list("shop_account_id", flat=True)
+    )
+    org_id = agent.member.organisation_id
+    memory = [
+        {
+            "id": q.id,
+            "scope": q.scope,
+            "owner_id": q.owner_id,
+            "shops": {s.id for s in q.shop_accounts.all()},
+            "title": q.title,
+            "shortcut": q.shortcut,
+            "body": "\n".join(q.bodies.values()),
+            "usage_count": q.usage_count,
+        }
+        for q in QuickReply.objects.filter(organisation_id=org_id).prefetch_related("shop_accounts")
+    ]
+    terms = ["refund", "ship", "发货", "zzz-nothing", "coupon", "cable"]
+    state = {"i": 0}
+
+    def next_term() -> str:
+        state["i"] += 1
+        return terms[state["i"] % len(terms)]
+
+    def baseline_search() -> list[dict]:
+        return python_scan(memory, agent.pk, shop_ids, next_term())
+
+    def page_of(search: str) -> list[QuickReply]:
+        page = list(selectors.quick_reply_list_for(agent, search=search)[:50])
+        selectors.quick_reply_relations([q.id for q in page])  # what the API adds per page
+        return page
+
+    def our_search() -> list[QuickReply]:
+        return page_of(next_term())
+
+    def our_picker_first_page() -> list[QuickReply]:
+        return page_of("")
+
+    figures = [
+        ("render: str.replace baseline", baseline_render, calls * 10),
+        ("render: sandboxed renderer (parse + fill)", our_render, calls * 10),
+        ("render: selector incl. DB reads", full_render, calls),
+        ("search: in-memory Python scan baseline", baseline_search, calls),
+        ("search: picker selector (SQL, page of 50)", our_search, calls),
+        ("picker: first page, no search term", our_picker_first_page, calls),
+    ]
+    results = {}
+    print(f"{'measure':48} {'median ms':>10} {'p95 ms':>10}")
+    for name, fn, n in figures:
+        med, p95 = timed(fn, n)
+        results[name] = (med, p95)
+        print(f"{name:48} {med:10.4f} {p95:10.4f}")
+    r_base, r_ours = results[figures[0][0]][0], results[figures[1][0]][0]
+    s_base, s_ours = results[figures[3][0]][0], results[figures[4][0]][0]
+    print(
+        f"\nratios (median): renderer / str.replace = {r_ours / r_base:.1f}x; "
+        f"picker search / Python scan = {s_ours / s_base:.2f}x"
+    )
+    worst = max(p95 for name, (_, p95) in results.items() if "baseline" not in name)
+    print(f"target < 5 ms per call: {'met' if worst < 5 else 'NOT met'} (worst p95 {worst:.2f} ms)")
+
+
+if __name__ == "__main__":
+    main()
