@@ -69,6 +69,9 @@ def _run_celery_task(name: str) -> object:
     from scrm.celery import app
 
     close_old_connections()
+    if name not in app.tasks:
+        # Autodiscovery is lazy: nothing imports the apps' tasks modules in a web process.
+        app.loader.import_default_modules()
     try:
         return app.tasks[name].apply().get(disable_sync_subtasks=False)
     finally:
