@@ -231,6 +231,10 @@ with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
+# Shared materials (quick replies): images follow TikTok's 10 MB upload limit.
+SCRM_MATERIAL_IMAGE_MAX_BYTES = int(os.environ.get("SCRM_MATERIAL_IMAGE_MAX_BYTES", 10 * 1024**2))
+SCRM_MATERIAL_FILE_MAX_BYTES = int(os.environ.get("SCRM_MATERIAL_FILE_MAX_BYTES", 20 * 1024**2))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 # Bodies larger than this are refused with 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("SCRM_MAX_BODY_BYTES", 2 * 1024 * 1024))
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/templates/", include("templates_app.urls")),
     path("api/v1/", include("inbox.urls")),
     path("webhooks/<slug:platform>/", inbox_views.webhook, name="webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

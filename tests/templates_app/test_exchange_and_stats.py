@@ -10,7 +10,6 @@ from templates_app import services
 from templates_app.models import QuickReply
 from tests.templates_app.conftest import create_reply, make_conversation
 
-pytestmark = pytest.mark.urls("tests.templates_app.urls")
 BASE = "/api/v1/templates/"
 
 

@@ -10,7 +10,6 @@ from monitoring.models import AuditEvent
 from templates_app import services
 from templates_app.models import Material
 
-pytestmark = pytest.mark.urls("tests.templates_app.urls")
 BASE = "/api/v1/templates/materials/"
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100

@@ -5,7 +5,6 @@ import pytest
 from monitoring.models import AuditEvent
 from templates_app.models import QuickReply
 
-pytestmark = pytest.mark.urls("tests.templates_app.urls")
 BASE = "/api/v1/templates/"
 
 

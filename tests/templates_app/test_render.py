@@ -9,7 +9,6 @@ import pytest
 from templates_app.models import QuickReply, QuickReplyUsage
 from tests.templates_app.conftest import add_message, create_reply, make_conversation
 
-pytestmark = pytest.mark.urls("tests.templates_app.urls")
 BASE = "/api/v1/templates/"
 
 
