@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -83,6 +85,30 @@ def retry_policy_from_settings() -> RetryPolicy:
     return RetryPolicy(**overrides)
 
 
+_shared_lock = threading.Lock()
+_shared_http: httpx.Client | None = None
+
+
+def shared_http() -> httpx.Client:
+    """The process's pooled HTTP client for platform calls (httpx.Client is thread-safe)."""
+    global _shared_http
+    with _shared_lock:
+        if _shared_http is None or _shared_http.is_closed:
+            _shared_http = httpx.Client(
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+            )
+        return _shared_http
+
+
+def _forget_shared_http() -> None:
+    # A forked child (Celery prefork worker) must not reuse the parent's sockets.
+    global _shared_http
+    _shared_http = None
+
+
+os.register_at_fork(after_in_child=_forget_shared_http)
+
+
 def default_timeout() -> httpx.Timeout:
     return httpx.Timeout(10.0, connect=3.0)
 
@@ -133,11 +159,16 @@ class TikTokShopClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._http = httpx.Client(timeout=timeout or default_timeout(), transport=transport)
+        self._timeout = timeout or default_timeout()
+        # One pooled client per process (keep-alive across calls and shops); a client of its own
+        # only for an injected transport (tests).
+        self._owns_http = transport is not None
+        self._http = httpx.Client(transport=transport) if transport is not None else shared_http()
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> TikTokShopClient:
         return self
@@ -312,6 +343,7 @@ class TikTokShopClient:
                 params=tuple(query),
                 content=body_bytes or None,
                 headers={"Content-Type": "application/json", **headers},
+                timeout=self._timeout,
             )
         except httpx.ConnectError as exc:
             raise _Retry(TransientError(f"TikTok Shop {path}: connection failed")) from exc
