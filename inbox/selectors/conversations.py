@@ -68,6 +68,7 @@ def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversa
         qs = qs.filter(_search_q(filters.search))
     return (
         qs.select_related("shop_account", "customer", "assignee")
+        .defer("shop_account__credentials")  # never decrypt credentials to list conversations
         .prefetch_related("tags")
         .order_by(*SORTS.get(filters.sort, SORTS["waiting"]))
     )
@@ -92,6 +93,7 @@ def conversation_get(user: AnyUser, conversation_id: int) -> Conversation:
         return (
             _visible(user)
             .select_related("shop_account", "customer", "assignee")
+            .defer("shop_account__credentials")
             .prefetch_related(
                 "tags", Prefetch("notes", queryset=Note.objects.select_related("author"))
             )
