@@ -50,7 +50,7 @@ e2e: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy scrm inbox templates_app monitoring
+	DJANGO_DEBUG=1 $(BIN)/mypy scrm inbox templates_app monitoring
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 messages: install-dev
