@@ -75,3 +75,11 @@ def redeliver_stuck_replies() -> int:
     for message_id in ids:
         deliver_message.delay(message_id)
     return len(ids)
+
+
+@shared_task
+def wake_snoozed_conversations() -> int:
+    """Periodic: snoozed conversations whose time has come go back to the open queue."""
+    from inbox.services.conversations import conversations_wake_snoozed
+
+    return conversations_wake_snoozed()

@@ -190,6 +190,7 @@ CELERY_TIMEZONE = "UTC"
 SCRM_PERIODIC_TASKS: dict[str, float] = {
     "inbox.tasks.backfill_all_shops": float(os.environ.get("SCRM_BACKFILL_SECONDS", 60)),
     "inbox.tasks.redeliver_stuck_replies": 60.0,
+    "inbox.tasks.wake_snoozed_conversations": 60.0,
 }
 SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
 

@@ -27,7 +27,7 @@ def _locked(actor: AnyUser, conversation_id: int) -> Conversation:
     )
 
 
-def _changed(actor: AnyUser, conversation: Conversation, action: str, data: dict) -> None:
+def _changed(actor: AnyUser | None, conversation: Conversation, action: str, data: dict) -> None:
     audit_record(
         organisation_id=conversation.organisation_id,
         actor=actor,
@@ -213,3 +213,29 @@ def conversations_bulk_resolve(*, actor: AnyUser, conversation_ids: list[int]) -
             actor=actor, conversation_id=cid, status=ConversationStatus.RESOLVED
         )
     return len(conversation_ids)
+
+
+def conversations_wake_snoozed() -> int:
+    """Reopen snoozed conversations whose time has come (a periodic job); each is audited and
+    published like any status change."""
+    from django.utils import timezone
+
+    due = list(
+        Conversation.objects.filter(
+            status=ConversationStatus.SNOOZED, snoozed_until__lte=timezone.now()
+        ).values_list("id", flat=True)[:500]
+    )
+    for conversation_id in due:
+        with transaction.atomic():
+            conversation = (
+                Conversation.objects.select_for_update(of=("self",))
+                .select_related("shop_account", "customer", "assignee")
+                .get(id=conversation_id)
+            )
+            if conversation.status != ConversationStatus.SNOOZED:
+                continue
+            conversation.status = ConversationStatus.OPEN
+            conversation.snoozed_until = None
+            conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
+            _changed(None, conversation, "conversation.woke", {"from": "snoozed", "to": "open"})
+    return len(due)

@@ -220,3 +220,27 @@ def test_queue_list_query_count_is_bounded(world, api, django_assert_max_num_que
         agent.get(f"/api/v1/conversations/{conv_id}/messages/")
     with django_assert_max_num_queries(6):
         agent.get("/api/v1/events/?after=0")
+
+
+def test_snoozed_conversation_wakes_up_when_its_time_comes(world, api, queue):
+    from django.utils import timezone
+
+    from inbox.tasks import wake_snoozed_conversations
+
+    conv = queue["a1_old"]
+    agent = api.as_user(world.agent_a1)
+    until = timezone.now() + timedelta(hours=1)
+    r = agent.patch(
+        f"/api/v1/conversations/{conv.id}/",
+        {"status": "snoozed", "snoozed_until": until.isoformat()},
+        format="json",
+    )
+    assert r.json()["status"] == "snoozed"
+    assert conv.id not in ids(agent.get("/api/v1/conversations/"))
+    assert wake_snoozed_conversations.apply().get() == 0  # not yet
+    Conversation.objects.filter(id=conv.id).update(
+        snoozed_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert wake_snoozed_conversations.apply().get() == 1
+    assert conv.id in ids(agent.get("/api/v1/conversations/"))
+    assert AuditEvent.objects.filter(action="conversation.woke", actor=None).exists()
