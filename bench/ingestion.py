@@ -1,0 +1,363 @@
+"""Signed webhook deliveries per second, end to end into PostgreSQL, and their processing.
+
+    .venv/bin/python -m bench.ingestion [--requests 5000] [--concurrency 32] [--process 2000]
+
+Services mode on a throw-away database (``scrm_bench_ingestion``) and Redis db 5:
+
+1. ack: ``uvicorn scrm.asgi:application`` with 1 and with 2 workers, one shop account whose
+   app key/secret sign NEW_MESSAGE (type 14) notifications, each with its own
+   ``tts_notification_id`` (taken from the TikTok Shop simulator, which holds the messages they
+   refer to). A keep-alive client with ``--concurrency`` connections posts them; the figures are
+   acks/s and ack latency. Every notification must be stored exactly once in
+   ``inbox_webhookevent``. Baseline in the same run: the same load on ``/healthz`` (one
+   ``SELECT 1``), so the ratio is the cost of verify + store.
+2. processing: ``--process`` further notifications are acked with no worker running, then a
+   real ``celery -A scrm worker --concurrency 2`` fetches each message from the simulator
+   (``SimulatorServer`` in this process; ``TIKTOK_API_BASE`` points at it) and stores it; the
+   figure is processed events/s until the queue drains (bounded by ``--drain-limit``).
+
+Target (issue): >= 500 acks/s sustained, ack p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from bench import _common as c
+
+DB = "scrm_bench_ingestion"
+APP_KEY = "bench_app_key"
+APP_SECRET = "bench_app_secret_0123456789"  # noqa: S105 - simulator only
+SHOP_ID = "7499000000000000001"
+TARGET_RATE = 500.0
+VARIANTS = {
+    "shipped": "as shipped (CONN_MAX_AGE=60)",
+    "conn0": "CONN_MAX_AGE=0",
+    "pool": "psycopg pool (max 8)",
+}
+TARGET_P99_MS = 50.0
+
+
+def _world(sim_base: str):
+    """Organisation, one shop account connected to the simulator; returns (shop, sim)."""
+    from inbox.models import Organisation, ShopAccount
+    from inbox.platforms.base import Credentials
+    from inbox.platforms.tiktok_shop.simulator import Simulator
+
+    sim = Simulator(auto_push=False)
+    sim.add_app(APP_KEY, APP_SECRET)
+    cipher = sim.add_shop(APP_KEY, shop_id=SHOP_ID, name="Bench US", region="US")
+    tokens = sim.grant(APP_KEY, [SHOP_ID])
+    sim.subscribe(SHOP_ID, "NEW_MESSAGE", "http://127.0.0.1:9/unused")
+    org = Organisation.objects.create(name="Bench", slug="bench")
+    shop = ShopAccount.objects.create(
+        organisation=org,
+        platform="tiktok_shop",
+        platform_shop_id=SHOP_ID,
+        name="Bench US",
+        region="US",
+        credentials=Credentials(
+            app_key=APP_KEY,
+            app_secret=APP_SECRET,
+            access_token=tokens["access_token"],
+            access_token_expires_at=tokens["access_token_expire_in"],
+            refresh_token=tokens["refresh_token"],
+            refresh_token_expires_at=tokens["refresh_token_expire_in"],
+            shop_cipher=cipher,
+            shop_id=SHOP_ID,
+        ).to_dict(),
+    )
+    return shop, sim
+
+
+def _notifications(sim, count: int, tag: str, per_conversation: int = 2) -> list[bytes]:
+    """``count`` NEW_MESSAGE bodies, ``per_conversation`` buyer messages per conversation."""
+    for i in range(count):
+        sim.buyer_message(
+            SHOP_ID,
+            buyer_user_id=f"{tag}-buyer-{i // per_conversation}",
+            nickname=f"Buyer {tag} {i // per_conversation}",
+            text=f"Hello, where is my order? ({tag} {i})",
+        )
+    with sim.lock:
+        batch, sim.outbox = sim.outbox, []
+    bodies = [n.body for n in batch if b'"type":14' in n.body.replace(b" ", b"")]
+    if len(bodies) != count:
+        raise RuntimeError(f"expected {count} NEW_MESSAGE notifications, got {len(bodies)}")
+    return bodies
+
+
+def _signed_requests(bodies: list[bytes]) -> list[bytes]:
+    from inbox.platforms.tiktok_shop.signing import webhook_signature
+
+    return [
+        c.raw_request(
+            "POST",
+            "/webhooks/tiktok/",
+            {
+                "Content-Type": "application/json",
+                "Authorization": webhook_signature(APP_KEY, APP_SECRET, body),
+            },
+            body,
+        )
+        for body in bodies
+    ]
+
+
+def _stored(notification_ids: list[str]) -> tuple[int, int]:
+    """(rows for these notifications, distinct notification ids among them)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*), count(DISTINCT notification_id) FROM inbox_webhookevent "
+            "WHERE notification_id = ANY(%s)",
+            [notification_ids],
+        )
+        rows, distinct = cur.fetchone()
+    return rows, distinct
+
+
+def _ids(bodies: list[bytes]) -> list[str]:
+    import json
+
+    return [str(json.loads(b)["tts_notification_id"]) for b in bodies]
+
+
+def _load(port: int, requests: list[bytes], concurrency: int, time_limit: float) -> dict:
+    elapsed, lat, statuses = asyncio.run(
+        c.http_load(port, requests, concurrency=concurrency, time_limit=time_limit)
+    )
+    ok = statuses.get(200, 0)
+    return {
+        "n": len(lat),
+        "ok": ok,
+        "rate": ok / elapsed,
+        "p50": c.pct(lat, 50),
+        "p95": c.pct(lat, 95),
+        "p99": c.pct(lat, 99),
+        "max": max(lat) if lat else float("nan"),
+        "statuses": statuses,
+    }
+
+
+def _drain(process_ids: list[str], limit: float) -> dict:
+    """Wait (at most ``limit`` s) until every stored event is processed; rate from
+    processed_at."""
+    from django.db import connection
+
+    stored, _ = _stored(process_ids)
+    start = time.monotonic()
+    done = processed = 0
+    while time.monotonic() - start < limit:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE status IN ('processed','ignored','failed')),"
+                " count(*) FILTER (WHERE status = 'processed'),"
+                " min(processed_at), max(processed_at)"
+                " FROM inbox_webhookevent WHERE notification_id = ANY(%s)",
+                [process_ids],
+            )
+            done, processed, first, last = cur.fetchone()
+        if done >= stored:
+            break
+        time.sleep(0.5)
+    wall = time.monotonic() - start
+    span = (last - first).total_seconds() if first and last else float("nan")
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT conversation_id) FROM inbox_message")
+        messages, conversations = cur.fetchone()
+    return {
+        "stored": stored,
+        "done": done,
+        "processed": processed,
+        "wall": wall,
+        "rate": processed / span if span and span == span and span > 0 else float("nan"),
+        "messages": messages,
+        "conversations": conversations,
+    }
+
+
+def run(
+    *,
+    requests: int = 5000,
+    concurrency: int = 32,
+    process: int = 2000,
+    time_limit: float = 60.0,
+    drain_limit: float = 120.0,
+    workers: tuple[int, ...] = (1, 2),
+    variants: tuple[str, ...] = ("shipped", "conn0", "pool"),
+) -> dict:
+    if "pool" in variants and not c.pool_available():
+        print("psycopg_pool not importable: the 'pool' variant is skipped (see --help)")
+        variants = tuple(v for v in variants if v != "pool")
+    c.database_create(DB)
+    c.setup_django(DB)
+    c.migrate()
+    c.redis_flush()
+    logs = Path(tempfile.mkdtemp(prefix="scrm-bench-ingestion-"))
+    from inbox.platforms.tiktok_shop.simulator import SimulatorServer
+
+    results: dict = {"ack": {}, "healthz": {}}
+    server = None
+    try:
+        shop, sim = _world("")
+        server = SimulatorServer(sim).start()
+        sim_env = {"TIKTOK_API_BASE": server.base_url, "TIKTOK_AUTH_BASE": server.base_url}
+        cases = [(v, w) for v in variants for w in workers]
+        runs = {case: _notifications(sim, requests, f"{case[0]}{case[1]}") for case in cases}
+        proc_bodies = _notifications(sim, process, "proc")
+        health = [c.raw_request("GET", "/healthz", {})] * requests
+        rows, check = [], []
+        for variant, w in cases:
+            log = logs / f"server-{variant}-{w}.log"
+            with c.server_running(DB, workers=w, log=log, variant=variant) as port:
+                # Warm-up: connections, imports, the shop's first decrypt; not measured.
+                asyncio.run(c.http_load(port, health[:200], concurrency=concurrency))
+                h = _load(port, health, concurrency, time_limit)
+                a = _load(port, _signed_requests(runs[variant, w]), concurrency, time_limit)
+            stored, distinct = _stored(_ids(runs[variant, w]))
+            a["stored"], a["distinct"] = stored, distinct
+            results["healthz"][variant, w], results["ack"][variant, w] = h, a
+            label = f"{VARIANTS[variant]}, {w} worker{'s' if w > 1 else ''}"
+            for name, r in (("/healthz (baseline)", h), ("webhook NEW_MESSAGE", a)):
+                rows.append(
+                    [
+                        label,
+                        name,
+                        r["n"],
+                        r["rate"],
+                        r["p50"],
+                        r["p95"],
+                        r["p99"],
+                        r["max"],
+                        _statuses(r["statuses"]),
+                    ]
+                )
+            sent = len(runs[variant, w])
+            ok_once = stored == distinct == a["ok"] == sent
+            met = a["rate"] >= TARGET_RATE and a["p99"] <= TARGET_P99_MS and a["ok"] == a["n"]
+            check.append(
+                [
+                    label,
+                    f"{stored:,} rows / {distinct:,} distinct / {a['ok']:,} acked / {sent:,} sent",
+                    "yes" if ok_once else "NO",
+                    f"{h['rate'] / a['rate']:.2f}x" if a["rate"] else "-",
+                    "met" if met else "NOT met",
+                ]
+            )
+        c.table(
+            f"Webhook acks ({c.machine()}; concurrency {concurrency}; req/s counts 200s only)",
+            [
+                "server",
+                "endpoint",
+                "requests",
+                "200/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "max ms",
+                "HTTP status: count (0 = dropped)",
+            ],
+            rows,
+        )
+        c.table(
+            "Stored exactly once; cost of verify+store; target >= 500/s and p99 <= 50 ms",
+            ["server", "inbox_webhookevent", "exactly once", "healthz/webhook rate", "target"],
+            check,
+        )
+
+        # --- processing -----------------------------------------------------------------------
+        c.redis_flush()  # drop the ack runs' queued tasks: only the processing set is worked
+        proc_ids = _ids(proc_bodies)
+        proc_variant = "pool" if "pool" in variants else "conn0"
+        log = logs / "server-proc.log"
+        with c.server_running(DB, workers=2, log=log, extra=sim_env, variant=proc_variant) as port:
+            acked = _load(port, _signed_requests(proc_bodies), concurrency, time_limit)
+        worker_args = [
+            os.path.join(os.path.dirname(c.PYTHON), "celery"),
+            "-A",
+            "scrm",
+            "worker",
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        env = c.child_env(DB, "shipped", sim_env)
+        with c.subprocess_running(worker_args, env, logs / "worker.log"):
+            drained = _drain(proc_ids, drain_limit)
+        results["process"] = {**drained, "acked": acked["ok"]}
+        c.table(
+            "Processing by a celery worker (concurrency 2): fetch from the simulator, store",
+            [
+                "events acked",
+                "processed",
+                "processed/s (first→last)",
+                "wall s (incl. worker start)",
+                "messages stored",
+                "conversations",
+            ],
+            [
+                [
+                    acked["ok"],
+                    drained["processed"],
+                    drained["rate"],
+                    drained["wall"],
+                    drained["messages"],
+                    drained["conversations"],
+                ]
+            ],
+        )
+        print(f"(logs in {logs})")
+    finally:
+        if server is not None:
+            server.stop()
+        c.redis_flush()
+        c.database_drop(DB)
+    return results
+
+
+def _statuses(statuses: dict[int, int]) -> str:
+    return " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--process", type=int, default=2000)
+    parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--drain-limit", type=float, default=120.0)
+    parser.add_argument("--workers", default="1,2", help="uvicorn worker counts, e.g. 1,2")
+    parser.add_argument(
+        "--variants",
+        default="shipped,conn0,pool",
+        help="settings: shipped, conn0 (CONN_MAX_AGE=0), pool (psycopg pool; needs psycopg_pool "
+        "importable, e.g. BENCH_EXTRA_PYTHONPATH=/tmp/pool after pip install --target /tmp/pool "
+        "psycopg-pool)",
+    )
+    args = parser.parse_args(argv)
+    run(
+        requests=min(args.requests, 20000),
+        concurrency=min(args.concurrency, 64),
+        process=min(args.process, 10000),
+        time_limit=min(args.time_limit, 60.0),
+        drain_limit=min(args.drain_limit, 300.0),
+        workers=tuple(int(w) for w in args.workers.split(",")),
+        variants=tuple(v for v in args.variants.split(",") if v in VARIANTS),
+    )
+
+
+if __name__ == "__main__":
+    main()
