@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from scrm.api import error_response
@@ -15,6 +15,9 @@ from scrm.api import error_response
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Members go to their inbox; a user of no organisation (e.g. a bare superuser) stays."""
+    if hasattr(request.user, "member"):
+        return redirect("inbox:workspace")
     return render(request, "home.html")
 
 

@@ -15,17 +15,28 @@ from inbox.selectors.conversations import (
     conversation_messages,
     event_list_after,
 )
+from inbox.selectors.team import TeamOverview, team_overview
+from inbox.selectors.workspace import (
+    colleague_list,
+    customer_conversations,
+    event_last_id,
+)
 
 __all__ = [
     "AnyUser",
     "QueueFilters",
+    "TeamOverview",
+    "colleague_list",
     "conversation_get",
     "conversation_list",
     "conversation_messages",
+    "customer_conversations",
+    "event_last_id",
     "event_list_after",
     "member_for",
     "membership_list",
     "shop_account_get",
     "shop_account_ids_for",
     "shop_account_list",
+    "team_overview",
 ]

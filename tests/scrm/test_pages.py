@@ -26,7 +26,9 @@ def test_login_then_home(client, world):
 
     response = client.post("/login/", {"username": "agent_a1", "password": PASSWORD})
     assert response.status_code == 302
-    assert client.get("/").status_code == 200
+    home = client.get("/")
+    assert home.status_code == 302 and home["Location"] == "/inbox/"
+    assert client.get("/inbox/").status_code == 200
 
 
 def test_healthz(client):

@@ -1,0 +1,920 @@
+/* The agent workspace: live updates over the websocket (with catch-up from the change feed),
+   the composer (replies, notes, quick replies), bulk actions and keyboard shortcuts.
+   Server-rendered fragments are fetched with htmx; writes go through the REST API. */
+(function () {
+  "use strict";
+
+  const cfg = JSON.parse(document.getElementById("inbox-config").textContent);
+  const T = JSON.parse(document.getElementById("inbox-strings").textContent);
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => String(vars[k]));
+  const baseTitle = document.title;
+
+  let openId = cfg.openId || null;
+  let lastEventId = cfg.lastEventId || 0;
+  const drafts = new Map(); // conversation id -> {text, mode}
+  const assignees = new Map(); // conversation id -> assignee user id (or null)
+  const pendingBuyer = new Map(); // conversation id -> {n, name, text} awaiting its row update
+  const unseen = new Map(); // conversation id -> new buyer messages not yet looked at
+
+  // ---- helpers ---------------------------------------------------------------------------
+  function csrfToken() {
+    const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+
+  async function api(method, url, body, headers) {
+    const response = await fetch(url, {
+      method,
+      credentials: "same-origin",
+      headers: Object.assign(
+        { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+        headers || {}
+      ),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "k-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+
+  function announce(text) {
+    const el = $("#announcer");
+    if (!el) return;
+    el.textContent = "";
+    window.setTimeout(() => (el.textContent = text), 30);
+  }
+
+  function debounce(fn, ms) {
+    let t = null;
+    return function (...args) {
+      window.clearTimeout(t);
+      t = window.setTimeout(() => fn.apply(this, args), ms);
+    };
+  }
+
+  function shortDuration(seconds) {
+    const minutes = Math.max(0, Math.floor(seconds / 60));
+    if (minutes < 1) return T.now;
+    if (minutes < 60) return fmt(T.min, { n: minutes });
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return fmt(T.h, { n: hours });
+    return fmt(T.d, { n: Math.floor(hours / 24) });
+  }
+
+  function refreshWaits() {
+    const now = Date.now();
+    $$("[data-since]").forEach((el) => {
+      const since = Date.parse(el.dataset.since);
+      if (!isNaN(since)) el.textContent = shortDuration((now - since) / 1000);
+    });
+  }
+
+  function swap(url, target, swapStyle) {
+    return htmx.ajax("GET", url, { target, swap: swapStyle || "innerHTML" });
+  }
+
+  // ---- queue -----------------------------------------------------------------------------
+  const filters = $("#queue-filters");
+
+  function queueQuery() {
+    const params = new URLSearchParams();
+    const view = filters.elements.view.value;
+    if (view && view !== "all") params.set("view", view);
+    if (filters.elements.q.value.trim()) params.set("q", filters.elements.q.value.trim());
+    if (filters.elements.shop.value) params.set("shop", filters.elements.shop.value);
+    return params.toString();
+  }
+
+  function markOpenRow() {
+    $$(".qrow").forEach((row) => {
+      const isOpen = String(row.dataset.id) === String(openId);
+      row.classList.toggle("is-open", isOpen);
+      const link = $(".qlink", row);
+      if (isOpen) link.setAttribute("aria-current", "true");
+      else link.removeAttribute("aria-current");
+    });
+  }
+
+  function rememberRows(root) {
+    $$(".qrow", root).forEach((row) => {
+      assignees.set(Number(row.dataset.id), row.dataset.assignee ? Number(row.dataset.assignee) : null);
+    });
+  }
+
+  function loadQueue() {
+    const q = queueQuery();
+    const selected = new Set(selectedIds());
+    return swap("/inbox/queue/" + (q ? "?" + q : ""), "#queue").then(() => {
+      $$(".qsel").forEach((box) => (box.checked = selected.has(Number(box.value))));
+      updateBulkBar();
+      markOpenRow();
+      rememberRows();
+      const path = openId ? "/inbox/c/" + openId + "/" : "/inbox/";
+      history.replaceState({ openId }, "", path + (q ? "?" + q : ""));
+    });
+  }
+  const reloadQueueSoon = debounce(loadQueue, 400);
+
+  const rowTimers = new Map();
+  function refreshRow(id) {
+    window.clearTimeout(rowTimers.get(id));
+    rowTimers.set(
+      id,
+      window.setTimeout(() => {
+        const row = document.getElementById("qrow-" + id);
+        if (!row) return;
+        const checked = $(".qsel", row) && $(".qsel", row).checked;
+        swap("/inbox/queue/" + id + "/", row, "outerHTML").then(() => {
+          const fresh = document.getElementById("qrow-" + id);
+          if (fresh && checked) $(".qsel", fresh).checked = true;
+          markOpenRow();
+        });
+      }, 150)
+    );
+  }
+
+  $$(".view-tab").forEach((tab) =>
+    tab.addEventListener("click", (e) => {
+      e.preventDefault();
+      filters.elements.view.value = tab.dataset.view;
+      $$(".view-tab").forEach((t) => t.removeAttribute("aria-current"));
+      tab.setAttribute("aria-current", "true");
+      loadQueue();
+    })
+  );
+  filters.addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadQueue();
+  });
+  filters.elements.q.addEventListener("input", debounce(loadQueue, 300));
+  filters.elements.shop.addEventListener("change", loadQueue);
+
+  // ---- bulk ------------------------------------------------------------------------------
+  function selectedIds() {
+    return $$(".qsel:checked").map((b) => Number(b.value));
+  }
+
+  function updateBulkBar() {
+    const ids = selectedIds();
+    $("#bulk-bar").hidden = ids.length === 0;
+    $("#bulk-count").textContent = fmt(T.selected, { n: ids.length });
+  }
+
+  document.addEventListener("change", (e) => {
+    if (e.target.classList && e.target.classList.contains("qsel")) updateBulkBar();
+  });
+
+  $("#bulk-bar").addEventListener("click", async (e) => {
+    const button = e.target.closest("[data-bulk]");
+    if (!button) return;
+    const action = button.dataset.bulk;
+    if (action === "clear") {
+      $$(".qsel:checked").forEach((b) => (b.checked = false));
+      updateBulkBar();
+      return;
+    }
+    const ids = selectedIds();
+    if (!ids.length) return announce(T.bulk_none);
+    const body = { action, conversation_ids: ids };
+    if (action === "assign") {
+      const value = $("#bulk-assignee").value;
+      body.assignee_id = value ? Number(value) : null;
+    }
+    button.disabled = true;
+    const r = await api("POST", "/api/v1/conversations/bulk/", body);
+    button.disabled = false;
+    if (r.ok) {
+      announce(fmt(T.bulk_done, { n: r.data.updated }));
+      $$(".qsel:checked").forEach((b) => (b.checked = false));
+      loadQueue();
+      if (openId && ids.includes(Number(openId))) refreshHeader();
+    } else {
+      announce((r.data && r.data.error && r.data.error.message) || T.error);
+    }
+  });
+
+  // ---- conversation ----------------------------------------------------------------------
+  function saveDraft() {
+    const form = $("#composer");
+    if (!form) return;
+    drafts.set(Number(form.dataset.conversation), {
+      text: $("#composer-text").value,
+      mode: form.dataset.mode,
+    });
+  }
+
+  function openConversation(id, push) {
+    saveDraft();
+    openId = Number(id);
+    markOpenRow();
+    const q = queueQuery();
+    return swap("/inbox/c/" + id + "/", "#conversation").then(() => {
+      if (push !== false) history.pushState({ openId }, "", "/inbox/c/" + id + "/" + (q ? "?" + q : ""));
+      afterConversationLoad();
+    });
+  }
+
+  function afterConversationLoad() {
+    const form = $("#composer");
+    if (!form) return;
+    const id = Number(form.dataset.conversation);
+    openId = id;
+    const draft = drafts.get(id);
+    if (draft) {
+      $("#composer-text").value = draft.text;
+      setMode(draft.mode, false);
+    }
+    updateCounter();
+    scrollTimelineToEnd(true);
+    unseen.delete(id);
+    updateTitle();
+    const row = document.getElementById("qrow-" + id);
+    if (row && Number(row.dataset.unread) > 0) {
+      api("POST", "/api/v1/conversations/" + id + "/read/");
+    }
+    const conv = $(".conversation");
+    if (conv) assignees.set(id, conv.dataset.assignee ? Number(conv.dataset.assignee) : null);
+  }
+
+  function scrollTimelineToEnd(force) {
+    const tl = $("#timeline");
+    if (!tl) return;
+    if (force || tl.scrollHeight - tl.scrollTop - tl.clientHeight < 120) tl.scrollTop = tl.scrollHeight;
+  }
+
+  const refreshTimeline = debounce(function () {
+    if (!openId || !$("#timeline")) return;
+    const tl = $("#timeline");
+    const nearEnd = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 120;
+    swap("/inbox/c/" + openId + "/timeline/", "#timeline").then(() => {
+      if (nearEnd) scrollTimelineToEnd(true);
+    });
+  }, 120);
+
+  const refreshHeader = debounce(function () {
+    if (!openId || !$("#conv-header")) return;
+    swap("/inbox/c/" + openId + "/header/", "#conv-header");
+  }, 120);
+
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest("a[data-open]");
+    if (link && !e.ctrlKey && !e.metaKey && !e.shiftKey && e.button === 0) {
+      e.preventDefault();
+      openConversation(link.dataset.open);
+      return;
+    }
+    const action = e.target.closest("[data-action]");
+    if (action) {
+      e.preventDefault();
+      conversationAction(action.dataset.action);
+      return;
+    }
+    const retry = e.target.closest("[data-retry]");
+    if (retry) {
+      e.preventDefault();
+      retryMessage(retry.dataset.retry, retry);
+    }
+  });
+
+  window.addEventListener("popstate", (e) => {
+    const id = (e.state && e.state.openId) || (location.pathname.match(/\/inbox\/c\/(\d+)\//) || [])[1];
+    if (id) openConversation(id, false);
+  });
+
+  async function conversationAction(action) {
+    if (!openId) return announce(T.no_conversation);
+    let body;
+    let done;
+    if (action === "assign-me") {
+      body = { assignee_id: cfg.me };
+      done = T.assigned_me;
+    } else if (action === "resolve") {
+      body = { status: "resolved" };
+      done = T.resolved;
+    } else if (action === "reopen") {
+      body = { status: "open" };
+      done = T.reopened;
+    } else return;
+    const r = await api("PATCH", "/api/v1/conversations/" + openId + "/", body);
+    if (r.ok) {
+      announce(done);
+      refreshHeader();
+      refreshRow(openId);
+    } else announce((r.data && r.data.error && r.data.error.message) || T.error);
+  }
+
+  async function retryMessage(id, button) {
+    if (button) button.disabled = true;
+    const r = await api("POST", "/api/v1/conversations/" + openId + "/messages/" + id + "/retry/");
+    if (!r.ok) announce((r.data && r.data.error && r.data.error.message) || T.error);
+    refreshTimeline();
+  }
+
+  // ---- composer --------------------------------------------------------------------------
+  let inFlight = false;
+  let pendingKey = null; // the idempotency key of the submit in progress (kept on network errors)
+
+  function setMode(mode, focus) {
+    const form = $("#composer");
+    if (!form) return;
+    form.dataset.mode = mode;
+    const radio = $('input[name="mode"][value="' + mode + '"]', form);
+    if (radio) radio.checked = true;
+    const ta = $("#composer-text");
+    ta.placeholder = mode === "note" ? ta.dataset.placeholderNote : ta.dataset.placeholderReply;
+    updateCounter();
+    if (focus !== false) ta.focus();
+  }
+
+  function setAlert(text) {
+    const el = $("#composer-alert");
+    if (el) el.textContent = text || "";
+  }
+
+  function updateCounter() {
+    const form = $("#composer");
+    if (!form) return;
+    const limit = Number(form.dataset.limit);
+    const length = $("#composer-text").value.trim().length;
+    const counter = $("#composer-count");
+    counter.textContent = length + " / " + limit;
+    const over = form.dataset.mode === "reply" && length > limit;
+    counter.classList.toggle("is-over", over);
+    form.classList.toggle("is-over", over);
+    if (over) setAlert(fmt(T.too_long, { n: length, max: limit }));
+    else if ($("#composer-alert").textContent && $("#composer-alert").dataset.kind === "limit") setAlert("");
+    $("#composer-alert").dataset.kind = over ? "limit" : "";
+  }
+
+  function optimistic(text) {
+    const tl = $("#timeline");
+    if (!tl) return null;
+    const el = document.createElement("article");
+    el.className = "msg msg-out is-optimistic";
+    el.dataset.state = "pending";
+    const meta = document.createElement("header");
+    meta.className = "msg-meta";
+    meta.textContent = T.you;
+    const bubble = document.createElement("div");
+    bubble.className = "bubble";
+    bubble.textContent = text;
+    const state = document.createElement("footer");
+    state.className = "msg-state state-pending";
+    state.setAttribute("role", "status");
+    state.textContent = T.sending;
+    el.append(meta, bubble, state);
+    tl.append(el);
+    scrollTimelineToEnd(true);
+    return el;
+  }
+
+  async function submitComposer() {
+    const form = $("#composer");
+    if (!form || inFlight) return;
+    const ta = $("#composer-text");
+    const text = ta.value.trim();
+    const id = Number(form.dataset.conversation);
+    const mode = form.dataset.mode;
+    if (!text) return setAlert(T.empty);
+    const limit = Number(form.dataset.limit);
+    if (mode === "reply" && text.length > limit) return setAlert(fmt(T.too_long, { n: text.length, max: limit }));
+    closePicker();
+    inFlight = true;
+    $("#composer-send").disabled = true;
+    setAlert("");
+    let r;
+    let bubble = null;
+    try {
+      if (mode === "note") {
+        r = await api("POST", "/api/v1/conversations/" + id + "/notes/", { text });
+      } else {
+        pendingKey = pendingKey || uuid();
+        bubble = optimistic(text);
+        r = await api("POST", "/api/v1/conversations/" + id + "/messages/", { text, idempotency_key: pendingKey });
+      }
+    } catch (err) {
+      // Network problem: keep the text and the key, so pressing Enter again cannot send twice.
+      if (bubble) bubble.remove();
+      setAlert(T.network_error);
+      inFlight = false;
+      $("#composer-send").disabled = false;
+      return;
+    }
+    inFlight = false;
+    $("#composer-send").disabled = false;
+    if (r.ok) {
+      pendingKey = null;
+      if (Number(form.dataset.conversation) === id) {
+        ta.value = "";
+        updateCounter();
+      }
+      drafts.delete(id);
+      if (mode === "note") announce(T.note_saved);
+      refreshTimeline();
+    } else {
+      pendingKey = null; // refused by the server: nothing stored, a new attempt is a new reply
+      if (bubble) bubble.remove();
+      const error = (r.data && r.data.error) || {};
+      setAlert(fmt(T.send_failed, { reason: error.message || T.error }));
+    }
+  }
+
+  document.addEventListener("submit", (e) => {
+    if (e.target.id === "composer") {
+      e.preventDefault();
+      submitComposer();
+    }
+  });
+
+  document.addEventListener("change", (e) => {
+    if (e.target.name === "mode" && e.target.closest("#composer")) setMode(e.target.value);
+  });
+
+  document.addEventListener("input", (e) => {
+    if (e.target.id !== "composer-text") return;
+    if (pendingKey && !inFlight) pendingKey = null; // the text changed: a new reply
+    updateCounter();
+    maybeOpenPicker();
+  });
+
+  document.addEventListener("keydown", (e) => {
+    if (e.target.id !== "composer-text") return;
+    if (pickerOpen()) {
+      if (pickerKey(e)) return;
+    }
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      submitComposer();
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      e.target.blur();
+    }
+  });
+
+  // ---- quick replies ---------------------------------------------------------------------
+  let picker = { items: [], active: 0, token: null, seq: 0 };
+
+  function pickerOpen() {
+    const el = $("#qr-picker");
+    return el && !el.hidden;
+  }
+
+  function closePicker() {
+    const el = $("#qr-picker");
+    if (el) el.hidden = true;
+    const prompts = $("#qr-prompts");
+    if (prompts) {
+      prompts.hidden = true;
+      prompts.innerHTML = "";
+    }
+    const ta = $("#composer-text");
+    if (ta) {
+      ta.removeAttribute("aria-activedescendant");
+      ta.setAttribute("aria-expanded", "false");
+    }
+    picker.items = [];
+  }
+
+  function slashToken() {
+    const ta = $("#composer-text");
+    const before = ta.value.slice(0, ta.selectionStart);
+    const m = before.match(/(^|\s)\/([\p{L}\p{N}_-]*)$/u);
+    if (!m) return null;
+    return { start: before.length - m[2].length - 1, end: ta.selectionStart, term: m[2] };
+  }
+
+  const searchQuickReplies = debounce(async function (token) {
+    const seq = ++picker.seq;
+    const url = "/api/v1/templates/?page_size=8" + (token.term ? "&search=" + encodeURIComponent(token.term) : "");
+    const r = await api("GET", url);
+    if (seq !== picker.seq || !pickerOpen()) return;
+    picker.items = r.ok && r.data ? r.data.results || [] : [];
+    picker.active = 0;
+    renderPicker();
+  }, 120);
+
+  function maybeOpenPicker() {
+    const form = $("#composer");
+    if (!form || form.dataset.mode !== "reply") return closePicker();
+    const token = slashToken();
+    if (!token) return closePicker();
+    picker.token = token;
+    const el = $("#qr-picker");
+    if (el.hidden) {
+      el.hidden = false;
+      $("#qr-list").innerHTML = "";
+      const p = document.createElement("li");
+      p.className = "qr-empty";
+      p.textContent = T.qr_searching;
+      $("#qr-list").append(p);
+    }
+    $("#composer-text").setAttribute("aria-expanded", "true");
+    searchQuickReplies(token);
+  }
+
+  function renderPicker() {
+    const list = $("#qr-list");
+    list.innerHTML = "";
+    if (!picker.items.length) {
+      const li = document.createElement("li");
+      li.className = "qr-empty";
+      li.textContent = T.qr_none;
+      list.append(li);
+      return;
+    }
+    picker.items.forEach((item, i) => {
+      const li = document.createElement("li");
+      li.id = "qr-opt-" + item.id;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", i === picker.active ? "true" : "false");
+      li.className = "qr-item";
+      const sc = document.createElement("span");
+      sc.className = "qr-shortcut";
+      sc.textContent = "/" + item.shortcut;
+      const title = document.createElement("span");
+      title.className = "qr-title";
+      title.textContent = item.title;
+      const body = document.createElement("span");
+      body.className = "qr-body";
+      body.textContent = (item.body || "").slice(0, 120);
+      li.append(sc, title, body);
+      li.addEventListener("mousedown", (e) => {
+        e.preventDefault();
+        pickQuickReply(item);
+      });
+      list.append(li);
+    });
+    const active = picker.items[picker.active];
+    if (active) $("#composer-text").setAttribute("aria-activedescendant", "qr-opt-" + active.id);
+  }
+
+  function pickerKey(e) {
+    if (!$("#qr-prompts").hidden) return false;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      const n = picker.items.length;
+      if (!n) return true;
+      picker.active = (picker.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+      renderPicker();
+      return true;
+    }
+    if ((e.key === "Enter" || e.key === "Tab") && picker.items.length) {
+      e.preventDefault();
+      pickQuickReply(picker.items[picker.active]);
+      return true;
+    }
+    if (e.key === "Escape") {
+      e.preventDefault();
+      closePicker();
+      return true;
+    }
+    if (e.key === "Enter") {
+      e.preventDefault(); // no match yet: do not send "/term" to the buyer
+      return true;
+    }
+    return false;
+  }
+
+  async function renderQuickReply(item, values) {
+    const body = { conversation_id: openId, use: true };
+    if (values) body.values = values;
+    return api("POST", "/api/v1/templates/" + item.id + "/render/", body);
+  }
+
+  async function pickQuickReply(item, values) {
+    const token = picker.token;
+    const r = await renderQuickReply(item, values);
+    if (r.ok) {
+      insertText(token, r.data.text);
+      closePicker();
+      announce(T.qr_inserted);
+      return;
+    }
+    const error = (r.data && r.data.error) || {};
+    if (error.code === "template_variables" && error.details && error.details.prompts) {
+      askForValues(item, error.details.prompts, values || {});
+    } else {
+      setAlert(error.message || T.qr_error);
+      closePicker();
+    }
+  }
+
+  function askForValues(item, prompts, known) {
+    const box = $("#qr-prompts");
+    box.innerHTML = "";
+    box.hidden = false;
+    $("#qr-list").innerHTML = "";
+    const head = document.createElement("p");
+    head.className = "qr-fill-head";
+    head.textContent = T.qr_fill + " · /" + item.shortcut;
+    box.append(head);
+    const inputs = [];
+    prompts.forEach((p) => {
+      if (p.value !== null && p.value !== undefined && p.value !== "") return;
+      const id = "qr-var-" + p.name;
+      const label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = p.label || p.name.replace(/_/g, " ");
+      const input = document.createElement("input");
+      input.id = id;
+      input.name = p.name;
+      input.required = true;
+      input.value = known[p.name] || "";
+      box.append(label, input);
+      inputs.push(input);
+    });
+    const actions = document.createElement("div");
+    actions.className = "qr-fill-actions";
+    const ok = document.createElement("button");
+    ok.type = "button";
+    ok.className = "primary";
+    ok.textContent = T.qr_insert;
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = T.qr_cancel;
+    actions.append(ok, cancel);
+    box.append(actions);
+    const submit = () => {
+      const values = Object.assign({}, known);
+      inputs.forEach((i) => (values[i.name] = i.value.trim()));
+      pickQuickReply(item, values);
+    };
+    ok.addEventListener("click", submit);
+    cancel.addEventListener("click", () => {
+      closePicker();
+      $("#composer-text").focus();
+    });
+    inputs.forEach((i) =>
+      i.addEventListener("keydown", (e) => {
+        if (e.key === "Enter") {
+          e.preventDefault();
+          submit();
+        } else if (e.key === "Escape") {
+          e.preventDefault();
+          closePicker();
+          $("#composer-text").focus();
+        }
+      })
+    );
+    if (inputs[0]) inputs[0].focus();
+  }
+
+  function insertText(token, text) {
+    const ta = $("#composer-text");
+    const start = token ? token.start : ta.selectionStart;
+    const end = token ? token.end : ta.selectionEnd;
+    ta.value = ta.value.slice(0, start) + text + ta.value.slice(end);
+    const caret = start + text.length;
+    ta.focus();
+    ta.setSelectionRange(caret, caret);
+    updateCounter();
+  }
+
+  // ---- notifications and the title badge -------------------------------------------------
+  function updateTitle() {
+    let total = 0;
+    unseen.forEach((n) => (total += n));
+    document.title = (total ? "(" + total + ") " : "") + baseTitle;
+  }
+
+  const notifyButton = $("#notify-enable");
+  if ("Notification" in window && Notification.permission === "default") {
+    notifyButton.hidden = false;
+    notifyButton.addEventListener("click", () => {
+      Notification.requestPermission().then((p) => {
+        notifyButton.hidden = true;
+        announce(p === "granted" ? T.notifications_on : T.notifications_blocked);
+      });
+    });
+  }
+
+  function notifyBuyerMessage(conversationId, info) {
+    const looking = !document.hidden && Number(openId) === Number(conversationId);
+    if (looking) return;
+    unseen.set(conversationId, (unseen.get(conversationId) || 0) + info.n);
+    updateTitle();
+    if ("Notification" in window && Notification.permission === "granted") {
+      try {
+        const n = new Notification(fmt(T.new_message, { name: info.name || "" }), {
+          body: info.text || "",
+          tag: "conversation-" + conversationId,
+        });
+        n.onclick = () => {
+          window.focus();
+          openConversation(conversationId);
+        };
+      } catch (e) {
+        /* some browsers only allow notifications from a service worker */
+      }
+    }
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && openId) {
+      unseen.delete(Number(openId));
+      updateTitle();
+    }
+  });
+
+  // ---- live events -----------------------------------------------------------------------
+  function applyEvent(event) {
+    if (!event || typeof event.id !== "number" || event.id <= lastEventId) return;
+    lastEventId = event.id;
+    const d = event.data || {};
+    switch (event.type) {
+      case "message.created": {
+        const cid = d.conversation_id;
+        if (Number(cid) === Number(openId)) refreshTimeline();
+        if (d.direction === "in" && d.sender_role === "BUYER") {
+          const p = pendingBuyer.get(cid) || { n: 0 };
+          p.n += 1;
+          p.text = d.text || "";
+          pendingBuyer.set(cid, p);
+        }
+        break;
+      }
+      case "message.updated":
+      case "note.created":
+        if (Number(d.conversation_id) === Number(openId)) refreshTimeline();
+        break;
+      case "conversation.updated": {
+        const assignee = d.assignee ? d.assignee.id : null;
+        assignees.set(d.id, assignee);
+        const p = pendingBuyer.get(d.id);
+        if (p) {
+          pendingBuyer.delete(d.id);
+          if (assignee === cfg.me) {
+            p.name = d.customer && d.customer.name;
+            notifyBuyerMessage(d.id, p);
+          }
+        }
+        if (document.getElementById("qrow-" + d.id)) refreshRow(d.id);
+        else reloadQueueSoon();
+        if (Number(d.id) === Number(openId)) refreshHeader();
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  let socket = null;
+  let attempts = 0;
+  let pingTimer = null;
+  let catchingUp = false;
+  let buffered = [];
+
+  function setLive(state, text) {
+    const el = $("#live-state");
+    el.dataset.state = state;
+    el.textContent = text;
+  }
+
+  async function catchUp() {
+    catchingUp = true;
+    try {
+      for (let guard = 0; guard < 50; guard++) {
+        const r = await api("GET", "/api/v1/events/?after=" + lastEventId);
+        if (!r.ok || !r.data) break;
+        r.data.events.forEach(applyEvent);
+        if (!r.data.has_more) break;
+      }
+    } finally {
+      catchingUp = false;
+      const later = buffered;
+      buffered = [];
+      later.sort((a, b) => a.id - b.id).forEach(applyEvent);
+    }
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    setLive("connecting", T.connecting);
+    socket = new WebSocket(scheme + location.host + cfg.wsPath);
+    socket.addEventListener("open", () => {
+      attempts = 0;
+      setLive("live", T.live);
+      window.clearInterval(pingTimer);
+      pingTimer = window.setInterval(() => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+      }, 60000);
+    });
+    socket.addEventListener("message", (m) => {
+      let msg;
+      try {
+        msg = JSON.parse(m.data);
+      } catch (e) {
+        return;
+      }
+      if (msg.type === "hello") {
+        // Whatever happened between the page render (or the last socket) and now.
+        if ((msg.data && msg.data.last_event_id) > lastEventId) catchUp();
+        return;
+      }
+      if (msg.type === "pong") return;
+      if (catchingUp) buffered.push(msg);
+      else applyEvent(msg);
+    });
+    socket.addEventListener("close", (e) => {
+      window.clearInterval(pingTimer);
+      if (e.code === 4401 || e.code === 4403) {
+        setLive("offline", T.offline);
+        return;
+      }
+      attempts += 1;
+      const delay = Math.min(30000, 1000 * Math.pow(2, attempts - 1)) * (0.8 + Math.random() * 0.4);
+      setLive("offline", fmt(T.reconnecting, { n: Math.round(delay / 1000) }));
+      window.setTimeout(connect, delay);
+    });
+  }
+
+  // Exposed for the browser tests and for debugging from the console.
+  window.scrmInbox = {
+    get lastEventId() {
+      return lastEventId;
+    },
+    get socket() {
+      return socket;
+    },
+    applyEvent,
+    catchUp,
+  };
+
+  // ---- keyboard --------------------------------------------------------------------------
+  function typing(target) {
+    if (!target) return false;
+    const tag = target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable;
+  }
+
+  function move(step) {
+    const rows = $$(".qrow");
+    if (!rows.length) return;
+    let index = rows.findIndex((r) => String(r.dataset.id) === String(openId));
+    index = index < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, index + step));
+    const row = rows[index];
+    row.scrollIntoView({ block: "nearest" });
+    $(".qlink", row).focus({ preventScroll: true });
+    openConversation(row.dataset.id);
+  }
+
+  document.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (typing(e.target)) return;
+    const dialog = $("#shortcuts");
+    if (dialog && dialog.open) return;
+    switch (e.key) {
+      case "j":
+        e.preventDefault();
+        move(1);
+        break;
+      case "k":
+        e.preventDefault();
+        move(-1);
+        break;
+      case "r":
+        if (!$("#composer")) return announce(T.no_conversation);
+        e.preventDefault();
+        setMode("reply");
+        break;
+      case "n":
+        if (!$("#composer")) return announce(T.no_conversation);
+        e.preventDefault();
+        setMode("note");
+        break;
+      case "e":
+        e.preventDefault();
+        conversationAction("resolve");
+        break;
+      case "a":
+        e.preventDefault();
+        conversationAction("assign-me");
+        break;
+      case "?":
+        e.preventDefault();
+        dialog.showModal();
+        break;
+      default:
+        break;
+    }
+  });
+
+  // ---- start -----------------------------------------------------------------------------
+  rememberRows();
+  if (openId) afterConversationLoad();
+  window.setInterval(refreshWaits, 60000);
+  connect();
+  document.documentElement.dataset.inboxReady = "1";
+  if (window.performance && performance.mark) performance.mark("inbox-ready");
+})();

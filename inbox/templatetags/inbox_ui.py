@@ -1,0 +1,79 @@
+"""Small display helpers for the inbox templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+def short_duration(seconds: float) -> str:
+    """12 min, 3 h, 2 d: the waiting time at a glance (the JavaScript mirrors it)."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 1:
+        return _("now")
+    if minutes < 60:
+        return _("%(n)s min") % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return _("%(n)s h") % {"n": hours}
+    return _("%(n)s d") % {"n": hours // 24}
+
+
+@register.filter
+def waited(since: datetime | None) -> str:
+    if since is None:
+        return ""
+    return short_duration((timezone.now() - since).total_seconds())
+
+
+@register.filter
+def is_long_wait(since: datetime | None) -> bool:
+    return since is not None and (timezone.now() - since).total_seconds() >= 12 * 3600
+
+
+@register.filter
+def initials(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        return "?"
+    parts = name.split()
+    if len(parts) > 1 and parts[0][:1].isascii():
+        return (parts[0][:1] + parts[1][:1]).upper()
+    return name[:1].upper()
+
+
+@register.filter
+def role_label(role: str) -> str:
+    return {
+        "BUYER": _("Buyer"),
+        "SHOP": _("Shop"),
+        "CUSTOMER_SERVICE": _("Agent"),
+        "SYSTEM": _("System"),
+        "ROBOT": _("Bot"),
+    }.get(role, role.title())
+
+
+@register.filter
+def state_label(state: str) -> str:
+    return {
+        "pending": _("Pending"),
+        "sending": _("Sending"),
+        "sent": _("Sent"),
+        "failed": _("Failed"),
+        "received": _("Received"),
+    }.get(state, state)
+
+
+@register.filter
+def status_label(status: str) -> str:
+    return {
+        "open": _("Open"),
+        "pending": _("Pending"),
+        "snoozed": _("Snoozed"),
+        "resolved": _("Resolved"),
+    }.get(status, status)

@@ -1,0 +1,1 @@
+"""The agent workspace and the supervisor page: server-rendered pages and htmx fragments."""

@@ -1,0 +1,162 @@
+"""Turn queue parameters and timeline rows into what the templates show (no access rules here:
+the selectors decide what the user may see)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from inbox.models import Conversation, Message, Note
+from inbox.selectors import QueueFilters
+
+PAGE_SIZE = 50
+LONG_WAIT = timedelta(hours=12)
+TIMELINE_LIMIT = 100
+# TikTok's limit (the adapter enforces it too; the composer warns before sending).
+PLATFORM_TEXT_LIMITS = {"tiktok_shop": 2000}
+
+VIEWS = {
+    "all": _("All my shops"),
+    "mine": _("Mine"),
+    "unassigned": _("Unassigned"),
+    "waiting": _("Waiting > 12 h"),
+    "resolved": _("Resolved"),
+}
+
+
+@dataclass(frozen=True)
+class QueueParams:
+    view: str = "all"
+    shop: int | None = None
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> QueueParams:
+        view = request.GET.get("view", "all")
+        shop = request.GET.get("shop", "")
+        page = request.GET.get("page", "1")
+        return cls(
+            view=view if view in VIEWS else "all",
+            shop=int(shop) if shop.isdigit() else None,
+            q=request.GET.get("q", "").strip()[:100],
+            page=max(1, min(int(page), 200)) if page.isdigit() else 1,
+        )
+
+    def filters(self) -> QueueFilters:
+        kwargs: dict[str, Any] = {}
+        if self.shop is not None:
+            kwargs["shop_account_ids"] = (self.shop,)
+        if self.view == "mine":
+            kwargs["assignee"] = "me"
+        elif self.view == "unassigned":
+            kwargs["assignee"] = "unassigned"
+        elif self.view == "waiting":
+            kwargs["waiting_longer_than"] = LONG_WAIT
+        elif self.view == "resolved":
+            kwargs.update(statuses=("resolved",), sort="newest")
+        return QueueFilters(search=self.q, **kwargs)
+
+    def query(self, **override: Any) -> str:
+        values = {"view": self.view, "shop": self.shop, "q": self.q, "page": None}
+        values.update(override)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "", "all")})
+
+
+@dataclass
+class TimelineItem:
+    kind: str  # "message" | "note"
+    at: datetime
+    message: Message | None = None
+    note: Note | None = None
+
+    @property
+    def card(self) -> str:
+        """How a message is drawn: text, image, order, product, return, or system."""
+        m = self.message
+        if m is None:
+            return "note"
+        content = m.content if isinstance(m.content, dict) else {}
+        if m.type == "IMAGE" and content.get("url"):
+            return "image"
+        if "return_id" in content or "RETURN" in m.type or "REFUND" in m.type:
+            return "return"
+        if "order_id" in content or m.type == "ORDER_CARD":
+            return "order"
+        if "product_id" in content or m.type == "PRODUCT_CARD":
+            return "product"
+        if m.text or m.type == "TEXT":
+            return "text"
+        return "system"
+
+
+def timeline(messages: list[Message], notes: list[Note]) -> list[TimelineItem]:
+    items = [TimelineItem("message", m.sent_at, message=m) for m in messages]
+    if messages:
+        first = messages[0].sent_at
+        notes = [n for n in notes if n.created_at >= first]
+    items += [TimelineItem("note", n.created_at, note=n) for n in notes]
+    items.sort(key=lambda i: i.at)
+    return items
+
+
+def waiting_for(conversation: Conversation) -> timedelta | None:
+    if conversation.waiting_since is None:
+        return None
+    return timezone.now() - conversation.waiting_since
+
+
+def text_limit(conversation: Conversation) -> int:
+    return PLATFORM_TEXT_LIMITS.get(conversation.shop_account.platform, 2000)
+
+
+def js_strings() -> dict[str, str]:
+    """Every string the page's JavaScript shows, translated on the server."""
+    from django.utils.translation import gettext as t
+
+    return {
+        "now": t("now"),
+        "min": t("%(n)s min"),
+        "h": t("%(n)s h"),
+        "d": t("%(n)s d"),
+        "live": t("Live"),
+        "connecting": t("Connecting…"),
+        "reconnecting": t("Reconnecting in %(n)s s…"),
+        "offline": t("Offline: changes will appear when the connection is back."),
+        "sending": t("Sending…"),
+        "sent": t("Sent"),
+        "failed": t("Failed"),
+        "send_failed": t("Not sent: %(reason)s"),
+        "network_error": t("Network problem: nothing was lost, press Enter to try again."),
+        "too_long": t(
+            "This is %(n)s characters; the platform accepts at most %(max)s. Shorten it to send."
+        ),
+        "empty": t("Write something first."),
+        "note_saved": t("Note added."),
+        "resolved": t("Conversation resolved."),
+        "reopened": t("Conversation reopened."),
+        "assigned_me": t("Assigned to you."),
+        "bulk_done": t("%(n)s conversations updated."),
+        "bulk_none": t("Select conversations first."),
+        "selected": t("%(n)s selected"),
+        "no_conversation": t("Open a conversation first."),
+        "qr_searching": t("Searching quick replies…"),
+        "qr_none": t("No quick reply matches."),
+        "qr_fill": t("Fill in before inserting"),
+        "qr_insert": t("Insert"),
+        "qr_cancel": t("Cancel"),
+        "qr_inserted": t("Quick reply inserted."),
+        "qr_error": t("The quick reply could not be rendered."),
+        "new_message": t("New message from %(name)s"),
+        "new_messages_title": t("New buyer message"),
+        "notifications_on": t("Notifications are on."),
+        "notifications_blocked": t("Notifications are blocked in this browser."),
+        "error": t("Something went wrong. Try again."),
+        "you": t("You"),
+    }

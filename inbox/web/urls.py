@@ -1,0 +1,15 @@
+from django.urls import path
+
+from inbox.web import views
+
+app_name = "inbox"
+
+urlpatterns = [
+    path("", views.workspace, name="workspace"),
+    path("queue/", views.queue, name="queue"),
+    path("queue/<int:conversation_id>/", views.queue_row, name="queue-row"),
+    path("c/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("c/<int:conversation_id>/timeline/", views.timeline_fragment, name="timeline"),
+    path("c/<int:conversation_id>/header/", views.conversation_header, name="header"),
+    path("team/", views.team, name="team"),
+]
