@@ -143,11 +143,13 @@ def free_port() -> int:
 def wait_http(port: int, path: str = "/healthz", timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with contextlib.suppress(OSError):
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-                if s.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=1) as s,
+        ):
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            if s.recv(64).startswith(b"HTTP/1.1 200"):
+                return
         time.sleep(0.2)
     raise RuntimeError(f"server on port {port} did not answer {path} in {timeout:.0f}s")
 

@@ -206,7 +206,7 @@ def run(
     results: dict = {"ack": {}, "healthz": {}}
     server = None
     try:
-        shop, sim = _world("")
+        _shop, sim = _world("")
         server = SimulatorServer(sim).start()
         sim_env = {"TIKTOK_API_BASE": server.base_url, "TIKTOK_AUTH_BASE": server.base_url}
         cases = [(v, w) for v in variants for w in workers]

@@ -282,9 +282,10 @@ def run(*, runs: int = 60, sizes: tuple[int, ...] = (10_000, 100_000)) -> dict:
                         f"API median at {big:,}: dropped index / with index",
                         f"{c.median(results[big]['no_index']['api']) / c.median(b['api']):.2f}x",
                     ],
-                    ["data generation s (per size)", ", ".join(
-                        f"{n:,}: {results[n]['gen_s']:.1f}" for n in sorted(sizes)
-                    )],
+                    [
+                        "data generation s (per size)",
+                        ", ".join(f"{n:,}: {results[n]['gen_s']:.1f}" for n in sorted(sizes)),
+                    ],
                     ["target", "met" if met else "NOT met"],
                 ],
             )

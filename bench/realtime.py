@@ -201,7 +201,10 @@ def run(
             "Ratio and target (p95 <= 100 ms to 50 sockets)",
             ["figure", "value"],
             [
-                ["p95 sockets / p95 raw 50-channel group_send", f"{c.pct(flat, 95) / c.pct(base50, 95):.1f}x"],
+                [
+                    "p95 sockets / p95 raw 50-channel group_send",
+                    f"{c.pct(flat, 95) / c.pct(base50, 95):.1f}x",
+                ],
                 ["target", "met" if met else "NOT met"],
             ],
         )

@@ -1,0 +1,30 @@
+"""Run every benchmark in turn: ``.venv/bin/python -m bench`` (see docs/performance.md).
+
+Each one also runs alone (``python -m bench.ingestion``, ``bench.queue``, ``bench.realtime``)
+with its own options; here they run with their defaults.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bench._common import PYTHON, ROOT
+
+BENCHES = ("bench.ingestion", "bench.queue", "bench.realtime")
+
+
+def main() -> int:
+    # One process per bench: each sets Django up on its own database.
+    failed = []
+    for name in BENCHES:
+        print(f"\n# {name}", flush=True)
+        if subprocess.run([PYTHON, "-m", name], cwd=ROOT, check=False).returncode:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
