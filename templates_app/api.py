@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -197,12 +198,14 @@ class QuickReplyList(_QuickReplyView):
     pagination_class = PickerCursor
 
     @extend_schema(
+        operation_id="templates_list",
+        responses=QuickReplySerializer(many=True),
         parameters=[
             OpenApiParameter("search", str, description="in shortcut, title and bodies"),
             OpenApiParameter("category", str),
             OpenApiParameter("scope", str, enum=["personal", "team", "organisation"]),
             OpenApiParameter("archived", bool),
-        ]
+        ],
     )
     def get(self, request: Request) -> Response:
         qs = selectors.quick_reply_list_for(
@@ -307,8 +310,9 @@ class QuickReplyImport(GenericAPIView):
     (``.csv`` or ``.json``), or JSON ``{"format": "csv", "data": "<csv text>"}``."""
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-    serializer_class = serializers.Serializer
+    serializer_class = QuickReplySerializer
 
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         rows = self._rows(request)
         result = services.quick_reply_import(actor=request.user, rows=rows)
@@ -358,12 +362,18 @@ class QuickReplyExport(GenericAPIView):
     """The quick replies you manage, as ``?format=json`` (default) or ``?format=csv``."""
 
     renderer_classes = [JSONRenderer, CSVRenderer]
-    serializer_class = serializers.Serializer
+    serializer_class = QuickReplySerializer  # schema only: each method declares its own
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
         return super().perform_content_negotiation(request, force=True)
 
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["json", "csv"])])
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request: Request) -> HttpResponse:
         fmt = request.query_params.get("format", "json")
         if fmt not in ("json", "csv"):
@@ -382,9 +392,9 @@ class QuickReplyExport(GenericAPIView):
 class QuickReplyStats(GenericAPIView):
     """Uses per quick reply and per agent (supervisors and admins)."""
 
-    serializer_class = serializers.Serializer
+    serializer_class = QuickReplySerializer  # schema only: each method declares its own
 
-    @extend_schema(parameters=[OpenApiParameter("days", int)])
+    @extend_schema(parameters=[OpenApiParameter("days", int)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         try:
             days = min(max(int(request.query_params.get("days", 30)), 1), 366)
@@ -409,6 +419,7 @@ class MaterialList(GenericAPIView):
     pagination_class = MaterialCursor
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
+    @extend_schema(operation_id="templates_materials_list", responses=MaterialSerializer(many=True))
     def get(self, request: Request) -> Response:
         qs = selectors.material_list_for(
             request.user,
@@ -461,8 +472,9 @@ class MaterialArchive(GenericAPIView):
 class MaterialDownload(GenericAPIView):
     """The stored file of a visible image or PDF material."""
 
-    serializer_class = serializers.Serializer
+    serializer_class = MaterialSerializer
 
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> FileResponse:
         from django.core.files.storage import default_storage
 
