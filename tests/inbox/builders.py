@@ -49,3 +49,20 @@ def conversation_with_messages(
         )
     conversation_refresh(conversation, new_inbound=len(texts))
     return conversation
+
+
+def pending_reply(conversation: Conversation, text: str, *, key: str, author=None) -> Message:
+    """An agent's reply as the reply service stores it, before any worker picked it up."""
+    return Message.objects.create(
+        conversation=conversation,
+        shop_account=conversation.shop_account,
+        direction="out",
+        sender_role="CUSTOMER_SERVICE",
+        type="TEXT",
+        text=text,
+        content={"content": text},
+        sent_at=timezone.now(),
+        delivery_state="pending",
+        author=author,
+        idempotency_key=key,
+    )

@@ -16,34 +16,24 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from inbox.models import DeliveryAttempt, Message
 from inbox.tasks import deliver_message
+from tests.inbox.builders import pending_reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def pending_reply(platform, world) -> Message:
+def submitted_reply(platform, world) -> Message:
     conv_id, _ = platform.sim.buyer_message(
         world.shop_a1.platform_shop_id, buyer_user_id="b1", nickname="Mia", text="Refund?"
     )
     platform.sim.deliver_webhooks()
     conversation = world.shop_a1.conversations.get(platform_conversation_id=conv_id)
     # Given the agent's reply, stored and waiting for a worker
-    return Message.objects.create(
-        conversation=conversation,
-        shop_account=world.shop_a1,
-        direction="out",
-        sender_role="CUSTOMER_SERVICE",
-        type="TEXT",
-        text="Your refund is on its way.",
-        content={"content": "Your refund is on its way."},
-        sent_at=timezone.now(),
-        delivery_state="pending",
-        author=world.agent_a1,
-        idempotency_key="crash-1",
+    return pending_reply(
+        conversation, "Your refund is on its way.", key="crash-1", author=world.agent_a1
     )
 
 
@@ -82,7 +72,7 @@ def kill(worker: subprocess.Popen) -> None:
 
 def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
-    reply = pending_reply(platform, world)
+    reply = submitted_reply(platform, world)
     path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
     sim.set_fault(path + "/messages", "delay_after", delay=30)  # act now, answer late
     worker = start_worker(reply.id, platform.server.base_url)
@@ -113,7 +103,7 @@ def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
 
 def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
-    reply = pending_reply(platform, world)
+    reply = submitted_reply(platform, world)
     path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
     sim.set_fault(path + "/messages", "delay", delay=30)  # wait before acting
     worker = start_worker(reply.id, platform.server.base_url)

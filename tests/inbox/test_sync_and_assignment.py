@@ -27,6 +27,7 @@ from inbox.services.ingestion import shop_api
 from monitoring.models import AuditEvent
 from scrm.scheduler import Scheduler
 from tests.factories import make_person
+from tests.inbox.builders import pending_reply
 from tests.inbox.platform_world import APP_KEY, APP_SECRET
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -178,18 +179,7 @@ def test_stuck_replies_are_swept_and_delivered(world, platform):
     platform.sim.deliver_webhooks()
     conv = Conversation.objects.get(platform_conversation_id=conv_id)
     # Given a reply whose task was lost by the broker three minutes ago
-    reply = Message.objects.create(
-        conversation=conv,
-        shop_account=world.shop_a1,
-        direction="out",
-        sender_role="CUSTOMER_SERVICE",
-        type="TEXT",
-        text="Lost then found",
-        content={"content": "Lost then found"},
-        sent_at=timezone.now(),
-        delivery_state="pending",
-        idempotency_key="stuck-1",
-    )
+    reply = pending_reply(conv, "Lost then found", key="stuck-1")
     Message.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
     assert redeliver_stuck_replies.apply().get() == 1
     reply.refresh_from_db()
