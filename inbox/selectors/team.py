@@ -121,8 +121,8 @@ def team_overview(user: AnyUser) -> TeamOverview:
     # Agents first (they carry the queue), then supervisors and admins.
     agents.sort(key=lambda a: (a.member.role != Role.AGENT, not a.online, a.member.name.lower()))
 
-    per_shop = {
-        row["shop_account_id"]: row
+    per_shop: dict[int, dict[str, Any]] = {
+        row["shop_account_id"]: dict(row)
         for row in open_qs.values("shop_account_id").annotate(
             open_count=Count("id"),
             unassigned_count=Count("id", filter=Q(assignee__isnull=True)),

@@ -7,6 +7,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 register = template.Library()
 
@@ -61,7 +62,7 @@ def role_label(role: str) -> str:
 @register.filter
 def state_label(state: str) -> str:
     return {
-        "pending": _("Pending"),
+        "pending": pgettext("delivery state", "Pending"),
         "sending": _("Sending"),
         "sent": _("Sent"),
         "failed": _("Failed"),

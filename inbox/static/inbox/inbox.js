@@ -80,8 +80,73 @@
     });
   }
 
-  function swap(url, target, swapStyle) {
-    return htmx.ajax("GET", url, { target, swap: swapStyle || "innerHTML" });
+  // Fragments: fetched with fetch (not htmx.ajax, which drops a request while another one from
+  // the same source is in flight) and coalesced per key: while one is loading, later asks for
+  // the same key collapse into one more load, so the newest state always lands.
+  const jobs = new Map();
+
+  async function fragment(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    if (!response.ok) throw new Error(String(response.status));
+    return response.text();
+  }
+
+  function place(target, html, style) {
+    if (!target || !target.isConnected) return null;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html;
+    tpl.content.querySelectorAll("[hx-swap-oob]").forEach((oob) => {
+      const dest = document.getElementById(oob.id);
+      if (dest) {
+        dest.innerHTML = oob.innerHTML;
+        htmx.process(dest);
+      }
+      oob.remove();
+    });
+    let result = target;
+    if (style === "outerHTML") {
+      const first = tpl.content.firstElementChild;
+      target.replaceWith(tpl.content);
+      result = first;
+    } else {
+      target.replaceChildren(tpl.content);
+    }
+    if (result) htmx.process(result);
+    return result;
+  }
+
+  function load(key, url, apply) {
+    const running = jobs.get(key);
+    if (running) {
+      running.again = true;
+      running.url = url;
+      running.apply = apply;
+      return running.promise;
+    }
+    const job = { again: false, url, apply };
+    jobs.set(key, job);
+    job.promise = (async () => {
+      try {
+        do {
+          job.again = false;
+          const html = await fragment(job.url);
+          if (!job.again) job.apply(html);
+        } while (job.again);
+      } catch (e) {
+        announce(T.error);
+      } finally {
+        jobs.delete(key);
+      }
+    })();
+    return job.promise;
+  }
+
+  // The language form returns to "next": keep it on the conversation that is open now.
+  function setUrl(how, url) {
+    if (how === "push") history.pushState({ openId }, "", url);
+    else history.replaceState({ openId }, "", url);
+    const next = $('form.lang input[name="next"]');
+    if (next) next.value = location.pathname + location.search;
   }
 
   // ---- queue -----------------------------------------------------------------------------
@@ -115,13 +180,14 @@
   function loadQueue() {
     const q = queueQuery();
     const selected = new Set(selectedIds());
-    return swap("/inbox/queue/" + (q ? "?" + q : ""), "#queue").then(() => {
+    return load("queue", "/inbox/queue/" + (q ? "?" + q : ""), (html) => {
+      place($("#queue"), html);
       $$(".qsel").forEach((box) => (box.checked = selected.has(Number(box.value))));
       updateBulkBar();
       markOpenRow();
       rememberRows();
       const path = openId ? "/inbox/c/" + openId + "/" : "/inbox/";
-      history.replaceState({ openId }, "", path + (q ? "?" + q : ""));
+      setUrl("replace", path + (q ? "?" + q : ""));
     });
   }
   const reloadQueueSoon = debounce(loadQueue, 400);
@@ -132,13 +198,15 @@
     rowTimers.set(
       id,
       window.setTimeout(() => {
-        const row = document.getElementById("qrow-" + id);
-        if (!row) return;
-        const checked = $(".qsel", row) && $(".qsel", row).checked;
-        swap("/inbox/queue/" + id + "/", row, "outerHTML").then(() => {
-          const fresh = document.getElementById("qrow-" + id);
+        if (!document.getElementById("qrow-" + id)) return;
+        load("row-" + id, "/inbox/queue/" + id + "/", (html) => {
+          const row = document.getElementById("qrow-" + id);
+          if (!row) return;
+          const checked = $(".qsel", row) && $(".qsel", row).checked;
+          const fresh = place(row, html, "outerHTML");
           if (fresh && checked) $(".qsel", fresh).checked = true;
           markOpenRow();
+          rememberRows();
         });
       }, 150)
     );
@@ -219,8 +287,11 @@
     openId = Number(id);
     markOpenRow();
     const q = queueQuery();
-    return swap("/inbox/c/" + id + "/", "#conversation").then(() => {
-      if (push !== false) history.pushState({ openId }, "", "/inbox/c/" + id + "/" + (q ? "?" + q : ""));
+    if (push !== false) setUrl("push", "/inbox/c/" + id + "/" + (q ? "?" + q : ""));
+    const wanted = openId;
+    return load("conversation", "/inbox/c/" + id + "/", (html) => {
+      if (wanted !== openId) return;
+      place($("#conversation"), html);
       afterConversationLoad();
     });
   }
@@ -253,19 +324,30 @@
     if (force || tl.scrollHeight - tl.scrollTop - tl.clientHeight < 120) tl.scrollTop = tl.scrollHeight;
   }
 
+  function shownId() {
+    const conv = $(".conversation");
+    return conv ? Number(conv.dataset.conversation) : null;
+  }
+
   const refreshTimeline = debounce(function () {
-    if (!openId || !$("#timeline")) return;
-    const tl = $("#timeline");
-    const nearEnd = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 120;
-    swap("/inbox/c/" + openId + "/timeline/", "#timeline").then(() => {
+    const id = shownId();
+    if (!id) return;
+    load("timeline", "/inbox/c/" + id + "/timeline/", (html) => {
+      const tl = $("#timeline");
+      if (!tl || shownId() !== id) return;
+      const nearEnd = tl.scrollHeight - tl.scrollTop - tl.clientHeight < 120;
+      place(tl, html);
       if (nearEnd) scrollTimelineToEnd(true);
     });
-  }, 120);
+  }, 80);
 
   const refreshHeader = debounce(function () {
-    if (!openId || !$("#conv-header")) return;
-    swap("/inbox/c/" + openId + "/header/", "#conv-header");
-  }, 120);
+    const id = shownId();
+    if (!id) return;
+    load("header", "/inbox/c/" + id + "/header/", (html) => {
+      if (shownId() === id) place($("#conv-header"), html);
+    });
+  }, 80);
 
   document.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-open]");

@@ -1,0 +1,156 @@
+"""Browser tests: the real ASGI app (HTTP, websockets, the simulator mount) served by Uvicorn in
+a thread of the test process, against the test database, driven by Playwright + Chromium.
+
+Chromium: ``SCRM_CHROMIUM`` or ``/usr/bin/chromium`` (Debian), else Playwright's own build.
+A missing browser fails the run; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from inbox.models import Role
+from tests.factories import make_person
+from tests.inbox.platform_world import PlatformWorld, start_platform
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(transactional_db, settings, monkeypatch) -> Iterator[str]:
+    """``scrm.asgi.application`` on a free port; yields its base URL."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from scrm.asgi import application
+
+    # Playwright's sync API keeps an event loop in this thread: the ORM calls the test makes
+    # between browser steps are still plain sync calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    # Close each request's connection, so no server thread holds the test database at the end.
+    db_settings = connections["default"].settings_dict
+    previous_age = db_settings.get("CONN_MAX_AGE")
+    db_settings["CONN_MAX_AGE"] = 0
+    port = _free_port()
+    # Static files from the finders, as Django's live server does (tests run with DEBUG off).
+    config = uvicorn.Config(
+        ASGIStaticFilesHandler(application),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True, name="e2e-uvicorn")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+    db_settings["CONN_MAX_AGE"] = previous_age
+
+
+def _chromium_path() -> str | None:
+    explicit = os.environ.get("SCRM_CHROMIUM")
+    if explicit:
+        return explicit
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import Error, sync_playwright
+
+    with sync_playwright() as p:
+        path = _chromium_path()
+        try:
+            b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        except Error as exc:
+            pytest.fail(f"Chromium is needed for the browser tests and could not start: {exc}")
+        yield b
+        b.close()
+
+
+@dataclass
+class Session:
+    base: str
+    browser: object
+
+    def page_for(self, user, *, width: int = 1440, height: int = 900, lang: str = "en"):
+        """A page logged in as ``user`` (session cookie made by Django's test client)."""
+        client = Client()
+        client.force_login(user)
+        context = self.browser.new_context(  # type: ignore[attr-defined]
+            viewport={"width": width, "height": height}, locale=lang
+        )
+        context.add_cookies(
+            [
+                {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": self.base},
+                {"name": "django_language", "value": lang, "url": self.base},
+            ]
+        )
+        page = context.new_page()
+        page.set_default_timeout(8000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.js_errors = errors  # type: ignore[attr-defined]
+        return page
+
+
+@pytest.fixture
+def session(server, browser) -> Session:
+    return Session(base=server, browser=browser)
+
+
+@pytest.fixture
+def platform(settings, world, server) -> Iterator[PlatformWorld]:
+    """The TikTok Shop simulator over HTTP, wired to shops a1 and a2; webhooks to our server."""
+    p = start_platform(settings)
+    for shop in (world.shop_a1, world.shop_a2):
+        p.connect_shop(shop)
+        p.subscribe(shop, server + "/webhooks/tiktok/")
+    yield p
+    p.server.stop()
+    p.sim.close()
+
+
+@pytest.fixture
+def two_shop_agent(world):
+    user = make_person(world.org_a, Role.AGENT, [world.shop_a1, world.shop_a2], username="li.na")
+    user.member.display_name = "Li Na"
+    user.member.save()
+    return user
+
+
+def wait_for_js(page, expression: str, timeout: float = 8000) -> None:
+    page.wait_for_function(expression, timeout=timeout)
