@@ -239,13 +239,15 @@ def run(
                         _statuses(r["statuses"]),
                     ]
                 )
-            sent = len(runs[variant, w])
-            ok_once = stored == distinct == a["ok"] == sent
+            prepared = len(runs[variant, w])
+            # Every acked notification stored once; unacked ones (errors, time limit) not at all.
+            ok_once = stored == distinct == a["ok"]
             met = a["rate"] >= TARGET_RATE and a["p99"] <= TARGET_P99_MS and a["ok"] == a["n"]
             check.append(
                 [
                     label,
-                    f"{stored:,} rows / {distinct:,} distinct / {a['ok']:,} acked / {sent:,} sent",
+                    f"{stored:,} rows / {distinct:,} distinct / {a['ok']:,} acked"
+                    f" / {prepared:,} prepared",
                     "yes" if ok_once else "NO",
                     f"{h['rate'] / a['rate']:.2f}x" if a["rate"] else "-",
                     "met" if met else "NOT met",
@@ -268,7 +270,13 @@ def run(
         )
         c.table(
             "Stored exactly once; cost of verify+store; target >= 500/s and p99 <= 50 ms",
-            ["server", "inbox_webhookevent", "exactly once", "healthz/webhook rate", "target"],
+            [
+                "server",
+                "inbox_webhookevent",
+                "acked = stored once",
+                "healthz/webhook rate",
+                "target",
+            ],
             check,
         )
 
