@@ -78,3 +78,16 @@ def status_label(status: str) -> str:
         "snoozed": _("Snoozed"),
         "resolved": _("Resolved"),
     }.get(status, status)
+
+
+@register.filter
+def preview(text: str) -> str:
+    """The queue's preview of a card ("[ORDER_CARD]") in words the agent reads."""
+    labels = {
+        "[ORDER_CARD]": _("Order card"),
+        "[PRODUCT_CARD]": _("Product card"),
+        "[IMAGE]": _("Image"),
+        "[VIDEO]": _("Video"),
+        "[EMOTICONS]": _("Sticker"),
+    }
+    return labels.get((text or "").strip(), text)

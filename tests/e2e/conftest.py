@@ -34,6 +34,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The test people's passwords are hashed with a fast hasher (seconds per test otherwise)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def server(transactional_db, settings, monkeypatch) -> Iterator[str]:
     """``scrm.asgi.application`` on a free port; yields its base URL."""

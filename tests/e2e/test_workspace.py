@@ -86,21 +86,29 @@ def test_two_shops_keyboard_reply_live_message_and_languages(
     page.keyboard.press("j")
     expect(page.locator("#conv-title")).to_have_text("王芳")
 
-    # And buyers write again: the open conversation, the assigned one, and a new buyer
+    # And buyers write again: the open conversation, the assigned one, and a new buyer. (A
+    # second later: the platform's times are whole seconds, the reply's is not.)
+    later = time.time() + 1
     sim.buyer_message(
-        world.shop_a2.platform_shop_id, buyer_user_id="wang", nickname="王芳", text="在吗？"
+        world.shop_a2.platform_shop_id,
+        buyer_user_id="wang",
+        nickname="王芳",
+        text="在吗？",
+        at=later,
     )
     sim.buyer_message(
         world.shop_a1.platform_shop_id,
         buyer_user_id="emily",
         nickname="Emily R.",
         text="Thanks, and the tracking number?",
+        at=later,
     )
     sim.buyer_message(
         world.shop_a1.platform_shop_id,
         buyer_user_id="new",
         nickname="Noah K.",
         text="Do you ship to Canada?",
+        at=later,
     )
     sim.deliver_webhooks()
     # Then, without reload: the open timeline shows the message, the queue shows the others,
