@@ -133,8 +133,13 @@ TEMPLATES = [
 
 # --- data ----------------------------------------------------------------------------------
 if SERVICES_MODE:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+    # A pool per process, never persistent per-thread connections: under ASGI every request runs
+    # in a thread of its own, and CONN_MAX_AGE would leave one open connection per dead thread.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("SCRM_DB_POOL_MIN", 2)),
+        "max_size": int(os.environ.get("SCRM_DB_POOL_MAX", 10)),
+        "timeout": 10,
     }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -230,6 +235,9 @@ STORAGES = {
 # WhiteNoise warns on a missing folder; the image's collectstatic fills it in production.
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# A template naming a file that collectstatic did not see falls back to the plain name instead of
+# failing the page (an error page that crashes is worse than an unhashed URL).
+WHITENOISE_MANIFEST_STRICT = False
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "media/"
 # Shared materials (quick replies): images follow TikTok's 10 MB upload limit.

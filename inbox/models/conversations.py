@@ -134,6 +134,14 @@ class Conversation(models.Model):
         indexes = [
             # The default queue: open work of some shops, longest waiting first.
             models.Index(fields=["shop_account", "status", "queue_key", "id"], name="conv_queue"),
+            # The default queue (open + pending, longest waiting first) across several shops:
+            # PostgreSQL cannot merge ordered scans of IN lists on conv_queue, so it read and
+            # sorted every open row; this one is read in order and stops after a page.
+            models.Index(
+                fields=["queue_key", "id"],
+                condition=Q(status__in=["open", "pending"]),
+                name="conv_queue_open",
+            ),
             models.Index(
                 fields=["shop_account", "status", "-last_message_at", "id"], name="conv_recent"
             ),
