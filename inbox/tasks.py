@@ -37,14 +37,19 @@ def process_webhook_event(self, event_id: int) -> str:
 def deliver_message(self, message_id: int) -> str:
     try:
         return replies.message_deliver(message_id=message_id)
-    except PlatformError as exc:
+    except Exception as exc:
+        # Platform trouble, or our own (a locked database, a bug): retried with backoff, then
+        # visibly failed; never left "sending" for ever.
         if self.request.retries >= self.max_retries:
+            reason = str(exc) if isinstance(exc, PlatformError) else "internal error"
             replies.message_mark_failed(
                 message_id=message_id,
-                reason=f"Gave up after {self.request.retries + 1} tries: {exc}",
+                reason=f"Gave up after {self.request.retries + 1} tries: {reason}",
             )
             return "failed"
         wait = exc.retry_after if isinstance(exc, RateLimited) else 0
+        if not isinstance(exc, PlatformError):
+            logger.warning("delivery of reply %s failed: %s", message_id, type(exc).__name__)
         raise self.retry(countdown=max(wait, backoff(self.request.retries)), exc=exc) from exc
 
 
@@ -71,6 +76,7 @@ def backfill_all_shops() -> int:
 def redeliver_stuck_replies() -> int:
     """Periodic: replies left pending/sending by a lost task or a dead worker go out again
     (the delivery checks the platform first, so nothing is sent twice)."""
+    replies.replies_give_up_stale()
     ids = replies.stuck_deliveries()
     for message_id in ids:
         deliver_message.delay(message_id)

@@ -197,6 +197,8 @@ SCRM_PERIODIC_TASKS: dict[str, float] = {
     "inbox.tasks.redeliver_stuck_replies": 60.0,
     "inbox.tasks.wake_snoozed_conversations": 60.0,
 }
+# A worker delivering a reply holds it this long; a crashed worker's reply is retried after it.
+SCRM_DELIVERY_LEASE_SECONDS = int(os.environ.get("SCRM_DELIVERY_LEASE_SECONDS", 120))
 SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
 
 # --- auth ----------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ HUMAN_ROLES = ("SHOP", "CUSTOMER_SERVICE")
 MAX_MESSAGE_PAGES = 50  # 500 messages back per conversation sync
 MAX_CONVERSATION_PAGES = 100  # 2,000 conversations per backfill run
 BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water mark
+ADOPT_CLOCK_SKEW = timedelta(minutes=2)  # our clock against the platform's
 
 
 class WebhookRejected(Exception):
@@ -278,14 +279,30 @@ def _publish(conversation: Conversation, type_: str, data: dict) -> None:
 
 
 def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Message | None:
-    """Our own reply seen on the platform before its delivery was marked: take its id."""
+    """Our own reply seen on the platform before its delivery was marked: take its id.
+
+    Only a reply that a delivery attempt had started before the platform's message appeared can
+    be it (same type and content); a pending reply never tried, or a message typed in Seller
+    Center with the same words, is not adopted.
+    """
+    if pm.sender.role not in HUMAN_ROLES:
+        return None
     text = message_text(pm.type, pm.content)
-    candidates = Message.objects.select_for_update().filter(
-        conversation=conversation,
-        direction=Direction.OUTBOUND,
-        platform_message_id__isnull=True,
-        delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
-        type=pm.type,
+    candidates = (
+        Message.objects.select_for_update(of=("self",))
+        .filter(
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            platform_message_id__isnull=True,
+            delivery_state__in=[
+                DeliveryState.PENDING,
+                DeliveryState.SENDING,
+                DeliveryState.FAILED,
+            ],
+            type=pm.type,
+            attempts__started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW,
+        )
+        .distinct()
     )
     for candidate in candidates.order_by("id"):
         if (pm.type == "TEXT" and candidate.text == text) or (
@@ -293,6 +310,7 @@ def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Mes
         ):
             candidate.platform_message_id = pm.message_id
             candidate.delivery_state = DeliveryState.SENT
+            candidate.failure_reason = ""
             candidate.sent_at = pm.create_time
             candidate.platform_index = pm.index
             candidate.save()
@@ -401,7 +419,9 @@ def conversation_refresh(
         delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
     ).aggregate(t=Max("sent_at"))["t"]
     inbound = messages.filter(direction=Direction.INBOUND)
-    waiting = inbound.filter(sent_at__gt=last_human) if last_human else inbound
+    # Platform times are whole seconds: a buyer message in the very second of the last human
+    # answer may have come after it, so it counts as waiting (never hide a question).
+    waiting = inbound.filter(sent_at__gte=last_human) if last_human else inbound
     conversation.waiting_since = waiting.aggregate(t=Min("sent_at"))["t"]
     conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
     conversation.last_buyer_message_at = inbound.aggregate(t=Max("sent_at"))["t"]

@@ -18,7 +18,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inbox.models import (
@@ -51,8 +53,15 @@ SENDABLE = {
     "PRODUCT_CARD": ("product_id",),
     "ORDER_CARD": ("order_id",),
 }
+IN_FLIGHT = "in_flight"
 ADOPT_LOOKBACK_PAGES = 3
 ADOPT_CLOCK_SKEW = timedelta(minutes=2)
+
+
+def delivery_lease() -> timedelta:
+    """How long an open attempt keeps other workers off a reply: longer than one delivery can
+    take (connect 3 s + read 10 s, a few in-call retries of a few seconds)."""
+    return timedelta(seconds=settings.SCRM_DELIVERY_LEASE_SECONDS)
 
 
 def _validate(
@@ -131,7 +140,9 @@ def message_send(
             type=type,
             text=text,
             content=body,
-            sent_at=timezone.now(),
+            # Whole seconds, like the platform's times: a sub-second time would sort a buyer
+            # message of the same second before the reply and count it as answered.
+            sent_at=timezone.now().replace(microsecond=0),
             delivery_state=DeliveryState.PENDING,
             author_id=actor.pk,
             idempotency_key=idempotency_key,
@@ -200,11 +211,18 @@ def message_deliver(*, message_id: int) -> str:
     the reply failed.
     """
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(id=message_id)
+        message = Message.objects.select_for_update(of=("self",)).get(id=message_id)
         if message.delivery_state in (DeliveryState.SENT, DeliveryState.FAILED):
             return message.delivery_state
+        now = timezone.now()
+        if message.attempts.filter(
+            finished_at__isnull=True, started_at__gt=now - delivery_lease()
+        ).exists():
+            # Another worker is talking to the platform about this reply right now (a duplicate
+            # task, a broker redelivery, the sweep): it alone may send.
+            return IN_FLIGHT
         first_attempt = message.attempts.order_by("started_at").first()
-        attempt = DeliveryAttempt.objects.create(message=message, started_at=timezone.now())
+        attempt = DeliveryAttempt.objects.create(message=message, started_at=now)
         message.delivery_state = DeliveryState.SENDING
         message.save(update_fields=["delivery_state", "updated_at"])
     # Committed: a crash from here on leaves a visible "sending" reply with an open attempt,
@@ -228,6 +246,10 @@ def message_deliver(*, message_id: int) -> str:
             raise
         message_mark_failed(message_id=message.id, reason=reason, attempt=attempt)
         return DeliveryState.FAILED
+    except Exception as exc:
+        # Never leave the attempt open: the next one checks the platform before sending.
+        _attempt_finish(attempt, "error", type(exc).__name__)
+        raise
     _mark_sent(message.id, platform_id, attempt, outcome)
     return DeliveryState.SENT
 
@@ -248,8 +270,12 @@ def _attempt_finish(attempt: DeliveryAttempt, outcome: str, error: str = "") -> 
 def _find_on_platform(api: ShopApi, message: Message, *, since: Any) -> str | None:
     """The platform id of this reply if an earlier attempt already delivered it."""
     conversation_id = message.conversation.platform_conversation_id
+    # Platform ids already carried by other replies of ours (an ingested copy of this very
+    # reply does not count: finding it is the point, and _mark_sent merges it).
     taken = set(
-        Message.objects.filter(conversation_id=message.conversation_id)
+        Message.objects.filter(conversation_id=message.conversation_id, direction="out")
+        .exclude(idempotency_key="")
+        .exclude(id=message.id)
         .exclude(platform_message_id__isnull=True)
         .values_list("platform_message_id", flat=True)
     )
@@ -279,10 +305,19 @@ def _mark_sent(message_id: int, platform_id: str, attempt: DeliveryAttempt, outc
     message = Message.objects.select_related("conversation").get(id=message_id)
     conversation = Conversation.objects.select_for_update().get(id=message.conversation_id)
     message = Message.objects.select_for_update().get(id=message_id)
-    # Ingestion may have stored the platform's copy first as a separate row; keep ours.
-    Message.objects.filter(
+    # Ingestion may have stored the platform's copy first as a separate row: keep ours.
+    holders = Message.objects.select_for_update().filter(
         shop_account_id=message.shop_account_id, platform_message_id=platform_id
-    ).exclude(id=message.id).delete()
+    )
+    for other in holders.exclude(id=message.id):
+        if other.idempotency_key or other.author_id:
+            # Another reply of ours wrongly holds this id: it goes back to being checked.
+            other.platform_message_id = None
+            other.delivery_state = DeliveryState.SENDING
+            other.save(update_fields=["platform_message_id", "delivery_state", "updated_at"])
+        else:
+            other.delete()
+
     message.platform_message_id = platform_id
     message.delivery_state = DeliveryState.SENT
     message.failure_reason = ""
@@ -316,7 +351,11 @@ def message_mark_failed(
     *, message_id: int, reason: str, attempt: DeliveryAttempt | None = None
 ) -> None:
     """Give up on a reply: it shows ``failed`` with the reason, and can be retried by hand."""
-    message = Message.objects.select_for_update().select_related("conversation").get(id=message_id)
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("conversation")
+        .get(id=message_id)
+    )
     if message.delivery_state == DeliveryState.SENT:
         return
     message.delivery_state = DeliveryState.FAILED
@@ -334,12 +373,30 @@ def message_mark_failed(
     _publish(message.conversation, "message.updated", message)
 
 
-def stuck_deliveries(older_than: timedelta = timedelta(minutes=2)) -> list[int]:
-    """Replies left pending or sending (a worker died, a broker lost the task)."""
+def stuck_deliveries() -> list[int]:
+    """Replies a lost task or a dead worker left behind: pending for two minutes, or sending
+    with no news for ten (longer than any lease and any task retry countdown)."""
+    now = timezone.now()
     return list(
+        Message.objects.filter(direction=Direction.OUTBOUND)
+        .filter(
+            Q(delivery_state=DeliveryState.PENDING, updated_at__lt=now - timedelta(minutes=2))
+            | Q(delivery_state=DeliveryState.SENDING, updated_at__lt=now - timedelta(minutes=10))
+        )
+        .values_list("id", flat=True)[:500]
+    )
+
+
+def replies_give_up_stale(*, max_age: timedelta = timedelta(hours=24)) -> int:
+    """Replies still undelivered a day after they were written fail visibly (the agent may
+    retry): the buyer must not receive a day-old answer unnoticed."""
+    stale = list(
         Message.objects.filter(
             direction=Direction.OUTBOUND,
             delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
-            updated_at__lt=timezone.now() - older_than,
+            created_at__lt=timezone.now() - max_age,
         ).values_list("id", flat=True)[:500]
     )
+    for message_id in stale:
+        message_mark_failed(message_id=message_id, reason="Not delivered within a day.")
+    return len(stale)

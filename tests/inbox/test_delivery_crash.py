@@ -11,11 +11,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from inbox.models import DeliveryAttempt, Message
 from inbox.tasks import deliver_message
@@ -56,6 +58,13 @@ def start_worker(message_id: int, base_url: str) -> subprocess.Popen:
     )
 
 
+def expire_lease(reply: Message) -> None:
+    """As if the lease time had passed since the dead worker's attempt started."""
+    DeliveryAttempt.objects.filter(message=reply).update(
+        started_at=timezone.now() - timedelta(seconds=settings.SCRM_DELIVERY_LEASE_SECONDS + 1)
+    )
+
+
 def wait_until(check, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,8 +95,13 @@ def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
     reply.refresh_from_db()
     assert reply.delivery_state == "sending"
     assert DeliveryAttempt.objects.get(message=reply).finished_at is None
-    # And the task runs again (broker redelivery, or the stuck-reply sweep)
     sim.clear_faults()
+    # The task comes back at once (acks_late: the broker redelivers it): the dead worker's
+    # lease still holds, so nothing is sent
+    assert deliver_message.apply(args=[reply.id]).get() == "in_flight"
+    assert len(sim.sent_messages(shop_id)) == 1
+    # And once the lease has run out, the next run checks the platform instead of resending
+    expire_lease(reply)
     assert deliver_message.apply(args=[reply.id]).get() == "sent"
     # Then the buyer has it once, and our row carries the platform's id
     sent = sim.sent_messages(shop_id)
@@ -118,7 +132,28 @@ def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
             kill(worker)
     sim.clear_faults()
     assert sim.sent_messages(shop_id) == []
+    expire_lease(reply)
     assert deliver_message.apply(args=[reply.id]).get() == "sent"
     assert len(sim.sent_messages(shop_id)) == 1
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
+
+
+def test_a_duplicate_task_during_a_delivery_does_not_send_again(world, platform):
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    reply = submitted_reply(platform, world)
+    path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
+    sim.set_fault(path + "/messages", "delay_after", delay=3)
+    worker = start_worker(reply.id, platform.server.base_url)
+    try:
+        assert wait_until(lambda: len(sim.sent_messages(shop_id)) == 1), "worker never sent"
+        # When the sweep (or a redelivered task) runs the delivery again meanwhile
+        assert deliver_message.apply(args=[reply.id]).get() == "in_flight"
+        # Then the first worker finishes the job alone
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            kill(worker)
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent"
+    assert len(sim.sent_messages(shop_id)) == 1

@@ -26,6 +26,7 @@ from inbox.platforms.base import (
     PlatformConversation,
     PlatformMessage,
     TokenSet,
+    TransientError,
     WebhookNotice,
 )
 from inbox.platforms.tiktok_shop import signing
@@ -122,7 +123,12 @@ class TikTokShopApi:
             },
             retry_unsafe=False,
         )
-        return str(data.get("message_id") or "")
+        message_id = str(data.get("message_id") or "")
+        if not message_id:
+            # Success without an id: we cannot tell our message from another; the caller looks
+            # for it on the platform before any new attempt.
+            raise TransientError("TikTok Shop send: success without a message_id")
+        return message_id
 
     def mark_read(self, conversation_id: str) -> None:
         self.client.call("POST", f"{CS}/conversations/{_path_id(conversation_id)}/messages/read")

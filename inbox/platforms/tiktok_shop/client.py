@@ -381,7 +381,9 @@ class TikTokShopClient:
         if status == 429 or code == CODE_TOO_MANY_REQUESTS:
             raise _Retry(self._rate_limited(path, code, status, request_id), retry_after)
         if status >= 500 or code == CODE_INTERNAL_ERROR:
-            raise _Retry(
+            # The platform (or a gateway before it) may have acted before failing: an unsafe
+            # call (a send) is not repeated here; its caller checks the platform first.
+            raise _ReadTimeout(
                 TransientError(
                     f"TikTok Shop {path}: code {code} HTTP {status} ({message}) "
                     f"request_id={request_id}",
@@ -448,7 +450,8 @@ class TikTokShopClient:
 
 
 class _ReadTimeout(_Retry):
-    """A failure after the request may have reached the platform."""
+    """A failure after the request may have reached the platform (a read timeout, a broken
+    connection, a 5xx): retried in the call only for calls that are safe to repeat."""
 
 
 def token_set_from(data: Mapping[str, Any]) -> TokenSet:

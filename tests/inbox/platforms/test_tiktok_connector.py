@@ -288,10 +288,16 @@ def test_server_error_is_retried_then_succeeds(world: World):
     assert len(world.sleeps) == 1
 
 
-def test_send_after_a_server_error_is_recorded_once(world: World):
+def test_send_is_not_repeated_in_the_call_after_a_server_error(world: World):
+    # A 5xx may come from a gateway after the platform stored the message: the send is not
+    # repeated blindly; the outbox checks the platform before its next attempt.
     conversation_id, _ = world.sim.buyer_message("7001", buyer_user_id="b1", nickname="E", text="?")
     world.sim.set_fault(f"{CS}/conversations/{conversation_id}/messages", "5xx", count=1)
     api = world.adapter.connect(world.credentials())
+    with pytest.raises(TransientError):
+        api.send_message(conversation_id, OutgoingMessage("TEXT", {"content": "ok"}))
+    assert world.sleeps == []
+    assert world.sim.sent_messages("7001") == []
     api.send_message(conversation_id, OutgoingMessage("TEXT", {"content": "ok"}))
     assert len(world.sim.sent_messages("7001")) == 1
 
