@@ -196,6 +196,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     idempotency_key = models.CharField(max_length=100, blank=True)
+    # Read from the platform's own listing. A reply we sent carries the platform's id before
+    # that: it must not count as "already have everything up to here" for sync and backfill.
+    synced = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

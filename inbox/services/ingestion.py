@@ -38,6 +38,7 @@ from inbox.platforms.base import (
     MalformedWebhook,
     Participant,
     PlatformConversation,
+    PlatformError,
     PlatformMessage,
     ShopApi,
     get_adapter,
@@ -183,9 +184,9 @@ def conversation_sync(
         page = api.list_messages(conversation_id, page_token=token, newest_first=True)
         ids = [m.message_id for m in page.items]
         known = set(
-            Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
-                "platform_message_id", flat=True
-            )
+            Message.objects.filter(
+                shop_account=shop, platform_message_id__in=ids, synced=True
+            ).values_list("platform_message_id", flat=True)
         )
         fresh.extend(m for m in page.items if m.message_id not in known)
         if known or not page.has_more:
@@ -212,11 +213,19 @@ def messages_store(
     batch = sorted(messages, key=lambda m: (m.create_time, m.index, m.message_id))
     conversation, created = _conversation_upsert(shop, conversation_id, batch, hint)
     ids = [m.message_id for m in batch]
-    known = set(
+    stored = dict(
         Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
-            "platform_message_id", flat=True
+            "platform_message_id", "synced"
         )
     )
+    known = set(stored)
+    # Our own replies, now seen in the platform's listing: take its time and index, so the
+    # timeline is the platform's order.
+    for pm in batch:
+        if stored.get(pm.message_id) is False:
+            Message.objects.filter(shop_account=shop, platform_message_id=pm.message_id).update(
+                synced=True, sent_at=pm.create_time, platform_index=pm.index
+            )
     new_rows: list[Message] = []
     updated_rows: list[Message] = []
     for pm in batch:
@@ -313,6 +322,7 @@ def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Mes
             candidate.failure_reason = ""
             candidate.sent_at = pm.create_time
             candidate.platform_index = pm.index
+            candidate.synced = True
             candidate.save()
             return candidate
     return None
@@ -437,6 +447,18 @@ def conversation_refresh(
 
 
 # --- backfill --------------------------------------------------------------------------------
+def _sync_one(shop: ShopAccount, pc: PlatformConversation, api: ShopApi) -> int:
+    """One conversation of a backfill; a conversation the platform refuses for good (not a
+    passing error) is logged and skipped so the others are still read."""
+    try:
+        return conversation_sync(shop=shop, conversation_id=pc.conversation_id, hint=pc, api=api)
+    except PlatformError as exc:
+        if exc.retryable:
+            raise
+        logger.warning("backfill of shop %s skipped a conversation: code %s", shop.pk, exc.code)
+        return 0
+
+
 def shop_backfill(*, shop: ShopAccount) -> int:
     """Page the shop's conversations newest first and store whatever is missing.
 
@@ -450,31 +472,29 @@ def shop_backfill(*, shop: ShopAccount) -> int:
     newest = high_water
     new_messages = 0
     token = ""
+    complete = False
     try:
         for _ in range(MAX_CONVERSATION_PAGES):
             page = api.list_conversations(page_token=token)
             latest_ids = [c.latest_message.message_id for c in page.items if c.latest_message]
             stored = set(
                 Message.objects.filter(
-                    shop_account=shop, platform_message_id__in=latest_ids
+                    shop_account=shop, platform_message_id__in=latest_ids, synced=True
                 ).values_list("platform_message_id", flat=True)
             )
             all_behind = True
             for pc in page.items:
                 lm = pc.latest_message
-                if lm is not None and (newest is None or lm.create_time > newest):
+                if lm is None:
+                    continue  # nothing to read yet
+                if newest is None or lm.create_time > newest:
                     newest = lm.create_time
-                if lm is None or lm.message_id not in stored:
-                    new_messages += conversation_sync(
-                        shop=shop, conversation_id=pc.conversation_id, hint=pc, api=api
-                    )
-                if (
-                    high_water is None
-                    or lm is None
-                    or lm.create_time >= high_water - BACKFILL_SLACK
-                ):
+                if lm.message_id not in stored:
+                    new_messages += _sync_one(shop, pc, api)
+                if high_water is None or lm.create_time >= high_water - BACKFILL_SLACK:
                     all_behind = False
             if all_behind or not page.has_more:
+                complete = True
                 break
             token = page.next_page_token
     except Exception as exc:
@@ -482,7 +502,10 @@ def shop_backfill(*, shop: ShopAccount) -> int:
             last_run_at=timezone.now(), last_error=type(exc).__name__
         )
         raise
+    # A run cut short by the page limit leaves the mark where it was, so the next run reads on.
     SyncCursor.objects.filter(pk=cursor.pk).update(
-        high_water=newest, last_run_at=timezone.now(), last_error=""
+        high_water=newest if complete else high_water,
+        last_run_at=timezone.now(),
+        last_error="" if complete else "page limit reached",
     )
     return new_messages

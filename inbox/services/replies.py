@@ -146,6 +146,7 @@ def message_send(
             delivery_state=DeliveryState.PENDING,
             author_id=actor.pk,
             idempotency_key=idempotency_key,
+            synced=False,
         )
         audit_record(
             organisation_id=conversation.organisation_id,

@@ -61,8 +61,9 @@ def pending_reply(conversation: Conversation, text: str, *, key: str, author=Non
         type="TEXT",
         text=text,
         content={"content": text},
-        sent_at=timezone.now(),
+        sent_at=timezone.now().replace(microsecond=0),
         delivery_state="pending",
         author=author,
         idempotency_key=key,
+        synced=False,
     )
