@@ -111,3 +111,83 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering: str | tuple[str, ...] = "-id"
+
+
+class KeysetPagination(pagination.BasePagination):
+    """Forward paging on every ordering field (value, …, id), not only the first.
+
+    DRF's CursorPagination positions on the first field and skips ties with an offset capped
+    at 1,000, so a queue where thousands of rows share a sort value (every answered
+    conversation has the same ``queue_key``) could not be paged through. The cursor here is the
+    last row's values for all ordering fields; the last field must be unique (``id``).
+    """
+
+    page_size = 50
+    max_page_size = 200
+
+    def __init__(self, ordering: tuple[str, ...]) -> None:
+        self.ordering = ordering
+        self.next_values: list[Any] | None = None
+        self.request: Any = None
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any]:
+        self.request = request
+        size = self._size(request)
+        raw = request.query_params.get("cursor")
+        if raw:
+            queryset = queryset.filter(self._after(self._decode(raw)))
+        rows = list(queryset.order_by(*self.ordering)[: size + 1])
+        if len(rows) > size:
+            rows = rows[:size]
+            last = rows[-1]
+            self.next_values = [getattr(last, f.lstrip("-")) for f in self.ordering]
+        return rows
+
+    def get_paginated_response(self, data: Any) -> Response:
+        next_url = None
+        if self.next_values is not None:
+            from rest_framework.utils.urls import replace_query_param
+
+            next_url = replace_query_param(
+                self.request.build_absolute_uri(), "cursor", self._encode(self.next_values)
+            )
+        return Response({"next": next_url, "previous": None, "results": data})
+
+    def _size(self, request: Any) -> int:
+        try:
+            return max(1, min(int(request.query_params["page_size"]), self.max_page_size))
+        except (KeyError, ValueError):
+            return self.page_size
+
+    def _after(self, values: list[Any]) -> Any:
+        from django.db.models import Q
+
+        condition = Q(pk__in=[])  # false
+        equal = Q()
+        for field, value in zip(self.ordering, values, strict=True):
+            name = field.lstrip("-")
+            op = "lt" if field.startswith("-") else "gt"
+            condition |= equal & Q(**{f"{name}__{op}": value})
+            equal &= Q(**{name: value})
+        return condition
+
+    @staticmethod
+    def _encode(values: list[Any]) -> str:
+        import base64
+        import json
+
+        plain = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+        return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+    def _decode(self, raw: str) -> list[Any]:
+        import base64
+        import binascii
+        import json
+
+        try:
+            values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        except (binascii.Error, ValueError):
+            values = None
+        if not isinstance(values, list) or len(values) != len(self.ordering):
+            raise ServiceError("Invalid cursor.", code="invalid_cursor")
+        return values

@@ -19,7 +19,7 @@ from inbox.selectors import QueueFilters
 from inbox.selectors.conversations import SORTS
 from inbox.services import conversations as work
 from inbox.services import replies
-from scrm.api import CursorPagination, ServiceError
+from scrm.api import CursorPagination, KeysetPagination, ServiceError
 
 
 # --- serializers (input) ---------------------------------------------------------------------
@@ -112,12 +112,6 @@ class BulkIn(serializers.Serializer):
 
 
 # --- pagination ------------------------------------------------------------------------------
-class QueueCursor(CursorPagination):
-    """Cursor on the sort's leading column; ``id`` breaks ties so no row is skipped."""
-
-    ordering: str | tuple[str, ...] = ("queue_key", "id")
-
-
 class MessageCursor(CursorPagination):
     ordering: str | tuple[str, ...] = (
         "-sent_at",
@@ -158,7 +152,7 @@ def _filters(request: Request) -> QueueFilters:
 class ConversationList(ListAPIView):
     """The unified queue of every shop you work on."""
 
-    pagination_class = QueueCursor
+    pagination_class = None  # KeysetPagination per request, by sort
     serializer_class = ConversationOut
 
     @extend_schema(
@@ -180,8 +174,7 @@ class ConversationList(ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters = _filters(request)
-        paginator = QueueCursor()
-        paginator.ordering = SORTS[filters.sort]
+        paginator = KeysetPagination(SORTS[filters.sort])
         qs = selectors.conversation_list(request.user, filters)
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response([conversation_payload(c) for c in page or []])

@@ -244,3 +244,29 @@ def test_snoozed_conversation_wakes_up_when_its_time_comes(world, api, queue):
     assert wake_snoozed_conversations.apply().get() == 1
     assert conv.id in ids(agent.get("/api/v1/conversations/"))
     assert AuditEvent.objects.filter(action="conversation.woke", actor=None).exists()
+
+
+def test_paging_reaches_every_row_when_more_than_a_thousand_share_a_sort_value(world, api):
+    from inbox.models import ANSWERED_SENTINEL
+
+    first = conversation_with_messages(world.shop_a1)
+    # 1,010 answered conversations: all share queue_key (the answered sentinel)
+    Conversation.objects.bulk_create(
+        Conversation(
+            organisation=world.org_a,
+            shop_account=world.shop_a1,
+            customer=first.customer,
+            platform_conversation_id=f"bulk-{i}",
+            queue_key=ANSWERED_SENTINEL,
+        )
+        for i in range(1010)
+    )
+    agent = api.as_user(world.agent_a1)
+    seen, url = [], "/api/v1/conversations/?page_size=200"
+    while url:
+        body = agent.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert len(seen) == len(set(seen)) == 1011
+    assert seen[0] == first.id  # the one waiting comes first
+    assert agent.get("/api/v1/conversations/?cursor=garbage").status_code == 400
