@@ -35,6 +35,9 @@ class DecryptionError(Exception):
 class KeyRing:
     primary_kid: str
     keys: dict[str, bytes]
+    # A key of its own for blind indexes (SCRM_BLIND_INDEX_KEY): rotating the encryption keys
+    # must not change every stored index. Without it, derived from the primary key.
+    index_key: bytes | None = None
 
     @classmethod
     def parse(cls, spec: str) -> KeyRing:
@@ -72,7 +75,7 @@ class KeyRing:
 
     @property
     def blind_index_key(self) -> bytes:
-        return _derive(self.keys[self.primary_kid], b"scrm blind index v1")
+        return _derive(self.index_key or self.keys[self.primary_kid], b"scrm blind index v1")
 
     def blind_index(self, value: str, *, purpose: str) -> str:
         normalised = " ".join(value.split()).casefold()
@@ -88,15 +91,21 @@ def _derive(master: bytes, info: bytes) -> bytes:
 
 
 @lru_cache(maxsize=4)
-def _ring_for(spec: str) -> KeyRing:
-    return KeyRing.parse(spec)
+def _ring_for(spec: str, index_key: str) -> KeyRing:
+    ring = KeyRing.parse(spec)
+    if not index_key:
+        return ring
+    raw = base64.b64decode(index_key + "=" * (-len(index_key) % 4), altchars=b"-_")
+    if len(raw) != 32:
+        raise ValueError("SCRM_BLIND_INDEX_KEY must be 32 bytes, base64")
+    return KeyRing(primary_kid=ring.primary_kid, keys=ring.keys, index_key=raw)
 
 
 def key_ring() -> KeyRing:
     """The key ring from settings (parsed once per distinct setting)."""
     from django.conf import settings
 
-    return _ring_for(settings.SCRM_ENCRYPTION_KEYS)
+    return _ring_for(settings.SCRM_ENCRYPTION_KEYS, settings.SCRM_BLIND_INDEX_KEY)
 
 
 def generate_key_spec(kid: str = "k1") -> str:

@@ -73,6 +73,9 @@ if not DEBUG:
             "(see docs/configuration.md). Set DJANGO_DEBUG=1 for local development."
         )
 SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
+# Set it before the first key rotation: blind indexes (exact search on encrypted fields) then
+# survive rotations. Without it they are keyed from the current primary encryption key.
+SCRM_BLIND_INDEX_KEY = os.environ.get("SCRM_BLIND_INDEX_KEY", "")
 SCRM_ENCRYPTION_KEYS = SCRM_ENCRYPTION_KEYS or _DEV_ENCRYPTION_KEYS
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")

@@ -195,28 +195,7 @@ class ConversationDetail(APIView):
         data = patch.validated_data
         if not data:
             raise ServiceError("Nothing to change.", code="invalid")
-        if "status" in data:
-            work.conversation_set_status(
-                actor=request.user,
-                conversation_id=pk,
-                status=data["status"],
-                snoozed_until=data.get("snoozed_until"),
-            )
-        if "priority" in data:
-            work.conversation_set_priority(
-                actor=request.user, conversation_id=pk, priority=data["priority"]
-            )
-        if "assignee_id" in data:
-            work.conversation_assign(
-                actor=request.user, conversation_id=pk, assignee_id=data["assignee_id"]
-            )
-        if data.get("add_tags") or data.get("remove_tags"):
-            work.conversation_tag(
-                actor=request.user,
-                conversation_id=pk,
-                add=data.get("add_tags", []),
-                remove=data.get("remove_tags", []),
-            )
+        work.conversation_update(actor=request.user, conversation_id=pk, changes=data)
         return Response(conversation_payload(selectors.conversation_get(request.user, pk)))
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from scrm.fields import EncryptedTextField
+from scrm.fields import EncryptedJSONField, EncryptedTextField
 
 
 class WebhookEventStatus(models.TextChoices):
@@ -89,7 +89,10 @@ class InboxEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
     )
     type = models.CharField(max_length=40)
-    data = models.JSONField(default=dict)
+    # Events carry display fields (the buyer's name, message text): encrypted like the rest.
+    data = EncryptedJSONField()
+    # PostgreSQL: the writing transaction's id, so the feed can wait for earlier transactions.
+    txid = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -13,13 +13,13 @@ from inbox.selectors.conversations import (
     conversation_get,
     conversation_list,
     conversation_messages,
+    event_last_id,
     event_list_after,
 )
 from inbox.selectors.team import TeamOverview, team_overview
 from inbox.selectors.workspace import (
     colleague_list,
     customer_conversations,
-    event_last_id,
 )
 
 __all__ = [

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from inbox.models import Conversation, InboxEvent, Message, Note
@@ -65,7 +67,7 @@ def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversa
     if filters.waiting_longer_than is not None:
         qs = qs.filter(waiting_since__lte=timezone.now() - filters.waiting_longer_than)
     if filters.search:
-        qs = qs.filter(_search_q(filters.search))
+        qs = qs.filter(_search_q(filters.search, shops))
     return (
         qs.select_related("shop_account", "customer", "assignee")
         .defer("shop_account__credentials")  # never decrypt credentials to list conversations
@@ -74,12 +76,15 @@ def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversa
     )
 
 
-def _search_q(term: str) -> Q:
-    """Text search: message text and preview (plain), buyer name (exact, by blind index)."""
+def _search_q(term: str, shops: list[int]) -> Q:
+    """Text search: message text and preview (plain), buyer name (exact, by blind index);
+    only in the shops searched, never across the deployment's other tenants."""
     from scrm.crypto import key_ring
 
     name_index = key_ring().blind_index(term, purpose="customer.name")
-    matching_messages = Message.objects.filter(text__icontains=term).values("conversation_id")
+    matching_messages = Message.objects.filter(
+        shop_account_id__in=shops, text__icontains=term
+    ).values("conversation_id")
     q = Q(last_message_preview__icontains=term) | Q(customer__name_index=name_index)
     q |= Q(id__in=matching_messages)
     if term.isdigit():
@@ -113,11 +118,36 @@ def conversation_messages(user: AnyUser, conversation_id: int) -> QuerySet[Messa
     )
 
 
+# PostgreSQL hands out event ids when rows are inserted, not when they commit: event 102 can be
+# visible while 101 is still in flight, and a client moving its "last id" past 102 would skip
+# 101 for good. The feed returns only events of transactions older than every transaction
+# still running (pg_snapshot_xmin); SQLite serialises writers, so order is commit order there.
+SAFE_TXID = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+OWN_TXID = "pg_current_xact_id_if_assigned()::text::bigint"
+
+
 def event_list_after(user: AnyUser, after_id: int, limit: int = 500) -> list[InboxEvent]:
     """Change-feed events after ``after_id`` that the user may see, oldest first."""
     shops = shop_account_ids_for(user)
-    return list(
-        InboxEvent.objects.filter(id__gt=after_id)
-        .filter(Q(shop_account_id__in=shops) | Q(user_id=user.pk))
-        .order_by("id")[:limit]
+    qs = InboxEvent.objects.filter(id__gt=after_id).filter(
+        Q(shop_account_id__in=shops) | Q(user_id=user.pk)
     )
+    if connection.vendor == "postgresql":
+        qs = qs.filter(  # constant SQL, no input
+            Q(txid__lt=RawSQL(SAFE_TXID, []))  # noqa: S611
+            | Q(txid=RawSQL(OWN_TXID, []))  # noqa: S611 - a transaction sees its own events
+        )
+    return list(qs.order_by("id")[:limit])
+
+
+def event_last_id(user: AnyUser) -> int:
+    """The newest event id the user may see: a page or socket opened now has seen everything
+    up to it (never the deployment-wide maximum, which would show other tenants' volume)."""
+    shops = shop_account_ids_for(user)
+    last = (
+        InboxEvent.objects.filter(Q(shop_account_id__in=shops) | Q(user_id=user.pk))
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return last or 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from inbox.models import Conversation, InboxEvent, Member, Role
+from inbox.models import Conversation, Member, Role
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from inbox.selectors.conversations import QueueFilters, conversation_list
 
@@ -20,12 +20,6 @@ def customer_conversations(
         user, QueueFilters(statuses=(), sort="newest")
     ).filter(customer_id=conversation.customer_id)
     return list(qs.exclude(id=conversation.id)[:limit])
-
-
-def event_last_id(user: AnyUser) -> int:
-    """The change feed's current position: a page rendered now has seen everything up to it."""
-    member_for(user)
-    return InboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def colleague_list(user: AnyUser) -> list[Member]:

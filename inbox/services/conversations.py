@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -177,6 +178,34 @@ def conversation_mark_read(*, actor: AnyUser, conversation_id: int) -> Conversat
         conversation.save(update_fields=["unread_count", "updated_at"])
         _changed(actor, conversation, "conversation.read", {})
     return conversation
+
+
+@transaction.atomic
+def conversation_update(*, actor: AnyUser, conversation_id: int, changes: dict[str, Any]) -> None:
+    """Several changes at once (the API's PATCH): all apply, or none (one bad assignee rolls
+    back the status change made with it)."""
+    if "status" in changes:
+        conversation_set_status(
+            actor=actor,
+            conversation_id=conversation_id,
+            status=changes["status"],
+            snoozed_until=changes.get("snoozed_until"),
+        )
+    if "priority" in changes:
+        conversation_set_priority(
+            actor=actor, conversation_id=conversation_id, priority=changes["priority"]
+        )
+    if "assignee_id" in changes:
+        conversation_assign(
+            actor=actor, conversation_id=conversation_id, assignee_id=changes["assignee_id"]
+        )
+    if changes.get("add_tags") or changes.get("remove_tags"):
+        conversation_tag(
+            actor=actor,
+            conversation_id=conversation_id,
+            add=changes.get("add_tags", []),
+            remove=changes.get("remove_tags", []),
+        )
 
 
 def _bulk_ids(actor: AnyUser, ids: list[int]) -> list[int]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.db import connection, transaction
 
 from inbox.models import InboxEvent
 
@@ -44,11 +44,20 @@ def event_publish(
         user_id=user_id,
         type=type,
         data=data,
+        txid=_current_txid(),
     )
     group = shop_group(shop_account_id) if shop_account_id else user_group(user_id or 0)
     payload = {"type": "inbox.event", "event": {"id": event.id, "type": type, "data": data}}
     transaction.on_commit(lambda: _push(group, payload))
     return event
+
+
+def _current_txid() -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        return int(cursor.fetchone()[0])
 
 
 def control_publish(*, user_id: int, message: dict[str, Any]) -> None:

@@ -98,3 +98,58 @@ async def test_presence_counts_open_sockets(world):
     await b.disconnect()
     await sync_to_async(presence.refresh_from_db)()
     assert presence.connections == 0
+
+
+@pytest.mark.skipif(
+    "postgresql" not in __import__("django.conf").conf.settings.DATABASES["default"]["ENGINE"],
+    reason="commit order differs from id order only on PostgreSQL (SQLite serialises writers)",
+)
+async def test_feed_never_skips_an_event_committed_after_a_later_one(world, api):
+    """Event ids are taken at insert time: the feed must not show event N+1 while N is still
+    in flight, or a client moving its last id past N+1 loses N for good."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from inbox.services.events import event_publish
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with transaction.atomic():
+            event_publish(
+                organisation_id=world.org_a.id,
+                shop_account_id=world.shop_a1.id,
+                type="slow",
+                data={},
+            )
+            started.set()
+            release.wait(10)
+        connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    await sync_to_async(started.wait)(10)
+
+    def fast_writer_then_read():
+        with transaction.atomic():
+            event_publish(
+                organisation_id=world.org_a.id,
+                shop_account_id=world.shop_a1.id,
+                type="fast",
+                data={},
+            )
+        from inbox.selectors import event_list_after
+
+        return [e.type for e in event_list_after(world.supervisor_a, 0)]
+
+    assert "fast" not in await sync_to_async(fast_writer_then_read, thread_sensitive=False)()
+    release.set()
+    await sync_to_async(thread.join)()
+
+    def read():
+        from inbox.selectors import event_list_after
+
+        return [e.type for e in event_list_after(world.supervisor_a, 0)]
+
+    assert (await sync_to_async(read, thread_sensitive=False)())[-2:] == ["slow", "fast"]

@@ -64,3 +64,17 @@ def test_credentials_are_ciphertext_in_the_database():
     assert "s3cr3t-value" not in raw
     shop.refresh_from_db()
     assert shop.credentials["app_secret"] == "s3cr3t-value"
+
+
+def test_blind_index_survives_rotation_with_its_own_key():
+    index_key = base64.urlsafe_b64encode(b"i" * 32).decode()
+    old, new = generate_key_spec("old"), generate_key_spec("new")
+    from scrm.crypto import _ring_for
+
+    before = _ring_for(old, index_key).blind_index("Emily R.", purpose="customer.name")
+    after = _ring_for(f"{new},{old}", index_key).blind_index("Emily R.", purpose="customer.name")
+    assert before == after
+    # without a dedicated key, a rotation changes the index (why the setting exists)
+    assert KeyRing.parse(old).blind_index("Emily R.", purpose="x") != KeyRing.parse(
+        f"{new},{old}"
+    ).blind_index("Emily R.", purpose="x")

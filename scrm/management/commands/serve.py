@@ -28,7 +28,10 @@ class Command(BaseCommand):
             scheduler.start()
         try:
             # One process: the embedded mode's in-memory channel layer lives in it.
-            uvicorn.run("scrm.asgi:application", host=host, port=port, log_level="info")
+            # No access log: URLs carry search terms (a buyer's name) and platform signatures.
+            uvicorn.run(
+                "scrm.asgi:application", host=host, port=port, log_level="info", access_log=False
+            )
         finally:
             if scheduler is not None:
                 scheduler.stop()
