@@ -54,7 +54,7 @@ lint: install-dev
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 messages: install-dev
-	cd scrm && DJANGO_DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore '.venv/*'
+	DJANGO_DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 bench: install-dev
