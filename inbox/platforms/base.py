@@ -8,6 +8,7 @@ timeouts and bounded retries.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -201,6 +202,16 @@ class ShopApi(Protocol):
     def mark_read(self, conversation_id: str) -> None: ...
 
 
+class TokenKeeper(Protocol):
+    """Where a shop's tokens live between processes. Several workers may find the same token
+    expired at once, and a refresh invalidates the old pair: a worker reloads what another
+    stored before refreshing, and refreshes only under the keeper's lock."""
+
+    def load(self) -> Credentials: ...
+
+    def lock(self) -> AbstractContextManager[None]: ...
+
+
 class PlatformAdapter(Protocol):
     name: str  # matches ShopAccount.platform
     max_text_length: int
@@ -209,6 +220,7 @@ class PlatformAdapter(Protocol):
         self,
         credentials: Credentials,
         on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+        token_keeper: TokenKeeper | None = None,
     ) -> ShopApi: ...
 
     def parse_webhook(self, body: bytes) -> WebhookNotice:

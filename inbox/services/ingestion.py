@@ -11,7 +11,8 @@ Invariants kept here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,15 +64,38 @@ class WebhookRejected(Exception):
 
 
 # --- connections -----------------------------------------------------------------------------
+class ShopTokenKeeper:
+    """A shop's tokens in the database; the refresh lock is its row lock (a transaction held
+    for one token call, about once a week per shop)."""
+
+    def __init__(self, shop_id: int) -> None:
+        self.shop_id = shop_id
+
+    def load(self) -> Credentials:
+        stored = ShopAccount.objects.filter(pk=self.shop_id).values_list("credentials", flat=True)
+        return Credentials.from_dict(stored.get())
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        with transaction.atomic():
+            ShopAccount.objects.select_for_update().filter(pk=self.shop_id).exists()
+            yield
+
+
 def shop_api(shop: ShopAccount) -> ShopApi:
-    """A connection to the shop's platform that persists refreshed tokens (encrypted)."""
+    """A connection to the shop's platform that persists refreshed tokens (encrypted) and
+    coordinates refreshes with other workers."""
 
     def save_tokens(credentials: Credentials) -> None:
         ShopAccount.objects.filter(pk=shop.pk).update(credentials=credentials.to_dict())
         shop.credentials = credentials.to_dict()
 
     adapter = get_adapter(shop.platform)
-    return adapter.connect(Credentials.from_dict(shop.credentials), on_tokens_refreshed=save_tokens)
+    return adapter.connect(
+        Credentials.from_dict(shop.credentials),
+        on_tokens_refreshed=save_tokens,
+        token_keeper=ShopTokenKeeper(shop.pk),
+    )
 
 
 # --- webhooks --------------------------------------------------------------------------------

@@ -185,3 +185,21 @@ def test_stuck_replies_are_swept_and_delivered(world, platform):
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
     assert len(platform.sim.sent_messages(world.shop_a1.platform_shop_id)) == 1
+
+
+def test_two_workers_with_one_expired_token_refresh_once(world, platform):
+    shop = world.shop_a1
+    old = Credentials.from_dict(shop.credentials)
+    # Two workers loaded the same credentials
+    worker_a, worker_b = shop_api(shop), shop_api(ShopAccount.objects.get(pk=shop.pk))
+    platform.sim.expire_access_token(old.access_token)
+    # The first refreshes and stores the new pair
+    worker_a.list_conversations()
+    shop.refresh_from_db()
+    after_a = Credentials.from_dict(shop.credentials)
+    assert after_a.access_token != old.access_token
+    # The second, still holding the old (now revoked) token, takes the stored pair instead of
+    # refreshing with a refresh token the first refresh already spent
+    worker_b.list_conversations()
+    shop.refresh_from_db()
+    assert Credentials.from_dict(shop.credentials).refresh_token == after_a.refresh_token

@@ -25,6 +25,7 @@ from inbox.platforms.base import (
     Participant,
     PlatformConversation,
     PlatformMessage,
+    TokenKeeper,
     TokenSet,
     TransientError,
     WebhookNotice,
@@ -163,12 +164,14 @@ class TikTokShopAdapter:
         self,
         credentials: Credentials,
         on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+        token_keeper: TokenKeeper | None = None,
     ) -> TikTokShopClient:
         return TikTokShopClient(
             credentials,
             api_base=self.api_base,
             auth_base=self.auth_base,
             on_tokens_refreshed=on_tokens_refreshed,
+            token_keeper=token_keeper,
             retry=self.retry,
             timeout=self.timeout,
             sleep=self.sleep,
@@ -178,8 +181,9 @@ class TikTokShopAdapter:
         self,
         credentials: Credentials,
         on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+        token_keeper: TokenKeeper | None = None,
     ) -> TikTokShopApi:
-        return TikTokShopApi(self._client(credentials, on_tokens_refreshed))
+        return TikTokShopApi(self._client(credentials, on_tokens_refreshed, token_keeper))
 
     def parse_webhook(self, body: bytes) -> WebhookNotice:
         return parse_webhook(body)

@@ -26,6 +26,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from inbox.platforms.base import (
     Credentials,
     PlatformError,
     RateLimited,
+    TokenKeeper,
     TokenSet,
     TransientError,
 )
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 # Platform codes (docs/platforms/tiktok-shop.md §1.5).
 CODE_OK = 0
 CODE_TOKEN_EXPIRED = 105002
+CODE_TOKEN_INVALID = 101000  # e.g. an access token another worker's refresh just replaced
 CODE_TOO_MANY_REQUESTS = 36009002
 CODE_INTERNAL_ERROR = 36009003
 
@@ -144,6 +147,7 @@ class TikTokShopClient:
         api_base: str | None = None,
         auth_base: str | None = None,
         on_tokens_refreshed: Callable[[Credentials], None] | None = None,
+        token_keeper: TokenKeeper | None = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -155,6 +159,7 @@ class TikTokShopClient:
         self._api_base = api_base.rstrip("/") if api_base else None
         self._auth_base = auth_base.rstrip("/") if auth_base else None
         self.on_tokens_refreshed = on_tokens_refreshed
+        self.token_keeper = token_keeper
         self.retry = retry or retry_policy_from_settings()
         self._sleep = sleep
         self._clock = clock
@@ -218,7 +223,12 @@ class TikTokShopClient:
                     retry_unsafe=retry_unsafe,
                 )
             except PlatformError as error:
-                if error.code != CODE_TOKEN_EXPIRED:
+                if error.code not in (CODE_TOKEN_EXPIRED, CODE_TOKEN_INVALID):
+                    raise
+                if not refreshed and self._adopt_stored_tokens():
+                    refreshed = True  # another worker refreshed first: use its tokens
+                    continue
+                if error.code == CODE_TOKEN_INVALID:
                     raise
                 if refreshed or not self.credentials.refresh_token:
                     raise AuthExpired(
@@ -234,8 +244,22 @@ class TikTokShopClient:
                         code=error.code,
                         http_status=error.http_status,
                     ) from None
-                self.refresh_tokens()
+                lock = self.token_keeper.lock() if self.token_keeper else nullcontext()
+                with lock:
+                    # Re-checked under the lock: the worker before us may have just refreshed.
+                    if not self._adopt_stored_tokens():
+                        self.refresh_tokens()
                 refreshed = True
+
+    def _adopt_stored_tokens(self) -> bool:
+        """Take the stored tokens if another process changed them since we loaded ours."""
+        if self.token_keeper is None:
+            return False
+        stored = self.token_keeper.load()
+        if stored.access_token and stored.access_token != self.credentials.access_token:
+            self.credentials = stored
+            return True
+        return False
 
     def refresh_tokens(self) -> Credentials:
         """Refresh the token pair, persist it through ``on_tokens_refreshed``, return it.
