@@ -15,10 +15,17 @@ def member_for(user: AnyUser) -> Member:
     """The acting user's organisation membership; a user without one may see nothing."""
     if not user.is_authenticated:
         raise Forbidden("Authentication required.")
+    # Remembered on the user object, which lives for one request (or one task): every selector
+    # and service of a request asks for it.
+    cached = getattr(user, "_scrm_member", None)
+    if cached is not None:
+        return cached
     try:
-        return Member.objects.select_related("organisation").get(user_id=user.pk)
+        member = Member.objects.select_related("organisation").get(user_id=user.pk)
     except Member.DoesNotExist:
         raise Forbidden("You are not a member of any organisation.") from None
+    setattr(user, "_scrm_member", member)  # noqa: B010 - not a model field
+    return member
 
 
 def shop_account_list(user: AnyUser) -> QuerySet[ShopAccount]:

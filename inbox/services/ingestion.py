@@ -25,6 +25,7 @@ from inbox.models import (
     Conversation,
     ConversationStatus,
     Customer,
+    DeliveryAttempt,
     DeliveryState,
     Direction,
     Message,
@@ -321,21 +322,20 @@ def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Mes
     if pm.sender.role not in HUMAN_ROLES:
         return None
     text = message_text(pm.type, pm.content)
-    candidates = (
-        Message.objects.select_for_update(of=("self",))
-        .filter(
-            conversation=conversation,
-            direction=Direction.OUTBOUND,
-            platform_message_id__isnull=True,
-            delivery_state__in=[
-                DeliveryState.PENDING,
-                DeliveryState.SENDING,
-                DeliveryState.FAILED,
-            ],
-            type=pm.type,
-            attempts__started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW,
-        )
-        .distinct()
+    candidates = Message.objects.select_for_update(of=("self",)).filter(
+        conversation=conversation,
+        direction=Direction.OUTBOUND,
+        platform_message_id__isnull=True,
+        delivery_state__in=[
+            DeliveryState.PENDING,
+            DeliveryState.SENDING,
+            DeliveryState.FAILED,
+        ],
+        type=pm.type,
+        # a subquery, not a join + DISTINCT: PostgreSQL refuses FOR UPDATE with DISTINCT
+        id__in=DeliveryAttempt.objects.filter(
+            started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW
+        ).values("message_id"),
     )
     for candidate in candidates.order_by("id"):
         if (pm.type == "TEXT" and candidate.text == text) or (
