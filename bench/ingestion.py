@@ -36,7 +36,7 @@ APP_SECRET = "bench_app_secret_0123456789"  # noqa: S105 - simulator only
 SHOP_ID = "7499000000000000001"
 TARGET_RATE = 500.0
 VARIANTS = {
-    "shipped": "as shipped (CONN_MAX_AGE=60)",
+    "shipped": "as shipped (psycopg pool)",
     "conn0": "CONN_MAX_AGE=0",
     "pool": "psycopg pool (max 8)",
 }
