@@ -1,6 +1,6 @@
 """Run every benchmark in turn: ``.venv/bin/python -m bench`` (see docs/performance.md).
 
-Each one also runs alone (``python -m bench.ingestion``, ``bench.queue``, ``bench.realtime``)
+Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``, ``bench.realtime``)
 with its own options; here they run with their defaults.
 """
 
@@ -11,7 +11,7 @@ import sys
 
 from bench._common import PYTHON, ROOT
 
-BENCHES = ("bench.ingestion", "bench.queue", "bench.realtime")
+BENCHES = ("bench.ingestion", "bench.queue_page", "bench.realtime")
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """The queue's first page (50 rows) for an agent of 5 shops, at 10k and at 100k conversations.
 
-    .venv/bin/python -m bench.queue [--runs 60] [--sizes 10000,100000]
+    .venv/bin/python -m bench.queue_page [--runs 60] [--sizes 10000,100000]
 
 Services mode on a throw-away database (``scrm_bench_queue``). 20 shop accounts, the agent
 works on 5 of them; 2,000 buyers made through ``customer_upsert`` (encrypted names) and reused;
