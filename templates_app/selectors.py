@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from django.db import connection
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -68,15 +69,25 @@ Relations = dict[int, tuple[list[int], list[int]]]
 
 
 def quick_reply_relations(ids: list[int]) -> Relations:
-    """Shop account and material ids of some quick replies, in two queries: a page of the
-    picker needs no model objects for them (prefetching costs more than the search)."""
+    """Shop account and material ids of some quick replies, in one round trip: a page of the
+    picker needs no model objects for them, and compiling two ORM queries per keystroke cost
+    more than running them."""
     out: Relations = {i: ([], []) for i in ids}
-    shops = QuickReply.shop_accounts.through.objects.filter(quickreply_id__in=ids)
-    for qid, sid in shops.values_list("quickreply_id", "shopaccount_id").order_by("shopaccount_id"):
-        out[qid][0].append(sid)
-    materials = QuickReply.materials.through.objects.filter(quickreply_id__in=ids)
-    for qid, mid in materials.values_list("quickreply_id", "material_id").order_by("material_id"):
-        out[qid][1].append(mid)
+    if not ids:
+        return out
+    shops = QuickReply.shop_accounts.through._meta
+    materials = QuickReply.materials.through._meta
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (  # table and column names from the models' own metadata; values are parameters
+        f'SELECT 0, "quickreply_id", "shopaccount_id" FROM "{shops.db_table}" '  # noqa: S608
+        f'WHERE "quickreply_id" IN ({marks}) '
+        f'UNION ALL SELECT 1, "quickreply_id", "material_id" FROM "{materials.db_table}" '
+        f'WHERE "quickreply_id" IN ({marks}) ORDER BY 1, 3'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, *ids])
+        for kind, qid, other in cursor.fetchall():
+            out[qid][kind].append(other)
     return out
 
 
