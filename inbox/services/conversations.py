@@ -12,7 +12,7 @@ from django.db.models import Q
 from inbox.models import Conversation, ConversationStatus, Note, Role, Tag
 from inbox.payloads import conversation_payload, note_payload
 from inbox.selectors import AnyUser, conversation_get, member_for, shop_account_ids_for
-from inbox.services.events import event_publish
+from inbox.services.events import conversation_event_publish
 from monitoring.audit import audit_record
 from scrm.api import NotFound, ServiceError
 
@@ -36,11 +36,8 @@ def _changed(actor: AnyUser | None, conversation: Conversation, action: str, dat
         target=conversation,
         data=data,
     )
-    event_publish(
-        organisation_id=conversation.organisation_id,
-        shop_account_id=conversation.shop_account_id,
-        type="conversation.updated",
-        data=conversation_payload(conversation),
+    conversation_event_publish(
+        conversation, "conversation.updated", conversation_payload(conversation)
     )
 
 
@@ -157,12 +154,7 @@ def note_add(*, actor: AnyUser, conversation_id: int, text: str) -> Note:
         target=note,
         data={"conversation_id": conversation.id},
     )
-    event_publish(
-        organisation_id=conversation.organisation_id,
-        shop_account_id=conversation.shop_account_id,
-        type="note.created",
-        data=note_payload(note),
-    )
+    conversation_event_publish(conversation, "note.created", note_payload(note))
     return note
 
 

@@ -60,6 +60,16 @@ def _current_txid() -> int | None:
         return int(cursor.fetchone()[0])
 
 
+def conversation_event_publish(conversation: Any, type: str, data: dict[str, Any]) -> InboxEvent:
+    """An event about one conversation, for the members of its shop."""
+    return event_publish(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        type=type,
+        data=data,
+    )
+
+
 def control_publish(*, user_id: int, message: dict[str, Any]) -> None:
     """A control message to a user's open sockets (e.g. leave a shop group), after commit."""
     transaction.on_commit(lambda: _push(user_group(user_id), message))

@@ -45,7 +45,7 @@ from inbox.platforms.base import (
     ShopApi,
     get_adapter,
 )
-from inbox.services.events import event_publish
+from inbox.services.events import conversation_event_publish
 from monitoring.audit import audit_record
 from scrm.crypto import key_ring
 
@@ -289,11 +289,13 @@ def messages_store(
         conversation_auto_assign(conversation=conversation)
     for row in new_rows:
         if row.is_visible:
-            _publish(conversation, "message.created", message_payload(row))
+            conversation_event_publish(conversation, "message.created", message_payload(row))
     for row in updated_rows:
-        _publish(conversation, "message.updated", message_payload(row))
+        conversation_event_publish(conversation, "message.updated", message_payload(row))
     if new_rows or updated_rows or created:
-        _publish(conversation, "conversation.updated", conversation_payload(conversation))
+        conversation_event_publish(
+            conversation, "conversation.updated", conversation_payload(conversation)
+        )
     return len(new_rows)
 
 
@@ -301,15 +303,6 @@ def message_text(type_: str, content: dict) -> str:
     """The searchable text of a message (TEXT and the text-like system types)."""
     value = content.get("content") if isinstance(content, dict) else None
     return value if isinstance(value, str) else ""
-
-
-def _publish(conversation: Conversation, type_: str, data: dict) -> None:
-    event_publish(
-        organisation_id=conversation.organisation_id,
-        shop_account_id=conversation.shop_account_id,
-        type=type_,
-        data=data,
-    )
 
 
 def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Message | None:

@@ -39,7 +39,7 @@ from inbox.platforms.base import (
     get_adapter,
 )
 from inbox.selectors import AnyUser, conversation_get
-from inbox.services.events import event_publish
+from inbox.services.events import conversation_event_publish
 from inbox.services.ingestion import conversation_refresh, message_text, shop_api
 from monitoring.audit import audit_record
 from monitoring.screening import screen_outgoing
@@ -167,12 +167,7 @@ def _enqueue(message_id: int) -> None:
 
 
 def _publish(conversation: Conversation, type_: str, message: Message) -> None:
-    event_publish(
-        organisation_id=conversation.organisation_id,
-        shop_account_id=conversation.shop_account_id,
-        type=type_,
-        data=message_payload(message),
-    )
+    conversation_event_publish(conversation, type_, message_payload(message))
 
 
 @transaction.atomic
@@ -303,8 +298,14 @@ def _find_on_platform(api: ShopApi, message: Message, *, since: Any) -> str | No
 
 @transaction.atomic
 def _mark_sent(message_id: int, platform_id: str, attempt: DeliveryAttempt, outcome: str) -> None:
-    message = Message.objects.select_related("conversation").get(id=message_id)
-    conversation = Conversation.objects.select_for_update().get(id=message.conversation_id)
+    conversation_id = Message.objects.values_list("conversation_id", flat=True).get(id=message_id)
+    # Conversation first, then message: the order ingestion locks them in.
+    conversation = (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("shop_account", "customer", "assignee")
+        .defer("shop_account__credentials")
+        .get(id=conversation_id)
+    )
     message = Message.objects.select_for_update().get(id=message_id)
     # Ingestion may have stored the platform's copy first as a separate row: keep ours.
     holders = Message.objects.select_for_update().filter(
@@ -335,15 +336,8 @@ def _mark_sent(message_id: int, platform_id: str, attempt: DeliveryAttempt, outc
         data={"conversation_id": conversation.id, "outcome": outcome},
     )
     _publish(conversation, "message.updated", message)
-    event_publish(
-        organisation_id=conversation.organisation_id,
-        shop_account_id=conversation.shop_account_id,
-        type="conversation.updated",
-        data=conversation_payload(
-            Conversation.objects.select_related("shop_account", "customer", "assignee").get(
-                id=conversation.id
-            )
-        ),
+    conversation_event_publish(
+        conversation, "conversation.updated", conversation_payload(conversation)
     )
 
 
