@@ -20,12 +20,16 @@ MAX_BULK = 200
 
 
 def _locked(actor: AnyUser, conversation_id: int) -> Conversation:
-    conversation_get(actor, conversation_id)  # access check, 404 otherwise
-    return (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("shop_account", "customer", "assignee")
-        .get(id=conversation_id)
-    )
+    """The conversation, row-locked, if the actor may work on it (404 otherwise)."""
+    try:
+        return (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("shop_account", "customer", "assignee")
+            .defer("shop_account__credentials")
+            .get(id=conversation_id, shop_account_id__in=shop_account_ids_for(actor))
+        )
+    except Conversation.DoesNotExist:
+        raise NotFound("Conversation not found.") from None
 
 
 def _changed(actor: AnyUser | None, conversation: Conversation, action: str, data: dict) -> None:
