@@ -9,7 +9,7 @@ from celery import shared_task
 
 from inbox.models import ShopAccount
 from inbox.platforms.base import PlatformError, RateLimited
-from inbox.services import ingestion, replies
+from inbox.services import ingestion, replies, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +24,22 @@ def backoff(retries: int, *, base: float = 2.0, cap: float = 300.0) -> float:
 @shared_task(bind=True, max_retries=5, acks_late=True)
 def process_webhook_event(self, event_id: int) -> str:
     try:
-        return ingestion.webhook_event_process(event_id=event_id)
+        return webhooks.webhook_event_process(event_id=event_id)
     except PlatformError as exc:
         if exc.retryable and self.request.retries < self.max_retries:
             raise self.retry(countdown=backoff(self.request.retries), exc=exc) from exc
         # The backfill will pick the messages up; keep the reason (no personal data in it).
-        ingestion.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
+        webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
         return "failed"
+
+
+@shared_task
+def reprocess_stale_webhooks() -> int:
+    """Periodic: stored webhooks whose processing task was lost are queued again."""
+    ids = webhooks.webhook_events_stale()
+    for event_id in ids:
+        process_webhook_event.delay(event_id)
+    return len(ids)
 
 
 @shared_task(bind=True, max_retries=DELIVERY_MAX_RETRIES, acks_late=True)

@@ -23,6 +23,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from inbox.ingress import WebhookIngress  # noqa: E402
 from inbox.routing import websocket_urlpatterns  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ SIMULATOR_PREFIX = "/simulator/tiktok"
 
 router = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Webhooks are answered before Django's request path (see inbox.ingress).
+        "http": WebhookIngress(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

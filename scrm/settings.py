@@ -198,6 +198,7 @@ CELERY_TIMEZONE = "UTC"
 SCRM_PERIODIC_TASKS: dict[str, float] = {
     "inbox.tasks.backfill_all_shops": float(os.environ.get("SCRM_BACKFILL_SECONDS", 60)),
     "inbox.tasks.redeliver_stuck_replies": 60.0,
+    "inbox.tasks.reprocess_stale_webhooks": 60.0,
     "inbox.tasks.wake_snoozed_conversations": 60.0,
 }
 # A worker delivering a reply holds it this long; a crashed worker's reply is retried after it.

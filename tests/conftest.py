@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from inbox.models import Organisation, Role, ShopAccount
@@ -54,6 +59,45 @@ def world(db) -> World:
 
 
 @pytest.fixture
+def asgi_server(transactional_db, settings) -> Iterator[str]:
+    """``scrm.asgi.application`` (webhook ingress, Django, websockets, the simulator mount)
+    served by Uvicorn in a thread of the test process, on a free port; yields its base URL."""
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from scrm.asgi import application
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    # Close each request's connection, so no server thread holds the test database at the end.
+    db_settings = connections["default"].settings_dict
+    previous_age = db_settings.get("CONN_MAX_AGE")
+    db_settings["CONN_MAX_AGE"] = 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    # Static files from the finders, as Django's live server does (tests run with DEBUG off).
+    config = uvicorn.Config(
+        ASGIStaticFilesHandler(application),
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True, name="test-uvicorn")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+    db_settings["CONN_MAX_AGE"] = previous_age
+
+
+@pytest.fixture
 def api():
     """An API client; ``api.as_user(u)`` authenticates as that user."""
 
@@ -75,6 +119,16 @@ def _celery_eager():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_webhook_keys():
+    """Each test's shop accounts are new rows: no webhook key remembered from another test."""
+    from inbox.services.webhooks import webhook_keys
+
+    webhook_keys.clear()
+    yield
+    webhook_keys.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

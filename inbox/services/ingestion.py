@@ -11,9 +11,8 @@ Invariants kept here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -31,13 +30,10 @@ from inbox.models import (
     Message,
     ShopAccount,
     SyncCursor,
-    WebhookEvent,
-    WebhookEventStatus,
 )
 from inbox.payloads import conversation_payload, message_payload
 from inbox.platforms.base import (
     Credentials,
-    MalformedWebhook,
     Participant,
     PlatformConversation,
     PlatformError,
@@ -46,7 +42,6 @@ from inbox.platforms.base import (
     get_adapter,
 )
 from inbox.services.events import conversation_event_publish
-from monitoring.audit import audit_record
 from scrm.crypto import key_ring
 
 logger = logging.getLogger(__name__)
@@ -56,12 +51,6 @@ MAX_MESSAGE_PAGES = 50  # 500 messages back per conversation sync
 MAX_CONVERSATION_PAGES = 100  # 2,000 conversations per backfill run
 BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water mark
 ADOPT_CLOCK_SKEW = timedelta(minutes=2)  # our clock against the platform's
-
-
-class WebhookRejected(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 # --- connections -----------------------------------------------------------------------------
@@ -96,97 +85,6 @@ def shop_api(shop: ShopAccount) -> ShopApi:
         Credentials.from_dict(shop.credentials),
         on_tokens_refreshed=save_tokens,
         token_keeper=ShopTokenKeeper(shop.pk),
-    )
-
-
-# --- webhooks --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Receipt:
-    event_id: int
-    duplicate: bool
-
-
-def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
-    """Verify and store one webhook, unique on its notification id; process it after commit.
-
-    Raises WebhookRejected (400 malformed, 401 unsigned or unknown shop); nothing is stored then.
-    """
-    adapter = get_adapter(platform)
-    try:
-        notice = adapter.parse_webhook(body)
-    except MalformedWebhook as exc:
-        raise WebhookRejected(400, "malformed_webhook", str(exc)) from None
-    shop = ShopAccount.objects.filter(
-        platform=platform, platform_shop_id=notice.shop_id, is_active=True
-    ).first()
-    if shop is None or not adapter.verify_webhook(
-        Credentials.from_dict(shop.credentials), headers, body
-    ):
-        raise WebhookRejected(401, "invalid_signature", "Signature missing or not valid.")
-    with transaction.atomic():
-        event, created = WebhookEvent.objects.get_or_create(
-            platform=platform,
-            notification_id=notice.notification_id,
-            defaults={
-                "shop_account": shop,
-                "type_code": notice.type_code,
-                "kind": notice.kind,
-                "body": body.decode("utf-8", errors="replace"),
-            },
-        )
-        if created:
-            from inbox.tasks import process_webhook_event
-
-            # Embedded mode: Celery is eager, so this runs in this request right after the
-            # receipt commits; services mode: a worker picks it up.
-            transaction.on_commit(lambda: process_webhook_event.delay(event.id))
-    if notice.kind == "unknown":
-        logger.info("webhook type %s from %s stored, not handled", notice.type_code, platform)
-    return Receipt(event_id=event.id, duplicate=not created)
-
-
-def webhook_event_process(*, event_id: int) -> str:
-    """Act on one stored webhook (idempotent: a processed event is not processed again)."""
-    event = WebhookEvent.objects.select_related("shop_account").get(id=event_id)
-    if event.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED):
-        return event.status
-    shop = event.shop_account
-    notice = get_adapter(event.platform).parse_webhook(event.body.encode())
-    WebhookEvent.objects.filter(id=event.id).update(attempts=event.attempts + 1)
-    status = WebhookEventStatus.PROCESSED
-    if shop is None:
-        status = WebhookEventStatus.IGNORED
-    elif notice.kind in ("new_message", "new_conversation") and notice.conversation_id:
-        # A signal only: the platform's API is the truth for the message itself.
-        conversation_sync(shop=shop, conversation_id=notice.conversation_id)
-    elif notice.kind == "deauthorization":
-        shop_deauthorize(shop=shop)
-    else:
-        # return_status: after-sales cases arrive with the after-sales capability; the raw
-        # event stays stored for it. unknown: kept for inspection.
-        status = WebhookEventStatus.IGNORED
-    WebhookEvent.objects.filter(id=event.id).update(
-        status=status, processed_at=timezone.now(), error=""
-    )
-    return status
-
-
-def webhook_event_failed(*, event_id: int, reason: str) -> None:
-    WebhookEvent.objects.filter(id=event_id).update(
-        status=WebhookEventStatus.FAILED, error=reason[:300]
-    )
-
-
-@transaction.atomic
-def shop_deauthorize(*, shop: ShopAccount) -> None:
-    """The seller revoked our access: stop syncing the shop, keep its data."""
-    ShopAccount.objects.filter(pk=shop.pk).update(is_active=False)
-    audit_record(
-        organisation_id=shop.organisation_id,
-        actor=None,
-        action="shop_account.deauthorized",
-        target=shop,
-        data={"platform": shop.platform},
     )
 
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from inbox.models import Role
@@ -41,42 +38,12 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture
-def server(transactional_db, settings, monkeypatch) -> Iterator[str]:
-    """``scrm.asgi.application`` on a free port; yields its base URL."""
-    import uvicorn
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    from scrm.asgi import application
-
+def server(asgi_server, monkeypatch) -> str:
+    """``scrm.asgi.application`` on a free port (tests/conftest.py); yields its base URL."""
     # Playwright's sync API keeps an event loop in this thread: the ORM calls the test makes
     # between browser steps are still plain sync calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
-    # Close each request's connection, so no server thread holds the test database at the end.
-    db_settings = connections["default"].settings_dict
-    previous_age = db_settings.get("CONN_MAX_AGE")
-    db_settings["CONN_MAX_AGE"] = 0
-    port = _free_port()
-    # Static files from the finders, as Django's live server does (tests run with DEBUG off).
-    config = uvicorn.Config(
-        ASGIStaticFilesHandler(application),
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True, name="e2e-uvicorn")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    db_settings["CONN_MAX_AGE"] = previous_age
+    return asgi_server
 
 
 def _chromium_path() -> str | None:

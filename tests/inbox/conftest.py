@@ -6,11 +6,11 @@ from tests.inbox.platform_world import start_platform
 
 
 @pytest.fixture
-def platform(settings, world, live_server):
+def platform(settings, world, asgi_server):
     """The TikTok Shop simulator over real HTTP, wired to shops a1, a2 and b1; its webhooks go
-    to the live server."""
+    to the ASGI server (``inbox.ingress``, as in production)."""
     p = start_platform(settings)
-    url = live_server.url + "/webhooks/tiktok/"
+    url = asgi_server + "/webhooks/tiktok/"
     for shop in (world.shop_a1, world.shop_a2, world.shop_b1):
         p.connect_shop(shop)
         p.subscribe(shop, url)

@@ -144,8 +144,11 @@ def _envelope(shop_id: str, type_: int, nid: str, data: dict) -> bytes:
     ).encode()
 
 
-def test_bad_input_gets_clear_errors_and_loses_nothing(world, platform, live_server, caplog):
-    url = live_server.url + "/webhooks/tiktok/"
+@pytest.mark.parametrize("door", ["asgi", "django"])
+def test_bad_input_gets_clear_errors_and_loses_nothing(world, platform, door, request, caplog):
+    # The same answers from the ASGI ingress and from Django's URLconf (WSGI deployments).
+    base = request.getfixturevalue("asgi_server" if door == "asgi" else "live_server")
+    url = (base if door == "asgi" else base.url) + "/webhooks/tiktok/"
     shop_id = world.shop_a1.platform_shop_id
     conv_id, _ = platform.sim.buyer_message(
         shop_id, buyer_user_id="b9", nickname="Kept Buyer", text="keep me"

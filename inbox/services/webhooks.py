@@ -1,0 +1,254 @@
+"""Webhooks: verify and store each notification once, then act on it.
+
+Invariants kept here:
+- nothing unsigned is stored: a notification is stored only after its signature verifies with
+  the app secret of the shop account it names (401 otherwise, 400 if it is not a notification);
+- a notification is stored once per (platform, notification id), whatever redeliveries arrive,
+  with one ``INSERT … ON CONFLICT DO NOTHING`` (the ack path's only write);
+- processing is idempotent and never lost for good: a processed event is not processed again,
+  and events whose task went missing (broker down, process killed after the ack) are queued
+  again by ``webhook_events_stale``; the messages themselves are also recovered by the backfill.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, connections, router, transaction
+from django.utils import timezone
+
+from inbox.models import ShopAccount, WebhookEvent, WebhookEventStatus
+from inbox.platforms.base import Credentials, MalformedWebhook, WebhookNotice, get_adapter
+from inbox.services.ingestion import conversation_sync
+from monitoring.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+# A shop's webhook credentials are read once per process for this long; a notification that
+# fails verification with credentials older than KEYS_RECHECK_SECONDS reads them again (a new
+# shop account, a rotated secret).
+KEYS_TTL_SECONDS = 10.0
+KEYS_RECHECK_SECONDS = 1.0
+KEYS_MAX_ENTRIES = 10_000  # unknown shop ids are remembered too; bounded against floods
+STALE_AFTER = timedelta(minutes=2)
+STALE_WINDOW = timedelta(days=1)
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event_id: int
+    duplicate: bool
+
+
+# --- the shops' webhook keys -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _ShopKey:
+    shop_account_id: int | None  # None: no active shop account with this platform shop id
+    credentials: Credentials | None
+    loaded_at: float
+
+
+class WebhookKeys:
+    """Per process: which active shop account a notification's shop id names, and its app
+    credentials (decrypted once, not on every delivery)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], _ShopKey] = {}
+        self._lock = threading.Lock()
+
+    def get(self, platform: str, shop_id: str, *, max_age: float = KEYS_TTL_SECONDS) -> _ShopKey:
+        now = time.monotonic()
+        entry = self._entries.get((platform, shop_id))
+        if entry is not None and now - entry.loaded_at <= max_age:
+            return entry
+        row = (
+            ShopAccount.objects.filter(platform=platform, platform_shop_id=shop_id, is_active=True)
+            .values_list("pk", "credentials")
+            .first()
+        )
+        if row is None:
+            entry = _ShopKey(None, None, now)
+        else:
+            entry = _ShopKey(row[0], Credentials.from_dict(row[1]), now)
+        with self._lock:
+            if len(self._entries) >= KEYS_MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[platform, shop_id] = entry
+        return entry
+
+    def forget(self, platform: str, shop_id: str) -> None:
+        with self._lock:
+            self._entries.pop((platform, shop_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+webhook_keys = WebhookKeys()
+
+
+# --- receiving -------------------------------------------------------------------------------
+def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -> Receipt:
+    """Verify and store one webhook, unique on its notification id; queue its processing.
+
+    Raises WebhookRejected (400 malformed, 401 unsigned or unknown shop); nothing is stored then.
+    Embedded mode runs the processing task eagerly, so it happens in this call.
+    """
+    adapter = get_adapter(platform)
+    try:
+        notice = adapter.parse_webhook(body)
+    except MalformedWebhook as exc:
+        raise WebhookRejected(400, "malformed_webhook", str(exc)) from None
+    key = _verified_key(platform, notice.shop_id, headers, body)
+    try:
+        event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
+    except IntegrityError:
+        # The shop account was deleted since its key was read: read it again, once.
+        webhook_keys.forget(platform, notice.shop_id)
+        key = _verified_key(platform, notice.shop_id, headers, body)
+        event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
+    if created:
+        from inbox.tasks import process_webhook_event
+
+        # After the receipt commits (at once outside a transaction): eager in embedded mode,
+        # a worker's in services mode.
+        transaction.on_commit(lambda: process_webhook_event.delay(event_id))
+    if notice.kind == "unknown":
+        logger.info("webhook type %s from %s stored, not handled", notice.type_code, platform)
+    return Receipt(event_id=event_id, duplicate=not created)
+
+
+def _verified_key(platform: str, shop_id: str, headers: Mapping[str, str], body: bytes) -> _ShopKey:
+    adapter = get_adapter(platform)
+
+    def verifies(key: _ShopKey) -> bool:
+        return key.credentials is not None and adapter.verify_webhook(
+            key.credentials, headers, body
+        )
+
+    key = webhook_keys.get(platform, shop_id)
+    if not verifies(key):
+        key = webhook_keys.get(platform, shop_id, max_age=KEYS_RECHECK_SECONDS)
+        if not verifies(key):
+            raise WebhookRejected(401, "invalid_signature", "Signature missing or not valid.")
+    return key
+
+
+_INSERT_SQL: dict[str, tuple[str, list]] = {}
+
+
+def _receipt_store(
+    platform: str, notice: WebhookNotice, shop_account_id: int | None, body: bytes
+) -> tuple[int, bool]:
+    """(event id, created): one INSERT … ON CONFLICT DO NOTHING RETURNING id, and a SELECT
+    only for a redelivery. PostgreSQL and SQLite (3.35+) both speak it."""
+    alias = router.db_for_write(WebhookEvent)
+    connection = connections[alias]
+    if alias not in _INSERT_SQL:
+        meta = WebhookEvent._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        qn = connection.ops.quote_name
+        # Built from the model's own names and placeholders only; values go as parameters.
+        columns = ", ".join(qn(f.attname if f.column is None else f.column) for f in fields)
+        _INSERT_SQL[alias] = (
+            f"INSERT INTO {qn(meta.db_table)} ({columns})"  # noqa: S608
+            f" VALUES ({', '.join(['%s'] * len(fields))})"
+            f" ON CONFLICT ({qn('platform')}, {qn('notification_id')}) DO NOTHING"
+            f" RETURNING {qn('id')}",
+            fields,
+        )
+    sql, fields = _INSERT_SQL[alias]
+    event = WebhookEvent(
+        platform=platform,
+        notification_id=notice.notification_id,
+        shop_account_id=shop_account_id,
+        type_code=notice.type_code,
+        kind=notice.kind,
+        body=body.decode("utf-8", errors="replace"),
+    )
+    params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0]), True
+    existing = WebhookEvent.objects.filter(
+        platform=platform, notification_id=notice.notification_id
+    ).values_list("id", flat=True)
+    return existing.get(), False
+
+
+# --- processing ------------------------------------------------------------------------------
+def webhook_event_process(*, event_id: int) -> str:
+    """Act on one stored webhook (idempotent: a processed event is not processed again)."""
+    event = WebhookEvent.objects.select_related("shop_account").get(id=event_id)
+    if event.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED):
+        return event.status
+    shop = event.shop_account
+    notice = get_adapter(event.platform).parse_webhook(event.body.encode())
+    WebhookEvent.objects.filter(id=event.id).update(attempts=event.attempts + 1)
+    status = WebhookEventStatus.PROCESSED
+    if shop is None or not shop.is_active:
+        # Deleted or disconnected since the notification was signed and stored.
+        status = WebhookEventStatus.IGNORED
+    elif notice.kind in ("new_message", "new_conversation") and notice.conversation_id:
+        # A signal only: the platform's API is the truth for the message itself.
+        conversation_sync(shop=shop, conversation_id=notice.conversation_id)
+    elif notice.kind == "deauthorization":
+        shop_deauthorize(shop=shop)
+    else:
+        # return_status: after-sales cases arrive with the after-sales capability; the raw
+        # event stays stored for it. unknown: kept for inspection.
+        status = WebhookEventStatus.IGNORED
+    WebhookEvent.objects.filter(id=event.id).update(
+        status=status, processed_at=timezone.now(), error=""
+    )
+    return status
+
+
+def webhook_event_failed(*, event_id: int, reason: str) -> None:
+    WebhookEvent.objects.filter(id=event_id).update(
+        status=WebhookEventStatus.FAILED, error=reason[:300]
+    )
+
+
+def webhook_events_stale(*, limit: int = 500) -> list[int]:
+    """Events still ``received`` minutes after they arrived (their task was lost: the broker
+    was down, or the process died between the ack and the queueing), oldest first; events older
+    than a day are left to the backfill."""
+    now = timezone.now()
+    return list(
+        WebhookEvent.objects.filter(
+            status=WebhookEventStatus.RECEIVED,
+            received_at__lt=now - STALE_AFTER,
+            received_at__gte=now - STALE_WINDOW,
+        )
+        .order_by("status", "received_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+@transaction.atomic
+def shop_deauthorize(*, shop: ShopAccount) -> None:
+    """The seller revoked our access: stop syncing the shop, keep its data."""
+    ShopAccount.objects.filter(pk=shop.pk).update(is_active=False)
+    webhook_keys.forget(shop.platform, shop.platform_shop_id)
+    audit_record(
+        organisation_id=shop.organisation_id,
+        actor=None,
+        action="shop_account.deauthorized",
+        target=shop,
+        data={"platform": shop.platform},
+    )
