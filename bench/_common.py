@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -265,6 +266,75 @@ async def http_load(
     start = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     return time.perf_counter() - start, latencies, statuses
+
+
+async def http_load_rate(
+    port: int,
+    requests: Sequence[bytes],
+    *,
+    rate: float,
+    max_connections: int = 64,
+    time_limit: float = 60.0,
+) -> tuple[float, list[float], dict[int, int]]:
+    """Open loop: request i is due at ``start + i / rate``, whether or not earlier ones have been
+    answered (as a platform delivers webhooks). Latency counts from when a request was due, so
+    time spent waiting for a free connection is counted too (no coordinated omission). At most
+    ``max_connections`` keep-alive connections; status 0 = dropped.
+
+    Returns (elapsed seconds from the first due time to the last answer, latencies in ms,
+    status counts).
+    """
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    idle: asyncio.Queue = asyncio.Queue()
+    # The client's own collector pauses would show as server latency.
+    gc.collect()
+    gc.disable()
+    opened = 0
+    loop = asyncio.get_running_loop()
+
+    async def one(raw: bytes, due: float) -> None:
+        nonlocal opened
+        if idle.empty() and opened < max_connections:
+            opened += 1
+            conn = None
+        else:
+            conn = await idle.get()
+        try:
+            if conn is None:
+                conn = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = conn
+            writer.write(raw)
+            status = await _read_response(reader)
+        except (OSError, asyncio.IncompleteReadError):
+            status = 0
+            if conn is not None:
+                conn[1].close()
+            conn = None
+        latencies.append((loop.time() - due) * 1000)
+        statuses[status] = statuses.get(status, 0) + 1
+        if conn is None:
+            opened -= 1
+        else:
+            idle.put_nowait(conn)
+
+    start = loop.time() + 0.05
+    tasks = []
+    for i, raw in enumerate(requests):
+        due = start + i / rate
+        if due - start > time_limit:
+            break
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(raw, due)))
+    await asyncio.gather(*tasks)
+    elapsed = loop.time() - start
+    gc.enable()
+    while not idle.empty():
+        _reader, writer = idle.get_nowait()
+        writer.close()
+    return elapsed, latencies, statuses
 
 
 def raw_request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:

@@ -7,16 +7,21 @@ Services mode on a throw-away database (``scrm_bench_ingestion``) and Redis db 5
 1. ack: ``uvicorn scrm.asgi:application`` with 1 and with 2 workers, one shop account whose
    app key/secret sign NEW_MESSAGE (type 14) notifications, each with its own
    ``tts_notification_id`` (taken from the TikTok Shop simulator, which holds the messages they
-   refer to). A keep-alive client with ``--concurrency`` connections posts them; the figures are
-   acks/s and ack latency. Every notification must be stored exactly once in
-   ``inbox_webhookevent``. Baseline in the same run: the same load on ``/healthz`` (one
-   ``SELECT 1``), so the ratio is the cost of verify + store.
+   refer to). Two loads:
+   - closed loop, the capacity: ``--concurrency`` keep-alive connections post back to back;
+     figures are acks/s and latency (which, by Little's law, is concurrency / rate);
+   - open loop, the target: deliveries due at a steady ``--rate`` a second for ``--seconds``,
+     whether or not earlier ones were answered, as a platform sends them; latency counts from
+     when each was due (waiting for a free connection included), on up to 64 connections.
+   Every notification must be stored exactly once in ``inbox_webhookevent``. Baseline in the
+   same run: the closed loop on ``/healthz`` (one ``SELECT 1`` through Django's whole request
+   path), so the ratio compares verify + store with Django's own floor.
 2. processing: ``--process`` further notifications are acked with no worker running, then a
    real ``celery -A scrm worker --concurrency 2`` fetches each message from the simulator
    (``SimulatorServer`` in this process; ``TIKTOK_API_BASE`` points at it) and stores it; the
    figure is processed events/s until the queue drains (bounded by ``--drain-limit``).
 
-Target (issue): >= 500 acks/s sustained, ack p99 <= 50 ms.
+Target (issue): >= 500 acks/s sustained, ack p99 <= 50 ms: judged on the open loop at 500/s.
 """
 
 from __future__ import annotations
@@ -129,10 +134,14 @@ def _ids(bodies: list[bytes]) -> list[str]:
     return [str(json.loads(b)["tts_notification_id"]) for b in bodies]
 
 
-def _load(port: int, requests: list[bytes], concurrency: int, time_limit: float) -> dict:
-    elapsed, lat, statuses = asyncio.run(
-        c.http_load(port, requests, concurrency=concurrency, time_limit=time_limit)
-    )
+def _load(
+    port: int, requests: list[bytes], concurrency: int, time_limit: float, rate: float = 0.0
+) -> dict:
+    if rate:
+        load = c.http_load_rate(port, requests, rate=rate, time_limit=time_limit)
+    else:
+        load = c.http_load(port, requests, concurrency=concurrency, time_limit=time_limit)
+    elapsed, lat, statuses = asyncio.run(load)
     ok = statuses.get(200, 0)
     return {
         "n": len(lat),
@@ -191,7 +200,9 @@ def run(
     time_limit: float = 60.0,
     drain_limit: float = 120.0,
     workers: tuple[int, ...] = (1, 2),
-    variants: tuple[str, ...] = ("shipped", "conn0", "pool"),
+    variants: tuple[str, ...] = ("shipped",),
+    rate: float = TARGET_RATE,
+    seconds: float = 10.0,
 ) -> dict:
     if "pool" in variants and not c.pool_available():
         print("psycopg_pool not importable: the 'pool' variant is skipped (see --help)")
@@ -211,6 +222,8 @@ def run(
         sim_env = {"TIKTOK_API_BASE": server.base_url, "TIKTOK_AUTH_BASE": server.base_url}
         cases = [(v, w) for v in variants for w in workers]
         runs = {case: _notifications(sim, requests, f"{case[0]}{case[1]}") for case in cases}
+        paced_count = int(rate * seconds)
+        paced = {case: _notifications(sim, paced_count, f"r{case[0]}{case[1]}") for case in cases}
         proc_bodies = _notifications(sim, process, "proc")
         health = [c.raw_request("GET", "/healthz", {})] * requests
         rows, check = [], []
@@ -221,11 +234,18 @@ def run(
                 asyncio.run(c.http_load(port, health[:200], concurrency=concurrency))
                 h = _load(port, health, concurrency, time_limit)
                 a = _load(port, _signed_requests(runs[variant, w]), concurrency, time_limit)
-            stored, distinct = _stored(_ids(runs[variant, w]))
+                time.sleep(1.0)  # let the closed loop's queued work settle
+                o = _load(port, _signed_requests(paced[variant, w]), 0, time_limit, rate=rate)
+            stored, distinct = _stored(_ids(runs[variant, w]) + _ids(paced[variant, w]))
             a["stored"], a["distinct"] = stored, distinct
             results["healthz"][variant, w], results["ack"][variant, w] = h, a
+            results.setdefault("paced", {})[variant, w] = o
             label = f"{VARIANTS[variant]}, {w} worker{'s' if w > 1 else ''}"
-            for name, r in (("/healthz (baseline)", h), ("webhook NEW_MESSAGE", a)):
+            for name, r in (
+                (f"/healthz (baseline), closed loop x{concurrency}", h),
+                (f"webhook, closed loop x{concurrency}", a),
+                (f"webhook, open loop {rate:g}/s", o),
+            ):
                 rows.append(
                     [
                         label,
@@ -239,14 +259,20 @@ def run(
                         _statuses(r["statuses"]),
                     ]
                 )
-            prepared = len(runs[variant, w])
+            prepared = len(runs[variant, w]) + len(paced[variant, w])
+            acked = a["ok"] + o["ok"]
             # Every acked notification stored once; unacked ones (errors, time limit) not at all.
-            ok_once = stored == distinct == a["ok"]
-            met = a["rate"] >= TARGET_RATE and a["p99"] <= TARGET_P99_MS and a["ok"] == a["n"]
+            ok_once = stored == distinct == acked
+            met = (
+                rate >= TARGET_RATE
+                and o["rate"] >= TARGET_RATE * 0.99
+                and o["p99"] <= TARGET_P99_MS
+                and o["ok"] == o["n"] == len(paced[variant, w])
+            )
             check.append(
                 [
                     label,
-                    f"{stored:,} rows / {distinct:,} distinct / {a['ok']:,} acked"
+                    f"{stored:,} rows / {distinct:,} distinct / {acked:,} acked"
                     f" / {prepared:,} prepared",
                     "yes" if ok_once else "NO",
                     f"{h['rate'] / a['rate']:.2f}x" if a["rate"] else "-",
@@ -254,7 +280,7 @@ def run(
                 ]
             )
         c.table(
-            f"Webhook acks ({c.machine()}; concurrency {concurrency}; req/s counts 200s only)",
+            f"Webhook acks ({c.machine()}; 200/s counts 200s; open-loop latency from due time)",
             [
                 "server",
                 "endpoint",
@@ -269,7 +295,8 @@ def run(
             rows,
         )
         c.table(
-            "Stored exactly once; cost of verify+store; target >= 500/s and p99 <= 50 ms",
+            "Stored exactly once; healthz/webhook closed-loop rates; target (open loop) >= 500/s"
+            " and p99 <= 50 ms",
             [
                 "server",
                 "inbox_webhookevent",
@@ -283,7 +310,7 @@ def run(
         # --- processing -----------------------------------------------------------------------
         c.redis_flush()  # drop the ack runs' queued tasks: only the processing set is worked
         proc_ids = _ids(proc_bodies)
-        proc_variant = "pool" if "pool" in variants else "conn0"
+        proc_variant = "shipped"
         log = logs / "server-proc.log"
         with c.server_running(DB, workers=2, log=log, extra=sim_env, variant=proc_variant) as port:
             acked = _load(port, _signed_requests(proc_bodies), concurrency, time_limit)
@@ -348,9 +375,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--drain-limit", type=float, default=120.0)
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts, e.g. 1,2")
+    parser.add_argument("--rate", type=float, default=TARGET_RATE, help="open-loop deliveries/s")
+    parser.add_argument("--seconds", type=float, default=10.0, help="open-loop duration")
     parser.add_argument(
         "--variants",
-        default="shipped,conn0,pool",
+        default="shipped",
         help="settings: shipped, conn0 (CONN_MAX_AGE=0), pool (psycopg pool; needs psycopg_pool "
         "importable, e.g. BENCH_EXTRA_PYTHONPATH=/tmp/pool after pip install --target /tmp/pool "
         "psycopg-pool)",
@@ -364,6 +393,8 @@ def main(argv: list[str] | None = None) -> None:
         drain_limit=min(args.drain_limit, 300.0),
         workers=tuple(int(w) for w in args.workers.split(",")),
         variants=tuple(v for v in args.variants.split(",") if v in VARIANTS),
+        rate=min(args.rate, 5000.0),
+        seconds=min(args.seconds, 60.0),
     )
 
 

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,13 @@ def _answer_in_thread(platform: str, headers: Mapping[str, str], body: bytes) ->
         connections.close_all()
 
 
-_answer_parallel = sync_to_async(_answer_in_thread, thread_sensitive=False)
+# A few threads are enough (each mostly waits on one INSERT) and keep the GIL, which the event
+# loop needs to read the next requests, from being passed around among many.
+_answer_parallel = sync_to_async(
+    _answer_in_thread,
+    thread_sensitive=False,
+    executor=ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook"),
+)
 _answer_serial = sync_to_async(_answer_in_thread, thread_sensitive=True)
 
 

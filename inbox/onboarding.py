@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +17,7 @@ from inbox.platforms.base import (
     TokenSet,
     get_adapter,
 )
+from inbox.services.webhooks import webhook_keys
 from monitoring.audit import audit_record
 
 # A shop's default time zone by region (the seller can change it afterwards). Regions that
@@ -179,4 +181,7 @@ def _shop_accounts_save(
             data={"platform": platform, "region": region, "created": created},
         )
         saved.append(account)
+        # This process verifies the shop's next webhook with the new secret at once (other
+        # processes within inbox.services.webhooks.KEYS_RECHECK_SECONDS).
+        transaction.on_commit(partial(webhook_keys.forget, platform, shop.shop_id))
     return saved

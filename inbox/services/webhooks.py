@@ -120,11 +120,11 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
         key = _verified_key(platform, notice.shop_id, headers, body)
         event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
     if created:
-        from inbox.tasks import process_webhook_event
+        from inbox.tasks import queue_webhook_processing
 
         # After the receipt commits (at once outside a transaction): eager in embedded mode,
-        # a worker's in services mode.
-        transaction.on_commit(lambda: process_webhook_event.delay(event_id))
+        # batched to the workers in services mode.
+        transaction.on_commit(lambda: queue_webhook_processing(event_id))
     if notice.kind == "unknown":
         logger.info("webhook type %s from %s stored, not handled", notice.type_code, platform)
     return Receipt(event_id=event_id, duplicate=not created)

@@ -1,0 +1,92 @@
+"""Hand small items (ids) over in batches from one background thread.
+
+The webhook ack path uses it to queue processing tasks: one Celery message costs about half a
+millisecond of CPU, more than verifying and storing the webhook, so at a few hundred
+deliveries a second one message per batch of ids is the difference that matters. Items are
+ids of rows already committed; whatever a crash loses here is found again by a periodic sweep
+(``inbox.tasks.reprocess_stale_webhooks``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Batcher(Generic[T]):
+    """``add`` from any thread; ``flush`` is called from one daemon thread with at most
+    ``max_items`` items, each having waited at most about ``linger`` seconds."""
+
+    def __init__(
+        self,
+        flush: Callable[[Sequence[T]], object],
+        *,
+        linger: float = 0.01,
+        max_items: int = 50,
+        name: str = "batcher",
+    ) -> None:
+        self._flush = flush
+        self._linger = linger
+        self._max_items = max_items
+        self._name = name
+        self._items: list[T] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._busy = False
+        atexit.register(self.drain, 2.0)
+
+    def add(self, item: T) -> None:
+        with self._cond:
+            self._items.append(item)
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._start()
+            self._cond.notify_all()
+
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every item added so far has been handed to ``flush``; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._items or self._busy:
+                if self._thread is None or self._pid != os.getpid():
+                    return not self._items
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def _start(self) -> None:
+        # Also after a fork: the parent's thread does not exist in the child.
+        self._pid = os.getpid()
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._items:
+                    self._cond.wait()
+            time.sleep(self._linger)  # let a batch gather
+            with self._cond:
+                batch = self._items[: self._max_items]
+                del self._items[: self._max_items]
+                self._busy = True
+            try:
+                self._flush(batch)
+            except Exception as exc:
+                # Ids only, so nothing personal; the items' owner recovers them by its sweep.
+                logger.error("%s: %d items not handed over: %s", self._name, len(batch), exc)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()

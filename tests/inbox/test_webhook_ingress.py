@@ -1,0 +1,307 @@
+"""The webhook ack path as production serves it: the ASGI ingress in front of Django, the shops'
+keys read once per process, processing queued in batches, and lost tasks swept up."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+from django.utils import timezone
+
+from inbox.models import Message, WebhookEvent
+from inbox.onboarding import shop_accounts_onboard
+from inbox.platforms.base import get_adapter
+from inbox.platforms.tiktok_shop.signing import webhook_signature
+from inbox.services.webhooks import WebhookRejected, webhook_receive
+from inbox.tasks import (
+    process_webhook_events,
+    reprocess_stale_webhooks,
+    webhook_batches_drain,
+)
+from scrm.batching import Batcher
+from scrm.celery import app as celery_app
+from tests.inbox.platform_world import APP_KEY, APP_SECRET
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _new_message_bodies(sim, shop, count: int) -> list[bytes]:
+    """``count`` signed-ready NEW_MESSAGE notifications the simulator queued, not delivered."""
+    for i in range(count):
+        sim.buyer_message(
+            shop.platform_shop_id, buyer_user_id=f"buyer-{i}", nickname=f"B{i}", text=f"hi {i}"
+        )
+    with sim.lock:
+        batch, sim.outbox = sim.outbox, []
+    return [n.body for n in batch if json.loads(n.body)["type"] == 14]
+
+
+def _headers(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "Authorization": webhook_signature(APP_KEY, secret, body),
+    }
+
+
+# --- the ASGI door -----------------------------------------------------------------------------
+def _raw(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_ingress_answers_before_django_and_refuses_bad_framing(world, platform, asgi_server):
+    url = asgi_server + "/webhooks/tiktok/"
+    port = int(asgi_server.rsplit(":", 1)[1])
+    body = _new_message_bodies(platform.sim, world.shop_a1, 1)[0]
+    # A signed delivery: an empty 200 naming the stored event, and the message fetched
+    r = httpx.post(url, content=body, headers=_headers(body), timeout=10)
+    assert (r.status_code, r.content) == (200, b"")
+    event = WebhookEvent.objects.get(id=int(r.headers["X-SCRM-Event"]))
+    assert event.status == "processed"
+    assert Message.objects.filter(shop_account=world.shop_a1).count() == 1
+    # Redelivered: the same event, acknowledged the same way
+    again = httpx.post(url, content=body, headers=_headers(body), timeout=10)
+    assert again.headers["X-SCRM-Event"] == str(event.id)
+    # An unknown platform, a wrong method: clear errors
+    assert httpx.post(asgi_server + "/webhooks/nowhere/", content=body).status_code == 404
+    wrong = httpx.put(url, content=body, timeout=10)
+    assert (wrong.status_code, wrong.headers["Allow"]) == (405, "POST")
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+    # A chunked body (no Content-Length) over the limit is cut off with 413, nothing stored
+    def chunks():
+        for _ in range(40):
+            yield b" " * 100_000
+
+    big = httpx.post(url, content=chunks(), headers=_headers(b"x"), timeout=10)
+    assert big.status_code == 413
+    assert big.json()["error"]["code"] == "too_large"
+    # A Content-Length that is not a number
+    bad = _raw(port, b"POST /webhooks/tiktok/ HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\n\r\n")
+    assert bad.split(b" ", 2)[1] in (b"400",)
+    assert WebhookEvent.objects.count() == 1
+
+
+def test_concurrent_redeliveries_store_one_event(world, platform, asgi_server):
+    url = asgi_server + "/webhooks/tiktok/"
+    body = _new_message_bodies(platform.sim, world.shop_a1, 1)[0]
+    answers: list[str] = []
+
+    def deliver():
+        r = httpx.post(url, content=body, headers=_headers(body), timeout=10)
+        answers.append(f"{r.status_code}:{r.headers.get('X-SCRM-Event')}")
+
+    # Given the platform fires the same notification eight times at once
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Then each is acknowledged with the one stored event, and one message exists
+    assert len(set(answers)) == 1 and answers[0].startswith("200:")
+    assert WebhookEvent.objects.count() == 1
+    assert Message.objects.count() == 1
+
+
+# --- the shops' keys --------------------------------------------------------------------------
+def test_a_rotated_app_secret_is_taken_at_once_and_the_old_one_refused(world, platform):
+    shop = world.shop_a1
+    first, second = _new_message_bodies(platform.sim, shop, 2)
+    # Given the key is remembered from a delivery signed with the current secret
+    webhook_receive(platform="tiktok_shop", headers=_headers(first), body=first)
+    # When the seller reconnects the shop with a new app secret (same app key)
+    new_secret = "rotated_secret_9876543210"
+    platform.sim.add_app(APP_KEY, new_secret)
+    code = platform.sim.issue_auth_code(APP_KEY, [shop.platform_shop_id])
+    shop_accounts_onboard(
+        organisation=world.org_a,
+        adapter=get_adapter("tiktok_shop"),
+        app_key=APP_KEY,
+        app_secret=new_secret,
+        auth_code=code,
+    )
+    # Then a delivery signed with the new secret is accepted, one with the old refused
+    signed_anew = _headers(second, new_secret)
+    receipt = webhook_receive(platform="tiktok_shop", headers=signed_anew, body=second)
+    assert not receipt.duplicate
+    third = _new_message_bodies(platform.sim, shop, 1)[0]
+    with pytest.raises(WebhookRejected) as rejected:
+        webhook_receive(platform="tiktok_shop", headers=_headers(third), body=third)
+    assert rejected.value.status == 401
+
+
+def test_a_shop_connected_after_a_refusal_is_accepted_within_a_second(world, platform):
+    shop = world.shop_a1
+    body = _new_message_bodies(platform.sim, shop, 1)[0]
+    shop.is_active = False
+    shop.save(update_fields=["is_active"])
+    # Given deliveries for a disconnected shop are refused (and that answer remembered)
+    with pytest.raises(WebhookRejected):
+        webhook_receive(platform="tiktok_shop", headers=_headers(body), body=body)
+    # When it is connected again by hand (no service told this process)
+    shop.is_active = True
+    shop.save(update_fields=["is_active"])
+    time.sleep(1.1)
+    # Then the platform's next retry is accepted
+    assert webhook_receive(platform="tiktok_shop", headers=_headers(body), body=body).event_id
+
+
+def test_after_deauthorisation_the_shops_deliveries_are_refused(world, platform):
+    shop = world.shop_a1
+    body = _new_message_bodies(platform.sim, shop, 1)[0]
+    webhook_receive(platform="tiktok_shop", headers=_headers(body), body=body)
+    deauth = json.dumps(
+        {
+            "type": 6,
+            "tts_notification_id": "deauth-1",
+            "shop_id": shop.platform_shop_id,
+            "timestamp": 1,
+            "data": {"message": "revoked"},
+        }
+    ).encode()
+    webhook_receive(platform="tiktok_shop", headers=_headers(deauth), body=deauth)
+    shop.refresh_from_db()
+    assert not shop.is_active
+    later = _new_message_bodies(platform.sim, shop, 1)[0]
+    with pytest.raises(WebhookRejected):
+        webhook_receive(platform="tiktok_shop", headers=_headers(later), body=later)
+
+
+# --- processing in batches --------------------------------------------------------------------
+@pytest.fixture
+def broker_queue():
+    """Celery as in services mode (not eager), with the real broker's default queue emptied
+    before and after: Redis in CI, the in-memory transport elsewhere."""
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as conn:
+        queue = conn.SimpleQueue("celery")
+        queue.clear()
+        yield queue
+        queue.clear()
+        queue.close()
+    celery_app.conf.task_always_eager = True
+
+
+def test_services_mode_queues_processing_in_batches(world, platform, broker_queue):
+    bodies = _new_message_bodies(platform.sim, world.shop_a1, 5)
+    # When five deliveries are acknowledged in services mode
+    ids = [
+        webhook_receive(platform="tiktok_shop", headers=_headers(b), body=b).event_id
+        for b in bodies
+    ]
+    assert webhook_batches_drain()
+    # Then the broker holds batch tasks naming each event once, and nothing is processed yet
+    queued: list[int] = []
+    while True:
+        try:
+            message = broker_queue.get(timeout=0.5)
+        except broker_queue.Empty:
+            break
+        assert message.headers["task"] == "inbox.tasks.process_webhook_events"
+        queued.extend(message.payload[0][0])
+        message.ack()
+    assert sorted(queued) == sorted(ids)
+    assert len(set(queued)) == 5
+    assert not WebhookEvent.objects.exclude(status="received").exists()
+    # And a worker running the batch stores every message
+    assert process_webhook_events.apply(args=[queued]).get() == {"processed": 5}
+    assert Message.objects.filter(shop_account=world.shop_a1).count() == 5
+
+
+def test_a_failing_event_does_not_hold_up_its_batch(world, platform, settings):
+    shop, sim = world.shop_a1, platform.sim
+    bodies = _new_message_bodies(sim, shop, 2)
+    celery_app.conf.task_always_eager = False
+    try:
+        ids = [
+            webhook_receive(platform="tiktok_shop", headers=_headers(b), body=b).event_id
+            for b in bodies
+        ]
+        webhook_batches_drain()
+    finally:
+        celery_app.conf.task_always_eager = True
+    with celery_app.connection_for_write() as conn:
+        conn.SimpleQueue("celery").clear()
+    first = json.loads(bodies[0])["data"]["conversation_id"]
+    # Given the platform fails every read of the first event's conversation
+    sim.set_fault(f"/customer_service/202309/conversations/{first}/messages", "5xx", count=1000)
+    outcome = process_webhook_events.apply(args=[ids]).get()
+    # Then the other event is processed; the failing one is retried alone, then marked failed
+    assert outcome == {"retrying": 1, "processed": 1}
+    assert WebhookEvent.objects.get(id=ids[1]).status == "processed"
+    failed = WebhookEvent.objects.get(id=ids[0])
+    assert failed.status == "failed" and failed.error
+    sim.clear_faults()
+
+
+def test_events_whose_task_was_lost_are_swept_up(world, platform):
+    bodies = _new_message_bodies(platform.sim, world.shop_a1, 3)
+    celery_app.conf.task_always_eager = False
+    try:
+        ids = [
+            webhook_receive(platform="tiktok_shop", headers=_headers(b), body=b).event_id
+            for b in bodies
+        ]
+        webhook_batches_drain()
+    finally:
+        celery_app.conf.task_always_eager = True
+    with celery_app.connection_for_write() as conn:
+        conn.SimpleQueue("celery").clear()  # the broker lost them
+    now = timezone.now()
+    old, fresh, ancient = ids
+    WebhookEvent.objects.filter(id=old).update(received_at=now - timedelta(minutes=5))
+    WebhookEvent.objects.filter(id=ancient).update(received_at=now - timedelta(days=2))
+    # When the periodic sweep runs
+    assert reprocess_stale_webhooks.apply().get() == 1
+    # Then the event minutes old is processed; the fresh one may still be on its way and the
+    # days-old one is the backfill's
+    statuses = dict(WebhookEvent.objects.values_list("id", "status"))
+    assert statuses == {old: "processed", fresh: "received", ancient: "received"}
+
+
+# --- the batcher itself -------------------------------------------------------------------------
+def test_batcher_hands_every_item_over_once_in_bounded_batches():
+    batches: list[list[int]] = []
+    batcher: Batcher[int] = Batcher(lambda b: batches.append(list(b)), linger=0.005, max_items=7)
+
+    def add(start: int) -> None:
+        for i in range(start, start + 100):
+            batcher.add(i)
+
+    threads = [threading.Thread(target=add, args=(n * 100,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert batcher.drain(5)
+    items = [i for b in batches for i in b]
+    assert sorted(items) == list(range(400))
+    assert max(len(b) for b in batches) <= 7
+    assert len(batches) < 400  # batched, not one by one
+
+
+def test_batcher_survives_a_failing_flush(caplog):
+    seen: list[int] = []
+
+    def flush(batch):
+        if 1 in batch:
+            raise ConnectionError("broker down")
+        seen.extend(batch)
+
+    batcher: Batcher[int] = Batcher(flush, linger=0.001)
+    batcher.add(1)
+    assert batcher.drain(5)
+    batcher.add(2)
+    assert batcher.drain(5)
+    assert seen == [2]
+    assert "1 items not handed over: broker down" in caplog.text
