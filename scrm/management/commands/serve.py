@@ -1,5 +1,7 @@
-"""Serve HTTP and websockets with one Uvicorn process; in embedded mode, also run the
-in-process scheduler (the stand-in for celery beat)."""
+"""Serve HTTP and websockets with Uvicorn; in embedded mode, also run the in-process scheduler
+(the stand-in for celery beat). Services mode may run several worker processes
+(``--workers`` or ``WEB_CONCURRENCY``); the embedded mode runs one, since its in-memory channel
+layer lives in that process."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -16,9 +18,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1"))
+        )
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
         import uvicorn
+
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        if workers > 1 and not settings.SERVICES_MODE:
+            raise CommandError(
+                "the embedded mode serves from one process (its channel layer is in memory); "
+                "set DATABASE_URL and REDIS_URL for several workers"
+            )
 
         from scrm.scheduler import Scheduler
 
@@ -27,10 +40,14 @@ class Command(BaseCommand):
             scheduler = Scheduler(settings.SCRM_PERIODIC_TASKS)
             scheduler.start()
         try:
-            # One process: the embedded mode's in-memory channel layer lives in it.
             # No access log: URLs carry search terms (a buyer's name) and platform signatures.
             uvicorn.run(
-                "scrm.asgi:application", host=host, port=port, log_level="info", access_log=False
+                "scrm.asgi:application",
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                access_log=False,
             )
         finally:
             if scheduler is not None:
