@@ -50,6 +50,35 @@ def query_terms(search: str) -> list[tuple[str, bool]]:
     return list(dict.fromkeys(out))[:MAX_QUERY_TERMS]
 
 
+def terms_sql(terms: list[tuple[str, bool]]) -> tuple[str, list[str]]:
+    """A condition on the quick reply table: its id has every term (``query_terms``), and its
+    parameters; empty when there are no terms.
+
+    "\uffff" sorts after every character a term holds, so [term, term + "\uffff") is the
+    b-tree range of the words that start with it. The id column is unqualified (see
+    ``selectors._visible_sql``).
+    """
+    meta, pk = QuickReplyTerm._meta, QuickReply._meta.pk.column
+    table, reply, term = (
+        meta.db_table,
+        meta.get_field("quick_reply").column,
+        meta.get_field("term").column,
+    )
+    parts, params = [], []
+    for value, is_prefix in terms:
+        if is_prefix:
+            parts.append(f'"{term}" >= %s AND "{term}" < %s')
+            params += [value, value + "\uffff"]
+        else:
+            parts.append(f'"{term}" = %s')
+            params.append(value)
+    sql = " AND ".join(
+        f'"{pk}" IN (SELECT "{reply}" FROM "{table}" WHERE {part})'  # noqa: S608 - names from _meta
+        for part in parts
+    )
+    return sql, params
+
+
 def index_texts(quick_reply: QuickReply) -> list[str]:
     return [
         quick_reply.shortcut,

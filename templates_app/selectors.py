@@ -13,15 +13,16 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, Model, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Model, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from inbox.models import Conversation, Member, Message, ShopAccount
+from inbox.models import Conversation, Member, Message, ShopAccount, ShopMembership
 from inbox.selectors import AnyUser, member_for, shop_account_ids_for
 from scrm.api import Forbidden, NotFound, ServiceError
 from templates_app import rendering
-from templates_app.models import Material, QuickReply, QuickReplyTerm, QuickReplyUsage, Scope
-from templates_app.search import query_terms
+from templates_app.models import Material, QuickReply, QuickReplyUsage, Scope
+from templates_app.search import query_terms, terms_sql
 
 M = TypeVar("M", QuickReply, Material)
 
@@ -41,23 +42,53 @@ def access_for(user: AnyUser) -> Access:
     return Access(member_for(user), tuple(shop_account_ids_for(user)))
 
 
-def _visible_q(model: type[Model], access: Access) -> Q:
-    member = access.member
-    if member.sees_all_shops:
-        team = Q(scope=Scope.TEAM)  # every shop of the organisation is theirs
-    else:
-        through = model.shop_accounts.through  # type: ignore[attr-defined]
-        fk = f"{model._meta.model_name}_id"
-        team_ids = through.objects.filter(shopaccount_id__in=access.shop_ids).values(fk)
-        team = Q(scope=Scope.TEAM, id__in=team_ids)
-    return Q(organisation_id=member.organisation_id) & (
-        Q(scope=Scope.ORGANISATION) | Q(scope=Scope.PERSONAL, owner_id=member.user_id) | team
+def _condition(sql: str, params: list[Any]) -> RawSQL:
+    # The SQL is ours (names from the models' metadata); every value is a parameter.
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
+def _visible_sql(model: type[Model], member: Member) -> tuple[str, list[Any]]:
+    """The visibility rule as one SQL condition on ``model``'s table, and its parameters.
+
+    Plain SQL because the picker asks on every keystroke: compiling the rule's ORM lookups and
+    nested subqueries cost more than running the query. The shops an agent works on are
+    inbox's ``shop_account_ids_for`` rule (member shops of their own organisation) as a
+    subquery, so they cost no round trip of their own; change both together. Columns are
+    unqualified, so the condition stays right when Django aliases the table in a subquery; a
+    join that brings a column of the same name makes the database refuse it as ambiguous.
+    """
+    own = (
+        '"organisation_id" = %s AND ("scope" = %s OR ("scope" = %s AND "owner_id" = %s) '
+        'OR ("scope" = %s'
     )
+    params: list[Any] = [
+        member.organisation_id,
+        Scope.ORGANISATION,
+        Scope.PERSONAL,
+        member.user_id,
+        Scope.TEAM,
+    ]
+    if member.sees_all_shops:  # every shop of the organisation is theirs
+        return f"{own}))", params
+    link = model.shop_accounts.through._meta  # type: ignore[attr-defined]
+    link_item = link.get_field(model._meta.model_name or "").column
+    link_shop = link.get_field("shopaccount").column
+    ms, shop = ShopMembership._meta, ShopAccount._meta
+    ms_shop, ms_user = ms.get_field("shop_account").column, ms.get_field("user").column
+    shop_org = shop.get_field("organisation").column
+    their_shops = (  # names from the models' metadata; values are parameters
+        f'SELECT m."{ms_shop}" FROM "{ms.db_table}" m '  # noqa: S608
+        f'INNER JOIN "{shop.db_table}" s ON s."{shop.pk.column}" = m."{ms_shop}" '
+        f'WHERE m."{ms_user}" = %s AND s."{shop_org}" = %s'
+    )
+    team_items = f'SELECT t."{link_item}" FROM "{link.db_table}" t WHERE t."{link_shop}" IN '  # noqa: S608
+    sql = f'{own} AND "{model._meta.pk.column}" IN ({team_items}({their_shops}))))'
+    return sql, [*params, member.user_id, member.organisation_id]
 
 
 def _visible(model: type[M], user: AnyUser | Access) -> QuerySet[M]:
-    access = user if isinstance(user, Access) else access_for(user)
-    return model.objects.filter(_visible_q(model, access))
+    member = user.member if isinstance(user, Access) else member_for(user)
+    return model.objects.filter(_condition(*_visible_sql(model, member)))
 
 
 def _ids_only(name: str, model: type[ShopAccount]) -> Prefetch:
@@ -110,18 +141,16 @@ def quick_reply_list_for(
 ) -> QuerySet[QuickReply]:
     """The picker: visible quick replies matching ``search`` (shortcut, title, any body),
     most used first. Archived ones only when asked."""
-    qs = _visible(QuickReply, user)
+    sql, params = _visible_sql(QuickReply, member_for(user))
     if not include_archived:
-        qs = qs.filter(is_archived=False)
-    for term, is_prefix in query_terms(search):
-        # "\uffff" sorts after every character a term holds: [term, term + "\uffff") is the
-        # b-tree range of the words that start with it.
-        words = (
-            QuickReplyTerm.objects.filter(term__gte=term, term__lt=term + "\uffff")
-            if is_prefix
-            else QuickReplyTerm.objects.filter(term=term)
-        )
-        qs = qs.filter(id__in=words.values("quick_reply_id"))
+        # "= false", not the ORM's "NOT is_archived": with an equality SQLite walks the qr_picker
+        # index (organisation, is_archived, usage) in the picker's order and stops after a
+        # page, instead of reading and sorting every match.
+        sql, params = f'{sql} AND "is_archived" = %s', [*params, False]
+    words, word_params = terms_sql(query_terms(search))
+    if words:
+        sql, params = f"{sql} AND {words}", [*params, *word_params]
+    qs = QuickReply.objects.filter(_condition(sql, params))
     if category:
         qs = qs.filter(category=category)
     if scope:
