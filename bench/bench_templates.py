@@ -9,7 +9,10 @@ median and p95 per call, next to baselines measured in the same process:
 * render: ``str.replace`` of each variable (no parsing, no checks) against our sandboxed
   renderer (parse + checks + fill), and the whole render selector with its database reads;
 * search: a Python scan over every template already in memory (visibility + substring, sorted
-  by usage) against the picker selector (one SQL query + prefetch, first page of 50).
+  by usage) against the picker selector's first page of 50 and its shop and material ids: two
+  queries (the page's condition holds visibility, the agent's shops and the words). Not
+  included: the member lookup (one query per request, remembered on the user object after it)
+  and the API's JSON serialisation.
 """
 
 from __future__ import annotations
