@@ -37,24 +37,28 @@ def process_webhook_event(self, event_id: int) -> str:
 
 @shared_task(acks_late=True)
 def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
-    """A batch queued by the ack path, one event after another; an event that fails is
-    retried alone (``process_webhook_event``), so it never holds up or repeats the others."""
+    """A batch queued by the ack path: each conversation's notifications in one platform read,
+    groups one after another; a group that fails is retried event by event
+    (``process_webhook_event``), so it never holds up or repeats the others."""
     outcomes: dict[str, int] = {}
-    for event_id in event_ids:
+    for group in webhooks.webhook_event_groups(event_ids=event_ids):
+        ids = [event.id for event in group]
         try:
-            outcome = webhooks.webhook_event_process(event_id=event_id)
+            outcome = webhooks.webhook_event_group_process(events=group)
         except PlatformError as exc:
             if exc.retryable:
-                process_webhook_event.apply_async((event_id,), countdown=backoff(0))
                 outcome = "retrying"
             else:
-                webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
                 outcome = "failed"
+                for event_id in ids:
+                    webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
         except Exception as exc:
-            logger.warning("webhook event %s failed: %s", event_id, type(exc).__name__)
-            process_webhook_event.apply_async((event_id,), countdown=backoff(0))
+            logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
             outcome = "retrying"
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome == "retrying":
+            for event_id in ids:
+                process_webhook_event.apply_async((event_id,), countdown=backoff(0))
+        outcomes[outcome] = outcomes.get(outcome, 0) + len(ids)
     return outcomes
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from inbox.models import ShopAccount, WebhookEvent, WebhookEventStatus
@@ -37,6 +38,7 @@ KEYS_RECHECK_SECONDS = 1.0
 KEYS_MAX_ENTRIES = 10_000  # unknown shop ids are remembered too; bounded against floods
 STALE_AFTER = timedelta(minutes=2)
 STALE_WINDOW = timedelta(days=1)
+SYNC_KINDS = ("new_message", "new_conversation")  # signals to read a conversation
 
 
 class WebhookRejected(Exception):
@@ -194,16 +196,46 @@ def _receipt_store(
 def webhook_event_process(*, event_id: int) -> str:
     """Act on one stored webhook (idempotent: a processed event is not processed again)."""
     event = WebhookEvent.objects.select_related("shop_account").get(id=event_id)
-    if event.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED):
-        return event.status
-    shop = event.shop_account
-    notice = get_adapter(event.platform).parse_webhook(event.body.encode())
-    WebhookEvent.objects.filter(id=event.id).update(attempts=event.attempts + 1)
+    return webhook_event_group_process(events=[event])
+
+
+def webhook_event_groups(*, event_ids: Sequence[int]) -> list[list[WebhookEvent]]:
+    """A batch's events, in arrival order, with the new-message and new-conversation events
+    of one conversation together (a buyer's burst of messages is read from the platform in one
+    sync, not one per notification); every other event alone."""
+    events = WebhookEvent.objects.select_related("shop_account").filter(id__in=event_ids)
+    groups: dict[object, list[WebhookEvent]] = {}
+    for event in sorted(events, key=lambda e: e.id):
+        key: object = event.id
+        if event.kind in SYNC_KINDS:
+            notice = get_adapter(event.platform).parse_webhook(event.body.encode())
+            if notice.conversation_id:
+                key = (event.shop_account_id, notice.conversation_id)
+        groups.setdefault(key, []).append(event)
+    return list(groups.values())
+
+
+def webhook_event_group_process(*, events: Sequence[WebhookEvent]) -> str:
+    """Act on stored webhooks about the same thing (one event, or the sync events of one
+    conversation): one platform read for all, then each marked with the outcome. Idempotent:
+    events already processed or ignored are skipped. Raises PlatformError, events unchanged."""
+    todo = [
+        e
+        for e in events
+        if e.status not in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
+    ]
+    if not todo:
+        return events[0].status if events else WebhookEventStatus.PROCESSED
+    ids = [e.id for e in todo]
+    WebhookEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
+    first = todo[0]
+    shop = first.shop_account
+    notice = get_adapter(first.platform).parse_webhook(first.body.encode())
     status = WebhookEventStatus.PROCESSED
     if shop is None or not shop.is_active:
         # Deleted or disconnected since the notification was signed and stored.
         status = WebhookEventStatus.IGNORED
-    elif notice.kind in ("new_message", "new_conversation") and notice.conversation_id:
+    elif notice.kind in SYNC_KINDS and notice.conversation_id:
         # A signal only: the platform's API is the truth for the message itself.
         conversation_sync(shop=shop, conversation_id=notice.conversation_id)
     elif notice.kind == "deauthorization":
@@ -212,7 +244,7 @@ def webhook_event_process(*, event_id: int) -> str:
         # return_status: after-sales cases arrive with the after-sales capability; the raw
         # event stays stored for it. unknown: kept for inspection.
         status = WebhookEventStatus.IGNORED
-    WebhookEvent.objects.filter(id=event.id).update(
+    WebhookEvent.objects.filter(id__in=ids).update(
         status=status, processed_at=timezone.now(), error=""
     )
     return status

@@ -218,20 +218,52 @@ def test_services_mode_queues_processing_in_batches(world, platform, broker_queu
     assert Message.objects.filter(shop_account=world.shop_a1).count() == 5
 
 
-def test_a_failing_event_does_not_hold_up_its_batch(world, platform, settings):
-    shop, sim = world.shop_a1, platform.sim
-    bodies = _new_message_bodies(sim, shop, 2)
+READ_MESSAGES = ("GET", "/customer_service/202309/conversations/{conversation_id}/messages")
+
+
+def _acked_in_services_mode(bodies: list[bytes]) -> list[int]:
+    """Acknowledge deliveries as services mode does, then drop the queued batch tasks (the test
+    runs them itself)."""
     celery_app.conf.task_always_eager = False
     try:
         ids = [
             webhook_receive(platform="tiktok_shop", headers=_headers(b), body=b).event_id
             for b in bodies
         ]
-        webhook_batches_drain()
+        assert webhook_batches_drain()
     finally:
         celery_app.conf.task_always_eager = True
     with celery_app.connection_for_write() as conn:
         conn.SimpleQueue("celery").clear()
+    return ids
+
+
+def test_a_buyers_burst_is_read_from_the_platform_once(world, platform):
+    shop, sim = world.shop_a1, platform.sim
+    # Given a buyer sends three messages in a row and another buyer one
+    for text in ("hello?", "is anyone there", "I need a refund"):
+        sim.buyer_message(shop.platform_shop_id, buyer_user_id="burst", nickname="B", text=text)
+    sim.buyer_message(shop.platform_shop_id, buyer_user_id="calm", nickname="C", text="hi")
+    with sim.lock:
+        batch, sim.outbox = sim.outbox, []
+    bodies = [n.body for n in batch if json.loads(n.body)["type"] == 14]
+    ids = _acked_in_services_mode(bodies)
+    reads_before = sim.api_calls[READ_MESSAGES]
+    # When one batch carries their four notifications
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 4}
+    # Then each conversation was read once, and every message is stored
+    assert sim.api_calls[READ_MESSAGES] - reads_before == 2
+    assert Message.objects.filter(shop_account=shop).count() == 4
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    # And a batch redelivered (a worker lost before its ack) reads nothing again
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 4}
+    assert sim.api_calls[READ_MESSAGES] - reads_before == 2
+
+
+def test_a_failing_event_does_not_hold_up_its_batch(world, platform, settings):
+    shop, sim = world.shop_a1, platform.sim
+    bodies = _new_message_bodies(sim, shop, 2)
+    ids = _acked_in_services_mode(bodies)
     first = json.loads(bodies[0])["data"]["conversation_id"]
     # Given the platform fails every read of the first event's conversation
     sim.set_fault(f"/customer_service/202309/conversations/{first}/messages", "5xx", count=1000)
@@ -246,17 +278,7 @@ def test_a_failing_event_does_not_hold_up_its_batch(world, platform, settings):
 
 def test_events_whose_task_was_lost_are_swept_up(world, platform):
     bodies = _new_message_bodies(platform.sim, world.shop_a1, 3)
-    celery_app.conf.task_always_eager = False
-    try:
-        ids = [
-            webhook_receive(platform="tiktok_shop", headers=_headers(b), body=b).event_id
-            for b in bodies
-        ]
-        webhook_batches_drain()
-    finally:
-        celery_app.conf.task_always_eager = True
-    with celery_app.connection_for_write() as conn:
-        conn.SimpleQueue("celery").clear()  # the broker lost them
+    ids = _acked_in_services_mode(bodies)  # and the broker lost their tasks
     now = timezone.now()
     old, fresh, ancient = ids
     WebhookEvent.objects.filter(id=old).update(received_at=now - timedelta(minutes=5))

@@ -218,6 +218,8 @@ def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, k
                         "Too many requests. You've made too many requests in a short period of "
                         "time. Please try again later.",
                     )
+                with sim.lock:
+                    sim.api_calls[method, template] += 1
                 body = parse_json(raw) if method != "GET" else {}
                 call = Call(
                     app, grant, shop, dict(request.query_params), dict(request.path_params), body

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -77,6 +78,8 @@ class Simulator:
         self.outbox: list[Notification] = []
         self.faults: list[Fault] = []
         self.buckets: dict[tuple[str, str, str], tuple[float, float]] = {}
+        # Authenticated API calls answered, by (method, route template): what a shop costs
+        self.api_calls: Counter[tuple[str, str]] = Counter()
         self.pusher = delivery.Pusher(self) if auto_push else None
         self.traffic: Any = None
         from inbox.platforms.tiktok_shop.simulator.api import build_app
