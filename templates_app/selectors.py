@@ -17,8 +17,8 @@ from django.db.models import BooleanField, Count, Model, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from inbox.models import Conversation, Member, Message, ShopAccount, ShopMembership
-from inbox.selectors import AnyUser, member_for, shop_account_ids_for
+from inbox.models import Conversation, Member, Message, ShopAccount
+from inbox.selectors import AnyUser, member_for, member_shop_ids_sql, shop_account_ids_for
 from scrm.api import Forbidden, NotFound, ServiceError
 from templates_app import rendering
 from templates_app.models import Material, QuickReply, QuickReplyUsage, Scope
@@ -52,8 +52,8 @@ def _visible_sql(model: type[Model], member: Member) -> tuple[str, list[Any]]:
 
     Plain SQL because the picker asks on every keystroke: compiling the rule's ORM lookups and
     nested subqueries cost more than running the query. The shops an agent works on are
-    inbox's ``shop_account_ids_for`` rule (member shops of their own organisation) as a
-    subquery, so they cost no round trip of their own; change both together. Columns are
+    inbox's rule (``member_shop_ids_sql``: member shops of their own organisation) as a
+    subquery, so they cost no round trip of their own. Columns are
     unqualified, so the condition stays right when Django aliases the table in a subquery; a
     join that brings a column of the same name makes the database refuse it as ambiguous.
     """
@@ -73,17 +73,10 @@ def _visible_sql(model: type[Model], member: Member) -> tuple[str, list[Any]]:
     link = model.shop_accounts.through._meta  # type: ignore[attr-defined]
     link_item = link.get_field(model._meta.model_name or "").column
     link_shop = link.get_field("shopaccount").column
-    ms, shop = ShopMembership._meta, ShopAccount._meta
-    ms_shop, ms_user = ms.get_field("shop_account").column, ms.get_field("user").column
-    shop_org = shop.get_field("organisation").column
-    their_shops = (  # names from the models' metadata; values are parameters
-        f'SELECT m."{ms_shop}" FROM "{ms.db_table}" m '  # noqa: S608
-        f'INNER JOIN "{shop.db_table}" s ON s."{shop.pk.column}" = m."{ms_shop}" '
-        f'WHERE m."{ms_user}" = %s AND s."{shop_org}" = %s'
-    )
+    their_shops, shop_params = member_shop_ids_sql(member)
     team_items = f'SELECT t."{link_item}" FROM "{link.db_table}" t WHERE t."{link_shop}" IN '  # noqa: S608
     sql = f'{own} AND "{model._meta.pk.column}" IN ({team_items}({their_shops}))))'
-    return sql, [*params, member.user_id, member.organisation_id]
+    return sql, [*params, *shop_params]
 
 
 def _visible(model: type[M], user: AnyUser | Access) -> QuerySet[M]:

@@ -3,6 +3,7 @@
 from inbox.selectors.accounts import (
     AnyUser,
     member_for,
+    member_shop_ids_sql,
     membership_list,
     shop_account_get,
     shop_account_ids_for,
@@ -34,6 +35,7 @@ __all__ = [
     "event_last_id",
     "event_list_after",
     "member_for",
+    "member_shop_ids_sql",
     "membership_list",
     "shop_account_get",
     "shop_account_ids_for",

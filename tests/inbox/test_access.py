@@ -143,3 +143,22 @@ def test_list_endpoints_have_bounded_queries(world, api, django_assert_max_num_q
         assert len(sup.get("/api/v1/memberships/").json()["results"]) >= 20
     with django_assert_max_num_queries(4):
         assert len(sup.get("/api/v1/shop-accounts/").json()["results"]) >= 20
+
+
+def test_the_plain_sql_shop_rule_answers_as_the_orm_rule(world):
+    """The quick-reply picker's SQL form of the agent shop rule (member_shop_ids_sql) names the
+    same shops as shop_account_ids_for, including a membership in another organisation's shop."""
+    from django.db import connection
+
+    from inbox.models import ShopMembership
+    from inbox.selectors import member_for, member_shop_ids_sql, shop_account_ids_for
+
+    # Given an agent of org A who also holds a (stray) membership of org B's shop
+    ShopMembership.objects.create(user=world.agent_a2, shop_account=world.shop_b1)
+    for agent in (world.agent_a1, world.agent_a2, world.agent_b):
+        sql, params = member_shop_ids_sql(member_for(agent))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            from_sql = {row[0] for row in cursor.fetchall()}
+        assert from_sql == set(shop_account_ids_for(agent))
+    assert world.shop_b1.pk not in set(shop_account_ids_for(world.agent_a2))
