@@ -229,3 +229,17 @@ def test_archived_reply_does_not_render(api, world, replies):
     client = api.as_user(world.supervisor_a)
     client.post(f"{BASE}{replies['org'].id}/archive/")
     assert render(client, replies["org"], conversation).status_code == 404
+
+
+def test_supervisor_renders_across_their_shops_but_not_another_organisations(api, world, replies):
+    client = api.as_user(world.supervisor_a)
+    assert render(client, replies["org"], make_conversation(world.shop_a2)).status_code == 200
+    assert render(client, replies["org"], make_conversation(world.shop_b1)).status_code == 404
+
+
+def test_render_query_count(api, world, replies, django_assert_max_num_queries):
+    # member, quick reply, its materials, the conversation (shop rule as a subquery), messages
+    conversation = make_conversation(world.shop_a1)
+    client = api.as_user(world.agent_a1)
+    with django_assert_max_num_queries(5):
+        assert render(client, replies["org"], conversation).status_code == 200
