@@ -24,7 +24,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from inbox.models import ShopAccount, WebhookEvent, WebhookEventStatus
-from inbox.platforms.base import Credentials, MalformedWebhook, WebhookNotice, get_adapter
+from inbox.platforms.base import (
+    Credentials,
+    MalformedWebhook,
+    PlatformAdapter,
+    WebhookNotice,
+    get_adapter,
+)
 from inbox.services.ingestion import conversation_sync
 from monitoring.audit import audit_record
 
@@ -113,13 +119,13 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
         notice = adapter.parse_webhook(body)
     except MalformedWebhook as exc:
         raise WebhookRejected(400, "malformed_webhook", str(exc)) from None
-    key = _verified_key(platform, notice.shop_id, headers, body)
+    key = _verified_key(adapter, notice.shop_id, headers, body)
     try:
         event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
     except IntegrityError:
         # The shop account was deleted since its key was read: read it again, once.
         webhook_keys.forget(platform, notice.shop_id)
-        key = _verified_key(platform, notice.shop_id, headers, body)
+        key = _verified_key(adapter, notice.shop_id, headers, body)
         event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
     if created:
         from inbox.tasks import queue_webhook_processing
@@ -132,8 +138,10 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
     return Receipt(event_id=event_id, duplicate=not created)
 
 
-def _verified_key(platform: str, shop_id: str, headers: Mapping[str, str], body: bytes) -> _ShopKey:
-    adapter = get_adapter(platform)
+def _verified_key(
+    adapter: PlatformAdapter, shop_id: str, headers: Mapping[str, str], body: bytes
+) -> _ShopKey:
+    platform = adapter.name
 
     def verifies(key: _ShopKey) -> bool:
         return key.credentials is not None and adapter.verify_webhook(
