@@ -143,6 +143,14 @@ class KeysetPagination(pagination.BasePagination):
             self.next_values = [getattr(last, f.lstrip("-")) for f in self.ordering]
         return rows
 
+    def start(self, request: Any) -> tuple[list[Any] | None, int]:
+        """For a view whose selector pages itself: the cursor's values (None on the first page)
+        and the page size asked for. Give ``next_values`` the last row's values when more
+        follow, then call ``get_paginated_response``."""
+        self.request = request
+        raw = request.query_params.get("cursor")
+        return (self._decode(raw) if raw else None), self._size(request)
+
     def get_paginated_response(self, data: Any) -> Response:
         next_url = None
         if self.next_values is not None:

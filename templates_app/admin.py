@@ -1,10 +1,30 @@
 from django.contrib import admin
 
+from templates_app import library
 from templates_app.models import Material, QuickReply, QuickReplyUsage
 
 
+class _LibraryAdmin(admin.ModelAdmin):
+    """Edits here bypass the services: mark the library changed as they do, so the picker's
+    in-memory copies re-sync at once rather than on their next timed scan."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        library.changed(form.instance.organisation_id)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        library.changed(obj.organisation_id)
+
+    def delete_queryset(self, request, queryset):
+        organisations = set(queryset.values_list("organisation_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for organisation_id in organisations:
+            library.changed(organisation_id)
+
+
 @admin.register(QuickReply)
-class QuickReplyAdmin(admin.ModelAdmin):
+class QuickReplyAdmin(_LibraryAdmin):
     list_display = ["shortcut", "title", "scope", "organisation", "usage_count", "is_archived"]
     list_filter = ["scope", "is_archived", "organisation"]
     search_fields = ["shortcut", "title"]
@@ -14,7 +34,7 @@ class QuickReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Material)
-class MaterialAdmin(admin.ModelAdmin):
+class MaterialAdmin(_LibraryAdmin):
     list_display = ["name", "kind", "scope", "organisation", "size", "is_archived"]
     list_filter = ["kind", "scope", "is_archived"]
     search_fields = ["name", "sha256"]

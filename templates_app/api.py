@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inbox.selectors import member_for
-from scrm.api import CursorPagination, NotFound, ServiceError
+from scrm.api import CursorPagination, KeysetPagination, NotFound, ServiceError
 from templates_app import exchange, rendering, selectors, services
 from templates_app.models import Material, MaterialKind, QuickReply
 
@@ -178,8 +178,12 @@ class MaterialInput(serializers.Serializer):
 # --- quick replies ---------------------------------------------------------------------------
 
 
-class PickerCursor(CursorPagination):
-    ordering = ("-usage_count", "-id")
+class QuickReplyPage(serializers.Serializer):
+    """A page of the picker: ``next`` is the URL of the following page (null on the last)."""
+
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = QuickReplySerializer(many=True)
 
 
 class _QuickReplyView(GenericAPIView):
@@ -195,11 +199,9 @@ class _QuickReplyView(GenericAPIView):
 class QuickReplyList(_QuickReplyView):
     """The picker and the management list: visible quick replies, most used first."""
 
-    pagination_class = PickerCursor
-
     @extend_schema(
         operation_id="templates_list",
-        responses=QuickReplySerializer(many=True),
+        responses=QuickReplyPage,
         parameters=[
             OpenApiParameter("search", str, description="in shortcut, title and bodies"),
             OpenApiParameter("category", str),
@@ -208,19 +210,26 @@ class QuickReplyList(_QuickReplyView):
         ],
     )
     def get(self, request: Request) -> Response:
-        qs = selectors.quick_reply_list_for(
+        paginator = KeysetPagination(("-usage_count", "-id"))
+        after, size = paginator.start(request)
+        if after is not None and not all(isinstance(v, int) for v in after):
+            raise ServiceError("Invalid cursor.", code="invalid_cursor")
+        page = selectors.quick_reply_page_for(
             request.user,
             search=request.query_params.get("search", ""),
             category=request.query_params.get("category", ""),
             scope=request.query_params.get("scope", ""),
             include_archived=request.query_params.get("archived") in ("1", "true"),
+            after=(after[0], after[1]) if after is not None else None,
+            limit=size,
         )
-        page = self.paginate_queryset(qs) or []
-        relations = selectors.quick_reply_relations([q.id for q in page])
+        paginator.next_values = list(page.next_after) if page.next_after else None
         data = self.get_serializer(
-            page, many=True, context={**self.get_serializer_context(), "relations": relations}
+            page.items,
+            many=True,
+            context={**self.get_serializer_context(), "relations": page.relations},
         ).data
-        return self.get_paginated_response(data)
+        return paginator.get_paginated_response(data)
 
     @extend_schema(request=QuickReplyInput, responses={201: QuickReplySerializer})
     def post(self, request: Request) -> Response:

@@ -20,7 +20,7 @@ class QuickReply(models.Model):
     """A canned answer with ``{{ variable }}`` placeholders, in one or more languages.
 
     ``body`` is the text in ``default_language``; ``translations`` maps other language codes to
-    their bodies; the picker searches their words through ``QuickReplyTerm`` rows.
+    their bodies; the picker searches their words in memory (``templates_app.library``).
     ``usage_count`` is the number of usage rows, kept for "most used first".
     Scope: personal (``owner``), team (``shop_accounts``), organisation.
     """
@@ -85,19 +85,23 @@ class QuickReply(models.Model):
         return {self.default_language: self.body, **(self.translations or {})}
 
 
-class QuickReplyTerm(models.Model):
-    """One indexed word (or CJK character pair) of a quick reply, for the picker's search."""
+class LibraryRevision(models.Model):
+    """A random number that the services replace whenever an organisation's quick replies or
+    materials change: each process compares it on every picker and render call to know whether
+    its in-memory copy of the library (``templates_app.library``) is still current. Random, not
+    a counter, so a rolled-back change or a reused organisation id never repeats one."""
 
-    quick_reply = models.ForeignKey(QuickReply, on_delete=models.CASCADE, related_name="terms")
-    term = models.CharField(max_length=40)
+    organisation = models.OneToOneField(
+        "inbox.Organisation", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    revision = models.BigIntegerField()
 
     class Meta:
-        verbose_name = _("quick reply search term")
-        verbose_name_plural = _("quick reply search terms")
-        indexes = [models.Index(fields=["term", "quick_reply"], name="qr_term")]
+        verbose_name = _("quick-reply library revision")
+        verbose_name_plural = _("quick-reply library revisions")
 
     def __str__(self) -> str:
-        return self.term
+        return f"library of {self.organisation_id}: {self.revision}"
 
 
 class QuickReplyUsage(models.Model):

@@ -1,7 +1,7 @@
-"""The picker's word index: every quick reply's words, kept in QuickReplyTerm rows.
+"""The picker's words: how a quick reply's texts and a search are cut into terms.
 
-A substring scan (``LIKE '%term%'``) reads every body of the organisation on each keystroke and
-grows with the library; the index answers from a b-tree. Latin words match by prefix
+``templates_app.library`` keeps, per organisation, each word's replies (an inverted index in
+memory): a substring scan would read every body on each keystroke. Latin words match by prefix
 ("ship" finds "shipping"); Chinese, which has no spaces, is indexed as single characters and
 character pairs, so any two-character piece of a phrase finds it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from templates_app.models import QuickReply, QuickReplyTerm
+from templates_app.models import QuickReply
 
 MAX_TERM = 40
 MAX_QUERY_TERMS = 6
@@ -50,35 +50,6 @@ def query_terms(search: str) -> list[tuple[str, bool]]:
     return list(dict.fromkeys(out))[:MAX_QUERY_TERMS]
 
 
-def terms_sql(terms: list[tuple[str, bool]]) -> tuple[str, list[str]]:
-    """A condition on the quick reply table: its id has every term (``query_terms``), and its
-    parameters; empty when there are no terms.
-
-    "\uffff" sorts after every character a term holds, so [term, term + "\uffff") is the
-    b-tree range of the words that start with it. The id column is unqualified (see
-    ``selectors._visible_sql``).
-    """
-    meta, pk = QuickReplyTerm._meta, QuickReply._meta.pk.column
-    table, reply, term = (
-        meta.db_table,
-        meta.get_field("quick_reply").column,
-        meta.get_field("term").column,
-    )
-    parts, params = [], []
-    for value, is_prefix in terms:
-        if is_prefix:
-            parts.append(f'"{term}" >= %s AND "{term}" < %s')
-            params += [value, value + "\uffff"]
-        else:
-            parts.append(f'"{term}" = %s')
-            params.append(value)
-    sql = " AND ".join(
-        f'"{pk}" IN (SELECT "{reply}" FROM "{table}" WHERE {part})'  # noqa: S608 - names from _meta
-        for part in parts
-    )
-    return sql, params
-
-
 def index_texts(quick_reply: QuickReply) -> list[str]:
     return [
         quick_reply.shortcut,
@@ -86,14 +57,3 @@ def index_texts(quick_reply: QuickReply) -> list[str]:
         quick_reply.category,
         *quick_reply.bodies.values(),
     ]
-
-
-def reindex(quick_reply: QuickReply) -> None:
-    """Replace one quick reply's terms (call inside the writing transaction)."""
-    QuickReplyTerm.objects.filter(quick_reply=quick_reply).delete()
-    QuickReplyTerm.objects.bulk_create(
-        [
-            QuickReplyTerm(quick_reply=quick_reply, term=t)
-            for t in terms_for(index_texts(quick_reply))
-        ]
-    )

@@ -17,12 +17,12 @@ from django.db.models import BooleanField, Count, Model, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from inbox.models import Conversation, Member, Message, ShopAccount
+from inbox.models import Conversation, Customer, Member, Message, ShopAccount
 from inbox.selectors import AnyUser, member_for, member_shop_ids_sql
 from scrm.api import Forbidden, NotFound, ServiceError
-from templates_app import rendering
+from templates_app import library, rendering
 from templates_app.models import Material, QuickReply, QuickReplyUsage, Scope
-from templates_app.search import query_terms, terms_sql
+from templates_app.search import query_terms
 
 M = TypeVar("M", QuickReply, Material)
 
@@ -112,31 +112,47 @@ def can_manage(member: Member, item: QuickReply | Material) -> bool:
     return member.sees_all_shops
 
 
-def quick_reply_list_for(
+@dataclass
+class PickerPage:
+    """One page of the picker: copies of the replies, their shop and material ids, and the
+    (usage_count, id) to resume after when more follow."""
+
+    items: list[QuickReply]
+    relations: Relations
+    next_after: tuple[int, int] | None
+
+
+def quick_reply_page_for(
     user: AnyUser,
     *,
     search: str = "",
     category: str = "",
     scope: str = "",
     include_archived: bool = False,
-) -> QuerySet[QuickReply]:
-    """The picker: visible quick replies matching ``search`` (shortcut, title, any body),
-    most used first. Archived ones only when asked."""
-    sql, params = _visible_sql(QuickReply, member_for(user))
-    if not include_archived:
-        # "= false", not the ORM's "NOT is_archived": with an equality SQLite walks the qr_picker
-        # index (organisation, is_archived, usage) in the picker's order and stops after a
-        # page, instead of reading and sorting every match.
-        sql, params = f'{sql} AND "is_archived" = %s', [*params, False]
-    words, word_params = terms_sql(query_terms(search))
-    if words:
-        sql, params = f"{sql} AND {words}", [*params, *word_params]
-    qs = QuickReply.objects.filter(_condition(sql, params))
-    if category:
-        qs = qs.filter(category=category)
-    if scope:
-        qs = qs.filter(scope=scope)
-    return qs.order_by("-usage_count", "-id")
+    after: tuple[int, int] | None = None,
+    limit: int = 50,
+) -> PickerPage:
+    """The picker: visible quick replies matching ``search`` (word prefixes of the shortcut,
+    title, category and every body; CJK by character pairs), most used first. Archived ones
+    only when asked.
+
+    Read from the organisation's in-memory library (``templates_app.library``): content as
+    committed, usage order at most ``SCRM_QUICK_REPLY_SYNC_SECONDS`` old.
+    """
+    view = library.view_for(member_for(user))
+    query = library.Query(
+        terms=query_terms(search),
+        category=category,
+        scope=scope,
+        include_archived=include_archived,
+        after=after,
+        limit=limit,
+    )
+    entries, more = view.find(query)
+    items = [view.reply(e) for e in entries]
+    relations = {e.reply.id: (list(e.shop_ids), list(e.material_ids)) for e in entries}
+    last = items[-1] if more and items else None
+    return PickerPage(items, relations, (last.usage_count, last.id) if last else None)
 
 
 def quick_reply_get(user: AnyUser, quick_reply_id: int) -> QuickReply:
@@ -214,22 +230,82 @@ def conversation_variables(
     return values
 
 
-def _conversation_for(member: Member, conversation_id: int) -> Conversation:
-    """inbox's ``conversation_get`` rule (a conversation of a shop the user works on), in one
-    query without the notes and tags a render does not need, the agent's shops as a subquery
-    (``member_shop_ids_sql``) rather than a round trip of their own."""
-    qs = Conversation.objects.select_related("shop_account", "customer").defer(
-        "shop_account__credentials"
-    )
+def _column(model: type[Model], name: str) -> str:
+    """The database column of one of ``model``'s own fields."""
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not column:
+        raise LookupError(f"{model.__name__}.{name} has no column")
+    return str(column)
+
+
+def _render_reads(member: Member, conversation_id: int) -> tuple[Conversation, list[RecentMessage]]:
+    """The conversation a render fills from (its shop and buyer) and its recent visible
+    messages, newest first, in one round trip; NotFound unless it is of a shop the member works
+    on (inbox's ``conversation_get`` rule, the agent's shops as ``member_shop_ids_sql``).
+
+    Plain SQL with names from the models' metadata: on PostgreSQL compiling and planning the
+    two ORM queries cost more than the render's other work together. The buyer's name is
+    decrypted by its field, as the ORM would."""
+    conv, shop, buyer, msg = Conversation._meta, ShopAccount._meta, Customer._meta, Message._meta
+    c = {f: _column(Conversation, f) for f in ("shop_account", "customer")}
+    m = {f: _column(Message, f) for f in ("conversation", "is_visible", "sent_at")}
     if member.sees_all_shops:
-        qs = qs.filter(shop_account__organisation_id=member.organisation_id)
+        rule = f's."{_column(ShopAccount, "organisation")}" = %s'
+        rule_params: list[Any] = [member.organisation_id]
     else:
-        sql, params = member_shop_ids_sql(member)
-        qs = qs.filter(shop_account_id__in=RawSQL(sql, params))  # noqa: S611 - ours, parameterised
-    try:
-        return qs.get(id=conversation_id)
-    except Conversation.DoesNotExist:
-        raise NotFound("Conversation not found.") from None
+        their_shops, rule_params = member_shop_ids_sql(member)
+        rule = f'c."{c["shop_account"]}" IN ({their_shops})'
+    # Message rows carry their sort key too, so the union's order is stated, not assumed.
+    blanks = ", ".join(["NULL"] * (len(RecentMessage._fields) + 2))
+    columns = ", ".join(
+        [f'm."{_column(Message, f)}"' for f in RecentMessage._fields]
+        + [f'm."{m["sent_at"]}"', f'm."{msg.pk.column}"']
+    )
+    at = 6 + len(RecentMessage._fields)  # 1-based position of the sent_at column
+    facts = ", ".join(
+        [
+            f's."{shop.pk.column}"',
+            f's."{_column(ShopAccount, "name")}"',
+            f's."{_column(ShopAccount, "time_zone")}"',
+            f'b."{_column(Customer, "display_name")}"',
+        ]
+    )
+    visible = f'm."{m["conversation"]}" = %s AND m."{m["is_visible"]}" = %s'
+    sql = (
+        f'SELECT 0, {facts}, {blanks} FROM "{conv.db_table}" c '  # noqa: S608 - names from _meta
+        f'INNER JOIN "{shop.db_table}" s ON s."{shop.pk.column}" = c."{c["shop_account"]}" '
+        f'INNER JOIN "{buyer.db_table}" b ON b."{buyer.pk.column}" = c."{c["customer"]}" '
+        f'WHERE c."{conv.pk.column}" = %s AND {rule} '
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, r.* FROM (SELECT {columns} "
+        f'FROM "{msg.db_table}" m WHERE {visible} '
+        f'ORDER BY m."{m["sent_at"]}" DESC, m."{msg.pk.column}" DESC LIMIT %s) r '
+        f"ORDER BY 1, {at} DESC, {at + 1} DESC"
+    )
+    params = [conversation_id, *rule_params, conversation_id, True, RECENT_MESSAGES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    head = next((r for r in rows if r[0] == 0), None)
+    if head is None:
+        raise NotFound("Conversation not found.")
+    name_field, content_field = buyer.get_field("display_name"), msg.get_field("content")
+    conversation = Conversation(
+        id=conversation_id,
+        shop_account=ShopAccount(id=head[1], name=head[2], time_zone=head[3]),
+        customer=Customer(display_name=name_field.from_db_value(head[4], None, connection)),
+    )
+    width, content_at = len(RecentMessage._fields), RecentMessage._fields.index("content")
+    messages = []
+    for r in rows:
+        if r[0] == 1:
+            values = list(r[5 : 5 + width])  # the sort key after them is dropped
+            values[content_at] = content_field.from_db_value(
+                values[content_at],
+                None,  # type: ignore[arg-type]  # the field ignores it (Django passes its column)
+                connection,
+            )
+            messages.append(RecentMessage(*values))
+    return conversation, messages
 
 
 def _buyer_texts(messages: list[RecentMessage]) -> list[str]:
@@ -254,22 +330,12 @@ def quick_reply_render(
     raise a ``template_variables`` error listing them, with the prompts the UI should ask.
     """
     member = member_for(user)
-    try:
-        quick_reply = (
-            _visible(QuickReply, member)
-            .filter(is_archived=False)
-            .prefetch_related("materials")
-            .get(id=quick_reply_id)
-        )
-    except QuickReply.DoesNotExist:
-        raise NotFound("Quick reply not found.") from None
-    conversation = _conversation_for(member, conversation_id)
-    messages = [
-        RecentMessage(*row)
-        for row in Message.objects.filter(conversation=conversation, is_visible=True)
-        .order_by("-sent_at", "-id")
-        .values_list(*RecentMessage._fields)[:RECENT_MESSAGES]
-    ]
+    view = library.view_for(member)
+    entry = view.get(quick_reply_id)
+    if entry is None or entry.reply.is_archived:
+        raise NotFound("Quick reply not found.")
+    quick_reply = view.reply(entry)
+    conversation, messages = _render_reads(member, conversation_id)
     bodies = quick_reply.bodies
     detected = rendering.detect_language(_buyer_texts(messages))
     chosen = rendering.pick_language(bodies, quick_reply.default_language, language, detected)
@@ -306,10 +372,11 @@ def quick_reply_render(
                 "language": chosen,
             },
         )
+    cards = view.snapshot.materials
     attachments = [
-        {"id": m.id, "kind": m.kind, "name": m.name, "message_type": m.message_type}
-        for m in quick_reply.materials.all()
-        if not m.is_archived
+        card.attachment
+        for material_id in entry.material_ids
+        if (card := cards.get(material_id)) is not None and not card.is_archived
     ]
     return (
         quick_reply,

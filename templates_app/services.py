@@ -22,7 +22,7 @@ from inbox.models import Member, ShopAccount
 from inbox.selectors import AnyUser, conversation_get, member_for
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, ServiceError
-from templates_app import search, selectors
+from templates_app import library, selectors
 from templates_app.models import Material, MaterialKind, QuickReply, QuickReplyUsage, Scope
 from templates_app.validation import QuickReplyData, QuickReplyInvalid, clean
 
@@ -77,7 +77,6 @@ def _write(quick_reply: QuickReply, data: QuickReplyData, member: Member) -> Non
     quick_reply.custom_fields = data.custom_fields
     quick_reply.owner_id = member.user_id if data.scope == Scope.PERSONAL else None
     quick_reply.save()
-    search.reindex(quick_reply)
     quick_reply.shop_accounts.set(data.shop_account_ids)
     quick_reply.materials.set(data.material_ids)
 
@@ -112,6 +111,7 @@ def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
     _check_relations(member, actor, data)
     quick_reply = QuickReply(organisation_id=member.organisation_id, created_by_id=member.user_id)
     _write(quick_reply, data, member)
+    library.changed(member.organisation_id)
     audit_record(
         organisation_id=member.organisation_id,
         actor=actor,
@@ -146,6 +146,7 @@ def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -
     changed = sorted(k for k in EDITABLE if before.get(k) != after.get(k))
     if changed:
         _write(quick_reply, data, member)
+        library.changed(member.organisation_id)
         audit_record(
             organisation_id=member.organisation_id,
             actor=actor,
@@ -163,6 +164,7 @@ def quick_reply_archive(*, actor: AnyUser, quick_reply_id: int) -> QuickReply:
     if not quick_reply.is_archived:
         quick_reply.is_archived = True
         quick_reply.save(update_fields=["is_archived", "updated_at"])
+        library.changed(member.organisation_id)
         audit_record(
             organisation_id=member.organisation_id,
             actor=actor,
@@ -225,6 +227,8 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
             updated.append(quick_reply.id)
         else:
             unchanged.append(quick_reply.id)
+    if created or updated:
+        library.changed(member.organisation_id)
     audit_record(
         organisation_id=member.organisation_id,
         actor=actor,
@@ -343,6 +347,7 @@ def _new_material(member: Member, scope: str, shop_ids: list[int], **fields: Any
         **fields,
     )
     material.shop_accounts.set(shop_ids)
+    library.changed(member.organisation_id)  # the render names attachments from the library
     return material
 
 
@@ -460,6 +465,7 @@ def material_archive(*, actor: AnyUser, material_id: int) -> Material:
     if not material.is_archived:
         material.is_archived = True
         material.save(update_fields=["is_archived"])
+        library.changed(member.organisation_id)
         audit_record(
             organisation_id=member.organisation_id,
             actor=actor,

@@ -122,6 +122,17 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_quick_reply_libraries():
+    """Each test starts as a new process would: no quick-reply library held in memory (rolled
+    back rows and reused ids of an earlier test must not be served from it)."""
+    from templates_app import library
+
+    library.clear()
+    yield
+    library.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_webhook_keys():
     """Each test's shop accounts are new rows: no webhook key remembered from another test."""
     from inbox.services.webhooks import webhook_keys

@@ -97,8 +97,9 @@ class QuickReplyFactory(factory.django.DjangoModelFactory):
             obj.shop_accounts.set(extracted)
 
     @factory.post_generation
-    def _index(obj, create, extracted, **kwargs):
-        from templates_app.search import reindex
+    def _library(obj, create, extracted, **kwargs):
+        # What the services do on every change: the picker's in-memory copy must re-sync.
+        from templates_app.library import changed
 
         if create:
-            reindex(obj)
+            changed(obj.organisation_id)
