@@ -301,7 +301,7 @@ def run(n_templates: int, calls: int) -> None:
         ("render: sandboxed renderer (parse + fill)", our_render, calls * 10),
         ("render: selector incl. DB reads", full_render, calls),
         ("search: in-memory Python scan baseline", baseline_search, calls),
-        ("search: picker selector (SQL, page of 50)", our_search, calls),
+        ("search: picker selector (page of 50)", our_search, calls),
         ("picker: first page, no search term", our_picker_first_page, calls),
     ]
     edit_calls = max(20, calls // 5)

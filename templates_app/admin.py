@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 
 from templates_app import library
 from templates_app.models import Material, QuickReply, QuickReplyUsage
@@ -13,14 +14,16 @@ class _LibraryAdmin(admin.ModelAdmin):
         library.changed(form.instance.organisation_id)
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        library.changed(obj.organisation_id)
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            library.changed(obj.organisation_id)
 
     def delete_queryset(self, request, queryset):
-        organisations = set(queryset.values_list("organisation_id", flat=True))
-        super().delete_queryset(request, queryset)
-        for organisation_id in organisations:
-            library.changed(organisation_id)
+        with transaction.atomic():
+            organisations = set(queryset.values_list("organisation_id", flat=True))
+            super().delete_queryset(request, queryset)
+            for organisation_id in organisations:
+                library.changed(organisation_id)
 
 
 @admin.register(QuickReply)

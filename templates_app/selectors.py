@@ -199,20 +199,29 @@ class RecentMessage(NamedTuple):
     content: Any
 
 
+class ConversationFacts(NamedTuple):
+    """What a render knows of its conversation."""
+
+    id: int
+    shop_name: str
+    shop_time_zone: str
+    buyer_name: str
+
+
 def conversation_variables(
-    conversation: Conversation, messages: list[RecentMessage], agent: Member, now: Any = None
+    conversation: ConversationFacts, messages: list[RecentMessage], agent: Member, now: Any = None
 ) -> dict[str, str | None]:
     """The catalogue's values for one conversation (None where this chat does not know it).
 
     ``messages`` are the recent ones, newest first.
     """
-    shop: ShopAccount = conversation.shop_account
     now = now or timezone.now()
+    shop_date = now.astimezone(zoneinfo.ZoneInfo(conversation.shop_time_zone)).date()
     values: dict[str, str | None] = {
-        "buyer_name": conversation.customer.display_name or None,
-        "shop_name": shop.name,
+        "buyer_name": conversation.buyer_name or None,
+        "shop_name": conversation.shop_name,
         "agent_name": agent.name,
-        "shop_date": now.astimezone(zoneinfo.ZoneInfo(shop.time_zone)).date().isoformat(),
+        "shop_date": shop_date.isoformat(),
         "order_id": None,
         "product_id": None,
         "product_name": None,
@@ -238,74 +247,74 @@ def _column(model: type[Model], name: str) -> str:
     return str(column)
 
 
-def _render_reads(member: Member, conversation_id: int) -> tuple[Conversation, list[RecentMessage]]:
-    """The conversation a render fills from (its shop and buyer) and its recent visible
-    messages, newest first, in one round trip; NotFound unless it is of a shop the member works
-    on (inbox's ``conversation_get`` rule, the agent's shops as ``member_shop_ids_sql``).
+def _render_sql(member: Member) -> tuple[str, list[Any]]:
+    """One statement for a render's reads, and its parameters after the conversation id: the
+    conversation's facts (row kind 0) if it is of a shop the member works on (inbox's
+    ``conversation_get`` rule, the agent's shops as ``member_shop_ids_sql``), and then only
+    then its recent visible messages (kind 1) with their sort key, newest first.
 
     Plain SQL with names from the models' metadata: on PostgreSQL compiling and planning the
-    two ORM queries cost more than the render's other work together. The buyer's name is
-    decrypted by its field, as the ORM would."""
+    two ORM queries cost more than the render's other work together."""
     conv, shop, buyer, msg = Conversation._meta, ShopAccount._meta, Customer._meta, Message._meta
-    c = {f: _column(Conversation, f) for f in ("shop_account", "customer")}
-    m = {f: _column(Message, f) for f in ("conversation", "is_visible", "sent_at")}
+    cv = {f: _column(Conversation, f) for f in ("shop_account", "customer")}
+    ms = {f: _column(Message, f) for f in ("conversation", "is_visible", "sent_at")}
     if member.sees_all_shops:
-        rule = f's."{_column(ShopAccount, "organisation")}" = %s'
+        rule = f'sh."{_column(ShopAccount, "organisation")}" = %s'
         rule_params: list[Any] = [member.organisation_id]
     else:
         their_shops, rule_params = member_shop_ids_sql(member)
-        rule = f'c."{c["shop_account"]}" IN ({their_shops})'
-    # Message rows carry their sort key too, so the union's order is stated, not assumed.
-    blanks = ", ".join(["NULL"] * (len(RecentMessage._fields) + 2))
-    columns = ", ".join(
-        [f'm."{_column(Message, f)}"' for f in RecentMessage._fields]
-        + [f'm."{m["sent_at"]}"', f'm."{msg.pk.column}"']
+        rule = f'cv."{cv["shop_account"]}" IN ({their_shops})'
+    facts = (
+        f'SELECT sh."{_column(ShopAccount, "name")}" AS shop_name, '  # noqa: S608 - names from _meta
+        f'sh."{_column(ShopAccount, "time_zone")}" AS shop_tz, '
+        f'bu."{_column(Customer, "display_name")}" AS buyer FROM "{conv.db_table}" cv '
+        f'INNER JOIN "{shop.db_table}" sh ON sh."{shop.pk.column}" = cv."{cv["shop_account"]}" '
+        f'INNER JOIN "{buyer.db_table}" bu ON bu."{buyer.pk.column}" = cv."{cv["customer"]}" '
+        f'WHERE cv."{conv.pk.column}" = %s AND {rule}'
     )
-    at = 6 + len(RecentMessage._fields)  # 1-based position of the sent_at column
-    facts = ", ".join(
-        [
-            f's."{shop.pk.column}"',
-            f's."{_column(ShopAccount, "name")}"',
-            f's."{_column(ShopAccount, "time_zone")}"',
-            f'b."{_column(Customer, "display_name")}"',
-        ]
-    )
-    visible = f'm."{m["conversation"]}" = %s AND m."{m["is_visible"]}" = %s'
+    fields = [f'ms."{_column(Message, f)}"' for f in RecentMessage._fields]
+    sort = [f'ms."{ms["sent_at"]}"', f'ms."{msg.pk.column}"']
+    blanks = ", ".join(["NULL"] * (len(fields) + len(sort)))
+    at = 5 + len(fields)  # 1-based position of the sort key's first column
     sql = (
-        f'SELECT 0, {facts}, {blanks} FROM "{conv.db_table}" c '  # noqa: S608 - names from _meta
-        f'INNER JOIN "{shop.db_table}" s ON s."{shop.pk.column}" = c."{c["shop_account"]}" '
-        f'INNER JOIN "{buyer.db_table}" b ON b."{buyer.pk.column}" = c."{c["customer"]}" '
-        f'WHERE c."{conv.pk.column}" = %s AND {rule} '
-        f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, r.* FROM (SELECT {columns} "
-        f'FROM "{msg.db_table}" m WHERE {visible} '
-        f'ORDER BY m."{m["sent_at"]}" DESC, m."{msg.pk.column}" DESC LIMIT %s) r '
+        f"WITH facts AS ({facts}) "  # noqa: S608 - names from _meta
+        f"SELECT 0, shop_name, shop_tz, buyer, {blanks} FROM facts "
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, r.* FROM (SELECT {', '.join(fields + sort)} "
+        f'FROM "{msg.db_table}" ms WHERE ms."{ms["conversation"]}" = %s '
+        f'AND ms."{ms["is_visible"]}" = %s AND EXISTS (SELECT 1 FROM facts) '
+        f"ORDER BY {sort[0]} DESC, {sort[1]} DESC LIMIT %s) r "
         f"ORDER BY 1, {at} DESC, {at + 1} DESC"
     )
-    params = [conversation_id, *rule_params, conversation_id, True, RECENT_MESSAGES]
+    return sql, [*rule_params]
+
+
+def _render_reads(
+    member: Member, conversation_id: int
+) -> tuple[ConversationFacts, list[RecentMessage]]:
+    """The conversation a render fills from and its recent visible messages, newest first, in
+    one round trip (``_render_sql``); NotFound unless the member may see it. The buyer's name
+    is decrypted by its field, as the ORM would."""
+    sql, rule_params = _render_sql(member)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [conversation_id, *rule_params, conversation_id, True, RECENT_MESSAGES])
         rows = cursor.fetchall()
-    head = next((r for r in rows if r[0] == 0), None)
-    if head is None:
+    if not rows or rows[0][0] != 0:
         raise NotFound("Conversation not found.")
-    name_field, content_field = buyer.get_field("display_name"), msg.get_field("content")
-    conversation = Conversation(
-        id=conversation_id,
-        shop_account=ShopAccount(id=head[1], name=head[2], time_zone=head[3]),
-        customer=Customer(display_name=name_field.from_db_value(head[4], None, connection)),
-    )
+    decrypt = Customer._meta.get_field("display_name").from_db_value
+    _, shop_name, shop_tz, buyer = rows[0][:4]
+    facts = ConversationFacts(conversation_id, shop_name, shop_tz, decrypt(buyer, None, connection))
+    content = Message._meta.get_field("content")
     width, content_at = len(RecentMessage._fields), RecentMessage._fields.index("content")
     messages = []
-    for r in rows:
-        if r[0] == 1:
-            values = list(r[5 : 5 + width])  # the sort key after them is dropped
-            values[content_at] = content_field.from_db_value(
-                values[content_at],
-                None,  # type: ignore[arg-type]  # the field ignores it (Django passes its column)
-                connection,
-            )
-            messages.append(RecentMessage(*values))
-    return conversation, messages
+    for r in rows[1:]:
+        values = list(r[4 : 4 + width])  # the sort key after them is dropped
+        values[content_at] = content.from_db_value(
+            values[content_at],
+            None,  # type: ignore[arg-type]  # the field ignores it (Django passes its column)
+            connection,
+        )
+        messages.append(RecentMessage(*values))
+    return facts, messages
 
 
 def _buyer_texts(messages: list[RecentMessage]) -> list[str]:
@@ -323,7 +332,7 @@ def quick_reply_render(
     conversation_id: int,
     language: str | None = None,
     values: dict[str, str] | None = None,
-) -> tuple[QuickReply, Conversation, RenderResult]:
+) -> tuple[QuickReply, ConversationFacts, RenderResult]:
     """Fill a visible quick reply from a visible conversation, in the buyer's language.
 
     Never returns a text with a blank where a value should be: unknown or missing variables

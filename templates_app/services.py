@@ -270,7 +270,6 @@ def quick_reply_use(
     return _record_use(member, actor, quick_reply, conversation.id, language[:16])
 
 
-@transaction.atomic
 def quick_reply_render_for_send(
     *,
     actor: AnyUser,
@@ -279,7 +278,11 @@ def quick_reply_render_for_send(
     language: str | None = None,
     values: dict[str, str] | None = None,
 ) -> selectors.RenderResult:
-    """Render for sending and count the use (only when the render succeeded)."""
+    """Render for sending and count the use (only when the render succeeded).
+
+    The render (a read, which may sync the in-memory library: up to half a second on a
+    process's first call) runs before the write's transaction, so SQLite's write lock is held
+    only for the counting."""
     member = member_for(actor)
     quick_reply, conversation, result = selectors.quick_reply_render(
         actor,
@@ -288,7 +291,8 @@ def quick_reply_render_for_send(
         language=language,
         values=values,
     )
-    _record_use(member, actor, quick_reply, conversation.id, result.language)
+    with transaction.atomic():
+        _record_use(member, actor, quick_reply, conversation.id, result.language)
     return result
 
 

@@ -10,9 +10,10 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from inbox.models import ShopMembership
+from inbox.models import Role, ShopMembership
 from templates_app import library, search, selectors, services
 from templates_app.models import Material, QuickReply
+from tests.factories import make_person
 from tests.templates_app.conftest import add_message, create_reply, make_conversation
 
 BASE = "/api/v1/templates/"
@@ -213,14 +214,130 @@ def test_usage_order_follows_within_the_sync_interval(api, world, settings):
     assert [(q.id, q.usage_count) for q in page.items] == [(first.id, 2), (second.id, 0)]
 
 
-def test_a_write_that_bypasses_the_services_is_seen_after_the_sync_interval(world, settings):
+def test_a_save_outside_the_app_is_seen_after_the_sync_interval(world, settings):
     reply = create_reply(world.supervisor_a, title="Before")
     assert paged(world.agent_a1, "before") == [reply.id]
-    # a shell or SQL edit: a new updated_at, but no new revision
-    QuickReply.objects.filter(id=reply.id).update(title="After", updated_at=timezone.now())
+    # a shell edit through the model (save() moves updated_at), with no new revision
+    reply.title = "After"
+    reply.save()
     settings.SCRM_QUICK_REPLY_SYNC_SECONDS = 0
     assert paged(world.agent_a1, "before") == []
     assert paged(world.agent_a1, "after") == [reply.id]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row versions (xmin) are PostgreSQL's; SQLite's copy goes by updated_at",
+)
+def test_any_update_outside_the_app_is_seen_after_the_sync_interval_on_postgresql(world, settings):
+    reply = create_reply(world.supervisor_a, title="Before")
+    assert paged(world.agent_a1, "before") == [reply.id]
+    # SQL that leaves updated_at alone: archived, reworded
+    QuickReply.objects.filter(id=reply.id).update(title="After", is_archived=True)
+    settings.SCRM_QUICK_REPLY_SYNC_SECONDS = 0
+    assert paged(world.agent_a1, "before") == []
+    assert paged(world.agent_a1, "after", include_archived=True) == [reply.id]
+
+
+def test_a_link_removed_outside_the_app_is_seen_after_the_sync_interval(world, settings):
+    # given a team reply of shops a1 and a2, which agent_a2 (shops a2, a3) sees
+    team = create_reply(
+        world.supervisor_a,
+        title="Shared hours",
+        scope="team",
+        shop_account_ids=[world.shop_a1.id, world.shop_a2.id],
+    )
+    assert paged(world.agent_a2, "shared") == [team.id]
+    # when its link to a2 goes by SQL (no save of the reply, no new revision)
+    QuickReply.shop_accounts.through.objects.filter(
+        quickreply_id=team.id, shopaccount_id=world.shop_a2.id
+    ).delete()
+    settings.SCRM_QUICK_REPLY_SYNC_SECONDS = 0
+    # then agent_a2 no longer gets it; agent_a1 still does
+    assert paged(world.agent_a2, "shared") == []
+    assert paged(world.agent_a1, "shared") == [team.id]
+
+
+def test_an_organisation_without_a_revision_is_read_on_every_call(world):
+    # given replies written without the services (no revision row for org B yet)
+    first = QuickReply.objects.create(
+        organisation=world.org_b, scope="organisation", title="One", shortcut="one", body="Hi"
+    )
+    assert paged(world.agent_b, "") == [first.id]
+    second = QuickReply.objects.create(
+        organisation=world.org_b, scope="organisation", title="Two", shortcut="two", body="Hi"
+    )
+    # then the next call sees the second at once, whatever the sync interval
+    assert paged(world.agent_b, "") == [second.id, first.id]
+
+
+def test_a_published_snapshot_is_never_changed_and_callers_get_copies(world):
+    reply = create_reply(
+        world.supervisor_a,
+        title="Alpha words",
+        translations={"zh-hans": "你好 {{ buyer_name }}"},
+        custom_fields=["size"],
+        body="Hello {{ buyer_name }}, your {{ size }}.",
+    )
+    others = [create_reply(world.supervisor_a, title=f"Beta {i}").id for i in range(8)]
+    page = selectors.quick_reply_page_for(world.supervisor_a, search="alpha")
+    old = library.snapshot_of(world.org_a.id)
+    held = old.entries[reply.id].reply
+    # callers get their own objects: changing them changes nothing held
+    given = page.items[0]
+    assert given is not held and given.translations is not held.translations
+    assert given.custom_fields is not held.custom_fields
+    given.translations["ms"] = "x"
+    given.custom_fields.append("colour")
+    given.title = "changed by a caller"
+    before = frozen(old)
+    # when replies change (words gained and lost, one archived) and the library re-syncs
+    services.quick_reply_update(
+        actor=world.supervisor_a, quick_reply_id=reply.id, title="Gamma words"
+    )
+    services.quick_reply_archive(actor=world.supervisor_a, quick_reply_id=others[0])
+    assert paged(world.supervisor_a, "gamma") == [reply.id]
+    assert library.snapshot_of(world.org_a.id) is not old
+    # then the snapshot readers may still hold is exactly as it was
+    assert frozen(old) == before
+    assert held.title == "Alpha words" and held.translations == {"zh-hans": "你好 {{ buyer_name }}"}
+    assert held.custom_fields == ["size"]
+
+
+def frozen(snapshot):
+    """A deep copy of what a snapshot holds."""
+    return {
+        "entries": {
+            i: (e.stamp, e.words, e.shop_ids, e.material_ids, e.reply.title, e.reply.is_archived)
+            for i, e in snapshot.entries.items()
+        },
+        "usage": dict(snapshot.usage),
+        "order": snapshot.order,
+        "keys": snapshot.keys,
+        "rank": dict(snapshot.rank),
+        "words": snapshot.words,
+        "postings": {w: set(ids) for w, ids in snapshot.postings.items()},
+        "materials": dict(snapshot.materials),
+    }
+
+
+def test_search_edge_cases(world):
+    long_word = "x" * 45
+    astral = "𠀀𠀁"  # letters outside the Basic Multilingual Plane
+    a = create_reply(world.supervisor_a, title=f"{long_word} tail")
+    b = create_reply(world.supervisor_a, title=f"{astral} plane")
+    # words are indexed and searched on their first 40 characters
+    assert paged(world.agent_a1, "x" * 40) == [a.id]
+    assert paged(world.agent_a1, "x" * 50) == [a.id]
+    # a prefix of letters beyond U+FFFF finds the words it begins
+    assert paged(world.agent_a1, "𠀀") == [b.id]
+    # an agent with no shops sees organisation replies and their own, nothing of teams
+    nobody = make_person(world.org_a, Role.AGENT, [], username="no_shops")
+    create_reply(
+        world.supervisor_a, title="A1 team", scope="team", shop_account_ids=[world.shop_a1.id]
+    )
+    mine = create_reply(nobody, title="My own", scope="personal")
+    assert paged(nobody, "") == [mine.id, b.id, a.id]
 
 
 def test_an_archived_material_leaves_renders_at_once(api, world):

@@ -241,9 +241,9 @@ def test_render_query_count(api, world, replies, django_assert_max_num_queries):
     conversation = make_conversation(world.shop_a1)
     client = api.as_user(world.agent_a1)
     # First call of this process: the member, the library revision with the agent's shops, the
-    # library read once (5 queries), the conversation (shop rule as a subquery), its messages.
-    with django_assert_max_num_queries(9):
+    # library read once (4 queries), the conversation with its messages (one statement).
+    with django_assert_max_num_queries(7):
         assert render(client, replies["org"], conversation).status_code == 200
     # After it the quick reply and its materials come from memory.
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(3):
         assert render(client, replies["org"], conversation).status_code == 200
