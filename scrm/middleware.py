@@ -8,6 +8,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from inbox.selectors import member_for
+from scrm.api import Forbidden
+
 
 class UserTimezoneMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -17,8 +20,12 @@ class UserTimezoneMiddleware:
         tz_name = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            member = getattr(user, "member", None)
-            tz_name = member.time_zone if member is not None else None
+            # member_for remembers the member on the user for the rest of the request, so the
+            # view's own member_for costs no second query.
+            try:
+                tz_name = member_for(user).time_zone
+            except Forbidden:  # a user of no organisation (a bare superuser)
+                tz_name = None
         if tz_name:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(tz_name))

@@ -100,6 +100,18 @@ def parse(body: str) -> ParsedBody:
     return ParsedBody(body, tuple(placeholders))
 
 
+def names_in(bodies: Iterable[str]) -> list[str]:
+    """The variable names of some bodies, in order of first use; a body that does not parse
+    (only if edited outside the services) adds none."""
+    names: dict[str, None] = {}
+    for text in bodies:
+        try:
+            names.update(dict.fromkeys(parse(text).names))
+        except TemplateSyntaxError:
+            continue
+    return list(names)
+
+
 def unknown_names(parsed: ParsedBody, custom_fields: Iterable[str]) -> list[str]:
     """Placeholder names that are neither in the catalogue nor declared custom fields."""
     allowed = set(CATALOGUE) | set(custom_fields)

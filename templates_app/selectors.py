@@ -114,12 +114,17 @@ def can_manage(member: Member, item: QuickReply | Material) -> bool:
 
 @dataclass
 class PickerPage:
-    """One page of the picker: copies of the replies, their shop and material ids, and the
-    (usage_count, id) to resume after when more follow."""
+    """One page of the picker: the held entries (read them, never change them), the view
+    they were found in, and the (usage_count, id) to resume after when more follow."""
 
-    items: list[QuickReply]
-    relations: Relations
+    view: library.View
+    entries: list[library.Entry]
     next_after: tuple[int, int] | None
+
+    @property
+    def items(self) -> list[QuickReply]:
+        """The page as the caller's own QuickReply copies."""
+        return [self.view.reply(e) for e in self.entries]
 
 
 def quick_reply_page_for(
@@ -149,10 +154,8 @@ def quick_reply_page_for(
         limit=limit,
     )
     entries, more = view.find(query)
-    items = [view.reply(e) for e in entries]
-    relations = {e.reply.id: (list(e.shop_ids), list(e.material_ids)) for e in entries}
-    last = items[-1] if more and items else None
-    return PickerPage(items, relations, (last.usage_count, last.id) if last else None)
+    last = entries[-1] if more and entries else None
+    return PickerPage(view, entries, (view.usage_of(last), last.reply.id) if last else None)
 
 
 def quick_reply_get(user: AnyUser, quick_reply_id: int) -> QuickReply:

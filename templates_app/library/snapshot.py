@@ -28,6 +28,7 @@ class Entry:
     words: tuple[str, ...]  # sorted, interned
     shop_ids: tuple[int, ...]
     material_ids: tuple[int, ...]
+    variables: tuple[str, ...]  # names in its bodies, in order of first use
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +88,15 @@ class View:
         entry = self.snapshot.entries.get(quick_reply_id)
         return entry if entry is not None and self.visible(entry) else None
 
+    def usage_of(self, entry: Entry) -> int:
+        return self.snapshot.usage.get(entry.reply.id, 0)
+
     def reply(self, entry: Entry) -> QuickReply:
         """The caller's own copy of the reply (its JSON fields too), with its usage count."""
         out = copy.copy(entry.reply)
         out.translations = copy.deepcopy(entry.reply.translations)
         out.custom_fields = copy.deepcopy(entry.reply.custom_fields)
-        out.usage_count = self.snapshot.usage.get(entry.reply.id, 0)
+        out.usage_count = self.usage_of(entry)
         return out
 
     def find(self, query: Query) -> tuple[list[Entry], bool]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
-from templates_app import search
+from templates_app import rendering, search
 from templates_app.library.snapshot import EMPTY, Entry, MaterialCard, Snapshot
 from templates_app.models import Material, QuickReply
 
@@ -89,7 +89,8 @@ def _load(organisation_id: int, ids: list[int] | None, links: Links) -> dict[int
         shops, materials = links.get(reply.id, ((), ()))
         # Interned: the same word in thousands of replies is held once.
         words = tuple(sorted(sys.intern(w) for w in search.terms_for(search.index_texts(reply))))
-        out[reply.id] = Entry(reply, reply.stamp, words, shops, materials)
+        variables = tuple(rendering.names_in(reply.bodies.values()))
+        out[reply.id] = Entry(reply, reply.stamp, words, shops, materials, variables)
     return out
 
 

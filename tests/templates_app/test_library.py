@@ -4,13 +4,16 @@ lag)."""
 
 import random
 import threading
+import zoneinfo
 from datetime import timedelta
 
 import pytest
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
+from rest_framework.fields import DateTimeField
+from rest_framework.test import APIClient
 
-from inbox.models import Role, ShopMembership
+from inbox.models import Member, Role, ShopMembership
 from templates_app import library, search, selectors, services
 from templates_app.models import Material, QuickReply
 from tests.factories import make_person
@@ -425,3 +428,39 @@ def test_readers_in_other_threads_never_see_a_half_synced_library(world):
         for t in threads:
             t.join(timeout=30)
     assert errors == []
+
+
+def test_a_picker_row_is_the_same_as_the_detail_of_that_reply(api, world):
+    # given a team reply with every kind of field set, used once
+    material = services.material_link_create(
+        actor=world.supervisor_a, name="Size chart", url="https://example.com/size"
+    )
+    reply = create_reply(
+        world.supervisor_a,
+        title="Sizes",
+        scope="team",
+        shop_account_ids=[world.shop_a1.id, world.shop_a2.id],
+        body="Hi {{ buyer_name }}, size {{ size }}.",
+        translations={"zh-hans": "{{ buyer_name }}您好，尺码 {{ size }}。{{ order_id }}"},
+        custom_fields=["size"],
+        category="sizing",
+        material_ids=[material.id],
+    )
+    services.quick_reply_use(
+        actor=world.agent_a1,
+        quick_reply_id=reply.id,
+        conversation_id=make_conversation(world.shop_a1).id,
+    )
+    Member.objects.filter(user=world.agent_a1).update(time_zone="Asia/Shanghai")
+    for user in (world.agent_a1, world.supervisor_a):
+        client = APIClient()
+        client.force_login(user)  # a session, as the browser has: times in the viewer's zone
+        # the picker's row (from memory) and the detail (from the database) agree field by field
+        row = client.get(BASE, {"search": "sizes"}).json()["results"][0]
+        assert row == client.get(f"{BASE}{reply.id}/").json()
+        # times as DRF renders them, in the viewer's time zone
+        zone = Member.objects.get(user=user).time_zone or "UTC"
+        with timezone.override(zoneinfo.ZoneInfo(zone)):
+            assert row["created_at"] == DateTimeField().to_representation(reply.created_at)
+    assert row["variables"] == ["buyer_name", "size", "order_id"] and row["usage_count"] == 1
+    assert row["can_manage"] is True and row["material_ids"] == [material.id]
