@@ -68,7 +68,8 @@ class QuickReply(models.Model):
             )
         ]
         indexes = [
-            # The picker: one organisation's active replies, most used first.
+            # One organisation's replies: the in-memory library's scans, exports; in usage order
+            # for SQL reads of the active ones (the picker itself answers from memory).
             models.Index(
                 fields=["organisation", "is_archived", "-usage_count", "id"],
                 name="qr_picker",
