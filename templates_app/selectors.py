@@ -38,8 +38,10 @@ def _condition(sql: str, params: list[Any]) -> RawSQL:
 def _visible_sql(model: type[Model], member: Member) -> tuple[str, list[Any]]:
     """The visibility rule as one SQL condition on ``model``'s table, and its parameters.
 
-    Plain SQL because the picker asks on every keystroke: compiling the rule's ORM lookups and
-    nested subqueries cost more than running the query. The shops an agent works on are
+    The database reads of one reply or material (detail, the services' checks, material
+    lists) use it; the picker applies the same rule in memory (``library.View.visible``), and
+    both answer the same scope cases in the tests. Plain SQL: compiling the rule's ORM lookups
+    and nested subqueries cost more than running the query. The shops an agent works on are
     inbox's rule (``member_shop_ids_sql``: member shops of their own organisation) as a
     subquery, so they cost no round trip of their own. Columns are
     unqualified, so the condition stays right when Django aliases the table in a subquery; a
