@@ -12,6 +12,9 @@ class _LibraryAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         library.changed(form.instance.organisation_id)
+        before = form.initial.get("organisation")  # a reply moved: its old library changed too
+        if before and before != form.instance.organisation_id:
+            library.changed(before)
 
     def delete_model(self, request, obj):
         with transaction.atomic():
