@@ -196,6 +196,10 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     idempotency_key = models.CharField(max_length=100, blank=True)
+    # When the outbox means to try this reply next (a task's retry countdown, or the end of the
+    # lease of the attempt under way). The stuck-delivery sweep goes by it: a worker killed with
+    # retries waiting in its memory costs minutes, not the broker's visibility timeout.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Read from the platform's own listing. A reply we sent carries the platform's id before
     # that: it must not count as "already have everything up to here" for sync and backfill.
     synced = models.BooleanField(default=True)
