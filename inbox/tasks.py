@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 from inbox.models import ShopAccount
 from inbox.platforms.base import PlatformError, RateLimited
@@ -111,7 +113,13 @@ def deliver_message(self, message_id: int) -> str:
         wait = exc.retry_after if isinstance(exc, RateLimited) else 0
         if not isinstance(exc, PlatformError):
             logger.warning("delivery of reply %s failed: %s", message_id, type(exc).__name__)
-        raise self.retry(countdown=max(wait, backoff(self.request.retries)), exc=exc) from exc
+        countdown = max(wait, backoff(self.request.retries))
+        # On the row first: if this worker dies while the retry waits in its memory, the sweep
+        # takes the reply up shortly after this time instead of after the broker's timeout.
+        replies.message_next_attempt_set(
+            message_id=message_id, at=timezone.now() + timedelta(seconds=countdown)
+        )
+        raise self.retry(countdown=countdown, exc=exc) from exc
 
 
 @shared_task(acks_late=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -62,6 +62,12 @@ def delivery_lease() -> timedelta:
     """How long an open attempt keeps other workers off a reply: longer than one delivery can
     take (connect 3 s + read 10 s, a few in-call retries of a few seconds)."""
     return timedelta(seconds=settings.SCRM_DELIVERY_LEASE_SECONDS)
+
+
+def sweep_grace() -> timedelta:
+    """How late a reply's next attempt may be before the sweep queues it again: a busy worker
+    starting a due task a little late is not a lost task."""
+    return timedelta(seconds=settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS)
 
 
 def _validate(
@@ -147,6 +153,7 @@ def message_send(
             author_id=actor.pk,
             idempotency_key=idempotency_key,
             synced=False,
+            next_attempt_at=timezone.now(),
         )
         audit_record(
             organisation_id=conversation.organisation_id,
@@ -187,7 +194,10 @@ def message_retry(*, actor: AnyUser, message_id: int) -> Message:
         )
     message.delivery_state = DeliveryState.PENDING
     message.failure_reason = ""
-    message.save(update_fields=["delivery_state", "failure_reason", "updated_at"])
+    message.next_attempt_at = timezone.now()
+    message.save(
+        update_fields=["delivery_state", "failure_reason", "next_attempt_at", "updated_at"]
+    )
     audit_record(
         organisation_id=conversation.organisation_id,
         actor=actor,
@@ -220,7 +230,9 @@ def message_deliver(*, message_id: int) -> str:
         first_attempt = message.attempts.order_by("started_at").first()
         attempt = DeliveryAttempt.objects.create(message=message, started_at=now)
         message.delivery_state = DeliveryState.SENDING
-        message.save(update_fields=["delivery_state", "updated_at"])
+        # A worker that dies inside this attempt is noticed once its lease has run out.
+        message.next_attempt_at = now + delivery_lease()
+        message.save(update_fields=["delivery_state", "next_attempt_at", "updated_at"])
     # Committed: a crash from here on leaves a visible "sending" reply with an open attempt,
     # which the next attempt (task retry or the stuck-delivery sweep) resolves.
     shop = message.shop_account
@@ -323,8 +335,15 @@ def _mark_sent(message_id: int, platform_id: str, attempt: DeliveryAttempt, outc
     message.platform_message_id = platform_id
     message.delivery_state = DeliveryState.SENT
     message.failure_reason = ""
+    message.next_attempt_at = None
     message.save(
-        update_fields=["platform_message_id", "delivery_state", "failure_reason", "updated_at"]
+        update_fields=[
+            "platform_message_id",
+            "delivery_state",
+            "failure_reason",
+            "next_attempt_at",
+            "updated_at",
+        ]
     )
     _attempt_finish(attempt, outcome)
     conversation_refresh(conversation)
@@ -355,7 +374,10 @@ def message_mark_failed(
         return
     message.delivery_state = DeliveryState.FAILED
     message.failure_reason = reason[:300]
-    message.save(update_fields=["delivery_state", "failure_reason", "updated_at"])
+    message.next_attempt_at = None
+    message.save(
+        update_fields=["delivery_state", "failure_reason", "next_attempt_at", "updated_at"]
+    )
     if attempt is not None:
         _attempt_finish(attempt, "failed", reason)
     audit_record(
@@ -368,16 +390,46 @@ def message_mark_failed(
     _publish(message.conversation, "message.updated", message)
 
 
-def stuck_deliveries() -> list[int]:
-    """Replies a lost task or a dead worker left behind: pending for two minutes, or sending
-    with no news for ten (longer than any lease and any task retry countdown)."""
-    now = timezone.now()
+def message_next_attempt_set(*, message_id: int, at: datetime) -> None:
+    """Record when the outbox will try an undelivered reply again (the task's retry countdown),
+    so that the sweep can tell a reply waiting its turn from one whose worker died.
+
+    A reply already ``sent`` or ``failed`` is left alone.
+    """
+    Message.objects.filter(
+        id=message_id, delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING]
+    ).update(next_attempt_at=at)
+
+
+def stuck_deliveries(*, now: datetime | None = None) -> list[int]:
+    """Replies a lost task or a dead worker left behind: still undelivered a grace period after
+    their recorded next attempt (a retry countdown, the end of an attempt's lease, or at once
+    for a new reply). Rows from before that time was recorded fall back to the old rule:
+    pending for two minutes, sending for ten.
+
+    Going by the row, not by the broker: a worker killed with retries waiting in its memory
+    holds them unacknowledged until Redis's visibility timeout (an hour), and a shorter
+    visibility timeout would re-deliver every task waiting on a long countdown.
+    """
+    now = now or timezone.now()
+    undelivered = Q(delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING])
     return list(
         Message.objects.filter(direction=Direction.OUTBOUND)
+        .filter(undelivered)
         .filter(
-            Q(delivery_state=DeliveryState.PENDING, updated_at__lt=now - timedelta(minutes=2))
-            | Q(delivery_state=DeliveryState.SENDING, updated_at__lt=now - timedelta(minutes=10))
+            Q(next_attempt_at__lt=now - sweep_grace())
+            | Q(
+                next_attempt_at__isnull=True,
+                delivery_state=DeliveryState.PENDING,
+                updated_at__lt=now - timedelta(minutes=2),
+            )
+            | Q(
+                next_attempt_at__isnull=True,
+                delivery_state=DeliveryState.SENDING,
+                updated_at__lt=now - timedelta(minutes=10),
+            )
         )
+        .order_by("id")
         .values_list("id", flat=True)[:500]
     )
 

@@ -1,0 +1,154 @@
+"""A reply whose worker died while its retry waited is delivered within minutes, once.
+
+With a Redis broker, a worker holds a task waiting on a retry countdown unacknowledged in its
+memory; killed, that task comes back only after the broker's visibility timeout (an hour). The
+outbox records each reply's next attempt on its row and the stuck-delivery sweep goes by it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from inbox.models import Message
+from inbox.platforms.base import PlatformError
+from inbox.services.replies import stuck_deliveries
+from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_message, redeliver_stuck_replies
+from tests.inbox.test_delivery_crash import ROOT, submitted_reply, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def send_path(reply: Message) -> str:
+    return f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
+
+
+def test_a_reply_waiting_on_its_retry_is_left_alone_until_then(world, platform, settings):
+    settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 15
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    reply = submitted_reply(platform, world)
+    sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
+    # Given a delivery that failed on a platform outage: the task schedules its retry
+    before = timezone.now()
+    with pytest.raises(PlatformError):
+        deliver_message(reply.id)  # called directly: the retry re-raises instead of queueing
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sending"
+    # Then the row knows when the next try is due (the first countdown is 1-2 s)
+    assert before + timedelta(seconds=1) <= reply.next_attempt_at
+    assert reply.next_attempt_at <= timezone.now() + timedelta(seconds=2)
+    # And the sweep leaves it to its task until the grace period after that time has passed
+    due = reply.next_attempt_at
+    assert reply.id not in stuck_deliveries(now=due + timedelta(seconds=14))
+    assert reply.id in stuck_deliveries(now=due + timedelta(seconds=16))
+    assert sim.sent_messages(shop_id) == []
+
+
+def test_the_longest_wait_after_a_dead_worker_is_under_two_minutes(settings):
+    # The longest retry countdown the task can record, plus the sweep's grace and its period:
+    # a reply whose worker died during that countdown is queued again no later than this.
+    longest_countdown = max(min(300.0, 2.0 * 2**retries) for retries in range(DELIVERY_MAX_RETRIES))
+    assert all(
+        backoff(r) <= longest_countdown for r in range(DELIVERY_MAX_RETRIES) for _ in "x" * 50
+    )
+    sweep_period = settings.SCRM_PERIODIC_TASKS["inbox.tasks.redeliver_stuck_replies"]
+    worst = longest_countdown + settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS + sweep_period
+    assert worst < 120, worst
+
+
+def test_a_new_reply_whose_task_was_lost_goes_out_with_the_next_sweep(world, platform, settings):
+    settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 0.2
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    # Given a reply submitted through the service, whose task the broker lost
+    from inbox.services.replies import message_send
+
+    conversation = submitted_reply(platform, world).conversation
+    Message.objects.filter(conversation=conversation, direction="out").delete()
+    from celery import current_app
+
+    current_app.conf.task_always_eager = False
+    try:
+        # The task goes to a broker no worker reads (memory, or the CI Redis): as good as lost
+        reply, _ = message_send(actor=world.agent_a1, conversation_id=conversation.id, text="Hi")
+    finally:
+        current_app.conf.task_always_eager = True
+        current_app.control.purge()
+    assert Message.objects.get(id=reply.id).delivery_state == "pending"
+    # When the sweep runs a moment later
+    time.sleep(0.4)
+    assert redeliver_stuck_replies.apply().get() == 1
+    # Then the buyer has the reply, once
+    assert Message.objects.get(id=reply.id).delivery_state == "sent"
+    assert len(sim.sent_messages(shop_id)) == 1
+
+
+@pytest.mark.skipif(not settings.SERVICES_MODE, reason="needs the Redis broker (services mode)")
+def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
+    world, platform, settings
+):
+    import redis
+
+    settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 0.5
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    reply = submitted_reply(platform, world)
+    sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        TIKTOK_API_BASE=platform.server.base_url,
+        TIKTOK_AUTH_BASE=platform.server.base_url,
+        DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+    )
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    broker.delete("celery", "unacked", "unacked_index")
+    # Given a real Celery worker on the real broker, delivering the reply
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "-P", "solo", "-Q", "celery"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    from celery import current_app
+
+    current_app.conf.task_always_eager = False
+    try:
+        deliver_message.delay(reply.id)
+        # When its first attempt fails and the retry waits in the worker's memory, it dies
+        assert wait_until(
+            lambda: (
+                Message.objects.filter(id=reply.id, next_attempt_at__isnull=False)
+                .exclude(next_attempt_at__gt=timezone.now() + timedelta(seconds=60))
+                .filter(attempts__outcome="retry")
+                .exists()
+            ),
+            timeout=60,
+        ), "the worker never tried"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        killed_at = time.monotonic()
+    finally:
+        current_app.conf.task_always_eager = True
+        if worker.poll() is None:
+            worker.kill()
+    sim.clear_faults()
+    # The retry is stranded in the broker (unacknowledged until the visibility timeout)
+    assert broker.zcard("unacked_index") >= 1
+    # Then the sweep, running as it does every period, delivers it soon after its retry time
+    assert wait_until(lambda: redeliver_stuck_replies.apply().get() == 1, timeout=30)
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent"
+    assert len(sim.sent_messages(shop_id)) == 1
+    assert time.monotonic() - killed_at < 10
+    broker.delete("celery", "unacked", "unacked_index")
