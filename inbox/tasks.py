@@ -89,7 +89,9 @@ def webhook_batches_drain(timeout: float = 5.0) -> bool:
 
 @shared_task
 def reprocess_stale_webhooks() -> int:
-    """Periodic: stored webhooks whose processing task was lost are queued again."""
+    """Periodic: stored webhooks whose processing task was lost are queued again (those that
+    kept failing are given up first, visibly)."""
+    webhooks.webhook_events_give_up()
     ids = webhooks.webhook_events_stale()
     for event_id in ids:
         process_webhook_event.delay(event_id)

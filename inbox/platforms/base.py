@@ -7,6 +7,7 @@ timeouts and bounded retries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,33 @@ class TransientError(PlatformError):
 
 class MalformedWebhook(Exception):
     """A webhook body that is not a notification of this platform (answered 400)."""
+
+
+class InvalidPlatformId(PlatformError):
+    """An id that is not a platform id (a NUL, a lone surrogate, ``../``, 200 characters):
+    the call it was meant for can never succeed, so it is not retried. The message names
+    the field, never the value (which may be anything a sender chose)."""
+
+
+# Platform ids (shops, conversations, messages, returns, orders, notifications) are short
+# strings of letters, digits and a few separators. Anything else is refused where it enters,
+# before it reaches a URL, a signature, a log line or the database (PostgreSQL refuses NUL
+# and lone surrogates in text). No leading dot: ``..`` must never become a path segment.
+PLATFORM_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.:=-]{0,127}")
+
+
+def is_platform_id(value: object) -> bool:
+    return isinstance(value, str) and PLATFORM_ID.fullmatch(value) is not None
+
+
+def platform_id(value: object, what: str) -> str:
+    """``value`` as a platform id (an int is taken as its digits); InvalidPlatformId if it is
+    not one. ``what`` names the field in the error."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = str(value)
+    if not is_platform_id(value):
+        raise InvalidPlatformId(f"{what} is not a valid platform id")
+    return str(value)
 
 
 # --- credentials -----------------------------------------------------------------------------
@@ -173,6 +201,9 @@ class WebhookNotice:
     data: dict[str, Any]
     conversation_id: str = ""
     message_id: str = ""
+    # Why this notification can never be acted on (an id in ``data`` that is not a platform
+    # id), or "": it is stored failed with this reason and never processed or retried.
+    problem: str = ""
 
 
 # --- the interface ---------------------------------------------------------------------------
@@ -222,6 +253,12 @@ class PlatformAdapter(Protocol):
         on_tokens_refreshed: Callable[[Credentials], None] | None = None,
         token_keeper: TokenKeeper | None = None,
     ) -> ShopApi: ...
+
+    def webhook_shop_id(self, body: bytes) -> str:
+        """The shop id a notification names, read with as little parsing as the key lookup
+        needs (bounded nesting, the envelope's type and shop id only), before its signature is
+        checked. Raise MalformedWebhook for anything that is not a notification."""
+        ...
 
     def parse_webhook(self, body: bytes) -> WebhookNotice:
         """Raise MalformedWebhook for anything that is not a notification."""

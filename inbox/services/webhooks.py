@@ -44,6 +44,7 @@ KEYS_RECHECK_SECONDS = 1.0
 KEYS_MAX_ENTRIES = 10_000  # unknown shop ids are remembered too; bounded against floods
 STALE_AFTER = timedelta(minutes=2)
 STALE_WINDOW = timedelta(days=1)
+STALE_MAX_ATTEMPTS = 5  # processing attempts before an event that keeps failing is given up
 SYNC_KINDS = ("new_message", "new_conversation")  # signals to read a conversation
 
 
@@ -112,14 +113,22 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
     """Verify and store one webhook, unique on its notification id; queue its processing.
 
     Raises WebhookRejected (400 malformed, 401 unsigned or unknown shop); nothing is stored then.
+    Only what finding the shop's key needs is read before the signature is checked; the rest
+    after. A signed notification that names an object by an id no platform uses is stored
+    ``failed`` with the reason and never processed: it could never succeed, and retrying it
+    would call the platform with a broken URL for a day.
     Embedded mode runs the processing task eagerly, so it happens in this call.
     """
     adapter = get_adapter(platform)
     try:
+        shop_id = adapter.webhook_shop_id(body)
+    except MalformedWebhook as exc:
+        raise WebhookRejected(400, "malformed_webhook", str(exc)) from None
+    key = _verified_key(adapter, shop_id, headers, body)
+    try:
         notice = adapter.parse_webhook(body)
     except MalformedWebhook as exc:
         raise WebhookRejected(400, "malformed_webhook", str(exc)) from None
-    key = _verified_key(adapter, notice.shop_id, headers, body)
     try:
         event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
     except IntegrityError:
@@ -127,7 +136,9 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
         webhook_keys.forget(platform, notice.shop_id)
         key = _verified_key(adapter, notice.shop_id, headers, body)
         event_id, created = _receipt_store(platform, notice, key.shop_account_id, body)
-    if created:
+    if created and notice.problem:
+        _warn_failed(event_id, notice.problem)
+    elif created:
         from inbox.tasks import queue_webhook_processing
 
         # After the receipt commits (at once outside a transaction): eager in embedded mode,
@@ -187,6 +198,8 @@ def _receipt_store(
         type_code=notice.type_code,
         kind=notice.kind,
         body=body.decode("utf-8", errors="replace"),
+        status=WebhookEventStatus.FAILED if notice.problem else WebhookEventStatus.RECEIVED,
+        error=notice.problem[:300],
     )
     params = [f.get_db_prep_save(f.pre_save(event, True), connection) for f in fields]
     with connection.cursor() as cursor:
@@ -216,8 +229,8 @@ def webhook_event_groups(*, event_ids: Sequence[int]) -> list[list[WebhookEvent]
     for event in sorted(events, key=lambda e: e.id):
         key: object = event.id
         if event.kind in SYNC_KINDS:
-            notice = get_adapter(event.platform).parse_webhook(event.body.encode())
-            if notice.conversation_id:
+            notice = _notice_of(event)
+            if notice is not None and notice.conversation_id:
                 key = (event.shop_account_id, notice.conversation_id)
         groups.setdefault(key, []).append(event)
     return list(groups.values())
@@ -238,8 +251,14 @@ def webhook_event_group_process(*, events: Sequence[WebhookEvent]) -> str:
     WebhookEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
     first = todo[0]
     shop = first.shop_account
-    notice = get_adapter(first.platform).parse_webhook(first.body.encode())
+    notice = _notice_of(first)
     status = WebhookEventStatus.PROCESSED
+    if notice is None or notice.problem:
+        # Stored before its ids were checked on arrival: it can never succeed.
+        reason = notice.problem if notice is not None else "not a valid notification"
+        for event_id in ids:
+            webhook_event_failed(event_id=event_id, reason=reason)
+        return WebhookEventStatus.FAILED
     if shop is None or not shop.is_active:
         # Deleted or disconnected since the notification was signed and stored.
         status = WebhookEventStatus.IGNORED
@@ -258,20 +277,53 @@ def webhook_event_group_process(*, events: Sequence[WebhookEvent]) -> str:
     return status
 
 
+def _notice_of(event: WebhookEvent) -> WebhookNotice | None:
+    """A stored event's notice again; None if its body no longer parses (stored by an older
+    version that checked less)."""
+    try:
+        return get_adapter(event.platform).parse_webhook(event.body.encode())
+    except MalformedWebhook:
+        return None
+
+
+def _warn_failed(event_id: int, reason: str) -> None:
+    # The reason names a field or an error class, never a value: no personal data, no ids a
+    # sender chose.
+    logger.warning("webhook event %s failed for good: %s", event_id, reason)
+
+
 def webhook_event_failed(*, event_id: int, reason: str) -> None:
+    """Mark an event failed for good (visible, with its reason; never picked up again)."""
     WebhookEvent.objects.filter(id=event_id).update(
         status=WebhookEventStatus.FAILED, error=reason[:300]
     )
+    _warn_failed(event_id, reason)
+
+
+def webhook_events_give_up(*, max_attempts: int = STALE_MAX_ATTEMPTS) -> int:
+    """Events still ``received`` after ``max_attempts`` processing attempts (each failed with
+    an error no handler recognised) are marked failed, so the stale sweep stops retrying them;
+    returns how many."""
+    ids = list(
+        WebhookEvent.objects.filter(
+            status=WebhookEventStatus.RECEIVED, attempts__gte=max_attempts
+        ).values_list("id", flat=True)[:500]
+    )
+    for event_id in ids:
+        webhook_event_failed(event_id=event_id, reason=f"gave up after {max_attempts} attempts")
+    return len(ids)
 
 
 def webhook_events_stale(*, limit: int = 500) -> list[int]:
     """Events still ``received`` minutes after they arrived (their task was lost: the broker
     was down, or the process died between the ack and the queueing), oldest first; events older
-    than a day are left to the backfill."""
+    than a day are left to the backfill, and events tried STALE_MAX_ATTEMPTS times to
+    ``webhook_events_give_up``."""
     now = timezone.now()
     return list(
         WebhookEvent.objects.filter(
             status=WebhookEventStatus.RECEIVED,
+            attempts__lt=STALE_MAX_ATTEMPTS,
             received_at__lt=now - STALE_AFTER,
             received_at__gte=now - STALE_WINDOW,
         )

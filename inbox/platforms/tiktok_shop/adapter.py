@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ import httpx
 from inbox.platforms.base import (
     AuthorizedShop,
     Credentials,
+    InvalidPlatformId,
     MalformedWebhook,
     OutgoingMessage,
     Page,
@@ -29,9 +32,13 @@ from inbox.platforms.base import (
     TokenSet,
     TransientError,
     WebhookNotice,
+    is_platform_id,
+    platform_id,
 )
 from inbox.platforms.tiktok_shop import signing
 from inbox.platforms.tiktok_shop.client import RetryPolicy, TikTokShopClient
+
+logger = logging.getLogger(__name__)
 
 CS = "/customer_service/202309"
 SHOPS_PATH = "/authorization/202309/shops"
@@ -90,7 +97,9 @@ class TikTokShopApi:
             },
         )
         items = [conversation_from(c) for c in _dicts(data.get("conversations"))]
-        return Page(items=items, next_page_token=str(data.get("next_page_token") or ""))
+        valid = [c for c in items if is_platform_id(c.conversation_id)]
+        _warn_skipped("conversations", len(items) - len(valid))
+        return Page(items=valid, next_page_token=str(data.get("next_page_token") or ""))
 
     def list_messages(
         self,
@@ -111,7 +120,9 @@ class TikTokShopApi:
             },
         )
         items = [message_from(m, conversation_id) for m in _dicts(data.get("messages"))]
-        return Page(items=items, next_page_token=str(data.get("next_page_token") or ""))
+        valid = [m for m in items if is_platform_id(m.message_id)]
+        _warn_skipped("messages", len(items) - len(valid))
+        return Page(items=valid, next_page_token=str(data.get("next_page_token") or ""))
 
     def send_message(self, conversation_id: str, message: OutgoingMessage) -> str:
         validate_outgoing(message)
@@ -184,6 +195,9 @@ class TikTokShopAdapter:
         token_keeper: TokenKeeper | None = None,
     ) -> TikTokShopApi:
         return TikTokShopApi(self._client(credentials, on_tokens_refreshed, token_keeper))
+
+    def webhook_shop_id(self, body: bytes) -> str:
+        return webhook_shop_id(body)
 
     def parse_webhook(self, body: bytes) -> WebhookNotice:
         return parse_webhook(body)
@@ -300,42 +314,104 @@ def utc_from_unix(value: Any) -> datetime:
 
 
 # --- webhooks --------------------------------------------------------------------------------
-def parse_webhook(body: bytes) -> WebhookNotice:
-    """A WebhookNotice from a raw body; MalformedWebhook if it is not a TikTok notification.
+# TikTok's notifications nest three levels; a body nested deeper is refused before it is
+# parsed (a thousand levels would exhaust the parser's recursion: a 500, not a 400).
+MAX_WEBHOOK_DEPTH = 16
+MAX_TYPE_CODE = 2**31 - 1  # a 32-bit column
+_TYPE_DIGITS = re.compile(r"[0-9]{1,10}")
+# A JSON string literal, or an unterminated one up to the end (never a failed match, so the
+# scan stays linear whatever the body).
+_STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\[\s\S]|\\\Z)*(?:"|\Z)')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+# Ids in ``data`` that name a platform object; the calls that act on the notification put
+# them into URLs and signatures.
+_DATA_IDS = ("conversation_id", "message_id", "return_id", "order_id")
 
-    Older notifications have no ``tts_notification_id``: the id is then the SHA-256 of the raw
-    body, so a redelivery of the same body dedupes.
-    """
+
+def _nested_too_deep(body: bytes) -> bool:
+    """Whether the JSON arrays and objects of ``body`` nest deeper than MAX_WEBHOOK_DEPTH
+    (brackets inside strings do not count); linear in the body, without recursion. Unbalanced
+    brackets count as too deep: such a body is not JSON anyway."""
+    brackets = _STRING_LITERAL.sub(b"", body).translate(None, _NOT_BRACKET)
+    if len(brackets) <= MAX_WEBHOOK_DEPTH:
+        return False
+    # Each pass removes the innermost pairs: what is left after MAX_WEBHOOK_DEPTH passes
+    # nests deeper.
+    for _ in range(MAX_WEBHOOK_DEPTH):
+        inner_removed = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if inner_removed == brackets:
+            break
+        brackets = inner_removed
+    return bool(brackets)
+
+
+def _webhook_envelope(body: bytes) -> tuple[dict[str, Any], int, str]:
+    """(payload, type code, shop id): what finding the shop's key needs, checked."""
+    if _nested_too_deep(body):
+        raise MalformedWebhook("webhook body is nested too deep")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedWebhook("webhook body is not JSON") from None
     if not isinstance(payload, dict):
         raise MalformedWebhook("webhook body is not a JSON object")
     type_code = payload.get("type")
-    if isinstance(type_code, str) and type_code.isdigit():
+    # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+    if isinstance(type_code, str) and _TYPE_DIGITS.fullmatch(type_code):
         type_code = int(type_code)
     if not isinstance(type_code, int) or isinstance(type_code, bool):
         raise MalformedWebhook("webhook without a numeric type")
-    shop_id = payload.get("shop_id")
-    if isinstance(shop_id, int) and not isinstance(shop_id, bool):
-        shop_id = str(shop_id)
-    if not isinstance(shop_id, str) or not shop_id:
-        raise MalformedWebhook("webhook without a shop_id")
+    try:
+        shop_id = platform_id(payload.get("shop_id"), "shop_id")
+    except InvalidPlatformId:
+        raise MalformedWebhook("webhook without a valid shop_id") from None
+    return payload, type_code, shop_id
+
+
+def webhook_shop_id(body: bytes) -> str:
+    """The shop id of a notification, before its signature is checked; MalformedWebhook if
+    the body is not one (too deep, not JSON, no numeric type, no valid shop id)."""
+    return _webhook_envelope(body)[2]
+
+
+def parse_webhook(body: bytes) -> WebhookNotice:
+    """A WebhookNotice from a raw body; MalformedWebhook if it is not a TikTok notification.
+
+    Older notifications have no ``tts_notification_id``: the id is then the SHA-256 of the raw
+    body, so a redelivery of the same body dedupes. An id in ``data`` that is not a platform id
+    makes a notice with a ``problem``: it is signed and well formed, but can never be acted on.
+    """
+    payload, type_code, shop_id = _webhook_envelope(body)
+    if not 0 <= type_code <= MAX_TYPE_CODE:
+        raise MalformedWebhook("webhook type out of range")
+    raw_id = payload.get("tts_notification_id")
+    if raw_id in (None, ""):
+        notification_id = hashlib.sha256(body).hexdigest()
+    else:
+        try:
+            notification_id = platform_id(raw_id, "tts_notification_id")
+        except InvalidPlatformId:
+            raise MalformedWebhook("webhook with an invalid tts_notification_id") from None
     data = payload.get("data")
     if isinstance(data, str):  # tolerate a JSON-serialised data object
         data = decode_content(data)
     if not isinstance(data, dict):
         data = {}
+    problem = ""
+    ids: dict[str, str] = {}
+    for key in _DATA_IDS:
+        if data.get(key) in (None, ""):
+            continue
+        try:
+            ids[key] = platform_id(data[key], key)
+        except InvalidPlatformId as exc:
+            problem = problem or str(exc)
     kind = WEBHOOK_KINDS.get(type_code, "unknown")
     conversation_id = message_id = ""
-    if kind in ("new_message", "new_conversation"):
-        conversation_id = str(data.get("conversation_id") or "")
-    if kind == "new_message":
-        message_id = str(data.get("message_id") or "")
-    notification_id = str(payload.get("tts_notification_id") or "")
-    if not notification_id:
-        notification_id = hashlib.sha256(body).hexdigest()
+    if not problem and kind in ("new_message", "new_conversation"):
+        conversation_id = ids.get("conversation_id", "")
+    if not problem and kind == "new_message":
+        message_id = ids.get("message_id", "")
     return WebhookNotice(
         notification_id=notification_id,
         kind=kind,
@@ -345,10 +421,18 @@ def parse_webhook(body: bytes) -> WebhookNotice:
         data=data,
         conversation_id=conversation_id,
         message_id=message_id,
+        problem=problem,
     )
 
 
 # --- helpers ---------------------------------------------------------------------------------
+def _warn_skipped(what: str, count: int) -> None:
+    # A platform object whose id could never be stored, put in a URL or signed is left out
+    # of the page (one bad row must not stop a sync for ever); the count only, no content.
+    if count:
+        logger.warning("tiktok_shop: %d %s without a valid platform id skipped", count, what)
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is not None:
@@ -375,8 +459,7 @@ def _int(value: Any) -> int:
         return 0
 
 
-def _path_id(value: str) -> str:
-    """Platform ids are digits; refuse anything that would change the signed path."""
-    if not value or "/" in value or "?" in value or "#" in value:
-        raise ValueError("invalid conversation id")
-    return value
+def _path_id(value: str, what: str = "conversation_id") -> str:
+    """A platform id for a URL path; InvalidPlatformId (never retried) for anything that would
+    change the signed path or could not be signed ("../x", "\\ud800", a NUL)."""
+    return platform_id(value, what)

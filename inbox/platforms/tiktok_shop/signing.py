@@ -18,6 +18,14 @@ from collections.abc import Mapping, Sequence
 EXCLUDED_FROM_SIGNATURE = frozenset({"sign", "access_token", "x-tts-access-token"})
 
 
+class SigningError(ValueError):
+    """The request cannot be signed (a lone surrogate in its path or parameters).
+
+    Raised without the encoder's error attached: that error holds the whole string to sign,
+    which carries the ``app_key`` and the ``shop_cipher``, and would be printed by any log
+    line or task failure that shows the exception. The string to sign is never logged."""
+
+
 def _string_to_sign(path: str, query: Mapping[str, str | Sequence[str]], body: bytes) -> bytes:
     parts = [path]
     for key in sorted(k for k in query if k not in EXCLUDED_FROM_SIGNATURE):
@@ -25,7 +33,14 @@ def _string_to_sign(path: str, query: Mapping[str, str | Sequence[str]], body: b
         # A multi-valued key is signed once, values comma-joined.
         text = value if isinstance(value, str) else ",".join(value)
         parts.append(f"{key}{text}")
-    return "".join(parts).encode() + (body or b"")
+    encoded: bytes | None
+    try:
+        encoded = "".join(parts).encode()
+    except UnicodeEncodeError:
+        encoded = None
+    if encoded is None:  # raised outside the handler, so no context chains the string to it
+        raise SigningError("the request's path or parameters are not valid UTF-8")
+    return encoded + (body or b"")
 
 
 def sign_request(
