@@ -29,7 +29,8 @@ from bench import _common as c
 
 DB = "scrm_bench_realtime"
 TARGET_P95_MS = 100.0
-EVENT_TYPE = "bench.ping"
+# A registered kind (inbox.services.events.EVENT_KINDS); only the bench's own shop sees it.
+EVENT_TYPE = "conversation.updated"
 
 
 def _world(sockets: int) -> tuple[int, int, list[str]]:

@@ -2,6 +2,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -10,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from inbox.models import Member, Organisation, ShopAccount, ShopMembership
 from inbox.onboarding import OnboardingError, shop_accounts_onboard, shop_accounts_rediscover
 from inbox.platforms.base import PlatformError, get_adapter
+from inbox.services.access import access_changed_notify, member_role_change, user_deactivate
 
 
 class ConnectTikTokShopForm(forms.Form):
@@ -31,11 +34,81 @@ class OrganisationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+# --- access changes made here end at once (inbox.services.access) ---------------------------
+def _notify_after(users: set[Any]) -> None:
+    access_changed_notify(user_ids={int(u) for u in users if u})
+
+
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
     list_display = ["user", "organisation", "role", "time_zone"]
     list_filter = ["organisation", "role"]
     search_fields = ["user__username", "display_name"]
+
+    def save_model(self, request: HttpRequest, obj: Member, form: Any, change: bool) -> None:
+        # A role change goes through the service (audit, open sockets re-scoped at once).
+        new_role = obj.role
+        role_changed = change and "role" in form.changed_data
+        if role_changed:
+            obj.role = form.initial["role"]
+        super().save_model(request, obj, form, change)
+        if role_changed:
+            member_role_change(
+                actor=request.user, user_id=obj.user_id, role=new_role, as_operator=True
+            )
+            obj.role = new_role
+        # Another organisation or another user: both people's sockets re-check.
+        _notify_after({obj.user_id, form.initial.get("user")})
+
+    def delete_model(self, request: HttpRequest, obj: Member) -> None:
+        super().delete_model(request, obj)
+        _notify_after({obj.user_id})
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        users = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _notify_after(users)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class ScrmUserAdmin(UserAdmin):
+    """Django's user admin, with deactivation, deletion and password changes ending the
+    person's open sockets at once."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivating:
+            obj.is_active = True  # the service turns it off, with its audit event
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            user_deactivate(actor=request.user, user_id=obj.pk, as_operator=True)
+            obj.is_active = False
+        elif change:
+            _notify_after({obj.pk})
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        user_id = obj.pk
+        super().delete_model(request, obj)
+        _notify_after({user_id})
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        users = set(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        _notify_after(users)
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            # A new password invalidates the person's sessions; their sockets close now.
+            _notify_after({id})
+        return response
 
 
 class ShopMembershipInline(admin.TabularInline):
@@ -53,6 +126,15 @@ class ShopAccountAdmin(admin.ModelAdmin):
     inlines = [ShopMembershipInline]
     actions = ["rediscover"]
     change_list_template = "admin/inbox/shopaccount/change_list.html"
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        # Memberships added, changed or removed inline: those people's sockets re-scope now.
+        users = {f.initial.get("user") for f in formset.forms} | {
+            f.instance.user_id for f in formset.forms if f.instance.user_id
+        }
+        super().save_formset(request, form, formset, change)
+        if formset.model is ShopMembership:
+            _notify_after(users)
 
     def get_urls(self) -> list[Any]:
         custom = [
@@ -119,3 +201,16 @@ class ShopMembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "shop_account", "created_at"]
     list_filter = ["shop_account"]
     autocomplete_fields = ["user"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        _notify_after({obj.user_id, form.initial.get("user")})
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        _notify_after({obj.user_id})
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        users = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _notify_after(users)

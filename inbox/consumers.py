@@ -2,93 +2,162 @@
 
 A hint, not the truth: every event carries the change feed's monotonic id, and a client that
 reconnects asks ``/api/v1/events/?after=<last id>`` for what it missed.
+
+Access is checked when the socket opens, at once when the user's access changes
+(``inbox.access_changed``, sent by ``inbox.services.access.access_changed_notify``), and every
+``SCRM_WS_RECHECK_SECONDS`` (changes made outside the app). The same timer re-joins the socket's
+groups, so the channel layer's group expiry never drops an idle socket, and refreshes the user's
+presence. Close codes: ``inbox.selectors.access``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from inbox.selectors import event_last_id, shop_account_ids_for
+from inbox.selectors.access import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, socket_access
 from inbox.services.events import shop_group, user_group
 from inbox.services.presence import presence_connect, presence_disconnect, presence_touch
 from scrm.api import ServiceError
+
+logger = logging.getLogger(__name__)
 
 
 def _session_state(user: Any) -> tuple[list[int], int]:
     return shop_account_ids_for(user), event_last_id(user)
 
 
-def _still_allowed(user_id: int) -> list[int] | None:
-    """The user's shops now, or None if the user may no longer use the inbox at all."""
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.filter(id=user_id, is_active=True).first()
-    if user is None:
-        return None
-    try:
-        return shop_account_ids_for(user)
-    except ServiceError:
-        return None
-
-
 class InboxConsumer(AsyncJsonWebsocketConsumer):
+    user_id: int | None = None
+    session_key: str | None = None
+    joined: set[str]
+    _timer: asyncio.Task[None] | None = None
+    _released = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The channel layer's receive can fail (Redis gone); the server then closes the socket
+        # without a websocket.disconnect, so disconnect() would never run: release here too.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
+
     async def connect(self) -> None:
         user = self.scope.get("user")
-        self.user_id: int | None = None
-        self.joined: set[str] = set()
+        self.joined = set()
+        # Accept before refusing, so the browser sees the close code (a refusal before accept
+        # is an HTTP 403 the page cannot tell from a network error, and it would retry).
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.accept()
+            await self.close(code=CLOSE_NOT_SIGNED_IN)
             return
         try:
             shops, last_id = await database_sync_to_async(_session_state)(user)
         except ServiceError:
-            await self.close(code=4403)
+            await self.accept()
+            await self.close(code=CLOSE_NOT_ALLOWED)
             return
         self.user_id = user.pk
-        # The user's own group first: a join/leave sent while connecting is not lost.
-        for group in [user_group(user.pk), *(shop_group(s) for s in shops)]:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.add(group)
+        self.session_key = self.scope["session"].session_key
+        # The user's own group first: a join/leave or access change sent while connecting is
+        # not lost.
+        await self._join({user_group(user.pk), *(shop_group(s) for s in shops)})
         await self.accept()
         await database_sync_to_async(presence_connect)(user_id=user.pk)
-        await self.send_json({"type": "hello", "data": {"last_event_id": last_id, "shops": shops}})
+        self._timer = asyncio.create_task(self._recheck_timer())
+        hello = {
+            "last_event_id": last_id,
+            "shops": shops,
+            "ping_seconds": settings.SCRM_WS_CLIENT_PING_SECONDS,
+        }
+        await self.send_json({"type": "hello", "data": hello})
 
     async def disconnect(self, code: int) -> None:
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        if self.user_id is not None:
-            await database_sync_to_async(presence_disconnect)(user_id=self.user_id)
+        await self._release()
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # The browser's ping tells it the path is alive (it cannot see protocol pings); access
+        # and presence are kept by the timer and by access-change messages, not by pings.
         if isinstance(content, dict) and content.get("type") == "ping" and self.user_id:
-            # Access is re-checked on every ping: a deactivated, removed or demoted user stops
-            # receiving what they may no longer see.
-            shops = await database_sync_to_async(_still_allowed)(self.user_id)
-            if shops is None:
-                await self.close(code=4403)
-                return
-            wanted = {user_group(self.user_id), *(shop_group(s) for s in shops)}
-            for group in self.joined - wanted:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            for group in wanted - self.joined:
-                await self.channel_layer.group_add(group, self.channel_name)
-            self.joined = wanted
-            await database_sync_to_async(presence_touch)(user_id=self.user_id)
             await self.send_json({"type": "pong"})
 
     # --- messages from the channel layer ------------------------------------------------------
     async def inbox_event(self, message: dict[str, Any]) -> None:
-        await self.send_json(message["event"])
+        if not self._released:  # nothing more after an access check closed the socket
+            await self.send_json(message["event"])
 
     async def inbox_join(self, message: dict[str, Any]) -> None:
-        group = shop_group(message["shop_account_id"])
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.joined.add(group)
+        await self._join({shop_group(message["shop_account_id"])})
 
     async def inbox_leave(self, message: dict[str, Any]) -> None:
         group = shop_group(message["shop_account_id"])
         await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.discard(group)
+
+    async def inbox_access_changed(self, message: dict[str, Any]) -> None:
+        await self._recheck()
+
+    async def inbox_recheck(self, message: dict[str, Any]) -> None:
+        if await self._recheck():
+            await database_sync_to_async(presence_touch)(user_id=self.user_id)
+
+    # --- internals ----------------------------------------------------------------------------
+    async def _recheck(self) -> bool:
+        """Close the socket if its user may no longer use it, else re-scope and re-join its
+        groups (a re-join renews the membership's expiry in the channel layer)."""
+        if self.user_id is None:
+            return False
+        access = await database_sync_to_async(socket_access)(
+            user_id=self.user_id, session_key=self.session_key
+        )
+        if access.close_code is not None:
+            await self._release()
+            await self.close(code=access.close_code)
+            return False
+        wanted = {user_group(self.user_id), *(shop_group(s) for s in access.shop_ids)}
+        for group in self.joined - wanted:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined -= self.joined - wanted
+        await self._join(wanted)
+        return True
+
+    async def _join(self, groups: set[str]) -> None:
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.add(group)
+
+    async def _recheck_timer(self) -> None:
+        """Ask this socket to re-check itself through its own channel, so the check runs in
+        order with every other message it handles (never beside a join or a leave)."""
+        period = settings.SCRM_WS_RECHECK_SECONDS
+        while True:
+            # Spread over 80-100 % of the period: sockets opened together (after a deploy)
+            # do not all ask the database at the same moment.
+            await asyncio.sleep(period * random.uniform(0.8, 1.0))  # noqa: S311 - not crypto
+            try:
+                await self.channel_layer.send(self.channel_name, {"type": "inbox.recheck"})
+            except Exception:  # Redis away for a moment: try again next period
+                logger.warning("websocket re-check could not be queued", exc_info=True)
+
+    async def _release(self) -> None:
+        """Leave every group and count the socket out of presence, once."""
+        if self._released:
+            return
+        self._released = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for group in list(getattr(self, "joined", ())):
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:  # the layer may be what failed; its group expiry cleans up
+                logger.warning("websocket could not leave %s", group, exc_info=True)
+        self.joined = set()
+        if self.user_id is not None:
+            await database_sync_to_async(presence_disconnect)(user_id=self.user_id)

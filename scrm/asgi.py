@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP through Django, websockets through Channels (session-authenticated,
-origin-checked against ALLOWED_HOSTS), and, when enabled, the TikTok Shop simulator under
-``/simulator/tiktok``.
+origin-checked on scheme, host and port by ``scrm.ws_origin``), and, when enabled, the TikTok
+Shop simulator under ``/simulator/tiktok``.
 
 The simulator is its own small ASGI app so its handlers never wait on Django's sync thread: a
 Django view that calls the simulator over HTTP in this same process cannot deadlock.
@@ -21,11 +21,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from inbox.ingress import WebhookIngress  # noqa: E402
 from inbox.routing import websocket_urlpatterns  # noqa: E402
+from scrm.ws_origin import OriginValidator  # noqa: E402
 
 logger = logging.getLogger(__name__)
 SIMULATOR_PREFIX = "/simulator/tiktok"
@@ -34,9 +34,8 @@ router = ProtocolTypeRouter(
     {
         # Webhooks are answered before Django's request path (see inbox.ingress).
         "http": WebhookIngress(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        # Channels' AllowedHostsOriginValidator compares host names only (issue 10).
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -172,18 +172,71 @@ if SERVICES_MODE:
     # Sessions are read from Redis and written through to the database: every request reads
     # its session, and a Redis read costs a fraction of a PostgreSQL query.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- real time: every timeout on the websocket path (docs/configuration.md "Real time") ----
+# Server -> browser: a service publishes on commit -> Redis (channel layer) -> the consumer's
+# blocking pop -> the socket. Each wait on that path is named here; the checks below refuse
+# combinations that close idle sockets.
+# The channel layer's blocking pop (channels-redis's BZPOPMIN; 5 s upstream, not a setting there).
+SCRM_CHANNEL_BLOCKING_POP_SECONDS = float(os.environ.get("SCRM_CHANNEL_BLOCKING_POP_SECONDS", 5))
+# The Redis client's read timeout for the channel layer: must outlast the blocking pop, or every
+# idle socket races it (redis-py 8 defaults to 5 s, the same as the pop: the bug of issue 10).
+SCRM_REDIS_SOCKET_TIMEOUT = float(os.environ.get("SCRM_REDIS_SOCKET_TIMEOUT", 15))
+SCRM_REDIS_CONNECT_TIMEOUT = float(os.environ.get("SCRM_REDIS_CONNECT_TIMEOUT", 5))
+# An idle pooled Redis connection is PINGed before reuse after this long (a dead one is replaced).
+SCRM_REDIS_HEALTH_CHECK_SECONDS = int(os.environ.get("SCRM_REDIS_HEALTH_CHECK_SECONDS", 30))
+# channels-redis forgets a group member after this long (24 h upstream); sockets re-join sooner.
+SCRM_CHANNEL_GROUP_EXPIRY_SECONDS = int(os.environ.get("SCRM_CHANNEL_GROUP_EXPIRY_SECONDS", 86400))
+# Each open socket re-checks its user's access, re-joins its groups and refreshes its presence
+# this often (a backstop for changes made outside the app; changes through the app are at once).
+# Shorter than the group expiry and than the presence window (inbox.services.presence).
+SCRM_WS_RECHECK_SECONDS = float(os.environ.get("SCRM_WS_RECHECK_SECONDS", 60))
+# Uvicorn's protocol-level pings to the browser: a socket whose peer does not answer a ping
+# within the timeout is closed (a dead network path is noticed without any traffic of ours).
+SCRM_WS_PING_INTERVAL = float(os.environ.get("SCRM_WS_PING_INTERVAL", 20))
+SCRM_WS_PING_TIMEOUT = float(os.environ.get("SCRM_WS_PING_TIMEOUT", 20))
+# The browser's own {"type": "ping"} period (sent to it in the hello); a pong missing for this
+# long plus SCRM_WS_PING_TIMEOUT makes it reconnect.
+SCRM_WS_CLIENT_PING_SECONDS = float(os.environ.get("SCRM_WS_CLIENT_PING_SECONDS", 30))
+if SCRM_WS_RECHECK_SECONDS >= SCRM_CHANNEL_GROUP_EXPIRY_SECONDS:
+    raise ImproperlyConfigured(
+        "SCRM_WS_RECHECK_SECONDS must be shorter than SCRM_CHANNEL_GROUP_EXPIRY_SECONDS: a socket "
+        "re-joins its groups on that period, before the channel layer forgets it."
+    )
+if SERVICES_MODE:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis's layer with the blocking pop as a setting (it refuses a socket
+            # timeout that does not outlast the pop).
+            "BACKEND": "scrm.channel_layer.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": SCRM_REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": SCRM_REDIS_CONNECT_TIMEOUT,
+                        "socket_keepalive": True,
+                        "health_check_interval": SCRM_REDIS_HEALTH_CHECK_SECONDS,
+                        # No retry on timeout: a pop retried after its reply was lost would lose
+                        # the message it had taken; with the timeout above, a timeout means a
+                        # Redis that is really gone, and the client reconnects and resyncs.
+                    }
+                ],
                 "prefix": os.environ.get("SCRM_CHANNEL_PREFIX", "scrm"),
+                "blocking_pop_seconds": SCRM_CHANNEL_BLOCKING_POP_SECONDS,
+                "group_expiry": SCRM_CHANNEL_GROUP_EXPIRY_SECONDS,
             },
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"group_expiry": SCRM_CHANNEL_GROUP_EXPIRY_SECONDS},
+        }
+    }
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

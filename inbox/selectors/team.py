@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Min, Q
@@ -21,10 +21,12 @@ from inbox.models import (
 )
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
 from inbox.selectors.conversations import OPEN_STATUSES
+from inbox.services.presence import PRESENCE_WINDOW
 from scrm.api import Forbidden
 
 # Same window as automatic assignment: an open socket seen within two minutes.
-ONLINE_WINDOW = timedelta(minutes=2)
+# One window for every reader of presence (inbox.services.presence says why it is safe).
+ONLINE_WINDOW = PRESENCE_WINDOW
 OLDEST_WAITING = 10
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from inbox.models import AssignmentMode, Conversation, Role, ShopAccount
+from inbox.services.presence import PRESENCE_WINDOW
 
-ONLINE_WINDOW = timedelta(minutes=2)
+ONLINE_WINDOW = PRESENCE_WINDOW
 
 
 def online_agents(shop: ShopAccount) -> list[int]:

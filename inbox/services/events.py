@@ -18,6 +18,20 @@ from inbox.models import InboxEvent
 logger = logging.getLogger(__name__)
 
 
+# Every kind of event the inbox publishes, with what its data is (docs/api.md lists the same;
+# a test holds the two equal, and the access tests enumerate this registry).
+EVENT_KINDS: dict[str, str] = {
+    "message.created": "a message (buyer message arrived, or your reply stored as pending)",
+    "message.updated": "a message whose delivery_state changed",
+    "conversation.updated": "a queue row (new message, assignment, status, tags, read)",
+    "note.created": "a note",
+}
+
+
+class UnknownEventKind(ValueError):
+    """An event kind missing from EVENT_KINDS: add it there (and to docs/api.md) first."""
+
+
 def shop_group(shop_account_id: int) -> str:
     return f"shop.{shop_account_id}"
 
@@ -37,7 +51,10 @@ def event_publish(
     """Record an event (monotonic id) and push it to its group once the transaction commits.
 
     ``data`` holds ids and display fields the inbox shows; it never leaves the shop's members.
+    Keeps: ``type`` is a registered kind (``EVENT_KINDS``), else ``UnknownEventKind``.
     """
+    if type not in EVENT_KINDS:
+        raise UnknownEventKind(f"unknown event kind {type!r}: register it in EVENT_KINDS")
     event = InboxEvent.objects.create(
         organisation_id=organisation_id,
         shop_account_id=shop_account_id,

@@ -854,6 +854,9 @@
   let socket = null;
   let attempts = 0;
   let pingTimer = null;
+  // The server says how often to ping in its hello (SCRM_WS_CLIENT_PING_SECONDS).
+  let pingMs = 30000;
+  let lastPong = 0;
   let catchingUp = false;
   let buffered = [];
 
@@ -880,26 +883,62 @@
     }
   }
 
+  function startPings(ws) {
+    window.clearInterval(pingTimer);
+    lastPong = Date.now();
+    pingTimer = window.setInterval(() => {
+      if (socket !== ws || ws.readyState !== WebSocket.OPEN) return;
+      // No pong for two periods: the path is dead even if the browser has not noticed
+      // (it can take minutes to). Drop this socket and reconnect now.
+      if (Date.now() - lastPong > 2 * pingMs + 5000) {
+        retry(ws);
+        return;
+      }
+      ws.send(JSON.stringify({ type: "ping" }));
+    }, pingMs);
+  }
+
+  // Reconnect with exponential backoff (1 s doubling to 30 s) and +/-20 % jitter, so a
+  // restarted server is not met by every browser at once; the hello then resyncs from the feed.
+  function retry(ws) {
+    if (socket !== ws) return; // this socket was already given up
+    socket = null;
+    window.clearInterval(pingTimer);
+    try {
+      ws.close();
+    } catch (e) {
+      /* already closed */
+    }
+    attempts += 1;
+    const delay = Math.min(30000, 1000 * Math.pow(2, attempts - 1)) * (0.8 + Math.random() * 0.4);
+    setLive("offline", fmt(T.reconnecting, { n: Math.round(delay / 1000) }));
+    window.setTimeout(connect, delay);
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     setLive("connecting", T.connecting);
-    socket = new WebSocket(scheme + location.host + cfg.wsPath);
-    socket.addEventListener("open", () => {
+    const ws = new WebSocket(scheme + location.host + cfg.wsPath);
+    socket = ws;
+    ws.addEventListener("open", () => {
       attempts = 0;
       setLive("live", T.live);
-      window.clearInterval(pingTimer);
-      pingTimer = window.setInterval(() => {
-        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
-      }, 60000);
+      startPings(ws);
     });
-    socket.addEventListener("message", (m) => {
+    ws.addEventListener("message", (m) => {
       let msg;
       try {
         msg = JSON.parse(m.data);
       } catch (e) {
         return;
       }
+      lastPong = Date.now(); // anything from the server shows the path is alive
       if (msg.type === "hello") {
+        const seconds = msg.data && Number(msg.data.ping_seconds);
+        if (seconds > 0 && seconds * 1000 !== pingMs) {
+          pingMs = seconds * 1000;
+          startPings(ws);
+        }
         // Whatever happened between the page render (or the last socket) and now.
         if ((msg.data && msg.data.last_event_id) > lastEventId) catchUp();
         return;
@@ -908,16 +947,17 @@
       if (catchingUp) buffered.push(msg);
       else applyEvent(msg);
     });
-    socket.addEventListener("close", (e) => {
-      window.clearInterval(pingTimer);
+    ws.addEventListener("close", (e) => {
+      if (socket !== ws) return; // given up already (pong timeout); a new one is on its way
+      // Close codes (docs/api.md): 4401 signed out (session ended), 4403 access ended. Both
+      // are final: reconnecting would be refused the same way.
       if (e.code === 4401 || e.code === 4403) {
+        socket = null;
+        window.clearInterval(pingTimer);
         setLive("offline", T.offline);
         return;
       }
-      attempts += 1;
-      const delay = Math.min(30000, 1000 * Math.pow(2, attempts - 1)) * (0.8 + Math.random() * 0.4);
-      setLive("offline", fmt(T.reconnecting, { n: Math.round(delay / 1000) }));
-      window.setTimeout(connect, delay);
+      retry(ws);
     });
   }
 

@@ -48,6 +48,9 @@ class Command(BaseCommand):
                 workers=workers,
                 log_level="info",
                 access_log=False,
+                # Protocol pings to the browser (docs/configuration.md "Real time").
+                ws_ping_interval=settings.SCRM_WS_PING_INTERVAL,
+                ws_ping_timeout=settings.SCRM_WS_PING_TIMEOUT,
             )
         finally:
             if scheduler is not None:

@@ -1,0 +1,69 @@
+"""What an open inbox socket may still receive: asked when it opens, when its user's access
+changes (``inbox.services.access.access_changed_notify``) and on a timer.
+
+Close codes (docs/api.md, "Websocket"):
+
+* ``4401`` — not signed in: no session, or the session is gone or no longer matches the user
+  (signed out, "log out everywhere", password changed). Sign in again.
+* ``4403`` — no longer allowed: the user is deactivated or deleted, or belongs to no
+  organisation. Reconnecting will not help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.crypto import constant_time_compare
+
+from inbox.selectors.accounts import shop_account_ids_for
+from scrm.api import ServiceError
+
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_NOT_ALLOWED = 4403
+
+
+@dataclass(frozen=True)
+class SocketAccess:
+    """``close_code`` set: close the socket with it. Else ``shop_ids``: the shops it may see."""
+
+    close_code: int | None = None
+    shop_ids: list[int] = field(default_factory=list)
+
+
+def session_still_valid(*, session_key: str | None, user: AbstractBaseUser) -> bool:
+    """Whether the session a socket opened with still signs in ``user``.
+
+    Read only (unlike ``django.contrib.auth.get_user``, which would flush or re-key the
+    session): the session must exist, name this user, and carry the hash of the user's current
+    password (or of one made with a fallback secret key), as Django checks on every request.
+    """
+    if not session_key:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    data = store.load()
+    if str(data.get(SESSION_KEY, "")) != str(user.pk):
+        return False
+    stored = data.get(HASH_SESSION_KEY) or ""
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    return any(constant_time_compare(stored, h) for h in hashes)
+
+
+def socket_access(*, user_id: int, session_key: str | None) -> SocketAccess:
+    """Whether an open socket of ``user_id`` may stay open, and which shops it may see now.
+
+    Keeps: an inactive, deleted or organisation-less user gets 4403; a session that no longer
+    signs the user in gets 4401; otherwise the shops are exactly ``shop_account_ids_for``.
+    """
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return SocketAccess(close_code=CLOSE_NOT_ALLOWED)
+    if not session_still_valid(session_key=session_key, user=user):
+        return SocketAccess(close_code=CLOSE_NOT_SIGNED_IN)
+    try:
+        return SocketAccess(shop_ids=shop_account_ids_for(user))
+    except ServiceError:
+        return SocketAccess(close_code=CLOSE_NOT_ALLOWED)

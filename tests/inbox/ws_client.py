@@ -1,0 +1,68 @@
+"""A signed-in websocket client on the real ASGI app (Channels' WebsocketCommunicator), as a
+browser page on http://localhost would open it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from scrm.asgi import application
+
+
+async def session_cookie(user: Any) -> str:
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    return client.cookies["sessionid"].value
+
+
+async def connect(
+    user: Any = None,
+    *,
+    origin: bytes | None = b"http://localhost",
+    host: bytes | None = b"localhost",
+    scheme: str = "ws",
+    session_key: str | None = None,
+) -> tuple[WebsocketCommunicator, bool]:
+    headers = []
+    if origin is not None:
+        headers.append((b"origin", origin))
+    if host is not None:
+        headers.append((b"host", host))
+    if user is not None and session_key is None:
+        session_key = await session_cookie(user)
+    if session_key is not None:
+        headers.append((b"cookie", f"sessionid={session_key}".encode()))
+    communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+    communicator.scope["scheme"] = scheme
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def hello(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    message = await communicator.receive_json_from(timeout=2)
+    assert message["type"] == "hello", message
+    return message
+
+
+async def close_code(communicator: WebsocketCommunicator, timeout: float = 2) -> int | None:
+    """The code the server closed the socket with (events before it are skipped), or None if it
+    is still open after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        # Polled, not awaited with a timeout: the communicator cancels the app on a timeout.
+        if communicator.output_queue.empty():
+            await asyncio.sleep(0.02)
+            continue
+        output = await communicator.receive_output(timeout=1)
+        if output["type"] == "websocket.close":
+            return int(output.get("code", 1000))
+    return None
+
+
+async def nothing_arrives(communicator: WebsocketCommunicator, timeout: float = 0.3) -> bool:
+    return await communicator.receive_nothing(timeout=timeout, interval=0.02)
