@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from inbox.models import Conversation, Message, Note
+from scrm.images import safe_image_url
 
 
 def _iso(value: Any) -> str | None:
@@ -12,7 +13,10 @@ def _iso(value: Any) -> str | None:
 
 
 def message_payload(m: Message) -> dict[str, Any]:
+    """``content`` is the platform's, unchanged; ``image_url`` is an image message's URL only
+    when it is on an allowed image host (scrm/images.py), else null: draw that one."""
     author = m.author
+    content = m.content if isinstance(m.content, dict) else {}
     return {
         "id": m.id,
         "conversation_id": m.conversation_id,
@@ -22,6 +26,7 @@ def message_payload(m: Message) -> dict[str, Any]:
         "type": m.type,
         "text": m.text,
         "content": m.content,
+        "image_url": safe_image_url(content.get("url")) if m.type == "IMAGE" else None,
         "sent_at": _iso(m.sent_at),
         "delivery_state": m.delivery_state,
         "failure_reason": m.failure_reason,

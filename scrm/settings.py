@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI's files served from our own static files, not a CDN (see SPECTACULAR_SETTINGS).
+    "drf_spectacular_sidecar",
     "scrm",
     "inbox",
     "templates_app",
@@ -102,6 +104,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (docs/ui.md).
+    "scrm.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -342,6 +346,10 @@ SPECTACULAR_SETTINGS = {
     '{"error": {"code", "message", "details"}}.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Vendored by drf-spectacular-sidecar (pinned): /api/docs/ names no outside host.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- security (production) -----------------------------------------------------------------
@@ -359,6 +367,22 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
     # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- browser hygiene (docs/ui.md "Content-Security-Policy" and "Buyer images") -------------
+# Outside image hosts a buyer's avatar or image message may be drawn from: "*.host" is any
+# subdomain of host, "host" that host only; https only. The demo simulator's own URL
+# (SCRM_PUBLIC_URL/simulator/...) is allowed too while the simulator is enabled.
+SCRM_IMAGE_HOSTS = env_list(
+    "SCRM_IMAGE_HOSTS",
+    "*.ibyteimg.com,*.byteimg.com,*.tiktokcdn.com,*.tiktokcdn-us.com,*.tiktokcdn-eu.com",
+)
+# Where browsers send CSP violation reports (a URL); unset: no reports.
+SCRM_CSP_REPORT_URI = os.environ.get("SCRM_CSP_REPORT_URI", "")
+# Browser features no page of ours uses, switched off for them and anything they embed.
+SCRM_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), usb=(), xr-spatial-tracking=()"
+)
 
 # --- logging: never personal data (see docs/configuration.md) --------------------------------
 LOGGING = {

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from scrm.api import error_response
@@ -19,6 +20,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if hasattr(request.user, "member"):
         return redirect("inbox:workspace")
     return render(request, "home.html")
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every site for /favicon.ico (the admin names no icon): a 404 there is a
+    console error on every admin page."""
+    return redirect(static("scrm/favicon.svg"), permanent=True)
 
 
 @require_GET

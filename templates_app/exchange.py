@@ -2,7 +2,9 @@
 
 A row: shortcut, title, category, scope, shop_account_ids, default_language, body,
 translations ({language: body}), custom_fields, material_ids. In CSV, lists are separated by
-spaces and each translation is a ``body:<language>`` column.
+spaces and each translation is a ``body:<language>`` column. CSV cells that a spreadsheet
+would run as a formula are written with a leading ``'`` and read back without it
+(scrm/csvcells.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import json
 from typing import Any
 
+from scrm.csvcells import escape_cell, unescape_cell
 from templates_app.models import QuickReply
 
 FIELDS = [
@@ -68,7 +71,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
                 value = " ".join(str(v) for v in value)
             line.append(value)
         line.extend(r.get("translations", {}).get(lang, "") for lang in languages)
-        writer.writerow(line)
+        writer.writerow([escape_cell(cell) for cell in line])
     return out.getvalue()
 
 
@@ -102,7 +105,8 @@ def from_csv(text: str | bytes) -> list[dict[str, Any]]:
         if required not in header:
             raise ExchangeError(f"CSV header lacks the {required!r} column.")
     rows = []
-    for line, rec in enumerate(reader, start=2):
+    for line, raw in enumerate(reader, start=2):
+        rec = {k: unescape_cell(v) if isinstance(v, str) else v for k, v in raw.items()}
         row: dict[str, Any] = {k: (rec.get(k) or "") for k in FIELDS if k in header}
         for column in ("shop_account_ids", "material_ids"):
             if column in row:

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from scrm import images
+
 register = template.Library()
 
 
@@ -35,6 +37,13 @@ def waited(since: datetime | None) -> str:
 @register.filter
 def is_long_wait(since: datetime | None) -> bool:
     return since is not None and (timezone.now() - since).total_seconds() >= 12 * 3600
+
+
+@register.filter
+def safe_image_url(url: object) -> str | None:
+    """The URL when an ``<img>`` may load it (a platform image host), else None: a buyer's
+    URL never reaches ``src`` unchecked (scrm/images.py)."""
+    return images.safe_image_url(url)
 
 
 @register.filter
