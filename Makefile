@@ -7,7 +7,7 @@ export PORT
 
 DEMO_ENV := DJANGO_DEBUG=1 SCRM_DEMO_TRAFFIC_PER_MINUTE=$(or $(SCRM_DEMO_TRAFFIC_PER_MINUTE),4)
 
-.PHONY: demo test lint install install-dev serve migrate seed e2e bench messages clean
+.PHONY: demo test lint install install-dev serve migrate seed e2e bench messages clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,15 @@ demo: seed
 serve: install
 	$(DEMO_ENV) $(BIN)/python manage.py serve --port $(PORT)
 
-test: install-dev
+# A Chromium for the browser tests, installed when none is found (.ci/ensure-browser). Without
+# one the rest of the suite still runs and the browser tests fail, naming what to install.
+browser: install-dev
+	@PYTHON=$(BIN)/python .ci/ensure-browser || echo "make: no browser; the browser tests will fail (see above)" >&2
+
+test: install-dev browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-e2e: install-dev
+e2e: install-dev browser
 	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: install-dev

@@ -1,14 +1,13 @@
 """Browser tests: the real ASGI app (HTTP, websockets, the simulator mount) served by Uvicorn in
 a thread of the test process, against the test database, driven by Playwright + Chromium.
 
-Chromium: ``SCRM_CHROMIUM`` or ``/usr/bin/chromium`` (Debian), else Playwright's own build.
-A missing browser fails the run; it never skips.
+Chromium: ``SCRM_CHROMIUM`` or ``/usr/bin/chromium`` (Debian), else Playwright's own build
+(tests/e2e/browser.py; ``make test`` installs one first when there is none, see
+``.ci/ensure-browser``). A missing browser fails the run; it never skips.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import pytest
 from django.test import Client
 
 from inbox.models import Role
+from tests.e2e.browser import system_chromium
 from tests.factories import make_person
 from tests.inbox.platform_world import PlatformWorld, start_platform
 
@@ -46,18 +46,13 @@ def server(asgi_server, monkeypatch) -> str:
     return asgi_server
 
 
-def _chromium_path() -> str | None:
-    explicit = os.environ.get("SCRM_CHROMIUM")
-    if explicit:
-        return explicit
-    for candidate in (
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-    ):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
+NO_BROWSER = (
+    "Chromium is needed for the browser tests and could not start: {error}\n"
+    "Run .ci/ensure-browser (make test does), or install one yourself: "
+    "`sudo apt-get install chromium fonts-wqy-microhei` (Debian/Ubuntu), or "
+    "`.venv/bin/python -m playwright install chromium` (Playwright's own build), or set "
+    "SCRM_CHROMIUM to a Chromium executable."
+)
 
 
 @pytest.fixture
@@ -65,11 +60,12 @@ def browser():
     from playwright.sync_api import Error, sync_playwright
 
     with sync_playwright() as p:
-        path = _chromium_path()
+        # A system Chromium first; None lets Playwright launch its own build.
+        path = system_chromium()
         try:
             b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         except Error as exc:
-            pytest.fail(f"Chromium is needed for the browser tests and could not start: {exc}")
+            pytest.fail(NO_BROWSER.format(error=str(exc).splitlines()[0]))
         yield b
         b.close()
 
