@@ -105,12 +105,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Stable paging under concurrent inserts; views override ``ordering``."""
+    """Stable paging under concurrent inserts; views override ``ordering``.
+
+    A cursor is input like any other: one that does not decode, or whose position is not a
+    value of the first ordering field (a NUL, ``1e308``, an id beyond 64 bits), is a 400
+    ``invalid_cursor``, never a database error."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
     ordering: str | tuple[str, ...] = "-id"
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+        try:
+            cursor = self.decode_cursor(request)
+        except exceptions.NotFound:
+            raise ServiceError("Invalid cursor.", code="invalid_cursor") from None
+        if cursor is not None and cursor.position is not None:
+            ordering = self.get_ordering(request, queryset, view)
+            _check_cursor_value(queryset.model, ordering[0], cursor.position)
+        return super().paginate_queryset(queryset, request, view)
 
 
 class KeysetPagination(pagination.BasePagination):
@@ -135,7 +149,10 @@ class KeysetPagination(pagination.BasePagination):
         size = self._size(request)
         raw = request.query_params.get("cursor")
         if raw:
-            queryset = queryset.filter(self._after(self._decode(raw)))
+            values = self._decode(raw)
+            for field, value in zip(self.ordering, values, strict=True):
+                _check_cursor_value(queryset.model, field, value)
+            queryset = queryset.filter(self._after(values))
         rows = list(queryset.order_by(*self.ordering)[: size + 1])
         if len(rows) > size:
             rows = rows[:size]
@@ -194,8 +211,43 @@ class KeysetPagination(pagination.BasePagination):
 
         try:
             values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError, RecursionError):
             values = None
-        if not isinstance(values, list) or len(values) != len(self.ordering):
+        if (
+            not isinstance(values, list)
+            or len(values) != len(self.ordering)
+            or not all(_is_cursor_scalar(v) for v in values)
+        ):
             raise ServiceError("Invalid cursor.", code="invalid_cursor")
         return values
+
+
+_MAX_INT = 2**63 - 1
+
+
+def _is_cursor_scalar(value: Any) -> bool:
+    """What our cursors hold: ids, counts, ISO times. Not null, no lists or objects, no floats
+    (``1e308``), no integers beyond 64 bits, no long or NUL-carrying strings."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -_MAX_INT <= value <= _MAX_INT
+    return isinstance(value, str) and len(value) <= 64 and "\x00" not in value
+
+
+def _check_cursor_value(model: Any, ordering_field: str, value: Any) -> None:
+    """ServiceError (400) unless ``value`` is a value of the model field ``ordering_field``
+    names (its type, and for integers the database's range)."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    name = ordering_field.lstrip("-")
+    try:
+        field = model._meta.get_field("pk" if name == "pk" else name)
+    except FieldDoesNotExist:
+        field = model._meta.pk if name == "pk" else None
+    if field is None or not _is_cursor_scalar(value):
+        raise ServiceError("Invalid cursor.", code="invalid_cursor")
+    try:
+        field.run_validators(field.to_python(value))
+    except (DjangoValidationError, TypeError, ValueError, OverflowError):
+        raise ServiceError("Invalid cursor.", code="invalid_cursor") from None

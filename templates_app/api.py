@@ -265,6 +265,8 @@ class QuickReplyList(_QuickReplyView):
             OpenApiParameter("category", str),
             OpenApiParameter("scope", str, enum=["personal", "team", "organisation"]),
             OpenApiParameter("archived", bool),
+            OpenApiParameter("cursor", str, description="the ``next`` link's cursor"),
+            OpenApiParameter("page_size", int, description="1-200, 50 by default"),
         ],
     )
     def get(self, request: Request) -> Response:

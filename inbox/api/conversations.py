@@ -20,18 +20,26 @@ from inbox.selectors.conversations import SORTS
 from inbox.services import conversations as work
 from inbox.services import replies
 from scrm.api import CursorPagination, KeysetPagination, ServiceError
-
+from scrm.params import MAX_ID, int_param
 
 # --- serializers (input) ---------------------------------------------------------------------
+# The longest wait worth asking about; beyond it ``timedelta`` overflows long before.
+MAX_WAITING_MINUTES = 10 * 366 * 24 * 60
+
+
 class QueueQuery(serializers.Serializer):
-    shop = serializers.ListField(child=serializers.IntegerField(), required=False)
+    shop = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
+    )
     platform = serializers.CharField(required=False, allow_blank=True)
     status = serializers.ListField(
         child=serializers.ChoiceField(choices=[*ConversationStatus.values, "all"]), required=False
     )
-    assignee = serializers.RegexField(r"^(me|unassigned|anyone|\d+)$", required=False)
+    assignee = serializers.RegexField(r"^(me|unassigned|anyone|[0-9]{1,18})$", required=False)
     tag = serializers.CharField(required=False, allow_blank=True)
-    waiting_minutes = serializers.IntegerField(required=False, min_value=0)
+    waiting_minutes = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_WAITING_MINUTES
+    )
     q = serializers.CharField(required=False, allow_blank=True, max_length=100)
     sort = serializers.ChoiceField(choices=["waiting", "newest", "priority"], required=False)
 
@@ -170,6 +178,8 @@ class ConversationList(ListAPIView):
             OpenApiParameter("waiting_minutes", int),
             OpenApiParameter("q", str, description="text, buyer name (exact) or conversation id"),
             OpenApiParameter("sort", str, description="waiting (default) | newest | priority"),
+            OpenApiParameter("cursor", str, description="the ``next`` link's cursor"),
+            OpenApiParameter("page_size", int, description="1-200, 50 by default"),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -307,14 +317,13 @@ class EventList(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        try:
-            after = int(request.query_params.get("after", ""))
-        except ValueError:
+        after = int_param(request.query_params.get("after"))
+        if after is None:
             raise ServiceError(
                 "'after' must be an event id (0 for the start).",
                 code="invalid",
                 details={"after": "integer required"},
-            ) from None
+            )
         limit = 500
         events = selectors.event_list_after(request.user, after, limit=limit)
         return Response(

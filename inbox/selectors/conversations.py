@@ -60,7 +60,7 @@ def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversa
         qs = qs.filter(assignee_id=user.pk)
     elif filters.assignee == "unassigned":
         qs = qs.filter(assignee__isnull=True)
-    elif filters.assignee.isdigit():
+    elif filters.assignee.isascii() and filters.assignee.isdigit():
         qs = qs.filter(assignee_id=int(filters.assignee))
     if filters.tag:
         qs = qs.filter(tags__name=filters.tag)
@@ -87,7 +87,7 @@ def _search_q(term: str, shops: list[int]) -> Q:
     ).values("conversation_id")
     q = Q(last_message_preview__icontains=term) | Q(customer__name_index=name_index)
     q |= Q(id__in=matching_messages)
-    if term.isdigit():
+    if term.isascii() and term.isdigit() and len(term) <= 18:  # "²".isdigit(); int("²") fails
         q |= Q(platform_conversation_id=term) | Q(id=int(term))
     return q
 

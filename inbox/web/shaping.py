@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inbox.models import Conversation, Message, Note
 from inbox.selectors import QueueFilters
+from scrm.params import int_param
 
 PAGE_SIZE = 50
 LONG_WAIT = timedelta(hours=12)
@@ -39,14 +40,14 @@ class QueueParams:
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> QueueParams:
+        # Anything unusable is ignored, never a 500 ("²".isdigit() is true, int("²") fails).
         view = request.GET.get("view", "all")
-        shop = request.GET.get("shop", "")
-        page = request.GET.get("page", "1")
+        page = int_param(request.GET.get("page"), default=1, minimum=1, maximum=2**31)
         return cls(
             view=view if view in VIEWS else "all",
-            shop=int(shop) if shop.isdigit() else None,
+            shop=int_param(request.GET.get("shop"), minimum=1),
             q=request.GET.get("q", "").strip()[:100],
-            page=max(1, min(int(page), 200)) if page.isdigit() else 1,
+            page=min(page or 1, 200),
         )
 
     def filters(self) -> QueueFilters:
