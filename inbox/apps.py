@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class InboxConfig(AppConfig):
     name = "inbox"
     verbose_name = _("Inbox")
+
+    def ready(self) -> None:
+        # Sign-in signals: every sign-in path (page, admin, token API, tests' force_login)
+        # passes them; the receivers only call the services.
+        from inbox import receivers  # noqa: F401

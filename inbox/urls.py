@@ -1,11 +1,19 @@
 from django.urls import path
 
-from inbox.api import accounts, conversations
+from inbox.api import accounts, conversations, tokens
 
 app_name = "inbox_api"
 
 urlpatterns = [
     path("auth/token/", accounts.AuthTokenView.as_view(), name="auth-token"),
+    path(
+        "auth/logout-everywhere/",
+        tokens.LogoutEverywhere.as_view(),
+        name="auth-logout-everywhere",
+    ),
+    path("tokens/", tokens.TokenList.as_view(), name="token-list"),
+    path("tokens/<int:pk>/", tokens.TokenDetail.as_view(), name="token-detail"),
+    path("tokens/<int:pk>/rotate/", tokens.TokenRotate.as_view(), name="token-rotate"),
     path("me/", accounts.MeView.as_view(), name="me"),
     path("shop-accounts/", accounts.ShopAccountList.as_view(), name="shop-account-list"),
     path(

@@ -29,3 +29,30 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class SecurityEvent(models.Model):
+    """The operators' security log: sign-in events that belong to no organisation (a name that
+    is no account, an account of no organisation). Append-only, read-only in the admin.
+
+    The name tried is kept only as a keyed hash (``name_digest``, see scrm.signin.name_digest):
+    attempted names are often mistyped passwords or someone's e-mail address. Equal names give
+    equal digests, so a spray of one name shows, and an operator can hash a suspected name to
+    find its rows.
+    """
+
+    kind = models.CharField(_("kind"), max_length=64)
+    name_digest = models.CharField(_("name tried (keyed hash)"), max_length=32, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"

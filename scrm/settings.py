@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -92,7 +93,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Sign-in lockout (django-axes) and TOTP two-factor (django-otp); see docs/security.md.
+    # DRF's authtoken app is gone: API tokens are inbox.ApiToken, stored hashed (migration 0007
+    # moved any old keys over).
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "drf_spectacular",
     # Swagger UI's files served from our own static files, not a CDN (see SPECTACULAR_SETTINGS).
     "drf_spectacular_sidecar",
@@ -115,8 +121,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "scrm.middleware.UserTimezoneMiddleware",
+    # After the member is loaded: supervisors and admins of an organisation that requires
+    # two-factor sign-in go to its set-up page first.
+    "inbox.web.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into our lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "scrm.urls"
@@ -283,6 +294,51 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- sessions, tokens, sign-in and proxies (docs/security.md, docs/configuration.md) ------------
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0: the socket's
+# address is the client (X-Forwarded-For ignored, as anyone can send it); N: the N-th address
+# from the right. DRF's throttles, the sign-in lockout and audit records all use this one rule
+# (scrm.signin.client_ip); `manage.py serve` never lets Uvicorn rewrite the address itself.
+SCRM_TRUSTED_PROXY_COUNT = int(os.environ.get("SCRM_TRUSTED_PROXY_COUNT", 0))
+if SCRM_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("SCRM_TRUSTED_PROXY_COUNT must be 0 or more.")
+# API tokens: lifetime of a new token (days), and how often its "last used" time is written.
+SCRM_API_TOKEN_DAYS = int(os.environ.get("SCRM_API_TOKEN_DAYS", 90))
+SCRM_API_TOKEN_MAX_DAYS = int(os.environ.get("SCRM_API_TOKEN_MAX_DAYS", 365))
+SCRM_API_TOKEN_TOUCH_SECONDS = int(os.environ.get("SCRM_API_TOKEN_TOUCH_SECONDS", 60))
+# Sign-in lockout: an account is locked after this many failed sign-ins (from any address) and
+# an address after SCRM_SIGNIN_ADDRESS_FAILURE_LIMIT (over all names; higher, as an office shares
+# one address), each for SCRM_SIGNIN_COOLOFF_MINUTES after its last failure.
+SCRM_SIGNIN_FAILURE_LIMIT = int(os.environ.get("SCRM_SIGNIN_FAILURE_LIMIT", 5))
+SCRM_SIGNIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("SCRM_SIGNIN_ADDRESS_FAILURE_LIMIT", 30))
+SCRM_SIGNIN_COOLOFF_MINUTES = float(os.environ.get("SCRM_SIGNIN_COOLOFF_MINUTES", 15))
+if min(SCRM_SIGNIN_FAILURE_LIMIT, SCRM_SIGNIN_ADDRESS_FAILURE_LIMIT) < 1:
+    raise ImproperlyConfigured("The sign-in failure limits must be at least 1.")
+AXES_ENABLED = env_bool("SCRM_SIGNIN_LOCKOUT", default=True)
+AXES_HANDLER = "scrm.signin.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # LockoutHandler reads them in this order
+AXES_FAILURE_LIMIT = SCRM_SIGNIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SCRM_SIGNIN_COOLOFF_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "scrm.signin.client_ip"
+# Axes keeps a keyed hash of the name tried, never the text (it may be a mistyped password).
+AXES_USERNAME_CALLABLE = "scrm.signin.username_key"
+AXES_LOCKOUT_CALLABLE = "scrm.signin.lockout_response"
+# Successful sign-ins are in the audit log already; axes' own access log would keep every
+# address and browser string for ever.
+AXES_DISABLE_ACCESS_LOG = True
+# A success does not clear the address's failures (one valid account must not reset them).
+AXES_RESET_ON_SUCCESS = False
+AXES_VERBOSE = False
+# Two-factor sign-in (TOTP): the name authenticator apps show; a pending sign-in waiting for its
+# code is forgotten after this many seconds.
+OTP_TOTP_ISSUER = os.environ.get("SCRM_TOTP_ISSUER", "SCRM inbox")
+SCRM_TWO_FACTOR_PENDING_SECONDS = int(os.environ.get("SCRM_TWO_FACTOR_PENDING_SECONDS", 300))
 
 # --- i18n and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -332,7 +388,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("SCRM_MAX_BODY_BYTES", 2 * 1024
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "inbox.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -341,6 +397,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "scrm.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("SCRM_AUTH_THROTTLE", "20/min")},
+    # The throttles' client address: X-Forwarded-For only through the trusted proxies (0: the
+    # socket's address; DRF's default None would take the header whole, letting a client pick).
+    "NUM_PROXIES": SCRM_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SCRM inbox API",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_login_failed
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView, ListAPIView, ListCreateAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,34 +16,46 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from inbox import selectors, services
+from inbox.api.tokens import NewTokenSerializer, new_token_body
 from inbox.models import ShopAccount, ShopMembership
+from inbox.selectors.two_factor import two_factor_device, two_factor_setup_required
+from inbox.services.signin import two_factor_verify
+from inbox.services.tokens import NAME_MAX_LENGTH, token_create
 from scrm.api import CursorPagination, ServiceError
 
 
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+    otp = serializers.CharField(
+        max_length=16,
+        required=False,
+        help_text="The current code of the user's authenticator app, when two-factor sign-in "
+        "is on for the user.",
+    )
+    name = serializers.CharField(
+        max_length=NAME_MAX_LENGTH, required=False, help_text='The token\'s name (default "API").'
+    )
 
 
 class AuthTokenView(APIView):
-    """Exchange username and password for an API token (``Authorization: Token <key>``)."""
+    """Exchange username and password (and the two-factor code, when on) for a new API token
+    (``Authorization: Token <key>``). Failures count towards the sign-in lockout."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(
-        request=TokenRequestSerializer,
-        responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
-    )
+    @extend_schema(request=TokenRequestSerializer, responses={200: NewTokenSerializer})
     def post(self, request: Request) -> Response:
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        username = body.validated_data["username"]
+        # A locked-out account or address: authenticate() refuses, and django-axes's
+        # middleware answers 429 "signin_locked" instead of this view's 400.
         user = authenticate(
-            request._request,
-            username=body.validated_data["username"],
-            password=body.validated_data["password"],
+            request._request, username=username, password=body.validated_data["password"]
         )
         if user is None or not user.is_active:
             raise ServiceError(
@@ -51,8 +63,32 @@ class AuthTokenView(APIView):
                 code="invalid_credentials",
                 status_code=status.HTTP_400_BAD_REQUEST,
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if two_factor_setup_required(user):
+            raise ServiceError(
+                "Your organisation requires two-factor sign-in: set it up on the two-factor "
+                "page first.",
+                code="two_factor_setup_required",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        if two_factor_device(user) is not None:
+            otp = body.validated_data.get("otp")
+            if not otp:
+                raise ServiceError(
+                    "Two-factor sign-in is on for this account: send the current code as otp.",
+                    code="otp_required",
+                )
+            if two_factor_verify(user=user, code=otp) is None:
+                # Counted like a wrong password (lockout, audit log).
+                user_login_failed.send(
+                    sender=__name__,
+                    credentials={"username": username, "scrm_reason": "otp"},
+                    request=request._request,
+                )
+                raise ServiceError("The two-factor code is not right.", code="otp_invalid")
+        token, key = token_create(
+            user=user, name=body.validated_data.get("name") or "API", via="api"
+        )
+        return Response(new_token_body(token, key))
 
 
 class MeView(APIView):

@@ -20,6 +20,7 @@ from inbox.models.conversations import (
     Priority,
     Tag,
 )
+from inbox.models.credentials import ApiToken, SignInSession
 from inbox.models.sync import (
     AgentPresence,
     InboxEvent,
@@ -31,6 +32,7 @@ from inbox.models.sync import (
 __all__ = [
     "ANSWERED_SENTINEL",
     "AgentPresence",
+    "ApiToken",
     "AssignmentMode",
     "Conversation",
     "ConversationStatus",
@@ -48,6 +50,7 @@ __all__ = [
     "Role",
     "ShopAccount",
     "ShopMembership",
+    "SignInSession",
     "SyncCursor",
     "Tag",
     "WebhookEvent",

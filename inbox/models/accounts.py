@@ -22,6 +22,11 @@ class Organisation(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
+    # Supervisors and admins must sign in with a second factor (TOTP); set on the organisation
+    # page. Agents may still turn it on for themselves.
+    require_two_factor = models.BooleanField(
+        _("require two-factor sign-in for supervisors and admins"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -48,6 +48,11 @@ class Command(BaseCommand):
                 workers=workers,
                 log_level="info",
                 access_log=False,
+                # The client's address is the socket's: Uvicorn would otherwise take it from
+                # X-Forwarded-For of any request from 127.0.0.1. Proxies are the app's business,
+                # by SCRM_TRUSTED_PROXY_COUNT (scrm.signin.client_ip, DRF's NUM_PROXIES).
+                proxy_headers=False,
+                forwarded_allow_ips="",
                 # Protocol pings to the browser (docs/configuration.md "Real time").
                 ws_ping_interval=settings.SCRM_WS_PING_INTERVAL,
                 ws_ping_timeout=settings.SCRM_WS_PING_TIMEOUT,
