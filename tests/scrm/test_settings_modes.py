@@ -89,7 +89,8 @@ def test_services_mode_from_variables():
     )
     assert out["mode"] == "services"
     assert out["engine"] == "django.db.backends.postgresql"
-    assert out["layer"] == "channels_redis.core.RedisChannelLayer"
+    # channels-redis's layer with its blocking pop as a setting (scrm.channel_layer)
+    assert out["layer"] == "scrm.channel_layer.RedisChannelLayer"
     assert out["eager"] is False
     assert out["broker"] == "redis://127.0.0.1:6379/3"
     assert out["cache"].endswith("RedisCache")
