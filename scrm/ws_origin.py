@@ -5,7 +5,8 @@ Channels' ``AllowedHostsOriginValidator`` compares the Origin's host name only, 
 and read it with the victim's session cookie. Here a socket is accepted only when its Origin is
 
 * this very server as the browser reached it: the socket's own scheme (``ws`` -> ``http``,
-  ``wss`` -> ``https``), its ``Host`` header (a host in ``ALLOWED_HOSTS``), port included; or
+  ``wss`` -> ``https``; behind a TLS proxy, ``SECURE_PROXY_SSL_HEADER`` as Django reads it),
+  its ``Host`` header (a host in ``ALLOWED_HOSTS``), port included; or
 * a trusted origin: ``SCRM_PUBLIC_URL``'s origin, or one of ``CSRF_TRUSTED_ORIGINS`` (exact,
   or ``https://*.example.com`` for subdomains, as Django reads it).
 
@@ -78,6 +79,19 @@ def origin_allowed(*, origin: str | None, scheme: str, host: str | None) -> bool
     return _trusted(origin_norm)
 
 
+def _scheme(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    """The socket's scheme as the browser used it: behind a TLS-terminating proxy, the header
+    Django trusts for ``request.is_secure()`` (``SECURE_PROXY_SSL_HEADER``) says ``wss``."""
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy_header:
+        name, secure_value = proxy_header
+        asgi_name = name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin1")
+        value = headers.get(asgi_name, b"").decode("latin1").split(",")[0].strip()
+        if value == secure_value:
+            return "wss"
+    return str(scope.get("scheme", "ws"))
+
+
 class OriginValidator:
     """ASGI middleware: refuse websocket handshakes whose Origin is not allowed."""
 
@@ -89,6 +103,6 @@ class OriginValidator:
             headers = dict(scope.get("headers") or [])
             origin = headers.get(b"origin", b"").decode("latin1") or None
             host = headers.get(b"host", b"").decode("latin1") or None
-            if not origin_allowed(origin=origin, scheme=scope.get("scheme", "ws"), host=host):
+            if not origin_allowed(origin=origin, scheme=_scheme(scope, headers), host=host):
                 return await WebsocketDenier()(scope, receive, send)
         return await self.application(scope, receive, send)

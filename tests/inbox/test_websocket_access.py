@@ -308,3 +308,13 @@ async def test_only_admins_change_roles_or_deactivate(world):
         await sync_to_async(member_role_change)(actor=admin, user_id=admin.pk, role=Role.AGENT)
     with pytest.raises(ServiceError):  # nor deactivate themselves
         await sync_to_async(user_deactivate)(actor=admin, user_id=admin.pk)
+
+
+async def test_every_event_kind_is_documented_and_every_documented_kind_registered():
+    import re
+    from pathlib import Path
+
+    api = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    section = api.split("## Websocket `/ws/inbox/`", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, flags=re.MULTILINE))
+    assert documented == set(EVENT_KINDS)

@@ -84,3 +84,33 @@ async def test_a_stale_session_cookie_is_closed_with_4401(world):
     socket, ok = await connect(session_key="no-such-session-key-000000000000")
     assert ok
     assert await close_code(socket) == CLOSE_NOT_SIGNED_IN
+
+
+async def test_behind_a_tls_proxy_the_forwarded_scheme_counts(world, settings):
+    # Given a proxy that terminates TLS and says so in the header Django trusts
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SCRM_PUBLIC_URL = "http://127.0.0.1:8000"  # not what lets it through
+    from tests.inbox.ws_client import session_cookie
+
+    key = await session_cookie(world.agent_a1)
+
+    async def attempt(origin: bytes, forwarded: bytes | None) -> bool:
+        from channels.testing import WebsocketCommunicator
+
+        from scrm.asgi import application
+
+        headers = [(b"origin", origin), (b"host", b"localhost")]
+        headers.append((b"cookie", f"sessionid={key}".encode()))
+        if forwarded is not None:
+            headers.append((b"x-forwarded-proto", forwarded))
+        communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+        ok, _ = await communicator.connect()
+        if ok:
+            await communicator.disconnect()
+        return ok
+
+    # Then an https page is accepted only when the proxy says the socket came over TLS,
+    # and a plain-http page is refused then
+    assert await attempt(b"https://localhost", b"https")
+    assert not await attempt(b"https://localhost", None)
+    assert not await attempt(b"http://localhost", b"https")
