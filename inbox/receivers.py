@@ -10,6 +10,7 @@ from django.dispatch import receiver
 
 from inbox.services.signin import signin_failure_record
 from inbox.services.tokens import session_forget, session_record
+from inbox.web.middleware import RECORDED_SESSION_KEY
 from scrm.signin import client_ip
 
 
@@ -37,6 +38,7 @@ def _signed_in(sender: Any, request: Any, user: Any, **_: Any) -> None:
     session = getattr(request, "session", None)
     if session is not None:
         session_record(user=user, session_key=session.session_key)
+        session[RECORDED_SESSION_KEY] = session.session_key
 
 
 @receiver(user_logged_out, dispatch_uid="inbox.session_forget")

@@ -124,6 +124,8 @@ MIDDLEWARE = [
     # After the member is loaded: supervisors and admins of an organisation that requires
     # two-factor sign-in go to its set-up page first.
     "inbox.web.middleware.TwoFactorRequiredMiddleware",
+    # Keeps each signed-in session's current key on record ("log out everywhere" ends it).
+    "inbox.web.middleware.SignInSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into our lockout answer.
@@ -339,6 +341,10 @@ AXES_VERBOSE = False
 # code is forgotten after this many seconds.
 OTP_TOTP_ISSUER = os.environ.get("SCRM_TOTP_ISSUER", "SCRM inbox")
 SCRM_TWO_FACTOR_PENDING_SECONDS = int(os.environ.get("SCRM_TWO_FACTOR_PENDING_SECONDS", 300))
+# The operators' security log (monitoring.SecurityEvent) keeps this many days; older rows are
+# dropped hourly (a spray of unknown names must not grow the table for ever).
+SCRM_SECURITY_LOG_DAYS = int(os.environ.get("SCRM_SECURITY_LOG_DAYS", 90))
+SCRM_PERIODIC_TASKS["monitoring.tasks.prune_security_events"] = 3600.0
 
 # --- i18n and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

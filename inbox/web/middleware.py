@@ -1,5 +1,6 @@
-"""Supervisors and admins of an organisation that requires two-factor sign-in set it up before
-anything else."""
+"""Signed-in sessions: each session's current key is recorded against its user (so "log out
+everywhere" finds it), and supervisors and admins of an organisation that requires two-factor
+sign-in set it up before anything else."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from inbox.selectors.two_factor import two_factor_device, two_factor_required
+from inbox.services.tokens import session_record
 from scrm.api import error_response
 
+# The session key last recorded for this session (inbox.SignInSession).
+RECORDED_SESSION_KEY = "scrm_recorded_session"
 # Set in the session when it was signed in with a second factor (or set one up).
 VERIFIED_SESSION_KEY = "scrm_two_factor_verified"
 # Reachable before the set-up: the set-up page itself, signing out, the language switch, static.
@@ -47,3 +51,25 @@ class TwoFactorRequiredMiddleware:
                 )
             return redirect("account:two-factor")
         return self.get_response(request)
+
+
+class SignInSessionMiddleware:
+    """Records a signed-in session's key when it changes after sign-in (Django cycles the key on
+    a password change of one's own, ``update_session_auth_hash``): sign-in itself is recorded
+    by the ``user_logged_in`` receiver. Costs a dictionary lookup per request, and one write
+    only when the key changed."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is None or user is None or not user.is_authenticated:
+            return response
+        key = session.session_key
+        if key and session.get(RECORDED_SESSION_KEY) != key:
+            session_record(user=user, session_key=key)
+            session[RECORDED_SESSION_KEY] = key
+        return response

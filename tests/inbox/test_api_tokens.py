@@ -332,3 +332,48 @@ def test_make_person_helper_roles_are_unaffected(world):
     # The token API still answers a supervisor (role is shown in /me/)
     _, key = token_create(user=world.supervisor_a, name="sup")
     assert _with_token(key).get("/api/v1/me/").json()["role"] == Role.SUPERVISOR
+
+
+def test_a_session_whose_key_changed_after_sign_in_is_still_ended(db, django_user_model):
+    # Given a staff member who changes their own password in the admin: Django keeps them
+    # signed in under a new session key (update_session_auth_hash)
+    staff = django_user_model.objects.create_superuser("ops", password=PASSWORD)
+    browser = Client()
+    browser.force_login(staff)
+    old_key = browser.cookies["sessionid"].value
+    response = browser.post(
+        "/admin/password_change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-long-passphrase-42",
+            "new_password2": "a-new-long-passphrase-42",
+        },
+    )
+    assert response.status_code == 302
+    assert browser.cookies["sessionid"].value != old_key
+    assert browser.get("/account/tokens/").status_code == 200
+    # When they log out everywhere, then that session ends too
+    tokens_revoke_all(user=staff)
+    assert browser.get("/account/tokens/").status_code == 302
+
+
+def test_security_events_are_pruned_after_the_retention(db, settings):
+    from monitoring.models import SecurityEvent
+    from monitoring.tasks import prune_security_events
+
+    settings.SCRM_SECURITY_LOG_DAYS = 30
+    old = SecurityEvent.objects.create(kind="signin.unknown_name")
+    SecurityEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    recent = SecurityEvent.objects.create(kind="signin.unknown_name")
+    assert prune_security_events() == 1
+    assert list(SecurityEvent.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_token_list_query_count(world, django_assert_max_num_queries):
+    for i in range(12):
+        token_create(user=world.agent_a1, name=f"t{i}")
+    client = APIClient()
+    client.force_authenticate(world.agent_a1)
+    with django_assert_max_num_queries(3):
+        response = client.get("/api/v1/tokens/")
+    assert len(response.json()["results"]) == 12
