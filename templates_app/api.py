@@ -496,7 +496,14 @@ class MaterialList(GenericAPIView):
     pagination_class = MaterialCursor
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(operation_id="templates_materials_list", responses=MaterialSerializer(many=True))
+    @extend_schema(
+        operation_id="templates_materials_list",
+        responses=MaterialSerializer(many=True),
+        parameters=[
+            OpenApiParameter("search", str, description="in the name"),
+            OpenApiParameter("kind", str, enum=[k.value for k in MaterialKind]),
+        ],
+    )
     def get(self, request: Request) -> Response:
         qs = selectors.material_list_for(
             request.user,

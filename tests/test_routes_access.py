@@ -1,0 +1,182 @@
+"""Access by enumeration: every route of the URLconf (tests/routes.py), with every method the
+OpenAPI schema gives it, called about objects of shop a1 of organisation A by
+
+- an agent of another shop of the same organisation (agent_a2),
+- a supervisor of another organisation (supervisor_b),
+- agent_a1 after deactivation, with the session and the API token they had;
+
+never shows those objects' data (a marker planted in every text of them), answers 404 where
+the route names one of them, changes none of them, and treats the deactivated user exactly as
+nobody signed in. tests/inbox/test_access.py keeps the hand-written cases beside this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from inbox.models import ApiToken, Conversation, Message, Note, ShopMembership
+from inbox.services.conversations import note_add
+from inbox.services.tokens import token_create
+from templates_app.models import Material, QuickReply
+from tests.factories import QuickReplyFactory
+from tests.inbox.builders import conversation_with_messages, pending_reply
+from tests.routes import QUERIES, Route, body_for, routes, uncovered
+
+pytestmark = pytest.mark.django_db
+
+MARKER = "ZQX7-shop-a1-only"
+
+
+def plant(world) -> dict[str, Any]:
+    """Objects of shop a1 (organisation A), each carrying MARKER; their ids by name."""
+    shop = world.shop_a1
+    conversation = conversation_with_messages(
+        shop, buyer=f"{MARKER} buyer", texts=(f"{MARKER} asks",)
+    )
+    note = note_add(actor=world.agent_a1, conversation_id=conversation.id, text=f"{MARKER} note")
+    reply = pending_reply(conversation, f"{MARKER} reply", key="k-plant", author=world.agent_a1)
+    quick_reply = QuickReplyFactory(
+        organisation=world.org_a,
+        scope="team",
+        shop_accounts=[shop],
+        title=f"{MARKER} title",
+        body=f"{MARKER} body",
+    )
+    material = Material.objects.create(
+        organisation=world.org_a,
+        scope="team",
+        kind="link",
+        name=f"{MARKER} material",
+        url="https://example.com/size-chart",
+    )
+    material.shop_accounts.set([shop])
+    token, key = token_create(user=world.agent_a1, name=f"{MARKER} token")
+    return {
+        "shop": shop.id,
+        "conversation": conversation.id,
+        "note": note.id,
+        "reply": reply.id,
+        "membership": ShopMembership.objects.get(user=world.agent_a1, shop_account=shop).id,
+        "quick_reply": quick_reply.id,
+        "material": material.id,
+        "token": token.id,
+        "token_key": key,
+    }
+
+
+def _state(objects: dict[str, Any]) -> tuple:
+    """What an outsider's call must not change."""
+    conversation = Conversation.objects.get(id=objects["conversation"])
+    reply = QuickReply.objects.get(id=objects["quick_reply"])
+    token = ApiToken.objects.get(id=objects["token"])
+    return (
+        conversation.status,
+        conversation.priority,
+        conversation.assignee_id,
+        sorted(conversation.tags.values_list("name", flat=True)),
+        conversation.unread_count,
+        Message.objects.filter(conversation=conversation).count(),
+        Note.objects.filter(conversation=conversation).count(),
+        reply.title,
+        reply.is_archived,
+        reply.usage_count,
+        Material.objects.get(id=objects["material"]).is_archived,
+        ShopMembership.objects.filter(id=objects["membership"]).exists(),
+        token.revoked_at,
+        token.key_digest,
+    )
+
+
+def _calls(route: Route) -> list[str]:
+    return list(route.methods) if route.is_api else ["get"]
+
+
+def _request(client: Client, route: Route, method: str, objects: dict[str, Any], **extra):
+    url = route.url(objects)
+    if method == "get":
+        query = QUERIES.get(route.name, "")
+        return client.get(f"{url}?{query}" if query else url, **extra)
+    body = body_for(route, method, objects)
+    return getattr(client, method)(url, body, content_type="application/json", **extra)
+
+
+def _text(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_every_route_is_covered():
+    assert uncovered() == []
+
+
+@pytest.mark.parametrize("who", ["agent_a2", "supervisor_b"])
+def test_outsiders_never_see_or_change_shop_a1s_objects(world, who):
+    objects = plant(world)
+    before = _state(objects)
+    outsider = getattr(world, who)
+    client = Client()
+    client.force_login(outsider)
+    objects = {**objects, "me": outsider.id}
+    nowhere = {k: (999_999_999 if isinstance(v, int) else v) for k, v in objects.items()}
+    nowhere["me"] = outsider.id
+    seen = []
+    for route in routes():
+        for method in _calls(route):
+            client.force_login(outsider)  # again: "log out everywhere" ends the session
+            response = _request(client, route, method, objects)
+            where = f"{method.upper()} {route.id}"
+            seen.append(where)
+            # Never their data, whatever the answer
+            assert MARKER not in _text(response), where
+            assert response.status_code < 500, where
+            # A route naming one of shop a1's objects: it does not exist for them (404), or
+            # their role may not use the route at all (403) — the same answer as for an id
+            # that exists nowhere, so the status tells nothing
+            if route.path_params and route.name != "webhook":
+                assert response.status_code in (403, 404), (where, response.status_code)
+                client.force_login(outsider)
+                missing = _request(client, route, method, nowhere)
+                assert response.status_code == missing.status_code, where
+            # And nothing of shop a1's changed
+            assert _state(objects) == before, where
+    assert len(seen) >= len(routes())
+
+
+def test_a_deactivated_user_is_nobody(world):
+    # Given agent_a1, who sees shop a1, signed in on a page and holding an API token
+    objects = plant(world)
+    session = Client()
+    session.force_login(world.agent_a1)
+    token = {"HTTP_AUTHORIZATION": f"Token {objects['token_key']}"}
+    objects = {**objects, "me": world.agent_a1.id}
+    assert MARKER in _text(session.get(f"/inbox/c/{objects['conversation']}/"))
+    before = _state(objects)
+    # When the account is deactivated
+    world.agent_a1.is_active = False
+    world.agent_a1.save(update_fields=["is_active"])
+    anonymous = Client()
+    for route in routes():
+        for method in _calls(route):
+            where = f"{method.upper()} {route.id}"
+            nobody = _request(anonymous, route, method, objects)
+            with_session = _request(session, route, method, objects)
+            # Then the session is worth what no session is worth, and shows nothing
+            assert with_session.status_code == nobody.status_code, where
+            assert MARKER not in _text(with_session), where
+            if route.is_api:
+                with_token = _request(Client(), route, method, objects, **token)
+                assert MARKER not in _text(with_token), where
+                if nobody.status_code in (401, 403):
+                    assert with_token.status_code in (401, 403), where
+                else:  # a route that needs no one (the sign-in): the same answer
+                    assert with_token.status_code == nobody.status_code, where
+            assert _state(objects) == before, where
