@@ -204,3 +204,37 @@ def test_signing_failures_never_show_the_string_to_sign(world, platform, caplog)
     for secret in (creds.app_key, creds.shop_cipher, "app_key" + creds.app_key):
         assert secret not in shown
     assert Message.objects.count() == 0
+
+
+def test_the_backfill_skips_platform_objects_whose_ids_no_platform_uses(world, platform, caplog):
+    # Given the platform lists a conversation whose id no platform uses (200 digits: beyond
+    # every column and sane URL), and a good conversation with one message whose id is 129
+    # characters (PostgreSQL would refuse the row)
+    shop, sim = world.shop_a1, platform.sim
+    bad_conversation, _ = sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="b-bad", nickname="B", text="hi"
+    )
+    good_conversation, _ = sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="b-good", nickname="G", text="first"
+    )
+    sim.buyer_message(shop.platform_shop_id, buyer_user_id="b-good", nickname="G", text="second")
+    with sim.lock:
+        sim.outbox.clear()
+        moved = sim.conversations.pop(bad_conversation)
+        moved.id = "9" * 200
+        sim.conversations[moved.id] = moved
+        sim.conversation_by_buyer[shop.platform_shop_id, "b-bad"] = moved.id
+        for message in moved.messages:
+            message.conversation_id = moved.id
+        sim.conversations[good_conversation].messages[0].id = "8" * 129
+    # When the backfill runs
+    from inbox.services.ingestion import shop_backfill
+
+    with caplog.at_level(logging.WARNING):
+        stored = shop_backfill(shop=shop)
+    # Then the rest is stored, the unusable objects are left out with a warning (no content)
+    assert stored == 1
+    assert list(Message.objects.values_list("text", flat=True)) == ["second"]
+    assert "1 conversations without a valid platform id skipped" in caplog.text
+    assert "1 messages without a valid platform id skipped" in caplog.text
+    assert "first" not in caplog.text
