@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -38,6 +38,18 @@ class ServiceError(Exception):
         self.code = code or self.code
         self.status_code = status_code or self.status_code
         self.details = details or {}
+
+
+class IdField(serializers.IntegerField):
+    """An id in a request body: a positive integer that a bigint column holds. Beyond it SQLite
+    raises OverflowError and PostgreSQL "out of range" — a 500, where this is a 400."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from scrm.params import MAX_ID
+
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
 
 
 class NotFound(ServiceError):

@@ -401,6 +401,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "scrm.api.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "scrm.api.exception_handler",
+    # DRF's parsers, with JSON nested too deep a 400 rather than a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "scrm.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("SCRM_AUTH_THROTTLE", "20/min")},
     # The throttles' client address: X-Forwarded-For only through the trusted proxies (0: the

@@ -15,14 +15,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from inbox.models import Member
 from inbox.selectors import member_for
-from scrm.api import CursorPagination, KeysetPagination, NotFound, ServiceError
+from scrm.api import CursorPagination, IdField, KeysetPagination, NotFound, ServiceError
+from scrm.parsers import JSONParser
 from templates_app import exchange, rendering, selectors, services
 from templates_app.models import Material, MaterialKind, QuickReply
 
@@ -155,12 +156,12 @@ class QuickReplyInput(serializers.Serializer):
         child=serializers.CharField(trim_whitespace=False), required=False
     )
     custom_fields = serializers.ListField(child=serializers.CharField(), required=False)
-    shop_account_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
-    material_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    shop_account_ids = serializers.ListField(child=IdField(), required=False)
+    material_ids = serializers.ListField(child=IdField(), required=False)
 
 
 class RenderInput(serializers.Serializer):
-    conversation_id = serializers.IntegerField()
+    conversation_id = IdField()
     language = serializers.CharField(required=False, allow_blank=True, max_length=16)
     values = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000),
@@ -178,7 +179,7 @@ class RenderOutput(serializers.Serializer):
 
 
 class UseInput(serializers.Serializer):
-    conversation_id = serializers.IntegerField()
+    conversation_id = IdField()
     language = serializers.CharField(required=False, allow_blank=True, max_length=16)
 
 
@@ -221,7 +222,7 @@ class MaterialInput(serializers.Serializer):
     url = serializers.CharField(required=False, max_length=2000)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     scope = serializers.CharField(required=False, default="personal")
-    shop_account_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    shop_account_ids = serializers.ListField(child=IdField(), required=False)
 
     def to_internal_value(self, data: Any) -> Any:
         # Multipart forms send "1,2" or repeated keys; JSON sends a list.
@@ -404,6 +405,8 @@ class QuickReplyImport(GenericAPIView):
 
     def _rows(self, request: Request) -> list[dict[str, Any]]:
         data = request.data
+        if not isinstance(data, list) and not hasattr(data, "get"):  # JSON null, a number
+            data = {}
         try:
             if isinstance(data, list):
                 return exchange.from_json(json.dumps(data))

@@ -104,6 +104,7 @@ CURSORS = st.one_of(
     ),
 )
 VALUES = st.one_of(ODD, TEXT, NUMBERS, CURSORS)
+SCALARS = ODD | TEXT | st.integers(min_value=-(2**70), max_value=2**70) | st.none()
 # Tried on every parameter of every route, one at a time, before the drawn examples: the
 # inputs that once made a 5xx, so a regression is found whatever the draws.
 KNOWN_BAD = (
@@ -179,8 +180,90 @@ def test_no_query_parameter_makes_a_5xx(route, planted, world, client):
     check()
 
 
+# --- request bodies ---------------------------------------------------------------------------
+KNOWN_BAD_BODIES = (
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    b'{"text": "a\\u0000b", "title": "\\ud800", "name": "\\udfff"}',
+    b'{"conversation_ids": [99999999999999999999999], "action": "resolve"}',
+    b'{"conversation_ids": [1], "action": "assign", "assignee_id": 99999999999999999999999}',
+    b'{"conversation_id": 99999999999999999999999, "user_id": 99999999999999999999999,'
+    b' "shop_account_id": 99999999999999999999999, "shop_account_ids": [-99999999999999999999],'
+    b' "material_ids": [99999999999999999999999], "assignee_id": 99999999999999999999999,'
+    b' "title": "t", "body": "b", "scope": "team", "name": "n", "url": "https://example.com"}',
+    b'{"conversation_id": 1e308, "user_id": -99999999999999999999, "shop_account_id": "\\u00b2"}',
+    b'{"templates": [{"title": "\\u0000"}], "format": "csv", "data": "\\u0000,\\u0000"}',
+    b"\xff\xfe not utf-8",
+    b"",
+)
+# JSON near what the write routes take: their field names with arbitrary values.
+FIELD_NAMES = st.sampled_from(
+    [
+        "text",
+        "title",
+        "body",
+        "name",
+        "url",
+        "scope",
+        "status",
+        "action",
+        "conversation_ids",
+        "conversation_id",
+        "assignee_id",
+        "user_id",
+        "shop_account_id",
+        "shop_account_ids",
+        "add_tags",
+        "snoozed_until",
+        "priority",
+        "values",
+        "language",
+        "templates",
+        "expires_in_days",
+        "idempotency_key",
+        "type",
+        "content",
+    ]
+)
+
+
+def _json_bodies() -> st.SearchStrategy[bytes]:
+    near = st.dictionaries(FIELD_NAMES, SCALARS | JSON_JUNK, max_size=4)
+    return (near | JSON_JUNK).map(lambda v: json.dumps(v).encode())
+
+
+def _write_calls() -> list[tuple[Route, str]]:
+    return [
+        (r, m)
+        for r in routes()
+        if r.is_api
+        for m in r.methods
+        if m in ("post", "put", "patch", "delete")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("route", "method"), _write_calls(), ids=lambda v: v.id if isinstance(v, Route) else v
+)
+def test_no_request_body_makes_a_5xx(route, method, planted, world, client):
+    client.force_login(world.supervisor_a)
+    url = route.url(planted)
+
+    @given(body=_json_bodies())
+    @hypothesis_settings(max_examples=min(hypothesis_settings().max_examples, 15))
+    def check(body: bytes) -> None:
+        client.force_login(world.supervisor_a)  # "log out everywhere" ends the session
+        response = getattr(client, method)(url, body, content_type="application/json")
+        assert response.status_code < 500, (method, url, body[:200])
+        if response.status_code >= 400:
+            assert set(response.json()["error"]) == {"code", "message", "details"}
+
+    for bad in KNOWN_BAD_BODIES:
+        check = example(body=bad)(check)
+    check()
+
+
 # --- the webhook endpoint ---------------------------------------------------------------------
-SCALARS = ODD | TEXT | st.integers(min_value=-(2**70), max_value=2**70) | st.none()
 
 
 def notifications(shop_id: str) -> st.SearchStrategy[bytes]:

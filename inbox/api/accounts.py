@@ -21,7 +21,7 @@ from inbox.models import ShopAccount, ShopMembership
 from inbox.selectors.two_factor import two_factor_device, two_factor_setup_required
 from inbox.services.signin import two_factor_verify
 from inbox.services.tokens import NAME_MAX_LENGTH, token_create
-from scrm.api import CursorPagination, ServiceError
+from scrm.api import CursorPagination, IdField, ServiceError
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -145,8 +145,8 @@ class ShopAccountDetail(GenericAPIView):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    user_id = serializers.IntegerField()
-    shop_account_id = serializers.IntegerField()
+    user_id = IdField()
+    shop_account_id = IdField()
     username = serializers.CharField(source="user.username", read_only=True)
 
     class Meta:

@@ -19,7 +19,7 @@ from inbox.selectors import QueueFilters
 from inbox.selectors.conversations import SORTS
 from inbox.services import conversations as work
 from inbox.services import replies
-from scrm.api import CursorPagination, KeysetPagination, ServiceError
+from scrm.api import CursorPagination, IdField, KeysetPagination, ServiceError
 from scrm.params import MAX_ID, int_param
 
 # --- serializers (input) ---------------------------------------------------------------------
@@ -102,7 +102,7 @@ class ConversationPatch(serializers.Serializer):
     status = serializers.ChoiceField(choices=ConversationStatus.values, required=False)
     snoozed_until = serializers.DateTimeField(required=False, allow_null=True)
     priority = serializers.IntegerField(required=False, min_value=0, max_value=3)
-    assignee_id = serializers.IntegerField(required=False, allow_null=True)
+    assignee_id = IdField(required=False, allow_null=True)
     add_tags = serializers.ListField(
         child=serializers.CharField(max_length=50), required=False, max_length=20
     )
@@ -113,10 +113,8 @@ class ConversationPatch(serializers.Serializer):
 
 class BulkIn(serializers.Serializer):
     action = serializers.ChoiceField(choices=["assign", "resolve"])
-    conversation_ids = serializers.ListField(
-        child=serializers.IntegerField(), min_length=1, max_length=200
-    )
-    assignee_id = serializers.IntegerField(required=False, allow_null=True)
+    conversation_ids = serializers.ListField(child=IdField(), min_length=1, max_length=200)
+    assignee_id = IdField(required=False, allow_null=True)
 
 
 # --- pagination ------------------------------------------------------------------------------

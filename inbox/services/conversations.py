@@ -163,11 +163,30 @@ def note_add(*, actor: AnyUser, conversation_id: int, text: str) -> Note:
 
 
 def conversation_mark_read(*, actor: AnyUser, conversation_id: int) -> Conversation:
-    """Mark the buyer's messages read on the platform (Read Message), then here."""
+    """Mark the buyer's messages read on the platform (Read Message), then here.
+
+    The platform's refusal is the caller's answer, never a 500: a shop whose authorisation
+    ended is a 409 ``shop_not_authorised``, any other platform failure a 502 ``platform_error``
+    (nothing changed here; the agent may try again)."""
+    from inbox.platforms.base import AuthExpired, PlatformError
     from inbox.services.ingestion import shop_api
 
     conversation = conversation_get(actor, conversation_id)
-    shop_api(conversation.shop_account).mark_read(conversation.platform_conversation_id)
+    try:
+        shop_api(conversation.shop_account).mark_read(conversation.platform_conversation_id)
+    except AuthExpired:
+        raise ServiceError(
+            "The seller must authorise this shop account again.",
+            code="shop_not_authorised",
+            status_code=409,
+        ) from None
+    except PlatformError as exc:
+        raise ServiceError(
+            "The platform did not take the change; try again.",
+            code="platform_error",
+            status_code=502,
+            details={"retryable": exc.retryable},
+        ) from None
     with transaction.atomic():
         conversation = _locked(actor, conversation_id)
         conversation.unread_count = 0

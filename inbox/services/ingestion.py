@@ -33,6 +33,7 @@ from inbox.models import (
 )
 from inbox.payloads import conversation_payload, message_payload
 from inbox.platforms.base import (
+    AuthExpired,
     Credentials,
     Participant,
     PlatformConversation,
@@ -80,6 +81,9 @@ def shop_api(shop: ShopAccount) -> ShopApi:
         ShopAccount.objects.filter(pk=shop.pk).update(credentials=credentials.to_dict())
         shop.credentials = credentials.to_dict()
 
+    if not (shop.credentials or {}).get("app_key"):
+        # A shop account made by hand and never connected: nothing to call the platform with.
+        raise AuthExpired("the shop account is not connected to its platform")
     adapter = get_adapter(shop.platform)
     return adapter.connect(
         Credentials.from_dict(shop.credentials),

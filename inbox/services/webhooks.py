@@ -88,6 +88,8 @@ class WebhookKeys:
         )
         if row is None:
             entry = _ShopKey(None, None, now)
+        elif not (row[1] or {}).get("app_key"):
+            entry = _ShopKey(row[0], None, now)  # never connected: nothing verifies
         else:
             entry = _ShopKey(row[0], Credentials.from_dict(row[1]), now)
         with self._lock:

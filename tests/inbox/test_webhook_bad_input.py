@@ -238,3 +238,17 @@ def test_the_backfill_skips_platform_objects_whose_ids_no_platform_uses(world, p
     assert "1 conversations without a valid platform id skipped" in caplog.text
     assert "1 messages without a valid platform id skipped" in caplog.text
     assert "first" not in caplog.text
+
+
+def test_a_notification_for_a_shop_never_connected_is_401(world, client):
+    # Given a shop account made by hand, without credentials (shop a3 here)
+    body = _body(world.shop_a3.platform_shop_id)
+    response = client.post(
+        "/webhooks/tiktok/",
+        body,
+        content_type="application/json",
+        headers={"Authorization": webhook_signature(APP_KEY, APP_SECRET, body)},
+    )
+    # Then nothing can verify it: 401, not a 500
+    assert response.status_code == 401
+    assert WebhookEvent.objects.count() == 0

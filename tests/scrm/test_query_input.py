@@ -165,3 +165,10 @@ def test_pages_answer_nul_with_the_400_page(supervisor, url):
     response = supervisor.get(url)
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_marking_read_on_a_shop_never_connected_is_409(supervisor, world):
+    conversation = conversation_with_messages(world.shop_a1)
+    response = supervisor.post(f"/api/v1/conversations/{conversation.id}/read/")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "shop_not_authorised"
