@@ -105,8 +105,7 @@ async def test_behind_a_tls_proxy_the_forwarded_scheme_counts(world, settings):
             headers.append((b"x-forwarded-proto", forwarded))
         communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
         ok, _ = await communicator.connect()
-        if ok:
-            await communicator.disconnect()
+        await communicator.disconnect()
         return ok
 
     # Then an https page is accepted only when the proxy says the socket came over TLS,

@@ -39,6 +39,11 @@ async def connect(
     communicator = WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
     communicator.scope["scheme"] = scheme
     connected, _ = await communicator.connect()
+    if not connected:
+        # A refused handshake's app waits for the client to go away: let it end here, not
+        # when the test's event loop is torn down (channels-redis's receive, cancelled then,
+        # can hang the teardown in services mode).
+        await communicator.disconnect()
     return communicator, connected
 
 
