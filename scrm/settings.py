@@ -272,9 +272,7 @@ CELERY_TIMEZONE = "UTC"
 # Each entry: task name -> seconds between runs. Apps add theirs here.
 SCRM_PERIODIC_TASKS: dict[str, float] = {
     "inbox.tasks.backfill_all_shops": float(os.environ.get("SCRM_BACKFILL_SECONDS", 60)),
-    "inbox.tasks.redeliver_stuck_replies": float(
-        os.environ.get("SCRM_DELIVERY_SWEEP_SECONDS", 30)
-    ),
+    "inbox.tasks.redeliver_stuck_replies": float(os.environ.get("SCRM_DELIVERY_SWEEP_SECONDS", 30)),
     "inbox.tasks.reprocess_stale_webhooks": 60.0,
     "inbox.tasks.wake_snoozed_conversations": 60.0,
 }
