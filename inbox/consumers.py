@@ -21,7 +21,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from inbox.selectors import event_last_id, shop_account_ids_for
+from inbox.selectors import event_last_id
 from inbox.selectors.access import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, socket_access
 from inbox.services.events import shop_group, user_group
 from inbox.services.presence import presence_connect, presence_disconnect, presence_touch
@@ -30,8 +30,14 @@ from scrm.api import ServiceError
 logger = logging.getLogger(__name__)
 
 
-def _session_state(user: Any) -> tuple[list[int], int]:
-    return shop_account_ids_for(user), event_last_id(user)
+def _session_state(user: Any, session_key: str | None) -> tuple[int | None, list[int], int]:
+    """(close code or None, the shops, the change feed's last id) for a socket opening: the
+    same rule the re-checks apply (``socket_access``), so what would close an open socket also
+    refuses a new one."""
+    access = socket_access(user_id=user.pk, session_key=session_key)
+    if access.close_code is not None:
+        return access.close_code, [], 0
+    return None, access.shop_ids, event_last_id(user)
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
@@ -58,14 +64,19 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_NOT_SIGNED_IN)
             return
+        session_key = self.scope["session"].session_key
         try:
-            shops, last_id = await database_sync_to_async(_session_state)(user)
+            refused, shops, last_id = await database_sync_to_async(_session_state)(
+                user, session_key
+            )
         except ServiceError:
+            refused = CLOSE_NOT_ALLOWED
+        if refused is not None:
             await self.accept()
-            await self.close(code=CLOSE_NOT_ALLOWED)
+            await self.close(code=refused)
             return
         self.user_id = user.pk
-        self.session_key = self.scope["session"].session_key
+        self.session_key = session_key
         # The user's own group first: a join/leave or access change sent while connecting is
         # not lost.
         await self._join({user_group(user.pk), *(shop_group(s) for s in shops)})

@@ -20,6 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.crypto import constant_time_compare
 
 from inbox.selectors.accounts import shop_account_ids_for
+from inbox.selectors.two_factor import VERIFIED_SESSION_KEY, two_factor_required
 from scrm.api import ServiceError
 
 CLOSE_NOT_SIGNED_IN = 4401
@@ -34,6 +35,12 @@ class SocketAccess:
     shop_ids: list[int] = field(default_factory=list)
 
 
+def _session_data(session_key: str | None) -> dict:
+    if not session_key:
+        return {}
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key).load()
+
+
 def session_still_valid(*, session_key: str | None, user: AbstractBaseUser) -> bool:
     """Whether the session a socket opened with still signs in ``user``.
 
@@ -41,10 +48,10 @@ def session_still_valid(*, session_key: str | None, user: AbstractBaseUser) -> b
     session): the session must exist, name this user, and carry the hash of the user's current
     password (or of one made with a fallback secret key), as Django checks on every request.
     """
-    if not session_key:
-        return False
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    data = store.load()
+    return _signs_in(_session_data(session_key), user)
+
+
+def _signs_in(data: dict, user: AbstractBaseUser) -> bool:
     if str(data.get(SESSION_KEY, "")) != str(user.pk):
         return False
     stored = data.get(HASH_SESSION_KEY) or ""
@@ -56,12 +63,17 @@ def socket_access(*, user_id: int, session_key: str | None) -> SocketAccess:
     """Whether an open socket of ``user_id`` may stay open, and which shops it may see now.
 
     Keeps: an inactive, deleted or organisation-less user gets 4403; a session that no longer
-    signs the user in gets 4401; otherwise the shops are exactly ``shop_account_ids_for``.
+    signs the user in, or that skipped the second factor the organisation requires of the user,
+    gets 4401 (as the pages send such a session to sign in or set it up); otherwise the shops
+    are exactly ``shop_account_ids_for``.
     """
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None or not user.is_active:
         return SocketAccess(close_code=CLOSE_NOT_ALLOWED)
-    if not session_still_valid(session_key=session_key, user=user):
+    data = _session_data(session_key)
+    if not _signs_in(data, user):
+        return SocketAccess(close_code=CLOSE_NOT_SIGNED_IN)
+    if not data.get(VERIFIED_SESSION_KEY) and two_factor_required(user):
         return SocketAccess(close_code=CLOSE_NOT_SIGNED_IN)
     try:
         return SocketAccess(shop_ids=shop_account_ids_for(user))

@@ -7,6 +7,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from inbox.selectors.accounts import AnyUser, member_for
 from scrm.api import Forbidden
 
+# Set in the session when it was signed in with a second factor (or set one up).
+VERIFIED_SESSION_KEY = "scrm_two_factor_verified"
+
 
 def two_factor_device(user: AnyUser) -> TOTPDevice | None:
     """The user's confirmed TOTP device, if they turned two-factor sign-in on."""

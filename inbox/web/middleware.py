@@ -12,14 +12,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from inbox.selectors.two_factor import two_factor_device, two_factor_required
+from inbox.selectors.two_factor import (
+    VERIFIED_SESSION_KEY,
+    two_factor_device,
+    two_factor_required,
+)
 from inbox.services.tokens import session_record
+
+__all__ = ["VERIFIED_SESSION_KEY", "SignInSessionMiddleware", "TwoFactorRequiredMiddleware"]
 from scrm.api import error_response
 
 # The session key last recorded for this session (inbox.SignInSession).
 RECORDED_SESSION_KEY = "scrm_recorded_session"
-# Set in the session when it was signed in with a second factor (or set one up).
-VERIFIED_SESSION_KEY = "scrm_two_factor_verified"
 # Reachable before the set-up: the set-up page itself, signing out, the language switch, static.
 _OPEN_PREFIXES = ("/account/two-factor/", "/logout/", "/login/", "/i18n/", "/static/")
 

@@ -318,3 +318,22 @@ async def test_every_event_kind_is_documented_and_every_documented_kind_register
     section = api.split("## Websocket `/ws/inbox/`", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, flags=re.MULTILINE))
     assert documented == set(EVENT_KINDS)
+
+
+async def test_a_supervisor_who_skipped_a_required_second_factor_gets_no_socket(world):
+    # Given organisation A requires two-factor sign-in, and supervisor_a has a session that
+    # never passed it (as the pages would send to the set-up page)
+    from inbox.models import Organisation
+
+    await sync_to_async(Organisation.objects.filter(pk=world.org_a.pk).update)(
+        require_two_factor=True
+    )
+    # When the supervisor opens the inbox socket
+    socket, ok = await connect(world.supervisor_a)
+    # Then it closes as "not signed in", before any shop event
+    assert await close_code(socket) == CLOSE_NOT_SIGNED_IN
+    # And an agent of the same organisation (not required to use it) keeps theirs
+    agent, ok = await connect(world.agent_a1)
+    assert ok
+    assert (await hello(agent))["type"] == "hello"
+    await agent.disconnect()
