@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from inbox.models import Member
@@ -99,7 +99,7 @@ def two_factor_start(*, user: AnyUser) -> TOTPDevice:
     """The user's unconfirmed device (made once, kept over page loads so the secret shown does
     not change until confirmed). Refused when a confirmed one exists."""
     if two_factor_device(user) is not None:
-        raise ServiceError(N_("Two-factor sign-in is on already."), code="two_factor_on")
+        raise ServiceError(gettext_noop("Two-factor sign-in is on already."), code="two_factor_on")
     device = TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("id").first()
     if device is None:
         device = TOTPDevice.objects.create(user_id=user.pk, name="authenticator", confirmed=False)
@@ -117,7 +117,7 @@ def two_factor_confirm(*, user: AnyUser, code: Any, keep_session_key: str | None
     allowed, _ = device.verify_is_allowed()
     if not allowed or not _verify(device, code):
         raise ServiceError(
-            N_("That code is not right. Enter the 6 digits your app shows now."),
+            gettext_noop("That code is not right. Enter the 6 digits your app shows now."),
             code="otp_invalid",
         )
     with transaction.atomic():
@@ -147,16 +147,18 @@ def two_factor_disable(*, user: AnyUser, code: Any) -> None:
     throttle step is kept."""
     if two_factor_required(user):
         raise ServiceError(
-            N_("Your organisation requires two-factor sign-in for your role."),
+            gettext_noop("Your organisation requires two-factor sign-in for your role."),
             code="two_factor_required",
             status_code=403,
         )
     device = two_factor_device(user)
     if device is None:
-        raise ServiceError(N_("Two-factor sign-in is off already."), code="two_factor_off")
+        raise ServiceError(
+            gettext_noop("Two-factor sign-in is off already."), code="two_factor_off"
+        )
     if two_factor_verify(user=user, code=code) is None:
         raise ServiceError(
-            N_("That code is not right. Enter the 6 digits your app shows now."),
+            gettext_noop("That code is not right. Enter the 6 digits your app shows now."),
             code="otp_invalid",
         )
     with transaction.atomic():

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from inbox.auth import password_fingerprint, token_digest
 from inbox.models import ApiToken, Member, SignInSession
@@ -47,10 +47,10 @@ def account_record(
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise ServiceError(N_("Give the token a name."), code="invalid_name")
+        raise ServiceError(gettext_noop("Give the token a name."), code="invalid_name")
     if len(name) > NAME_MAX_LENGTH or any(ord(c) < 32 for c in name):
         raise ServiceError(
-            N_("A token name is at most 100 printable characters."), code="invalid_name"
+            gettext_noop("A token name is at most 100 printable characters."), code="invalid_name"
         )
     return name
 
@@ -60,7 +60,7 @@ def _lifetime(days: int | None) -> timedelta:
         days = settings.SCRM_API_TOKEN_DAYS
     if not 1 <= days <= settings.SCRM_API_TOKEN_MAX_DAYS:
         raise ServiceError(
-            N_("That token lifetime is not allowed."),
+            gettext_noop("That token lifetime is not allowed."),
             code="invalid_lifetime",
             details={"min_days": 1, "max_days": settings.SCRM_API_TOKEN_MAX_DAYS},
         )
@@ -114,7 +114,7 @@ def token_rotate(*, user: Any, token_id: Any) -> tuple[ApiToken, str]:
     old = _own_token(user, token_id)
     if old.revoked_at is not None:
         raise ServiceError(
-            N_("This token is revoked already."), code="token_revoked", status_code=409
+            gettext_noop("This token is revoked already."), code="token_revoked", status_code=409
         )
     now = timezone.now()
     lifetime = max(old.expires_at - old.created_at, timedelta(days=1))

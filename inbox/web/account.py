@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.utils.crypto import constant_time_compare
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -196,7 +196,9 @@ def _days(raw: str | None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ServiceError(N_("Give the lifetime in days."), code="invalid_lifetime") from None
+        raise ServiceError(
+            gettext_noop("Give the lifetime in days."), code="invalid_lifetime"
+        ) from None
 
 
 @sensitive_post_parameters()
