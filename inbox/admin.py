@@ -30,8 +30,16 @@ class ConnectTikTokShopForm(forms.Form):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "created_at"]
+    list_display = ["name", "slug", "require_two_factor", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request: Any, obj: Organisation, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "require_two_factor" in form.changed_data:
+            # Open sockets of sessions that skipped the second factor close at once.
+            _notify_after(
+                set(Member.objects.filter(organisation=obj).values_list("user_id", flat=True))
+            )
 
 
 # --- access changes made here end at once (inbox.services.access) ---------------------------

@@ -148,7 +148,7 @@ def redeliver_stuck_replies() -> int:
     """Periodic: replies left pending/sending by a lost task or a dead worker go out again
     (the delivery checks the platform first, so nothing is sent twice)."""
     replies.replies_give_up_stale()
-    ids = replies.stuck_deliveries()
+    ids = replies.stuck_deliveries_claim()
     for message_id in ids:
         deliver_message.delay(message_id)
     return len(ids)

@@ -94,7 +94,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     # Sign-in lockout (django-axes) and TOTP two-factor (django-otp); see docs/security.md.
-    # DRF's authtoken app is gone: API tokens are inbox.ApiToken, stored hashed (migration 0007
+    # DRF's authtoken app is gone: API tokens are inbox.ApiToken, stored hashed (migration 0008
     # moved any old keys over).
     "axes",
     "django_otp",

@@ -90,6 +90,13 @@ class LockoutHandler(AxesDatabaseHandler):
         address_limit = settings.SCRM_SIGNIN_ADDRESS_FAILURE_LIMIT
         return max(by_name, by_address * account_limit // address_limit)
 
+    def user_login_failed(self, sender: Any, credentials: dict, request: Any = None, **kwargs: Any):
+        if request is not None:
+            # Whether the lock held before this attempt (the failure that causes a lockout is a
+            # real one and is recorded; the tries made against a lock are not, one by one).
+            request.scrm_refused_by_lockout = self.is_locked(request, credentials)
+        return super().user_login_failed(sender, credentials, request, **kwargs)
+
 
 def lockout_message() -> str:
     minutes = math.ceil(settings.SCRM_SIGNIN_COOLOFF_MINUTES)

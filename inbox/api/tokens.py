@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inbox.auth import token_state
+from inbox.auth import ApiTokenAuthentication, token_state
 from inbox.models import ApiToken
 from inbox.selectors.tokens import token_get, token_list
 from inbox.services.tokens import (
@@ -23,7 +23,19 @@ from inbox.services.tokens import (
     token_rotate,
     tokens_revoke_all,
 )
-from scrm.api import CursorPagination
+from scrm.api import CursorPagination, Forbidden
+
+
+def _refuse_token_callers(request: Request) -> None:
+    """Making or rotating a key needs the person (a signed-in session, or the password at
+    ``POST /api/v1/auth/token/``): a leaked token must not mint successors that outlive its
+    expiry or its revocation."""
+    if isinstance(request.successful_authenticator, ApiTokenAuthentication):
+        raise Forbidden(
+            "A token cannot make or rotate tokens: sign in, or exchange the password at "
+            "/api/v1/auth/token/.",
+            code="session_required",
+        )
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -84,7 +96,8 @@ class TokenList(ListAPIView):
 
     @extend_schema(request=TokenCreateSerializer, responses={201: NewTokenSerializer})
     def post(self, request: Request) -> Response:
-        """Make a token; the response carries its key, once."""
+        """Make a token; the response carries its key, once. Needs a signed-in session."""
+        _refuse_token_callers(request)
         body = TokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         token, key = token_create(
@@ -111,7 +124,9 @@ class TokenDetail(APIView):
 class TokenRotate(APIView):
     @extend_schema(request=None, responses={201: NewTokenSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        """A new key for the token's name and lifetime; the old token is revoked."""
+        """A new key for the token's name and lifetime; the old token is revoked. Needs a
+        signed-in session."""
+        _refuse_token_callers(request)
         token, key = token_rotate(user=request.user, token_id=pk)
         return Response(new_token_body(token, key), status=status.HTTP_201_CREATED)
 

@@ -237,8 +237,9 @@ def message_deliver(*, message_id: int) -> str:
     # which the next attempt (task retry or the stuck-delivery sweep) resolves.
     shop = message.shop_account
     conversation_id = message.conversation.platform_conversation_id
-    api = shop_api(shop)
     try:
+        # Inside: a shop with no usable credentials (AuthExpired) fails the reply visibly now.
+        api = shop_api(shop)
         platform_id = None
         if first_attempt is not None:
             platform_id = _find_on_platform(api, message, since=first_attempt.started_at)
@@ -413,9 +414,30 @@ def stuck_deliveries(*, now: datetime | None = None) -> list[int]:
     """
     now = now or timezone.now()
     undelivered = Q(delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING])
-    return list(
+    return list(_stuck(undelivered, now).order_by("id").values_list("id", flat=True)[:500])
+
+
+def stuck_deliveries_claim(*, now: datetime | None = None) -> list[int]:
+    """The stuck replies, each claimed for one lease (its next attempt moved to the end of
+    it) by a conditional update: the sweep queues a reply once per lease, not on every run
+    while a backlog of tasks holds the queue back, and two sweeps never queue the same one."""
+    now = now or timezone.now()
+    claimed: list[int] = []
+    for message_id in stuck_deliveries(now=now):
+        won = (
+            _stuck(Q(id=message_id), now)
+            .filter(delivery_state__in=[DeliveryState.PENDING, DeliveryState.SENDING])
+            .update(next_attempt_at=now + delivery_lease())
+        )
+        if won:
+            claimed.append(message_id)
+    return claimed
+
+
+def _stuck(condition: Q, now: datetime) -> Any:
+    return (
         Message.objects.filter(direction=Direction.OUTBOUND)
-        .filter(undelivered)
+        .filter(condition)
         .filter(
             Q(next_attempt_at__lt=now - sweep_grace())
             | Q(
@@ -429,8 +451,6 @@ def stuck_deliveries(*, now: datetime | None = None) -> list[int]:
                 updated_at__lt=now - timedelta(minutes=10),
             )
         )
-        .order_by("id")
-        .values_list("id", flat=True)[:500]
     )
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from inbox.models import Member
+from inbox.models import ApiToken, Member
 from inbox.selectors.accounts import AnyUser
 from inbox.selectors.two_factor import two_factor_device, two_factor_required
 from inbox.services.tokens import account_record, sessions_end_others
@@ -131,12 +132,17 @@ def _two_factor_enable(
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).delete()
     ended = sessions_end_others(user=user, keep_session_key=keep_session_key)
+    # Tokens were had with a password alone: one got with a stolen password must not outlive
+    # the second factor its owner just turned on.
+    revoked = ApiToken.objects.filter(user_id=user.pk or 0, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     account_record(
         user=user,
         actor=user,
         action="two_factor.enabled",
         target=user,
-        data={"sessions_ended": ended},
+        data={"sessions_ended": ended, "tokens_revoked": revoked},
     )
     return device
 

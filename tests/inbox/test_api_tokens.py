@@ -88,8 +88,9 @@ def test_a_revoked_token_is_refused_at_once(world):
 def test_rotation_gives_a_new_key_and_revokes_the_old(world):
     # Given a token in use
     token, old_key = token_create(user=world.agent_a1, name="sync")
-    client = _with_token(old_key)
-    # When it is rotated through the API
+    client = APIClient()
+    client.force_login(world.agent_a1)
+    # When its owner rotates it through the API (signed in: a token cannot rotate itself)
     response = client.post(f"/api/v1/tokens/{token.pk}/rotate/")
     assert response.status_code == 201
     body = response.json()
@@ -377,3 +378,20 @@ def test_token_list_query_count(world, django_assert_max_num_queries):
     with django_assert_max_num_queries(3):
         response = client.get("/api/v1/tokens/")
     assert len(response.json()["results"]) == 12
+
+
+def test_a_token_cannot_mint_or_rotate_tokens(world):
+    # Given a token (leaked, say) with a week left
+    token, key = token_create(user=world.agent_a1, name="leaked", expires_in_days=7)
+    client = _with_token(key)
+    # When it asks for a new token, or a new key for itself
+    made = client.post("/api/v1/tokens/", {"name": "forever"}, format="json")
+    rotated = client.post(f"/api/v1/tokens/{token.id}/rotate/")
+    # Then both are refused with a clear code, and no token was added
+    assert made.status_code == 403 and made.json()["error"]["code"] == "session_required"
+    assert rotated.status_code == 403 and rotated.json()["error"]["code"] == "session_required"
+    assert ApiToken.objects.filter(user=world.agent_a1).count() == 1
+    # While the person, signed in, still can
+    browser = APIClient()
+    browser.force_login(world.agent_a1)
+    assert browser.post("/api/v1/tokens/", {"name": "mine"}, format="json").status_code == 201

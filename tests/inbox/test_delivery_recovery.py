@@ -152,3 +152,39 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     assert len(sim.sent_messages(shop_id)) == 1
     assert time.monotonic() - killed_at < 10
     broker.delete("celery", "unacked", "unacked_index")
+
+
+def test_the_sweep_queues_a_late_reply_once_per_lease_not_every_run(world, platform, settings):
+    from inbox.services.replies import stuck_deliveries_claim
+
+    settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 15
+    reply = submitted_reply(platform, world)
+    # Given a reply whose task is behind a backlog: due a minute ago
+    due = timezone.now() - timedelta(minutes=1)
+    Message.objects.filter(id=reply.id).update(next_attempt_at=due)
+    # When the sweep runs twice, 30 s apart, before the queued task got its turn
+    now = timezone.now()
+    first = stuck_deliveries_claim(now=now)
+    second = stuck_deliveries_claim(now=now + timedelta(seconds=30))
+    # Then it was queued once: the first run claimed it for a lease
+    assert first == [reply.id]
+    assert second == []
+    # And once the lease is over with the reply still undelivered, it is queued again
+    later = now + timedelta(seconds=settings.SCRM_DELIVERY_LEASE_SECONDS + 16)
+    assert stuck_deliveries_claim(now=later) == [reply.id]
+
+
+def test_a_reply_in_a_shop_without_credentials_fails_at_once_and_visibly(world, platform):
+    from inbox.models import ShopAccount
+
+    reply = submitted_reply(platform, world)
+    # Given the shop lost its credentials (never connected, or wiped by an operator)
+    ShopAccount.objects.filter(id=world.shop_a1.id).update(credentials={})
+    # When the delivery runs
+    outcome = deliver_message.apply(args=[reply.id]).get()
+    # Then the reply is failed with a reason the agent can act on, not left "sending"
+    reply.refresh_from_db()
+    assert outcome == "failed"
+    assert reply.delivery_state == "failed"
+    assert "authorisation" in reply.failure_reason
+    assert reply.attempts.filter(finished_at__isnull=True).count() == 0

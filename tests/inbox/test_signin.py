@@ -257,3 +257,17 @@ def test_lone_surrogates_in_the_token_api_are_a_4xx(world, body):
 def test_bad_login_page_input_is_not_a_500(world, name):
     response = _page_login(Client(), name, WRONG)
     assert 200 <= response.status_code < 500
+
+
+def test_attempts_against_a_locked_account_do_not_flood_its_audit_log(world):
+    # Given an account locked by three wrong passwords (three audit events)
+    browser = Client()
+    for _ in range(3):
+        _page_login(browser, "agent_a1", WRONG)
+    failed = AuditEvent.objects.filter(action="signin.failed")
+    assert failed.count() == 3
+    # When someone keeps trying while it is locked
+    for _ in range(20):
+        assert _page_login(browser, "agent_a1", WRONG).status_code == 429
+    # Then the organisation's audit log does not grow with every try
+    assert failed.count() == 3

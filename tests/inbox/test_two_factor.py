@@ -268,3 +268,20 @@ def test_two_factor_page_in_chinese(world):
 def test_two_factor_page_needs_sign_in(db):
     response = Client().get("/account/two-factor/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_turning_it_on_revokes_the_tokens_had_with_a_password_alone(world):
+    # Given a token made with the password only (say, by someone who stole it)
+    _, key = token_create(user=world.supervisor_a, name="before 2FA")
+    thief = APIClient()
+    thief.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert thief.get("/api/v1/me/").status_code == 200
+    # When its owner turns two-factor sign-in on
+    browser = Client()
+    browser.force_login(world.supervisor_a)
+    enrol(browser)
+    # Then that token no longer works, and the audit event says how many were revoked
+    response = thief.get("/api/v1/me/")
+    assert response.status_code == 401
+    event = AuditEvent.objects.get(action="two_factor.enabled")
+    assert event.data["tokens_revoked"] == 1
