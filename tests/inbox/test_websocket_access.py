@@ -337,3 +337,42 @@ async def test_a_supervisor_who_skipped_a_required_second_factor_gets_no_socket(
     assert ok
     assert (await hello(agent))["type"] == "hello"
     await agent.disconnect()
+
+
+async def test_requiring_two_factor_in_the_admin_closes_unverified_sockets_at_once(world):
+    # Given supervisor_a's socket from a session that never gave a second factor
+    socket, ok = await connect(world.supervisor_a)
+    assert ok
+    await hello(socket)
+    # When an operator ticks "require two-factor" on the organisation in the Django admin
+    from django.contrib.auth import get_user_model
+
+    def tick() -> int:
+        root = get_user_model().objects.create_superuser("root2fa", "r@example.com", "pw-2fa-root")
+        client = Client()
+        client.force_login(root)
+        org = world.org_a
+        return client.post(
+            f"/admin/inbox/organisation/{org.pk}/change/",
+            {"name": org.name, "slug": org.slug, "require_two_factor": "on"},
+        ).status_code
+
+    status = await sync_to_async(tick)()
+    assert status == 302
+    # Then the socket closes as "not signed in" without waiting for the periodic re-check
+    assert await close_code(socket) == CLOSE_NOT_SIGNED_IN
+
+
+async def test_signing_out_closes_the_sessions_sockets_at_once(world):
+    # Given agent_a1 signed in, with the inbox open in a tab
+    browser = Client()
+    await sync_to_async(browser.force_login)(world.agent_a1)
+    key = browser.cookies["sessionid"].value
+    socket, ok = await connect(world.agent_a1, session_key=key)
+    assert ok
+    await hello(socket)
+    # When they sign out in another tab
+    response = await sync_to_async(browser.post)("/logout/")
+    assert response.status_code == 302
+    # Then the socket closes as "not signed in"
+    assert await close_code(socket) == CLOSE_NOT_SIGNED_IN
