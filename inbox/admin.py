@@ -47,8 +47,22 @@ def _notify_after(users: set[Any]) -> None:
     access_changed_notify(user_ids={int(u) for u in users if u})
 
 
+class _AccessRowAdmin(admin.ModelAdmin):
+    """Admin of rows that give a person access (members, shop memberships): deleting them ends
+    that access on open sockets at once."""
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        _notify_after({obj.user_id})
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        users = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        _notify_after(users)
+
+
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(_AccessRowAdmin):
     list_display = ["user", "organisation", "role", "time_zone"]
     list_filter = ["organisation", "role"]
     search_fields = ["user__username", "display_name"]
@@ -67,15 +81,6 @@ class MemberAdmin(admin.ModelAdmin):
             obj.role = new_role
         # Another organisation or another user: both people's sockets re-check.
         _notify_after({obj.user_id, form.initial.get("user")})
-
-    def delete_model(self, request: HttpRequest, obj: Member) -> None:
-        super().delete_model(request, obj)
-        _notify_after({obj.user_id})
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        users = set(queryset.values_list("user_id", flat=True))
-        super().delete_queryset(request, queryset)
-        _notify_after(users)
 
 
 User = get_user_model()
@@ -205,7 +210,7 @@ class ShopAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShopMembership)
-class ShopMembershipAdmin(admin.ModelAdmin):
+class ShopMembershipAdmin(_AccessRowAdmin):
     list_display = ["user", "shop_account", "created_at"]
     list_filter = ["shop_account"]
     autocomplete_fields = ["user"]
@@ -213,12 +218,3 @@ class ShopMembershipAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         _notify_after({obj.user_id, form.initial.get("user")})
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        super().delete_model(request, obj)
-        _notify_after({obj.user_id})
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        users = set(queryset.values_list("user_id", flat=True))
-        super().delete_queryset(request, queryset)
-        _notify_after(users)

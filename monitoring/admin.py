@@ -6,12 +6,8 @@ from django.http import HttpRequest
 from monitoring.models import AuditEvent, SecurityEvent
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is append-only."""
-
-    list_display = ["created_at", "organisation", "actor", "action", "target_type", "target_id"]
-    list_filter = ["organisation", "action"]
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs nobody edits: not even an operator adds, changes or deletes a row here."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -23,8 +19,16 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(AuditEvent)
+class AuditEventAdmin(_ReadOnlyAdmin):
+    """Read-only: the audit log is append-only."""
+
+    list_display = ["created_at", "organisation", "actor", "action", "target_type", "target_id"]
+    list_filter = ["organisation", "action"]
+
+
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(_ReadOnlyAdmin):
     """The operators' security log, read-only. A name tried is shown as its keyed hash only:
     ``scrm.signin.name_digest("name")`` in ``manage.py shell`` finds a suspected name's rows."""
 
@@ -32,12 +36,3 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name_digest", "ip_address"]
     readonly_fields = ["created_at", "kind", "ip_address", "user", "name_digest", "data"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
