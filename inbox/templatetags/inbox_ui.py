@@ -35,6 +35,18 @@ def waited(since: datetime | None) -> str:
 
 
 @register.filter
+def seen_ago(when: datetime | None) -> str:
+    """"seen 3 h ago", or "seen just now" under a minute: "now" is no duration, so it cannot take
+    "ago" (that read "seen now ago", and 刚刚前在线 in Chinese)."""
+    if when is None:
+        return ""
+    seconds = (timezone.now() - when).total_seconds()
+    if seconds < 60:
+        return _("seen just now")
+    return _("seen %(ago)s ago") % {"ago": short_duration(seconds)}
+
+
+@register.filter
 def is_long_wait(since: datetime | None) -> bool:
     return since is not None and (timezone.now() - since).total_seconds() >= 12 * 3600
 

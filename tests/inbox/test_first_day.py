@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from inbox.models import AgentPresence
+from inbox.services.presence import presence_connect, presence_disconnect
 from tests.inbox.builders import conversation_with_messages
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +35,35 @@ def test_a_resolved_conversation_does_not_say_it_is_waiting(client, world):
         assert f'id="qrow-{conversation.id}"' in html
         assert "Waiting" not in html and "data-since" not in html
         assert "status-resolved" in html
+
+
+@pytest.mark.parametrize(
+    ("language", "just_now", "wrong"),
+    [("en", "seen just now", "now ago"), ("zh-hans", "刚刚在线", "刚刚前")],
+)
+def test_the_team_page_says_seen_just_now_not_now_ago(client, world, language, just_now, wrong):
+    # Given an agent whose socket closed a few seconds ago
+    presence_connect(user_id=world.agent_a2.pk)
+    presence_disconnect(user_id=world.agent_a2.pk)
+    client.force_login(world.supervisor_a)
+    # When the supervisor opens the team page in its language
+    html = client.get("/inbox/team/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    # Then it says the agent was seen just now, in words that read right
+    assert just_now in html
+    assert wrong not in html
+
+
+def test_the_team_page_says_how_long_ago_an_agent_was_seen(client, world):
+    # Given an agent last seen three hours ago
+    presence_connect(user_id=world.agent_a2.pk)
+    presence_disconnect(user_id=world.agent_a2.pk)
+    AgentPresence.objects.filter(user=world.agent_a2).update(
+        last_seen_at=timezone.now() - timedelta(hours=3, minutes=5)
+    )
+    client.force_login(world.supervisor_a)
+    # When the supervisor opens the team page, in English and in Chinese
+    en = client.get("/inbox/team/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    zh = client.get("/inbox/team/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    # Then both say how long ago
+    assert "seen 3 h ago" in en
+    assert "3 小时前在线" in zh
