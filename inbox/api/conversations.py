@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -275,7 +276,10 @@ class MarkRead(APIView):
 class Bulk(APIView):
     @extend_schema(
         request=BulkIn,
-        responses=inline_serializer("BulkOut", {"updated": serializers.IntegerField()}),
+        responses=inline_serializer(
+            "BulkOut",
+            {"updated": serializers.IntegerField(), "message": serializers.CharField()},
+        ),
     )
     def post(self, request: Request) -> Response:
         body = BulkIn(data=request.data)
@@ -297,7 +301,10 @@ class Bulk(APIView):
             n = work.conversations_bulk_resolve(
                 actor=request.user, conversation_ids=data["conversation_ids"]
             )
-        return Response({"updated": n})
+        # The sentence for people, in the request's language: only the server knows each
+        # language's plural rules ("1 conversations updated" was the page guessing).
+        message = ngettext("%(n)s conversation updated.", "%(n)s conversations updated.", n)
+        return Response({"updated": n, "message": message % {"n": n}})
 
 
 class EventList(APIView):

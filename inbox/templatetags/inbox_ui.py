@@ -36,8 +36,8 @@ def waited(since: datetime | None) -> str:
 
 @register.filter
 def seen_ago(when: datetime | None) -> str:
-    """"seen 3 h ago", or "seen just now" under a minute: "now" is no duration, so it cannot take
-    "ago" (that read "seen now ago", and 刚刚前在线 in Chinese)."""
+    """The last-seen phrase ("seen 3 h ago"), or "seen just now" under a minute: "now" is no
+    duration, so it cannot take "ago" (that read "seen now ago", and 刚刚前在线 in Chinese)."""
     if when is None:
         return ""
     seconds = (timezone.now() - when).total_seconds()

@@ -67,3 +67,33 @@ def test_the_team_page_says_how_long_ago_an_agent_was_seen(client, world):
     # Then both say how long ago
     assert "seen 3 h ago" in en
     assert "3 小时前在线" in zh
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "two"),
+    [
+        ("en", "1 conversation updated.", "2 conversations updated."),
+        ("zh-hans", "已更新 1 个会话。", "已更新 2 个会话。"),
+    ],
+)
+def test_bulk_actions_say_how_many_in_proper_grammar(client, world, language, one, two):
+    # Given two waiting conversations in the agent's shop
+    first = conversation_with_messages(world.shop_a1)
+    second = conversation_with_messages(world.shop_a1)
+    client.force_login(world.agent_a1)
+
+    def bulk_resolve(ids: list[int]) -> dict:
+        response = client.post(
+            "/api/v1/conversations/bulk/",
+            {"action": "resolve", "conversation_ids": ids},
+            content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+        assert response.status_code == 200
+        return response.json()
+
+    # When the agent resolves one of them, then both, from the bulk bar
+    single, double = bulk_resolve([first.id]), bulk_resolve([first.id, second.id])
+    # Then the message the page announces reads right for one and for many
+    assert single["updated"] == 1 and single["message"] == one
+    assert double["updated"] == 2 and double["message"] == two

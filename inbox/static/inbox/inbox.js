@@ -263,7 +263,7 @@
     const r = await api("POST", "/api/v1/conversations/bulk/", body);
     button.disabled = false;
     if (r.ok) {
-      announce(fmt(T.bulk_done, { n: r.data.updated }));
+      announce(r.data.message || fmt(T.bulk_done, { n: r.data.updated }));
       $$(".qsel:checked").forEach((b) => (b.checked = false));
       loadQueue();
       if (openId && ids.includes(Number(openId))) refreshHeader();
