@@ -30,6 +30,16 @@ VIEWS = {
     "resolved": _("Resolved"),
 }
 
+# What an empty view says: each view is empty of something different ("Nothing waiting here"
+# under Resolved read as if resolved conversations were waiting).
+EMPTY_TEXTS = {
+    "all": _("Nothing waiting here. Well done."),
+    "mine": _("No conversations are assigned to you."),
+    "unassigned": _("Every conversation has someone on it."),
+    "waiting": _("Nobody has waited longer than 12 hours."),
+    "resolved": _("No resolved conversations."),
+}
+
 
 @dataclass(frozen=True)
 class QueueParams:
@@ -49,6 +59,10 @@ class QueueParams:
             q=request.GET.get("q", "").strip()[:100],
             page=min(page or 1, 200),
         )
+
+    @property
+    def empty_text(self) -> str:
+        return str(EMPTY_TEXTS[self.view])
 
     def filters(self) -> QueueFilters:
         kwargs: dict[str, Any] = {}

@@ -97,3 +97,36 @@ def test_bulk_actions_say_how_many_in_proper_grammar(client, world, language, on
     # Then the message the page announces reads right for one and for many
     assert single["updated"] == 1 and single["message"] == one
     assert double["updated"] == 2 and double["message"] == two
+
+
+@pytest.mark.parametrize(
+    ("view", "language", "expected"),
+    [
+        ("resolved", "en", "No resolved conversations."),
+        ("resolved", "zh-hans", "没有已解决的会话。"),
+        ("mine", "en", "No conversations are assigned to you."),
+        ("mine", "zh-hans", "没有分配给你的会话。"),
+        ("unassigned", "en", "Every conversation has someone on it."),
+        ("unassigned", "zh-hans", "每个会话都已有人负责。"),
+        ("waiting", "en", "Nobody has waited longer than 12 hours."),
+        ("waiting", "zh-hans", "没有等待超过 12 小时的会话。"),
+    ],
+)
+def test_an_empty_view_says_what_it_is_empty_of(client, world, view, language, expected):
+    # Given an agent whose shops have no conversation at all
+    client.force_login(world.agent_a1)
+    # When it opens a view of the queue, in its language
+    html = client.get(f"/inbox/queue/?view={view}", HTTP_ACCEPT_LANGUAGE=language)
+    # Then the empty queue says what this view would hold, not that nothing is waiting
+    text = html.content.decode()
+    assert expected in text
+    assert "Nothing waiting here" not in text and "这里没有待处理的会话" not in text
+
+
+def test_the_all_view_still_says_nothing_is_waiting(client, world):
+    # Given an agent whose shops have no conversation at all
+    client.force_login(world.agent_a1)
+    # When it opens its whole queue
+    html = client.get("/inbox/queue/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # Then the queue says nothing is waiting
+    assert "Nothing waiting here. Well done." in html
