@@ -29,6 +29,9 @@ from scrm.api import Forbidden, NotFound
 
 View = Callable[..., HttpResponse]
 
+# Where the pages open their socket (inbox/routing.py).
+WS_PATH = "/ws/inbox/"
+
 
 def page(view: View) -> View:
     """Logged in, GET only; the selectors' NotFound/Forbidden become the 404/403 pages."""
@@ -93,7 +96,7 @@ def _workspace(request: HttpRequest, conversation_id: int | None) -> HttpRespons
             "me": request.user.pk,
             "lastEventId": selectors.event_last_id(request.user),
             "openId": conversation_id,
-            "wsPath": "/ws/inbox/",
+            "wsPath": WS_PATH,
         },
         "js_strings": js_strings(),
         **_queue_context(request, params),
@@ -154,5 +157,11 @@ def team(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "inbox/team.html",
-        {"overview": overview, "member": selectors.member_for(request.user), "now": timezone.now()},
+        {
+            "overview": overview,
+            "member": selectors.member_for(request.user),
+            "now": timezone.now(),
+            # The page's socket makes its reader present (static/inbox/team.js).
+            "js_config": {"wsPath": WS_PATH},
+        },
     )
