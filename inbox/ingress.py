@@ -34,7 +34,9 @@ logger = logging.getLogger(__name__)
 
 # URL name → ShopAccount.platform
 WEBHOOK_PLATFORMS = {"tiktok": "tiktok_shop"}
-WEBHOOK_PATH = re.compile(r"^/webhooks/(?P<platform>[-a-zA-Z0-9_]+)/$")
+# The trailing slash is optional: a platform console may be given either form, and Django's
+# APPEND_SLASH cannot redirect a POST (a 500 under DEBUG, a 301 that drops the body otherwise).
+WEBHOOK_PATH = re.compile(r"^/webhooks/(?P<platform>[-a-zA-Z0-9_]+)/?$")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Any]]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from inbox import views as inbox_views
@@ -23,7 +23,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/templates/", include("templates_app.urls")),
     path("api/v1/", include("inbox.urls")),
-    path("webhooks/<slug:platform>/", inbox_views.webhook, name="webhook"),
+    # With or without the slash, as the ASGI ingress (inbox/ingress.py): APPEND_SLASH cannot
+    # redirect a POST.
+    re_path(r"^webhooks/(?P<platform>[-a-zA-Z0-9_]+)/?$", inbox_views.webhook, name="webhook"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as a file (?script): no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
