@@ -1,4 +1,5 @@
-"""Presence on the team page in a browser: a supervisor reading the team page is online."""
+"""First-day rough edges in a browser: a supervisor reading the team page is online; a bulk
+action on one conversation says "1 conversation"."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from playwright.sync_api import expect
 
 from inbox.models import Role
 from tests.factories import make_person
+from tests.inbox.builders import conversation_with_messages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,3 +29,20 @@ def test_a_supervisor_on_the_team_page_counts_as_online(session, world):
     expect(page.locator('[data-stat="online"]')).not_to_have_text("0")
     # And the pages ran without a script error
     assert first_page.js_errors == [] and page.js_errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "1 conversation updated."), ("zh-hans", "已更新 1 个会话。")]
+)
+def test_resolving_one_conversation_in_bulk_says_one_conversation(session, world, lang, expected):
+    # Given two waiting conversations in the agent's shop, the inbox open in its language
+    first = conversation_with_messages(world.shop_a1, buyer="Emily R.")
+    conversation_with_messages(world.shop_a1, buyer="王芳")
+    page = session.page_for(world.agent_a1, lang=lang)
+    page.goto(session.base + "/inbox/")
+    # When the agent selects one of them and resolves it from the bulk bar
+    page.locator(f"#qsel-{first.id}").check()
+    page.locator('#bulk-bar [data-bulk="resolve"]').click()
+    # Then the page announces one conversation updated, in proper grammar
+    expect(page.locator("#announcer")).to_have_text(expected)
+    assert page.js_errors == []  # type: ignore[attr-defined]
