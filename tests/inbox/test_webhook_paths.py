@@ -3,35 +3,14 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 from django.test import Client
 
 from inbox.models import Message, WebhookEvent
-from inbox.platforms.tiktok_shop.signing import webhook_signature
-from tests.inbox.platform_world import APP_KEY, APP_SECRET
+from tests.inbox.test_webhook_ingress import _headers, _new_message_bodies
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _buyer_notifications(sim, shop, count: int) -> list[bytes]:
-    """``count`` NEW_MESSAGE notifications the simulator queued, not yet delivered."""
-    for i in range(count):
-        sim.buyer_message(
-            shop.platform_shop_id, buyer_user_id=f"slash-{i}", nickname=f"S{i}", text=f"hi {i}"
-        )
-    with sim.lock:
-        batch, sim.outbox = sim.outbox, []
-    return [n.body for n in batch if json.loads(n.body)["type"] == 14]
-
-
-def _headers(body: bytes) -> dict[str, str]:
-    return {
-        "Content-Type": "application/json",
-        "Authorization": webhook_signature(APP_KEY, APP_SECRET, body),
-    }
 
 
 @pytest.mark.parametrize("path", ["/webhooks/tiktok", "/webhooks/tiktok/"])
@@ -39,7 +18,7 @@ def test_the_asgi_app_takes_a_delivery_with_or_without_the_slash(
     world, platform, asgi_server, path
 ):
     # Given a buyer's message the platform notifies us of
-    body = _buyer_notifications(platform.sim, world.shop_a1, 1)[0]
+    body = _new_message_bodies(platform.sim, world.shop_a1, 1)[0]
     # When the platform posts it to the running app at either form of the address
     r = httpx.post(asgi_server + path, content=body, headers=_headers(body), timeout=10)
     # Then it is acknowledged as usual and the message is stored
@@ -54,7 +33,7 @@ def test_the_asgi_app_takes_a_delivery_with_or_without_the_slash(
 @pytest.mark.parametrize("path", ["/webhooks/tiktok", "/webhooks/tiktok/"])
 def test_django_takes_a_delivery_with_or_without_the_slash(world, platform, path):
     # Given a buyer's message the platform notifies us of
-    body = _buyer_notifications(platform.sim, world.shop_a1, 1)[0]
+    body = _new_message_bodies(platform.sim, world.shop_a1, 1)[0]
     # When it reaches Django's own URLconf (a WSGI deployment) at either form of the address
     r = Client().post(
         path,
