@@ -1,5 +1,6 @@
 from inbox.models.accounts import (
     AssignmentMode,
+    Invitation,
     Member,
     Organisation,
     Platform,
@@ -41,6 +42,7 @@ __all__ = [
     "DeliveryState",
     "Direction",
     "InboxEvent",
+    "Invitation",
     "Member",
     "Message",
     "Note",

@@ -27,6 +27,18 @@ class Organisation(models.Model):
     require_two_factor = models.BooleanField(
         _("require two-factor sign-in for supervisors and admins"), default=False
     )
+    # The organisation's own clock and language: the default for people who have not chosen
+    # theirs, and for reports and e-mails that are not addressed to one person.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    language = models.CharField(
+        _("language"), max_length=16, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    # An unassigned conversation goes to the first agent who replies in it.
+    assign_on_reply = models.BooleanField(
+        _("assign an unassigned conversation to the agent who replies"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -59,6 +71,10 @@ class Member(models.Model):
         _("time zone"), max_length=64, default="UTC", validators=[validate_time_zone]
     )
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    # The person's interface language; blank follows the organisation's.
+    language = models.CharField(
+        _("language"), max_length=16, choices=settings.LANGUAGES, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("member")
@@ -149,3 +165,36 @@ class ShopMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.shop_account}"
+
+
+class Invitation(models.Model):
+    """An admin's invitation for one person to join the organisation with a role and shops.
+
+    Only a hash of the link's token is stored; the link works once, until ``expires_at``.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AGENT)
+    shop_accounts = models.ManyToManyField(ShopAccount, blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        indexes = [models.Index(fields=["organisation", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"invitation #{self.pk} ({self.role})"
