@@ -26,6 +26,7 @@ from inbox.models.sync import (
     AgentPresence,
     InboxEvent,
     SyncCursor,
+    SyncStream,
     WebhookEvent,
     WebhookEventStatus,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "ShopMembership",
     "SignInSession",
     "SyncCursor",
+    "SyncStream",
     "Tag",
     "WebhookEvent",
     "WebhookEventStatus",

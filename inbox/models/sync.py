@@ -1,4 +1,5 @@
-"""Ingestion bookkeeping: raw webhook events, per-shop sync cursors, the change feed, presence."""
+"""Ingestion bookkeeping: raw webhook events, sync cursors per (shop, stream), the change feed,
+presence."""
 
 from __future__ import annotations
 
@@ -19,16 +20,29 @@ class WebhookEventStatus(models.TextChoices):
 class WebhookEvent(models.Model):
     """A verified webhook as received, stored once per platform notification id.
 
-    The raw body may carry message text, so it is stored encrypted.
+    The raw body may carry message text, so it is stored encrypted. The platform ids the
+    notification is about are copied into columns when it is stored, so handlers and operators
+    find events by conversation, return or order without decrypting and parsing bodies; a
+    column is "" where the notification names no such object. ``error`` holds why an event
+    failed or was ignored (a field or a type, never a value a sender chose).
     """
 
     platform = models.CharField(max_length=32)
     notification_id = models.CharField(max_length=128)
     shop_account = models.ForeignKey(
-        "inbox.ShopAccount", null=True, on_delete=models.SET_NULL, related_name="+"
+        "inbox.ShopAccount",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # the (shop account, received_at) index serves
     )
     type_code = models.IntegerField()
     kind = models.CharField(max_length=32)
+    conversation_platform_id = models.CharField(max_length=128, blank=True, default="")
+    message_platform_id = models.CharField(max_length=128, blank=True, default="")
+    return_platform_id = models.CharField(max_length=128, blank=True, default="")
+    cancellation_platform_id = models.CharField(max_length=128, blank=True, default="")
+    order_platform_id = models.CharField(max_length=128, blank=True, default="")
     body = EncryptedTextField()
     status = models.CharField(
         max_length=10, choices=WebhookEventStatus.choices, default=WebhookEventStatus.RECEIVED
@@ -46,22 +60,56 @@ class WebhookEvent(models.Model):
                 fields=["platform", "notification_id"], name="uniq_webhook_notification"
             )
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="webhook_status")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="webhook_status"),
+            # A shop's webhook health (the newest events), and the cascade of SET_NULL.
+            models.Index(fields=["shop_account", "-received_at"], name="webhook_shop_received"),
+            # The events about one conversation, return, cancellation or order (handlers, and
+            # operators searching by a platform id); partial, so each index holds only the
+            # events that name such an object.
+            *(
+                models.Index(
+                    fields=[column],
+                    name=f"webhook_{column.removesuffix('_platform_id')}",
+                    condition=~models.Q(**{column: ""}),
+                )
+                for column in (
+                    "conversation_platform_id",
+                    "return_platform_id",
+                    "cancellation_platform_id",
+                    "order_platform_id",
+                )
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.platform} notification {self.notification_id}"
 
 
-class SyncCursor(models.Model):
-    """Where the periodic backfill of one shop account has got to.
+class SyncStream(models.TextChoices):
+    """What a backfill reads from a platform, each from a cursor of its own."""
 
-    ``high_water`` is the newest latest-message time the backfill has fully stored; a run pages
-    conversations newest first and stops at the first page entirely older than it.
+    MESSAGES = "messages", _("Messages")
+    RETURNS = "returns", _("Returns")
+    CANCELLATIONS = "cancellations", _("Cancellations")
+
+
+class SyncCursor(models.Model):
+    """Where the periodic backfill of one stream of one shop account has got to.
+
+    ``high_water`` is the newest platform time (for messages: the latest-message time of a
+    conversation) the stream's backfill has fully stored; a run pages newest first and stops
+    at the first page entirely older than it. Streams advance independently: a failing returns
+    sync never holds back messages.
     """
 
-    shop_account = models.OneToOneField(
-        "inbox.ShopAccount", on_delete=models.CASCADE, related_name="sync_cursor"
+    shop_account = models.ForeignKey(
+        "inbox.ShopAccount",
+        on_delete=models.CASCADE,
+        related_name="sync_cursors",
+        db_index=False,  # the unique (shop account, stream) serves
     )
+    stream = models.CharField(max_length=16, choices=SyncStream.choices)
     high_water = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
@@ -69,9 +117,14 @@ class SyncCursor(models.Model):
     class Meta:
         verbose_name = _("sync cursor")
         verbose_name_plural = _("sync cursors")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop_account", "stream"], name="uniq_sync_cursor_stream"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"sync cursor of shop {self.shop_account_id}"
+        return f"{self.stream} cursor of shop {self.shop_account_id}"
 
 
 class InboxEvent(models.Model):

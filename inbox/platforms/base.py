@@ -193,14 +193,18 @@ class WebhookNotice:
     """A parsed webhook. ``kind`` is our name for it; ``type_code`` the platform's."""
 
     notification_id: str
-    kind: str  # new_message | new_conversation | return_status | deauthorization |
-    #            authorization_expiring | unknown
+    kind: str  # new_message | new_conversation | return_status | cancellation_status |
+    #            deauthorization | authorization_expiring | unknown
     type_code: int
     shop_id: str
     timestamp: int
     data: dict[str, Any]
+    # The platform objects the notification is about ("" where it names none), checked.
     conversation_id: str = ""
     message_id: str = ""
+    return_id: str = ""
+    cancellation_id: str = ""
+    order_id: str = ""
     # Why this notification can never be acted on (an id in ``data`` that is not a platform
     # id), or "": it is stored failed with this reason and never processed or retried.
     problem: str = ""

@@ -30,6 +30,7 @@ from inbox.models import (
     Message,
     ShopAccount,
     SyncCursor,
+    SyncStream,
 )
 from inbox.payloads import conversation_payload, message_payload
 from inbox.platforms.base import (
@@ -385,7 +386,7 @@ def shop_backfill(*, shop: ShopAccount) -> int:
     high-water mark (minus a slack), so a steady-state run reads one page. Returns the number
     of new messages.
     """
-    cursor, _ = SyncCursor.objects.get_or_create(shop_account=shop)
+    cursor, _ = SyncCursor.objects.get_or_create(shop_account=shop, stream=SyncStream.MESSAGES)
     api = shop_api(shop)
     high_water = cursor.high_water
     newest = high_water

@@ -36,7 +36,8 @@ from inbox.platforms.base import (
     platform_id,
 )
 from inbox.platforms.tiktok_shop import signing
-from inbox.platforms.tiktok_shop.client import RetryPolicy, TikTokShopClient
+from inbox.platforms.tiktok_shop.client import TikTokShopClient
+from scrm.http import RetryRules
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ WEBHOOK_KINDS: dict[int, str] = {
     14: "new_message",
     13: "new_conversation",
     12: "return_status",
+    11: "cancellation_status",
     6: "deauthorization",
     7: "authorization_expiring",
 }
@@ -133,7 +135,7 @@ class TikTokShopApi:
                 "type": message.type,
                 "content": json.dumps(message.content, ensure_ascii=False),
             },
-            retry_unsafe=False,
+            idempotent=False,  # sending twice would deliver twice
         )
         message_id = str(data.get("message_id") or "")
         if not message_id:
@@ -143,7 +145,11 @@ class TikTokShopApi:
         return message_id
 
     def mark_read(self, conversation_id: str) -> None:
-        self.client.call("POST", f"{CS}/conversations/{_path_id(conversation_id)}/messages/read")
+        self.client.call(
+            "POST",
+            f"{CS}/conversations/{_path_id(conversation_id)}/messages/read",
+            idempotent=True,  # reading twice changes nothing
+        )
 
 
 class TikTokShopAdapter:
@@ -161,7 +167,7 @@ class TikTokShopAdapter:
         *,
         api_base: str | None = None,
         auth_base: str | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryRules | None = None,
         timeout: httpx.Timeout | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -325,7 +331,7 @@ _STRING_LITERAL = re.compile(rb'"(?:[^"\\]|\\[\s\S]|\\\Z)*(?:"|\Z)')
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 # Ids in ``data`` that name a platform object; the calls that act on the notification put
 # them into URLs and signatures.
-_DATA_IDS = ("conversation_id", "message_id", "return_id", "order_id")
+_DATA_IDS = ("conversation_id", "message_id", "return_id", "cancel_id", "order_id")
 
 
 def _nested_too_deep(body: bytes) -> bool:
@@ -406,21 +412,20 @@ def parse_webhook(body: bytes) -> WebhookNotice:
             ids[key] = platform_id(data[key], key)
         except InvalidPlatformId as exc:
             problem = problem or str(exc)
-    kind = WEBHOOK_KINDS.get(type_code, "unknown")
-    conversation_id = message_id = ""
-    if not problem and kind in ("new_message", "new_conversation"):
-        conversation_id = ids.get("conversation_id", "")
-    if not problem and kind == "new_message":
-        message_id = ids.get("message_id", "")
+    if problem:
+        ids = {}  # none of them is acted on
     return WebhookNotice(
         notification_id=notification_id,
-        kind=kind,
+        kind=WEBHOOK_KINDS.get(type_code, "unknown"),
         type_code=type_code,
         shop_id=shop_id,
         timestamp=_int(payload.get("timestamp")),
         data=data,
-        conversation_id=conversation_id,
-        message_id=message_id,
+        conversation_id=ids.get("conversation_id", ""),
+        message_id=ids.get("message_id", ""),
+        return_id=ids.get("return_id", ""),
+        cancellation_id=ids.get("cancel_id", ""),
+        order_id=ids.get("order_id", ""),
         problem=problem,
     )
 

@@ -1,0 +1,144 @@
+"""Sync cursors per (shop account, stream); webhook events keep the ids they are about.
+
+Data: every existing cursor becomes its shop's ``messages`` cursor (the only stream there was),
+and every stored webhook event gets its id columns from its body, parsed as a delivery is
+parsed on arrival. An event still waiting to be processed whose body names an object by an id
+no platform uses is marked failed with the reason, as it would be on arrival today.
+"""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+from inbox.platforms.base import MalformedWebhook, get_adapter
+
+# column -> WebhookNotice attribute, as the code of this migration's time fills them
+ID_COLUMNS = {
+    "conversation_platform_id": "conversation_id",
+    "message_platform_id": "message_id",
+    "return_platform_id": "return_id",
+    "cancellation_platform_id": "cancellation_id",
+    "order_platform_id": "order_id",
+}
+
+
+def cursors_to_messages_stream(apps, schema_editor):
+    SyncCursor = apps.get_model("inbox", "SyncCursor")
+    SyncCursor.objects.filter(stream__isnull=True).update(stream="messages")
+
+
+def webhook_event_ids_fill(apps, schema_editor):
+    """Id columns from the stored bodies, a thousand rows at a time (bodies decrypted one by
+    one, never all in memory)."""
+    WebhookEvent = apps.get_model("inbox", "WebhookEvent")
+    fields = [*ID_COLUMNS, "status", "error"]
+    batch = []
+    for event in WebhookEvent.objects.order_by("id").iterator(chunk_size=1000):
+        try:
+            notice = get_adapter(event.platform).parse_webhook(event.body.encode())
+        except (MalformedWebhook, KeyError, ImportError):
+            continue  # not parseable by today's code: left as it is, ids blank
+        for column, attribute in ID_COLUMNS.items():
+            setattr(event, column, getattr(notice, attribute))
+        if notice.problem and event.status == "received":
+            event.status, event.error = "failed", notice.problem[:300]
+        batch.append(event)
+        if len(batch) >= 1000:
+            WebhookEvent.objects.bulk_update(batch, fields)
+            batch = []
+    if batch:
+        WebhookEvent.objects.bulk_update(batch, fields)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("inbox", "0009_organisation_settings_and_invitations"),
+    ]
+
+    operations = [
+        # --- sync cursors: one per (shop account, stream) ------------------------------------
+        migrations.AlterField(
+            model_name="synccursor",
+            name="shop_account",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sync_cursors",
+                to="inbox.shopaccount",
+            ),
+        ),
+        migrations.AddField(
+            model_name="synccursor",
+            name="stream",
+            field=models.CharField(
+                choices=[
+                    ("messages", "Messages"),
+                    ("returns", "Returns"),
+                    ("cancellations", "Cancellations"),
+                ],
+                max_length=16,
+                null=True,
+            ),
+        ),
+        migrations.RunPython(cursors_to_messages_stream, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="synccursor",
+            name="stream",
+            field=models.CharField(
+                choices=[
+                    ("messages", "Messages"),
+                    ("returns", "Returns"),
+                    ("cancellations", "Cancellations"),
+                ],
+                max_length=16,
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="synccursor",
+            constraint=models.UniqueConstraint(
+                fields=("shop_account", "stream"), name="uniq_sync_cursor_stream"
+            ),
+        ),
+        # --- webhook events: the ids they are about, as columns ------------------------------
+        *(
+            migrations.AddField(
+                model_name="webhookevent",
+                name=column,
+                field=models.CharField(blank=True, default="", max_length=128),
+            )
+            for column in ID_COLUMNS
+        ),
+        migrations.AlterField(
+            model_name="webhookevent",
+            name="shop_account",
+            field=models.ForeignKey(
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="inbox.shopaccount",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="webhookevent",
+            index=models.Index(
+                fields=["shop_account", "-received_at"], name="webhook_shop_received"
+            ),
+        ),
+        *(
+            migrations.AddIndex(
+                model_name="webhookevent",
+                index=models.Index(
+                    condition=~models.Q(**{column: ""}),
+                    fields=[column],
+                    name=f"webhook_{column.removesuffix('_platform_id')}",
+                ),
+            )
+            for column in (
+                "conversation_platform_id",
+                "return_platform_id",
+                "cancellation_platform_id",
+                "order_platform_id",
+            )
+        ),
+        migrations.RunPython(webhook_event_ids_fill, migrations.RunPython.noop),
+    ]
