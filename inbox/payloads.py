@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
+
 from inbox.models import Conversation, Message, Note
 from scrm.images import safe_image_url
 
@@ -12,10 +14,27 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def person_name(user: Any) -> str:
+    """The name people see for a person: their display name (``Member.display_name``), else
+    their login. Load ``<user>__member`` with the user (select_related) to keep it free."""
+    try:
+        display = user.member.display_name
+    except ObjectDoesNotExist:  # a user of no organisation (an operator)
+        display = ""
+    return display or user.get_username()
+
+
+def person_payload(user: Any) -> dict[str, Any] | None:
+    """A person as the API and the events show them: ``name`` is what to display, ``username``
+    the login (an identifier, not a name)."""
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.get_username(), "name": person_name(user)}
+
+
 def message_payload(m: Message) -> dict[str, Any]:
     """``content`` is the platform's, unchanged; ``image_url`` is an image message's URL only
     when it is on an allowed image host (scrm/images.py), else null: draw that one."""
-    author = m.author
     content = m.content if isinstance(m.content, dict) else {}
     return {
         "id": m.id,
@@ -30,7 +49,7 @@ def message_payload(m: Message) -> dict[str, Any]:
         "sent_at": _iso(m.sent_at),
         "delivery_state": m.delivery_state,
         "failure_reason": m.failure_reason,
-        "author": {"id": author.pk, "username": author.get_username()} if author else None,
+        "author": person_payload(m.author),
         "idempotency_key": m.idempotency_key or None,
     }
 
@@ -40,7 +59,7 @@ def note_payload(n: Note) -> dict[str, Any]:
         "id": n.id,
         "conversation_id": n.conversation_id,
         "text": n.text,
-        "author": {"id": n.author.pk, "username": n.author.get_username()} if n.author else None,
+        "author": person_payload(n.author),
         "created_at": _iso(n.created_at),
     }
 
@@ -61,9 +80,7 @@ def conversation_payload(c: Conversation) -> dict[str, Any]:
         "customer": {"id": c.customer_id, "name": c.customer.display_name},
         "status": c.status,
         "priority": c.priority,
-        "assignee": (
-            {"id": c.assignee.pk, "username": c.assignee.get_username()} if c.assignee else None
-        ),
+        "assignee": person_payload(c.assignee),
         "tags": sorted(t.name for t in c.tags.all()),
         "unread_count": c.unread_count,
         "last_message_at": _iso(c.last_message_at),

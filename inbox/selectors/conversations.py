@@ -1,16 +1,14 @@
-"""The unified queue: conversations, messages and the change feed an agent may see."""
+"""The unified queue: conversations and messages an agent may see (the change feed: events.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from inbox.models import Conversation, InboxEvent, Message, Note
+from inbox.models import Conversation, Message, Note
 from inbox.selectors.accounts import AnyUser, shop_account_ids_for
 from scrm.api import NotFound
 
@@ -69,7 +67,7 @@ def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversa
     if filters.search:
         qs = qs.filter(_search_q(filters.search, shops))
     return (
-        qs.select_related("shop_account", "customer", "assignee")
+        qs.select_related("shop_account", "customer", "assignee__member")
         .defer("shop_account__credentials")  # never decrypt credentials to list conversations
         .prefetch_related("tags")
         .order_by(*SORTS.get(filters.sort, SORTS["waiting"]))
@@ -97,10 +95,10 @@ def conversation_get(user: AnyUser, conversation_id: int) -> Conversation:
     try:
         return (
             _visible(user)
-            .select_related("shop_account", "customer", "assignee")
+            .select_related("shop_account", "customer", "assignee__member")
             .defer("shop_account__credentials")
             .prefetch_related(
-                "tags", Prefetch("notes", queryset=Note.objects.select_related("author"))
+                "tags", Prefetch("notes", queryset=Note.objects.select_related("author__member"))
             )
             .get(id=conversation_id)
         )
@@ -113,41 +111,6 @@ def conversation_messages(user: AnyUser, conversation_id: int) -> QuerySet[Messa
     conversation = conversation_get(user, conversation_id)
     return (
         Message.objects.filter(conversation=conversation, is_visible=True)
-        .select_related("author")
+        .select_related("author__member")
         .order_by("sent_at", "platform_index", "id")
     )
-
-
-# PostgreSQL hands out event ids when rows are inserted, not when they commit: event 102 can be
-# visible while 101 is still in flight, and a client moving its "last id" past 102 would skip
-# 101 for good. The feed returns only events of transactions older than every transaction
-# still running (pg_snapshot_xmin); SQLite serialises writers, so order is commit order there.
-SAFE_TXID = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-OWN_TXID = "pg_current_xact_id_if_assigned()::text::bigint"
-
-
-def event_list_after(user: AnyUser, after_id: int, limit: int = 500) -> list[InboxEvent]:
-    """Change-feed events after ``after_id`` that the user may see, oldest first."""
-    shops = shop_account_ids_for(user)
-    qs = InboxEvent.objects.filter(id__gt=after_id).filter(
-        Q(shop_account_id__in=shops) | Q(user_id=user.pk)
-    )
-    if connection.vendor == "postgresql":
-        qs = qs.filter(  # constant SQL, no input
-            Q(txid__lt=RawSQL(SAFE_TXID, []))  # noqa: S611
-            | Q(txid=RawSQL(OWN_TXID, []))  # noqa: S611 - a transaction sees its own events
-        )
-    return list(qs.order_by("id")[:limit])
-
-
-def event_last_id(user: AnyUser) -> int:
-    """The newest event id the user may see: a page or socket opened now has seen everything
-    up to it (never the deployment-wide maximum, which would show other tenants' volume)."""
-    shops = shop_account_ids_for(user)
-    last = (
-        InboxEvent.objects.filter(Q(shop_account_id__in=shops) | Q(user_id=user.pk))
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    return last or 0

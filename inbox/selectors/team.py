@@ -146,7 +146,7 @@ def team_overview(user: AnyUser) -> TeamOverview:
         )
     oldest = list(
         open_qs.filter(waiting_since__isnull=False)
-        .select_related("shop_account", "customer", "assignee")
+        .select_related("shop_account", "customer", "assignee__member")
         .order_by("waiting_since", "id")[:OLDEST_WAITING]
     )
     totals = {

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from inbox.payloads import person_name
 from scrm import images
 
 register = template.Library()
@@ -56,6 +57,13 @@ def safe_image_url(url: object) -> str | None:
     """The URL when an ``<img>`` may load it (a platform image host), else None: a buyer's
     URL never reaches ``src`` unchecked (scrm/images.py)."""
     return images.safe_image_url(url)
+
+
+@register.filter
+def person(user: object) -> str:
+    """A person by the name people see (display name, else login): never their login in one
+    place and their name in another."""
+    return person_name(user) if user is not None else ""
 
 
 @register.filter
