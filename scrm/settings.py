@@ -488,6 +488,9 @@ _TIKTOK_DEFAULT_AUTH = (
     else "https://auth.tiktok-shops.com"
 )
 TIKTOK_API_BASE = os.environ.get("TIKTOK_API_BASE", _TIKTOK_DEFAULT_API)
-# In-call retry policy of the connector (inbox/platforms/tiktok_shop/client.py RetryPolicy).
+# In-call retry rules of the connector (fields of scrm/http.py RetryRules).
 TIKTOK_RETRY: dict[str, float] = {}
+# Timeouts of every outgoing HTTP call (scrm/http.py): connect, and read/write/pool.
+SCRM_HTTP_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("SCRM_HTTP_CONNECT_TIMEOUT_SECONDS", 3))
+SCRM_HTTP_TIMEOUT_SECONDS = float(os.environ.get("SCRM_HTTP_TIMEOUT_SECONDS", 10))
 TIKTOK_AUTH_BASE = os.environ.get("TIKTOK_AUTH_BASE", _TIKTOK_DEFAULT_AUTH)

@@ -1,7 +1,10 @@
-"""The one HTTP client of the TikTok Shop connector: signing, token refresh, bounded retries.
+"""TikTok Shop's rules on top of the project's HTTP client (``scrm/http.py``): signing, the
+response envelope and its error codes, token refresh.
 
-Every call the connector makes goes through :class:`TikTokShopClient`. It keeps these
-invariants (docs/platforms/tiktok-shop-connector.md):
+Every call the connector makes goes through :class:`TikTokShopClient`, and its HTTP through
+``scrm.http`` (the process's pool, timeouts, the retry loop and its rules: a send is never
+repeated once it may have reached the platform). It keeps these invariants
+(docs/platforms/tiktok-shop-connector.md):
 
 - Signed calls carry ``app_key``, ``timestamp`` (Unix seconds), ``shop_cipher`` on shop-scoped
   paths (never on ``/authorization/*``), the business parameters and ``sign``, computed over
@@ -9,9 +12,10 @@ invariants (docs/platforms/tiktok-shop-connector.md):
 - A response is an error when its envelope ``code`` is not 0, whatever the HTTP status.
 - 105002 (expired token) refreshes the token once, persists it through
   ``on_tokens_refreshed``, then retries; still expired -> :class:`AuthExpired`.
-- 429 / 36009002 and 5xx / 36009003 / timeouts / connection errors are retried a bounded
-  number of times with ``max(retry_after, min(base * 2**n + jitter, cap))`` backoff, then
-  raise :class:`RateLimited` or :class:`TransientError`.
+- 429 / 36009002 (refused, not acted on) and connection failures are retried a bounded number
+  of times with ``max(retry_after, min(base * 2**n + jitter, cap))`` backoff, then raise
+  :class:`RateLimited` or :class:`TransientError`; 5xx / 36009003 and read timeouts likewise,
+  but only for calls that are idempotent (reads, mark-read), never for a send.
 - Exceptions and log lines never carry tokens, secrets, ``sign`` or message content.
 
 Importable without Django configured: settings are read only when a base URL is not given.
@@ -21,13 +25,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -43,6 +44,8 @@ from inbox.platforms.base import (
     TransientError,
 )
 from inbox.platforms.tiktok_shop.signing import SigningError, sign_request
+from scrm import http
+from scrm.http import RetryRules
 
 logger = logging.getLogger(__name__)
 
@@ -62,59 +65,10 @@ _CIPHERLESS_PREFIXES = ("/authorization/", "/seller/")
 QueryValue = str | int | Sequence[str]
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded in-call retries. Sleeps stay short: a worker should not hold a call for long;
-    longer waits belong to the task that called us (it gets ``RateLimited.retry_after``)."""
-
-    max_retries: int = 3  # retries after the first attempt, per kind of failure
-    base: float = 0.5  # seconds
-    cap: float = 8.0  # seconds, for the exponential part
-    jitter: float = 0.25  # seconds, uniform in [0, jitter)
-    max_in_call_wait: float = 10.0  # a Retry-After longer than this is not slept through
-
-    def delay(self, attempt: int, retry_after: float = 0.0, rnd: float = 0.0) -> float:
-        """``max(retry_after, min(base * 2**attempt + jitter, cap))``."""
-        return max(retry_after, min(self.base * 2**attempt + rnd * self.jitter, self.cap))
-
-
-def retry_policy_from_settings() -> RetryPolicy:
-    """``TIKTOK_RETRY`` (a dict of RetryPolicy fields) overrides the defaults, e.g. in tests."""
-    try:
-        from django.conf import settings
-
-        overrides = dict(getattr(settings, "TIKTOK_RETRY", None) or {})
-    except Exception:  # Django not configured: the simulator's own tests, scripts
-        overrides = {}
-    return RetryPolicy(**overrides)
-
-
-_shared_lock = threading.Lock()
-_shared_http: httpx.Client | None = None
-
-
-def shared_http() -> httpx.Client:
-    """The process's pooled HTTP client for platform calls (httpx.Client is thread-safe)."""
-    global _shared_http
-    with _shared_lock:
-        if _shared_http is None or _shared_http.is_closed:
-            _shared_http = httpx.Client(
-                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
-            )
-        return _shared_http
-
-
-def _forget_shared_http() -> None:
-    # A forked child (Celery prefork worker) must not reuse the parent's sockets.
-    global _shared_http
-    _shared_http = None
-
-
-os.register_at_fork(after_in_child=_forget_shared_http)
-
-
-def default_timeout() -> httpx.Timeout:
-    return httpx.Timeout(10.0, connect=3.0)
+def retry_policy_from_settings() -> RetryRules:
+    """``TIKTOK_RETRY`` (a dict of RetryRules fields) overrides the defaults, e.g. in tests."""
+    overrides = dict(http.setting("TIKTOK_RETRY", None) or {})
+    return RetryRules(**overrides)
 
 
 def _api_base_from_settings() -> str:
@@ -129,15 +83,6 @@ def _auth_base_from_settings() -> str:
     return str(settings.TIKTOK_AUTH_BASE)
 
 
-class _Retry(Exception):
-    """Internal: this attempt failed in a way worth another try."""
-
-    def __init__(self, error: PlatformError, retry_after: float = 0.0) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.retry_after = retry_after
-
-
 class TikTokShopClient:
     """Signed, retried calls on behalf of one set of credentials (one shop, or none yet)."""
 
@@ -149,7 +94,7 @@ class TikTokShopClient:
         auth_base: str | None = None,
         on_tokens_refreshed: Callable[[Credentials], None] | None = None,
         token_keeper: TokenKeeper | None = None,
-        retry: RetryPolicy | None = None,
+        retry: RetryRules | None = None,
         timeout: httpx.Timeout | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
@@ -165,11 +110,11 @@ class TikTokShopClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._timeout = timeout or default_timeout()
-        # One pooled client per process (keep-alive across calls and shops); a client of its own
-        # only for an injected transport (tests).
+        self._timeout = timeout
+        # The process's pool (scrm.http); a client of its own only for an injected transport
+        # (tests).
         self._owns_http = transport is not None
-        self._http = httpx.Client(transport=transport) if transport is not None else shared_http()
+        self._http = httpx.Client(transport=transport) if transport is not None else http.pool()
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -202,13 +147,13 @@ class TikTokShopClient:
         *,
         params: Mapping[str, QueryValue] | None = None,
         body: Mapping[str, Any] | None = None,
-        retry_unsafe: bool = True,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
         """A signed Open API call; returns the envelope's ``data``.
 
-        ``retry_unsafe=False`` (for sends) keeps a read timeout from being retried here: the
-        request reached the platform, so a retry could send the message twice. The caller gets
-        TransientError and its durable outbox decides.
+        ``idempotent`` (default: by the method, so a POST is not) lets a call that may have
+        reached the platform be retried here: a send is not, since a retry could deliver the
+        message twice; the caller gets TransientError and its durable outbox decides.
         """
         body_bytes = (
             json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -221,7 +166,7 @@ class TikTokShopClient:
                 return self._with_retries(
                     lambda: self._signed_attempt(method, path, params or {}, body_bytes),
                     path=path,
-                    retry_unsafe=retry_unsafe,
+                    idempotent=http.is_idempotent(method, idempotent),
                 )
             except PlatformError as error:
                 if error.code not in (CODE_TOKEN_EXPIRED, CODE_TOKEN_INVALID):
@@ -317,7 +262,7 @@ class TikTokShopClient:
         return self._with_retries(
             lambda: self._attempt("GET", url, path, list(params.items()), b"", {}),
             path=path,
-            retry_unsafe=True,
+            idempotent=True,
         )
 
     # --- one attempt -------------------------------------------------------------------------
@@ -367,7 +312,8 @@ class TikTokShopClient:
         headers: Mapping[str, str],
     ) -> dict[str, Any]:
         try:
-            response = self._http.request(
+            response = http.send(
+                self._http,
                 method,
                 url,
                 params=tuple(query),
@@ -375,29 +321,26 @@ class TikTokShopClient:
                 headers={"Content-Type": "application/json", **headers},
                 timeout=self._timeout,
             )
-        except httpx.ConnectError as exc:
-            raise _Retry(TransientError(f"TikTok Shop {path}: connection failed")) from exc
-        except httpx.ConnectTimeout as exc:
-            raise _Retry(TransientError(f"TikTok Shop {path}: connect timeout")) from exc
-        except httpx.TimeoutException as exc:
-            raise _ReadTimeout(TransientError(f"TikTok Shop {path}: timed out")) from exc
-        except httpx.TransportError as exc:
-            raise _ReadTimeout(TransientError(f"TikTok Shop {path}: transport error")) from exc
+        except http.HttpError as exc:
+            error = TransientError(f"TikTok Shop {path}: {exc.reason}")
+            raise http.Retry(error, may_have_acted=exc.may_have_acted) from exc
         return self._parse(path, response)
 
     def _parse(self, path: str, response: httpx.Response) -> dict[str, Any]:
         status = response.status_code
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        retry_after = http.retry_after_seconds(response.headers.get("Retry-After"))
         try:
             envelope = response.json()
         except ValueError:
             envelope = None
         if not isinstance(envelope, dict):
             if status == 429:
-                raise _Retry(self._rate_limited(path, 0, status, ""), retry_after)
+                raise http.Retry(self._rate_limited(path, 0, status, ""), retry_after)
             if status >= 500:
-                raise _Retry(
-                    TransientError(f"TikTok Shop {path}: HTTP {status}", http_status=status)
+                # A gateway's error page: the platform behind it may have acted.
+                raise http.Retry(
+                    TransientError(f"TikTok Shop {path}: HTTP {status}", http_status=status),
+                    may_have_acted=True,
                 )
             raise PlatformError(
                 f"TikTok Shop {path}: HTTP {status} without an envelope", http_status=status
@@ -409,17 +352,18 @@ class TikTokShopClient:
             data = envelope.get("data")
             return data if isinstance(data, dict) else {}
         if status == 429 or code == CODE_TOO_MANY_REQUESTS:
-            raise _Retry(self._rate_limited(path, code, status, request_id), retry_after)
+            raise http.Retry(self._rate_limited(path, code, status, request_id), retry_after)
         if status >= 500 or code == CODE_INTERNAL_ERROR:
             # The platform (or a gateway before it) may have acted before failing: an unsafe
             # call (a send) is not repeated here; its caller checks the platform first.
-            raise _ReadTimeout(
+            raise http.Retry(
                 TransientError(
                     f"TikTok Shop {path}: code {code} HTTP {status} ({message}) "
                     f"request_id={request_id}",
                     code=code,
                     http_status=status,
-                )
+                ),
+                may_have_acted=True,
             )
         raise PlatformError(
             f"TikTok Shop {path}: code {code} HTTP {status} ({message}) request_id={request_id}",
@@ -436,39 +380,16 @@ class TikTokShopClient:
 
     # --- retries -----------------------------------------------------------------------------
     def _with_retries(
-        self, attempt: Callable[[], dict[str, Any]], *, path: str, retry_unsafe: bool
+        self, attempt: Callable[[], dict[str, Any]], *, path: str, idempotent: bool
     ) -> dict[str, Any]:
-        failures = 0
-        while True:
-            try:
-                return attempt()
-            except _Retry as retry:
-                error = retry.error
-                if isinstance(retry, _ReadTimeout) and not retry_unsafe:
-                    raise error from None
-                delay = self.retry.delay(failures, retry.retry_after, self._rng())
-                if failures >= self.retry.max_retries or delay > self.retry.max_in_call_wait:
-                    if isinstance(error, RateLimited):
-                        error.retry_after = delay
-                    logger.warning(
-                        "tiktok_shop %s gave up after %d attempts: code=%s http=%s",
-                        path,
-                        failures + 1,
-                        error.code,
-                        error.http_status,
-                    )
-                    raise error from None
-                failures += 1
-                logger.info(
-                    "tiktok_shop %s retry %d in %.2fs: %s code=%s http=%s",
-                    path,
-                    failures,
-                    delay,
-                    type(error).__name__,
-                    error.code,
-                    error.http_status,
-                )
-                self._sleep(delay)
+        return http.with_retries(
+            attempt,
+            idempotent=idempotent,
+            label=f"tiktok_shop {path}",
+            rules=self.retry,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
 
     def _scrub(self, text: str) -> str:
         """Remove any secret that a platform message might echo back."""
@@ -477,11 +398,6 @@ class TikTokShopClient:
             if secret:
                 text = text.replace(secret, "***")
         return text
-
-
-class _ReadTimeout(_Retry):
-    """A failure after the request may have reached the platform (a read timeout, a broken
-    connection, a 5xx): retried in the call only for calls that are safe to repeat."""
 
 
 def token_set_from(data: Mapping[str, Any]) -> TokenSet:
@@ -504,12 +420,3 @@ def _as_int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return 0
-
-
-def _retry_after_seconds(value: str | None) -> float:
-    if not value:
-        return 0.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 0.0  # an HTTP date: rare on APIs; fall back to our own backoff
