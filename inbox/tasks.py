@@ -125,21 +125,26 @@ def deliver_message(self, message_id: int) -> str:
 
 
 @shared_task(acks_late=True)
-def backfill_shop(shop_account_id: int) -> int:
+def backfill_shop(shop_account_id: int, stream: str | None = None) -> int:
+    """One stream of a shop from its cursor (every stream if none is named)."""
     shop = ShopAccount.objects.get(id=shop_account_id)
     try:
-        return ingestion.shop_backfill(shop=shop)
+        return ingestion.shop_backfill(shop=shop, streams=None if stream is None else [stream])
     except PlatformError as exc:
-        logger.warning("backfill of shop %s failed: %s", shop_account_id, type(exc).__name__)
+        logger.warning(
+            "backfill of shop %s (%s) failed: %s", shop_account_id, stream, type(exc).__name__
+        )
         return 0
 
 
 @shared_task
 def backfill_all_shops() -> int:
-    """Periodic: queue a backfill for every active shop account."""
+    """Periodic: queue a backfill of each stream of every active shop account (a task each,
+    so a slow or failing stream never holds back another)."""
     ids = list(ShopAccount.objects.filter(is_active=True).values_list("id", flat=True))
     for shop_id in ids:
-        backfill_shop.delay(shop_id)
+        for stream in ingestion.SYNC_STREAM_READERS:
+            backfill_shop.delay(shop_id, stream)
     return len(ids)
 
 

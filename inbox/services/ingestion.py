@@ -3,17 +3,19 @@
 Invariants kept here:
 - a message is stored once per (shop account, platform message id), whatever duplicates,
   reorderings or replays arrive: the conversation row is locked while its messages are written;
-- a lost webhook costs a delay, never a message: ``shop_backfill`` pages the platform's
-  conversations newest first and fetches whatever it has not stored;
+- a lost webhook costs a delay, never a message: ``shop_backfill`` reads each sync stream
+  (messages: the platform's conversations, newest first) from its own cursor and fetches
+  whatever it has not stored;
 - the timeline is ordered by the platform's create time, never by arrival.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min
@@ -366,7 +368,7 @@ def conversation_refresh(
     conversation.save()
 
 
-# --- backfill --------------------------------------------------------------------------------
+# --- backfill: one cursor per (shop account, stream) -----------------------------------------
 def _sync_one(shop: ShopAccount, pc: PlatformConversation, api: ShopApi) -> int:
     """One conversation of a backfill; a conversation the platform refuses for good (not a
     passing error) is logged and skipped so the others are still read."""
@@ -379,53 +381,100 @@ def _sync_one(shop: ShopAccount, pc: PlatformConversation, api: ShopApi) -> int:
         return 0
 
 
-def shop_backfill(*, shop: ShopAccount) -> int:
-    """Page the shop's conversations newest first and store whatever is missing.
+@dataclass(frozen=True)
+class StreamRun:
+    """What one backfill run of a stream did: how many new rows it stored, and the newest
+    platform time it saw (None if none), which becomes the stream's mark if the run was
+    ``complete`` (a run cut short by its page limit keeps the mark, so the next reads on)."""
 
-    Stops at the first page whose conversations are all stored and older than the cursor's
-    high-water mark (minus a slack), so a steady-state run reads one page. Returns the number
-    of new messages.
-    """
-    cursor, _ = SyncCursor.objects.get_or_create(shop_account=shop, stream=SyncStream.MESSAGES)
-    api = shop_api(shop)
-    high_water = cursor.high_water
+    stored: int
+    newest: datetime | None
+    complete: bool
+
+
+# Reads one stream of a shop from its mark (None: never run) and stores what is missing.
+StreamReader = Callable[[ShopAccount, ShopApi, datetime | None], StreamRun]
+
+
+def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None) -> StreamRun:
+    """The messages stream: page the shop's conversations newest first and sync each whose
+    latest message is not stored; stop at the first page whose conversations are all stored
+    and older than the mark (minus a slack), so a steady-state run reads one page."""
     newest = high_water
     new_messages = 0
     token = ""
-    complete = False
+    for _ in range(MAX_CONVERSATION_PAGES):
+        page = api.list_conversations(page_token=token)
+        latest_ids = [c.latest_message.message_id for c in page.items if c.latest_message]
+        stored = set(
+            Message.objects.filter(
+                shop_account=shop, platform_message_id__in=latest_ids, synced=True
+            ).values_list("platform_message_id", flat=True)
+        )
+        all_behind = True
+        for pc in page.items:
+            lm = pc.latest_message
+            if lm is None:
+                continue  # nothing to read yet
+            if newest is None or lm.create_time > newest:
+                newest = lm.create_time
+            if lm.message_id not in stored:
+                new_messages += _sync_one(shop, pc, api)
+            if high_water is None or lm.create_time >= high_water - BACKFILL_SLACK:
+                all_behind = False
+        if all_behind or not page.has_more:
+            return StreamRun(stored=new_messages, newest=newest, complete=True)
+        token = page.next_page_token
+    return StreamRun(stored=new_messages, newest=newest, complete=False)
+
+
+# The streams a backfill reads, each from its own cursor, in this order. Returns and
+# cancellations are declared in SyncStream; the after-sales capability adds their readers.
+SYNC_STREAM_READERS: dict[str, StreamReader] = {
+    SyncStream.MESSAGES: _messages_read,
+}
+
+
+def stream_backfill(*, shop: ShopAccount, stream: str, api: ShopApi | None = None) -> int:
+    """Read one stream of a shop from its own cursor and store whatever is missing; returns
+    how many new rows it stored.
+
+    Keeps: each (shop account, stream) has one cursor, moved only by that stream's runs; a
+    failed run records its error class (no personal data) on that cursor, keeps the mark and
+    raises; a run cut short by its page limit keeps the mark and says so.
+    """
+    reader = SYNC_STREAM_READERS[stream]
+    cursor, _ = SyncCursor.objects.get_or_create(shop_account=shop, stream=stream)
     try:
-        for _ in range(MAX_CONVERSATION_PAGES):
-            page = api.list_conversations(page_token=token)
-            latest_ids = [c.latest_message.message_id for c in page.items if c.latest_message]
-            stored = set(
-                Message.objects.filter(
-                    shop_account=shop, platform_message_id__in=latest_ids, synced=True
-                ).values_list("platform_message_id", flat=True)
-            )
-            all_behind = True
-            for pc in page.items:
-                lm = pc.latest_message
-                if lm is None:
-                    continue  # nothing to read yet
-                if newest is None or lm.create_time > newest:
-                    newest = lm.create_time
-                if lm.message_id not in stored:
-                    new_messages += _sync_one(shop, pc, api)
-                if high_water is None or lm.create_time >= high_water - BACKFILL_SLACK:
-                    all_behind = False
-            if all_behind or not page.has_more:
-                complete = True
-                break
-            token = page.next_page_token
+        run = reader(shop, api or shop_api(shop), cursor.high_water)
     except Exception as exc:
         SyncCursor.objects.filter(pk=cursor.pk).update(
             last_run_at=timezone.now(), last_error=type(exc).__name__
         )
         raise
-    # A run cut short by the page limit leaves the mark where it was, so the next run reads on.
     SyncCursor.objects.filter(pk=cursor.pk).update(
-        high_water=newest if complete else high_water,
+        high_water=run.newest if run.complete else cursor.high_water,
         last_run_at=timezone.now(),
-        last_error="" if complete else "page limit reached",
+        last_error="" if run.complete else "page limit reached",
     )
-    return new_messages
+    return run.stored
+
+
+def shop_backfill(*, shop: ShopAccount, streams: Iterable[str] | None = None) -> int:
+    """Backfill each stream of the shop (every registered one, or those named), each from its
+    own cursor; returns how many new rows they stored in all.
+
+    Keeps: a stream that fails does not keep the next from running (its cursor records the
+    failure); the first failure is raised once all have run.
+    """
+    api = shop_api(shop)
+    stored = 0
+    failure: Exception | None = None
+    for stream in SYNC_STREAM_READERS if streams is None else streams:
+        try:
+            stored += stream_backfill(shop=shop, stream=stream, api=api)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return stored

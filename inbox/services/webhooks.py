@@ -4,7 +4,11 @@ Invariants kept here:
 - nothing unsigned is stored: a notification is stored only after its signature verifies with
   the app secret of the shop account it names (401 otherwise, 400 if it is not a notification);
 - a notification is stored once per (platform, notification id), whatever redeliveries arrive,
-  with one ``INSERT … ON CONFLICT DO NOTHING`` (the ack path's only write);
+  with one ``INSERT … ON CONFLICT DO NOTHING`` (the ack path's only write), together with the
+  platform ids it is about (conversation, message, return, cancellation, order) as columns:
+  nothing after the receipt parses a body again;
+- each kind of event is acted on by its handler in ``WEBHOOK_HANDLERS``; a kind without one is
+  kept and marked ignored with the reason "no handler for <kind> (type <code>)";
 - processing is idempotent and never lost for good: a processed event is not processed again,
   and events whose task went missing (broker down, process killed after the ack) are queued
   again by ``webhook_events_stale``; the messages themselves are also recovered by the backfill.
@@ -15,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -45,7 +49,6 @@ KEYS_MAX_ENTRIES = 10_000  # unknown shop ids are remembered too; bounded agains
 STALE_AFTER = timedelta(minutes=2)
 STALE_WINDOW = timedelta(days=1)
 STALE_MAX_ATTEMPTS = 5  # processing attempts before an event that keeps failing is given up
-SYNC_KINDS = ("new_message", "new_conversation")  # signals to read a conversation
 
 
 class WebhookRejected(Exception):
@@ -199,6 +202,11 @@ def _receipt_store(
         shop_account_id=shop_account_id,
         type_code=notice.type_code,
         kind=notice.kind,
+        conversation_platform_id=notice.conversation_id,
+        message_platform_id=notice.message_id,
+        return_platform_id=notice.return_id,
+        cancellation_platform_id=notice.cancellation_id,
+        order_platform_id=notice.order_id,
         body=body.decode("utf-8", errors="replace"),
         status=WebhookEventStatus.FAILED if notice.problem else WebhookEventStatus.RECEIVED,
         error=notice.problem[:300],
@@ -215,7 +223,54 @@ def _receipt_store(
     return existing.get(), False
 
 
-# --- processing ------------------------------------------------------------------------------
+# --- processing: a handler per kind of event ------------------------------------------------
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # WebhookEventStatus.PROCESSED or IGNORED
+    reason: str = ""  # why it was ignored: a kind or a state, never a value a sender chose
+
+
+# Acts on the events of one group (all of one kind's handler, one shop account, the same
+# ``group_key``); may raise PlatformError, the events then stay as they were.
+Handle = Callable[[ShopAccount, Sequence[WebhookEvent]], Outcome]
+
+
+@dataclass(frozen=True)
+class WebhookHandler:
+    handle: Handle
+    # Events of a batch with the same key (per shop account and handler) are handled together,
+    # in one call; None: each event alone.
+    group_key: Callable[[WebhookEvent], str] | None = None
+
+
+def _conversation_sync_handle(shop: ShopAccount, events: Sequence[WebhookEvent]) -> Outcome:
+    # A signal only: the platform's API is the truth for the messages themselves.
+    conversation_id = events[0].conversation_platform_id
+    if not conversation_id:
+        return Outcome(WebhookEventStatus.IGNORED, "names no conversation")
+    conversation_sync(shop=shop, conversation_id=conversation_id)
+    return Outcome(WebhookEventStatus.PROCESSED)
+
+
+def _deauthorization_handle(shop: ShopAccount, events: Sequence[WebhookEvent]) -> Outcome:
+    shop_deauthorize(shop=shop)
+    return Outcome(WebhookEventStatus.PROCESSED)
+
+
+_CONVERSATION_SYNC = WebhookHandler(
+    handle=_conversation_sync_handle, group_key=lambda event: event.conversation_platform_id
+)
+
+# Event kind (``WebhookEvent.kind``, our name for the platform's type) -> its handler. A kind
+# without one (return_status, cancellation_status and authorization_expiring until their
+# capabilities arrive; unknown types) is kept and marked ignored with "no handler for <kind>".
+WEBHOOK_HANDLERS: dict[str, WebhookHandler] = {
+    "new_message": _CONVERSATION_SYNC,
+    "new_conversation": _CONVERSATION_SYNC,
+    "deauthorization": WebhookHandler(handle=_deauthorization_handle),
+}
+
+
 def webhook_event_process(*, event_id: int) -> str:
     """Act on one stored webhook (idempotent: a processed event is not processed again)."""
     event = WebhookEvent.objects.select_related("shop_account").get(id=event_id)
@@ -223,69 +278,48 @@ def webhook_event_process(*, event_id: int) -> str:
 
 
 def webhook_event_groups(*, event_ids: Sequence[int]) -> list[list[WebhookEvent]]:
-    """A batch's events, in arrival order, with the new-message and new-conversation events
-    of one conversation together (a buyer's burst of messages is read from the platform in one
-    sync, not one per notification); every other event alone."""
+    """A batch's events, in arrival order, grouped by their handler's key (the new-message
+    and new-conversation events of one conversation together: a buyer's burst of messages is
+    read from the platform in one sync, not one per notification); every other event alone.
+    Reads the id columns, never the bodies."""
     events = WebhookEvent.objects.select_related("shop_account").filter(id__in=event_ids)
     groups: dict[object, list[WebhookEvent]] = {}
     for event in sorted(events, key=lambda e: e.id):
         key: object = event.id
-        if event.kind in SYNC_KINDS:
-            notice = _notice_of(event)
-            if notice is not None and notice.conversation_id:
-                key = (event.shop_account_id, notice.conversation_id)
+        handler = WEBHOOK_HANDLERS.get(event.kind)
+        if handler is not None and handler.group_key is not None and handler.group_key(event):
+            key = (event.shop_account_id, handler.handle, handler.group_key(event))
         groups.setdefault(key, []).append(event)
     return list(groups.values())
 
 
 def webhook_event_group_process(*, events: Sequence[WebhookEvent]) -> str:
-    """Act on stored webhooks about the same thing (one event, or the sync events of one
-    conversation): one platform read for all, then each marked with the outcome. Idempotent:
-    events already processed or ignored are skipped. Raises PlatformError, events unchanged."""
-    todo = [
-        e
-        for e in events
-        if e.status not in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
-    ]
+    """Act on stored webhooks about the same thing (one event, or a group from
+    ``webhook_event_groups``) through their kind's handler: one platform read for all, then
+    each marked with the outcome, and the reason where it is ignored. Idempotent: only
+    events still ``received`` are acted on (processed, ignored and failed ones are final).
+    Raises PlatformError, events unchanged but for their attempt count."""
+    todo = [e for e in events if e.status == WebhookEventStatus.RECEIVED]
     if not todo:
         return events[0].status if events else WebhookEventStatus.PROCESSED
     ids = [e.id for e in todo]
     WebhookEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
     first = todo[0]
     shop = first.shop_account
-    notice = _notice_of(first)
-    status = WebhookEventStatus.PROCESSED
-    if notice is None or notice.problem:
-        # Stored before its ids were checked on arrival: it can never succeed.
-        reason = notice.problem if notice is not None else "not a valid notification"
-        for event_id in ids:
-            webhook_event_failed(event_id=event_id, reason=reason)
-        return WebhookEventStatus.FAILED
+    handler = WEBHOOK_HANDLERS.get(first.kind)
     if shop is None or not shop.is_active:
         # Deleted or disconnected since the notification was signed and stored.
-        status = WebhookEventStatus.IGNORED
-    elif notice.kind in SYNC_KINDS and notice.conversation_id:
-        # A signal only: the platform's API is the truth for the message itself.
-        conversation_sync(shop=shop, conversation_id=notice.conversation_id)
-    elif notice.kind == "deauthorization":
-        shop_deauthorize(shop=shop)
+        outcome = Outcome(WebhookEventStatus.IGNORED, "shop account deleted or disconnected")
+    elif handler is None:
+        outcome = Outcome(
+            WebhookEventStatus.IGNORED, f"no handler for {first.kind} (type {first.type_code})"
+        )
     else:
-        # return_status: after-sales cases arrive with the after-sales capability; the raw
-        # event stays stored for it. unknown: kept for inspection.
-        status = WebhookEventStatus.IGNORED
+        outcome = handler.handle(shop, todo)
     WebhookEvent.objects.filter(id__in=ids).update(
-        status=status, processed_at=timezone.now(), error=""
+        status=outcome.status, processed_at=timezone.now(), error=outcome.reason[:300]
     )
-    return status
-
-
-def _notice_of(event: WebhookEvent) -> WebhookNotice | None:
-    """A stored event's notice again; None if its body no longer parses (stored by an older
-    version that checked less)."""
-    try:
-        return get_adapter(event.platform).parse_webhook(event.body.encode())
-    except MalformedWebhook:
-        return None
+    return outcome.status
 
 
 def _warn_failed(event_id: int, reason: str) -> None:

@@ -5,12 +5,14 @@ surrogates in text and integers beyond 32 bits where SQLite stores them."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from datetime import timedelta
 
 import httpx
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from inbox.models import Message, ShopAccount, WebhookEvent
@@ -136,8 +138,11 @@ def test_a_signed_event_whose_ids_break_urls_fails_once_and_is_never_retried(
     assert WebhookEvent.objects.get(id=event.id).status == "failed"
 
 
-def test_an_event_stored_before_ids_were_checked_fails_once_without_retries(world, platform):
-    # Given a poison event stored by an earlier version, still "received"
+def test_an_event_stored_before_ids_were_checked_fails_at_migration_and_is_never_processed(
+    world, platform
+):
+    # Given a poison event stored by an earlier version (before migration 0010), still
+    # "received", its id columns blank
     shop = world.shop_a1
     body = _body(shop.platform_shop_id, nid="n-old", data={"conversation_id": "../../x"})
     event = WebhookEvent.objects.create(
@@ -148,13 +153,19 @@ def test_an_event_stored_before_ids_were_checked_fails_once_without_retries(worl
         kind="new_message",
         body=body.decode(),
     )
-    # When a worker processes it
-    outcome = process_webhook_events.apply(args=[[event.id]]).get()
-    # Then it fails at once, with its reason, after one attempt (no retry task ran)
-    assert outcome == {"failed": 1}
+    # When migration 0010 fills the id columns of the events already stored
+    migration = importlib.import_module("inbox.migrations.0010_sync_streams_and_webhook_ids")
+    migration.webhook_event_ids_fill(django_apps, None)
+    # Then it is failed with its reason, and a worker given it later leaves it so (no attempt,
+    # no platform call)
     event.refresh_from_db()
-    assert (event.status, event.attempts) == ("failed", 1)
-    assert event.error == "conversation_id is not a valid platform id"
+    assert (event.status, event.error) == ("failed", "conversation_id is not a valid platform id")
+    assert event.conversation_platform_id == ""
+    reads = platform.sim.api_calls[READ_MESSAGES]
+    assert process_webhook_events.apply(args=[[event.id]]).get() == {"failed": 1}
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 0)
+    assert platform.sim.api_calls[READ_MESSAGES] == reads
 
 
 def test_events_that_keep_failing_are_given_up_by_the_sweep(world, platform):

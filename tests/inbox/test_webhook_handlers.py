@@ -1,0 +1,177 @@
+"""Webhook events keep the ids they are about as columns from the moment they are stored, and
+each kind of event is acted on by its handler in one table; a kind without one is kept and
+marked ignored with its reason."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from inbox.models import Message, ShopAccount, WebhookEvent
+from inbox.platforms.tiktok_shop.signing import webhook_signature
+from inbox.services import webhooks
+from inbox.services.webhooks import Outcome, WebhookHandler, webhook_receive
+from inbox.tasks import process_webhook_events
+from monitoring.models import AuditEvent
+from tests.inbox.platform_world import APP_KEY, APP_SECRET
+from tests.inbox.test_webhook_ingress import _acked_in_services_mode
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _signed(shop, type_code: int, nid: str, data: dict) -> tuple[dict[str, str], bytes]:
+    body = json.dumps(
+        {
+            "type": type_code,
+            "tts_notification_id": nid,
+            "shop_id": shop.platform_shop_id,
+            "timestamp": 1_700_000_000,
+            "data": data,
+        }
+    ).encode()
+    return {"Authorization": webhook_signature(APP_KEY, APP_SECRET, body)}, body
+
+
+def _post(asgi_server: str, shop, type_code: int, nid: str, data: dict) -> WebhookEvent:
+    headers, body = _signed(shop, type_code, nid, data)
+    r = httpx.post(asgi_server + "/webhooks/tiktok/", content=body, headers=headers, timeout=10)
+    assert r.status_code == 200
+    return WebhookEvent.objects.get(id=int(r.headers["X-SCRM-Event"]))
+
+
+# --- ids as columns ------------------------------------------------------------------------
+def test_a_message_notification_keeps_its_conversation_and_message_ids(world, platform):
+    shop = world.shop_a1
+    # When a buyer writes and the platform notifies us
+    conversation_id, message_id = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="c1", nickname="C", text="hello"
+    )
+    platform.sim.deliver_webhooks()
+    # Then the stored event is found by its conversation with a plain column lookup, and says
+    # which message it was about
+    events = WebhookEvent.objects.filter(
+        shop_account=shop, conversation_platform_id=conversation_id, kind="new_message"
+    )
+    assert list(events.values_list("message_platform_id", "status")) == [(message_id, "processed")]
+
+
+def test_a_return_notification_keeps_its_return_and_order_ids(world, platform):
+    shop = world.shop_a1
+    # When a buyer asks for a refund and the platform notifies us
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id="r1", order_id="576000000000000001"
+    )
+    platform.sim.deliver_webhooks()
+    # Then the event is found by its return and by its order, without reading its body
+    event = WebhookEvent.objects.only("id", "kind", "status", "error").get(
+        return_platform_id=return_id
+    )
+    assert WebhookEvent.objects.filter(order_platform_id="576000000000000001").get() == event
+    # And, with no after-sales handler yet, it is kept and marked ignored, with the reason
+    assert (event.kind, event.status) == ("return_status", "ignored")
+    assert event.error == "no handler for return_status (type 12)"
+
+
+def test_a_cancellation_notification_keeps_its_cancellation_and_order_ids(
+    world, platform, asgi_server
+):
+    event = _post(
+        asgi_server,
+        world.shop_a1,
+        11,
+        "n-cancel",
+        {"order_id": "576000000000000002", "cancel_id": "4036000000000001", "cancel_status": "X"},
+    )
+    assert (event.cancellation_platform_id, event.order_platform_id) == (
+        "4036000000000001",
+        "576000000000000002",
+    )
+    assert (event.kind, event.status) == ("cancellation_status", "ignored")
+
+
+# --- the handler table ---------------------------------------------------------------------
+def test_the_table_has_a_handler_for_each_kind_acted_on_today():
+    # A new handler comes with a test below (and a line here).
+    assert set(webhooks.WEBHOOK_HANDLERS) == {"new_message", "new_conversation", "deauthorization"}
+
+
+@pytest.mark.parametrize("type_code", [14, 13])
+def test_a_message_or_conversation_event_syncs_its_conversation(world, platform, type_code):
+    shop = world.shop_a1
+    conversation_id, message_id = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="h1", nickname="H", text="is it in stock?"
+    )
+    platform.sim.deliver_webhooks(drop=1.0)  # lost: only our notification below arrives
+    headers, body = _signed(shop, type_code, f"n-{type_code}", {"conversation_id": conversation_id})
+    receipt = webhook_receive(platform="tiktok_shop", headers=headers, body=body)
+    event = WebhookEvent.objects.get(id=receipt.event_id)
+    assert (event.status, event.conversation_platform_id) == ("processed", conversation_id)
+    assert Message.objects.filter(shop_account=shop, platform_message_id=message_id).exists()
+
+
+def test_a_deauthorization_event_stops_the_shop_and_is_audited(world, platform, asgi_server):
+    shop = world.shop_a1
+    event = _post(asgi_server, shop, 6, "n-deauth", {"reason": "seller revoked"})
+    assert (event.kind, event.status) == ("deauthorization", "processed")
+    assert not ShopAccount.objects.get(pk=shop.pk).is_active
+    assert AuditEvent.objects.filter(
+        action="shop_account.deauthorized", target_id=str(shop.pk)
+    ).exists()
+
+
+def test_an_unknown_type_is_kept_and_marked_ignored_with_its_reason(world, platform, asgi_server):
+    event = _post(asgi_server, world.shop_a1, 999, "n-unknown", {"order_id": "576000000000000003"})
+    assert (event.kind, event.status) == ("unknown", "ignored")
+    assert event.error == "no handler for unknown (type 999)"
+    assert event.order_platform_id == "576000000000000003"  # kept, and findable
+    assert json.loads(event.body)["type"] == 999  # the raw notification stays for inspection
+
+
+def test_a_handler_added_to_the_table_receives_its_events_by_their_columns(
+    world, platform, monkeypatch
+):
+    # Given a returns handler registered as the after-sales capability will register one
+    calls: list[list[tuple[int, str, str]]] = []
+
+    def handle(shop, events):
+        calls.append([(shop.pk, e.return_platform_id, e.order_platform_id) for e in events])
+        return Outcome("processed")
+
+    monkeypatch.setitem(
+        webhooks.WEBHOOK_HANDLERS,
+        "return_status",
+        WebhookHandler(handle=handle, group_key=lambda e: e.return_platform_id),
+    )
+    shop = world.shop_a1
+    # And two notifications about one return waiting in one batch, their bodies gone
+    ids = _acked_in_services_mode(
+        [
+            _signed(shop, 12, nid, {"return_id": "4035001", "order_id": "5765001", "st": st})[1]
+            for nid, st in (("n-r1", "PENDING"), ("n-r2", "APPROVED"))
+        ]
+    )
+    WebhookEvent.objects.filter(id__in=ids).update(body="")
+    # When a worker processes the batch
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 2}
+    # Then the handler was called once for both, with the ids from the columns
+    assert calls == [[(shop.pk, "4035001", "5765001"), (shop.pk, "4035001", "5765001")]]
+    assert set(WebhookEvent.objects.filter(id__in=ids).values_list("status", flat=True)) == {
+        "processed"
+    }
+
+
+def test_events_of_a_shop_gone_are_kept_and_marked_ignored(world, platform, asgi_server):
+    shop = world.shop_a1
+    conversation_id, _ = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="g1", nickname="G", text="hi"
+    )
+    # Given a notification stored, and the shop disconnected before a worker took it up
+    body = _signed(shop, 14, "n-gone", {"conversation_id": conversation_id})[1]
+    [event_id] = _acked_in_services_mode([body])
+    ShopAccount.objects.filter(pk=shop.pk).update(is_active=False)
+    assert process_webhook_events.apply(args=[[event_id]]).get() == {"ignored": 1}
+    event = WebhookEvent.objects.get(id=event_id)
+    assert (event.status, event.error) == ("ignored", "shop account deleted or disconnected")
+    assert not Message.objects.filter(shop_account=shop).exists()
