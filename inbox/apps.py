@@ -10,3 +10,6 @@ class InboxConfig(AppConfig):
         # Sign-in signals: every sign-in path (page, admin, token API, tests' force_login)
         # passes them; the receivers only call the services.
         from inbox import receivers  # noqa: F401
+
+        # The inbox's event kinds, registered before any event is published or shaped.
+        from inbox import events  # noqa: F401

@@ -1,4 +1,6 @@
-"""The inbox websocket: pushes the change feed's events to the members of each shop.
+"""The inbox websocket: pushes the change feed's events to the members of each shop, to one
+person, and to an organisation's supervisors and admins (``scrm.events``'s groups), each
+payload shaped for the socket's person (``scrm.events.event_shape``, as the feed shapes it).
 
 A hint, not the truth: every event carries the change feed's monotonic id, and a client that
 reconnects asks ``/api/v1/events/?after=<last id>`` for what it missed.
@@ -7,7 +9,9 @@ Access is checked when the socket opens, at once when the user's access changes
 (``inbox.access_changed``, sent by ``inbox.services.access.access_changed_notify``), and every
 ``SCRM_WS_RECHECK_SECONDS`` (changes made outside the app). The same timer re-joins the socket's
 groups, so the channel layer's group expiry never drops an idle socket, and refreshes the user's
-presence. Close codes: ``inbox.selectors.access``.
+presence. A re-check also re-scopes the groups: a person made a supervisor joins
+``org.<id>.supervisors`` at once, one made an agent leaves it and the shops they lost.
+Close codes: ``inbox.selectors.access``.
 """
 
 from __future__ import annotations
@@ -22,27 +26,40 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from inbox.selectors import event_last_id
-from inbox.selectors.access import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN, socket_access
-from inbox.services.events import shop_group, user_group
+from inbox.selectors.access import (
+    CLOSE_NOT_ALLOWED,
+    CLOSE_NOT_SIGNED_IN,
+    SocketAccess,
+    socket_access,
+)
 from inbox.services.presence import presence_connect, presence_disconnect, presence_touch
 from scrm.api import ServiceError
+from scrm.events import Viewer, event_shape, shop_group, supervisors_group, user_group
 
 logger = logging.getLogger(__name__)
 
 
-def _session_state(user: Any, session_key: str | None) -> tuple[int | None, list[int], int]:
-    """(close code or None, the shops, the change feed's last id) for a socket opening: the
-    same rule the re-checks apply (``socket_access``), so what would close an open socket also
-    refuses a new one."""
+def _session_state(user: Any, session_key: str | None) -> tuple[SocketAccess, int]:
+    """(access, the change feed's last id) for a socket opening: the same rule the re-checks
+    apply (``socket_access``), so what would close an open socket also refuses a new one."""
     access = socket_access(user_id=user.pk, session_key=session_key)
     if access.close_code is not None:
-        return access.close_code, [], 0
-    return None, access.shop_ids, event_last_id(user)
+        return access, 0
+    return access, event_last_id(user)
+
+
+def _groups(user_id: int, access: SocketAccess) -> set[str]:
+    """The groups a socket of ``user_id`` belongs in, given its access now."""
+    groups = {user_group(user_id), *(shop_group(s) for s in access.shop_ids)}
+    if access.supervisor and access.viewer is not None:
+        groups.add(supervisors_group(access.viewer.organisation_id))
+    return groups
 
 
 class InboxConsumer(AsyncJsonWebsocketConsumer):
     user_id: int | None = None
     session_key: str | None = None
+    viewer: Viewer | None = None
     joined: set[str]
     _timer: asyncio.Task[None] | None = None
     _released = False
@@ -66,9 +83,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         session_key = self.scope["session"].session_key
         try:
-            refused, shops, last_id = await database_sync_to_async(_session_state)(
-                user, session_key
-            )
+            access, last_id = await database_sync_to_async(_session_state)(user, session_key)
+            refused = access.close_code
         except ServiceError:
             refused = CLOSE_NOT_ALLOWED
         if refused is not None:
@@ -77,15 +93,17 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user_id = user.pk
         self.session_key = session_key
+        self.viewer = access.viewer
         # The user's own group first: a join/leave or access change sent while connecting is
         # not lost.
-        await self._join({user_group(user.pk), *(shop_group(s) for s in shops)})
+        await self._join({user_group(user.pk)})
+        await self._join(_groups(user.pk, access) - self.joined)
         await self.accept()
         await database_sync_to_async(presence_connect)(user_id=user.pk)
         self._timer = asyncio.create_task(self._recheck_timer())
         hello = {
             "last_event_id": last_id,
-            "shops": shops,
+            "shops": access.shop_ids,
             "ping_seconds": settings.SCRM_WS_CLIENT_PING_SECONDS,
         }
         await self.send_json({"type": "hello", "data": hello})
@@ -101,8 +119,16 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
 
     # --- messages from the channel layer ------------------------------------------------------
     async def inbox_event(self, message: dict[str, Any]) -> None:
-        if not self._released:  # nothing more after an access check closed the socket
-            await self.send_json(message["event"])
+        if self._released or self.viewer is None:  # nothing after an access check closed it
+            return
+        event = message["event"]
+        try:
+            data = event_shape(event["type"], event["data"], self.viewer)
+        except Exception as exc:  # a shaper's bug withholds the event (the feed answers an error)
+            # The exception's name only: its message could quote the payload (personal data).
+            logger.error("event %s not shaped for a socket: %s", event["type"], type(exc).__name__)
+            return
+        await self.send_json({"id": event["id"], "type": event["type"], "data": data})
 
     async def inbox_join(self, message: dict[str, Any]) -> None:
         await self._join({shop_group(message["shop_account_id"])})
@@ -132,7 +158,8 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
             await self._release()
             await self.close(code=access.close_code)
             return False
-        wanted = {user_group(self.user_id), *(shop_group(s) for s in access.shop_ids)}
+        self.viewer = access.viewer  # a role change shapes the next events for the new role
+        wanted = _groups(self.user_id, access)
         for group in self.joined - wanted:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined -= self.joined - wanted

@@ -219,6 +219,9 @@ SCRM_WS_PING_TIMEOUT = float(os.environ.get("SCRM_WS_PING_TIMEOUT", 20))
 # The browser's own {"type": "ping"} period (sent to it in the hello); a pong missing for this
 # long plus SCRM_WS_PING_TIMEOUT makes it reconnect.
 SCRM_WS_CLIENT_PING_SECONDS = float(os.environ.get("SCRM_WS_CLIENT_PING_SECONDS", 30))
+# Check every published event's payload against its kind's schema (scrm/events.py) and refuse a
+# mismatch: on in development and tests, off in production (a drift fails a test, never an event).
+SCRM_EVENTS_CHECK_SCHEMA = env_bool("SCRM_EVENTS_CHECK_SCHEMA", default=DEBUG)
 if SCRM_WS_RECHECK_SECONDS >= SCRM_CHANNEL_GROUP_EXPIRY_SECONDS:
     raise ImproperlyConfigured(
         "SCRM_WS_RECHECK_SECONDS must be shorter than SCRM_CHANNEL_GROUP_EXPIRY_SECONDS: a socket "

@@ -14,9 +14,8 @@ from inbox.selectors.conversations import (
     conversation_get,
     conversation_list,
     conversation_messages,
-    event_last_id,
-    event_list_after,
 )
+from inbox.selectors.events import FeedEvent, event_last_id, event_list_after, viewer_for
 from inbox.selectors.team import TeamOverview, team_overview
 from inbox.selectors.workspace import (
     colleague_list,
@@ -25,6 +24,7 @@ from inbox.selectors.workspace import (
 
 __all__ = [
     "AnyUser",
+    "FeedEvent",
     "QueueFilters",
     "TeamOverview",
     "colleague_list",
@@ -41,4 +41,5 @@ __all__ = [
     "shop_account_ids_for",
     "shop_account_list",
     "team_overview",
+    "viewer_for",
 ]

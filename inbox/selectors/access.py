@@ -19,9 +19,10 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.crypto import constant_time_compare
 
-from inbox.selectors.accounts import shop_account_ids_for
+from inbox.selectors.accounts import member_for, shop_account_ids_for
 from inbox.selectors.two_factor import VERIFIED_SESSION_KEY, two_factor_required
 from scrm.api import ServiceError
+from scrm.events import Viewer
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_NOT_ALLOWED = 4403
@@ -29,10 +30,14 @@ CLOSE_NOT_ALLOWED = 4403
 
 @dataclass(frozen=True)
 class SocketAccess:
-    """``close_code`` set: close the socket with it. Else ``shop_ids``: the shops it may see."""
+    """``close_code`` set: close the socket with it. Else ``shop_ids``: the shops it may see;
+    ``viewer``: who its events are shaped for; ``supervisor``: whether it receives its
+    organisation's supervisors' events (a supervisor or an admin)."""
 
     close_code: int | None = None
     shop_ids: list[int] = field(default_factory=list)
+    viewer: Viewer | None = None
+    supervisor: bool = False
 
 
 def _session_data(session_key: str | None) -> dict:
@@ -65,7 +70,8 @@ def socket_access(*, user_id: int, session_key: str | None) -> SocketAccess:
     Keeps: an inactive, deleted or organisation-less user gets 4403; a session that no longer
     signs the user in, or that skipped the second factor the organisation requires of the user,
     gets 4401 (as the pages send such a session to sign in or set it up); otherwise the shops
-    are exactly ``shop_account_ids_for``.
+    are exactly ``shop_account_ids_for``, and ``supervisor`` is exactly "sees every shop"
+    (``Member.sees_all_shops``), the rule the change feed applies to supervisors' events.
     """
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None or not user.is_active:
@@ -76,6 +82,9 @@ def socket_access(*, user_id: int, session_key: str | None) -> SocketAccess:
     if not data.get(VERIFIED_SESSION_KEY) and two_factor_required(user):
         return SocketAccess(close_code=CLOSE_NOT_SIGNED_IN)
     try:
-        return SocketAccess(shop_ids=shop_account_ids_for(user))
+        shop_ids = shop_account_ids_for(user)
+        member = member_for(user)  # remembered on the user by shop_account_ids_for: no query
     except ServiceError:
         return SocketAccess(close_code=CLOSE_NOT_ALLOWED)
+    viewer = Viewer(user_id=user.pk, organisation_id=member.organisation_id, role=member.role)
+    return SocketAccess(shop_ids=shop_ids, viewer=viewer, supervisor=member.sees_all_shops)

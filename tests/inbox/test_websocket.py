@@ -114,7 +114,8 @@ async def test_feed_never_skips_an_event_committed_after_a_later_one(world, api)
 
     from django.db import connection, transaction
 
-    from inbox.services.events import event_publish
+    from scrm.events import event_publish
+    from tests.inbox.event_payloads import marked, marker_of
 
     started, release = threading.Event(), threading.Event()
 
@@ -124,7 +125,7 @@ async def test_feed_never_skips_an_event_committed_after_a_later_one(world, api)
                 organisation_id=world.org_a.id,
                 shop_account_id=world.shop_a1.id,
                 type="conversation.updated",
-                data={"n": "slow"},
+                data=marked("conversation.updated", "slow"),
             )
             started.set()
             release.wait(10)
@@ -140,11 +141,11 @@ async def test_feed_never_skips_an_event_committed_after_a_later_one(world, api)
                 organisation_id=world.org_a.id,
                 shop_account_id=world.shop_a1.id,
                 type="conversation.updated",
-                data={"n": "fast"},
+                data=marked("conversation.updated", "fast"),
             )
         from inbox.selectors import event_list_after
 
-        return [e.data.get("n") for e in event_list_after(world.supervisor_a, 0)]
+        return [marker_of(e.type, e.data) for e in event_list_after(world.supervisor_a, 0)]
 
     assert "fast" not in await sync_to_async(fast_writer_then_read, thread_sensitive=False)()
     release.set()
@@ -153,6 +154,6 @@ async def test_feed_never_skips_an_event_committed_after_a_later_one(world, api)
     def read():
         from inbox.selectors import event_list_after
 
-        return [e.data.get("n") for e in event_list_after(world.supervisor_a, 0)]
+        return [marker_of(e.type, e.data) for e in event_list_after(world.supervisor_a, 0)]
 
     assert (await sync_to_async(read, thread_sensitive=False)())[-2:] == ["slow", "fast"]

@@ -24,6 +24,8 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.test import Client
 
+from tests.inbox.event_payloads import marked, marker_of
+
 pytestmark = [
     pytest.mark.skipif(
         not os.environ.get("REDIS_URL"),
@@ -107,14 +109,14 @@ def short_publisher(settings):
 
 
 def _publish(shop) -> int:
-    from inbox.services.events import event_publish
+    from scrm.events import event_publish
 
     with transaction.atomic():
         event = event_publish(
             organisation_id=shop.organisation_id,
             shop_account_id=shop.id,
             type="conversation.updated",
-            data={"id": 0, "marker": "after-idle"},
+            data=marked("conversation.updated", "after-idle"),
         )
     return event.id
 
@@ -159,7 +161,7 @@ def test_an_idle_socket_outlives_every_timeout_and_still_receives(world, server,
                     return event, time.monotonic() - started
 
     event, latency = asyncio.run(scenario())
-    assert event["data"]["marker"] == "after-idle"
+    assert marker_of("conversation.updated", event["data"]) == "after-idle"
     assert latency < 2
 
     # And the closed socket left no presence behind

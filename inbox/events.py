@@ -1,0 +1,187 @@
+"""The inbox's event kinds: each a named constant with its payload schema (docs/api.md,
+"Websocket", documents the same kinds with an example each; tests hold the two equal and check
+every example and every published payload against these schemas).
+
+Publish them with ``scrm.events.event_publish`` (or ``inbox.services.events``'s
+``conversation_event_publish`` for one conversation's shop). The payloads are built by
+``inbox.payloads`` (the same shapes the REST API answers with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypedDict
+
+from scrm.events import Viewer, event_kind_register
+
+
+# --- payload schemas -------------------------------------------------------------------------
+class PersonRef(TypedDict):
+    """A person of the seller's team: ``name`` is what to display, ``username`` the login."""
+
+    id: int
+    username: str
+    name: str
+
+
+class ShopRef(TypedDict):
+    id: int
+    name: str
+    platform: str
+    region: str
+    time_zone: str
+
+
+class CustomerRef(TypedDict):
+    id: int
+    name: str  # personal: the buyer's name
+
+
+class MessagePayload(TypedDict):
+    id: int
+    conversation_id: int
+    platform_message_id: str | None
+    direction: str  # "in" | "out"
+    sender_role: str
+    type: str
+    text: str  # personal: the message's text
+    content: Any  # the platform's, unchanged
+    image_url: str | None
+    sent_at: str | None
+    delivery_state: str
+    failure_reason: str
+    author: PersonRef | None
+    idempotency_key: str | None
+
+
+class ConversationPayload(TypedDict):
+    """The queue row."""
+
+    id: int
+    platform_conversation_id: str
+    shop_account: ShopRef
+    customer: CustomerRef
+    status: str
+    priority: int
+    assignee: PersonRef | None
+    tags: list[str]
+    unread_count: int
+    last_message_at: str | None
+    last_message_preview: str  # personal: the last message's text
+    last_buyer_message_at: str | None
+    waiting_since: str | None
+    snoozed_until: str | None
+    can_send_message: bool
+
+
+class NotePayload(TypedDict):
+    id: int
+    conversation_id: int
+    text: str  # the team's words, which may quote the buyer: treated as personal
+    author: PersonRef | None
+    created_at: str | None
+
+
+# --- shaping ---------------------------------------------------------------------------------
+def buyer_fields_for(data: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """The payload's personal fields (buyer name, message text, preview) as ``viewer`` may see
+    them. Today every person who receives an inbox event works on its shop and sees them as
+    stored; masking them for agents (until revealed, audited) is the data-protection issue's,
+    and goes here, for the socket and the change feed at once."""
+    return data  # type: ignore[return-value]  # unchanged today; never mutated
+
+
+# --- examples (docs/api.md shows the same; a test holds them equal) --------------------------
+MESSAGE_EXAMPLE: MessagePayload = {
+    "id": 981,
+    "conversation_id": 42,
+    "platform_message_id": "7531867211934203911",
+    "direction": "in",
+    "sender_role": "BUYER",
+    "type": "TEXT",
+    "text": "Is size M true to size?",
+    "content": {"content": "Is size M true to size?"},
+    "image_url": None,
+    "sent_at": "2026-11-26T23:53:48+00:00",
+    "delivery_state": "received",
+    "failure_reason": "",
+    "author": None,
+    "idempotency_key": None,
+}
+REPLY_EXAMPLE: MessagePayload = {
+    "id": 982,
+    "conversation_id": 42,
+    "platform_message_id": "7531867211934203915",
+    "direction": "out",
+    "sender_role": "CUSTOMER_SERVICE",
+    "type": "TEXT",
+    "text": "Yes, it fits true to size.",
+    "content": {"content": "Yes, it fits true to size."},
+    "image_url": None,
+    "sent_at": "2026-11-26T23:55:02+00:00",
+    "delivery_state": "sent",
+    "failure_reason": "",
+    "author": {"id": 5, "username": "li.na", "name": "Li Na"},
+    "idempotency_key": "b8e0c2d4-2f7e-4a53-9f6e-1d2a3c4b5e6f",
+}
+CONVERSATION_EXAMPLE: ConversationPayload = {
+    "id": 42,
+    "platform_conversation_id": "7531867211934203904",
+    "shop_account": {
+        "id": 2,
+        "name": "Sunny Home UK",
+        "platform": "tiktok_shop",
+        "region": "GB",
+        "time_zone": "Europe/London",
+    },
+    "customer": {"id": 17, "name": "Emily R."},
+    "status": "open",
+    "priority": 1,
+    "assignee": {"id": 5, "username": "li.na", "name": "Li Na"},
+    "tags": ["refund"],
+    "unread_count": 2,
+    "last_message_at": "2026-11-26T23:53:48+00:00",
+    "last_message_preview": "Hi, my parcel arrived damaged",
+    "last_buyer_message_at": "2026-11-26T23:53:48+00:00",
+    "waiting_since": "2026-11-26T23:50:02+00:00",
+    "snoozed_until": None,
+    "can_send_message": True,
+}
+NOTE_EXAMPLE: NotePayload = {
+    "id": 7,
+    "conversation_id": 42,
+    "text": "VIP buyer, refund approved",
+    "author": {"id": 5, "username": "li.na", "name": "Li Na"},
+    "created_at": "2026-11-27T00:02:11+00:00",
+}
+
+
+# --- the kinds -------------------------------------------------------------------------------
+MESSAGE_CREATED = event_kind_register(
+    name="message.created",
+    description="a message (buyer message arrived, or your reply stored as `pending`)",
+    schema=MessagePayload,
+    example=MESSAGE_EXAMPLE,
+    shaper=buyer_fields_for,
+)
+MESSAGE_UPDATED = event_kind_register(
+    name="message.updated",
+    description="a message whose `delivery_state` changed",
+    schema=MessagePayload,
+    example=REPLY_EXAMPLE,
+    shaper=buyer_fields_for,
+)
+CONVERSATION_UPDATED = event_kind_register(
+    name="conversation.updated",
+    description="a queue row (new message, assignment, status, tags, read)",
+    schema=ConversationPayload,
+    example=CONVERSATION_EXAMPLE,
+    shaper=buyer_fields_for,
+)
+NOTE_CREATED = event_kind_register(
+    name="note.created",
+    description="a note",
+    schema=NotePayload,
+    example=NOTE_EXAMPLE,
+    shaper=buyer_fields_for,
+)

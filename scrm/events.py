@@ -1,0 +1,368 @@
+"""Real-time events: named kinds with a payload schema, one publishing choke point, and the
+shaping of each payload for the person who receives it.
+
+Every app registers its kinds (``event_kind_register``, at import of its ``events`` module) and
+publishes them through :func:`event_publish`, which writes the change-feed row in the caller's
+transaction and pushes the event to its group after commit (Zulip's ``send_event_on_commit``).
+No app imports another app's services to publish: this module is the meeting point, and the
+feed row model (``inbox.InboxEvent``) is looked up lazily.
+
+Receivers (channel-layer groups), one per kind's audience:
+
+* ``shop.<id>``: everyone who works on that shop account (its agents, the organisation's
+  supervisors and admins);
+* ``user.<id>``: one person's open sockets;
+* ``org.<id>.supervisors``: the supervisors and admins of one organisation (joined and left as
+  their role changes, on open sockets too).
+
+The contract (docs/api.md, "Websocket"): each kind names a ``TypedDict`` schema; with
+``SCRM_EVENTS_CHECK_SCHEMA`` on (development and tests) a payload that does not match it is
+refused at publish time, like Zulip's ``event_schema.py`` checks in ``verify_action``. In
+production the check is off: a drift is a test failure, never a lost event.
+
+Shaping: a kind whose payload carries personal fields (a buyer's name, message text) has a
+shaper, ``(data, viewer) -> data``, applied for each receiver — by the websocket consumer for
+every socket, and by the change feed for every reader — so what one person sees can differ from
+what another sees (masking for agents comes with the data-protection work). Shapers are pure
+(no database, no I/O: they run once per socket in the event loop) and never mutate ``data``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.apps import apps
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+FEED_MODEL = "inbox.InboxEvent"
+
+
+class Audience(enum.StrEnum):
+    """Who receives a kind: the people of one shop, one person, or an organisation's
+    supervisors and admins."""
+
+    SHOP = "shop"
+    USER = "user"
+    SUPERVISORS = "supervisors"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person an event is shaped for (known to the socket and to the feed's reader)."""
+
+    user_id: int
+    organisation_id: int
+    role: str
+
+
+Shaper = Callable[[Mapping[str, Any], Viewer], dict[str, Any]]
+
+
+def unchanged(data: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """The shaper of a kind without personal fields: everyone gets the payload as published."""
+    return data  # type: ignore[return-value]  # never mutated, never copied (hot path)
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """One kind of event: its wire name, what it means, its payload schema (a ``TypedDict``)
+    with an example payload (docs/api.md shows the same one), who receives it, and how its
+    payload is shaped for each receiver."""
+
+    name: str
+    description: str
+    schema: type
+    example: Mapping[str, Any]
+    audience: Audience = Audience.SHOP
+    shaper: Shaper = unchanged
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnknownEventKind(ValueError):
+    """An event kind nobody registered: register it (and document it in docs/api.md) first."""
+
+
+class EventPayloadInvalid(ValueError):
+    """A payload that does not match its kind's schema. The message names the field and the
+    types, never a value (payloads carry personal data)."""
+
+
+class EventAudienceMismatch(ValueError):
+    """A kind published to another audience than the one it was registered with."""
+
+
+_KINDS: dict[str, EventKind] = {}
+# Read-only view of every registered kind, by name (docs/api.md lists the same; a test holds
+# the two equal, and the access tests send every one of them).
+EVENT_KINDS: Mapping[str, EventKind] = types.MappingProxyType(_KINDS)
+
+
+def event_kind_register(
+    *,
+    name: str,
+    description: str,
+    schema: type,
+    example: Mapping[str, Any],
+    audience: Audience = Audience.SHOP,
+    shaper: Shaper = unchanged,
+) -> EventKind:
+    """Register a kind (once per name; an app does it when its ``events`` module is imported).
+
+    Keeps: names are unique; the schema is a ``TypedDict`` made only of the types the check
+    understands, and the example matches it (so a typo fails at import, not at the first
+    event).
+    """
+    if name in _KINDS:
+        raise ValueError(f"event kind {name!r} is already registered")
+    if not is_typeddict(schema):
+        raise TypeError(f"the schema of {name!r} must be a TypedDict")
+    _schema_supported(schema, name)
+    _check(dict(example), schema, "example", name)
+    kind = EventKind(
+        name=name,
+        description=description,
+        schema=schema,
+        example=types.MappingProxyType(dict(example)),
+        audience=audience,
+        shaper=shaper,
+    )
+    _KINDS[name] = kind
+    return kind
+
+
+def event_kind_unregister(name: str) -> None:
+    """Forget a kind (tests that register a kind of their own remove it again)."""
+    _KINDS.pop(name, None)
+
+
+def event_kind_get(kind: EventKind | str) -> EventKind:
+    """The registered kind for a name (or the kind itself), else ``UnknownEventKind``."""
+    name = kind.name if isinstance(kind, EventKind) else kind
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise UnknownEventKind(f"unknown event kind {name!r}: register it first") from None
+
+
+# --- groups ----------------------------------------------------------------------------------
+def shop_group(shop_account_id: int) -> str:
+    return f"shop.{shop_account_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def supervisors_group(organisation_id: int) -> str:
+    return f"org.{organisation_id}.supervisors"
+
+
+# --- publishing ------------------------------------------------------------------------------
+def event_publish(
+    *,
+    organisation_id: int,
+    type: EventKind | str,
+    data: dict[str, Any],
+    shop_account_id: int | None = None,
+    user_id: int | None = None,
+) -> Any:
+    """Record an event (monotonic id) and push it to its group once the transaction commits.
+
+    Returns the change-feed row. Keeps: ``type`` is a registered kind (``UnknownEventKind``);
+    the receiver matches the kind's audience — a shop kind names its shop, a user kind its user,
+    a supervisors' kind neither (``EventAudienceMismatch``); with ``SCRM_EVENTS_CHECK_SCHEMA``
+    the payload matches the kind's schema (``EventPayloadInvalid``). ``data`` holds ids and
+    display fields; it is shaped for each receiver on the way out (``event_shape``).
+    """
+    kind = event_kind_get(type)
+    group = _group_for(kind, organisation_id, shop_account_id, user_id)
+    if _checking():
+        payload_check(kind, data)
+    event = apps.get_model(FEED_MODEL).objects.create(
+        organisation_id=organisation_id,
+        shop_account_id=shop_account_id,
+        user_id=user_id,
+        type=kind.name,
+        data=data,
+        txid=_current_txid(),
+    )
+    message = {"type": "inbox.event", "event": {"id": event.id, "type": kind.name, "data": data}}
+    transaction.on_commit(lambda: _push(group, message))
+    return event
+
+
+def _group_for(
+    kind: EventKind, organisation_id: int, shop_account_id: int | None, user_id: int | None
+) -> str:
+    if kind.audience == Audience.SHOP and shop_account_id and user_id is None:
+        return shop_group(shop_account_id)
+    if kind.audience == Audience.USER and user_id and shop_account_id is None:
+        return user_group(user_id)
+    if kind.audience == Audience.SUPERVISORS and shop_account_id is None and user_id is None:
+        return supervisors_group(organisation_id)
+    raise EventAudienceMismatch(
+        f"event kind {kind.name!r} goes to its {kind.audience} audience only"
+    )
+
+
+def control_publish(*, user_id: int, message: dict[str, Any]) -> None:
+    """A control message to a user's open sockets (e.g. leave a shop group), after commit."""
+    transaction.on_commit(lambda: _push(user_group(user_id), message))
+
+
+def _current_txid() -> int | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+        return int(cursor.fetchone()[0])
+
+
+def _push(group: str, payload: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, payload)
+    except Exception:  # a lost push is recovered by the change feed; never fail the request
+        logger.warning("could not push event to %s", group, exc_info=True)
+
+
+# --- shaping ---------------------------------------------------------------------------------
+def event_shape(type: str, data: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """The payload of one event as ``viewer`` may see it: the kind's shaper, applied by the
+    socket and by the change feed alike. A row of a kind no longer registered is passed as
+    stored (every kind that can be published is registered)."""
+    kind = _KINDS.get(type)
+    if kind is None:
+        return dict(data)
+    shaped = kind.shaper(data, viewer)
+    if kind.shaper is not unchanged and _checking():
+        payload_check(kind, shaped)  # masking keeps the contract: same fields, same types
+    return shaped
+
+
+# --- the schema check ------------------------------------------------------------------------
+def _checking() -> bool:
+    return bool(getattr(settings, "SCRM_EVENTS_CHECK_SCHEMA", settings.DEBUG))
+
+
+def payload_check(kind: EventKind | str, data: Any) -> None:
+    """Raise ``EventPayloadInvalid`` unless ``data`` matches the kind's schema exactly: every
+    required key, no other key, each value of its declared type (``int`` is not ``bool``)."""
+    kind = event_kind_get(kind)
+    _check(data, kind.schema, "data", kind.name)
+
+
+def _fail(kind: str, path: str, expected: Any, value: Any) -> EventPayloadInvalid:
+    return EventPayloadInvalid(
+        f"event {kind!r}: {path} should be {_type_name(expected)}, "
+        f"got {type(value).__name__}"  # the type only: values may be personal data
+    )
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+@cache
+def _hints(schema: type) -> dict[str, Any]:
+    return get_type_hints(schema)
+
+
+def _check(value: Any, tp: Any, path: str, kind: str) -> None:
+    origin = get_origin(tp)
+    if tp is Any:
+        return
+    if origin is Union or origin is types.UnionType:
+        _check_union(value, tp, path, kind)
+    elif is_typeddict(tp):
+        _check_typeddict(value, tp, path, kind)
+    elif origin in (list, dict):
+        _check_container(value, tp, path, kind)
+    elif origin is Literal:
+        if value not in get_args(tp):
+            raise EventPayloadInvalid(f"event {kind!r}: {path} is not one of {get_args(tp)}")
+    elif tp is type(None) or tp is None:
+        if value is not None:
+            raise _fail(kind, path, "None", value)
+    elif tp in (int, float):  # a bool is not a number here, though Python says it is an int
+        if isinstance(value, bool) or not isinstance(value, int if tp is int else int | float):
+            raise _fail(kind, path, tp, value)
+    elif tp in (str, bool):
+        if not isinstance(value, tp):
+            raise _fail(kind, path, tp, value)
+    else:
+        raise TypeError(f"event {kind!r}: {path} has a type the check does not know: {tp}")
+
+
+def _check_union(value: Any, tp: Any, path: str, kind: str) -> None:
+    for option in get_args(tp):
+        try:
+            _check(value, option, path, kind)
+            return
+        except EventPayloadInvalid:
+            continue
+    raise _fail(kind, path, tp, value)
+
+
+def _check_typeddict(value: Any, tp: Any, path: str, kind: str) -> None:
+    if not isinstance(value, dict):
+        raise _fail(kind, path, tp, value)
+    missing = tp.__required_keys__ - value.keys()
+    extra = value.keys() - tp.__required_keys__ - tp.__optional_keys__
+    if missing or extra:
+        raise EventPayloadInvalid(
+            f"event {kind!r}: {path} ({tp.__name__}) is missing {sorted(missing)} "
+            f"and has unexpected {sorted(map(str, extra))}"
+        )
+    for key, key_type in _hints(tp).items():
+        if key in value:
+            _check(value[key], key_type, f"{path}.{key}", kind)
+
+
+def _check_container(value: Any, tp: Any, path: str, kind: str) -> None:
+    origin = get_origin(tp)
+    if not isinstance(value, origin):
+        raise _fail(kind, path, tp, value)
+    if origin is list:
+        (item_type,) = get_args(tp)
+        for i, item in enumerate(value):
+            _check(item, item_type, f"{path}[{i}]", kind)
+        return
+    _key_type, item_type = get_args(tp)
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise _fail(kind, f"{path} key", str, key)
+        _check(item, item_type, f"{path}[…]", kind)
+
+
+def _schema_supported(tp: Any, kind: str, path: str = "data") -> None:
+    """Walk a schema once at registration: only the types ``_check`` understands."""
+    origin = get_origin(tp)
+    if tp is Any or tp is type(None) or tp is None or tp in (int, float, str, bool):
+        return
+    if origin is Literal:
+        return
+    if origin is Union or origin is types.UnionType or origin in (list, dict):
+        for arg in get_args(tp):
+            _schema_supported(arg, kind, path)
+        return
+    if is_typeddict(tp):
+        for key, key_type in _hints(tp).items():
+            _schema_supported(key_type, kind, f"{path}.{key}")
+        return
+    raise TypeError(f"event {kind!r}: {path} has a type the check does not know: {tp}")

@@ -1,0 +1,142 @@
+"""Every event kind the inbox publishes, triggered by the real action through its service, and
+its payload checked against the kind's schema (Zulip's ``verify_action``); the documented
+example of each kind is the registered one."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED, NOTE_CREATED
+from inbox.models import InboxEvent
+from inbox.platforms.base import Participant, PlatformMessage
+from inbox.services import conversations as work
+from inbox.services import replies
+from inbox.services.ingestion import messages_store
+from scrm.events import EVENT_KINDS, payload_check
+from tests.inbox.builders import conversation_with_messages
+
+pytestmark = pytest.mark.django_db
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def published(kind, since: int) -> list[dict]:
+    """The payloads of ``kind`` published after event id ``since``, each checked against the
+    kind's schema (whatever SCRM_EVENTS_CHECK_SCHEMA says)."""
+    rows = InboxEvent.objects.filter(id__gt=since, type=kind.name).order_by("id")
+    for row in rows:
+        payload_check(kind, row.data)
+    return [row.data for row in rows]
+
+
+def last_id() -> int:
+    return InboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def test_message_created_when_a_buyer_message_arrives_and_when_a_reply_is_stored(world):
+    # Given shop a1 with no conversation yet
+    start = last_id()
+    buyer = Participant(role="BUYER", im_user_id="im-ev-1", user_id="u-ev-1", nickname="Emily R.")
+    message = PlatformMessage(
+        message_id="pm-ev-1",
+        conversation_id="pc-ev-1",
+        type="TEXT",
+        content={"content": "Is size M true to size?"},
+        create_time=datetime(2026, 11, 26, 23, 53, 48, tzinfo=UTC),
+        sender=buyer,
+    )
+    # When the buyer's message is stored, and an agent replies
+    messages_store(shop=world.shop_a1, conversation_id="pc-ev-1", messages=[message])
+    [arrived] = published(MESSAGE_CREATED, start)
+    replies.message_send(
+        actor=world.agent_a1, conversation_id=arrived["conversation_id"], text="Yes, it does."
+    )
+    # Then both were published as message.created, each matching the schema
+    arrived, reply = published(MESSAGE_CREATED, start)
+    assert (arrived["direction"], arrived["text"]) == ("in", "Is size M true to size?")
+    assert (reply["direction"], reply["delivery_state"]) == ("out", "pending")
+    assert reply["author"]["id"] == world.agent_a1.pk
+
+
+def test_message_updated_when_a_reply_fails(world):
+    # Given a reply stored as pending
+    conversation = conversation_with_messages(world.shop_a1)
+    reply, _ = replies.message_send(
+        actor=world.agent_a1, conversation_id=conversation.id, text="On its way."
+    )
+    start = last_id()
+    # When its delivery is given up
+    replies.message_mark_failed(message_id=reply.id, reason="The platform refused it.")
+    # Then message.updated carries the failed reply, matching the schema
+    [updated] = published(MESSAGE_UPDATED, start)
+    assert (updated["id"], updated["delivery_state"]) == (reply.id, "failed")
+    assert updated["failure_reason"] == "The platform refused it."
+
+
+def test_conversation_updated_when_a_person_changes_a_conversation(world):
+    # Given a waiting conversation
+    conversation = conversation_with_messages(world.shop_a1, buyer="Emily R.")
+    start = last_id()
+    # When a supervisor raises its priority and snoozes it
+    work.conversation_set_priority(
+        actor=world.supervisor_a, conversation_id=conversation.id, priority=3
+    )
+    until = datetime.now(UTC) + timedelta(hours=2)
+    work.conversation_set_status(
+        actor=world.supervisor_a,
+        conversation_id=conversation.id,
+        status="snoozed",
+        snoozed_until=until,
+    )
+    # Then each change published the queue row, matching the schema
+    raised, snoozed = published(CONVERSATION_UPDATED, start)
+    assert (raised["id"], raised["priority"]) == (conversation.id, 3)
+    assert raised["customer"]["name"] == "Emily R."
+    assert snoozed["status"] == "snoozed"
+    assert snoozed["snoozed_until"] == until.isoformat()
+
+
+def test_note_created_when_a_note_is_added(world):
+    conversation = conversation_with_messages(world.shop_a1)
+    start = last_id()
+    work.note_add(actor=world.agent_a1, conversation_id=conversation.id, text="VIP buyer")
+    [note] = published(NOTE_CREATED, start)
+    assert (note["conversation_id"], note["text"]) == (conversation.id, "VIP buyer")
+    assert note["author"]["id"] == world.agent_a1.pk
+
+
+KIND_TESTS = {
+    MESSAGE_CREATED.name: test_message_created_when_a_buyer_message_arrives_and_when_a_reply_is_stored,
+    MESSAGE_UPDATED.name: test_message_updated_when_a_reply_fails,
+    CONVERSATION_UPDATED.name: test_conversation_updated_when_a_person_changes_a_conversation,
+    NOTE_CREATED.name: test_note_created_when_a_note_is_added,
+}
+
+
+def test_every_registered_kind_has_its_test_here():
+    # A new kind comes with a test above that publishes it through its service.
+    assert set(KIND_TESTS) == set(EVENT_KINDS)
+
+
+def _documented_examples() -> dict[str, dict]:
+    """docs/api.md: each kind's subsection ("#### `kind`") holds one JSON example."""
+    section = DOCS.read_text().split("## Websocket `/ws/inbox/`", 1)[1].split("\n## ", 1)[0]
+    examples = {}
+    for kind, body in re.findall(r"^#### `([a-z_.]+)`\n(.*?)(?=^#### |\Z)", section, re.M | re.S):
+        block = re.search(r"```json\n(.*?)```", body, re.S)
+        assert block, f"docs/api.md: no JSON example under {kind}"
+        examples[kind] = json.loads(block.group(1))
+    return examples
+
+
+def test_each_kind_is_documented_with_its_registered_example():
+    documented = _documented_examples()
+    assert set(documented) == set(EVENT_KINDS)
+    for name, kind in EVENT_KINDS.items():
+        payload_check(kind, documented[name])
+        assert documented[name] == dict(kind.example), name
