@@ -1,0 +1,120 @@
+"""The events contract (scrm/events.py): a kind is registered once with a schema its example
+matches; a payload that drifts from its schema is refused in development and tests, and the
+refusal names the field, never its value; a kind goes only to the audience it declares."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import pytest
+from django.db import transaction
+
+from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED
+from inbox.models import InboxEvent
+from scrm.events import (
+    Audience,
+    EventAudienceMismatch,
+    EventPayloadInvalid,
+    UnknownEventKind,
+    event_kind_register,
+    event_kind_unregister,
+    event_publish,
+    payload_check,
+)
+from tests.inbox.event_payloads import marked
+
+
+class Probe(TypedDict):
+    id: int
+    label: str | None
+    tags: list[str]
+
+
+def test_a_payload_must_match_its_schema_exactly():
+    good = marked(CONVERSATION_UPDATED, "ok")
+    payload_check(CONVERSATION_UPDATED, good)
+
+    cases = {
+        "missing": {k: v for k, v in good.items() if k != "status"},
+        "extra": {**good, "buyer_phone": "+44 7700 900123"},
+        "wrong type": {**good, "priority": "Emily R."},
+        "bool is no int": {**good, "unread_count": True},
+        "nested": {**good, "customer": {"id": 17, "name": 42}},
+        "list item": {**good, "tags": ["refund", 7]},
+        "not null": {**good, "shop_account": None},
+    }
+    for case, payload in cases.items():
+        with pytest.raises(EventPayloadInvalid) as refused:
+            payload_check(CONVERSATION_UPDATED, payload)
+        message = str(refused.value)
+        # The refusal says where and what type, never the value (payloads are personal data)
+        assert "conversation.updated" in message, case
+        for secret in ("Emily R.", "+44 7700 900123"):
+            assert secret not in message, case
+
+
+def test_a_kind_is_registered_once_with_a_schema_its_example_matches():
+    with pytest.raises(ValueError):
+        event_kind_register(
+            name=MESSAGE_CREATED.name, description="again", schema=Probe, example={}
+        )
+    with pytest.raises(TypeError):
+        event_kind_register(name="probe.dict", description="", schema=dict, example={})
+    with pytest.raises(EventPayloadInvalid):
+        event_kind_register(
+            name="probe.bad_example",
+            description="",
+            schema=Probe,
+            example={"id": 1, "label": None},  # no tags
+        )
+
+    class Unchecked(TypedDict):
+        when: set[str]
+
+    with pytest.raises(TypeError):
+        event_kind_register(
+            name="probe.unchecked", description="", schema=Unchecked, example={"when": set()}
+        )
+    for name in ("probe.dict", "probe.bad_example", "probe.unchecked"):
+        event_kind_unregister(name)
+
+
+@pytest.mark.django_db
+def test_publishing_refuses_unknown_kinds_drift_and_the_wrong_audience(world):
+    def publish(**kwargs):
+        with transaction.atomic():
+            return event_publish(organisation_id=world.org_a.id, **kwargs)
+
+    shop = {"shop_account_id": world.shop_a1.id}
+    with pytest.raises(UnknownEventKind):
+        publish(type="buyer.secret", data={}, **shop)
+    with pytest.raises(EventPayloadInvalid):
+        publish(type=CONVERSATION_UPDATED, data={"id": 1}, **shop)
+    with pytest.raises(EventAudienceMismatch):  # a shop's kind without its shop
+        publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "x"))
+    with pytest.raises(EventAudienceMismatch):  # or to one person
+        publish(
+            type=CONVERSATION_UPDATED,
+            data=marked(CONVERSATION_UPDATED, "x"),
+            user_id=world.agent_a1.pk,
+        )
+    assert not InboxEvent.objects.exists()
+    event = publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "ok"), **shop)
+    assert (event.type, event.shop_account_id) == ("conversation.updated", world.shop_a1.id)
+
+
+@pytest.mark.django_db
+def test_production_publishes_a_drifted_payload_rather_than_lose_it(world, settings):
+    settings.SCRM_EVENTS_CHECK_SCHEMA = False
+    with transaction.atomic():
+        event = event_publish(
+            organisation_id=world.org_a.id,
+            shop_account_id=world.shop_a1.id,
+            type=CONVERSATION_UPDATED,
+            data={"id": 1},
+        )
+    assert InboxEvent.objects.get(pk=event.pk).data == {"id": 1}
+
+
+def test_audiences_are_the_three_groups():
+    assert {a.value for a in Audience} == {"shop", "user", "supervisors"}
