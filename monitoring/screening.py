@@ -1,22 +1,6 @@
-"""Where every outgoing reply is screened before it is stored (the sensitive-word monitor).
+"""Moved to ``monitoring.services.screening``; kept so existing imports work (new code imports
+``monitoring.services``)."""
 
-``screen_outgoing`` is the single call site the reply service uses. Word lists, block/mask/flag
-decisions and violations are the sensitive-word issue's work; until then no rule exists, so the
-text passes unchanged. Keep the signature: callers rely on it.
-"""
+from monitoring.services.screening import ScreeningResult, screen_outgoing
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class ScreeningResult:
-    text: str  # possibly masked
-    blocked: bool = False
-    reason: str = ""
-
-
-def screen_outgoing(*, organisation_id: int, shop_account_id: int, text: str) -> ScreeningResult:
-    """Screen a reply; the caller refuses it when ``blocked`` and sends ``text`` otherwise."""
-    return ScreeningResult(text=text)
+__all__ = ["ScreeningResult", "screen_outgoing"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from monitoring.security_log import security_events_prune
+from monitoring.services import security_events_prune
 
 
 @shared_task(acks_late=True)

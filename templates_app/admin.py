@@ -1,32 +1,54 @@
 from django.contrib import admin
 from django.db import transaction
 
+from monitoring.services import audit_record
 from templates_app import library
 from templates_app.models import Material, QuickReply, QuickReplyUsage
 
 
 class _LibraryAdmin(admin.ModelAdmin):
-    """Edits here bypass the services: mark the library changed as they do, so the picker's
-    in-memory copies re-sync at once rather than on their next timed scan."""
+    """Edits here bypass the services: do what they do in the same transaction (Django's admin
+    saves in one): mark the library changed, so the picker's in-memory copies re-sync at once
+    rather than on their next timed scan, and write the audit event (``via: admin``; ids and
+    the names of the changed fields only, never a text)."""
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        library.changed(form.instance.organisation_id)
+        obj = form.instance
+        library.changed(obj.organisation_id)
         before = form.initial.get("organisation")  # a reply moved: its old library changed too
-        if before and before != form.instance.organisation_id:
+        if before and before != obj.organisation_id:
             library.changed(before)
+        _audit(request, obj, "updated" if change else "created", sorted(form.changed_data))
 
     def delete_model(self, request, obj):
         with transaction.atomic():
+            _audit(request, obj, "deleted")
             super().delete_model(request, obj)
             library.changed(obj.organisation_id)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             organisations = set(queryset.values_list("organisation_id", flat=True))
+            for obj in queryset:
+                _audit(request, obj, "deleted")
             super().delete_queryset(request, queryset)
             for organisation_id in organisations:
                 library.changed(organisation_id)
+
+
+def _audit(request, obj, verb: str, fields: list[str] | None = None) -> None:
+    name = "quick_reply" if isinstance(obj, QuickReply) else "material"
+    data = {"id": obj.pk, "scope": obj.scope, "via": "admin"}
+    if fields is not None:
+        data["fields"] = fields
+    audit_record(
+        organisation_id=obj.organisation_id,
+        actor=request.user,
+        action=f"{name}.{verb}",
+        target=obj,
+        data=data,
+    )
 
 
 @admin.register(QuickReply)

@@ -20,8 +20,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inbox.models import Member
-from inbox.selectors import member_for
+from inbox.selectors.for_apps import ActingMember, acting_member
 from scrm.api import CursorPagination, IdField, KeysetPagination, NotFound, ServiceError
 from scrm.parsers import JSONParser
 from templates_app import exchange, rendering, selectors, services
@@ -44,7 +43,7 @@ def quick_reply_payload(
     material_ids: Sequence[int],
     usage_count: int,
     variables: Sequence[str],
-    member: Member | None,
+    member: ActingMember | None,
     tz: tzinfo | None = None,
 ) -> dict[str, Any]:
     """A quick reply as the API shows it (the fields ``QuickReplySerializer`` documents).
@@ -207,7 +206,11 @@ class MaterialSerializer(serializers.ModelSerializer):
         ]
 
     def get_shop_account_ids(self, obj: Material) -> list[int]:
-        return sorted(s.id for s in obj.shop_accounts.all())
+        shops = self.context.get("material_shops") or {}
+        if obj.id not in shops:
+            shops.update(selectors.material_shop_ids([obj.id]))
+            self._context["material_shops"] = shops  # type: ignore[index]
+        return shops[obj.id]
 
     def get_url(self, obj: Material) -> str:
         if obj.kind == MaterialKind.LINK:
@@ -251,7 +254,7 @@ class _QuickReplyView(GenericAPIView):
     def get_serializer_context(self) -> dict[str, Any]:
         context = dict(super().get_serializer_context())
         if self.request.user.is_authenticated:
-            context["member"] = member_for(self.request.user)
+            context["member"] = acting_member(self.request.user)
         return context
 
 
@@ -285,7 +288,7 @@ class QuickReplyList(_QuickReplyView):
             limit=size,
         )
         paginator.next_values = list(page.next_after) if page.next_after else None
-        member, tz = member_for(request.user), timezone.get_current_timezone()
+        member, tz = acting_member(request.user), timezone.get_current_timezone()
         data = [
             quick_reply_payload(
                 e.reply,
@@ -413,10 +416,7 @@ class QuickReplyImport(GenericAPIView):
             upload = data.get("file")
             fmt = str(data.get("format") or "").lower()
             if upload is not None:
-                raw = upload.read()
-                if fmt == "csv" or (not fmt and upload.name.lower().endswith(".csv")):
-                    return exchange.from_csv(raw)
-                return exchange.from_json(raw)
+                return exchange.from_upload(upload.name, upload.read(), fmt)
             if fmt == "csv":
                 return exchange.from_csv(str(data.get("data") or ""))
             if "templates" in data:
@@ -513,8 +513,14 @@ class MaterialList(GenericAPIView):
             search=request.query_params.get("search", ""),
             kind=request.query_params.get("kind", ""),
         )
-        page = self.paginate_queryset(qs)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        page = list(self.paginate_queryset(qs) or [])
+        context = {
+            **self.get_serializer_context(),
+            "material_shops": selectors.material_shop_ids([m.id for m in page]),
+        }
+        return self.get_paginated_response(
+            MaterialSerializer(page, many=True, context=context).data
+        )
 
     @extend_schema(request=MaterialInput, responses={201: MaterialSerializer})
     def post(self, request: Request) -> Response:

@@ -120,3 +120,12 @@ def from_csv(text: str | bytes) -> list[dict[str, Any]]:
         }
         rows.append(row)
     return rows
+
+
+def from_upload(name: str, raw: bytes, fmt: str = "") -> list[dict[str, Any]]:
+    """The rows of an uploaded file: CSV when ``fmt`` says so or the name ends in ``.csv``,
+    else JSON."""
+    fmt = fmt.lower()
+    if fmt == "csv" or (not fmt and name.lower().endswith(".csv")):
+        return from_csv(raw)
+    return from_json(raw)

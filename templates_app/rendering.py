@@ -12,16 +12,27 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+
+def gettext_noop(text: str) -> str:
+    """Marks a text for the translation catalogue (``makemessages`` looks for this name) without
+    importing Django: the pages translate the catalogue's descriptions when they show them."""
+    return text
+
+
 # Variables the inbox fills from the conversation (name -> what it is), in picker order.
 CATALOGUE: dict[str, str] = {
-    "buyer_name": "The buyer's display name",
-    "shop_name": "The shop account's name",
-    "order_id": "The order id last shared in the chat (order card or 'came from order')",
-    "product_id": "The product id last shared in the chat (product card or 'came from product')",
-    "product_name": "The product name, when the product card carries one",
-    "tracking_number": "The tracking number, when a message of the chat carries one",
-    "agent_name": "The name of the agent sending the reply",
-    "shop_date": "Today's date in the shop's time zone (YYYY-MM-DD)",
+    "buyer_name": gettext_noop("The buyer's display name"),
+    "shop_name": gettext_noop("The shop account's name"),
+    "order_id": gettext_noop(
+        "The order id last shared in the chat (order card or 'came from order')"
+    ),
+    "product_id": gettext_noop(
+        "The product id last shared in the chat (product card or 'came from product')"
+    ),
+    "product_name": gettext_noop("The product name, when the product card carries one"),
+    "tracking_number": gettext_noop("The tracking number, when a message of the chat carries one"),
+    "agent_name": gettext_noop("The name of the agent sending the reply"),
+    "shop_date": gettext_noop("Today's date in the shop's time zone (YYYY-MM-DD)"),
 }
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -10,15 +10,22 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Model, Prefetch, QuerySet
+from django.db.models import BooleanField, Count, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from inbox.models import Conversation, Customer, Member, Message, ShopAccount
-from inbox.selectors import AnyUser, member_for, member_shop_ids_sql
+from inbox.selectors import AnyUser
+from inbox.selectors.for_apps import (
+    ActingMember,
+    ConversationFacts,
+    acting_member,
+    conversation_facts,
+    member_names,
+    shop_ids_subquery,
+)
 from scrm.api import Forbidden, NotFound, ServiceError
 from templates_app import library, rendering
 from templates_app.models import Material, QuickReply, QuickReplyUsage, Scope
@@ -26,23 +33,20 @@ from templates_app.search import query_terms
 
 M = TypeVar("M", QuickReply, Material)
 
-# How far back the render looks for order/product cards and the buyer's language.
-RECENT_MESSAGES = 50
-
 
 def _condition(sql: str, params: list[Any]) -> RawSQL:
     # The SQL is ours (names from the models' metadata); every value is a parameter.
     return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
 
-def _visible_sql(model: type[Model], member: Member) -> tuple[str, list[Any]]:
+def _visible_sql(model: type[Model], member: ActingMember) -> tuple[str, list[Any]]:
     """The visibility rule as one SQL condition on ``model``'s table, and its parameters.
 
     The database reads of one reply or material (detail, the services' checks, material
     lists) use it; the picker applies the same rule in memory (``library.View.visible``), and
     both answer the same scope cases in the tests. Plain SQL: compiling the rule's ORM lookups
     and nested subqueries cost more than running the query. The shops an agent works on are
-    inbox's rule (``member_shop_ids_sql``: member shops of their own organisation) as a
+    inbox's rule (``shop_ids_subquery``: member shops of their own organisation) as a
     subquery, so they cost no round trip of their own. Columns are
     unqualified, so the condition stays right when Django aliases the table in a subquery; a
     join that brings a column of the same name makes the database refuse it as ambiguous.
@@ -63,20 +67,15 @@ def _visible_sql(model: type[Model], member: Member) -> tuple[str, list[Any]]:
     link = model.shop_accounts.through._meta  # type: ignore[attr-defined]
     link_item = link.get_field(model._meta.model_name or "").column
     link_shop = link.get_field("shopaccount").column
-    their_shops, shop_params = member_shop_ids_sql(member)
+    their_shops, shop_params = shop_ids_subquery(member)
     team_items = f'SELECT t."{link_item}" FROM "{link.db_table}" t WHERE t."{link_shop}" IN '  # noqa: S608
     sql = f'{own} AND "{model._meta.pk.column}" IN ({team_items}({their_shops}))))'
     return sql, [*params, *shop_params]
 
 
-def _visible(model: type[M], user: AnyUser | Member) -> QuerySet[M]:
-    member = user if isinstance(user, Member) else member_for(user)
+def _visible(model: type[M], user: AnyUser | ActingMember) -> QuerySet[M]:
+    member = user if isinstance(user, ActingMember) else acting_member(user)
     return model.objects.filter(_condition(*_visible_sql(model, member)))
-
-
-def _ids_only(name: str, model: type[ShopAccount]) -> Prefetch:
-    # Serializers need only ids; a full ShopAccount would also decrypt its credentials.
-    return Prefetch(name, queryset=model.objects.only("id"))
 
 
 Relations = dict[int, tuple[list[int], list[int]]]
@@ -105,7 +104,7 @@ def quick_reply_relations(ids: list[int]) -> Relations:
     return out
 
 
-def can_manage(member: Member, item: QuickReply | Material) -> bool:
+def can_manage(member: ActingMember, item: QuickReply | Material) -> bool:
     """Agents manage their personal items; supervisors and admins also team and organisation."""
     if item.organisation_id != member.organisation_id:
         return False
@@ -136,28 +135,51 @@ def quick_reply_page_for(
     category: str = "",
     scope: str = "",
     include_archived: bool = False,
+    archived_only: bool = False,
+    language: str = "",
     after: tuple[int, int] | None = None,
     limit: int = 50,
 ) -> PickerPage:
     """The picker: visible quick replies matching ``search`` (word prefixes of the shortcut,
     title, category and every body; CJK by character pairs), most used first. Archived ones
-    only when asked.
+    only when asked (``include_archived``: them too; ``archived_only``: only them); with
+    ``language``, only replies that have a version in it.
 
     Read from the organisation's in-memory library (``templates_app.library``): content as
     committed, usage order at most ``SCRM_QUICK_REPLY_SYNC_SECONDS`` old.
     """
-    view = library.view_for(member_for(user))
+    view = library.view_for(acting_member(user))
     query = library.Query(
         terms=query_terms(search),
         category=category,
         scope=scope,
         include_archived=include_archived,
+        archived_only=archived_only,
+        language=language,
         after=after,
         limit=limit,
     )
     entries, more = view.find(query)
     last = entries[-1] if more and entries else None
     return PickerPage(view, entries, (view.usage_of(last), last.reply.id) if last else None)
+
+
+def quick_reply_categories_for(user: AnyUser) -> list[str]:
+    """The categories of the quick replies the user sees (archived ones too), sorted."""
+    view = library.view_for(acting_member(user))
+    found = {e.reply.category for e in view.snapshot.entries.values() if view.visible(e)}
+    return sorted(c for c in found if c)
+
+
+def quick_replies_sending(user: AnyUser, material_id: int) -> list[QuickReply]:
+    """The quick replies the user sees that send a material (archived ones too), by title."""
+    view = library.view_for(acting_member(user))
+    found = [
+        view.reply(e)
+        for e in view.snapshot.entries.values()
+        if material_id in e.material_ids and view.visible(e)
+    ]
+    return sorted(found, key=lambda q: (q.title.lower(), q.id))
 
 
 def quick_reply_get(user: AnyUser, quick_reply_id: int) -> QuickReply:
@@ -168,10 +190,15 @@ def quick_reply_get(user: AnyUser, quick_reply_id: int) -> QuickReply:
         raise NotFound("Quick reply not found.") from None
 
 
+def quick_reply_visible(member: ActingMember, quick_reply_id: int) -> QuickReply | None:
+    """One quick reply the member may see (archived included), else None."""
+    return _visible(QuickReply, member).filter(id=quick_reply_id).first()
+
+
 def quick_reply_export_for(user: AnyUser) -> tuple[list[QuickReply], Relations]:
     """The active quick replies the user manages: their personal ones for agents, organisation
     and team ones for supervisors and admins."""
-    member = member_for(user)
+    member = acting_member(user)
     qs = QuickReply.objects.filter(organisation_id=member.organisation_id, is_archived=False)
     if member.sees_all_shops:
         qs = qs.exclude(scope=Scope.PERSONAL)
@@ -193,141 +220,22 @@ class RenderResult:
     attachments: list[dict[str, Any]] = field(default_factory=list)
 
 
-class RecentMessage(NamedTuple):
-    """What a render reads of a message (plain tuples: building 50 model instances a render
-    cost more than the render's five queries)."""
-
-    direction: str
-    type: str
-    sender_role: str
-    text: str
-    content: Any
-
-
-class ConversationFacts(NamedTuple):
-    """What a render knows of its conversation."""
-
-    id: int
-    shop_name: str
-    shop_time_zone: str
-    buyer_name: str
-
-
 def conversation_variables(
-    conversation: ConversationFacts, messages: list[RecentMessage], agent: Member, now: Any = None
+    conversation: ConversationFacts, agent: ActingMember, now: Any = None
 ) -> dict[str, str | None]:
-    """The catalogue's values for one conversation (None where this chat does not know it).
-
-    ``messages`` are the recent ones, newest first.
-    """
+    """The catalogue's values for one conversation (None where this chat does not know it)."""
     now = now or timezone.now()
     shop_date = now.astimezone(zoneinfo.ZoneInfo(conversation.shop_time_zone)).date()
-    values: dict[str, str | None] = {
+    return {
         "buyer_name": conversation.buyer_name or None,
         "shop_name": conversation.shop_name,
         "agent_name": agent.name,
         "shop_date": shop_date.isoformat(),
-        "order_id": None,
-        "product_id": None,
-        "product_name": None,
-        "tracking_number": None,
+        "order_id": conversation.order_id,
+        "product_id": conversation.product_id,
+        "product_name": conversation.product_name,
+        "tracking_number": conversation.tracking_number,
     }
-    for m in messages:
-        content = m.content if isinstance(m.content, dict) else {}
-        for key in ("order_id", "product_id", "tracking_number"):
-            if values[key] is None and content.get(key):
-                values[key] = str(content[key])
-        if values["product_name"] is None and content.get("product_id"):
-            name = content.get("product_name") or content.get("title")
-            if name:
-                values["product_name"] = str(name)
-    return values
-
-
-def _column(model: type[Model], name: str) -> str:
-    """The database column of one of ``model``'s own fields."""
-    column = getattr(model._meta.get_field(name), "column", None)
-    if not column:
-        raise LookupError(f"{model.__name__}.{name} has no column")
-    return str(column)
-
-
-def _render_sql(member: Member) -> tuple[str, list[Any]]:
-    """One statement for a render's reads, and its parameters after the conversation id: the
-    conversation's facts (row kind 0) if it is of a shop the member works on (inbox's
-    ``conversation_get`` rule, the agent's shops as ``member_shop_ids_sql``), and then only
-    then its recent visible messages (kind 1) with their sort key, newest first.
-
-    Plain SQL with names from the models' metadata: on PostgreSQL compiling and planning the
-    two ORM queries cost more than the render's other work together."""
-    conv, shop, buyer, msg = Conversation._meta, ShopAccount._meta, Customer._meta, Message._meta
-    cv = {f: _column(Conversation, f) for f in ("shop_account", "customer")}
-    ms = {f: _column(Message, f) for f in ("conversation", "is_visible", "sent_at")}
-    if member.sees_all_shops:
-        rule = f'sh."{_column(ShopAccount, "organisation")}" = %s'
-        rule_params: list[Any] = [member.organisation_id]
-    else:
-        their_shops, rule_params = member_shop_ids_sql(member)
-        rule = f'cv."{cv["shop_account"]}" IN ({their_shops})'
-    facts = (
-        f'SELECT sh."{_column(ShopAccount, "name")}" AS shop_name, '  # noqa: S608 - names from _meta
-        f'sh."{_column(ShopAccount, "time_zone")}" AS shop_tz, '
-        f'bu."{_column(Customer, "display_name")}" AS buyer FROM "{conv.db_table}" cv '
-        f'INNER JOIN "{shop.db_table}" sh ON sh."{shop.pk.column}" = cv."{cv["shop_account"]}" '
-        f'INNER JOIN "{buyer.db_table}" bu ON bu."{buyer.pk.column}" = cv."{cv["customer"]}" '
-        f'WHERE cv."{conv.pk.column}" = %s AND {rule}'
-    )
-    fields = [f'ms."{_column(Message, f)}"' for f in RecentMessage._fields]
-    sort = [f'ms."{ms["sent_at"]}"', f'ms."{msg.pk.column}"']
-    blanks = ", ".join(["NULL"] * (len(fields) + len(sort)))
-    at = 5 + len(fields)  # 1-based position of the sort key's first column
-    sql = (
-        f"WITH facts AS ({facts}) "  # noqa: S608 - names from _meta
-        f"SELECT 0, shop_name, shop_tz, buyer, {blanks} FROM facts "
-        f"UNION ALL SELECT 1, NULL, NULL, NULL, r.* FROM (SELECT {', '.join(fields + sort)} "
-        f'FROM "{msg.db_table}" ms WHERE ms."{ms["conversation"]}" = %s '
-        f'AND ms."{ms["is_visible"]}" = %s AND EXISTS (SELECT 1 FROM facts) '
-        f"ORDER BY {sort[0]} DESC, {sort[1]} DESC LIMIT %s) r "
-        f"ORDER BY 1, {at} DESC, {at + 1} DESC"
-    )
-    return sql, [*rule_params]
-
-
-def _render_reads(
-    member: Member, conversation_id: int
-) -> tuple[ConversationFacts, list[RecentMessage]]:
-    """The conversation a render fills from and its recent visible messages, newest first, in
-    one round trip (``_render_sql``); NotFound unless the member may see it. The buyer's name
-    is decrypted by its field, as the ORM would."""
-    sql, rule_params = _render_sql(member)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [conversation_id, *rule_params, conversation_id, True, RECENT_MESSAGES])
-        rows = cursor.fetchall()
-    if not rows or rows[0][0] != 0:
-        raise NotFound("Conversation not found.")
-    decrypt = Customer._meta.get_field("display_name").from_db_value
-    _, shop_name, shop_tz, buyer = rows[0][:4]
-    facts = ConversationFacts(conversation_id, shop_name, shop_tz, decrypt(buyer, None, connection))
-    content = Message._meta.get_field("content")
-    width, content_at = len(RecentMessage._fields), RecentMessage._fields.index("content")
-    messages = []
-    for r in rows[1:]:
-        values = list(r[4 : 4 + width])  # the sort key after them is dropped
-        values[content_at] = content.from_db_value(
-            values[content_at],
-            None,  # type: ignore[arg-type]  # the field ignores it (Django passes its column)
-            connection,
-        )
-        messages.append(RecentMessage(*values))
-    return facts, messages
-
-
-def _buyer_texts(messages: list[RecentMessage]) -> list[str]:
-    return [
-        m.text
-        for m in messages
-        if m.direction == "in" and m.type == "TEXT" and m.sender_role == "BUYER" and m.text
-    ][:10]
 
 
 def quick_reply_render(
@@ -343,15 +251,15 @@ def quick_reply_render(
     Never returns a text with a blank where a value should be: unknown or missing variables
     raise a ``template_variables`` error listing them, with the prompts the UI should ask.
     """
-    member = member_for(user)
+    member = acting_member(user)
     view = library.view_for(member)
     entry = view.get(quick_reply_id)
     if entry is None or entry.reply.is_archived:
         raise NotFound("Quick reply not found.")
     quick_reply = view.reply(entry)
-    conversation, messages = _render_reads(member, conversation_id)
+    conversation = conversation_facts(member, conversation_id)
     bodies = quick_reply.bodies
-    detected = rendering.detect_language(_buyer_texts(messages))
+    detected = rendering.detect_language(conversation.buyer_texts)
     chosen = rendering.pick_language(bodies, quick_reply.default_language, language, detected)
     if chosen is None:
         raise ServiceError(
@@ -361,7 +269,7 @@ def quick_reply_render(
         )
     custom = list(quick_reply.custom_fields or [])
     given = {k: str(v) for k, v in (values or {}).items() if v is not None}
-    context = conversation_variables(conversation, messages, member)
+    context = conversation_variables(conversation, member)
     for name, value in given.items():
         if name in rendering.CATALOGUE or name in custom:
             context[name] = value
@@ -431,7 +339,7 @@ def _variables_message(outcome: rendering.RenderOutcome) -> str:
 def quick_reply_stats(user: AnyUser, *, days: int = 30, limit: int = 50) -> dict[str, Any]:
     """Usage of the organisation's quick replies per template and per agent over ``days``;
     supervisors and admins only."""
-    member = member_for(user)
+    member = acting_member(user)
     if not member.sees_all_shops:
         raise Forbidden("Only supervisors and admins see quick-reply statistics.")
     since = timezone.now() - timedelta(days=days)
@@ -448,6 +356,7 @@ def quick_reply_stats(user: AnyUser, *, days: int = 30, limit: int = 50) -> dict
         .annotate(uses=Count("id"))
         .order_by("-uses", "user_id")[:limit]
     )
+    names = member_names(member, {row["user_id"] for row in per_agent if row["user_id"]})
     return {
         "days": days,
         "total": usages.count(),
@@ -461,7 +370,12 @@ def quick_reply_stats(user: AnyUser, *, days: int = 30, limit: int = 50) -> dict
             for row in per_template
         ],
         "agents": [
-            {"user_id": row["user_id"], "username": row["user__username"], "uses": row["uses"]}
+            {
+                "user_id": row["user_id"],
+                "username": row["user__username"],
+                "name": names.get(row["user_id"]) or row["user__username"] or "",
+                "uses": row["uses"],
+            }
             for row in per_agent
         ],
     }
@@ -471,26 +385,42 @@ def quick_reply_stats(user: AnyUser, *, days: int = 30, limit: int = 50) -> dict
 
 
 def material_list_for(
-    user: AnyUser, *, search: str = "", kind: str = "", include_archived: bool = False
+    user: AnyUser,
+    *,
+    search: str = "",
+    kind: str = "",
+    include_archived: bool = False,
+    archived_only: bool = False,
 ) -> QuerySet[Material]:
-    """Visible materials, newest first."""
+    """Visible materials, newest first; archived ones only when asked (``include_archived``:
+    them too; ``archived_only``: only them)."""
     qs = _visible(Material, user)
-    if not include_archived:
+    if archived_only:
+        qs = qs.filter(is_archived=True)
+    elif not include_archived:
         qs = qs.filter(is_archived=False)
     if search.strip():
         qs = qs.filter(name__icontains=search.strip())
     if kind:
         qs = qs.filter(kind=kind)
-    return qs.prefetch_related(_ids_only("shop_accounts", ShopAccount)).order_by("-id")
+    return qs.order_by("-id")
 
 
 def material_get(user: AnyUser, material_id: int) -> Material:
     """One visible material, or NotFound."""
     try:
-        return (
-            _visible(Material, user)
-            .prefetch_related(_ids_only("shop_accounts", ShopAccount))
-            .get(id=material_id)
-        )
+        return _visible(Material, user).get(id=material_id)
     except Material.DoesNotExist:
         raise NotFound("Material not found.") from None
+
+
+def material_shop_ids(ids: list[int]) -> dict[int, list[int]]:
+    """Shop account ids of some materials, sorted, in one query of the link table (no shop
+    row is read: serializers need only the ids)."""
+    out: dict[int, list[int]] = {i: [] for i in ids}
+    if ids:
+        through = Material.shop_accounts.through.objects
+        pairs = through.filter(material_id__in=ids).order_by("shopaccount_id")
+        for material_id, shop_id in pairs.values_list("material_id", "shopaccount_id"):
+            out[material_id].append(shop_id)
+    return out

@@ -16,10 +16,17 @@ from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_noop
 from rest_framework import status
 
-from inbox.models import Member, ShopAccount
-from inbox.selectors import AnyUser, conversation_get, member_for
+from inbox.hooks import ReplySubmitted
+from inbox.selectors import AnyUser
+from inbox.selectors.for_apps import (
+    ActingMember,
+    acting_member,
+    conversation_ref,
+    organisation_shop_ids,
+)
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, ServiceError
 from templates_app import library, selectors
@@ -45,28 +52,28 @@ def _invalid(exc: QuickReplyInvalid) -> ServiceError:
     return ServiceError(exc.message, code=exc.code, details=exc.details)
 
 
-def _check_scope_rights(member: Member, scope: str) -> None:
+def _check_scope_rights(member: ActingMember, scope: str) -> None:
     if scope != Scope.PERSONAL and not member.sees_all_shops:
-        raise Forbidden("Only supervisors and admins manage team and organisation quick replies.")
+        raise Forbidden(
+            gettext_noop("Only supervisors and admins manage team and organisation quick replies.")
+        )
 
 
-def _check_relations(member: Member, actor: AnyUser, data: QuickReplyData) -> None:
+def _check_relations(member: ActingMember, actor: AnyUser, data: QuickReplyData) -> None:
     errors: dict[str, list[str]] = {}
     if data.shop_account_ids:
-        found = ShopAccount.objects.filter(
-            organisation_id=member.organisation_id, id__in=data.shop_account_ids
-        ).count()
-        if found != len(data.shop_account_ids):
-            errors["shop_account_ids"] = ["Unknown shop account."]
+        shops = organisation_shop_ids(member, data.shop_account_ids)
+        if len(shops) != len(data.shop_account_ids):
+            errors["shop_account_ids"] = [gettext_noop("Unknown shop account.")]
     if data.material_ids:
         found = selectors.material_list_for(actor).filter(id__in=data.material_ids).count()
         if found != len(data.material_ids):
-            errors["material_ids"] = ["Unknown material."]
+            errors["material_ids"] = [gettext_noop("Unknown material.")]
     if errors:
-        raise ServiceError("The quick reply is not valid.", details=errors)
+        raise ServiceError(gettext_noop("The quick reply is not valid."), details=errors)
 
 
-def _write(quick_reply: QuickReply, data: QuickReplyData, member: Member) -> None:
+def _write(quick_reply: QuickReply, data: QuickReplyData, member: ActingMember) -> None:
     quick_reply.title = data.title
     quick_reply.shortcut = data.shortcut
     quick_reply.body = data.body
@@ -81,7 +88,12 @@ def _write(quick_reply: QuickReply, data: QuickReplyData, member: Member) -> Non
     quick_reply.materials.set(data.material_ids)
 
 
-def _data_of(quick_reply: QuickReply) -> dict[str, Any]:
+def _data_of(
+    quick_reply: QuickReply, relations: selectors.Relations | None = None
+) -> dict[str, Any]:
+    if relations is None or quick_reply.id not in relations:
+        relations = selectors.quick_reply_relations([quick_reply.id])
+    shop_ids, material_ids = relations[quick_reply.id]
     return {
         "title": quick_reply.title,
         "shortcut": quick_reply.shortcut,
@@ -91,8 +103,8 @@ def _data_of(quick_reply: QuickReply) -> dict[str, Any]:
         "default_language": quick_reply.default_language,
         "translations": dict(quick_reply.translations or {}),
         "custom_fields": list(quick_reply.custom_fields or []),
-        "shop_account_ids": sorted(s.id for s in quick_reply.shop_accounts.all()),
-        "material_ids": sorted(m.id for m in quick_reply.materials.all()),
+        "shop_account_ids": sorted(shop_ids),
+        "material_ids": sorted(material_ids),
     }
 
 
@@ -102,7 +114,7 @@ def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
 
     Keeps: agents create personal ones only; every body names known variables only.
     """
-    member = member_for(actor)
+    member = acting_member(actor)
     try:
         data = clean({k: v for k, v in fields.items() if k in EDITABLE})
     except QuickReplyInvalid as exc:
@@ -122,11 +134,11 @@ def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
     return quick_reply
 
 
-def _manageable(actor: AnyUser, quick_reply_id: int) -> tuple[Member, QuickReply]:
-    member = member_for(actor)
+def _manageable(actor: AnyUser, quick_reply_id: int) -> tuple[ActingMember, QuickReply]:
+    member = acting_member(actor)
     quick_reply = selectors.quick_reply_get(actor, quick_reply_id)  # NotFound if not visible
     if not selectors.can_manage(member, quick_reply):
-        raise Forbidden("You may not change this quick reply.")
+        raise Forbidden(gettext_noop("You may not change this quick reply."))
     return member, quick_reply
 
 
@@ -157,22 +169,36 @@ def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -
     return quick_reply
 
 
-@transaction.atomic
-def quick_reply_archive(*, actor: AnyUser, quick_reply_id: int) -> QuickReply:
-    """Hide a quick reply from the picker (kept for statistics and audit)."""
+def _quick_reply_archived_set(actor: AnyUser, quick_reply_id: int, archived: bool) -> QuickReply:
     member, quick_reply = _manageable(actor, quick_reply_id)
-    if not quick_reply.is_archived:
-        quick_reply.is_archived = True
+    if quick_reply.is_archived != archived:
+        quick_reply.is_archived = archived
         quick_reply.save(update_fields=["is_archived", "updated_at"])
         library.changed(member.organisation_id)
         audit_record(
             organisation_id=member.organisation_id,
             actor=actor,
-            action="quick_reply.archived",
+            action="quick_reply.archived" if archived else "quick_reply.unarchived",
             target=quick_reply,
             data={"id": quick_reply.id, "scope": quick_reply.scope},
         )
     return quick_reply
+
+
+@transaction.atomic
+def quick_reply_archive(*, actor: AnyUser, quick_reply_id: int) -> QuickReply:
+    """Hide a quick reply from the picker (kept for statistics and audit).
+
+    Keeps: only someone who manages it (``can_manage``); archiving twice changes nothing."""
+    return _quick_reply_archived_set(actor, quick_reply_id, True)
+
+
+@transaction.atomic
+def quick_reply_unarchive(*, actor: AnyUser, quick_reply_id: int) -> QuickReply:
+    """Bring an archived quick reply back to the picker, with its usage count.
+
+    Keeps: only someone who manages it; unarchiving an active one changes nothing."""
+    return _quick_reply_archived_set(actor, quick_reply_id, False)
 
 
 @transaction.atomic
@@ -182,7 +208,7 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
     A row matches an active quick reply of the same scope and shortcut (and owner, for personal
     ones); a matching one is updated if it differs. Any invalid row refuses the whole import.
     """
-    member = member_for(actor)
+    member = acting_member(actor)
     if len(rows) > MAX_IMPORT_ROWS:
         raise ServiceError(f"At most {MAX_IMPORT_ROWS} rows per import.", code="import_invalid")
     cleaned: list[QuickReplyData] = []
@@ -199,7 +225,7 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
             errors[str(i)] = {"code": exc.code, "details": exc.details or {"_": [exc.message]}}
     if errors:
         raise ServiceError(
-            "Some rows are not valid; nothing was imported.",
+            gettext_noop("Some rows are not valid; nothing was imported."),
             code="import_invalid",
             details={"rows": errors},
         )
@@ -207,10 +233,9 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
         (q.scope, q.shortcut, q.owner_id): q
         for q in QuickReply.objects.filter(
             organisation_id=member.organisation_id, is_archived=False
-        )
-        .filter(scope__in={d.scope for d in cleaned})
-        .prefetch_related("shop_accounts", "materials")
+        ).filter(scope__in={d.scope for d in cleaned})
     }
+    relations = selectors.quick_reply_relations([q.id for q in existing.values()])
     created, updated, unchanged = [], [], []
     for data in cleaned:
         owner = member.user_id if data.scope == Scope.PERSONAL else None
@@ -222,7 +247,7 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
             _write(quick_reply, data, member)
             existing[(data.scope, data.shortcut, owner)] = quick_reply
             created.append(quick_reply.id)
-        elif _data_of(quick_reply) != asdict(data):
+        elif _data_of(quick_reply, relations) != asdict(data):
             _write(quick_reply, data, member)
             updated.append(quick_reply.id)
         else:
@@ -239,7 +264,12 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
 
 
 def _record_use(
-    member: Member, actor: AnyUser, quick_reply: QuickReply, conversation_id: int, language: str
+    member: ActingMember,
+    actor: AnyUser,
+    quick_reply: QuickReply,
+    conversation_id: int,
+    language: str,
+    message_id: int | None = None,
 ) -> QuickReplyUsage:
     usage = QuickReplyUsage.objects.create(
         organisation_id=member.organisation_id,
@@ -254,7 +284,12 @@ def _record_use(
         actor=actor,
         action="quick_reply.used",
         target=quick_reply,
-        data={"id": quick_reply.id, "conversation_id": conversation_id, "language": language},
+        data={
+            "id": quick_reply.id,
+            "conversation_id": conversation_id,
+            "language": language,
+            **({"message_id": message_id} if message_id is not None else {}),
+        },
     )
     return usage
 
@@ -264,10 +299,29 @@ def quick_reply_use(
     *, actor: AnyUser, quick_reply_id: int, conversation_id: int, language: str = ""
 ) -> QuickReplyUsage:
     """Count one use of a visible quick reply in a visible conversation."""
-    member = member_for(actor)
+    member = acting_member(actor)
     quick_reply = selectors.quick_reply_get(actor, quick_reply_id)
-    conversation = conversation_get(actor, conversation_id)
+    conversation = conversation_ref(actor, conversation_id)
     return _record_use(member, actor, quick_reply, conversation.id, language[:16])
+
+
+def quick_reply_count_sent(moment: ReplySubmitted) -> None:
+    """Count the use of the quick reply a sent reply was made with (subscribed to the inbox's
+    ``reply_submitted``, in the reply's transaction): once per stored reply, never when the
+    agent only inserted it.
+
+    Keeps: only a quick reply the sender may see (archived ones too: it may have been archived
+    while they typed) is counted; any other id is ignored, never refusing the reply.
+    """
+    if moment.quick_reply_id is None:
+        return
+    member = acting_member(moment.actor)
+    quick_reply = selectors.quick_reply_visible(member, moment.quick_reply_id)
+    if quick_reply is not None:
+        language = moment.quick_reply_language[:16]
+        _record_use(
+            member, moment.actor, quick_reply, moment.conversation_id, language, moment.message_id
+        )
 
 
 def quick_reply_render_for_send(
@@ -283,7 +337,7 @@ def quick_reply_render_for_send(
     The render (a read, which may sync the in-memory library: up to half a second on a
     process's first call) runs before the write's transaction, so SQLite's write lock is held
     only for the counting."""
-    member = member_for(actor)
+    member = acting_member(actor)
     quick_reply, conversation, result = selectors.quick_reply_render(
         actor,
         quick_reply_id=quick_reply_id,
@@ -325,7 +379,7 @@ def material_limits() -> dict[str, int]:
 
 
 def _material_scope(
-    member: Member, scope: str, shop_account_ids: list[int] | tuple[int, ...]
+    member: ActingMember, scope: str, shop_account_ids: list[int] | tuple[int, ...]
 ) -> list[int]:
     if scope not in Scope.values:
         raise ServiceError("Not valid.", details={"scope": [f"One of {', '.join(Scope.values)}."]})
@@ -333,16 +387,17 @@ def _material_scope(
     ids = sorted(set(shop_account_ids))
     if (scope == Scope.TEAM) != bool(ids):
         raise ServiceError(
-            "Not valid.", details={"shop_account_ids": ["Team materials need shops; others none."]}
+            "Not valid.",
+            details={"shop_account_ids": [gettext_noop("Team materials need shops; others none.")]},
         )
-    if ids and ShopAccount.objects.filter(
-        organisation_id=member.organisation_id, id__in=ids
-    ).count() != len(ids):
-        raise ServiceError("Not valid.", details={"shop_account_ids": ["Unknown shop account."]})
+    if ids and len(organisation_shop_ids(member, ids)) != len(ids):
+        raise ServiceError(
+            "Not valid.", details={"shop_account_ids": [gettext_noop("Unknown shop account.")]}
+        )
     return ids
 
 
-def _new_material(member: Member, scope: str, shop_ids: list[int], **fields: Any) -> Material:
+def _new_material(member: ActingMember, scope: str, shop_ids: list[int], **fields: Any) -> Material:
     material = Material.objects.create(
         organisation_id=member.organisation_id,
         scope=scope,
@@ -366,14 +421,14 @@ def material_upload(
 ) -> tuple[Material, bool]:
     """Store an image (jpg/png/gif/webp) or PDF once by content hash; returns (material,
     created). Keeps: the type is read from the bytes; size over the kind's limit is a 413."""
-    member = member_for(actor)
+    member = acting_member(actor)
     shop_ids = _material_scope(member, scope, shop_account_ids)
     upload = ContentFile(content) if isinstance(content, bytes) else File(content)
     upload.seek(0)
     sniffed = _sniff(upload.read(16))
     if sniffed is None:
         raise ServiceError(
-            "Only JPEG, PNG, GIF or WebP images and PDF files can be uploaded.",
+            gettext_noop("Only JPEG, PNG, GIF or WebP images and PDF files can be uploaded."),
             code="material_type",
             details={"allowed": ["jpg", "png", "gif", "webp", "pdf"]},
         )
@@ -397,9 +452,10 @@ def material_upload(
         owner_id=member.user_id if scope == Scope.PERSONAL else None,
         sha256=sha,
         is_archived=False,
-    ).prefetch_related("shop_accounts")
+    )
+    same_shops = selectors.material_shop_ids([m.id for m in same])
     for material in same:
-        if sorted(s.id for s in material.shop_accounts.all()) == shop_ids:
+        if same_shops[material.id] == shop_ids:
             return material, False
     blob = f"materials/{sha[:2]}/{sha}.{ext}"
     if not default_storage.exists(blob):
@@ -436,13 +492,15 @@ def material_link_create(
     shop_account_ids: list[int] | tuple[int, ...] = (),
 ) -> Material:
     """Save a link (an assembly video, a help page) as a material."""
-    member = member_for(actor)
+    member = acting_member(actor)
     shop_ids = _material_scope(member, scope, shop_account_ids)
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         raise ServiceError(
-            "Not a valid http(s) link.", code="material_type", details={"url": ["Invalid URL."]}
+            gettext_noop("Not a valid http(s) link."),
+            code="material_type",
+            details={"url": ["Invalid URL."]},
         ) from None
     if len(url) > 1000:
         raise ServiceError("Not valid.", details={"url": ["At most 1000 characters."]})
@@ -459,22 +517,32 @@ def material_link_create(
     return material
 
 
-@transaction.atomic
-def material_archive(*, actor: AnyUser, material_id: int) -> Material:
-    """Hide a material from the library; the stored blob stays (others may share it)."""
-    member = member_for(actor)
+def _material_archived_set(actor: AnyUser, material_id: int, archived: bool) -> Material:
+    member = acting_member(actor)
     material = selectors.material_get(actor, material_id)
     if not selectors.can_manage(member, material):
-        raise Forbidden("You may not change this material.")
-    if not material.is_archived:
-        material.is_archived = True
+        raise Forbidden(gettext_noop("You may not change this material."))
+    if material.is_archived != archived:
+        material.is_archived = archived
         material.save(update_fields=["is_archived"])
         library.changed(member.organisation_id)
         audit_record(
             organisation_id=member.organisation_id,
             actor=actor,
-            action="material.archived",
+            action="material.archived" if archived else "material.unarchived",
             target=material,
             data={"id": material.id, "kind": material.kind},
         )
     return material
+
+
+@transaction.atomic
+def material_archive(*, actor: AnyUser, material_id: int) -> Material:
+    """Hide a material from the library; the stored blob stays (others may share it)."""
+    return _material_archived_set(actor, material_id, True)
+
+
+@transaction.atomic
+def material_unarchive(*, actor: AnyUser, material_id: int) -> Material:
+    """Bring an archived material back (its replies attach it again when rendered)."""
+    return _material_archived_set(actor, material_id, False)

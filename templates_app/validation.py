@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from templates_app import rendering
 from templates_app.models import Scope
 
@@ -55,19 +57,19 @@ def clean(raw: dict[str, Any]) -> QuickReplyData:
 
     title = _str(raw.get("title"))
     if not title or len(title) > 120:
-        bad("title", "Required, at most 120 characters.")
+        bad("title", gettext_noop("Required, at most 120 characters."))
     shortcut = _str(raw.get("shortcut")).lstrip("/").lower()
     if not SHORTCUT_RE.match(shortcut):
-        bad("shortcut", "Required: letters, digits, '_' or '-', at most 40.")
+        bad("shortcut", gettext_noop("Required: letters, digits, '_' or '-', at most 40."))
     category = _str(raw.get("category"))
     if len(category) > 60:
-        bad("category", "At most 60 characters.")
+        bad("category", gettext_noop("At most 60 characters."))
     scope = _str(raw.get("scope")) or Scope.PERSONAL
     if scope not in Scope.values:
         bad("scope", f"One of {', '.join(Scope.values)}.")
     default_language = (_str(raw.get("default_language")) or "en").lower()
     if not rendering.LANGUAGE_RE.match(default_language):
-        bad("default_language", "A language code such as en or zh-hans.")
+        bad("default_language", gettext_noop("A language code such as en or zh-hans."))
     raw_body = raw.get("body")
     body: str = raw_body if isinstance(raw_body, str) else ""
     if not body.strip() or len(body) > MAX_BODY:
@@ -76,7 +78,7 @@ def clean(raw: dict[str, Any]) -> QuickReplyData:
     translations: dict[str, str] = {}
     raw_tr = raw.get("translations") or {}
     if not isinstance(raw_tr, dict):
-        bad("translations", "An object mapping language codes to bodies.")
+        bad("translations", gettext_noop("An object mapping language codes to bodies."))
         raw_tr = {}
     for lang, text in raw_tr.items():
         code = str(lang).strip().lower()
@@ -90,7 +92,7 @@ def clean(raw: dict[str, Any]) -> QuickReplyData:
     custom_fields: list[str] = []
     raw_cf = raw.get("custom_fields") or []
     if not isinstance(raw_cf, list):
-        bad("custom_fields", "A list of names.")
+        bad("custom_fields", gettext_noop("A list of names."))
         raw_cf = []
     for name in raw_cf:
         name = _str(name).lower()
@@ -104,11 +106,11 @@ def clean(raw: dict[str, Any]) -> QuickReplyData:
     shop_ids = _int_list(raw.get("shop_account_ids"), "shop_account_ids", bad)
     material_ids = _int_list(raw.get("material_ids"), "material_ids", bad)
     if scope == Scope.TEAM and not shop_ids:
-        bad("shop_account_ids", "A team quick reply needs at least one shop account.")
+        bad("shop_account_ids", gettext_noop("A team quick reply needs at least one shop account."))
     if scope != Scope.TEAM and shop_ids:
-        bad("shop_account_ids", "Only team quick replies have shop accounts.")
+        bad("shop_account_ids", gettext_noop("Only team quick replies have shop accounts."))
     if errors:
-        raise QuickReplyInvalid("invalid", "The quick reply is not valid.", errors)
+        raise QuickReplyInvalid("invalid", gettext_noop("The quick reply is not valid."), errors)
 
     _check_bodies({default_language: body, **translations}, custom_fields)
     return QuickReplyData(
@@ -131,7 +133,7 @@ def _int_list(value: Any, name: str, bad: Any) -> list[int]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
-        bad(name, "A list of ids.")
+        bad(name, gettext_noop("A list of ids."))
         return []
     return sorted(set(value))
 
@@ -150,7 +152,9 @@ def _check_bodies(bodies: dict[str, str], custom_fields: list[str]) -> None:
             unknown[lang] = names
     if syntax:
         raise QuickReplyInvalid(
-            "template_syntax", "A body has a malformed placeholder.", {"problems": syntax}
+            "template_syntax",
+            gettext_noop("A body has a malformed placeholder."),
+            {"problems": syntax},
         )
     if unknown:
         flat = sorted({n for names in unknown.values() for n in names})

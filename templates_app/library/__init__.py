@@ -38,8 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from inbox.models import Member
-from inbox.selectors import member_shop_ids_sql
+from inbox.selectors.for_apps import ActingMember, shop_ids_subquery
 from templates_app.library.snapshot import Entry, MaterialCard, Query, Snapshot, View
 from templates_app.library.sync import sync
 from templates_app.models import LibraryRevision
@@ -116,7 +115,7 @@ def _evict() -> None:
             total -= _size(dropped)
 
 
-def _revision_and_shops(member: Member) -> tuple[int | None, frozenset[int] | None]:
+def _revision_and_shops(member: ActingMember) -> tuple[int | None, frozenset[int] | None]:
     """The organisation's library revision and, for an agent, the shops they work on, in one
     round trip (plain SQL: this runs on every keystroke of the picker)."""
     meta = LibraryRevision._meta
@@ -125,7 +124,7 @@ def _revision_and_shops(member: Member) -> tuple[int | None, frozenset[int] | No
     sql = f'SELECT 0, "{revision_col}" FROM "{meta.db_table}" WHERE "{org_col}" = %s'  # noqa: S608
     params: list[Any] = [member.organisation_id]
     if not member.sees_all_shops:
-        shops_sql, shop_params = member_shop_ids_sql(member)
+        shops_sql, shop_params = shop_ids_subquery(member)
         sql = f"{sql} UNION ALL SELECT 1, q.* FROM ({shops_sql}) q"  # noqa: S608 - ours
         params += shop_params
     revision, shops = None, []
@@ -139,7 +138,7 @@ def _revision_and_shops(member: Member) -> tuple[int | None, frozenset[int] | No
     return revision, None if member.sees_all_shops else frozenset(shops)
 
 
-def view_for(member: Member) -> View:
+def view_for(member: ActingMember) -> View:
     """The member's view of their organisation's library, current as of this call."""
     revision, shops = _revision_and_shops(member)
     snapshot = _library(member.organisation_id).current(revision)

@@ -64,6 +64,8 @@ class Query:
     category: str = ""
     scope: str = ""
     include_archived: bool = False
+    archived_only: bool = False  # the management page's "Archived" filter
+    language: str = ""  # only replies with a version in this language
     after: tuple[int, int] | None = None  # (usage_count, id) of the last row already shown
     limit: int = 50
 
@@ -127,7 +129,14 @@ class View:
         for i in ids:
             entry = entries[i]
             reply = entry.reply
-            if reply.is_archived and not query.include_archived:
+            if reply.is_archived and not (query.include_archived or query.archived_only):
+                continue
+            if query.archived_only and not reply.is_archived:
+                continue
+            if query.language and not (
+                reply.default_language == query.language
+                or query.language in (reply.translations or {})
+            ):
                 continue
             if (query.category and reply.category != query.category) or (
                 query.scope and reply.scope != query.scope
