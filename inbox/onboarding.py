@@ -17,6 +17,7 @@ from inbox.platforms.base import (
     TokenSet,
     get_adapter,
 )
+from inbox.selectors import AnyUser
 from inbox.services.webhooks import webhook_keys
 from monitoring.audit import audit_record
 
@@ -63,6 +64,7 @@ def shop_accounts_onboard(
     auth_code: str | None = None,
     tokens: TokenSet | None = None,
     time_zones: Mapping[str, str] | None = None,
+    actor: AnyUser | None = None,
 ) -> list[ShopAccount]:
     """Create or update one ShopAccount per shop the seller authorised; returns them.
 
@@ -72,9 +74,11 @@ def shop_accounts_onboard(
       encrypted ``credentials`` field;
     - a shop already connected to another organisation is refused, never moved;
     - an existing shop keeps its time zone unless ``time_zones`` names its region;
-    - every shop written gets a ``shop_account.onboarded`` audit event, in the same
-      transaction as the writes. The platform calls happen before that transaction, so no
-      database transaction is held open across HTTP.
+    - every shop written gets a ``shop_account.onboarded`` audit event (by ``actor``, the admin
+      who connected it in the product; none from the command or Django admin), in the same
+      transaction as the writes; a disconnected shop authorised again is active again. The
+      platform calls happen before that transaction, so no database transaction is held open
+      across HTTP.
     """
     if (auth_code is None) == (tokens is None):
         raise ValueError("give exactly one of auth_code or tokens")
@@ -94,6 +98,7 @@ def shop_accounts_onboard(
         base=base,
         shops=shops,
         time_zones=time_zones,
+        actor=actor,
     )
 
 
@@ -128,6 +133,7 @@ def _shop_accounts_save(
     base: Credentials,
     shops: list[AuthorizedShop],
     time_zones: Mapping[str, str] | None,
+    actor: AnyUser | None = None,
 ) -> list[ShopAccount]:
     overrides = {k.upper(): v for k, v in (time_zones or {}).items()}
     saved: list[ShopAccount] = []
@@ -159,7 +165,7 @@ def _shop_accounts_save(
                 time_zone=shop_time_zone(region, overrides),
                 credentials=credentials,
             )
-            created = True
+            created, reactivated = True, False
         else:
             if account.organisation_id != organisation.pk:
                 raise OnboardingError(
@@ -170,15 +176,21 @@ def _shop_accounts_save(
             if region in overrides:
                 account.time_zone = overrides[region]
             account.credentials = credentials
+            reactivated = not account.is_active
             account.is_active = True
             account.save(update_fields=["name", "region", "time_zone", "credentials", "is_active"])
             created = False
         audit_record(
             organisation_id=organisation.pk,
-            actor=None,
+            actor=actor,
             action="shop_account.onboarded",
             target=account,
-            data={"platform": platform, "region": region, "created": created},
+            data={
+                "platform": platform,
+                "region": region,
+                "created": created,
+                "reactivated": reactivated,
+            },
         )
         saved.append(account)
         # This process verifies the shop's next webhook with the new secret at once (other
