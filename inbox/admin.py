@@ -9,10 +9,18 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from inbox.models import Member, Organisation, ShopAccount, ShopMembership
+from inbox.models import (
+    Member,
+    Organisation,
+    ShopAccount,
+    ShopMembership,
+    SyncCursor,
+    WebhookEvent,
+)
 from inbox.onboarding import OnboardingError, shop_accounts_onboard, shop_accounts_rediscover
 from inbox.platforms.base import PlatformError, get_adapter
 from inbox.services.access import access_changed_notify, member_role_change, user_deactivate
+from monitoring.admin import _ReadOnlyAdmin
 
 
 class ConnectTikTokShopForm(forms.Form):
@@ -218,3 +226,31 @@ class ShopMembershipAdmin(_AccessRowAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         _notify_after({obj.user_id, form.initial.get("user")})
+
+
+# --- ingestion bookkeeping, for operators: read-only --------------------------------------------
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(_ReadOnlyAdmin):
+    """Stored webhooks, found by the platform id they are about (the indexed id columns; the
+    body, which may carry message text, is never shown)."""
+
+    list_display = ["received_at", "shop_account", "kind", "type_code", "status", "error"]
+    list_filter = ["status", "kind", "platform"]
+    list_select_related = ["shop_account"]
+    search_fields = [
+        "conversation_platform_id__exact",
+        "return_platform_id__exact",
+        "cancellation_platform_id__exact",
+        "order_platform_id__exact",
+    ]
+    show_full_result_count = False  # no COUNT(*) over every webhook ever received
+    exclude = ["body"]
+
+
+@admin.register(SyncCursor)
+class SyncCursorAdmin(_ReadOnlyAdmin):
+    """Where each stream of each shop's backfill has got to."""
+
+    list_display = ["shop_account", "stream", "high_water", "last_run_at", "last_error"]
+    list_filter = ["stream"]
+    list_select_related = ["shop_account"]

@@ -11,6 +11,11 @@ from django.db import migrations, models
 
 from inbox.platforms.base import MalformedWebhook, get_adapter
 
+STREAM_CHOICES = [
+    ("messages", "Messages"),
+    ("returns", "Returns"),
+    ("cancellations", "Cancellations"),
+]
 # column -> WebhookNotice attribute, as the code of this migration's time fills them
 ID_COLUMNS = {
     "conversation_platform_id": "conversation_id",
@@ -70,11 +75,7 @@ class Migration(migrations.Migration):
             model_name="synccursor",
             name="stream",
             field=models.CharField(
-                choices=[
-                    ("messages", "Messages"),
-                    ("returns", "Returns"),
-                    ("cancellations", "Cancellations"),
-                ],
+                choices=STREAM_CHOICES,
                 max_length=16,
                 null=True,
             ),
@@ -84,11 +85,7 @@ class Migration(migrations.Migration):
             model_name="synccursor",
             name="stream",
             field=models.CharField(
-                choices=[
-                    ("messages", "Messages"),
-                    ("returns", "Returns"),
-                    ("cancellations", "Cancellations"),
-                ],
+                choices=STREAM_CHOICES,
                 max_length=16,
             ),
         ),

@@ -175,3 +175,29 @@ def test_events_of_a_shop_gone_are_kept_and_marked_ignored(world, platform, asgi
     event = WebhookEvent.objects.get(id=event_id)
     assert (event.status, event.error) == ("ignored", "shop account deleted or disconnected")
     assert not Message.objects.filter(shop_account=shop).exists()
+
+
+def test_an_operator_finds_events_by_the_id_they_are_about_without_their_body(
+    world, platform, client
+):
+    from tests.factories import UserFactory
+
+    shop = world.shop_a1
+    conversation_id, _ = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="o1", nickname="O", text="my secret address"
+    )
+    platform.sim.deliver_webhooks()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    # When an operator searches the webhook events for the conversation
+    page = client.get("/admin/inbox/webhookevent/", {"q": conversation_id})
+    # Then its event is listed, and the stored body (it may carry message text) is not shown
+    events = WebhookEvent.objects.filter(conversation_platform_id=conversation_id)
+    assert {e.kind for e in events} == {"new_conversation", "new_message"}
+    assert page.status_code == 200
+    assert all(f"/admin/inbox/webhookevent/{e.id}/change/" in page.content.decode() for e in events)
+    event = events.get(kind="new_message")
+    detail = client.get(f"/admin/inbox/webhookevent/{event.id}/change/").content.decode()
+    assert conversation_id in detail and "my secret address" not in detail
+    # And another conversation's id lists nothing
+    other = client.get("/admin/inbox/webhookevent/", {"q": "7000000000000000001"})
+    assert f"/admin/inbox/webhookevent/{event.id}/change/" not in other.content.decode()
