@@ -315,6 +315,19 @@ if SCRM_TRUSTED_PROXY_COUNT < 0:
 SCRM_API_TOKEN_DAYS = int(os.environ.get("SCRM_API_TOKEN_DAYS", 90))
 SCRM_API_TOKEN_MAX_DAYS = int(os.environ.get("SCRM_API_TOKEN_MAX_DAYS", 365))
 SCRM_API_TOKEN_TOUCH_SECONDS = int(os.environ.get("SCRM_API_TOKEN_TOUCH_SECONDS", 60))
+# Invitations (the People page): how long a link works. E-mail goes through Django's backend:
+# SMTP at SCRM_EMAIL_HOST; with no host set, none is sent (the admin passes the link on).
+SCRM_INVITATION_DAYS = int(os.environ.get("SCRM_INVITATION_DAYS", 7))
+if SCRM_INVITATION_DAYS < 1:
+    raise ImproperlyConfigured("SCRM_INVITATION_DAYS must be 1 or more.")
+EMAIL_BACKEND = os.environ.get("SCRM_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("SCRM_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("SCRM_EMAIL_PORT", 587))
+EMAIL_HOST_USER = os.environ.get("SCRM_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("SCRM_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SCRM_EMAIL_TLS", default=True)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("SCRM_EMAIL_FROM", "SCRM inbox <no-reply@localhost>")
 # Sign-in lockout: an account is locked after this many failed sign-ins (from any address) and
 # an address after SCRM_SIGNIN_ADDRESS_FAILURE_LIMIT (over all names; higher, as an office shares
 # one address), each for SCRM_SIGNIN_COOLOFF_MINUTES after its last failure.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from inbox import views as inbox_views
 from inbox.web import account as account_views
+from inbox.web import manage_join
 from scrm import views
 
 urlpatterns = [
@@ -18,6 +19,10 @@ urlpatterns = [
     path("login/verify/", account_views.signin_verify, name="login-verify"),
     path("admin/login/", account_views.SignInView.as_view(), name="admin-login"),
     path("account/", include("inbox.web.account_urls")),
+    # An invited person joins here (no sign-in: the link is the credential).
+    path(
+        "invitation/<str:token>/", manage_join.invitation_accept_page, name="invitation-accept"
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -60,6 +60,7 @@ def plant(world) -> dict[str, Any]:
         "note": note.id,
         "reply": reply.id,
         "membership": ShopMembership.objects.get(user=world.agent_a1, shop_account=shop).id,
+        "person": world.agent_a1.id,
         "quick_reply": quick_reply.id,
         "material": material.id,
         "token": token.id,

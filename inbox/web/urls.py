@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from inbox.web import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("c/<int:conversation_id>/timeline/", views.timeline_fragment, name="timeline"),
     path("c/<int:conversation_id>/header/", views.conversation_header, name="header"),
     path("team/", views.team, name="team"),
+    path("manage/", include("inbox.web.manage_urls")),
 ]
