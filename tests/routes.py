@@ -44,6 +44,8 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "inbox_api:mark-read": {"pk": "conversation"},
     "inbox_api:token-detail": {"pk": "token"},
     "inbox_api:token-rotate": {"pk": "token"},
+    "quick_replies:edit": {"quick_reply_id": "quick_reply"},
+    "quick_replies:material": {"material_id": "material"},
     "templates_api:material-detail": {"pk": "material"},
     "templates_api:material-archive": {"pk": "material"},
     "templates_api:material-download": {"pk": "material"},
