@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -77,3 +78,5 @@ class Command(BaseCommand):
             user=admin, defaults={"organisation": org, "role": Role.ADMIN, "display_name": "Admin"}
         )
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(shops)} shops."))
+        # Its quick-reply library: templates_app's own command (the inbox imports no other app).
+        call_command("seed_demo_library", username="supervisor", stdout=self.stdout)
