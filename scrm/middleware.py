@@ -1,5 +1,5 @@
-"""Our middleware: times in the viewer's own time zone (Member.time_zone, UTC otherwise), and
-the browser security headers of every response."""
+"""Our middleware: times in the viewer's own time zone (Member.time_zone, UTC otherwise), the
+interface in the viewer's own language, and the browser security headers of every response."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from inbox.selectors import member_for
+from inbox.selectors.accounts import language_for
 from scrm.api import Forbidden
 from scrm.images import csp_image_sources
 
@@ -39,6 +41,51 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """The signed-in person's language on every request, after ``LocaleMiddleware``: their own
+    (``Member.language``, saved by the language menu), else their organisation's
+    (``Organisation.language``). The browser's choice (the language cookie, then
+    Accept-Language, as ``LocaleMiddleware`` reads them) applies only to nobody signed in and to
+    users of no organisation.
+
+    A signed-in session's response also sets the language cookie to that language (when it
+    differs), so the pages before the next sign-in (the sign-in page after signing out) speak
+    the person's language too. API calls with a token are authenticated inside the view, after
+    this: they follow Accept-Language.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = language_for(request.user)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        # After the view: the person may have signed in (the sign-in page) or chosen another
+        # language (the language menu) during this request.
+        session = getattr(request, "session", None)
+        if session is not None and session.get(SESSION_KEY):
+            chosen = language_for(request.user)
+            if chosen and request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) != chosen:
+                _set_language_cookie(response, chosen)
+        return response
+
+
+def _set_language_cookie(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 class SecurityHeadersMiddleware:

@@ -121,6 +121,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "scrm.middleware.UserTimezoneMiddleware",
+    # The signed-in person's language (theirs, else their organisation's) over LocaleMiddleware's
+    # browser choice.
+    "scrm.middleware.UserLanguageMiddleware",
     # After the member is loaded: supervisors and admins of an organisation that requires
     # two-factor sign-in go to its set-up page first.
     "inbox.web.middleware.TwoFactorRequiredMiddleware",

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from inbox import views as inbox_views
 from inbox.web import account as account_views
+from inbox.web import views as web_views
 from inbox.web import manage_join
 from scrm import views
 
@@ -24,6 +25,9 @@ urlpatterns = [
         "invitation/<str:token>/", manage_join.invitation_accept_page, name="invitation-accept"
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The language menu: keeps a signed-in person's choice on their profile, then does what
+    # Django's set_language (below, unused by our pages) does.
+    path("i18n/language/", web_views.language_set, name="language-set"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/templates/", include("templates_app.urls")),

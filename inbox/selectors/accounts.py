@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
@@ -39,8 +40,25 @@ def member_for(user: AnyUser) -> Member:
     setattr(user, "_scrm_member", member)  # noqa: B010 - not a model field
     # And as ``user.member`` (the relation's cache, nothing saved): templates showing the
     # person's name (``user.member.name``) then cost no second query.
-    user.member = member  # type: ignore[union-attr]
+    user.member = member  # type: ignore[attr-defined]
     return member
+
+
+def language_for(user: AnyUser) -> str | None:
+    """The interface language of a signed-in person: their own (``Member.language``), else
+    their organisation's (``Organisation.language``); None for nobody signed in and for a user
+    of no organisation (the browser's choice applies then). No query beyond ``member_for``."""
+    if not user.is_authenticated:
+        return None
+    try:
+        member = member_for(user)
+    except Forbidden:
+        return None
+    offered = {code for code, _ in settings.LANGUAGES}
+    for language in (member.language, member.organisation.language):
+        if language in offered:
+            return language
+    return None
 
 
 def shop_account_list(user: AnyUser) -> QuerySet[ShopAccount]:

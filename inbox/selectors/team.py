@@ -21,7 +21,7 @@ from inbox.models import (
 )
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
 from inbox.selectors.conversations import OPEN_STATUSES
-from inbox.services.presence import PRESENCE_WINDOW
+from inbox.services.presence import PRESENCE_WINDOW, is_online
 from scrm.api import Forbidden
 
 # Same window as automatic assignment: an open socket seen within two minutes.
@@ -110,7 +110,7 @@ def team_overview(user: AnyUser) -> TeamOverview:
     for m in members:
         presence = getattr(m.user, "presence", None)
         seen = presence.last_seen_at if presence is not None else None
-        online = bool(presence and presence.connections > 0 and seen and seen >= online_since)
+        online = is_online(presence, since=online_since)
         agents.append(
             AgentFigures(
                 member=m,

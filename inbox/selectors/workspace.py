@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
 
-from inbox.models import Conversation, Member, Role
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from inbox.models import Conversation, Member, Role, Tag
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from inbox.selectors.conversations import QueueFilters, conversation_list
 
@@ -35,3 +38,50 @@ def colleague_list(user: AnyUser) -> list[Member]:
         | Q(user__shop_memberships__shop_account_id__in=shops)
     )
     return list(qs.select_related("user").distinct().order_by("display_name", "user__username"))
+
+
+@dataclass(frozen=True)
+class Assignee:
+    user_id: int
+    name: str
+    online: bool
+
+
+def assignee_choices(user: AnyUser, conversation: Conversation) -> list[Assignee]:
+    """Who can take this conversation over: the active people of its organisation who work on
+    its shop (members of the shop, supervisors and admins), online ones first, then by name.
+
+    Keeps: the same rule the assign service checks (``_check_assignee``); the conversation is
+    one the user may see (the caller got it from ``conversation_get``).
+    """
+    from inbox.services.presence import PRESENCE_WINDOW, is_online
+
+    member = member_for(user)
+    if conversation.organisation_id != member.organisation_id:
+        return []
+    qs = (
+        Member.objects.filter(organisation_id=member.organisation_id, user__is_active=True)
+        .filter(
+            Q(role__in=[Role.ADMIN, Role.SUPERVISOR])
+            | Q(user__shop_memberships__shop_account_id=conversation.shop_account_id)
+        )
+        .select_related("user", "user__presence")
+        .distinct()
+    )
+    since = timezone.now() - PRESENCE_WINDOW
+    people = []
+    for m in qs:
+        online = is_online(getattr(m.user, "presence", None), since=since)
+        people.append(Assignee(user_id=m.user_id, name=m.name, online=online))
+    people.sort(key=lambda a: (not a.online, a.name.lower()))
+    return people
+
+
+def tag_names(user: AnyUser) -> list[str]:
+    """The names of the tags used in the user's organisation (the header's suggestions)."""
+    member = member_for(user)
+    return list(
+        Tag.objects.filter(organisation_id=member.organisation_id)
+        .order_by("name")
+        .values_list("name", flat=True)[:500]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
@@ -79,3 +80,34 @@ def membership_delete(*, actor: AnyUser, membership_id: int) -> None:
 
 def member_for_user_sees_all(user_id: int) -> bool:
     return Member.objects.filter(user_id=user_id, role__in=[Role.ADMIN, Role.SUPERVISOR]).exists()
+
+
+@transaction.atomic
+def member_language_set(*, actor: AnyUser, language: str) -> Member:
+    """The person's own interface language, kept on their profile (``Member.language``); ""
+    follows the organisation's language.
+
+    Keeps: only a language the product offers (400 ``invalid`` otherwise); only one's own
+    profile; audited as ``member.language_changed`` (nothing written when it is unchanged).
+    """
+    offered = [code for code, _ in settings.LANGUAGES]
+    if language not in ("", *offered):
+        raise ServiceError(
+            "Unknown language.", code="invalid", details={"language": language, "offered": offered}
+        )
+    member = Member.objects.select_for_update().get(pk=member_for(actor).pk)
+    if member.language == language:
+        return member
+    previous = member.language
+    member.language = language
+    member.save(update_fields=["language"])
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action="member.language_changed",
+        target=member,
+        data={"from": previous, "to": language},
+    )
+    # The request's remembered member: what the rest of this request reads.
+    member_for(actor).language = language
+    return member

@@ -1,4 +1,5 @@
-"""Automatic assignment of new conversations among a shop's online agents."""
+"""Automatic assignment: new conversations among a shop's online agents, and an unassigned
+conversation to the person who replies in it (when the organisation asks for it)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from inbox.models import AssignmentMode, Conversation, Role, ShopAccount
+from inbox.selectors.accounts import AnyUser, member_for
 from inbox.services.presence import PRESENCE_WINDOW
 
 ONLINE_WINDOW = PRESENCE_WINDOW
@@ -74,3 +76,24 @@ def conversation_auto_assign(*, conversation: Conversation) -> int | None:
         data={"assignee_id": chosen, "mode": shop.assignment_mode},
     )
     return chosen
+
+
+def conversation_assign_on_reply(*, actor: AnyUser, conversation_id: int) -> bool:
+    """Give an unassigned conversation to the person replying in it, when their organisation
+    has ``assign_on_reply`` on; returns whether it did.
+
+    Keeps: call it inside the reply's transaction, after the reply's row is written and with
+    the conversation's row locked (``message_send`` does both), so two agents replying at once
+    cannot both take it; a conversation someone holds is never taken away; the assignment is
+    the assign service's own (``conversation_assign``: checked, audited as
+    ``conversation.assigned``, published as ``conversation.updated``).
+    """
+    from inbox.services.conversations import conversation_assign
+
+    if not member_for(actor).organisation.assign_on_reply:
+        return False
+    unassigned = Conversation.objects.filter(id=conversation_id, assignee__isnull=True).exists()
+    if not unassigned:
+        return False
+    conversation_assign(actor=actor, conversation_id=conversation_id, assignee_id=actor.pk)
+    return True

@@ -9,7 +9,7 @@ socket restarts the count from one instead of adding to a stale number.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -20,6 +20,14 @@ from inbox.models import AgentPresence
 
 # Kept longer than SCRM_WS_RECHECK_SECONDS (a test holds the two apart).
 PRESENCE_WINDOW = timedelta(minutes=2)
+
+
+def is_online(presence: AgentPresence | None, *, since: datetime | None = None) -> bool:
+    """Whether this presence row shows an open socket within the window (``since``: the
+    window's start, computed once by a caller that checks many rows)."""
+    if presence is None or presence.connections <= 0 or presence.last_seen_at is None:
+        return False
+    return presence.last_seen_at >= (since or timezone.now() - PRESENCE_WINDOW)
 
 
 @transaction.atomic

@@ -39,6 +39,7 @@ from inbox.platforms.base import (
     get_adapter,
 )
 from inbox.selectors import AnyUser, conversation_get
+from inbox.services.assignment import conversation_assign_on_reply
 from inbox.services.events import conversation_event_publish
 from inbox.services.ingestion import conversation_refresh, message_text, shop_api
 from monitoring.audit import audit_record
@@ -162,6 +163,8 @@ def message_send(
             target=message,
             data={"conversation_id": conversation.id, "type": type},
         )
+        # An unassigned conversation goes to whoever answers it, if the organisation says so.
+        conversation_assign_on_reply(actor=actor, conversation_id=conversation.id)
         _publish(conversation, "message.created", message)
         _enqueue(message.id)
     return message, True

@@ -3,8 +3,9 @@ the selectors decide what the user may see)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -61,6 +62,10 @@ class QueueParams:
         )
 
     @property
+    def sort(self) -> str:
+        return self.filters().sort
+
+    @property
     def empty_text(self) -> str:
         return str(EMPTY_TEXTS[self.view])
 
@@ -82,6 +87,28 @@ class QueueParams:
         values = {"view": self.view, "shop": self.shop, "q": self.q, "page": None}
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in (None, "", "all")})
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_KEY_MAX = 10**20 - 1
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def queue_sort_key(conversation: Conversation, sort: str) -> str:
+    """The row's place in the queue as a string whose plain ascending order is the queue's
+    order for ``sort`` (selectors.conversations.SORTS): the page moves a row that an event
+    changed (its ``queue_key``, its last message) to where the server would list it."""
+    c = conversation
+    if sort == "newest":  # -last_message_at, -id: complements turn descending into ascending
+        return f"{_KEY_MAX - _micros(c.last_message_at):020d}.{_KEY_MAX - c.id:020d}"
+    waiting = f"{_micros(c.queue_key):020d}.{c.id:020d}"
+    if sort == "priority":  # -priority, queue_key, id
+        return f"{9 - c.priority}.{waiting}"
+    return waiting
 
 
 @dataclass
@@ -121,6 +148,42 @@ def timeline(messages: list[Message], notes: list[Note]) -> list[TimelineItem]:
     return items
 
 
+# Snoozing: "tomorrow" and "next week" wake at this hour of the viewer's own day; next week is
+# next Monday (the start of the working week, as in most mail clients).
+SNOOZE_WAKE_AT = time(9, 0)
+
+
+@dataclass(frozen=True)
+class SnoozePreset:
+    key: str  # "hour" | "tomorrow" | "next_week"
+    label: str
+    until: datetime  # aware, in the viewer's time zone
+
+
+def viewer_zone(name: str) -> tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def _at_wake_time(day: Any, zone: tzinfo) -> datetime:
+    return datetime.combine(day, SNOOZE_WAKE_AT, tzinfo=zone)
+
+
+def snooze_presets(now: datetime, zone: tzinfo) -> list[SnoozePreset]:
+    """The header's snooze choices, in the viewer's time zone (Member.time_zone): in one hour,
+    tomorrow at 9:00, next Monday at 9:00."""
+    local = now.astimezone(zone)
+    today = local.date()
+    monday = today + timedelta(days=7 - today.weekday())
+    return [
+        SnoozePreset("hour", str(_("In 1 hour")), local + timedelta(hours=1)),
+        SnoozePreset("tomorrow", str(_("Tomorrow")), _at_wake_time(today + timedelta(1), zone)),
+        SnoozePreset("next_week", str(_("Next week")), _at_wake_time(monday, zone)),
+    ]
+
+
 def waiting_for(conversation: Conversation) -> timedelta | None:
     if conversation.waiting_since is None:
         return None
@@ -157,6 +220,13 @@ def js_strings() -> dict[str, str]:
         "resolved": gettext("Conversation resolved."),
         "reopened": gettext("Conversation reopened."),
         "assigned_me": gettext("Assigned to you."),
+        "snoozed": gettext("Conversation snoozed."),
+        "snooze_future": gettext("Pick a time in the future."),
+        "tag_added": gettext("Tag %(tag)s added."),
+        "tag_removed": gettext("Tag %(tag)s removed."),
+        "priority_set": gettext("%(priority)s."),
+        "transferred": gettext("Transferred to %(name)s."),
+        "unassigned": gettext("Nobody is assigned now."),
         "bulk_done": gettext("%(n)s conversations updated."),
         "bulk_none": gettext("Select conversations first."),
         "selected": gettext("%(n)s selected"),

@@ -12,5 +12,6 @@ urlpatterns = [
     path("c/<int:conversation_id>/timeline/", views.timeline_fragment, name="timeline"),
     path("c/<int:conversation_id>/header/", views.conversation_header, name="header"),
     path("team/", views.team, name="team"),
+    path("team/figures/", views.team_figures, name="team-figures"),
     path("manage/", include("inbox.web.manage_urls")),
 ]

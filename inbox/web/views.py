@@ -3,34 +3,47 @@ goes through the REST API (and so through the services) from the page's JavaScri
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+from django.views.i18n import set_language
 
 from inbox import selectors
-from inbox.models import Conversation
+from inbox.models import Conversation, Priority
+from inbox.selectors.workspace import assignee_choices, tag_names
+from inbox.services.accounts import member_language_set
 from inbox.web.shaping import (
     PAGE_SIZE,
     TIMELINE_LIMIT,
     VIEWS,
     QueueParams,
     js_strings,
+    queue_sort_key,
+    snooze_presets,
     text_limit,
     timeline,
+    viewer_zone,
 )
 from scrm.api import Forbidden, NotFound
+from scrm.params import int_param
 
 View = Callable[..., HttpResponse]
 
 # Where the pages open their socket (inbox/routing.py).
 WS_PATH = "/ws/inbox/"
+# How often the team page re-reads its figures besides on events: presence changes (people
+# opening and closing the product, or timing out) publish no event.
+TEAM_REFRESH_SECONDS = 20
 
 
 def page(view: View) -> View:
@@ -58,12 +71,32 @@ def _queue_context(request: HttpRequest, params: QueueParams) -> dict[str, Any]:
     qs = selectors.conversation_list(request.user, params.filters())
     start = (params.page - 1) * PAGE_SIZE
     rows = list(qs[start : start + PAGE_SIZE + 1])
+    for row in rows:
+        row.sort_key = queue_sort_key(row, params.sort)  # type: ignore[attr-defined]
     return {
         "params": params,
         "rows": rows[:PAGE_SIZE],
         "has_more": len(rows) > PAGE_SIZE,
         "next_query": params.query(page=params.page + 1),
         "now": timezone.now(),
+    }
+
+
+def _header_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    """What the conversation header offers: snooze times in the viewer's own time zone, the
+    organisation's tags, the priorities and the people who may take the conversation over."""
+    now = timezone.now()
+    zone = viewer_zone(selectors.member_for(request.user).time_zone)
+    return {
+        "conversation": conversation,
+        "now": now,
+        "snooze_presets": snooze_presets(now, zone),
+        # The custom snooze field's earliest value, as <input type="datetime-local"> reads it.
+        "snooze_min": now.astimezone(zone).strftime("%Y-%m-%dT%H:%M"),
+        "viewer_time_zone": str(zone),
+        "priorities": Priority.choices,
+        "tag_choices": tag_names(request.user),
+        "assignees": assignee_choices(request.user, conversation),
     }
 
 
@@ -74,12 +107,11 @@ def _conversation_context(request: HttpRequest, conversation_id: int) -> dict[st
     truncated = len(newest) > TIMELINE_LIMIT
     messages = newest[:TIMELINE_LIMIT][::-1]
     return {
-        "conversation": conversation,
+        **_header_context(request, conversation),
         "timeline": timeline(messages, list(conversation.notes.all())),
         "truncated": truncated,
         "others": selectors.customer_conversations(request.user, conversation),
         "text_limit": text_limit(conversation),
-        "now": timezone.now(),
     }
 
 
@@ -129,9 +161,7 @@ def timeline_fragment(request: HttpRequest, conversation_id: int) -> HttpRespons
 @page
 def conversation_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = selectors.conversation_get(request.user, conversation_id)
-    return render(
-        request, "inbox/_conv_header.html", {"conversation": conversation, "now": timezone.now()}
-    )
+    return render(request, "inbox/_conv_header.html", _header_context(request, conversation))
 
 
 @page
@@ -143,11 +173,22 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @page
 def queue_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """One queue row, as the view in the query (view, shop, q) would list it: ``data-sort`` is
+    its place in that view's order, ``data-in-view="0"`` says the view no longer lists it (the
+    page drops it); the row itself is any conversation the user may see."""
+    params = QueueParams.from_request(request)
     row: Conversation = selectors.conversation_get(request.user, conversation_id)
+    in_view = selectors.conversation_list(request.user, params.filters()).filter(id=row.id)
+    row.sort_key = queue_sort_key(row, params.sort)  # type: ignore[attr-defined]
     return render(
         request,
         "inbox/_queue_row.html",
-        {"c": row, "now": timezone.now(), "open_id": request.GET.get("open")},
+        {
+            "c": row,
+            "in_view": in_view.exists(),
+            "now": timezone.now(),
+            "open_id": int_param(request.GET.get("open"), minimum=1),
+        },
     )
 
 
@@ -161,7 +202,36 @@ def team(request: HttpRequest) -> HttpResponse:
             "overview": overview,
             "member": selectors.member_for(request.user),
             "now": timezone.now(),
-            # The page's socket makes its reader present (static/inbox/team.js).
-            "js_config": {"wsPath": WS_PATH},
+            # The page's socket makes its reader present, and its events (and a timer, for
+            # presence, which has no events) refresh the figures (static/inbox/team.js).
+            "js_config": {
+                "wsPath": WS_PATH,
+                "lastEventId": selectors.event_last_id(request.user),
+                "figuresUrl": reverse("inbox:team-figures"),
+                "refreshSeconds": TEAM_REFRESH_SECONDS,
+            },
         },
     )
+
+
+@page
+def team_figures(request: HttpRequest) -> HttpResponse:
+    """The team page's figures alone, for its live refresh."""
+    overview = selectors.team_overview(request.user)
+    return render(
+        request, "inbox/_team_figures.html", {"overview": overview, "now": timezone.now()}
+    )
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The language menu of every page. Signed in, the choice is kept on the person's profile
+    (``Member.language``), so it follows them to every device and session; then, as Django's
+    ``set_language``, the language cookie and back to ``next``. An unknown language changes
+    nothing (Django's view ignores it too)."""
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        # An operator of no organisation (Forbidden) keeps the cookie alone.
+        with contextlib.suppress(Forbidden):
+            member_language_set(actor=request.user, language=language)
+    return set_language(request)

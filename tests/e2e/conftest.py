@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from inbox.models import Role
+from inbox.models import Member, Role
 from tests.e2e.browser import system_chromium
 from tests.factories import make_person
 from tests.inbox.platform_world import PlatformWorld, start_platform
@@ -76,7 +76,10 @@ class Session:
     browser: object
 
     def page_for(self, user, *, width: int = 1440, height: int = 900, lang: str = "en"):
-        """A page logged in as ``user`` (session cookie made by Django's test client)."""
+        """A page logged in as ``user`` (session cookie made by Django's test client), in
+        ``lang``: the person's own language (Member.language, which a signed-in page follows)
+        and the language cookie (which the pages before sign-in follow)."""
+        Member.objects.filter(user=user).update(language=lang)
         client = Client()
         client.force_login(user)
         context = self.browser.new_context(  # type: ignore[attr-defined]

@@ -117,7 +117,9 @@ def test_the_page_needs_an_active_sign_in(world):
 
 
 def test_the_page_in_chinese(world):
-    browser = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    world.agent_a1.member.language = "zh-hans"  # the person's own language
+    world.agent_a1.member.save(update_fields=["language"])
+    browser = Client()
     browser.force_login(world.agent_a1)
     token_create(user=world.agent_a1, name="报表")
     html = browser.get("/account/tokens/").content.decode()

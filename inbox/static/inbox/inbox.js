@@ -12,7 +12,6 @@
   const baseTitle = document.title;
 
   let openId = cfg.openId || null;
-  let lastEventId = cfg.lastEventId || 0;
   const drafts = new Map(); // conversation id -> {text, mode}
   const assignees = new Map(); // conversation id -> assignee user id (or null)
   const pendingBuyer = new Map(); // conversation id -> {n, name, text} awaiting its row update
@@ -190,7 +189,30 @@
       setUrl("replace", path + (q ? "?" + q : ""));
     });
   }
-  const reloadQueueSoon = debounce(loadQueue, 400);
+
+  // Rows follow the server's order live. Each row carries data-sort, its place in the view's
+  // order (web/shaping.py queue_sort_key); a row an event touched is fetched for the view on
+  // screen, dropped when the view no longer lists it (data-in-view="0"), and moved to where
+  // the server would list it: after the loaded rows with more to load, it waits for its page.
+  function placeRow(row) {
+    const list = $("#queue-list");
+    if (!list) return false;
+    const key = row.dataset.sort || "";
+    const more = $(".queue-more", list);
+    const before = $$(".qrow", list).find((r) => r !== row && (r.dataset.sort || "") > key);
+    if (!before && more) return false;
+    list.insertBefore(row, before || more || null);
+    const empty = $(".queue-empty", list);
+    if (empty) empty.remove();
+    return true;
+  }
+
+  function afterRowsChanged() {
+    if (!$(".qrow") && !$(".queue-more")) return loadQueue(); // the view's own empty text
+    markOpenRow();
+    rememberRows();
+    updateBulkBar();
+  }
 
   const rowTimers = new Map();
   function refreshRow(id) {
@@ -198,19 +220,63 @@
     rowTimers.set(
       id,
       window.setTimeout(() => {
-        if (!document.getElementById("qrow-" + id)) return;
-        load("row-" + id, "/inbox/queue/" + id + "/", (html) => {
-          const row = document.getElementById("qrow-" + id);
-          if (!row) return;
-          const checked = $(".qsel", row) && $(".qsel", row).checked;
-          const fresh = place(row, html, "outerHTML");
-          if (fresh && checked) $(".qsel", fresh).checked = true;
-          markOpenRow();
-          rememberRows();
+        const q = queueQuery();
+        load("row-" + id, "/inbox/queue/" + id + "/" + (q ? "?" + q : ""), (html) => {
+          if (q !== queueQuery()) return; // another view since: its own load lists the rows
+          const tpl = document.createElement("template");
+          tpl.innerHTML = html.trim();
+          const fresh = tpl.content.firstElementChild;
+          const old = document.getElementById("qrow-" + id);
+          if (!fresh) return;
+          const checked = old && $(".qsel", old) && $(".qsel", old).checked;
+          const focused = old && old.contains(document.activeElement);
+          let shown = false;
+          if (fresh.dataset.inView !== "0" && old && Number(id) === Number(openId)) {
+            // The open conversation's row stays where it is while the agent works in it (j/k
+            // and "the next one" keep their meaning); it moves when they leave it.
+            fresh.dataset.unsorted = "1";
+            old.replaceWith(fresh);
+            shown = true;
+          } else {
+            if (old) old.remove();
+            shown = fresh.dataset.inView !== "0" && placeRow(fresh);
+          }
+          if (shown) {
+            htmx.process(fresh);
+            if (checked) $(".qsel", fresh).checked = true;
+            if (focused) $(".qlink", fresh).focus({ preventScroll: true });
+          }
+          afterRowsChanged();
         });
       }, 150)
     );
   }
+
+  // Events about conversations the page does not list: each is asked about alone, unless a
+  // burst (a bulk action elsewhere) makes one reload of the queue cheaper.
+  const unlisted = new Set();
+  const flushUnlisted = debounce(() => {
+    const ids = Array.from(unlisted);
+    unlisted.clear();
+    if (ids.length > 8) loadQueue();
+    else ids.forEach(refreshRow);
+  }, 300);
+  function rowChanged(id) {
+    if (document.getElementById("qrow-" + id)) return refreshRow(id);
+    unlisted.add(id);
+    flushUnlisted();
+  }
+
+  // "Load more" pages by offset: a row that moved up while the page was open can come again.
+  document.addEventListener("htmx:afterSwap", () => {
+    const seen = new Set();
+    $$(".qrow").forEach((row) => {
+      if (seen.has(row.id)) row.remove();
+      seen.add(row.id);
+    });
+    markOpenRow();
+    rememberRows();
+  });
 
   $$(".view-tab").forEach((tab) =>
     tab.addEventListener("click", (e) => {
@@ -285,6 +351,12 @@
   function openConversation(id, push) {
     saveDraft();
     openId = Number(id);
+    // The row left behind takes its place in the order now (it stayed put while open).
+    $$('.qrow[data-unsorted="1"]').forEach((row) => {
+      if (Number(row.dataset.id) === openId) return;
+      delete row.dataset.unsorted;
+      if (!placeRow(row)) row.remove();
+    });
     markOpenRow();
     const q = queueQuery();
     if (push !== false) setUrl("push", "/inbox/c/" + id + "/" + (q ? "?" + q : ""));
@@ -341,13 +413,52 @@
     });
   }, 80);
 
-  const refreshHeader = debounce(function () {
+  // A live refresh of the header waits while the agent is in one of its menus or fields (a
+  // half-typed tag is not wiped by a colleague's change); it lands when they leave.
+  let headerStale = false;
+  function headerBusy() {
+    const header = $("#conv-header");
+    if (!header) return false;
+    if ($("details[open]", header)) return true;
+    const active = document.activeElement;
+    return !!active && header.contains(active) && (active.tagName === "INPUT" || active.tagName === "SELECT");
+  }
+
+  const loadHeader = debounce(function () {
     const id = shownId();
     if (!id) return;
+    headerStale = false;
+    const refocus = document.activeElement && document.activeElement.id === "tag-input";
     load("header", "/inbox/c/" + id + "/header/", (html) => {
-      if (shownId() === id) place($("#conv-header"), html);
+      if (shownId() !== id) return;
+      place($("#conv-header"), html);
+      if (refocus && $("#tag-input")) $("#tag-input").focus();
     });
   }, 80);
+
+  function refreshHeader(force) {
+    if (!force && headerBusy()) {
+      headerStale = true;
+      return;
+    }
+    loadHeader();
+  }
+
+  function headerMaybeStale() {
+    window.setTimeout(() => {
+      if (headerStale && !headerBusy()) loadHeader();
+    }, 0);
+  }
+  document.addEventListener("focusout", (e) => {
+    if (e.target.closest && e.target.closest("#conv-header")) headerMaybeStale();
+  });
+  document.addEventListener("toggle", headerMaybeStale, true); // a menu closed
+
+  function closeMenus(except) {
+    $$("details.menu[open]").forEach((menu) => {
+      if (menu !== except) menu.open = false;
+    });
+  }
 
   document.addEventListener("click", (e) => {
     const link = e.target.closest("a[data-open]");
@@ -366,6 +477,67 @@
     if (retry) {
       e.preventDefault();
       retryMessage(retry.dataset.retry, retry);
+      return;
+    }
+    const snooze = e.target.closest("[data-snooze]");
+    if (snooze) {
+      e.preventDefault();
+      // "In 1 hour" counts from the click, not from when the header was drawn.
+      const until =
+        snooze.dataset.snoozeKey === "hour" ? new Date(Date.now() + 3600 * 1000).toISOString() : snooze.dataset.snooze;
+      snoozeUntil(until);
+      return;
+    }
+    const untag = e.target.closest("[data-tag-remove]");
+    if (untag) {
+      e.preventDefault();
+      const tag = untag.dataset.tagRemove;
+      headerChange({ remove_tags: [tag] }, fmt(T.tag_removed, { tag }));
+      return;
+    }
+    closeMenus(e.target.closest("details.menu"));
+  });
+
+  document.addEventListener("submit", (e) => {
+    const form = e.target;
+    if (form.id === "tag-add") {
+      e.preventDefault();
+      const input = $("#tag-input");
+      const tag = input.value.trim();
+      if (!tag) return;
+      headerChange({ add_tags: [tag] }, fmt(T.tag_added, { tag })).then((ok) => {
+        if (ok && $("#tag-input")) $("#tag-input").value = "";
+      });
+    } else if (form.id === "snooze-custom") {
+      e.preventDefault();
+      const input = $("#snooze-until");
+      // datetime-local values of one format compare as strings; min is "now" in the viewer's
+      // time zone, which is also how the server reads this value (the person's time zone).
+      if (!input.value || (input.min && input.value < input.min)) {
+        input.setCustomValidity(T.snooze_future);
+        input.reportValidity();
+        return;
+      }
+      snoozeUntil(input.value);
+    } else if (form.id === "transfer-form") {
+      e.preventDefault();
+      const select = $("#transfer-to");
+      if (!select.options.length) return;
+      const option = select.options[select.selectedIndex];
+      const value = select.value ? Number(select.value) : null;
+      const done = value === null ? T.unassigned : fmt(T.transferred, { name: option.textContent.split(" · ")[0] });
+      headerChange({ assignee_id: value }, done);
+    }
+  });
+
+  document.addEventListener("input", (e) => {
+    if (e.target.id === "snooze-until") e.target.setCustomValidity("");
+  });
+
+  document.addEventListener("change", (e) => {
+    if (e.target.id === "conv-priority") {
+      const option = e.target.options[e.target.selectedIndex];
+      headerChange({ priority: Number(e.target.value) }, fmt(T.priority_set, { priority: option.textContent }));
     }
   });
 
@@ -374,26 +546,45 @@
     if (id) openConversation(id, false);
   });
 
-  async function conversationAction(action) {
+  // One change to the open conversation from its header; true when the server took it.
+  async function headerChange(body, done, options) {
+    const id = shownId() || openId;
+    if (!id) {
+      announce(T.no_conversation);
+      return false;
+    }
+    const next = options && options.thenNext ? nextRow(id) : null;
+    const r = await api("PATCH", "/api/v1/conversations/" + id + "/", body);
+    if (!r.ok) {
+      announce((r.data && r.data.error && r.data.error.message) || T.error);
+      return false;
+    }
+    announce(done);
+    closeMenus();
+    rowChanged(id);
+    if (next) openConversation(next);
+    else refreshHeader(true);
+    return true;
+  }
+
+  // The conversation to open once this one leaves the view (resolved, snoozed): the next in
+  // the view's order, else the one before it; the first row when this one is not listed.
+  function nextRow(id) {
+    const rows = $$(".qrow");
+    const i = rows.findIndex((r) => Number(r.dataset.id) === Number(id));
+    const row = i < 0 ? rows[0] : rows[i + 1] || rows[i - 1];
+    return row && Number(row.dataset.id) !== Number(id) ? Number(row.dataset.id) : null;
+  }
+
+  function snoozeUntil(until) {
+    return headerChange({ status: "snoozed", snoozed_until: until }, T.snoozed, { thenNext: true });
+  }
+
+  function conversationAction(action) {
     if (!openId) return announce(T.no_conversation);
-    let body;
-    let done;
-    if (action === "assign-me") {
-      body = { assignee_id: cfg.me };
-      done = T.assigned_me;
-    } else if (action === "resolve") {
-      body = { status: "resolved" };
-      done = T.resolved;
-    } else if (action === "reopen") {
-      body = { status: "open" };
-      done = T.reopened;
-    } else return;
-    const r = await api("PATCH", "/api/v1/conversations/" + openId + "/", body);
-    if (r.ok) {
-      announce(done);
-      refreshHeader();
-      refreshRow(openId);
-    } else announce((r.data && r.data.error && r.data.error.message) || T.error);
+    if (action === "assign-me") return headerChange({ assignee_id: cfg.me }, T.assigned_me);
+    if (action === "resolve") return headerChange({ status: "resolved" }, T.resolved, { thenNext: true });
+    if (action === "reopen") return headerChange({ status: "open" }, T.reopened);
   }
 
   async function retryMessage(id, button) {
@@ -483,7 +674,10 @@
       } else {
         pendingKey = pendingKey || uuid();
         bubble = optimistic(text);
-        r = await api("POST", "/api/v1/conversations/" + id + "/messages/", { text, idempotency_key: pendingKey });
+        const body = { text, idempotency_key: pendingKey };
+        const used = insertedQuickReplies.get(id); // counted as used when the reply is sent
+        if (used) Object.assign(body, { quick_reply_id: used.id, quick_reply_language: used.language });
+        r = await api("POST", "/api/v1/conversations/" + id + "/messages/", body);
       }
     } catch (err) {
       // Network problem: keep the text and the key, so pressing Enter again cannot send twice.
@@ -502,6 +696,7 @@
         updateCounter();
       }
       drafts.delete(id);
+      if (mode !== "note") insertedQuickReplies.delete(id);
       if (mode === "note") announce(T.note_saved);
       refreshTimeline();
     } else {
@@ -526,6 +721,7 @@
   document.addEventListener("input", (e) => {
     if (e.target.id !== "composer-text") return;
     if (pendingKey && !inFlight) pendingKey = null; // the text changed: a new reply
+    if (!e.target.value.trim()) insertedQuickReplies.delete(openId); // cleared: not used
     updateCounter();
     maybeOpenPicker();
   });
@@ -546,6 +742,9 @@
 
   // ---- quick replies ---------------------------------------------------------------------
   let picker = { items: [], active: 0, token: null, seq: 0 };
+  // Conversation id -> the quick reply last inserted into its draft ({id, language}): sent with
+  // the reply, so the use counts when the reply is sent, never on insert.
+  const insertedQuickReplies = new Map();
 
   function pickerOpen() {
     const el = $("#qr-picker");
@@ -669,7 +868,7 @@
   }
 
   async function renderQuickReply(item, values) {
-    const body = { conversation_id: openId, use: true };
+    const body = { conversation_id: openId };
     if (values) body.values = values;
     return api("POST", "/api/v1/templates/" + item.id + "/render/", body);
   }
@@ -679,6 +878,7 @@
     const r = await renderQuickReply(item, values);
     if (r.ok) {
       insertText(token, r.data.text);
+      insertedQuickReplies.set(openId, { id: item.id, language: r.data.language });
       closePicker();
       announce(T.qr_inserted);
       return;
@@ -811,8 +1011,6 @@
 
   // ---- live events -----------------------------------------------------------------------
   function applyEvent(event) {
-    if (!event || typeof event.id !== "number" || event.id <= lastEventId) return;
-    lastEventId = event.id;
     const d = event.data || {};
     switch (event.type) {
       case "message.created": {
@@ -841,8 +1039,7 @@
             notifyBuyerMessage(d.id, p);
           }
         }
-        if (document.getElementById("qrow-" + d.id)) refreshRow(d.id);
-        else reloadQueueSoon();
+        rowChanged(d.id);
         if (Number(d.id) === Number(openId)) refreshHeader();
         break;
       }
@@ -851,126 +1048,39 @@
     }
   }
 
-  let socket = null;
-  let attempts = 0;
-  let pingTimer = null;
-  // The server says how often to ping in its hello (SCRM_WS_CLIENT_PING_SECONDS).
-  let pingMs = 30000;
-  let lastPong = 0;
-  let catchingUp = false;
-  let buffered = [];
-
   function setLive(state, text) {
     const el = $("#live-state");
     el.dataset.state = state;
     el.textContent = text;
   }
 
-  async function catchUp() {
-    catchingUp = true;
-    try {
-      for (let guard = 0; guard < 50; guard++) {
-        const r = await api("GET", "/api/v1/events/?after=" + lastEventId);
-        if (!r.ok || !r.data) break;
-        r.data.events.forEach(applyEvent);
-        if (!r.data.has_more) break;
-      }
-    } finally {
-      catchingUp = false;
-      const later = buffered;
-      buffered = [];
-      later.sort((a, b) => a.id - b.id).forEach(applyEvent);
-    }
-  }
-
-  function startPings(ws) {
-    window.clearInterval(pingTimer);
-    lastPong = Date.now();
-    pingTimer = window.setInterval(() => {
-      if (socket !== ws || ws.readyState !== WebSocket.OPEN) return;
-      // No pong for two periods: the path is dead even if the browser has not noticed
-      // (it can take minutes to). Drop this socket and reconnect now.
-      if (Date.now() - lastPong > 2 * pingMs + 5000) {
-        retry(ws);
-        return;
-      }
-      ws.send(JSON.stringify({ type: "ping" }));
-    }, pingMs);
-  }
-
-  // Reconnect with exponential backoff (1 s doubling to 30 s) and +/-20 % jitter, so a
-  // restarted server is not met by every browser at once; the hello then resyncs from the feed.
-  function retry(ws) {
-    if (socket !== ws) return; // this socket was already given up
-    socket = null;
-    window.clearInterval(pingTimer);
-    try {
-      ws.close();
-    } catch (e) {
-      /* already closed */
-    }
-    attempts += 1;
-    const delay = Math.min(30000, 1000 * Math.pow(2, attempts - 1)) * (0.8 + Math.random() * 0.4);
-    setLive("offline", fmt(T.reconnecting, { n: Math.round(delay / 1000) }));
-    window.setTimeout(connect, delay);
-  }
-
+  // One socket module for every page (static/inbox/socket.js): reconnects with jittered
+  // backoff, replaces a socket that stops answering pings, and catches up from the feed.
+  let live = null;
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    setLive("connecting", T.connecting);
-    const ws = new WebSocket(scheme + location.host + cfg.wsPath);
-    socket = ws;
-    ws.addEventListener("open", () => {
-      attempts = 0;
-      setLive("live", T.live);
-      startPings(ws);
-    });
-    ws.addEventListener("message", (m) => {
-      let msg;
-      try {
-        msg = JSON.parse(m.data);
-      } catch (e) {
-        return;
-      }
-      lastPong = Date.now(); // anything from the server shows the path is alive
-      if (msg.type === "hello") {
-        const seconds = msg.data && Number(msg.data.ping_seconds);
-        if (seconds > 0 && seconds * 1000 !== pingMs) {
-          pingMs = seconds * 1000;
-          startPings(ws);
-        }
-        // Whatever happened between the page render (or the last socket) and now.
-        if ((msg.data && msg.data.last_event_id) > lastEventId) catchUp();
-        return;
-      }
-      if (msg.type === "pong") return;
-      if (catchingUp) buffered.push(msg);
-      else applyEvent(msg);
-    });
-    ws.addEventListener("close", (e) => {
-      if (socket !== ws) return; // given up already (pong timeout); a new one is on its way
-      // Close codes (docs/api.md): 4401 signed out (session ended), 4403 access ended. Both
-      // are final: reconnecting would be refused the same way.
-      if (e.code === 4401 || e.code === 4403) {
-        socket = null;
-        window.clearInterval(pingTimer);
-        setLive("offline", T.offline);
-        return;
-      }
-      retry(ws);
+    live = window.scrmSocket({
+      path: cfg.wsPath,
+      lastEventId: cfg.lastEventId || 0,
+      onEvent: applyEvent,
+      onState(state, detail) {
+        if (state === "live") setLive("live", T.live);
+        else if (state === "connecting") setLive("connecting", T.connecting);
+        else if (state === "reconnecting") setLive("offline", fmt(T.reconnecting, { n: detail.seconds }));
+        else setLive("offline", T.offline);
+      },
     });
   }
 
   // Exposed for the browser tests and for debugging from the console.
   window.scrmInbox = {
     get lastEventId() {
-      return lastEventId;
+      return live ? live.lastEventId : cfg.lastEventId || 0;
     },
     get socket() {
-      return socket;
+      return live && live.socket;
     },
-    applyEvent,
-    catchUp,
+    applyEvent: (event) => live.deliver(event),
+    catchUp: () => live.catchUp(),
   };
 
   // ---- keyboard --------------------------------------------------------------------------
@@ -992,6 +1102,13 @@
   }
 
   document.addEventListener("keydown", (e) => {
+    const menu = $("details.menu[open]");
+    if (menu && e.key === "Escape") {
+      e.preventDefault();
+      menu.open = false;
+      $("summary", menu).focus();
+      return;
+    }
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
     if (typing(e.target)) return;
     const dialog = $("#shortcuts");
@@ -1023,6 +1140,15 @@
         e.preventDefault();
         conversationAction("assign-me");
         break;
+      case "s": {
+        const snoozeMenu = $("#snooze-menu");
+        if (!snoozeMenu) return announce(T.no_conversation);
+        e.preventDefault();
+        closeMenus(snoozeMenu);
+        snoozeMenu.open = true;
+        $("[data-snooze]", snoozeMenu).focus();
+        break;
+      }
       case "?":
         e.preventDefault();
         dialog.showModal();
