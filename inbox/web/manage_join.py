@@ -80,7 +80,7 @@ def _accept_render(
             "display_name": request.POST.get("display_name", "")[:100],
         },
     }
-    response = render(request, "inbox/manage/invitation_accept.html", context, status=status)
-    # never_cache marks it no-store. The link's token is in its URL: never sent as a referrer.
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    # never_cache marks it no-store. The token in its URL never leaves as a referrer: the site's
+    # policy is same-origin (SECURE_REFERRER_POLICY). Not no-referrer: Chromium then posts the
+    # form with "Origin: null", which CSRF protection rightly refuses.
+    return render(request, "inbox/manage/invitation_accept.html", context, status=status)

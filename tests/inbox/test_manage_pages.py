@@ -200,7 +200,7 @@ def test_invite_then_join_through_the_link(world, admin):
     invitee = Client()
     path = link.removeprefix("http://testserver")
     form = invitee.get(path)
-    assert form.status_code == 200 and form["Referrer-Policy"] == "no-referrer"
+    assert form.status_code == 200 and form["Referrer-Policy"] == "same-origin"
     assert f"Join {world.org_a.name}" in html(form)
     mismatch = invitee.post(
         path,
