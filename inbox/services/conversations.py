@@ -1,4 +1,9 @@
-"""Conversation work: assign, status, priority, tags, notes, read, and the bulk forms."""
+"""Conversation work: assign, status, priority, tags, notes, read, and the bulk forms.
+
+Status changes go through ``conversation_state.conversation_transition`` (the one writer of a
+conversation's status and wait, which audits them); everything here publishes the queue row
+once per change.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,15 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 
+from inbox.events import CONVERSATION_UPDATED, NOTE_CREATED
 from inbox.models import Conversation, ConversationStatus, Note, Role, Tag
 from inbox.payloads import conversation_payload, note_payload
 from inbox.selectors import AnyUser, conversation_get, member_for, shop_account_ids_for
+from inbox.services.conversation_state import (
+    Trigger,
+    conversation_transition,
+    status_request_check,
+)
 from inbox.services.events import conversation_event_publish
 from monitoring.audit import audit_record
 from scrm.api import NotFound, ServiceError
@@ -40,8 +51,12 @@ def _changed(actor: AnyUser | None, conversation: Conversation, action: str, dat
         target=conversation,
         data=data,
     )
+    _publish_row(conversation)
+
+
+def _publish_row(conversation: Conversation) -> None:
     conversation_event_publish(
-        conversation, "conversation.updated", conversation_payload(conversation)
+        conversation, CONVERSATION_UPDATED, conversation_payload(conversation)
     )
 
 
@@ -92,19 +107,20 @@ def conversation_set_status(
     status: str,
     snoozed_until: datetime | None = None,
 ) -> Conversation:
-    """Open, pend, snooze (until a time) or resolve a conversation."""
-    if status not in ConversationStatus.values:
-        raise ServiceError("Unknown status.", code="invalid", details={"status": status})
-    if status == ConversationStatus.SNOOZED and snoozed_until is None:
-        raise ServiceError(
-            "Snoozing needs a time to wake up.", code="invalid", details={"snoozed_until": None}
-        )
+    """Open, pend, snooze (until a time) or resolve a conversation.
+
+    Keeps: a bad status or a snooze without a time is a 400 before anything is read; the
+    move is the state service's (audited as ``conversation.status_changed``)."""
+    status_request_check(status, snoozed_until)
     conversation = _locked(actor, conversation_id)
-    previous = conversation.status
-    conversation.status = status
-    conversation.snoozed_until = snoozed_until if status == ConversationStatus.SNOOZED else None
-    conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
-    _changed(actor, conversation, "conversation.status_changed", {"from": previous, "to": status})
+    conversation_transition(
+        conversation=conversation,
+        trigger=Trigger.AGENT,
+        actor=actor,
+        status=status,
+        snoozed_until=snoozed_until,
+    )
+    _publish_row(conversation)
     return conversation
 
 
@@ -158,7 +174,7 @@ def note_add(*, actor: AnyUser, conversation_id: int, text: str) -> Note:
         target=note,
         data={"conversation_id": conversation.id},
     )
-    conversation_event_publish(conversation, "note.created", note_payload(note))
+    conversation_event_publish(conversation, NOTE_CREATED, note_payload(note))
     return note
 
 
@@ -260,8 +276,8 @@ def conversations_bulk_resolve(*, actor: AnyUser, conversation_ids: list[int]) -
 
 
 def conversations_wake_snoozed() -> int:
-    """Reopen snoozed conversations whose time has come (a periodic job); each is audited and
-    published like any status change."""
+    """Reopen snoozed conversations whose time has come (a periodic job); each move is the
+    state service's (audited as ``conversation.woke``) and published like any status change."""
     from django.utils import timezone
 
     due = list(
@@ -277,9 +293,7 @@ def conversations_wake_snoozed() -> int:
                 .get(id=conversation_id)
             )
             if conversation.status != ConversationStatus.SNOOZED:
-                continue
-            conversation.status = ConversationStatus.OPEN
-            conversation.snoozed_until = None
-            conversation.save(update_fields=["status", "snoozed_until", "updated_at"])
-            _changed(None, conversation, "conversation.woke", {"from": "snoozed", "to": "open"})
+                continue  # woken by a buyer message or a person meanwhile
+            conversation_transition(conversation=conversation, trigger=Trigger.SNOOZE_ENDED)
+            _publish_row(conversation)
     return len(due)

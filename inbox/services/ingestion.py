@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import Max
 from django.utils import timezone
 
+from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
 from inbox.models import (
-    ANSWERED_SENTINEL,
     Conversation,
-    ConversationStatus,
     Customer,
     DeliveryAttempt,
     DeliveryState,
@@ -45,12 +44,17 @@ from inbox.platforms.base import (
     ShopApi,
     get_adapter,
 )
+from inbox.services.conversation_state import (
+    HUMAN_ROLES,
+    StateChange,
+    Trigger,
+    conversation_transition,
+)
 from inbox.services.events import conversation_event_publish
 from scrm.crypto import key_ring
 
 logger = logging.getLogger(__name__)
 
-HUMAN_ROLES = ("SHOP", "CUSTOMER_SERVICE")
 MAX_MESSAGE_PAGES = 50  # 500 messages back per conversation sync
 MAX_CONVERSATION_PAGES = 100  # 2,000 conversations per backfill run
 BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water mark
@@ -194,12 +198,12 @@ def messages_store(
         conversation_auto_assign(conversation=conversation)
     for row in new_rows:
         if row.is_visible:
-            conversation_event_publish(conversation, "message.created", message_payload(row))
+            conversation_event_publish(conversation, MESSAGE_CREATED, message_payload(row))
     for row in updated_rows:
-        conversation_event_publish(conversation, "message.updated", message_payload(row))
+        conversation_event_publish(conversation, MESSAGE_UPDATED, message_payload(row))
     if new_rows or updated_rows or created:
         conversation_event_publish(
-            conversation, "conversation.updated", conversation_payload(conversation)
+            conversation, CONVERSATION_UPDATED, conversation_payload(conversation)
         )
     return len(new_rows)
 
@@ -337,35 +341,31 @@ def _conversation_upsert(
 
 def conversation_refresh(
     conversation: Conversation, *, new_inbound: int = 0, hint: PlatformConversation | None = None
-) -> None:
-    """Recompute the queue fields from the stored messages (call under the conversation lock).
-
-    ``waiting_since`` is the oldest buyer message after the last human answer; a new buyer
-    message reopens a resolved or snoozed conversation.
+) -> StateChange:
+    """Recompute the queue's display fields from the stored messages (call under the
+    conversation lock), and let the state service recompute the wait: new buyer messages
+    (``new_inbound``) may reopen a resolved or snoozed conversation
+    (``conversation_state.TRANSITIONS``). One UPDATE for all of it.
     """
     messages = Message.objects.filter(conversation=conversation, is_visible=True)
     last = messages.order_by("-sent_at", "-platform_index", "-id").first()
-    last_human = messages.filter(
-        direction=Direction.OUTBOUND,
-        sender_role__in=HUMAN_ROLES,
-        delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
-    ).aggregate(t=Max("sent_at"))["t"]
-    inbound = messages.filter(direction=Direction.INBOUND)
-    # Platform times are whole seconds: a buyer message in the very second of the last human
-    # answer may have come after it, so it counts as waiting (never hide a question).
-    waiting = inbound.filter(sent_at__gte=last_human) if last_human else inbound
-    conversation.waiting_since = waiting.aggregate(t=Min("sent_at"))["t"]
-    conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
-    conversation.last_buyer_message_at = inbound.aggregate(t=Max("sent_at"))["t"]
+    conversation.last_buyer_message_at = messages.filter(direction=Direction.INBOUND).aggregate(
+        t=Max("sent_at")
+    )["t"]
     if last is not None:
         conversation.last_message_at = last.sent_at
         conversation.last_message_preview = (last.text or f"[{last.type}]")[:200]
-    if new_inbound:
-        conversation.unread_count += new_inbound
-        if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.SNOOZED):
-            conversation.status = ConversationStatus.OPEN
-            conversation.snoozed_until = None
-    conversation.save()
+    conversation.unread_count += new_inbound
+    return conversation_transition(
+        conversation=conversation,
+        trigger=Trigger.BUYER_MESSAGE if new_inbound else Trigger.MESSAGES_CHANGED,
+        save_also=(
+            "last_buyer_message_at",
+            "last_message_at",
+            "last_message_preview",
+            "unread_count",
+        ),
+    )
 
 
 # --- backfill: one cursor per (shop account, stream) -----------------------------------------

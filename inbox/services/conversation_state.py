@@ -1,0 +1,260 @@
+"""One place for a conversation's state: its status (with ``snoozed_until``), the buyer's wait
+(``waiting_since``) and the queue's sort key (``queue_key``).
+
+Nothing else writes these four fields (a test scans the source for a second writer). Every
+change goes through :func:`conversation_transition`, which
+
+* checks the move against ``TRANSITIONS`` (the table below: what may happen, and what each
+  automatic trigger does);
+* recomputes the wait from the stored messages when messages changed: ``waiting_since`` is the
+  oldest visible buyer message at or after the last human answer (sent or received), and
+  ``queue_key`` is it, or ``ANSWERED_SENTINEL`` once answered (never null, so the queue's index
+  and cursor can order on it);
+* writes the row and the audit event of a status change (a person's, the snooze's end, or a
+  reopen by a buyer message), in the caller's transaction;
+* returns a :class:`StateChange` (before and after), and hands it to every subscriber.
+
+Subscribers (``conversation_state_subscribe``) are how SLA deadlines, inbound screening and
+metrics follow the state without writing it: each is called with every change that changed
+something, inside the transaction, right after the row is written, in the order they
+subscribed. A subscriber may write its own rows (they commit or roll back with the change);
+it must not do I/O (use ``transaction.on_commit`` for that); an exception it raises rolls the
+whole change back. Real-time events stay with the calling service, which publishes the
+conversation once per operation whatever changed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Max, Min
+
+from inbox.models import (
+    ANSWERED_SENTINEL,
+    Conversation,
+    ConversationStatus,
+    DeliveryState,
+    Direction,
+    Message,
+)
+from inbox.selectors import AnyUser
+from monitoring.audit import audit_record
+from scrm.api import ServiceError
+
+OPEN = ConversationStatus.OPEN.value
+PENDING = ConversationStatus.PENDING.value
+SNOOZED = ConversationStatus.SNOOZED.value
+RESOLVED = ConversationStatus.RESOLVED.value
+STATUSES = frozenset(ConversationStatus.values)
+
+# Platform sender roles whose message answers the buyer (a seller's or an agent's, not the
+# platform's robot or system notices).
+HUMAN_ROLES = ("SHOP", "CUSTOMER_SERVICE")
+
+
+class Trigger(enum.StrEnum):
+    """What moves a conversation."""
+
+    AGENT = "agent"  # a person sets the status (queue, header, bulk actions, the API)
+    SNOOZE_ENDED = "snooze_ended"  # the snooze's time came (the periodic wake-up)
+    BUYER_MESSAGE = "buyer_message"  # new visible buyer messages were stored
+    MESSAGES_CHANGED = "messages_changed"  # other messages stored, or our reply delivered
+
+
+# (trigger, status before) → the statuses it may leave the conversation in. A pair that is not
+# here is refused; each automatic trigger has exactly one outcome.
+TRANSITIONS: Mapping[tuple[Trigger, str], frozenset[str]] = {
+    # A person may move a conversation from any status to any status (snoozing needs a time).
+    **{(Trigger.AGENT, before): STATUSES for before in STATUSES},
+    # The snooze's time came: back to open.
+    (Trigger.SNOOZE_ENDED, SNOOZED): frozenset({OPEN}),
+    # The buyer writes: a resolved or snoozed conversation reopens; open and pending stay.
+    (Trigger.BUYER_MESSAGE, OPEN): frozenset({OPEN}),
+    (Trigger.BUYER_MESSAGE, PENDING): frozenset({PENDING}),
+    (Trigger.BUYER_MESSAGE, SNOOZED): frozenset({OPEN}),
+    (Trigger.BUYER_MESSAGE, RESOLVED): frozenset({OPEN}),
+    # Our answer, or any other message: the wait is recomputed, the status stays.
+    **{(Trigger.MESSAGES_CHANGED, before): frozenset({before}) for before in STATUSES},
+}
+# The triggers after which the wait is recomputed from the stored messages.
+WAIT_FROM_MESSAGES = frozenset({Trigger.BUYER_MESSAGE, Trigger.MESSAGES_CHANGED})
+# The audit action of a status change, by trigger (a person's is audited even when the status
+# stays, as the request it answers).
+AUDIT_ACTIONS: Mapping[Trigger, str] = {
+    Trigger.AGENT: "conversation.status_changed",
+    Trigger.SNOOZE_ENDED: "conversation.woke",
+    Trigger.BUYER_MESSAGE: "conversation.reopened",
+}
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    status: str
+    snoozed_until: datetime | None
+    waiting_since: datetime | None
+    queue_key: datetime
+
+    @classmethod
+    def of(cls, conversation: Conversation) -> ConversationState:
+        return cls(
+            status=conversation.status,
+            snoozed_until=conversation.snoozed_until,
+            waiting_since=conversation.waiting_since,
+            queue_key=conversation.queue_key,
+        )
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """What one transition did to one conversation."""
+
+    conversation_id: int
+    organisation_id: int
+    shop_account_id: int
+    trigger: Trigger
+    actor_id: int | None
+    before: ConversationState
+    after: ConversationState
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    @property
+    def status_changed(self) -> bool:
+        return self.before.status != self.after.status
+
+    @property
+    def wait_changed(self) -> bool:
+        return self.before.waiting_since != self.after.waiting_since
+
+
+class TransitionRefused(ServiceError):
+    """A move the table does not allow (409): e.g. waking a conversation that is not snoozed."""
+
+    def __init__(self, trigger: Trigger, before: str, to: str | None) -> None:
+        super().__init__(
+            "This conversation cannot move to that status now.",
+            code="transition_refused",
+            status_code=409,
+            details={"trigger": str(trigger), "from": before, "to": to},
+        )
+
+
+StateSubscriber = Callable[[StateChange], None]
+_SUBSCRIBERS: list[StateSubscriber] = []
+
+
+def conversation_state_subscribe(subscriber: StateSubscriber) -> StateSubscriber:
+    """Call ``subscriber`` with every change that changed something (see the module's
+    docstring for what it may do). Usable as a decorator; subscribing twice is once."""
+    if subscriber not in _SUBSCRIBERS:
+        _SUBSCRIBERS.append(subscriber)
+    return subscriber
+
+
+def conversation_state_unsubscribe(subscriber: StateSubscriber) -> None:
+    if subscriber in _SUBSCRIBERS:
+        _SUBSCRIBERS.remove(subscriber)
+
+
+def status_request_check(status: str, snoozed_until: datetime | None) -> None:
+    """A person's requested status, checked before anything is read (400 ``invalid``)."""
+    if status not in STATUSES:
+        raise ServiceError("Unknown status.", code="invalid", details={"status": status})
+    if status == SNOOZED and snoozed_until is None:
+        raise ServiceError(
+            "Snoozing needs a time to wake up.", code="invalid", details={"snoozed_until": None}
+        )
+
+
+def conversation_transition(
+    *,
+    conversation: Conversation,
+    trigger: Trigger,
+    actor: AnyUser | None = None,
+    status: str | None = None,
+    snoozed_until: datetime | None = None,
+    save_also: Iterable[str] = (),
+) -> StateChange:
+    """Move a conversation's state: the one writer of its status, ``snoozed_until``,
+    ``waiting_since`` and ``queue_key``.
+
+    Call inside the caller's transaction with the conversation's row locked. ``status`` (and
+    ``snoozed_until`` for a snooze) only with ``Trigger.AGENT``; the other triggers' outcome is
+    the table's. ``save_also`` names other fields the caller set on the same row, written in
+    the same UPDATE (ingestion's preview and unread count: one write on the hot path).
+
+    Keeps: a move missing from ``TRANSITIONS`` raises ``TransitionRefused`` and writes nothing;
+    ``snoozed_until`` is set exactly while snoozed; a status change is audited in the
+    transaction (``AUDIT_ACTIONS``); subscribers see every change that changed something.
+    """
+    before = ConversationState.of(conversation)
+    target = _target(trigger, before.status, status, snoozed_until)
+    if target == SNOOZED:
+        snoozed_until = snoozed_until if trigger == Trigger.AGENT else before.snoozed_until
+    else:
+        snoozed_until = None
+    fields = ["status", "snoozed_until", *save_also, "updated_at"]
+    conversation.status, conversation.snoozed_until = target, snoozed_until
+    if trigger in WAIT_FROM_MESSAGES:
+        conversation.waiting_since = _waiting_since(conversation)
+        conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
+        fields += ["waiting_since", "queue_key"]
+    conversation.save(update_fields=fields)
+    change = StateChange(
+        conversation_id=conversation.pk,
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        trigger=trigger,
+        actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        before=before,
+        after=ConversationState.of(conversation),
+    )
+    if trigger == Trigger.AGENT or change.status_changed:
+        audit_record(
+            organisation_id=conversation.organisation_id,
+            actor=actor,
+            action=AUDIT_ACTIONS[trigger],
+            target=conversation,
+            data={"from": before.status, "to": target},
+        )
+    if change.changed:
+        for subscriber in tuple(_SUBSCRIBERS):
+            subscriber(change)
+    return change
+
+
+def _target(
+    trigger: Trigger, before: str, status: str | None, snoozed_until: datetime | None
+) -> str:
+    allowed = TRANSITIONS.get((trigger, before), frozenset())
+    if trigger == Trigger.AGENT:
+        if status is None:
+            raise TypeError("a person's transition names the status")
+        status_request_check(status, snoozed_until)
+        if status not in allowed:
+            raise TransitionRefused(trigger, before, status)
+        return status
+    if status is not None or len(allowed) != 1:
+        raise TransitionRefused(trigger, before, status)
+    (target,) = allowed
+    return target
+
+
+def _waiting_since(conversation: Conversation) -> datetime | None:
+    """The oldest visible buyer message at or after the last human answer (None: answered)."""
+    messages = Message.objects.filter(conversation=conversation, is_visible=True)
+    last_human = messages.filter(
+        direction=Direction.OUTBOUND,
+        sender_role__in=HUMAN_ROLES,
+        delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
+    ).aggregate(t=Max("sent_at"))["t"]
+    inbound = messages.filter(direction=Direction.INBOUND)
+    # Platform times are whole seconds: a buyer message in the very second of the last human
+    # answer may have come after it, so it counts as waiting (never hide a question).
+    waiting = inbound.filter(sent_at__gte=last_human) if last_human else inbound
+    return waiting.aggregate(t=Min("sent_at"))["t"]
