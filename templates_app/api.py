@@ -331,6 +331,13 @@ class QuickReplyArchive(_QuickReplyView):
         return Response(self.get_serializer(selectors.quick_reply_get(request.user, pk)).data)
 
 
+class QuickReplyUnarchive(_QuickReplyView):
+    @extend_schema(request=None)
+    def post(self, request: Request, pk: int) -> Response:
+        services.quick_reply_unarchive(actor=request.user, quick_reply_id=pk)
+        return Response(self.get_serializer(selectors.quick_reply_get(request.user, pk)).data)
+
+
 class QuickReplyRender(GenericAPIView):
     """Fill the variables from a conversation; ``use: true`` also counts the use (send)."""
 
@@ -559,6 +566,15 @@ class MaterialArchive(GenericAPIView):
     @extend_schema(request=None)
     def post(self, request: Request, pk: int) -> Response:
         material = services.material_archive(actor=request.user, material_id=pk)
+        return Response(self.get_serializer(material).data)
+
+
+class MaterialUnarchive(GenericAPIView):
+    serializer_class = MaterialSerializer
+
+    @extend_schema(request=None)
+    def post(self, request: Request, pk: int) -> Response:
+        material = services.material_unarchive(actor=request.user, material_id=pk)
         return Response(self.get_serializer(material).data)
 
 

@@ -187,3 +187,19 @@ def test_upload_is_audited_without_names(api, world):
     upload(api.as_user(world.agent_a1), PNG, name="secret-name.png")
     event = AuditEvent.objects.get(action="material.uploaded")
     assert event.data["kind"] == "image" and "secret" not in str(event.data)
+
+
+def test_an_archived_material_can_be_brought_back(api, world):
+    client = api.as_user(world.supervisor_a)
+    made = client.post(
+        BASE,
+        {"url": "https://example.com/size", "name": "Sizes", "scope": "organisation"},
+        format="json",
+    ).json()
+    client.post(f"{BASE}{made['id']}/archive/")
+    response = client.post(f"{BASE}{made['id']}/unarchive/")
+    assert response.status_code == 200 and response.json()["is_archived"] is False
+    assert AuditEvent.objects.filter(action="material.unarchived").count() == 1
+    # another organisation's supervisor does not find it
+    other = api.as_user(world.supervisor_b).post(f"{BASE}{made['id']}/unarchive/")
+    assert other.status_code == 404

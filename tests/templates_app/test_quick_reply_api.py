@@ -35,6 +35,7 @@ def test_invisible_replies_are_404_on_every_endpoint(api, world, replies, key):
         ("get", f"{BASE}{pk}/", None),
         ("patch", f"{BASE}{pk}/", {"title": "stolen"}),
         ("post", f"{BASE}{pk}/archive/", {}),
+        ("post", f"{BASE}{pk}/unarchive/", {}),
         ("post", f"{BASE}{pk}/render/", {"conversation_id": 1}),
         ("post", f"{BASE}{pk}/use/", {"conversation_id": 1}),
     ]:
@@ -199,3 +200,21 @@ def test_unchanged_update_writes_no_audit(api, world, replies):
     before = AuditEvent.objects.count()
     api.as_user(world.agent_a1).patch(f"{BASE}{pk}/", {"title": "Mine A1"}, format="json")
     assert AuditEvent.objects.count() == before
+
+
+def test_unarchive_brings_a_reply_back_to_the_picker_and_is_audited(api, world, replies):
+    client = api.as_user(world.supervisor_a)
+    pk = replies["org"].id
+    client.post(f"{BASE}{pk}/archive/")
+    assert "Org wide" not in titles(client.get(BASE))
+    # when it is unarchived
+    response = client.post(f"{BASE}{pk}/unarchive/")
+    # then it is back in the picker, and the change is audited once (twice is once)
+    assert response.status_code == 200 and response.json()["is_archived"] is False
+    assert "Org wide" in titles(client.get(BASE))
+    client.post(f"{BASE}{pk}/unarchive/")
+    assert AuditEvent.objects.filter(action="quick_reply.unarchived").count() == 1
+    # an agent may not unarchive a shared reply
+    client.post(f"{BASE}{pk}/archive/")
+    refused = api.as_user(world.agent_a1).post(f"{BASE}{pk}/unarchive/")
+    assert refused.status_code == 403 and QuickReply.objects.get(pk=pk).is_archived
