@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from inbox import views as inbox_views
 from inbox.web import account as account_views
-from inbox.web import views as web_views
 from inbox.web import manage_join
+from inbox.web import views as web_views
 from scrm import views
 
 urlpatterns = [
@@ -30,6 +30,7 @@ urlpatterns = [
     path("i18n/language/", web_views.language_set, name="language-set"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("quick-replies/", include("templates_app.page_urls")),
     path("api/v1/templates/", include("templates_app.urls")),
     path("api/v1/", include("inbox.urls")),
     # With or without the slash, as the ASGI ingress (inbox/ingress.py): APPEND_SLASH cannot
