@@ -8,6 +8,7 @@ Django view that calls the simulator over HTTP in this same process cannot deadl
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -70,6 +71,11 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 _start_demo_traffic()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                # The in-process worker and scheduler (embedded mode) stop here: Uvicorn ends
+                # the process by re-raising SIGTERM/SIGINT after this, before `serve` resumes.
+                from scrm.worker import background_stop
+
+                await asyncio.get_running_loop().run_in_executor(None, background_stop)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     path = scope.get("path", "")

@@ -1,14 +1,63 @@
-"""The Celery app. Settings come from Django's (CELERY_* names); tasks are found in the apps."""
+"""The Celery app. Settings come from Django's (CELERY_* names); tasks are found in the apps.
+
+In embedded mode tasks go to the in-process worker (``scrm.worker``) instead of a broker; in
+services mode to Redis, for ``celery -A scrm worker``.
+"""
 
 from __future__ import annotations
 
 import os
+from datetime import datetime
+from typing import Any
 
 from celery import Celery
+from celery.result import AsyncResult
+from celery.utils import uuid
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
 
-app = Celery("scrm")
+
+class App(Celery):
+    """Celery whose ``send_task`` (where ``delay``, ``apply_async`` and ``retry`` all end) hands
+    the task to the in-process worker when ``settings.SCRM_IN_PROCESS_WORKER`` is on."""
+
+    def send_task(
+        self,
+        name: str,
+        args: Any = None,
+        kwargs: Any = None,
+        countdown: float | None = None,
+        eta: datetime | str | None = None,
+        task_id: str | None = None,
+        **options: Any,
+    ) -> AsyncResult:
+        from django.conf import settings
+
+        if not settings.SCRM_IN_PROCESS_WORKER:
+            return super().send_task(
+                name, args, kwargs, countdown=countdown, eta=eta, task_id=task_id, **options
+            )
+        from scrm.worker import worker_start
+
+        task_id = task_id or uuid()
+        if isinstance(eta, str):
+            eta = datetime.fromisoformat(eta)
+        worker_start(self).submit(
+            name,
+            args,
+            kwargs,
+            task_id=task_id,
+            countdown=countdown,
+            eta=eta,
+            retries=int(options.get("retries") or 0),
+            root_id=options.get("root_id"),
+            parent_id=options.get("parent_id"),
+        )
+        result_cls = options.get("result_cls") or self.AsyncResult
+        return result_cls(task_id)
+
+
+app = App("scrm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

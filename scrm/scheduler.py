@@ -1,8 +1,12 @@
-"""The embedded mode's stand-in for celery beat: one daemon thread that runs the periodic tasks
+"""The embedded mode's stand-in for celery beat: one daemon thread that sends the periodic tasks
 of ``settings.SCRM_PERIODIC_TASKS`` at their intervals, in-process.
 
-Services mode runs ``celery beat`` instead, from the same table. A task that raises is logged
-(without its arguments) and tried again at its next turn; the thread never dies of it.
+As beat does, it only sends them: the in-process worker (``scrm.worker``) runs them, so a slow
+sweep never delays the next one's turn, and their events reach sockets as a worker's do. With
+``SCRM_TASKS_EAGER`` (or in services mode, where this thread runs only if
+``SCRM_RUN_SCHEDULER`` asks for it) a task runs in this thread instead, as before. Services mode
+runs ``celery beat``, from the same table. A task that raises is logged (without its
+arguments) and sent again at its next turn; the thread never dies of it.
 """
 
 from __future__ import annotations
@@ -64,15 +68,42 @@ class Scheduler:
 
 
 def _run_celery_task(name: str) -> object:
+    from django.conf import settings
     from django.db import close_old_connections
 
     from scrm.celery import app
 
-    close_old_connections()
     if name not in app.tasks:
         # Autodiscovery is lazy: nothing imports the apps' tasks modules in a web process.
         app.loader.import_default_modules()
+    task = app.tasks[name]
+    if settings.SCRM_IN_PROCESS_WORKER and not app.conf.task_always_eager:
+        return task.apply_async()
+    close_old_connections()
     try:
-        return app.tasks[name].apply().get(disable_sync_subtasks=False)
+        return task.apply().get(disable_sync_subtasks=False)
     finally:
         close_old_connections()
+
+
+# --- the process's scheduler ---------------------------------------------------------------
+_lock = threading.Lock()
+_current: Scheduler | None = None
+
+
+def scheduler_start(table: dict[str, float]) -> Scheduler:
+    """Start the process's scheduler (once); ``scheduler_stop`` ends it."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Scheduler(table)
+            _current.start()
+        return _current
+
+
+def scheduler_stop() -> None:
+    global _current
+    with _lock:
+        current, _current = _current, None
+    if current is not None:
+        current.stop()

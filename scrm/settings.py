@@ -3,7 +3,8 @@
 Two modes, picked by the variables alone:
 
 * embedded (default, nothing set): SQLite in WAL mode under ``SCRM_DATA_DIR``, the in-memory
-  channel layer, Celery tasks run eagerly, an in-process scheduler for periodic jobs, locmem cache;
+  channel layer, Celery tasks on an in-process worker and an in-process scheduler for periodic
+  jobs, locmem cache;
 * services (``DATABASE_URL`` and ``REDIS_URL`` set): PostgreSQL, channels-redis, Redis as Celery
   broker and cache, a separate worker and beat.
 
@@ -258,7 +259,8 @@ if SERVICES_MODE:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # Channels' in-memory layer, safe to push to from the worker's threads.
+            "BACKEND": "scrm.channel_layer.InMemoryChannelLayer",
             "CONFIG": {"group_expiry": SCRM_CHANNEL_GROUP_EXPIRY_SECONDS},
         }
     }
@@ -266,7 +268,18 @@ else:
 # --- Celery --------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not SERVICES_MODE
+# The embedded mode runs tasks on its in-process worker (scrm/worker.py), off the request as
+# services mode's celery worker does; SCRM_WORKER_THREADS is how many at once. SCRM_TASKS_EAGER
+# runs them in their caller instead (the test suite's default, tests/_env.py); embedded mode
+# only: services mode's processes (a celery worker started by a test too) never run eagerly.
+SCRM_TASKS_EAGER = env_bool("SCRM_TASKS_EAGER", default=False) and not SERVICES_MODE
+CELERY_TASK_ALWAYS_EAGER = SCRM_TASKS_EAGER
+SCRM_IN_PROCESS_WORKER = not SERVICES_MODE and not SCRM_TASKS_EAGER
+SCRM_WORKER_THREADS = int(os.environ.get("SCRM_WORKER_THREADS", 2))
+if SCRM_WORKER_THREADS < 1:
+    raise ImproperlyConfigured("SCRM_WORKER_THREADS must be 1 or more.")
+# On shutdown the worker finishes what is running or due for at most this long.
+SCRM_WORKER_STOP_SECONDS = float(os.environ.get("SCRM_WORKER_STOP_SECONDS", 10))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

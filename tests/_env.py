@@ -14,5 +14,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0
 os.environ.setdefault("SCRM_ENCRYPTION_KEYS", "t1:dGVzdC1rZXktZm9yLXNjcm0tc3VpdGUtb25seS0zMmI=")
 os.environ.setdefault("SCRM_SIMULATOR", "1")
 os.environ.setdefault("SCRM_RUN_SCHEDULER", "0")
+# Tasks run in their caller, for determinism; tests of the in-process worker start it themselves
+# (tests/scrm/test_embedded_worker.py).
+os.environ.setdefault("SCRM_TASKS_EAGER", "1")
 os.environ.setdefault("SCRM_DATA_DIR", tempfile.mkdtemp(prefix="scrm-test-"))
 os.environ.setdefault("SCRM_AUTH_THROTTLE", "1000/min")

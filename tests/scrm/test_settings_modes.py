@@ -23,6 +23,7 @@ out = {
     "engine": settings.DATABASES["default"]["ENGINE"],
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "worker": settings.SCRM_IN_PROCESS_WORKER,
     "broker": settings.CELERY_BROKER_URL,
     "cache": settings.CACHES["default"]["BACKEND"],
     "scheduler": settings.SCRM_RUN_SCHEDULER,
@@ -48,6 +49,7 @@ def run(env_overrides: dict[str, str], *args: str, code: str | None = None):
             "SCRM_ENCRYPTION_KEYS",
             "SCRM_SIMULATOR",
             "SCRM_RUN_SCHEDULER",
+            "SCRM_TASKS_EAGER",
             "DJANGO_ALLOWED_HOSTS",
         }
     }
@@ -68,12 +70,14 @@ def probe(env: dict[str, str]) -> dict:
 def test_embedded_mode_without_service_variables(tmp_path):
     # Given no DATABASE_URL / REDIS_URL
     out = probe({"DJANGO_DEBUG": "1", "SCRM_DATA_DIR": str(tmp_path)})
-    # Then SQLite in WAL mode, in-memory channels, eager Celery, the in-process scheduler
+    # Then SQLite in WAL mode, in-memory channels (safe to push to from the worker's threads),
+    # tasks on the in-process worker (never in the request), the in-process scheduler
     assert out["mode"] == "embedded"
     assert out["engine"] == "django.db.backends.sqlite3"
     assert out["journal"] == "wal"
-    assert out["layer"] == "channels.layers.InMemoryChannelLayer"
-    assert out["eager"] is True
+    assert out["layer"] == "scrm.channel_layer.InMemoryChannelLayer"
+    assert out["eager"] is False
+    assert out["worker"] is True
     assert out["cache"].endswith("LocMemCache")
     assert out["scheduler"] is True
     assert (tmp_path / "scrm.sqlite3").exists()
@@ -92,6 +96,7 @@ def test_services_mode_from_variables():
     # channels-redis's layer with its blocking pop as a setting (scrm.channel_layer)
     assert out["layer"] == "scrm.channel_layer.RedisChannelLayer"
     assert out["eager"] is False
+    assert out["worker"] is False  # celery worker processes run the tasks there
     assert out["broker"] == "redis://127.0.0.1:6379/3"
     assert out["cache"].endswith("RedisCache")
     assert out["scheduler"] is False  # celery beat runs the periodic jobs there

@@ -1,5 +1,6 @@
-"""Serve HTTP and websockets with Uvicorn; in embedded mode, also run the in-process scheduler
-(the stand-in for celery beat). Services mode may run several worker processes
+"""Serve HTTP and websockets with Uvicorn; in embedded mode, also run the in-process worker and
+scheduler (the stand-ins for celery worker and beat), started before the server accepts a
+request and stopped after it has closed. Services mode may run several worker processes
 (``--workers`` or ``WEB_CONCURRENCY``); the embedded mode runs one, since its in-memory channel
 layer lives in that process."""
 
@@ -33,12 +34,13 @@ class Command(BaseCommand):
                 "set DATABASE_URL and REDIS_URL for several workers"
             )
 
-        from scrm.scheduler import Scheduler
+        from scrm.scheduler import scheduler_start
+        from scrm.worker import background_stop, worker_start
 
-        scheduler = None
+        if settings.SCRM_IN_PROCESS_WORKER:
+            worker_start()
         if settings.SCRM_RUN_SCHEDULER:
-            scheduler = Scheduler(settings.SCRM_PERIODIC_TASKS)
-            scheduler.start()
+            scheduler_start(settings.SCRM_PERIODIC_TASKS)
         try:
             # No access log: URLs carry search terms (a buyer's name) and platform signatures.
             uvicorn.run(
@@ -58,5 +60,6 @@ class Command(BaseCommand):
                 ws_ping_timeout=settings.SCRM_WS_PING_TIMEOUT,
             )
         finally:
-            if scheduler is not None:
-                scheduler.stop()
+            # Normally done already, at the application's lifespan shutdown (scrm.asgi): tasks
+            # running or due finish, countdowns are dropped (the sweeps find their rows).
+            background_stop()
