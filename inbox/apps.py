@@ -11,5 +11,11 @@ class InboxConfig(AppConfig):
         # passes them; the receivers only call the services.
         from inbox import receivers  # noqa: F401
 
+        # The inbox's outbox kinds (reply, mark_read): every process knows them before its
+        # first delivery. Another app registers its kinds from its own ready() the same way.
+        from inbox.services.outbox_kinds import register_kinds
+
+        register_kinds()
+
         # The inbox's event kinds, registered before any event is published or shaped.
         from inbox import events  # noqa: F401

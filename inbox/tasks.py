@@ -11,8 +11,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from inbox.models import ShopAccount
-from inbox.platforms.base import PlatformError, RateLimited
-from inbox.services import ingestion, replies, webhooks
+from inbox.platforms.base import PlatformError
+from inbox.services import ingestion, outbox, webhooks
 from scrm.batching import Batcher
 
 logger = logging.getLogger(__name__)
@@ -99,27 +99,29 @@ def reprocess_stale_webhooks() -> int:
 
 
 @shared_task(bind=True, max_retries=DELIVERY_MAX_RETRIES, acks_late=True)
-def deliver_message(self, message_id: int) -> str:
+def deliver_outbox_action(self, action_id: int) -> str:
+    """One attempt at an outbox action of any kind (a reply, a mark-read, ...)."""
     try:
-        return replies.message_deliver(message_id=message_id)
+        return outbox.outbox_deliver(action_id=action_id)
     except Exception as exc:
         # Platform trouble, or our own (a locked database, a bug): retried with backoff, then
         # visibly failed; never left "sending" for ever.
+        delivery_error = outbox.delivery_error_retryable(exc) is not None
         if self.request.retries >= self.max_retries:
-            reason = str(exc) if isinstance(exc, PlatformError) else "internal error"
-            replies.message_mark_failed(
-                message_id=message_id,
+            reason = str(exc) if delivery_error else "internal error"
+            outbox.outbox_fail(
+                action_id=action_id,
                 reason=f"Gave up after {self.request.retries + 1} tries: {reason}",
             )
             return "failed"
-        wait = exc.retry_after if isinstance(exc, RateLimited) else 0
-        if not isinstance(exc, PlatformError):
-            logger.warning("delivery of reply %s failed: %s", message_id, type(exc).__name__)
+        wait = float(getattr(exc, "retry_after", 0) or 0) if delivery_error else 0.0
+        if not delivery_error:
+            logger.warning("outbox action %s failed: %s", action_id, type(exc).__name__)
         countdown = max(wait, backoff(self.request.retries))
         # On the row first: if this worker dies while the retry waits in its memory, the sweep
-        # takes the reply up shortly after this time instead of after the broker's timeout.
-        replies.message_next_attempt_set(
-            message_id=message_id, at=timezone.now() + timedelta(seconds=countdown)
+        # takes the action up shortly after this time instead of after the broker's timeout.
+        outbox.outbox_next_attempt_set(
+            action_id=action_id, at=timezone.now() + timedelta(seconds=countdown)
         )
         raise self.retry(countdown=countdown, exc=exc) from exc
 
@@ -149,13 +151,14 @@ def backfill_all_shops() -> int:
 
 
 @shared_task
-def redeliver_stuck_replies() -> int:
-    """Periodic: replies left pending/sending by a lost task or a dead worker go out again
-    (the delivery checks the platform first, so nothing is sent twice)."""
-    replies.replies_give_up_stale()
-    ids = replies.stuck_deliveries_claim()
-    for message_id in ids:
-        deliver_message.delay(message_id)
+def sweep_outbox() -> int:
+    """Periodic: outbox actions of every kind left pending/sending by a lost task or a dead
+    worker are queued again (an attempt after the first checks the platform, so nothing is done
+    twice); those open past their kind's age limit fail visibly first."""
+    outbox.outbox_give_up_stale()
+    ids = outbox.outbox_stuck_claim()
+    for action_id in ids:
+        deliver_outbox_action.delay(action_id)
     return len(ids)
 
 

@@ -13,7 +13,6 @@ from inbox.models.conversations import (
     Conversation,
     ConversationStatus,
     Customer,
-    DeliveryAttempt,
     DeliveryState,
     Direction,
     Message,
@@ -22,6 +21,7 @@ from inbox.models.conversations import (
     Tag,
 )
 from inbox.models.credentials import ApiToken, SignInSession
+from inbox.models.outbox import OPEN_STATES, OutboxAction, OutboxAttempt, OutboxState
 from inbox.models.sync import (
     AgentPresence,
     InboxEvent,
@@ -39,7 +39,6 @@ __all__ = [
     "Conversation",
     "ConversationStatus",
     "Customer",
-    "DeliveryAttempt",
     "DeliveryState",
     "Direction",
     "InboxEvent",
@@ -47,6 +46,10 @@ __all__ = [
     "Member",
     "Message",
     "Note",
+    "OPEN_STATES",
+    "OutboxAction",
+    "OutboxAttempt",
+    "OutboxState",
     "Organisation",
     "Platform",
     "Priority",

@@ -168,8 +168,9 @@ class DeliveryState(models.TextChoices):
 class Message(models.Model):
     """One message of a conversation, stored once per (shop account, platform message id).
 
-    Outbound replies start ``pending`` with the client's idempotency key and no platform id; the
-    delivery task moves them to ``sent`` (with the id) or ``failed`` (with the reason).
+    Outbound replies start ``pending`` with the client's idempotency key and no platform id; their
+    outbox action (``inbox.OutboxAction`` of kind ``reply``) moves them to ``sending``, then
+    ``sent`` (with the id) or ``failed`` (with the reason): ``delivery_state`` mirrors it.
     """
 
     conversation = models.ForeignKey(
@@ -196,10 +197,6 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     idempotency_key = models.CharField(max_length=100, blank=True)
-    # When the outbox means to try this reply next (a task's retry countdown, or the end of the
-    # lease of the attempt under way). The stuck-delivery sweep goes by it: a worker killed with
-    # retries waiting in its memory costs minutes, not the broker's visibility timeout.
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Read from the platform's own listing. A reply we sent carries the platform's id before
     # that: it must not count as "already have everything up to here" for sync and backfill.
     synced = models.BooleanField(default=True)
@@ -232,23 +229,6 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk}"
-
-
-class DeliveryAttempt(models.Model):
-    """One try at delivering an outbound message through the platform's API."""
-
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, blank=True)  # sent | adopted | retry | failed
-    error = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        verbose_name = _("delivery attempt")
-        verbose_name_plural = _("delivery attempts")
-
-    def __str__(self) -> str:
-        return f"attempt {self.pk} of message {self.message_id}: {self.outcome or 'running'}"
 
 
 class Note(models.Model):

@@ -17,13 +17,14 @@ from django.db.models import Q
 from inbox.events import CONVERSATION_UPDATED, NOTE_CREATED
 from inbox.models import Conversation, ConversationStatus, Note, Role, Tag
 from inbox.payloads import conversation_payload, note_payload
-from inbox.selectors import AnyUser, conversation_get, member_for, shop_account_ids_for
+from inbox.selectors import AnyUser, member_for, shop_account_ids_for
 from inbox.services.conversation_state import (
     Trigger,
     conversation_transition,
     status_request_check,
 )
 from inbox.services.events import conversation_event_publish
+from inbox.services.outbox_kinds import mark_read_enqueue
 from monitoring.audit import audit_record
 from scrm.api import NotFound, ServiceError
 
@@ -178,36 +179,17 @@ def note_add(*, actor: AnyUser, conversation_id: int, text: str) -> Note:
     return note
 
 
+@transaction.atomic
 def conversation_mark_read(*, actor: AnyUser, conversation_id: int) -> Conversation:
-    """Mark the buyer's messages read on the platform (Read Message), then here.
+    """Mark the buyer's messages read here at once, and on the platform through the outbox
+    (a ``mark_read`` action: retried while the platform fails, never holding the request).
 
-    The platform's refusal is the caller's answer, never a 500: a shop whose authorisation
-    ended is a 409 ``shop_not_authorised``, any other platform failure a 502 ``platform_error``
-    (nothing changed here; the agent may try again)."""
-    from inbox.platforms.base import AuthExpired, PlatformError
-    from inbox.services.ingestion import shop_api
-
-    conversation = conversation_get(actor, conversation_id)
-    try:
-        shop_api(conversation.shop_account).mark_read(conversation.platform_conversation_id)
-    except AuthExpired:
-        raise ServiceError(
-            "The seller must authorise this shop account again.",
-            code="shop_not_authorised",
-            status_code=409,
-        ) from None
-    except PlatformError as exc:
-        raise ServiceError(
-            "The platform did not take the change; try again.",
-            code="platform_error",
-            status_code=502,
-            details={"retryable": exc.retryable},
-        ) from None
-    with transaction.atomic():
-        conversation = _locked(actor, conversation_id)
-        conversation.unread_count = 0
-        conversation.save(update_fields=["unread_count", "updated_at"])
-        _changed(actor, conversation, "conversation.read", {})
+    A shop never connected to its platform is a 409 ``shop_not_authorised`` (nothing changed)."""
+    conversation = _locked(actor, conversation_id)
+    mark_read_enqueue(conversation=conversation)
+    conversation.unread_count = 0
+    conversation.save(update_fields=["unread_count", "updated_at"])
+    _changed(actor, conversation, "conversation.read", {})
     return conversation
 
 

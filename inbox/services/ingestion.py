@@ -18,17 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
 from inbox.models import (
     Conversation,
     Customer,
-    DeliveryAttempt,
     DeliveryState,
     Direction,
     Message,
+    OutboxAttempt,
     ShopAccount,
     SyncCursor,
     SyncStream,
@@ -234,10 +234,15 @@ def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Mes
             DeliveryState.FAILED,
         ],
         type=pm.type,
-        # a subquery, not a join + DISTINCT: PostgreSQL refuses FOR UPDATE with DISTINCT
-        id__in=DeliveryAttempt.objects.filter(
-            started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW
-        ).values("message_id"),
+    ).filter(
+        # a reply whose outbox attempt had begun by then (EXISTS, not a join + DISTINCT:
+        # PostgreSQL refuses FOR UPDATE with DISTINCT)
+        Exists(
+            OutboxAttempt.objects.filter(
+                action__message_id=OuterRef("pk"),
+                started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW,
+            )
+        )
     )
     for candidate in candidates.order_by("id"):
         if (pm.type == "TEXT" and candidate.text == text) or (

@@ -7,7 +7,7 @@ from itertools import count
 
 from django.utils import timezone
 
-from inbox.models import Conversation, Customer, Message, ShopAccount
+from inbox.models import Conversation, Customer, Message, OutboxAction, OutboxAttempt, ShopAccount
 from inbox.platforms.base import Participant
 from inbox.services.ingestion import conversation_refresh, customer_upsert
 
@@ -52,8 +52,9 @@ def conversation_with_messages(
 
 
 def pending_reply(conversation: Conversation, text: str, *, key: str, author=None) -> Message:
-    """An agent's reply as the reply service stores it, before any worker picked it up."""
-    return Message.objects.create(
+    """An agent's reply as the reply service stores it (with its outbox action), before any
+    worker picked it up."""
+    reply = Message.objects.create(
         conversation=conversation,
         shop_account=conversation.shop_account,
         direction="out",
@@ -67,3 +68,29 @@ def pending_reply(conversation: Conversation, text: str, *, key: str, author=Non
         idempotency_key=key,
         synced=False,
     )
+    OutboxAction.objects.create(
+        kind="reply",
+        organisation_id=conversation.organisation_id,
+        shop_account=conversation.shop_account,
+        conversation=conversation,
+        message=reply,
+        next_attempt_at=timezone.now(),
+    )
+    return reply
+
+
+def reply_action(reply: Message) -> OutboxAction:
+    """The reply's outbox action."""
+    return OutboxAction.objects.get(kind="reply", message=reply)
+
+
+def reply_attempts(reply: Message):
+    """The delivery attempts of a reply (its outbox action's)."""
+    return OutboxAttempt.objects.filter(action__kind="reply", action__message=reply)
+
+
+def deliver(reply: Message) -> str:
+    """Run the reply's delivery task once, as a worker would (eager)."""
+    from inbox.tasks import deliver_outbox_action
+
+    return deliver_outbox_action.apply(args=[reply_action(reply).id]).get()

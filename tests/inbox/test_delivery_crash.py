@@ -19,9 +19,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from inbox.models import DeliveryAttempt, Message
-from inbox.tasks import deliver_message
-from tests.inbox.builders import pending_reply
+from inbox.models import Message
+from tests.inbox.builders import deliver, pending_reply, reply_action, reply_attempts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +38,8 @@ def submitted_reply(platform, world) -> Message:
     )
 
 
-def start_worker(message_id: int, base_url: str) -> subprocess.Popen:
+def start_worker(action_id: int, base_url: str) -> subprocess.Popen:
+    """A worker process running one outbox delivery (of any kind), to be killed or waited on."""
     env = dict(os.environ, TIKTOK_API_BASE=base_url, TIKTOK_AUTH_BASE=base_url)
     if settings.SERVICES_MODE:
         db = connection.settings_dict
@@ -48,7 +48,7 @@ def start_worker(message_id: int, base_url: str) -> subprocess.Popen:
         )
     else:
         env["SCRM_SQLITE_PATH"] = connection.settings_dict["NAME"]
-    code = f"from inbox.tasks import deliver_message; deliver_message.apply(args=[{message_id}])"
+    code = f"from inbox.tasks import deliver_outbox_action as d; d.apply(args=[{action_id}])"
     return subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
@@ -60,7 +60,7 @@ def start_worker(message_id: int, base_url: str) -> subprocess.Popen:
 
 def expire_lease(reply: Message) -> None:
     """As if the lease time had passed since the dead worker's attempt started."""
-    DeliveryAttempt.objects.filter(message=reply).update(
+    reply_attempts(reply).update(
         started_at=timezone.now() - timedelta(seconds=settings.SCRM_DELIVERY_LEASE_SECONDS + 1)
     )
 
@@ -84,7 +84,7 @@ def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
     reply = submitted_reply(platform, world)
     path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
     sim.set_fault(path + "/messages", "delay_after", delay=30)  # act now, answer late
-    worker = start_worker(reply.id, platform.server.base_url)
+    worker = start_worker(reply_action(reply).id, platform.server.base_url)
     try:
         # When the platform has delivered the reply but the worker has not heard back, it dies
         assert wait_until(lambda: len(sim.sent_messages(shop_id)) == 1), "worker never sent"
@@ -94,22 +94,22 @@ def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
             kill(worker)
     reply.refresh_from_db()
     assert reply.delivery_state == "sending"
-    assert DeliveryAttempt.objects.get(message=reply).finished_at is None
+    assert reply_attempts(reply).get().finished_at is None
     sim.clear_faults()
     # The task comes back at once (acks_late: the broker redelivers it): the dead worker's
     # lease still holds, so nothing is sent
-    assert deliver_message.apply(args=[reply.id]).get() == "in_flight"
+    assert deliver(reply) == "in_flight"
     assert len(sim.sent_messages(shop_id)) == 1
     # And once the lease has run out, the next run checks the platform instead of resending
     expire_lease(reply)
-    assert deliver_message.apply(args=[reply.id]).get() == "sent"
+    assert deliver(reply) == "sent"
     # Then the buyer has it once, and our row carries the platform's id
     sent = sim.sent_messages(shop_id)
     assert len(sent) == 1
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
     assert reply.platform_message_id == sent[0]["message_id"]
-    assert list(reply.attempts.order_by("id").values_list("outcome", flat=True)) == [
+    assert list(reply_attempts(reply).order_by("id").values_list("outcome", flat=True)) == [
         "",
         "adopted",
     ]
@@ -120,11 +120,9 @@ def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
     reply = submitted_reply(platform, world)
     path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
     sim.set_fault(path + "/messages", "delay", delay=30)  # wait before acting
-    worker = start_worker(reply.id, platform.server.base_url)
+    worker = start_worker(reply_action(reply).id, platform.server.base_url)
     try:
-        assert wait_until(lambda: DeliveryAttempt.objects.filter(message=reply).exists()), (
-            "worker never started"
-        )
+        assert wait_until(lambda: reply_attempts(reply).exists()), "worker never started"
         time.sleep(0.5)  # inside the platform's wait
         kill(worker)
     finally:
@@ -133,7 +131,7 @@ def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
     sim.clear_faults()
     assert sim.sent_messages(shop_id) == []
     expire_lease(reply)
-    assert deliver_message.apply(args=[reply.id]).get() == "sent"
+    assert deliver(reply) == "sent"
     assert len(sim.sent_messages(shop_id)) == 1
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
@@ -144,11 +142,11 @@ def test_a_duplicate_task_during_a_delivery_does_not_send_again(world, platform)
     reply = submitted_reply(platform, world)
     path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
     sim.set_fault(path + "/messages", "delay_after", delay=3)
-    worker = start_worker(reply.id, platform.server.base_url)
+    worker = start_worker(reply_action(reply).id, platform.server.base_url)
     try:
         assert wait_until(lambda: len(sim.sent_messages(shop_id)) == 1), "worker never sent"
         # When the sweep (or a redelivered task) runs the delivery again meanwhile
-        assert deliver_message.apply(args=[reply.id]).get() == "in_flight"
+        assert deliver(reply) == "in_flight"
         # Then the first worker finishes the job alone
         assert worker.wait(timeout=60) == 0
     finally:

@@ -19,10 +19,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from inbox.models import Message
+from inbox.models import Message, OutboxAction
 from inbox.platforms.base import PlatformError
-from inbox.services.replies import stuck_deliveries
-from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_message, redeliver_stuck_replies
+from inbox.services.outbox import outbox_stuck
+from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_outbox_action, sweep_outbox
+from tests.inbox.builders import deliver, reply_action, reply_attempts
 from tests.inbox.test_delivery_crash import ROOT, submitted_reply, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,17 +40,19 @@ def test_a_reply_waiting_on_its_retry_is_left_alone_until_then(world, platform, 
     sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
     # Given a delivery that failed on a platform outage: the task schedules its retry
     before = timezone.now()
+    action = reply_action(reply)
     with pytest.raises(PlatformError):
-        deliver_message(reply.id)  # called directly: the retry re-raises instead of queueing
+        deliver_outbox_action(action.id)  # called directly: the retry re-raises, not queues
     reply.refresh_from_db()
     assert reply.delivery_state == "sending"
     # Then the row knows when the next try is due (the first countdown is 1-2 s)
-    assert before + timedelta(seconds=1) <= reply.next_attempt_at
-    assert reply.next_attempt_at <= timezone.now() + timedelta(seconds=2)
+    action.refresh_from_db()
+    assert before + timedelta(seconds=1) <= action.next_attempt_at
+    assert action.next_attempt_at <= timezone.now() + timedelta(seconds=2)
     # And the sweep leaves it to its task until the grace period after that time has passed
-    due = reply.next_attempt_at
-    assert reply.id not in stuck_deliveries(now=due + timedelta(seconds=14))
-    assert reply.id in stuck_deliveries(now=due + timedelta(seconds=16))
+    due = action.next_attempt_at
+    assert action.id not in outbox_stuck(now=due + timedelta(seconds=14))
+    assert action.id in outbox_stuck(now=due + timedelta(seconds=16))
     assert sim.sent_messages(shop_id) == []
 
 
@@ -60,7 +63,7 @@ def test_the_longest_wait_after_a_dead_worker_is_under_two_minutes(settings):
     assert all(
         backoff(r) <= longest_countdown for r in range(DELIVERY_MAX_RETRIES) for _ in "x" * 50
     )
-    sweep_period = settings.SCRM_PERIODIC_TASKS["inbox.tasks.redeliver_stuck_replies"]
+    sweep_period = settings.SCRM_PERIODIC_TASKS["inbox.tasks.sweep_outbox"]
     worst = longest_countdown + settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS + sweep_period
     assert worst < 120, worst
 
@@ -85,7 +88,7 @@ def test_a_new_reply_whose_task_was_lost_goes_out_with_the_next_sweep(world, pla
     assert Message.objects.get(id=reply.id).delivery_state == "pending"
     # When the sweep runs a moment later
     time.sleep(0.4)
-    assert redeliver_stuck_replies.apply().get() == 1
+    assert sweep_outbox.apply().get() == 1
     # Then the buyer has the reply, once
     assert Message.objects.get(id=reply.id).delivery_state == "sent"
     assert len(sim.sent_messages(shop_id)) == 1
@@ -124,11 +127,11 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
 
     current_app.conf.task_always_eager = False
     try:
-        deliver_message.delay(reply.id)
+        deliver_outbox_action.delay(reply_action(reply).id)
         # When its first attempt fails and the retry waits in the worker's memory, it dies
         assert wait_until(
             lambda: (
-                Message.objects.filter(id=reply.id, next_attempt_at__isnull=False)
+                OutboxAction.objects.filter(message=reply, next_attempt_at__isnull=False)
                 .exclude(next_attempt_at__gt=timezone.now() + timedelta(seconds=60))
                 .filter(attempts__outcome="retry")
                 .exists()
@@ -146,7 +149,7 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     # The retry is stranded in the broker (unacknowledged until the visibility timeout)
     assert broker.zcard("unacked_index") >= 1
     # Then the sweep, running as it does every period, delivers it soon after its retry time
-    assert wait_until(lambda: redeliver_stuck_replies.apply().get() == 1, timeout=30)
+    assert wait_until(lambda: sweep_outbox.apply().get() == 1, timeout=30)
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
     assert len(sim.sent_messages(shop_id)) == 1
@@ -155,23 +158,24 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
 
 
 def test_the_sweep_queues_a_late_reply_once_per_lease_not_every_run(world, platform, settings):
-    from inbox.services.replies import stuck_deliveries_claim
+    from inbox.services.outbox import outbox_stuck_claim
 
     settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 15
     reply = submitted_reply(platform, world)
     # Given a reply whose task is behind a backlog: due a minute ago
     due = timezone.now() - timedelta(minutes=1)
-    Message.objects.filter(id=reply.id).update(next_attempt_at=due)
+    action = reply_action(reply)
+    OutboxAction.objects.filter(id=action.id).update(next_attempt_at=due)
     # When the sweep runs twice, 30 s apart, before the queued task got its turn
     now = timezone.now()
-    first = stuck_deliveries_claim(now=now)
-    second = stuck_deliveries_claim(now=now + timedelta(seconds=30))
+    first = outbox_stuck_claim(now=now)
+    second = outbox_stuck_claim(now=now + timedelta(seconds=30))
     # Then it was queued once: the first run claimed it for a lease
-    assert first == [reply.id]
+    assert first == [action.id]
     assert second == []
     # And once the lease is over with the reply still undelivered, it is queued again
     later = now + timedelta(seconds=settings.SCRM_DELIVERY_LEASE_SECONDS + 16)
-    assert stuck_deliveries_claim(now=later) == [reply.id]
+    assert outbox_stuck_claim(now=later) == [action.id]
 
 
 def test_a_reply_in_a_shop_without_credentials_fails_at_once_and_visibly(world, platform):
@@ -181,10 +185,10 @@ def test_a_reply_in_a_shop_without_credentials_fails_at_once_and_visibly(world, 
     # Given the shop lost its credentials (never connected, or wiped by an operator)
     ShopAccount.objects.filter(id=world.shop_a1.id).update(credentials={})
     # When the delivery runs
-    outcome = deliver_message.apply(args=[reply.id]).get()
+    outcome = deliver(reply)
     # Then the reply is failed with a reason the agent can act on, not left "sending"
     reply.refresh_from_db()
     assert outcome == "failed"
     assert reply.delivery_state == "failed"
     assert "authorisation" in reply.failure_reason
-    assert reply.attempts.filter(finished_at__isnull=True).count() == 0
+    assert reply_attempts(reply).filter(finished_at__isnull=True).count() == 0

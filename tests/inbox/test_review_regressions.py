@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.models import Conversation, DeliveryAttempt, Message
+from inbox.models import Conversation, Message, OutboxAttempt
 from inbox.services.ingestion import shop_backfill
-from inbox.tasks import deliver_message
-from tests.inbox.builders import pending_reply
+from tests.inbox.builders import deliver, pending_reply, reply_action
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +27,7 @@ def test_buyer_message_behind_our_own_reply_is_still_backfilled(world, platform)
     sim.deliver_webhooks(drop=1.0)
     # And an agent's reply is delivered, and its echo webhook is lost too
     reply = pending_reply(conv, "On it!", key="rv-1")
-    assert deliver_message.apply(args=[reply.id]).get() == "sent"
+    assert deliver(reply) == "sent"
     sim.deliver_webhooks(drop=1.0)
     # When the backfill runs, our reply (the newest message) must not hide the lost one
     shop_backfill(shop=shop)
@@ -56,7 +55,7 @@ def test_a_never_attempted_reply_is_not_adopted_by_a_same_text_message(world, pl
     waiting.refresh_from_db()
     assert waiting.delivery_state == "pending"
     assert waiting.platform_message_id is None
-    assert deliver_message.apply(args=[waiting.id]).get() == "sent"
+    assert deliver(waiting) == "sent"
     assert [m["content"]["content"] for m in sim.sent_messages(shop.platform_shop_id)] == [
         "OK",
         "OK",
@@ -83,7 +82,9 @@ def test_failed_reply_that_did_reach_the_buyer_is_not_sent_again_on_retry(world,
     )
     from django.utils import timezone
 
-    DeliveryAttempt.objects.create(message=reply, started_at=timezone.now(), outcome="retry")
+    OutboxAttempt.objects.create(
+        action=reply_action(reply), started_at=timezone.now(), outcome="retry"
+    )
     message_mark_failed(message_id=reply.id, reason="Gave up")
     sim.clear_faults()
     # And its echo was stored by ingestion... as our failed reply, adopted

@@ -171,7 +171,8 @@ def test_deauthorisation_webhook_stops_the_shop(world, platform, live_server):
 
 
 def test_stuck_replies_are_swept_and_delivered(world, platform):
-    from inbox.tasks import redeliver_stuck_replies
+    from inbox.models import OutboxAction
+    from inbox.tasks import sweep_outbox
 
     conv_id, _ = platform.sim.buyer_message(
         world.shop_a1.platform_shop_id, buyer_user_id="s1", nickname="S", text="hello"
@@ -180,8 +181,10 @@ def test_stuck_replies_are_swept_and_delivered(world, platform):
     conv = Conversation.objects.get(platform_conversation_id=conv_id)
     # Given a reply whose task was lost by the broker three minutes ago
     reply = pending_reply(conv, "Lost then found", key="stuck-1")
-    Message.objects.filter(pk=reply.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
-    assert redeliver_stuck_replies.apply().get() == 1
+    OutboxAction.objects.filter(message=reply).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=3)
+    )
+    assert sweep_outbox.apply().get() == 1
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
     assert len(platform.sim.sent_messages(world.shop_a1.platform_shop_id)) == 1
