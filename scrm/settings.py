@@ -291,14 +291,15 @@ CELERY_TIMEZONE = "UTC"
 # Each entry: task name -> seconds between runs. Apps add theirs here.
 SCRM_PERIODIC_TASKS: dict[str, float] = {
     "inbox.tasks.backfill_all_shops": float(os.environ.get("SCRM_BACKFILL_SECONDS", 60)),
-    "inbox.tasks.redeliver_stuck_replies": float(os.environ.get("SCRM_DELIVERY_SWEEP_SECONDS", 30)),
+    "inbox.tasks.sweep_outbox": float(os.environ.get("SCRM_DELIVERY_SWEEP_SECONDS", 30)),
     "inbox.tasks.reprocess_stale_webhooks": 60.0,
     "inbox.tasks.wake_snoozed_conversations": 60.0,
 }
-# A worker delivering a reply holds it this long; a crashed worker's reply is retried after it.
+# A worker delivering an outbox action (a reply, a mark-read, ...) holds it this long; a crashed
+# worker's action is retried after it.
 SCRM_DELIVERY_LEASE_SECONDS = int(os.environ.get("SCRM_DELIVERY_LEASE_SECONDS", 120))
-# The sweep queues a reply again once it is this late for its recorded next attempt (see
-# inbox/services/replies.py stuck_deliveries): worst case after a dead worker, the longest retry
+# The sweep queues an outbox action again once it is this late for its recorded next attempt
+# (see inbox/services/outbox.py outbox_stuck): worst case after a dead worker, the longest retry
 # countdown (64 s) + this + the sweep period.
 SCRM_DELIVERY_SWEEP_GRACE_SECONDS = float(os.environ.get("SCRM_DELIVERY_SWEEP_GRACE_SECONDS", 15))
 SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
