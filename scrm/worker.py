@@ -19,7 +19,7 @@ Messages are serialised to JSON and back at send time, as the broker would, so a
 could not be sent in services mode fails here too, in the caller. Queued tasks live in memory:
 tasks still waiting when the process stops are dropped (and logged by count). Nothing durable
 depends on them: replies and webhooks are rows that the periodic sweeps queue again
-(``inbox.tasks.redeliver_stuck_replies``, ``reprocess_stale_webhooks``).
+(``inbox.tasks.sweep_outbox``, ``reprocess_stale_webhooks``).
 
 SQLite: worker threads write with their own connections, as requests do; every transaction
 starts with ``BEGIN IMMEDIATE`` and waits up to the busy timeout for the write lock
