@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from inbox.models import Member
 from monitoring.models import AuditEvent
 from templates_app import services
 from templates_app.models import Material, QuickReply
@@ -23,6 +24,8 @@ def _fast_passwords(settings):
 
 
 def _client(user, lang="en") -> Client:
+    # A signed-in page speaks the person's own language (and the cookie, before sign-in)
+    Member.objects.filter(user=user).update(language=lang)
     client = Client(HTTP_ACCEPT_LANGUAGE=lang)
     client.force_login(user)
     client.cookies["django_language"] = lang
