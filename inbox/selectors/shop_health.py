@@ -1,4 +1,5 @@
-"""How each shop account is doing: its webhooks, its sync streams, its failed replies.
+"""How each shop account is doing: its webhooks, its sync streams, its failed outbox actions
+(replies, marking read, and the kinds to come).
 
 For supervisors (who read it) and admins (who also manage the shops) on the shop accounts page.
 """
@@ -12,10 +13,9 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from inbox.models import (
-    DeliveryState,
-    Direction,
     Member,
-    Message,
+    OutboxAction,
+    OutboxState,
     ShopAccount,
     SyncCursor,
     SyncStream,
@@ -54,8 +54,13 @@ class ShopHealth:
     last_webhook_at: datetime | None
     webhooks_failed: int = 0
     webhooks_waiting: int = 0
-    replies_failed: int = 0
+    # Outbox actions given up on, by kind ("reply", "mark_read", ...).
+    actions_failed: dict[str, int] = field(default_factory=dict)
     streams: list[StreamHealth] = field(default_factory=list)
+
+    @property
+    def actions_failed_total(self) -> int:
+        return sum(self.actions_failed.values())
 
     @property
     def state(self) -> str:
@@ -66,7 +71,7 @@ class ShopHealth:
             not self.connected
             or self.webhooks_failed
             or self.webhooks_waiting
-            or self.replies_failed
+            or self.actions_failed
             or any(s.last_error for s in self.streams)
         ):
             return "attention"
@@ -127,17 +132,16 @@ def _health(shops_qs: QuerySet[ShopAccount]) -> list[ShopHealth]:
             ),
         )
     }
-    replies = dict(
-        Message.objects.filter(
-            shop_account_id__in=ids,
-            direction=Direction.OUTBOUND,
-            delivery_state=DeliveryState.FAILED,
-            created_at__gte=since,
+    actions: dict[int, dict[str, int]] = {}
+    for shop_id, kind, n in (
+        OutboxAction.objects.filter(
+            shop_account_id__in=ids, state=OutboxState.FAILED, created_at__gte=since
         )
-        .values_list("shop_account_id")
+        .values_list("shop_account_id", "kind")
         .annotate(n=Count("id"))
-        .values_list("shop_account_id", "n")
-    )
+        .values_list("shop_account_id", "kind", "n")
+    ):
+        actions.setdefault(shop_id, {})[kind] = n
     cursors: dict[int, dict[str, SyncCursor]] = {}
     for cursor in SyncCursor.objects.filter(shop_account_id__in=ids):
         cursors.setdefault(cursor.shop_account_id, {})[cursor.stream] = cursor
@@ -164,7 +168,7 @@ def _health(shops_qs: QuerySet[ShopAccount]) -> list[ShopHealth]:
                 last_webhook_at=getattr(shop, "last_webhook_at", None),
                 webhooks_failed=failed,
                 webhooks_waiting=waiting,
-                replies_failed=replies.get(shop.pk, 0),
+                actions_failed=actions.get(shop.pk, {}),
                 streams=streams,
             )
         )

@@ -373,3 +373,16 @@ def test_the_pages_speak_chinese(world, admin, url, words):
     page = html(signed_in(admin, "zh-hans").get(url))
     for word in words:
         assert word in page, word
+
+
+def test_the_shop_page_names_failed_actions_by_kind(world, admin):
+    from inbox.models import OutboxAction
+
+    for kind in ("reply", "mark_read", "mark_read"):
+        OutboxAction.objects.create(
+            kind=kind, organisation=world.org_a, shop_account=world.shop_a1, state="failed"
+        )
+    page = html(signed_in(admin).get(f"/inbox/manage/shops/{world.shop_a1.id}/"))
+    assert "Replies: 1" in page and "Marking read: 2" in page
+    zh = html(signed_in(admin, "zh-hans").get(f"/inbox/manage/shops/{world.shop_a1.id}/"))
+    assert "标记已读: 2" in zh

@@ -12,6 +12,7 @@ from django.utils import timezone
 from inbox.models import (
     AssignmentMode,
     Conversation,
+    OutboxAction,
     ShopAccount,
     SyncCursor,
     WebhookEvent,
@@ -236,8 +237,11 @@ def test_disconnecting_stops_sync_and_webhooks_and_keeps_history(
     ).exists()
 
 
-def test_health_shows_webhooks_sync_and_failed_replies(world, admin, django_assert_max_num_queries):
-    # Given shop a1 with a recent webhook, a failed one, a failing stream and a failed reply
+def test_health_shows_webhooks_sync_and_failed_platform_actions(
+    world, admin, django_assert_max_num_queries
+):
+    # Given shop a1 with a recent webhook, a failed one, a failing stream, a reply and a
+    # mark-read the outbox gave up on
     now = timezone.now()
     for n, status in enumerate(["processed", "failed"]):
         WebhookEvent.objects.create(
@@ -256,9 +260,15 @@ def test_health_shows_webhooks_sync_and_failed_replies(world, admin, django_asse
         shop_account=world.shop_a1, stream="returns", last_run_at=now, last_error="AuthExpired"
     )
     conversation = conversation_with_messages(world.shop_a1, texts=("hello",))
-    reply = pending_reply(conversation, "answer", key="k-1", author=world.agent_a1)
-    reply.delivery_state = "failed"
-    reply.save()
+    pending_reply(conversation, "answer", key="k-1", author=world.agent_a1)
+    OutboxAction.objects.filter(shop_account=world.shop_a1).update(state="failed")
+    OutboxAction.objects.create(
+        kind="mark_read",
+        organisation=world.org_a,
+        shop_account=world.shop_a1,
+        conversation=conversation,
+        state="failed",
+    )
     for _ in range(5):  # more shops cost no more queries
         ShopAccountFactory(organisation=world.org_a)
 
@@ -270,7 +280,7 @@ def test_health_shows_webhooks_sync_and_failed_replies(world, admin, django_asse
     assert world.shop_b1.id not in {r.shop.id for r in rows} and len(rows) == 3 + 5
     a1 = next(r for r in rows if r.shop.id == world.shop_a1.id)
     assert a1.last_webhook_at is not None and a1.webhooks_failed == 1
-    assert a1.replies_failed == 1
+    assert a1.actions_failed == {"reply": 1, "mark_read": 1}
     streams = {s.stream: s for s in a1.streams}
     assert streams["messages"].ok and not streams["returns"].ok
     assert a1.state == "attention"
