@@ -97,6 +97,9 @@ class ReplyIn(serializers.Serializer):
     )
     content = serializers.DictField(required=False)
     idempotency_key = serializers.CharField(required=False, max_length=100, allow_blank=True)
+    # The quick reply inserted into this reply, so its use is counted when the reply is sent.
+    quick_reply_id = IdField(required=False, allow_null=True)
+    quick_reply_language = serializers.CharField(required=False, allow_blank=True, max_length=16)
 
 
 class ConversationPatch(serializers.Serializer):
@@ -235,6 +238,8 @@ class MessageList(ListAPIView):
             content=data.get("content"),
             idempotency_key=data.get("idempotency_key", "")
             or request.headers.get("Idempotency-Key", ""),
+            quick_reply_id=data.get("quick_reply_id"),
+            quick_reply_language=data.get("quick_reply_language", ""),
         )
         message.refresh_from_db()
         return Response(

@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from inbox.hooks import ReplySubmitted, reply_submitted
 from inbox.models import (
     Conversation,
     DeliveryState,
@@ -92,10 +93,14 @@ def message_send(
     type: str = "TEXT",
     content: dict[str, Any] | None = None,
     idempotency_key: str = "",
+    quick_reply_id: int | None = None,
+    quick_reply_language: str = "",
 ) -> tuple[Message, bool]:
     """Store a reply as ``pending`` and queue its delivery; returns (message, created).
 
     The same idempotency key on the same conversation returns the first reply, unchanged.
+    A stored reply is announced (``inbox.hooks.reply_submitted``) in the same transaction, with
+    the quick reply the composer inserted into it (templates_app counts its use there).
     """
     conversation = conversation_get(actor, conversation_id)
     adapter = get_adapter(conversation.shop_account.platform)
@@ -146,6 +151,17 @@ def message_send(
             action="reply.submitted",
             target=message,
             data={"conversation_id": conversation.id, "type": type},
+        )
+        reply_submitted.emit(
+            ReplySubmitted(
+                organisation_id=conversation.organisation_id,
+                shop_account_id=conversation.shop_account_id,
+                conversation_id=conversation.id,
+                message_id=message.id,
+                actor=actor,
+                quick_reply_id=quick_reply_id,
+                quick_reply_language=quick_reply_language,
+            )
         )
         # An unassigned conversation goes to whoever answers it, if the organisation says so.
         conversation_assign_on_reply(actor=actor, conversation_id=conversation.id)
