@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inbox.models import Conversation, Message
+from templates_app.models import QuickReplyUsage
 from tests.factories import PASSWORD, QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages
 
@@ -143,7 +144,7 @@ def test_agent_cannot_open_another_shops_conversation_by_url(session, world):
 
 def test_quick_reply_with_a_prompted_variable_is_sent_once(session, world, platform):
     sim = platform.sim
-    QuickReplyFactory(
+    quick_reply = QuickReplyFactory(
         organisation=world.org_a,
         shortcut="ship",
         title="Shipping day",
@@ -176,6 +177,8 @@ def test_quick_reply_with_a_prompted_variable_is_sent_once(session, world, platf
     field.press("Enter")
     expected = "Hi Emily R., your parcel ships on Monday."
     expect(page.locator("#composer-text")).to_have_value(expected)
+    # (inserting it is not a use of the quick reply: sending it is)
+    assert QuickReplyUsage.objects.filter(quick_reply=quick_reply).count() == 0
     # When the agent double-clicks Send
     page.locator("#composer-send").dblclick()
     # Then it is sent once
@@ -185,3 +188,6 @@ def test_quick_reply_with_a_prompted_variable_is_sent_once(session, world, platf
     sent = sim.sent_messages(world.shop_a1.platform_shop_id)
     assert [s["content"] for s in sent] == [{"content": expected}]
     assert Message.objects.filter(conversation=conversation, direction="out").count() == 1
+    # And the quick reply counts one use, of this reply
+    usage = QuickReplyUsage.objects.get(quick_reply=quick_reply)
+    assert (usage.conversation_id, usage.user_id) == (conversation.id, world.agent_a1.id)
