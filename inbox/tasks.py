@@ -74,8 +74,9 @@ _webhook_batches: Batcher[int] = Batcher(
 
 
 def queue_webhook_processing(event_id: int) -> None:
-    """Embedded mode: process now, in the caller (eager Celery). Services mode: join the next
-    batch message to the workers (within ~10 ms), off the ack's path."""
+    """Join the next batch message to the workers (within ~10 ms), off the ack's path: Celery's
+    in services mode, the in-process worker in embedded mode. Eager tasks (the test suite):
+    process now, in the caller."""
     if process_webhook_event.app.conf.task_always_eager:
         process_webhook_event.delay(event_id)
     else:

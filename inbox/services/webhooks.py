@@ -122,7 +122,7 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
     after. A signed notification that names an object by an id no platform uses is stored
     ``failed`` with the reason and never processed: it could never succeed, and retrying it
     would call the platform with a broken URL for a day.
-    Embedded mode runs the processing task eagerly, so it happens in this call.
+    Processing runs on a worker after this call (in it only when tasks run eagerly: tests).
     """
     adapter = get_adapter(platform)
     try:
@@ -146,8 +146,8 @@ def webhook_receive(*, platform: str, headers: Mapping[str, str], body: bytes) -
     elif created:
         from inbox.tasks import queue_webhook_processing
 
-        # After the receipt commits (at once outside a transaction): eager in embedded mode,
-        # batched to the workers in services mode.
+        # After the receipt commits (at once outside a transaction): batched to the workers
+        # (Celery's, or the embedded mode's in-process worker).
         transaction.on_commit(lambda: queue_webhook_processing(event_id))
     if notice.kind == "unknown":
         logger.info("webhook type %s from %s stored, not handled", notice.type_code, platform)
