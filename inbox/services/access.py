@@ -21,9 +21,9 @@ from django.db import transaction
 
 from inbox.models import Member, Role
 from inbox.selectors import AnyUser, member_for
-from inbox.services.events import control_publish
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, NotFound, ServiceError
+from scrm.events import control_publish
 
 ACCESS_CHANGED = "inbox.access_changed"
 

@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 
 from inbox.models import Member, Role, ShopMembership
 from inbox.selectors import AnyUser, member_for, shop_account_get
-from inbox.services.events import control_publish
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, NotFound, ServiceError
+from scrm.events import control_publish
 
 
 def _require_manager(actor: AnyUser) -> Member:

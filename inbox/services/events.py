@@ -2,9 +2,6 @@
 (every app's; it writes the change-feed row in the transaction and pushes on commit); the kinds
 are ``inbox.events``. This module adds the one shortcut inbox services share: an event about a
 conversation, for the people of its shop.
-
-The other names are re-exported for code that imported them from here before the choke point
-moved; new code imports them from ``scrm.events``.
 """
 
 from __future__ import annotations
@@ -12,27 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from inbox import events as _kinds  # noqa: F401 - registers the inbox's kinds
-from scrm.events import (
-    EVENT_KINDS,
-    EventKind,
-    UnknownEventKind,
-    control_publish,
-    event_publish,
-    shop_group,
-    supervisors_group,
-    user_group,
-)
-
-__all__ = [
-    "EVENT_KINDS",
-    "UnknownEventKind",
-    "control_publish",
-    "conversation_event_publish",
-    "event_publish",
-    "shop_group",
-    "supervisors_group",
-    "user_group",
-]
+from scrm.events import EventKind, event_publish
 
 
 def conversation_event_publish(
