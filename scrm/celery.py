@@ -37,12 +37,15 @@ class App(Celery):
             return super().send_task(
                 name, args, kwargs, countdown=countdown, eta=eta, task_id=task_id, **options
             )
-        from scrm.worker import worker_start
+        from scrm.worker import worker_for_task
 
+        if any(options.get(name) for name in ("link", "link_error", "chain", "chord", "group_id")):
+            # Callbacks and canvas need a result backend and Celery's worker; no task uses them.
+            raise NotImplementedError("the in-process worker runs single tasks only")
         task_id = task_id or uuid()
         if isinstance(eta, str):
             eta = datetime.fromisoformat(eta)
-        worker_start(self).submit(
+        worker_for_task(self).submit(
             name,
             args,
             kwargs,

@@ -264,53 +264,70 @@ class InProcessWorker:
 # --- the process's worker ------------------------------------------------------------------
 _lock = threading.Lock()
 _current: InProcessWorker | None = None
+# Set when the server shut its background work down: a task sent after that (a retry from a
+# task finishing during the stop) goes to the stopped worker, which drops it, instead of
+# starting a new worker in a process that is ending.
+_closed = False
 
 
 def worker_start(app: Celery | None = None, *, threads: int | None = None) -> InProcessWorker:
     """The process's in-process worker, started if it is not running (after a fork too)."""
+    global _current, _closed
+    with _lock:
+        _closed = False
+        return _running_or_new(app, threads)
+
+
+def worker_for_task(app: Celery) -> InProcessWorker:
+    """Where a task sent now goes: the running worker, else a new one (a process other than
+    ``manage.py serve`` starts it with its first task), unless the server has shut down."""
+    with _lock:
+        if _closed and _current is not None:
+            return _current
+        return _running_or_new(app, None)
+
+
+def _running_or_new(app: Celery | None, threads: int | None) -> InProcessWorker:
     global _current
     from django.conf import settings
 
+    current = _current
+    if current is not None and current.pid == os.getpid() and current.alive:
+        return current
     if app is None:
         from scrm.celery import app as default_app
 
         app = default_app
-    with _lock:
-        current = _current
-        if current is not None and current.pid == os.getpid() and current.alive:
-            return current
-        current = InProcessWorker(app, threads=threads or settings.SCRM_WORKER_THREADS)
-        current.start()
-        _current = current
-        return current
-
-
-def worker_running() -> InProcessWorker | None:
-    current = _current
-    if current is not None and current.pid == os.getpid() and current.alive:
-        return current
-    return None
+    current = InProcessWorker(app, threads=threads or settings.SCRM_WORKER_THREADS)
+    current.start()
+    _current = current
+    return current
 
 
 def worker_stop(timeout: float = 10.0) -> None:
     """Stop the process's worker (if any): tasks due now finish, countdowns are dropped."""
     global _current
-    with _lock:
-        current, _current = _current, None
+    current = _current
     if current is not None and current.pid == os.getpid():
         current.stop(timeout)
-
-
-# A management command or a WSGI server that sent tasks finishes those due before it exits.
-atexit.register(worker_stop, 5.0)
+    with _lock:
+        if _current is current and not _closed:
+            _current = None
 
 
 def background_stop() -> None:
     """Stop the embedded mode's background work: the scheduler first (nothing new is sent),
     then the worker. Called at the ASGI server's shutdown and after ``manage.py serve``."""
+    global _closed
     from django.conf import settings
 
     from scrm.scheduler import scheduler_stop
 
+    with _lock:
+        _closed = True
     scheduler_stop()
     worker_stop(timeout=settings.SCRM_WORKER_STOP_SECONDS)
+
+
+# A management command or a WSGI server that sent tasks finishes those due before it exits.
+atexit.register(worker_stop, 5.0)

@@ -35,7 +35,7 @@ from inbox.models import Conversation, Message
 from scrm.celery import app as celery_app
 from scrm.channel_layer import InMemoryChannelLayer
 from scrm.scheduler import Scheduler
-from scrm.worker import InProcessWorker, worker_start, worker_stop
+from scrm.worker import InProcessWorker, background_stop, worker_start, worker_stop
 from tests.inbox.platform_world import start_platform
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +157,25 @@ def test_stopping_finishes_what_is_due_and_drops_what_waits(start_worker):
     assert len(runs["now"]) == 1 and runs["later"] == []
     assert dropped == 1
     assert not worker.alive
+
+
+def test_after_the_server_shut_down_a_late_task_is_dropped_not_run(start_worker):
+    worker = start_worker()
+    # Given the server's shutdown stopped the background work
+    background_stop()
+    # When a task is sent after it (a retry from a task that was finishing, say)
+    note_the_run.delay("late")
+    time.sleep(0.2)
+    # Then no new worker starts in the ending process, and the task does not run
+    assert not worker.alive
+    assert not [t for t in threading.enumerate() if t.name.startswith("scrm-worker")]
+    assert runs["late"] == []
+
+
+def test_callbacks_and_canvas_are_refused_rather_than_ignored(start_worker):
+    start_worker()
+    with pytest.raises(NotImplementedError):
+        note_the_run.apply_async(("a",), link=note_the_run.si("b"))
 
 
 def test_an_idle_server_loop_hears_a_push_from_a_worker_thread_at_once():
