@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypedDict
 
-from scrm.events import Viewer, event_kind_register
+from scrm.events import Audience, EventKind, Viewer, event_kind_register
 
 
 # --- payload schemas -------------------------------------------------------------------------
@@ -157,31 +157,31 @@ NOTE_EXAMPLE: NotePayload = {
 
 
 # --- the kinds -------------------------------------------------------------------------------
-MESSAGE_CREATED = event_kind_register(
-    name="message.created",
-    description="a message (buyer message arrived, or your reply stored as `pending`)",
-    schema=MessagePayload,
-    example=MESSAGE_EXAMPLE,
-    shaper=buyer_fields_for,
+def _shop_kind(name: str, description: str, schema: type, example: Mapping[str, Any]) -> EventKind:
+    """An inbox kind: for the people of one shop, carrying personal fields (so shaped)."""
+    return event_kind_register(
+        name=name,
+        description=description,
+        schema=schema,
+        example=example,
+        audience=Audience.SHOP,
+        shaper=buyer_fields_for,
+    )
+
+
+MESSAGE_CREATED = _shop_kind(
+    "message.created",
+    "a message (buyer message arrived, or your reply stored as `pending`)",
+    MessagePayload,
+    MESSAGE_EXAMPLE,
 )
-MESSAGE_UPDATED = event_kind_register(
-    name="message.updated",
-    description="a message whose `delivery_state` changed",
-    schema=MessagePayload,
-    example=REPLY_EXAMPLE,
-    shaper=buyer_fields_for,
+MESSAGE_UPDATED = _shop_kind(
+    "message.updated", "a message whose `delivery_state` changed", MessagePayload, REPLY_EXAMPLE
 )
-CONVERSATION_UPDATED = event_kind_register(
-    name="conversation.updated",
-    description="a queue row (new message, assignment, status, tags, read)",
-    schema=ConversationPayload,
-    example=CONVERSATION_EXAMPLE,
-    shaper=buyer_fields_for,
+CONVERSATION_UPDATED = _shop_kind(
+    "conversation.updated",
+    "a queue row (new message, assignment, status, tags, read)",
+    ConversationPayload,
+    CONVERSATION_EXAMPLE,
 )
-NOTE_CREATED = event_kind_register(
-    name="note.created",
-    description="a note",
-    schema=NotePayload,
-    example=NOTE_EXAMPLE,
-    shaper=buyer_fields_for,
-)
+NOTE_CREATED = _shop_kind("note.created", "a note", NotePayload, NOTE_EXAMPLE)

@@ -48,42 +48,31 @@ def changes():
     conversation_state_unsubscribe(subscriber)
 
 
-def _buyer_writes(conversation: Conversation, text: str, at: datetime) -> None:
-    """A buyer message arriving through ingestion (as a webhook or the backfill stores it)."""
-    sender = Participant(role="BUYER", im_user_id=f"im-{conversation.customer_id}")
+def _stored(conversation: Conversation, role: str, text: str, at: datetime) -> None:
+    """A message seen on the platform, stored by ingestion (as a webhook or the backfill does)."""
     messages_store(
         shop=conversation.shop_account,
         conversation_id=conversation.platform_conversation_id,
         messages=[
             PlatformMessage(
-                message_id=f"pm-{conversation.id}-{at.timestamp():.0f}",
+                message_id=f"pm-{role}-{conversation.id}-{at.timestamp():.0f}",
                 conversation_id=conversation.platform_conversation_id,
                 type="TEXT",
                 content={"content": text},
                 create_time=at,
-                sender=sender,
+                sender=Participant(role=role, im_user_id=f"im-{role}-{conversation.id}"),
             )
         ],
     )
+
+
+def _buyer_writes(conversation: Conversation, text: str, at: datetime) -> None:
+    _stored(conversation, "BUYER", text, at)
 
 
 def _seller_answers(conversation: Conversation, text: str, at: datetime) -> None:
-    """The seller's answer seen on the platform (typed in Seller Center, or our reply synced)."""
-    sender = Participant(role="CUSTOMER_SERVICE", im_user_id="im-seller")
-    messages_store(
-        shop=conversation.shop_account,
-        conversation_id=conversation.platform_conversation_id,
-        messages=[
-            PlatformMessage(
-                message_id=f"pm-out-{conversation.id}-{at.timestamp():.0f}",
-                conversation_id=conversation.platform_conversation_id,
-                type="TEXT",
-                content={"content": text},
-                create_time=at,
-                sender=sender,
-            )
-        ],
-    )
+    """The seller's answer (typed in Seller Center, or our reply synced)."""
+    _stored(conversation, "CUSTOMER_SERVICE", text, at)
 
 
 def _set(actor, conversation, status, until=None):

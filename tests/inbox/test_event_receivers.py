@@ -5,6 +5,7 @@ and in the change feed."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import TypedDict
 
 import pytest
@@ -16,7 +17,7 @@ from inbox.selectors import event_list_after
 from inbox.services.access import member_role_change
 from scrm.events import Audience, event_kind_register, event_kind_unregister, event_publish
 from tests.factories import make_person
-from tests.inbox.ws_client import connect, hello, nothing_arrives
+from tests.inbox.ws_client import connect, first_output, hello, nothing_arrives
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -74,16 +75,21 @@ def _publish(kind, organisation_id: int, marker: str, shop_account_id: int | Non
 
 async def _next_event(communicator, marker: str) -> dict | None:
     """The event carrying ``marker`` if it arrives within a second (others skipped)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 1
-    while loop.time() < deadline:
-        if communicator.output_queue.empty():
-            await asyncio.sleep(0.02)
-            continue
-        message = await communicator.receive_json_from(timeout=1)
-        if message.get("data", {}).get("marker") == marker:
-            return message
-    return None
+    output = await first_output(
+        communicator, lambda o: json.loads(o["text"]).get("data", {}).get("marker") == marker
+    )
+    return json.loads(output["text"]) if output else None
+
+
+async def _connected(*people) -> list:
+    """A socket for each person, past its hello."""
+    sockets = []
+    for person in people:
+        communicator, ok = await connect(person)
+        assert ok
+        await hello(communicator)
+        sockets.append(communicator)
+    return sockets
 
 
 def _feed(user, kind_name: str) -> dict[str, dict]:
@@ -101,11 +107,7 @@ async def test_supervisors_events_reach_the_organisations_supervisors_and_admins
         "agent": world.agent_a1,
         "other org": world.supervisor_b,
     }
-    sockets = {}
-    for name, person in people.items():
-        sockets[name], ok = await connect(person)
-        assert ok
-        await hello(sockets[name])
+    sockets = dict(zip(people, await _connected(*people.values()), strict=True))
 
     # When an event for A's supervisors is published
     await sync_to_async(_publish)(supervisors_notice, world.org_a.id, "late-reply")
@@ -128,11 +130,7 @@ async def test_the_supervisors_group_follows_role_changes_on_open_sockets(
 ):
     # Given an agent and a supervisor of A connected
     admin = await sync_to_async(make_person)(world.org_a, Role.ADMIN)
-    agent, ok1 = await connect(world.agent_a1)
-    supervisor, ok2 = await connect(world.supervisor_a)
-    assert ok1 and ok2
-    await hello(agent)
-    await hello(supervisor)
+    agent, supervisor = await _connected(world.agent_a1, world.supervisor_a)
 
     # When an admin makes the agent a supervisor and the supervisor an agent
     await sync_to_async(member_role_change)(
@@ -154,11 +152,7 @@ async def test_the_supervisors_group_follows_role_changes_on_open_sockets(
 
 async def test_each_receiver_gets_the_payload_its_shaper_made_for_them(world, shaped_notice):
     # Given an agent of shop a1 and a supervisor, both connected
-    agent, ok1 = await connect(world.agent_a1)
-    supervisor, ok2 = await connect(world.supervisor_a)
-    assert ok1 and ok2
-    await hello(agent)
-    await hello(supervisor)
+    agent, supervisor = await _connected(world.agent_a1, world.supervisor_a)
 
     # When one event of a shaped kind is published for shop a1
     await sync_to_async(_publish)(

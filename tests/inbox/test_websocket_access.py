@@ -16,7 +16,7 @@ from inbox.services.access import access_changed_notify, member_role_change, use
 from scrm.events import EVENT_KINDS, Audience, UnknownEventKind, event_publish
 from tests.factories import make_person
 from tests.inbox.event_payloads import marked, quoted
-from tests.inbox.ws_client import close_code, connect, hello, nothing_arrives
+from tests.inbox.ws_client import close_code, connect, first_output, hello, nothing_arrives
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -42,18 +42,7 @@ def publish(shop, kind: str, marker: str):
 
 async def gets(communicator, marker: str) -> bool:
     """Whether an event with ``marker`` arrives within a second (other messages skipped)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 1
-    while loop.time() < deadline:
-        if communicator.output_queue.empty():
-            await asyncio.sleep(0.02)
-            continue
-        output = await communicator.receive_output(timeout=1)
-        if output["type"] == "websocket.close":
-            return False
-        if quoted(marker) in output.get("text", ""):
-            return True
-    return False
+    return bool(await first_output(communicator, lambda o: quoted(marker) in o.get("text", "")))
 
 
 async def test_every_event_kind_reaches_its_shop_and_nobody_else(world):

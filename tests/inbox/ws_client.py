@@ -69,5 +69,25 @@ async def close_code(communicator: WebsocketCommunicator, timeout: float = 2) ->
     return None
 
 
+async def first_output(
+    communicator: WebsocketCommunicator, wanted: Any, timeout: float = 1
+) -> dict[str, Any] | None:
+    """The first output ``wanted(output)`` accepts within ``timeout`` seconds (others skipped),
+    or None — also when the socket closes first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        # Polled, not awaited with a timeout: the communicator cancels the app on a timeout.
+        if communicator.output_queue.empty():
+            await asyncio.sleep(0.02)
+            continue
+        output = await communicator.receive_output(timeout=1)
+        if output["type"] == "websocket.close":
+            return None
+        if wanted(output):
+            return output
+    return None
+
+
 async def nothing_arrives(communicator: WebsocketCommunicator, timeout: float = 0.3) -> bool:
     return await communicator.receive_nothing(timeout=timeout, interval=0.02)
