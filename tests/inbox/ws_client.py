@@ -53,9 +53,11 @@ async def hello(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return message
 
 
-async def close_code(communicator: WebsocketCommunicator, timeout: float = 2) -> int | None:
-    """The code the server closed the socket with (events before it are skipped), or None if it
-    is still open after ``timeout`` seconds."""
+async def _first(
+    communicator: WebsocketCommunicator, wanted: Any, timeout: float
+) -> dict[str, Any] | None:
+    """The first output that ``wanted`` accepts, or the close if it comes first (others
+    skipped); None if neither within ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
@@ -64,9 +66,16 @@ async def close_code(communicator: WebsocketCommunicator, timeout: float = 2) ->
             await asyncio.sleep(0.02)
             continue
         output = await communicator.receive_output(timeout=1)
-        if output["type"] == "websocket.close":
-            return int(output.get("code", 1000))
+        if output["type"] == "websocket.close" or wanted(output):
+            return output
     return None
+
+
+async def close_code(communicator: WebsocketCommunicator, timeout: float = 2) -> int | None:
+    """The code the server closed the socket with (events before it are skipped), or None if it
+    is still open after ``timeout`` seconds."""
+    output = await _first(communicator, lambda _: False, timeout)
+    return int(output.get("code", 1000)) if output is not None else None
 
 
 async def first_output(
@@ -74,19 +83,8 @@ async def first_output(
 ) -> dict[str, Any] | None:
     """The first output ``wanted(output)`` accepts within ``timeout`` seconds (others skipped),
     or None — also when the socket closes first."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        # Polled, not awaited with a timeout: the communicator cancels the app on a timeout.
-        if communicator.output_queue.empty():
-            await asyncio.sleep(0.02)
-            continue
-        output = await communicator.receive_output(timeout=1)
-        if output["type"] == "websocket.close":
-            return None
-        if wanted(output):
-            return output
-    return None
+    output = await _first(communicator, wanted, timeout)
+    return output if output is not None and output["type"] != "websocket.close" else None
 
 
 async def nothing_arrives(communicator: WebsocketCommunicator, timeout: float = 0.3) -> bool:
