@@ -112,12 +112,13 @@ class Retry(Exception):
 
 # --- settings --------------------------------------------------------------------------------
 def setting(name: str, default: Any) -> Any:
-    try:
-        from django.conf import settings
+    """A Django setting, or ``default`` where Django is not set up (the simulator's own tests,
+    scripts): never an attempt to import the settings module on every call."""
+    from django.conf import settings
 
-        return getattr(settings, name, default)
-    except Exception:  # Django not configured: the simulator's own tests, scripts
+    if not settings.configured:
         return default
+    return getattr(settings, name, default)
 
 
 @dataclass(frozen=True)
