@@ -423,7 +423,7 @@ class QuickReplyImport(GenericAPIView):
             upload = data.get("file")
             fmt = str(data.get("format") or "").lower()
             if upload is not None:
-                return exchange.from_upload(upload.name, upload.read(), fmt)
+                return exchange.from_upload(upload, fmt)
             if fmt == "csv":
                 return exchange.from_csv(str(data.get("data") or ""))
             if "templates" in data:

@@ -29,6 +29,8 @@ FIELDS = [
     "material_ids",
 ]
 BODY_PREFIX = "body:"
+# An import file's size limit: 5,000 rows (the import's limit) of long replies fit well within.
+MAX_FILE_BYTES = 5 * 2**20
 
 
 class ExchangeError(ValueError):
@@ -122,10 +124,13 @@ def from_csv(text: str | bytes) -> list[dict[str, Any]]:
     return rows
 
 
-def from_upload(name: str, raw: bytes, fmt: str = "") -> list[dict[str, Any]]:
-    """The rows of an uploaded file: CSV when ``fmt`` says so or the name ends in ``.csv``,
-    else JSON."""
+def from_upload(upload: Any, fmt: str = "") -> list[dict[str, Any]]:
+    """The rows of an uploaded file (Django's ``UploadedFile``): CSV when ``fmt`` says so or
+    the name ends in ``.csv``, else JSON. A file over ``MAX_FILE_BYTES`` is refused unread."""
+    if upload.size > MAX_FILE_BYTES:
+        raise ExchangeError(f"The file is over {MAX_FILE_BYTES:,} bytes.")
+    raw = upload.read()
     fmt = fmt.lower()
-    if fmt == "csv" or (not fmt and name.lower().endswith(".csv")):
+    if fmt == "csv" or (not fmt and upload.name.lower().endswith(".csv")):
         return from_csv(raw)
     return from_json(raw)

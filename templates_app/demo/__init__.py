@@ -24,7 +24,8 @@ RETURN_POLICY_URL = "https://sunnyhome.example/help/returns"
 TEAM_REGION = "GB"
 
 # shortcut, title, category, English, Chinese, custom fields, materials ("size", "returns")
-REPLIES: list[tuple[str, str, str, str, str, list[str], list[str]]] = [
+Reply = tuple[str, str, str, str, str, list[str], list[str]]
+REPLIES: list[Reply] = [
     (
         "hi",
         "Greeting",
@@ -166,7 +167,7 @@ REPLIES: list[tuple[str, str, str, str, str, list[str], list[str]]] = [
         [],
     ),
 ]
-TEAM_REPLY = (
+TEAM_REPLY: Reply = (
     "ukpost",
     "UK delivery times",
     "Shipping",
@@ -196,7 +197,7 @@ def _materials(actor: AnyUser) -> dict[str, int]:
     return {"size": chart.id, "returns": policy.id}
 
 
-def _row(reply: tuple, scope: str, shops: list[int], materials: dict[str, int]) -> dict[str, Any]:
+def _row(reply: Reply, scope: str, shops: list[int], materials: dict[str, int]) -> dict[str, Any]:
     shortcut, title, category, english, chinese, custom, attached = reply
     return {
         "shortcut": shortcut,

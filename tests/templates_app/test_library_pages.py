@@ -349,3 +349,21 @@ def test_the_inbox_navigation_links_the_library(world):
         'href="/quick-replies/usage/"'
         in _client(world.supervisor_a).get("/quick-replies/").content.decode()
     )
+
+
+def test_an_import_file_over_the_size_limit_is_refused_unread(world, monkeypatch, api):
+    monkeypatch.setattr("templates_app.exchange.MAX_FILE_BYTES", 20)
+    rows = "shortcut,title,body\nhi,Hi,Hello there\n"
+    page = _client(world.supervisor_a).post(
+        "/quick-replies/import-export/",
+        {"file": SimpleUploadedFile("big.csv", rows.encode(), content_type="text/csv")},
+    )
+    assert page.status_code == 400 and "over 20 bytes" in page.content.decode()
+    assert "could not be read" in page.content.decode()
+    response = api.as_user(world.supervisor_a).post(
+        "/api/v1/templates/import/",
+        {"file": SimpleUploadedFile("big.csv", rows.encode(), content_type="text/csv")},
+        format="multipart",
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "import_invalid"
+    assert not QuickReply.objects.exists()
