@@ -131,6 +131,8 @@ def deliver_outbox_action(self, action_id: int) -> str:
 def backfill_shop(shop_account_id: int, stream: str | None = None) -> int:
     """One stream of a shop from its cursor (every stream if none is named)."""
     shop = ShopAccount.objects.get(id=shop_account_id)
+    if not shop.is_active:  # disconnected after this task was queued
+        return 0
     try:
         return ingestion.shop_backfill(shop=shop, streams=None if stream is None else [stream])
     except PlatformError as exc:

@@ -61,8 +61,9 @@ def user_deactivate(*, actor: AnyUser, user_id: int, as_operator: bool = False) 
 
     Keeps: in the app only an admin of the person's organisation may, and never on themselves
     (``as_operator`` is the Django admin, which checks its own permissions); audited as
-    ``user.deactivated`` in the person's organisation; already inactive writes nothing, but the
-    sockets are still told (a repeat is how an operator forces the check).
+    ``user.deactivated`` in the person's organisation; their tokens and sessions end with it
+    (``sessions.ended_everywhere``); already inactive writes nothing, but the sockets are still
+    told (a repeat is how an operator forces the check).
     """
     member = _person(actor=actor, user_id=user_id, as_operator=as_operator)
     if not as_operator and actor.pk == user_id:
@@ -78,6 +79,12 @@ def user_deactivate(*, actor: AnyUser, user_id: int, as_operator: bool = False) 
             target=member,
             data={"user_id": user_id},
         )
+    if changed:
+        # Whichever path deactivates (the people page, Django admin), sessions and tokens end
+        # with it, so a reactivation never brings back a credential issued before.
+        from inbox.services.tokens import tokens_revoke_all  # tokens imports this module
+
+        tokens_revoke_all(user=get_user_model().objects.get(pk=user_id), actor=actor)
     access_changed_notify(user_ids=[user_id])
 
 

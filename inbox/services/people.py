@@ -24,7 +24,6 @@ from inbox.selectors import AnyUser
 from inbox.selectors.people import admin_member
 from inbox.services.access import access_changed_notify, member_role_change, user_deactivate
 from inbox.services.accounts import membership_create, membership_delete
-from inbox.services.tokens import tokens_revoke_all
 from monitoring.audit import audit_record
 from scrm.api import Forbidden, NotFound, ServiceError
 
@@ -127,7 +126,6 @@ def person_deactivate(*, actor: AnyUser, user_id: int) -> Member:
     if not target.user.is_active:
         return target
     user_deactivate(actor=actor, user_id=user_id)
-    tokens_revoke_all(user=target.user, actor=actor)
     target.user.refresh_from_db(fields=["is_active"])
     return target
 

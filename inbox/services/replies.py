@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from inbox.hooks import ReplySubmitted, reply_submitted
 from inbox.models import (
@@ -112,6 +113,12 @@ def message_send(
         ).first()
         if existing is not None:
             return existing, False
+        if not conversation.shop_account.is_active:
+            raise ServiceError(
+                gettext_noop("This shop account is disconnected: reconnect it to reply."),
+                code="shop_disconnected",
+                status_code=409,
+            )
         text, body = _validate(
             adapter_limit=adapter.max_text_length, type_=type, text=text, content=content or {}
         )

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from inbox.models import ApiToken, Member, Role, ShopMembership
 from inbox.selectors.people import person_list
+from inbox.services.access import user_deactivate
 from inbox.services.people import (
     person_deactivate,
     person_reactivate,
@@ -168,3 +169,15 @@ def test_the_people_list_shows_role_shops_two_factor_and_last_seen(
     assert by_user[world.agent_a2.pk].last_seen_at is not None
     with pytest.raises(Forbidden):
         person_list(world.supervisor_a)
+
+
+def test_an_operator_deactivating_in_django_admin_ends_tokens_too(world, admin):
+    # Given agent_a1 holds a token
+    token, _key = token_create(user=world.agent_a1, name="script")
+
+    # When an operator deactivates them through the Django admin's path
+    user_deactivate(actor=admin, user_id=world.agent_a1.pk, as_operator=True)
+
+    # Then the token is revoked with it (a reactivation cannot bring it back), audited
+    assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert AuditEvent.objects.filter(action="sessions.ended_everywhere").exists()

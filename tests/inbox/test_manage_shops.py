@@ -12,6 +12,7 @@ from django.utils import timezone
 from inbox.models import (
     AssignmentMode,
     Conversation,
+    Message,
     OutboxAction,
     ShopAccount,
     SyncCursor,
@@ -21,13 +22,14 @@ from inbox.platforms.tiktok_shop.signing import webhook_signature
 from inbox.selectors import conversation_list
 from inbox.selectors.conversations import QueueFilters
 from inbox.selectors.shop_health import shop_health_get, shop_health_list
+from inbox.services.replies import message_send
 from inbox.services.shop_accounts import (
     shop_account_connect,
     shop_account_disconnect,
     shop_account_update,
 )
 from inbox.services.webhooks import WebhookRejected, webhook_receive
-from inbox.tasks import backfill_all_shops
+from inbox.tasks import backfill_all_shops, backfill_shop
 from monitoring.models import AuditEvent
 from scrm.api import Forbidden, NotFound, ServiceError
 from tests.factories import ShopAccountFactory, make_person
@@ -227,6 +229,18 @@ def test_disconnecting_stops_sync_and_webhooks_and_keeps_history(
     assert not WebhookEvent.objects.filter(shop_account=shop).exists()
     history = conversation_list(agent, QueueFilters(statuses=()))
     assert history.filter(shop_account=shop).count() == 1
+    # and a backfill queued before the disconnect reads nothing from the platform
+    calls = sum(sim.api_calls.values())
+    assert backfill_shop(shop.id) == 0
+    assert sum(sim.api_calls.values()) == calls
+    # and a reply to it is refused with a reason, storing nothing
+    conversation = history.get(shop_account=shop)
+    before = Message.objects.filter(conversation=conversation).count()
+    with pytest.raises(ServiceError) as refused:
+        message_send(actor=agent, conversation_id=conversation.id, text="hello?")
+    assert refused.value.code == "shop_disconnected"
+    assert refused.value.status_code == 409
+    assert Message.objects.filter(conversation=conversation).count() == before
 
     # When the seller authorises it again and the admin connects it, it is active again
     connect(admin, sim, ["9005"])

@@ -346,7 +346,13 @@ async def test_requiring_two_factor_in_the_admin_closes_unverified_sockets_at_on
         org = world.org_a
         return client.post(
             f"/admin/inbox/organisation/{org.pk}/change/",
-            {"name": org.name, "slug": org.slug, "require_two_factor": "on"},
+            {
+                "name": org.name,
+                "slug": org.slug,
+                "time_zone": org.time_zone,
+                "language": org.language,
+                "require_two_factor": "on",
+            },
         ).status_code
 
     status = await sync_to_async(tick)()
