@@ -181,6 +181,7 @@ class ShopAccountAdmin(admin.ModelAdmin):
                     app_key=data["app_key"],
                     app_secret=data["app_secret"],
                     auth_code=data["auth_code"],
+                    actor=request.user,
                 )
             except (PlatformError, OnboardingError, ValueError) as exc:
                 form.add_error(None, str(exc))

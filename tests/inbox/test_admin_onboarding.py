@@ -42,6 +42,14 @@ def test_connect_form_onboards_every_authorised_shop(platform_only, admin_client
     shops = {s.platform_shop_id: s for s in ShopAccount.objects.filter(organisation=org)}
     assert set(shops) == {"8001", "8002"}
     assert shops["8002"].time_zone == "Asia/Bangkok"
+    # the operator who connected them is named in the audit log
+    from django.contrib.auth import get_user_model
+
+    from monitoring.models import AuditEvent
+
+    root = get_user_model().objects.get(username="root")
+    onboarded = AuditEvent.objects.filter(action="shop_account.onboarded")
+    assert sorted(e.actor_id for e in onboarded) == [root.pk, root.pk]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT credentials FROM inbox_shopaccount WHERE id = %s", [shops["8001"].id]
