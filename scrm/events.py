@@ -35,13 +35,28 @@ import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Literal,
+    Union,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
+
+if TYPE_CHECKING:  # the feed's row model lives in inbox, looked up lazily at run time
+    from inbox.models import InboxEvent
+
+    FeedModel = type[InboxEvent]
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +193,7 @@ def event_publish(
     data: dict[str, Any],
     shop_account_id: int | None = None,
     user_id: int | None = None,
-) -> Any:
+) -> InboxEvent:
     """Record an event (monotonic id) and push it to its group once the transaction commits.
 
     Returns the change-feed row. Keeps: ``type`` is a registered kind (``UnknownEventKind``);
@@ -191,7 +206,8 @@ def event_publish(
     group = _group_for(kind, organisation_id, shop_account_id, user_id)
     if _checking():
         payload_check(kind, data)
-    event = apps.get_model(FEED_MODEL).objects.create(
+    feed = cast("FeedModel", apps.get_model(FEED_MODEL))
+    event = feed.objects.create(
         organisation_id=organisation_id,
         shop_account_id=shop_account_id,
         user_id=user_id,
