@@ -54,8 +54,7 @@ class ScopedForm(forms.Form):
         self.fields["shop_account_ids"].choices = [  # type: ignore[attr-defined]
             (s.id, f"{s.name} ({s.region})") for s in shops
         ]
-        if len(scopes) == 1:
-            self.fields["scope"].initial = scopes[0]
+        self.fields["scope"].initial = scopes[0]
         if len(shops) == 0:
             del self.fields["shop_account_ids"]
 
