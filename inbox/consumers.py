@@ -148,8 +148,10 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
     # --- internals ----------------------------------------------------------------------------
     async def _recheck(self) -> bool:
         """Close the socket if its user may no longer use it, else re-scope and re-join its
-        groups (a re-join renews the membership's expiry in the channel layer)."""
-        if self.user_id is None:
+        groups (a re-join renews the membership's expiry in the channel layer). A socket
+        already closed by an earlier check stays closed: a second change told to it (two
+        notifications of one deactivation) neither re-checks nor closes it again."""
+        if self.user_id is None or self._released:
             return False
         access = await database_sync_to_async(socket_access)(
             user_id=self.user_id, session_key=self.session_key
