@@ -10,21 +10,19 @@ page a 403, a refused change the page again with the reason (400, 409 or 410).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
 from inbox.models import AssignmentMode, Role
 from inbox.selectors import member_for, shop_account_list
@@ -61,28 +59,15 @@ from inbox.services.shop_accounts import (
     shop_account_update,
 )
 from scrm.api import Forbidden, NotFound, ServiceError
+from scrm.pages import signed_in_page
 from scrm.params import int_param
 
 View = Callable[..., HttpResponse]
 
 
-def manage_page(view: View) -> View:
-    """Signed in, GET or POST; the selectors' and services' NotFound and Forbidden become the
-    404 and 403 pages. Never cached (the pages show links and settings that change)."""
-
-    @login_required
-    @never_cache
-    @require_http_methods(["GET", "POST"])
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from None
-
-    return wrapped
+# Signed in, GET or POST; the selectors' and services' NotFound and Forbidden become the 404
+# and 403 pages. Never cached (the pages show links and settings that change).
+manage_page = signed_in_page("GET", "POST", never_cached=True)
 
 
 def _render(

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from inbox import selectors
@@ -34,7 +31,8 @@ from inbox.web.shaping import (
     timeline,
     viewer_zone,
 )
-from scrm.api import Forbidden, NotFound
+from scrm.api import Forbidden
+from scrm.pages import signed_in_page
 from scrm.params import int_param
 
 View = Callable[..., HttpResponse]
@@ -46,21 +44,8 @@ WS_PATH = "/ws/inbox/"
 TEAM_REFRESH_SECONDS = 20
 
 
-def page(view: View) -> View:
-    """Logged in, GET only; the selectors' NotFound/Forbidden become the 404/403 pages."""
-
-    @login_required
-    @require_GET
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc)) from None
-
-    return wrapped
+# Logged in, GET only; the selectors' NotFound/Forbidden become the 404/403 pages.
+page = signed_in_page("GET")
 
 
 def _is_htmx(request: HttpRequest) -> bool:

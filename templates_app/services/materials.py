@@ -21,7 +21,7 @@ from monitoring.services import audit_record
 from scrm.api import Forbidden, ServiceError
 from templates_app import library, selectors
 from templates_app.models import Material, MaterialKind, Scope
-from templates_app.services.quick_replies import _check_scope_rights
+from templates_app.services.quick_replies import _check_scope_rights, archived_write
 
 IMAGE_SIGNATURES = {
     "image/jpeg": (b"\xff\xd8\xff", "jpg"),
@@ -193,17 +193,7 @@ def _material_archived_set(actor: AnyUser, material_id: int, archived: bool) -> 
     material = selectors.material_get(actor, material_id)
     if not selectors.can_manage(member, material):
         raise Forbidden(gettext_noop("You may not change this material."))
-    if material.is_archived != archived:
-        material.is_archived = archived
-        material.save(update_fields=["is_archived"])
-        library.changed(member.organisation_id)
-        audit_record(
-            organisation_id=member.organisation_id,
-            actor=actor,
-            action="material.archived" if archived else "material.unarchived",
-            target=material,
-            data={"id": material.id, "kind": material.kind},
-        )
+    archived_write(actor=actor, member=member, item=material, archived=archived)
     return material
 
 

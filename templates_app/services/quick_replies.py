@@ -15,7 +15,7 @@ from inbox.selectors.for_apps import ActingMember, acting_member, organisation_s
 from monitoring.services import audit_record
 from scrm.api import Forbidden, ServiceError
 from templates_app import library, selectors
-from templates_app.models import QuickReply, Scope
+from templates_app.models import Material, QuickReply, Scope
 from templates_app.validation import QuickReplyData, QuickReplyInvalid, clean
 
 MAX_IMPORT_ROWS = 5000
@@ -35,6 +35,18 @@ EDITABLE = (
 
 def _invalid(exc: QuickReplyInvalid) -> ServiceError:
     return ServiceError(exc.message, code=exc.code, details=exc.details)
+
+
+def _cleaned(member: ActingMember, actor: AnyUser, fields: dict[str, Any]) -> QuickReplyData:
+    """The editable fields checked whole: syntax and variables (``validation.clean``), the
+    actor's right to the scope, shops and materials of their organisation."""
+    try:
+        data = clean({k: v for k, v in fields.items() if k in EDITABLE})
+    except QuickReplyInvalid as exc:
+        raise _invalid(exc) from None
+    _check_scope_rights(member, data.scope)
+    _check_relations(member, actor, data)
+    return data
 
 
 def _check_scope_rights(member: ActingMember, scope: str) -> None:
@@ -100,12 +112,7 @@ def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
     Keeps: agents create personal ones only; every body names known variables only.
     """
     member = acting_member(actor)
-    try:
-        data = clean({k: v for k, v in fields.items() if k in EDITABLE})
-    except QuickReplyInvalid as exc:
-        raise _invalid(exc) from None
-    _check_scope_rights(member, data.scope)
-    _check_relations(member, actor, data)
+    data = _cleaned(member, actor, fields)
     quick_reply = QuickReply(organisation_id=member.organisation_id, created_by_id=member.user_id)
     _write(quick_reply, data, member)
     library.changed(member.organisation_id)
@@ -132,13 +139,7 @@ def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -
     """Change some fields of a quick reply the actor manages; the result is checked whole."""
     member, quick_reply = _manageable(actor, quick_reply_id)
     before = _data_of(quick_reply)
-    merged = {**before, **{k: v for k, v in changes.items() if k in EDITABLE}}
-    try:
-        data = clean(merged)
-    except QuickReplyInvalid as exc:
-        raise _invalid(exc) from None
-    _check_scope_rights(member, data.scope)
-    _check_relations(member, actor, data)
+    data = _cleaned(member, actor, {**before, **changes})
     after = asdict(data)
     changed = sorted(k for k in EDITABLE if before.get(k) != after.get(k))
     if changed:
@@ -154,19 +155,33 @@ def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -
     return quick_reply
 
 
+def archived_write(
+    *, actor: AnyUser, member: ActingMember, item: QuickReply | Material, archived: bool
+) -> None:
+    """Archive or bring back a quick reply or material the caller checked the actor manages:
+    if it changes, the library is marked changed and ``<kind>.archived|unarchived`` audited."""
+    if item.is_archived == archived:
+        return
+    item.is_archived = archived
+    if isinstance(item, QuickReply):
+        item.save(update_fields=["is_archived", "updated_at"])
+        kind, data = "quick_reply", {"id": item.id, "scope": item.scope}
+    else:
+        item.save(update_fields=["is_archived"])
+        kind, data = "material", {"id": item.id, "kind": item.kind}
+    library.changed(member.organisation_id)
+    audit_record(
+        organisation_id=member.organisation_id,
+        actor=actor,
+        action=f"{kind}.{'archived' if archived else 'unarchived'}",
+        target=item,
+        data=data,
+    )
+
+
 def _quick_reply_archived_set(actor: AnyUser, quick_reply_id: int, archived: bool) -> QuickReply:
     member, quick_reply = _manageable(actor, quick_reply_id)
-    if quick_reply.is_archived != archived:
-        quick_reply.is_archived = archived
-        quick_reply.save(update_fields=["is_archived", "updated_at"])
-        library.changed(member.organisation_id)
-        audit_record(
-            organisation_id=member.organisation_id,
-            actor=actor,
-            action="quick_reply.archived" if archived else "quick_reply.unarchived",
-            target=quick_reply,
-            data={"id": quick_reply.id, "scope": quick_reply.scope},
-        )
+    archived_write(actor=actor, member=member, item=quick_reply, archived=archived)
     return quick_reply
 
 
@@ -200,12 +215,7 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
     errors: dict[str, Any] = {}
     for i, row in enumerate(rows):
         try:
-            data = clean({k: v for k, v in row.items() if k in EDITABLE})
-            _check_scope_rights(member, data.scope)
-            _check_relations(member, actor, data)
-            cleaned.append(data)
-        except QuickReplyInvalid as exc:
-            errors[str(i)] = {"code": exc.code, "details": exc.details}
+            cleaned.append(_cleaned(member, actor, row))
         except ServiceError as exc:
             errors[str(i)] = {"code": exc.code, "details": exc.details or {"_": [exc.message]}}
     if errors:

@@ -4,18 +4,13 @@ person may choose, the query-string helpers."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 
 from inbox.selectors.for_apps import ActingMember, ShopRef, acting_member, shops_for
-from scrm.api import Forbidden, NotFound
+from scrm.pages import signed_in_page
 from templates_app.models import Scope
 
 View = Callable[..., HttpResponse]
@@ -24,23 +19,8 @@ STATUSES = ("active", "archived", "all")
 USAGE_DAYS = (7, 30, 90)
 
 
-def library_page(view: View) -> View:
-    """Signed in, GET or POST, never cached; the selectors' and services' NotFound and
-    Forbidden become the 404 and 403 pages."""
-
-    @login_required
-    @never_cache
-    @require_http_methods(["GET", "POST"])
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound:
-            raise Http404 from None
-        except Forbidden as exc:
-            raise PermissionDenied(exc.message) from None
-
-    return wrapper
+# Signed in, GET or POST, never cached; NotFound and Forbidden become the 404 and 403 pages.
+library_page = signed_in_page("GET", "POST", never_cached=True)
 
 
 def render_page(

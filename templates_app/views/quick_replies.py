@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -129,6 +130,22 @@ def _form_page(
     )
 
 
+def _saved(
+    request: HttpRequest, form: QuickReplyForm, save: Callable[[], QuickReply], done: str
+) -> QuickReply | None:
+    """Run a service with the form's fields: its refusal goes beside the form's fields (None);
+    done, the page says ``done`` next (with the shortcut)."""
+    try:
+        reply = save()
+    except (Forbidden, NotFound):
+        raise
+    except ServiceError as exc:
+        form.add_service_error(exc)
+        return None
+    messages.success(request, done % {"shortcut": reply.shortcut})
+    return reply
+
+
 @library_page
 def quick_reply_new(request: HttpRequest) -> HttpResponse:
     """Create a quick reply (agents: a personal one)."""
@@ -136,16 +153,13 @@ def quick_reply_new(request: HttpRequest) -> HttpResponse:
     initial = {"default_language": request.LANGUAGE_CODE, "scope": scopes_for(member)[0]}
     form = _form(request, member, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            reply = services.quick_reply_create(actor=request.user, **form.service_fields())
-        except (Forbidden, NotFound):
-            raise
-        except ServiceError as exc:
-            form.add_service_error(exc)
-        else:
-            messages.success(
-                request, _("Quick reply /%(shortcut)s created.") % {"shortcut": reply.shortcut}
-            )
+        created = _saved(
+            request,
+            form,
+            lambda: services.quick_reply_create(actor=request.user, **form.service_fields()),
+            _("Quick reply /%(shortcut)s created."),
+        )
+        if created is not None:
             return redirect("quick_replies:list")
     return _form_page(request, form, status=400 if form.is_bound else 200)
 
@@ -183,22 +197,18 @@ def quick_reply_edit(request: HttpRequest, quick_reply_id: int) -> HttpResponse:
             raise Http404
         if not selectors.can_manage(member, reply):  # as the service would answer
             raise PermissionDenied
-        if form.is_valid():
-            try:
-                services.quick_reply_update(
-                    actor=request.user,
-                    quick_reply_id=reply.id,
-                    **form.service_fields(keep=reply.translations or {}),
-                )
-            except (Forbidden, NotFound):
-                raise
-            except ServiceError as exc:
-                form.add_service_error(exc)
-            else:
-                messages.success(
-                    request, _("Quick reply /%(shortcut)s saved.") % {"shortcut": reply.shortcut}
-                )
-                return redirect("quick_replies:edit", quick_reply_id=reply.id)
+        saved = form.is_valid() and _saved(
+            request,
+            form,
+            lambda: services.quick_reply_update(
+                actor=request.user,
+                quick_reply_id=reply.id,
+                **form.service_fields(keep=reply.translations or {}),
+            ),
+            _("Quick reply /%(shortcut)s saved."),
+        )
+        if saved:
+            return redirect("quick_replies:edit", quick_reply_id=reply.id)
         return _form_page(request, form, reply, status=400)
     return (
         _form_page(request, form, reply)
