@@ -21,9 +21,7 @@ urlpatterns = [
     path("admin/login/", account_views.SignInView.as_view(), name="admin-login"),
     path("account/", include("inbox.web.account_urls")),
     # An invited person joins here (no sign-in: the link is the credential).
-    path(
-        "invitation/<str:token>/", manage_join.invitation_accept_page, name="invitation-accept"
-    ),
+    path("invitation/<str:token>/", manage_join.invitation_accept_page, name="invitation-accept"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # The language menu: keeps a signed-in person's choice on their profile, then does what
     # Django's set_language (below, unused by our pages) does.

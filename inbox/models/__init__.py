@@ -33,6 +33,7 @@ from inbox.models.sync import (
 
 __all__ = [
     "ANSWERED_SENTINEL",
+    "OPEN_STATES",
     "AgentPresence",
     "ApiToken",
     "AssignmentMode",
@@ -46,11 +47,10 @@ __all__ = [
     "Member",
     "Message",
     "Note",
-    "OPEN_STATES",
+    "Organisation",
     "OutboxAction",
     "OutboxAttempt",
     "OutboxState",
-    "Organisation",
     "Platform",
     "Priority",
     "Role",

@@ -224,23 +224,27 @@ def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Mes
     if pm.sender.role not in HUMAN_ROLES:
         return None
     text = message_text(pm.type, pm.content)
-    candidates = Message.objects.select_for_update(of=("self",)).filter(
-        conversation=conversation,
-        direction=Direction.OUTBOUND,
-        platform_message_id__isnull=True,
-        delivery_state__in=[
-            DeliveryState.PENDING,
-            DeliveryState.SENDING,
-            DeliveryState.FAILED,
-        ],
-        type=pm.type,
-    ).filter(
-        # a reply whose outbox attempt had begun by then (EXISTS, not a join + DISTINCT:
-        # PostgreSQL refuses FOR UPDATE with DISTINCT)
-        Exists(
-            OutboxAttempt.objects.filter(
-                action__message_id=OuterRef("pk"),
-                started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW,
+    candidates = (
+        Message.objects.select_for_update(of=("self",))
+        .filter(
+            conversation=conversation,
+            direction=Direction.OUTBOUND,
+            platform_message_id__isnull=True,
+            delivery_state__in=[
+                DeliveryState.PENDING,
+                DeliveryState.SENDING,
+                DeliveryState.FAILED,
+            ],
+            type=pm.type,
+        )
+        .filter(
+            # a reply whose outbox attempt had begun by then (EXISTS, not a join + DISTINCT:
+            # PostgreSQL refuses FOR UPDATE with DISTINCT)
+            Exists(
+                OutboxAttempt.objects.filter(
+                    action__message_id=OuterRef("pk"),
+                    started_at__lte=pm.create_time + ADOPT_CLOCK_SKEW,
+                )
             )
         )
     )

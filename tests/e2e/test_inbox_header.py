@@ -107,9 +107,7 @@ def test_tags_priority_and_transfer_from_the_header(session, world, queue, two_s
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
-def test_the_header_follows_a_colleagues_changes_without_losing_my_typing(
-    session, world, queue
-):
+def test_the_header_follows_a_colleagues_changes_without_losing_my_typing(session, world, queue):
     emily = queue[0]
     agent = session.page_for(world.agent_a1)
     agent.goto(f"{session.base}/inbox/c/{emily.id}/")
@@ -157,9 +155,7 @@ def test_resolving_opens_the_next_conversation_in_the_views_order(session, world
     assert page.js_errors == []  # type: ignore[attr-defined]
 
 
-def test_rows_move_to_their_new_place_when_an_event_changes_the_order(
-    session, world, queue
-):
+def test_rows_move_to_their_new_place_when_an_event_changes_the_order(session, world, queue):
     emily, wang, noah = queue
     page = session.page_for(world.agent_a1)
     page.goto(f"{session.base}/inbox/")

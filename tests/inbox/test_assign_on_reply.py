@@ -84,9 +84,7 @@ def test_a_repeated_reply_does_not_take_it_back(api, world, assign_on_reply):
     # Given agent_a1 replied (and so took the conversation), then the supervisor unassigned it
     conversation = conversation_with_messages(world.shop_a1)
     assert _reply(api, world.agent_a1, conversation).status_code == 201
-    conversation_assign(
-        actor=world.supervisor_a, conversation_id=conversation.id, assignee_id=None
-    )
+    conversation_assign(actor=world.supervisor_a, conversation_id=conversation.id, assignee_id=None)
     # When the same reply arrives again (a client retry with the same key)
     assert _reply(api, world.agent_a1, conversation).status_code == 200
     # Then nothing was sent or assigned again

@@ -38,7 +38,7 @@ def last_id() -> int:
     return InboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def test_message_created_when_a_buyer_message_arrives_and_when_a_reply_is_stored(world):
+def test_message_created_when_a_buyer_writes_and_a_reply_is_stored(world):
     # Given shop a1 with no conversation yet
     start = last_id()
     buyer = Participant(role="BUYER", im_user_id="im-ev-1", user_id="u-ev-1", nickname="Emily R.")
@@ -111,7 +111,7 @@ def test_note_created_when_a_note_is_added(world):
 
 
 KIND_TESTS = {
-    MESSAGE_CREATED.name: test_message_created_when_a_buyer_message_arrives_and_when_a_reply_is_stored,
+    MESSAGE_CREATED.name: test_message_created_when_a_buyer_writes_and_a_reply_is_stored,
     MESSAGE_UPDATED.name: test_message_updated_when_a_reply_fails,
     CONVERSATION_UPDATED.name: test_conversation_updated_when_a_person_changes_a_conversation,
     NOTE_CREATED.name: test_note_created_when_a_note_is_added,

@@ -26,9 +26,7 @@ def test_switching_language_saves_it_on_the_profile(world):
     browser = Client()
     browser.force_login(world.agent_a1)
     # When they pick Chinese from the language menu of the inbox
-    response = browser.post(
-        "/i18n/language/", {"language": "zh-hans", "next": "/inbox/?view=mine"}
-    )
+    response = browser.post("/i18n/language/", {"language": "zh-hans", "next": "/inbox/?view=mine"})
     # Then they go back where they were, the choice is on their profile, audited
     assert response.status_code == 302 and response["Location"] == "/inbox/?view=mine"
     assert _member(world.agent_a1).language == "zh-hans"
