@@ -27,11 +27,30 @@ def _time_zone_set() -> frozenset[str]:
 NAME_MAX = Organisation._meta.get_field("name").max_length or 200
 
 
-def _clean_name(name: Any) -> str:
+def clean_name(name: Any, *, max_length: int = NAME_MAX) -> str:
+    """A name with its white space folded: 1 to ``max_length`` printable characters, or a 400
+    (``invalid_name``). Organisations and shop accounts are named by this one rule."""
     name = " ".join(str(name or "").split())
-    if not name or len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
+    if not name or len(name) > max_length or not name.isprintable():
         raise ServiceError(gettext_noop("Give a name of 1 to 200 characters."), code="invalid_name")
     return name
+
+
+def field_changes(instance: Any, wanted: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each field of ``wanted`` whose value differs from the instance's, with its before and
+    after (``{"field": {"from": ..., "to": ...}}``), as the ``*.updated`` audit events carry it."""
+    return {
+        field: {"from": getattr(instance, field), "to": value}
+        for field, value in wanted.items()
+        if getattr(instance, field) != value
+    }
+
+
+def field_changes_save(instance: Any, changed: dict[str, dict[str, Any]]) -> None:
+    """Set the changed fields' new values and save only those columns."""
+    for field, change in changed.items():
+        setattr(instance, field, change["to"])
+    instance.save(update_fields=list(changed))
 
 
 @functools.cache
@@ -77,17 +96,13 @@ def organisation_update(
             gettext_noop("Choose a language from the list."), code="invalid_language"
         )
     wanted = {
-        "name": _clean_name(name),
+        "name": clean_name(name),
         "time_zone": clean_time_zone(time_zone),
         "language": language,
         "require_two_factor": bool(require_two_factor),
         "assign_on_reply": bool(assign_on_reply),
     }
-    changed = {
-        field: {"from": getattr(organisation, field), "to": value}
-        for field, value in wanted.items()
-        if getattr(organisation, field) != value
-    }
+    changed = field_changes(organisation, wanted)
     if not changed:
         return organisation
     if changed.get("require_two_factor", {}).get("to") is True and two_factor_device(actor) is None:
@@ -99,9 +114,7 @@ def organisation_update(
             code="two_factor_self_first",
             status_code=409,
         )
-    for field, value in wanted.items():
-        setattr(organisation, field, value)
-    organisation.save(update_fields=list(changed))
+    field_changes_save(organisation, changed)
     audit_record(
         organisation_id=organisation.pk,
         actor=actor,

@@ -15,7 +15,12 @@ from inbox.onboarding import OnboardingError, shop_accounts_onboard
 from inbox.platforms.base import PlatformError, TransientError, get_adapter
 from inbox.selectors import AnyUser
 from inbox.selectors.people import admin_member
-from inbox.services.organisation import clean_time_zone
+from inbox.services.organisation import (
+    clean_name,
+    clean_time_zone,
+    field_changes,
+    field_changes_save,
+)
 from inbox.services.webhooks import webhook_keys
 from monitoring.audit import audit_record
 from scrm.api import NotFound, ServiceError
@@ -105,13 +110,6 @@ def _shop_for_update(member: Any, shop_account_id: int) -> ShopAccount:
         raise NotFound("Shop account not found.") from None
 
 
-def _clean_name(name: Any) -> str:
-    name = " ".join(str(name or "").split())
-    if not name or len(name) > NAME_MAX or not name.isprintable():
-        raise ServiceError(gettext_noop("Give a name of 1 to 200 characters."), code="invalid_name")
-    return name
-
-
 @transaction.atomic
 def shop_account_update(
     *, actor: AnyUser, shop_account_id: int, name: str, time_zone: str, assignment_mode: str
@@ -129,20 +127,14 @@ def shop_account_update(
             gettext_noop("Choose an assignment mode from the list."), code="invalid_assignment"
         )
     wanted = {
-        "name": _clean_name(name),
+        "name": clean_name(name, max_length=NAME_MAX),
         "time_zone": clean_time_zone(time_zone),
         "assignment_mode": str(assignment_mode),
     }
-    changed = {
-        field: {"from": getattr(shop, field), "to": value}
-        for field, value in wanted.items()
-        if getattr(shop, field) != value
-    }
+    changed = field_changes(shop, wanted)
     if not changed:
         return shop
-    for field, value in wanted.items():
-        setattr(shop, field, value)
-    shop.save(update_fields=list(changed))
+    field_changes_save(shop, changed)
     audit_record(
         organisation_id=member.organisation_id,
         actor=actor,
