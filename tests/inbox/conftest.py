@@ -2,7 +2,25 @@ from __future__ import annotations
 
 import pytest
 
+from inbox.models import Role
+from tests.factories import make_person
 from tests.inbox.platform_world import start_platform
+
+
+@pytest.fixture
+def fast_passwords(settings):
+    """Passwords hashed with MD5 (tests that create many people; never in production)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def admin(world, fast_passwords):
+    """An admin of organisation A (``admin_a``, admin@example.com): who acts on the management
+    pages' services in their tests."""
+    user = make_person(world.org_a, Role.ADMIN, username="admin_a")
+    user.email = "admin@example.com"
+    user.save()
+    return user
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tests.factories import make_person
 from tests.inbox.platform_world import start_platform
 from tests.test_routes_fuzz import NUMBERS, ODD, TEXT
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 VALUES = st.one_of(ODD, TEXT, NUMBERS, st.sampled_from(["UTC", "agent", "admin", "on", "en"]))
 KNOWN_BAD = ("\x00", "99999999999999999999", "²", "-1", "", "x" * 300, "\ufffd")
@@ -34,11 +34,6 @@ FORMS: dict[str, tuple[str, ...]] = {
     "disconnect": ("confirm",),
 }
 ACTIONS = {"people": ("invite", "revoke"), "person": ("role", "shops", "deactivate", "reactivate")}
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def forms(page: str) -> st.SearchStrategy[dict[str, list[str]]]:

@@ -19,23 +19,10 @@ from monitoring.models import AuditEvent
 from scrm.api import Forbidden, NotFound, ServiceError
 from tests.factories import make_person
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 SITE = "https://inbox.example.com/"
 GOOD_PASSWORD = "a-long-and-unusual-passphrase-42"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def admin(world):
-    user = make_person(world.org_a, Role.ADMIN, username="admin_a")
-    user.email = "admin@example.com"
-    user.save()
-    return user
 
 
 def invite(admin, email="new.agent@example.com", role=Role.AGENT, shops=()):

@@ -6,24 +6,13 @@ from __future__ import annotations
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from inbox.models import Organisation, Role
+from inbox.models import Organisation
 from inbox.selectors.people import two_factor_missing_count
 from inbox.services.organisation import organisation_update
 from monitoring.models import AuditEvent
 from scrm.api import Forbidden, ServiceError
-from tests.factories import make_person
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def admin(world):
-    return make_person(world.org_a, Role.ADMIN, username="admin_a")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 
 def update(actor, org, **changes):

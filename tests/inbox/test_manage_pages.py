@@ -12,21 +12,10 @@ from django.utils import timezone
 
 from inbox.models import Invitation, Member, Organisation, Role, ShopAccount
 from monitoring.models import AuditEvent
-from tests.factories import make_person
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 GOOD_PASSWORD = "a-long-and-unusual-passphrase-42"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def admin(world):
-    return make_person(world.org_a, Role.ADMIN, username="admin_a")
 
 
 def signed_in(user, lang: str = "en") -> Client:

@@ -36,12 +36,7 @@ from tests.factories import ShopAccountFactory, make_person
 from tests.inbox.builders import conversation_with_messages, pending_reply
 from tests.inbox.platform_world import APP_KEY, APP_SECRET, start_platform
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_passwords")]
 
 
 @pytest.fixture
@@ -50,13 +45,6 @@ def sim(settings):
     yield p.sim
     p.server.stop()
     p.sim.close()
-
-
-@pytest.fixture
-def admin(world):
-    from inbox.models import Role
-
-    return make_person(world.org_a, Role.ADMIN, username="admin_a")
 
 
 def connect(admin, sim, shop_ids, **kwargs):

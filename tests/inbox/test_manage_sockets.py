@@ -10,30 +10,25 @@ from asgiref.sync import sync_to_async
 
 from inbox.models import Role
 from inbox.selectors.access import CLOSE_NOT_ALLOWED, CLOSE_NOT_SIGNED_IN
-from inbox.services.organisation import organisation_update
 from inbox.services.people import person_deactivate, person_role_change, person_shops_set
-from tests.factories import make_person
+from tests.inbox.test_manage_organisation import update
 from tests.inbox.test_websocket_access import gets, publish
-from tests.inbox.ws_client import close_code, connect, hello
+from tests.inbox.ws_client import close_code, hello_socket
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.asyncio,
+    pytest.mark.usefixtures("fast_passwords"),
+]
 
 
 @pytest.fixture(autouse=True)
 def _no_timer_rescue(settings):
     settings.SCRM_WS_RECHECK_SECONDS = 3600
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-async def _admin(world):
-    return await sync_to_async(make_person)(world.org_a, Role.ADMIN, username="admin_a")
-
-
-async def test_a_role_change_rescopes_the_open_socket_at_once(world):
-    admin = await _admin(world)
-    socket, ok = await connect(world.supervisor_a)
-    assert ok
-    await hello(socket)
+async def test_a_role_change_rescopes_the_open_socket_at_once(world, admin):
+    socket = await hello_socket(world.supervisor_a)
 
     # When the admin makes the supervisor an agent of no shop
     await sync_to_async(person_role_change)(
@@ -47,11 +42,8 @@ async def test_a_role_change_rescopes_the_open_socket_at_once(world):
     await socket.disconnect()
 
 
-async def test_shop_access_changes_reach_the_open_socket_at_once(world):
-    admin = await _admin(world)
-    socket, ok = await connect(world.agent_a1)
-    assert ok
-    await hello(socket)
+async def test_shop_access_changes_reach_the_open_socket_at_once(world, admin):
+    socket = await hello_socket(world.agent_a1)
 
     # When the admin gives agent_a1 shop a2 instead of a1
     await sync_to_async(person_shops_set)(
@@ -67,39 +59,24 @@ async def test_shop_access_changes_reach_the_open_socket_at_once(world):
     await socket.disconnect()
 
 
-async def test_deactivation_closes_the_open_socket_at_once(world):
-    admin = await _admin(world)
-    socket, ok = await connect(world.agent_a1)
-    assert ok
-    await hello(socket)
+async def test_deactivation_closes_the_open_socket_at_once(world, admin):
+    socket = await hello_socket(world.agent_a1)
 
     await sync_to_async(person_deactivate)(actor=admin, user_id=world.agent_a1.pk)
 
     assert await close_code(socket) == CLOSE_NOT_ALLOWED
 
 
-async def test_requiring_two_factor_closes_sockets_that_skipped_it(world):
+async def test_requiring_two_factor_closes_sockets_that_skipped_it(world, admin):
     # Given an admin who uses two-factor sign-in, and a supervisor connected without it
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    admin = await _admin(world)
     await sync_to_async(TOTPDevice.objects.create)(user=admin, name="phone", confirmed=True)
-    supervisor, ok = await connect(world.supervisor_a)
-    agent, ok2 = await connect(world.agent_a1)
-    assert ok and ok2
-    await hello(supervisor)
-    await hello(agent)
+    supervisor = await hello_socket(world.supervisor_a)
+    agent = await hello_socket(world.agent_a1)
 
     # When the admin requires it on the organisation page
-    org = world.org_a
-    await sync_to_async(organisation_update)(
-        actor=admin,
-        name=org.name,
-        time_zone=org.time_zone,
-        language=org.language,
-        require_two_factor=True,
-        assign_on_reply=org.assign_on_reply,
-    )
+    await sync_to_async(update)(admin, world.org_a, require_two_factor=True)
 
     # Then the supervisor's socket closes (sign in again, with the code); the agent's stays
     assert await close_code(supervisor) == CLOSE_NOT_SIGNED_IN

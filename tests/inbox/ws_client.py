@@ -53,6 +53,14 @@ async def hello(communicator: WebsocketCommunicator) -> dict[str, Any]:
     return message
 
 
+async def hello_socket(user: Any) -> WebsocketCommunicator:
+    """A socket of ``user``, accepted and past its hello."""
+    communicator, connected = await connect(user)
+    assert connected
+    await hello(communicator)
+    return communicator
+
+
 async def _first(
     communicator: WebsocketCommunicator, wanted: Any, timeout: float
 ) -> dict[str, Any] | None:
