@@ -235,6 +235,15 @@ def is_idempotent(method: str, idempotent: bool | None) -> bool:
     return method.upper() in SAFE_METHODS if idempotent is None else idempotent
 
 
+def _described(error: Exception) -> tuple[str, Any, Any]:
+    """An error's class, code and HTTP status for the retry log (never its message)."""
+    return (
+        type(error).__name__,
+        getattr(error, "code", ""),
+        getattr(error, "http_status", getattr(error, "status", "")),
+    )
+
+
 def with_retries(
     attempt: Callable[[], T],
     *,
@@ -264,9 +273,7 @@ def with_retries(
                     "http %s gave up after %d attempts: %s code=%s http=%s",
                     label,
                     failures + 1,
-                    type(error).__name__,
-                    getattr(error, "code", ""),
-                    getattr(error, "http_status", getattr(error, "status", "")),
+                    *_described(error),
                 )
                 raise error from None
             failures += 1
@@ -275,9 +282,7 @@ def with_retries(
                 label,
                 failures,
                 delay,
-                type(error).__name__,
-                getattr(error, "code", ""),
-                getattr(error, "http_status", getattr(error, "status", "")),
+                *_described(error),
             )
             sleep(delay)
 
