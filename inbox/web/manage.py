@@ -87,6 +87,25 @@ def _error(exc: ServiceError) -> str:
     return _(exc.message)
 
 
+def _form_posted(
+    request: HttpRequest, act: Callable[[], str], then: str, **then_kwargs: Any
+) -> tuple[HttpResponse | None, str, int]:
+    """A page's form: on a POST, ``act`` makes the change and says what it did (shown after a
+    redirect to the ``then`` route); a refusal it raises is the page again with the reason and
+    its status (NotFound and Forbidden stay the 404 and 403 pages). Returns the redirect (or
+    None: render the page), the error and the status."""
+    if request.method != "POST":
+        return None, "", 200
+    try:
+        done = act()
+    except ServiceError as exc:
+        if isinstance(exc, NotFound | Forbidden):
+            raise
+        return None, _error(exc), exc.status_code
+    messages.success(request, done)
+    return redirect(then, **then_kwargs), "", 200
+
+
 def _ids(values: list[str]) -> list[int]:
     ids = [int_param(v, minimum=1) for v in values]
     if any(i is None for i in ids):
@@ -127,23 +146,19 @@ def shops_page(request: HttpRequest) -> HttpResponse:
 def shop_connect(request: HttpRequest) -> HttpResponse:
     """Connect the shops of a TikTok Shop authorisation (admins)."""
     admin_member(request.user)
-    error, status = "", 200
-    if request.method == "POST":
-        try:
-            shops = shop_account_connect(
-                actor=request.user,
-                app_key=request.POST.get("app_key", ""),
-                app_secret=request.POST.get("app_secret", ""),
-                auth_code=request.POST.get("auth_code", ""),
-            )
-        except ServiceError as exc:
-            error, status = _error(exc), exc.status_code
-        else:
-            messages.success(
-                request,
-                _("Connected: %(names)s.") % {"names": ", ".join(s.name for s in shops)},
-            )
-            return redirect("inbox:manage-shops")
+
+    def connect() -> str:
+        shops = shop_account_connect(
+            actor=request.user,
+            app_key=request.POST.get("app_key", ""),
+            app_secret=request.POST.get("app_secret", ""),
+            auth_code=request.POST.get("auth_code", ""),
+        )
+        return _("Connected: %(names)s.") % {"names": ", ".join(s.name for s in shops)}
+
+    done, error, status = _form_posted(request, connect, "inbox:manage-shops")
+    if done is not None:
+        return done
     return _render(
         request,
         "shop_connect.html",
@@ -161,21 +176,22 @@ def shop_connect(request: HttpRequest) -> HttpResponse:
 def shop_page(request: HttpRequest, shop_account_id: int) -> HttpResponse:
     """One shop account: its health, and its settings (admins change them)."""
     health = shop_health_get(request.user, shop_account_id)
-    error, status = "", 200
-    if request.method == "POST":
-        try:
-            shop_account_update(
-                actor=request.user,
-                shop_account_id=shop_account_id,
-                name=request.POST.get("name", ""),
-                time_zone=request.POST.get("time_zone", ""),
-                assignment_mode=request.POST.get("assignment_mode", ""),
-            )
-        except ServiceError as exc:
-            error, status = _error(exc), exc.status_code
-        else:
-            messages.success(request, _("Shop account saved."))
-            return redirect("inbox:manage-shop", shop_account_id=shop_account_id)
+
+    def save() -> str:
+        shop_account_update(
+            actor=request.user,
+            shop_account_id=shop_account_id,
+            name=request.POST.get("name", ""),
+            time_zone=request.POST.get("time_zone", ""),
+            assignment_mode=request.POST.get("assignment_mode", ""),
+        )
+        return _("Shop account saved.")
+
+    done, error, status = _form_posted(
+        request, save, "inbox:manage-shop", shop_account_id=shop_account_id
+    )
+    if done is not None:
+        return done
     return _render(
         request,
         "shop.html",
@@ -263,18 +279,14 @@ def people_page(request: HttpRequest) -> HttpResponse:
 def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
     """One person: role, shop access, deactivate or reactivate (admins)."""
     person = person_get(request.user, user_id)
-    error, status = "", 200
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            done = _person_act(request, user_id, action)
-        except ServiceError as exc:
-            if isinstance(exc, NotFound | Forbidden):
-                raise
-            error, status = _error(exc), exc.status_code
-        else:
-            messages.success(request, done)
-            return redirect("inbox:manage-person", user_id=user_id)
+    done, error, status = _form_posted(
+        request,
+        lambda: _person_act(request, user_id, request.POST.get("action", "")),
+        "inbox:manage-person",
+        user_id=user_id,
+    )
+    if done is not None:
+        return done
     return _render(
         request,
         "person.html",
@@ -315,24 +327,21 @@ def _person_act(request: HttpRequest, user_id: int, action: str) -> str:
 def organisation_page(request: HttpRequest) -> HttpResponse:
     """The organisation's settings: everyone reads them, admins change them."""
     member = member_for(request.user)
-    error, status = "", 200
-    if request.method == "POST":
-        try:
-            organisation_update(
-                actor=request.user,
-                name=request.POST.get("name", ""),
-                time_zone=request.POST.get("time_zone", ""),
-                language=request.POST.get("language", ""),
-                require_two_factor=_checked(request, "require_two_factor"),
-                assign_on_reply=_checked(request, "assign_on_reply"),
-            )
-        except ServiceError as exc:
-            if isinstance(exc, NotFound | Forbidden):
-                raise
-            error, status = _error(exc), exc.status_code
-        else:
-            messages.success(request, _("Organisation settings saved."))
-            return redirect("inbox:manage-organisation")
+
+    def save() -> str:
+        organisation_update(
+            actor=request.user,
+            name=request.POST.get("name", ""),
+            time_zone=request.POST.get("time_zone", ""),
+            language=request.POST.get("language", ""),
+            require_two_factor=_checked(request, "require_two_factor"),
+            assign_on_reply=_checked(request, "assign_on_reply"),
+        )
+        return _("Organisation settings saved.")
+
+    done, error, status = _form_posted(request, save, "inbox:manage-organisation")
+    if done is not None:
+        return done
     return _render(
         request,
         "organisation.html",
