@@ -109,7 +109,11 @@ def deliver_outbox_action(self, action_id: int) -> str:
         # visibly failed; never left "sending" for ever.
         delivery_error = outbox.delivery_error_retryable(exc) is not None
         if self.request.retries >= self.max_retries:
-            reason = str(exc) if delivery_error else "internal error"
+            reason = (
+                outbox.outbox_failure_reason(action_id, exc)
+                if delivery_error
+                else ("internal error")
+            )
             outbox.outbox_fail(
                 action_id=action_id,
                 reason=f"Gave up after {self.request.retries + 1} tries: {reason}",

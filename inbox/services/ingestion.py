@@ -28,7 +28,9 @@ from inbox.models import (
     DeliveryState,
     Direction,
     Message,
+    OutboxAction,
     OutboxAttempt,
+    OutboxState,
     ShopAccount,
     SyncCursor,
     SyncStream,
@@ -259,6 +261,15 @@ def _adopt_pending_reply(conversation: Conversation, pm: PlatformMessage) -> Mes
             candidate.platform_index = pm.index
             candidate.synced = True
             candidate.save()
+            # A reply given up as failed that the platform had accepted after all: its outbox
+            # action says so too (an open one closes itself when its task next looks).
+            OutboxAction.objects.filter(message_id=candidate.id, state=OutboxState.FAILED).update(
+                state=OutboxState.SENT,
+                result=pm.message_id[:128],
+                failure_reason="",
+                next_attempt_at=None,
+                updated_at=timezone.now(),
+            )
             return candidate
     return None
 

@@ -152,6 +152,12 @@ def handler_for(kind: str) -> Handler:
         raise ImproperlyConfigured(f"no outbox handler for kind {kind!r}") from None
 
 
+def outbox_failure_reason(action_id: int, error: Exception) -> str:
+    """What the action's kind says about an error, in the words it shows people (read-only)."""
+    kind = OutboxAction.objects.values_list("kind", flat=True).get(id=action_id)
+    return handler_for(kind).reason(error)
+
+
 def registered_kinds() -> list[str]:
     return sorted(_HANDLERS)
 

@@ -28,17 +28,26 @@ logger = logging.getLogger(__name__)
 MARK_READ = "mark_read"
 
 
+class ShopDisconnected(PlatformError):
+    """An admin disconnected the shop account: nothing more is done on its platform (not
+    retried; the agent may retry a reply after the shop is connected again)."""
+
+
 class ShopHandler(Handler):
     """A call on the platform of the action's shop account."""
 
     def shop_api(self, action: OutboxAction) -> ShopApi:
-        """The shop's platform connection; a shop without usable credentials is AuthExpired,
-        which fails the action at once with a reason the agent can act on."""
-        return shop_api(
-            ShopAccount.objects.get(id=required_id(action.shop_account_id, "shop account"))
-        )
+        """The shop's platform connection; a shop without usable credentials is AuthExpired and
+        a disconnected one ShopDisconnected, each failing the action at once with a reason the
+        agent can act on."""
+        shop = ShopAccount.objects.get(id=required_id(action.shop_account_id, "shop account"))
+        if not shop.is_active:
+            raise ShopDisconnected("shop account disconnected")
+        return shop_api(shop)
 
     def reason(self, error: Exception) -> str:
+        if isinstance(error, ShopDisconnected):
+            return "The shop account was disconnected: connect it again, then retry."
         if isinstance(error, AuthExpired):
             return "The shop's authorisation expired: re-authorise it in settings."
         code = f" (code {error.code})" if isinstance(error, PlatformError) and error.code else ""
@@ -81,12 +90,15 @@ class MarkReadOnPlatform(ShopHandler):
         )
 
 
-def mark_read_enqueue(*, conversation: Conversation) -> OutboxAction:
+def mark_read_enqueue(*, conversation: Conversation) -> OutboxAction | None:
     """Ask for the platform to mark the conversation read (inside the caller's transaction).
 
     Keeps: requests made while one is still waiting share it; a shop never connected to its
-    platform is a 409 ``shop_not_authorised`` (nothing to call it with, ever).
+    platform is a 409 ``shop_not_authorised`` (nothing to call it with, ever); a disconnected
+    shop gets no action (its conversations are read locally only), so ``None``.
     """
+    if not conversation.shop_account.is_active:
+        return None
     if not shop_connected(conversation.shop_account):
         raise ServiceError(
             "The seller must authorise this shop account again.",

@@ -22,14 +22,15 @@ from inbox.platforms.tiktok_shop.signing import webhook_signature
 from inbox.selectors import conversation_list
 from inbox.selectors.conversations import QueueFilters
 from inbox.selectors.shop_health import shop_health_get, shop_health_list
-from inbox.services.replies import message_send
+from inbox.services.conversations import conversation_mark_read
+from inbox.services.replies import message_send, reply_action_id
 from inbox.services.shop_accounts import (
     shop_account_connect,
     shop_account_disconnect,
     shop_account_update,
 )
 from inbox.services.webhooks import WebhookRejected, webhook_receive
-from inbox.tasks import backfill_all_shops, backfill_shop
+from inbox.tasks import backfill_all_shops, backfill_shop, deliver_outbox_action
 from monitoring.models import AuditEvent
 from scrm.api import Forbidden, NotFound, ServiceError
 from tests.factories import ShopAccountFactory, make_person
@@ -198,6 +199,9 @@ def test_disconnecting_stops_sync_and_webhooks_and_keeps_history(
         (shop,) = connect(admin, sim, ["9005"])
     conversation_with_messages(shop, buyer="Old buyer", texts=("an old question",))
     agent = make_person(world.org_a, shops=[shop])
+    waiting = pending_reply(
+        Conversation.objects.get(shop_account=shop), "on its way", key="before-disconnect"
+    )
 
     # When the admin disconnects it
     with django_capture_on_commit_callbacks(execute=True):
@@ -229,6 +233,15 @@ def test_disconnecting_stops_sync_and_webhooks_and_keeps_history(
     assert refused.value.code == "shop_disconnected"
     assert refused.value.status_code == 409
     assert Message.objects.filter(conversation=conversation).count() == before
+    # and a reply still waiting from before fails visibly, without a platform call, at once
+    deliver_outbox_action(reply_action_id(waiting.id))
+    waiting.refresh_from_db()
+    assert waiting.delivery_state == "failed"
+    assert "disconnected" in waiting.failure_reason
+    assert sum(sim.api_calls.values()) == calls
+    # and reading one of its conversations changes the read state here only
+    conversation_mark_read(actor=agent, conversation_id=conversation.id)
+    assert not OutboxAction.objects.filter(kind="mark_read", conversation=conversation).exists()
 
     # When the seller authorises it again and the admin connects it, it is active again
     connect(admin, sim, ["9005"])

@@ -91,6 +91,14 @@ def test_failed_reply_that_did_reach_the_buyer_is_not_sent_again_on_retry(world,
     sim.deliver_webhooks()
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
+    # and its outbox action says sent too (no failed reply left on the shop's health)
+    action = reply_action(reply)
+    action.refresh_from_db()
+    assert (action.state, action.result, action.failure_reason) == (
+        "sent",
+        reply.platform_message_id,
+        "",
+    )
     # So a retry by the agent has nothing to resend
     r = api.as_user(world.agent_a1).post(
         f"/api/v1/conversations/{conv.id}/messages/{reply.id}/retry/"
