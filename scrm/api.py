@@ -7,16 +7,19 @@ Every error is ``{"error": {"code": "...", "message": "...", "details": {...}}}`
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Model)
 
 
 class ServiceError(Exception):
@@ -60,6 +63,16 @@ class NotFound(ServiceError):
 class Forbidden(ServiceError):
     status_code: int = status.HTTP_403_FORBIDDEN
     code = "permission_denied"
+
+
+def locked_or_not_found(model: type[M], message: str, **lookup: Any) -> M:
+    """The one row of ``model`` that ``lookup`` names, locked until the transaction ends
+    (``select_for_update``), or :class:`NotFound` with ``message``. Services pass the
+    organisation in ``lookup``, so a row of another organisation is not found either."""
+    try:
+        return model._default_manager.select_for_update().get(**lookup)
+    except ObjectDoesNotExist:
+        raise NotFound(message) from None
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

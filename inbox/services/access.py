@@ -22,7 +22,7 @@ from django.db import transaction
 from inbox.models import Member, Role
 from inbox.selectors import AnyUser, member_for
 from monitoring.audit import audit_record
-from scrm.api import Forbidden, NotFound, ServiceError
+from scrm.api import Forbidden, NotFound, ServiceError, locked_or_not_found
 from scrm.events import control_publish
 
 ACCESS_CHANGED = "inbox.access_changed"
@@ -47,12 +47,9 @@ def _person(*, actor: AnyUser, user_id: int, as_operator: bool) -> Member | None
     manager = member_for(actor)
     if manager.role != Role.ADMIN:
         raise Forbidden("Only admins change people's access.")
-    try:
-        return Member.objects.select_for_update().get(
-            user_id=user_id, organisation_id=manager.organisation_id
-        )
-    except Member.DoesNotExist:
-        raise NotFound("Person not found.") from None
+    return locked_or_not_found(
+        Member, "Person not found.", user_id=user_id, organisation_id=manager.organisation_id
+    )
 
 
 @transaction.atomic

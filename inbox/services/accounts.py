@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from inbox.models import Member, Role, ShopMembership
 from inbox.selectors import AnyUser, member_for, shop_account_get
 from monitoring.audit import audit_record
-from scrm.api import Forbidden, NotFound, ServiceError
+from scrm.api import Forbidden, NotFound, ServiceError, locked_or_not_found
 from scrm.events import control_publish
 
 
@@ -57,12 +57,12 @@ def membership_create(*, actor: AnyUser, user_id: int, shop_account_id: int) -> 
 def membership_delete(*, actor: AnyUser, membership_id: int) -> None:
     """Take one person's access to one shop account away."""
     manager = _require_manager(actor)
-    try:
-        membership = ShopMembership.objects.select_for_update().get(
-            id=membership_id, shop_account__organisation_id=manager.organisation_id
-        )
-    except ShopMembership.DoesNotExist:
-        raise NotFound("Membership not found.") from None
+    membership = locked_or_not_found(
+        ShopMembership,
+        "Membership not found.",
+        id=membership_id,
+        shop_account__organisation_id=manager.organisation_id,
+    )
     audit_record(
         organisation_id=manager.organisation_id,
         actor=actor,

@@ -30,7 +30,7 @@ from inbox.models import Invitation, Member, Role, ShopAccount, ShopMembership
 from inbox.selectors import AnyUser, member_for
 from inbox.selectors.people import admin_member, invitation_token_hash
 from monitoring.audit import audit_record
-from scrm.api import NotFound, ServiceError
+from scrm.api import NotFound, ServiceError, locked_or_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +177,12 @@ def invitation_revoke(*, actor: AnyUser, invitation_id: int) -> Invitation:
     """Make a pending invitation's link stop working. Keeps: admins only, invitations of their
     organisation (404 else); an accepted one cannot be revoked (409); audited once."""
     manager = admin_member(actor)
-    try:
-        invitation = Invitation.objects.select_for_update().get(
-            id=invitation_id, organisation_id=manager.organisation_id
-        )
-    except Invitation.DoesNotExist:
-        raise NotFound("Invitation not found.") from None
+    invitation = locked_or_not_found(
+        Invitation,
+        "Invitation not found.",
+        id=invitation_id,
+        organisation_id=manager.organisation_id,
+    )
     if invitation.accepted_at is not None:
         raise ServiceError(
             gettext_noop("This invitation was accepted already."),

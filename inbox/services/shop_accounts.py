@@ -23,7 +23,7 @@ from inbox.services.organisation import (
 )
 from inbox.services.webhooks import webhook_keys
 from monitoring.audit import audit_record
-from scrm.api import NotFound, ServiceError
+from scrm.api import ServiceError, locked_or_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +102,12 @@ def shop_account_connect(
 
 
 def _shop_for_update(member: Any, shop_account_id: int) -> ShopAccount:
-    try:
-        return ShopAccount.objects.select_for_update().get(
-            pk=shop_account_id, organisation_id=member.organisation_id
-        )
-    except ShopAccount.DoesNotExist:
-        raise NotFound("Shop account not found.") from None
+    return locked_or_not_found(
+        ShopAccount,
+        "Shop account not found.",
+        pk=shop_account_id,
+        organisation_id=member.organisation_id,
+    )
 
 
 @transaction.atomic
