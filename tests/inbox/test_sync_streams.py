@@ -180,3 +180,43 @@ def test_migration_0010_makes_each_existing_cursor_the_messages_stream(world):
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_migration_0010_goes_back_with_the_messages_cursor_and_refuses_bad_ids(world):
+    executor = MigrationExecutor(connection)
+    try:
+        # Given a database at 0010 with two streams' cursors for one shop, and (before 0010)
+        # a waiting webhook whose body names a conversation by an id no platform uses
+        executor.migrate(BEFORE)
+        old = executor.loader.project_state(BEFORE).apps
+        old.get_model("inbox", "WebhookEvent").objects.create(
+            platform="tiktok_shop",
+            notification_id="n-bad",
+            shop_account_id=world.shop_a1.id,
+            type_code=14,
+            kind="new_message",
+            body=json.dumps({"type": 14, "data": {"conversation_id": "../../etc"}}),
+            status="received",
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate(AFTER)
+        new = executor.loader.project_state(AFTER).apps
+        event = new.get_model("inbox", "WebhookEvent").objects.get(notification_id="n-bad")
+        # Then the bad id is never stored, and the event fails with the reason
+        assert (event.conversation_platform_id, event.status) == ("", "failed")
+        assert event.error == "conversation_id is not a valid platform id"
+        cursors = new.get_model("inbox", "SyncCursor").objects
+        cursors.create(shop_account_id=world.shop_a1.id, stream="messages")
+        cursors.create(shop_account_id=world.shop_a1.id, stream="returns")
+
+        # When it migrates back before 0010
+        executor = MigrationExecutor(connection)
+        executor.migrate(BEFORE)
+        old = executor.loader.project_state(BEFORE).apps
+
+        # Then the shop keeps one cursor, the messages stream's
+        assert old.get_model("inbox", "SyncCursor").objects.count() == 1
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
