@@ -17,6 +17,7 @@ from typing import Any
 from django.db import connection
 
 from inbox.models import Conversation, Customer, Member, Message, ShopAccount
+from inbox.payloads import person_name
 from inbox.selectors.accounts import (
     AnyUser,
     member_for,
@@ -88,8 +89,8 @@ def acting_member(user: AnyUser) -> ActingMember:
         user_id=member.user_id,
         organisation_id=member.organisation_id,
         role=member.role,
-        # The user object in hand, not member.user (a query of its own)
-        name=member.display_name or user.get_username(),
+        # member_for put the member on the user object: no query of its own
+        name=person_name(user),
         sees_all_shops=member.sees_all_shops,
     )
     setattr(user, "_scrm_acting_member", acting)  # noqa: B010 - not a model field
