@@ -14,10 +14,7 @@ import json
 import os
 import socket
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -25,6 +22,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from tests.inbox.event_payloads import marked, marker_of
+from tests.serve import free_port, serve_process
 
 pytestmark = [
     pytest.mark.skipif(
@@ -35,7 +33,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 # Every timeout on the path, shortened, in the order a message meets them.
 SHORT = {
     "SCRM_WS_PING_INTERVAL": "1",  # uvicorn's protocol ping to the client
@@ -50,17 +47,11 @@ SHORT = {
 IDLE_SECONDS = 9  # past all of the above, several times over for the shortest
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(transactional_db):
     """``manage.py serve`` on the test database and this run's Redis, timeouts shortened."""
     db = connection.settings_dict
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         **SHORT,
@@ -72,14 +63,7 @@ def server(transactional_db):
         SCRM_RUN_SCHEDULER="0",
         SCRM_DB_POOL_MIN="1",
     )
-    log = tempfile.NamedTemporaryFile(prefix="scrm-idle-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, log = serve_process(port, env, "scrm-idle-")
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -88,15 +72,15 @@ def server(transactional_db):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(Path(log.name).read_text()) from None
+                raise RuntimeError(log.read_text()) from None
             time.sleep(0.1)
-    yield port, Path(log.name)
+    yield port, log
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
-    Path(log.name).unlink(missing_ok=True)
+    log.unlink(missing_ok=True)
 
 
 @pytest.fixture

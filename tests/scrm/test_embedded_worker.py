@@ -12,15 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,8 +32,7 @@ from scrm.channel_layer import InMemoryChannelLayer
 from scrm.scheduler import Scheduler
 from scrm.worker import InProcessWorker, background_stop, worker_start, worker_stop
 from tests.inbox.platform_world import start_platform
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.serve import free_port, serve_process
 
 # --- tasks of this module (registered on the project's Celery app) ----------------------------
 runs: dict[str, list[Any]] = defaultdict(list)
@@ -371,19 +365,13 @@ async def test_the_agents_socket_sees_the_reply_sent_by_the_worker(world, platfo
 
 
 # --- the server ---------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(django_settings.SERVICES_MODE, reason="the in-process worker is embedded-only")
 @pytest.mark.django_db(transaction=True)
 def test_serve_runs_the_worker_and_stops_it_cleanly(world, settings):
     from inbox.services.tokens import token_create
 
     platform = start_platform(settings)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     platform.connect_shop(world.shop_a1)
     platform.subscribe(world.shop_a1, base + "/webhooks/tiktok/")
@@ -397,18 +385,11 @@ def test_serve_runs_the_worker_and_stops_it_cleanly(world, settings):
         SCRM_SIMULATOR="0",
         SCRM_LOG_LEVEL="INFO",
     )
-    log = tempfile.NamedTemporaryFile(prefix="scrm-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    server, log = serve_process(port, env, "scrm-worker-")
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     agent = httpx.Client(base_url=base, headers={"Authorization": f"Token {key}"}, timeout=30)
     try:
-        assert wait_until(_answers(base), timeout=30), Path(log.name).read_text()
+        assert wait_until(_answers(base), timeout=30), log.read_text()
         # Given a buyer's message, answered by the server and processed by its worker
         conv_id, _ = sim.buyer_message(shop_id, buyer_user_id="s1", nickname="Sol", text="Hi")
         sim.deliver_webhooks()
@@ -438,8 +419,8 @@ def test_serve_runs_the_worker_and_stops_it_cleanly(world, settings):
         code = server.wait(timeout=30)
         platform.server.stop()
         platform.sim.close()
-    output = Path(log.name).read_text()
-    Path(log.name).unlink(missing_ok=True)
+    output = log.read_text()
+    log.unlink(missing_ok=True)
     # Uvicorn ends the process by re-raising the signal once the application has shut down
     assert code in (0, -signal.SIGTERM), output
     assert "in-process worker started" in output

@@ -1,0 +1,34 @@
+"""``manage.py serve`` in a child process, for the tests that need the real server (the
+in-process worker, idle websockets), and a free local port for any test server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_process(port: int, env: dict[str, str], log_prefix: str) -> tuple[subprocess.Popen, Path]:
+    """``manage.py serve`` on 127.0.0.1:``port`` with ``env``, its output in a log file (the
+    caller reads it in failures and deletes it)."""
+    log = tempfile.NamedTemporaryFile(prefix=log_prefix, suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()  # the child has its own handle
+    return process, Path(log.name)
