@@ -46,11 +46,26 @@ def field_changes(instance: Any, wanted: dict[str, Any]) -> dict[str, dict[str, 
     }
 
 
-def field_changes_save(instance: Any, changed: dict[str, dict[str, Any]]) -> None:
-    """Set the changed fields' new values and save only those columns."""
+def field_changes_save(
+    *,
+    instance: Any,
+    changed: dict[str, dict[str, Any]],
+    actor: AnyUser,
+    organisation_id: int,
+    action: str,
+) -> None:
+    """Set the changed fields' new values, save only those columns, and audit it as
+    ``action`` with each changed field's before and after (``data={"changed": ...}``)."""
     for field, change in changed.items():
         setattr(instance, field, change["to"])
     instance.save(update_fields=list(changed))
+    audit_record(
+        organisation_id=organisation_id,
+        actor=actor,
+        action=action,
+        target=instance,
+        data={"changed": changed},
+    )
 
 
 @functools.cache
@@ -114,13 +129,12 @@ def organisation_update(
             code="two_factor_self_first",
             status_code=409,
         )
-    field_changes_save(organisation, changed)
-    audit_record(
-        organisation_id=organisation.pk,
+    field_changes_save(
+        instance=organisation,
+        changed=changed,
         actor=actor,
+        organisation_id=organisation.pk,
         action="organisation.updated",
-        target=organisation,
-        data={"changed": changed},
     )
     if "require_two_factor" in changed:
         access_changed_notify(

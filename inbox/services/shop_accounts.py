@@ -134,13 +134,12 @@ def shop_account_update(
     changed = field_changes(shop, wanted)
     if not changed:
         return shop
-    field_changes_save(shop, changed)
-    audit_record(
-        organisation_id=member.organisation_id,
+    field_changes_save(
+        instance=shop,
+        changed=changed,
         actor=actor,
+        organisation_id=member.organisation_id,
         action="shop_account.updated",
-        target=shop,
-        data={"changed": changed},
     )
     return shop
 
