@@ -68,22 +68,23 @@ class Session:
     base: str
     browser: object
 
-    def page_for(self, user, *, width: int = 1440, height: int = 900, lang: str = "en"):
-        """A page logged in as ``user`` (session cookie made by Django's test client), in
-        ``lang``: the person's own language (Member.language, which a signed-in page follows)
-        and the language cookie (which the pages before sign-in follow)."""
-        Member.objects.filter(user=user).update(language=lang)
-        client = Client()
-        client.force_login(user)
+    def page_for(self, user=None, *, width: int = 1440, height: int = 900, lang: str = "en"):
+        """A page logged in as ``user`` (session cookie made by Django's test client; None: a
+        browser signed out), in ``lang``: the person's own language (Member.language, which a
+        signed-in page follows) and the language cookie (which the pages before sign-in
+        follow). Its uncaught script errors collect in ``page.js_errors``; a page of its own
+        browser context (``page.context``)."""
+        cookies = [{"name": "django_language", "value": lang, "url": self.base}]
+        if user is not None:
+            Member.objects.filter(user=user).update(language=lang)
+            client = Client()
+            client.force_login(user)
+            session = client.cookies["sessionid"].value
+            cookies.insert(0, {"name": "sessionid", "value": session, "url": self.base})
         context = self.browser.new_context(  # type: ignore[attr-defined]
             viewport={"width": width, "height": height}, locale=lang
         )
-        context.add_cookies(
-            [
-                {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": self.base},
-                {"name": "django_language", "value": lang, "url": self.base},
-            ]
-        )
+        context.add_cookies(cookies)
         page = context.new_page()
         page.set_default_timeout(8000)
         errors: list[str] = []

@@ -20,12 +20,8 @@ TEXT = {
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])
 def test_create_see_and_revoke_a_token(session, world, lang):
     words = TEXT[lang]
-    context = session.browser.new_context(locale=lang)  # type: ignore[attr-defined]
-    context.add_cookies([{"name": "django_language", "value": lang, "url": session.base}])
-    page = context.new_page()
-    page.set_default_timeout(8000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = session.page_for(lang=lang)
+    errors: list[str] = page.js_errors
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
 
     # Sign in through the login page
@@ -62,4 +58,4 @@ def test_create_see_and_revoke_a_token(session, world, lang):
     )
     assert response.status == 401
     assert errors == []
-    context.close()
+    page.context.close()

@@ -139,12 +139,7 @@ def test_invite_join_and_deactivate_reaches_the_open_inbox(session, world, admin
     shot(page, "people", lang)
 
     # When the invitee opens the link in their own browser and chooses how to sign in
-    context = session.browser.new_context(locale=lang)  # type: ignore[attr-defined]
-    context.add_cookies([{"name": "django_language", "value": lang, "url": session.base}])
-    invitee = context.new_page()
-    invitee.set_default_timeout(8000)
-    errors: list[str] = []
-    invitee.on("pageerror", lambda e: errors.append(str(e)))
+    invitee = session.page_for(lang=lang)
     invitee.goto(link)
     invitee.fill("#id_username", "wang.fang")
     invitee.fill("#id_display_name", "Wang Fang")
@@ -167,8 +162,8 @@ def test_invite_join_and_deactivate_reaches_the_open_inbox(session, world, admin
 
     # Then the invitee's open inbox loses its socket at once (no reload, no timer)
     expect(invitee.locator("#live-state")).to_have_attribute("data-state", "offline", timeout=5000)
-    assert errors == [] and page.js_errors == []  # type: ignore[attr-defined]
-    context.close()
+    assert invitee.js_errors == [] and page.js_errors == []
+    invitee.context.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])
