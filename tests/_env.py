@@ -19,3 +19,23 @@ os.environ.setdefault("SCRM_RUN_SCHEDULER", "0")
 os.environ.setdefault("SCRM_TASKS_EAGER", "1")
 os.environ.setdefault("SCRM_DATA_DIR", tempfile.mkdtemp(prefix="scrm-test-"))
 os.environ.setdefault("SCRM_AUTH_THROTTLE", "1000/min")
+
+
+def _redis_for_this_worker() -> None:
+    """Under pytest-xdist each worker has its own test database (pytest-django adds the worker's
+    name); give it its own Redis database too, so that one worker's channel groups, caches and
+    queues (named after row ids that both databases reuse) never reach the other's sockets.
+    Worker ``gwN`` takes the configured database number + N + 1."""
+    url = os.environ.get("REDIS_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = base + int(worker[2:]) + 1
+    os.environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
+
+
+_redis_for_this_worker()

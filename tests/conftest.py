@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from channels.layers import channel_layers
 from django.db import connections
 from rest_framework.test import APIClient
 
@@ -75,6 +76,7 @@ def asgi_server(transactional_db, settings) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    channel_layers.backends.clear()  # a layer of this server's own (see the end)
     # Static files from the finders, as Django's live server does (tests run with DEBUG off).
     config = uvicorn.Config(
         ASGIStaticFilesHandler(application),
@@ -95,6 +97,11 @@ def asgi_server(transactional_db, settings) -> Iterator[str]:
     uv.should_exit = True
     thread.join(timeout=10)
     db_settings["CONN_MAX_AGE"] = previous_age
+    # channels-redis lets one event loop at a time receive on a layer instance, and counts the
+    # server's receives down only as its consumers finish; a consumer the stopping server left
+    # unfinished would make every later test's receive (on its own loop) fail with "Two event
+    # loops are trying to receive() on one channel layer at once!". The next user gets a new one.
+    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from inbox.models import ApiToken
+from inbox.models import ApiToken, Member
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -20,6 +20,8 @@ TEXT = {
 @pytest.mark.parametrize("lang", ["en", "zh-hans"])
 def test_create_see_and_revoke_a_token(session, world, lang):
     words = TEXT[lang]
+    # The sign-in page speaks the browser's language; once signed in, the person's own.
+    Member.objects.filter(user=world.agent_a1).update(language=lang)
     page = session.page_for(lang=lang)
     errors: list[str] = page.js_errors
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
