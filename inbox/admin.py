@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from inbox.models import (
     Member,
     Organisation,
+    OutboxAction,
     ShopAccount,
     ShopMembership,
     SyncCursor,
@@ -255,3 +256,26 @@ class SyncCursorAdmin(_ReadOnlyAdmin):
     list_display = ["shop_account", "stream", "high_water", "last_run_at", "last_error"]
     list_filter = ["stream"]
     list_select_related = ["shop_account"]
+
+
+@admin.register(OutboxAction)
+class OutboxActionAdmin(_ReadOnlyAdmin):
+    """What the product asked a platform or an outside endpoint to do (replies, marking read,
+    the kinds to come), where each stands and why one failed. Read-only: a failed reply is
+    retried from the inbox, by the agent who sees it; its parameters are not shown (a reply's
+    are ids, later kinds' may carry text)."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "shop_account",
+        "state",
+        "next_attempt_at",
+        "result",
+        "failure_reason",
+    ]
+    list_filter = ["state", "kind"]
+    list_select_related = ["shop_account"]
+    search_fields = ["result__exact", "subject_id__exact"]
+    show_full_result_count = False
+    exclude = ["params"]

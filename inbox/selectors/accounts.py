@@ -110,3 +110,11 @@ def membership_list(user: AnyUser) -> QuerySet[ShopMembership]:
         .select_related("user", "shop_account")
         .order_by("-id")
     )
+
+
+def shop_connected(shop: ShopAccount) -> bool:
+    """Whether the shop account holds what calling its platform takes (no I/O): the one rule
+    that ingestion's platform connection, the outbox and the shop accounts page go by. A shop
+    account made by hand and never connected has none; whether the platform still accepts the
+    tokens shows on the first call (``AuthExpired``)."""
+    return bool((shop.credentials or {}).get("app_key"))

@@ -22,7 +22,7 @@ from inbox.models import (
     WebhookEvent,
     WebhookEventStatus,
 )
-from inbox.selectors.accounts import AnyUser, member_for
+from inbox.selectors.accounts import AnyUser, member_for, shop_connected
 from inbox.selectors.people import admin_member
 from scrm.api import Forbidden, NotFound
 
@@ -164,7 +164,7 @@ def _health(shops_qs: QuerySet[ShopAccount]) -> list[ShopHealth]:
         result.append(
             ShopHealth(
                 shop=shop,
-                connected=bool((shop.credentials or {}).get("access_token")),
+                connected=shop_connected(shop),
                 last_webhook_at=getattr(shop, "last_webhook_at", None),
                 webhooks_failed=failed,
                 webhooks_waiting=waiting,

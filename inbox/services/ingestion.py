@@ -46,6 +46,7 @@ from inbox.platforms.base import (
     ShopApi,
     get_adapter,
 )
+from inbox.selectors.accounts import shop_connected
 from inbox.services.conversation_state import (
     HUMAN_ROLES,
     StateChange,
@@ -90,7 +91,7 @@ def shop_api(shop: ShopAccount) -> ShopApi:
         ShopAccount.objects.filter(pk=shop.pk).update(credentials=credentials.to_dict())
         shop.credentials = credentials.to_dict()
 
-    if not (shop.credentials or {}).get("app_key"):
+    if not shop_connected(shop):
         # A shop account made by hand and never connected: nothing to call the platform with.
         raise AuthExpired("the shop account is not connected to its platform")
     adapter = get_adapter(shop.platform)

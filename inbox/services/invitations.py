@@ -29,6 +29,7 @@ from django.utils.translation import gettext_noop
 from inbox.models import Invitation, Member, Role, ShopAccount, ShopMembership
 from inbox.selectors import AnyUser, member_for
 from inbox.selectors.people import admin_member, invitation_token_hash
+from inbox.services.people import lock_organisation
 from monitoring.audit import audit_record
 from scrm.api import NotFound, ServiceError, locked_or_not_found
 
@@ -101,7 +102,9 @@ def invitation_create(
 def _invitation_store(
     *, actor: AnyUser, email: str, role: str, shop_account_ids: Iterable[int]
 ) -> tuple[Invitation, str]:
-    manager = admin_member(actor)
+    # The organisation's row locked: two admins inviting one address at once make one
+    # invitation and one already_invited, never two pending invitations.
+    manager = lock_organisation(actor)
     email = _clean_email(email)
     if role not in Role.values:
         raise ServiceError(gettext_noop("Unknown role."), code="invalid_role")

@@ -13,6 +13,7 @@ from typing import Any
 
 from inbox.models import Conversation, OutboxAction, ShopAccount
 from inbox.platforms.base import AuthExpired, PlatformError, ShopApi
+from inbox.selectors.accounts import shop_connected
 from inbox.services.ingestion import shop_api
 from inbox.services.outbox import (
     Handler,
@@ -52,11 +53,6 @@ class ShopHandler(Handler):
             return "The shop's authorisation expired: re-authorise it in settings."
         code = f" (code {error.code})" if isinstance(error, PlatformError) and error.code else ""
         return f"{error}{code}"[:300]
-
-
-def shop_connected(shop: ShopAccount) -> bool:
-    """Whether the shop has credentials to call its platform with (no I/O)."""
-    return bool((shop.credentials or {}).get("app_key"))
 
 
 class MarkReadOnPlatform(ShopHandler):

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
 from inbox.hooks import ReplySubmitted, reply_submitted
 from inbox.models import (
     Conversation,
@@ -172,7 +173,7 @@ def message_send(
         )
         # An unassigned conversation goes to whoever answers it, if the organisation says so.
         conversation_assign_on_reply(actor=actor, conversation_id=conversation.id)
-        _publish(conversation, "message.created", message)
+        _publish(conversation, MESSAGE_CREATED, message)
         outbox_enqueue(
             kind=REPLY,
             organisation_id=conversation.organisation_id,
@@ -230,7 +231,7 @@ def message_retry(*, actor: AnyUser, message_id: int) -> Message:
         target=message,
         data={"conversation_id": conversation.id},
     )
-    _publish(conversation, "message.updated", message)
+    _publish(conversation, MESSAGE_UPDATED, message)
     return message
 
 
@@ -351,9 +352,9 @@ def _mark_sent(message_id: int, platform_id: str, outcome: str) -> None:
         target=message,
         data={"conversation_id": conversation.id, "outcome": outcome},
     )
-    _publish(conversation, "message.updated", message)
+    _publish(conversation, MESSAGE_UPDATED, message)
     conversation_event_publish(
-        conversation, "conversation.updated", conversation_payload(conversation)
+        conversation, CONVERSATION_UPDATED, conversation_payload(conversation)
     )
 
 
@@ -374,7 +375,7 @@ def _mark_failed(message_id: int, reason: str) -> None:
         target=message,
         data={"conversation_id": message.conversation_id},
     )
-    _publish(message.conversation, "message.updated", message)
+    _publish(message.conversation, MESSAGE_UPDATED, message)
 
 
 def message_mark_failed(*, message_id: int, reason: str) -> None:

@@ -252,3 +252,27 @@ def test_an_unknown_kind_is_refused_before_anything_is_stored(world):
     with pytest.raises(ImproperlyConfigured):
         outbox_enqueue(kind="no_such_kind", organisation_id=world.org_a.id)
     assert not OutboxAction.objects.exists()
+
+
+def test_an_operator_sees_where_each_action_stands_read_only(world, platform, api, client):
+    from tests.factories import UserFactory
+
+    # Given a mark-read the platform refused for good (the shop lost its credentials)
+    conversation = buyer_wrote(platform, world.shop_a1)
+    with tasks_lost():
+        api.as_user(world.agent_a1).post(f"/api/v1/conversations/{conversation.id}/read/")
+    ShopAccount.objects.filter(id=world.shop_a1.id).update(credentials={})
+    action = mark_read_action(conversation)
+    deliver_outbox_action.apply(args=[action.id]).get()
+    # When an operator lists the failed actions in Django admin
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get("/admin/inbox/outboxaction/", {"state__exact": "failed"}).content.decode()
+    # Then the action is there with its kind and the reason it failed
+    assert f"/admin/inbox/outboxaction/{action.id}/change/" in page
+    assert "mark_read" in page and "authorisation" in page
+    # And nothing can be changed or added from there
+    assert client.post(f"/admin/inbox/outboxaction/{action.id}/change/", {}).status_code == 403
+    assert client.get("/admin/inbox/outboxaction/add/").status_code == 403
+    # And an agent is not let in at all
+    client.force_login(world.agent_a1)
+    assert client.get("/admin/inbox/outboxaction/").status_code == 302
