@@ -120,8 +120,15 @@ def api():
 def _celery_eager():
     """Tasks run in the caller in every mode (conventions: tasks called directly or eagerly);
     in CI the broker is real Redis but the suite does not need a separate worker."""
+    from celery.result import _set_task_join_will_block
+
     from scrm.celery import app
 
+    # Celery keeps "a task is running here, .get() would block" in one process-wide flag that
+    # each eager task sets and then restores to what it found: two tasks running at once in two
+    # threads (a live server's and the test's) can leave it set for good, and every later
+    # ``.apply(...).get()`` in this process raises "Never call result.get() within a task!".
+    _set_task_join_will_block(False)
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield

@@ -18,8 +18,23 @@ from scrm.events import Viewer, event_shape
 # PostgreSQL hands out event ids when rows are inserted, not when they commit: event 102 can be
 # visible while 101 is still in flight, and a client moving its "last id" past 102 would skip
 # 101 for good. The feed returns only events of transactions older than every transaction
-# still running (pg_snapshot_xmin); SQLite serialises writers, so order is commit order there.
-SAFE_TXID = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# still running that could have written one; SQLite serialises writers, so order is commit
+# order there.
+#
+# Transaction ids are the whole server's, so pg_snapshot_xmin alone waits for transactions of
+# every database on it too (a report left open in another database held the live inbox back
+# until it ended). The horizon is the oldest running transaction of the snapshot less those
+# that pg_stat_activity shows in another database. It errs only one way: a transaction whose
+# database cannot be told (it ended between the snapshot and the read of pg_stat_activity, a
+# prepared transaction, a session whose xid is hidden) still holds the feed back, as before.
+# An xid8 is compared by its low 32 bits with pg_stat_activity's xid; the running transactions
+# of one snapshot are always within 2^31 of each other, so the low bits tell them apart.
+SAFE_TXID = """COALESCE(
+    (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+     WHERE mod(x::text::bigint, 4294967296) NOT IN (
+        SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database())),
+    pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"""
 OWN_TXID = "pg_current_xact_id_if_assigned()::text::bigint"
 
 

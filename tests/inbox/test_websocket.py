@@ -157,3 +157,45 @@ async def test_feed_never_skips_an_event_committed_after_a_later_one(world, api)
         return [marker_of(e.type, e.data) for e in event_list_after(world.supervisor_a, 0)]
 
     assert (await sync_to_async(read, thread_sensitive=False)())[-2:] == ["slow", "fast"]
+
+
+@pytest.mark.skipif(
+    "postgresql" not in __import__("django.conf").conf.settings.DATABASES["default"]["ENGINE"],
+    reason="transaction ids are shared by the databases of one PostgreSQL server only",
+)
+async def test_a_transaction_left_open_in_another_database_does_not_hold_the_feed_back(world):
+    """Transaction ids are the server's, not the database's: the feed's horizon must not wait
+    for a report (or another test run) left open in another database of the same server."""
+
+    def with_another_database_open() -> list[str]:
+        import psycopg
+        from django.db import connection
+
+        from inbox.selectors import event_list_after
+        from scrm.events import event_publish
+        from tests.inbox.event_payloads import marked, marker_of
+
+        params = dict(connection.get_connection_params())
+        params["dbname"] = "postgres"
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params.pop("prepare_threshold", None)
+        with psycopg.connect(**params, autocommit=True) as other:
+            # Given a transaction in another database that holds a transaction id, left open
+            other.execute("BEGIN")
+            other.execute("SELECT pg_current_xact_id()")
+            # When an event of ours commits after it began
+            event_publish(
+                organisation_id=world.org_a.id,
+                shop_account_id=world.shop_a1.id,
+                type="conversation.updated",
+                data=marked("conversation.updated", "after"),
+            )
+            # Then the feed shows it at once
+            seen = [marker_of(e.type, e.data) for e in event_list_after(world.supervisor_a, 0)]
+            other.execute("ROLLBACK")
+        connection.close()
+        return seen
+
+    seen = await sync_to_async(with_another_database_open, thread_sensitive=False)()
+    assert seen[-1:] == ["after"]
