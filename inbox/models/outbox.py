@@ -65,6 +65,9 @@ class OutboxAction(models.Model):
     result = models.CharField(max_length=128, blank=True)  # e.g. the platform's message id
     failure_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When it was last asked for: created, or reopened by an agent's retry. A kind's max_age
+    # (the give-up) counts from here, so a retry the day after gets its own day.
+    opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

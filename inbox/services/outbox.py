@@ -232,8 +232,10 @@ def outbox_reopen(*, action_id: int) -> OutboxAction:
         return action
     action.state = OutboxState.PENDING
     action.failure_reason = ""
-    action.next_attempt_at = timezone.now()
-    action.save(update_fields=["state", "failure_reason", "next_attempt_at", "updated_at"])
+    action.next_attempt_at = action.opened_at = timezone.now()
+    action.save(
+        update_fields=["state", "failure_reason", "next_attempt_at", "opened_at", "updated_at"]
+    )
     handler_for(action.kind).on_reopened(action)
     _queue_on_commit(action.id)
     return action
@@ -387,12 +389,13 @@ def _late(now: datetime) -> QuerySet[OutboxAction]:
 
 
 def outbox_give_up_stale(*, now: datetime | None = None) -> int:
-    """Actions still open past their kind's ``max_age`` (a day) fail visibly: a buyer must not
-    receive a day-old answer unnoticed; the agent may retry it."""
+    """Actions still open past their kind's ``max_age`` (a day, from when it was created or
+    last reopened by a retry) fail visibly: a buyer must not receive a day-old answer
+    unnoticed; the agent may retry it."""
     now = now or timezone.now()
     stale_by_kind = Q()
     for kind, handler in _HANDLERS.items():
-        stale_by_kind |= Q(kind=kind, created_at__lt=now - handler.max_age)
+        stale_by_kind |= Q(kind=kind, opened_at__lt=now - handler.max_age)
     if not stale_by_kind:
         return 0
     stale = list(

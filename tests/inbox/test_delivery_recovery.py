@@ -192,3 +192,35 @@ def test_a_reply_in_a_shop_without_credentials_fails_at_once_and_visibly(world, 
     assert reply.delivery_state == "failed"
     assert "authorisation" in reply.failure_reason
     assert reply_attempts(reply).filter(finished_at__isnull=True).count() == 0
+
+
+def test_a_reply_retried_the_day_after_gets_a_day_of_its_own(world, platform, api):
+    from inbox.services.outbox import outbox_give_up_stale
+    from tests.inbox.test_outbox import tasks_lost
+
+    sim = platform.sim
+    reply = submitted_reply(platform, world)
+    # Given a reply that failed two days ago (the shop was disconnected then, say)
+    action = reply_action(reply)
+    two_days_ago = timezone.now() - timedelta(days=2)
+    sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
+    OutboxAction.objects.filter(id=action.id).update(
+        state="failed", created_at=two_days_ago, opened_at=two_days_ago
+    )
+    Message.objects.filter(id=reply.id).update(delivery_state="failed", failure_reason="x")
+    # When the agent retries it today and the platform is still failing (the task backs off)
+    with tasks_lost():
+        r = api.as_user(world.agent_a1).post(
+            f"/api/v1/conversations/{reply.conversation_id}/messages/{reply.id}/retry/"
+        )
+    assert r.status_code == 202, r.content
+    with pytest.raises(PlatformError):
+        deliver_outbox_action(action.id)  # called directly: the retry re-raises, not queues
+    # Then the give-up leaves it alone: its day counts from the retry, not from its creation
+    assert outbox_give_up_stale() == 0
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sending"
+    # And a day after the retry it is given up, visibly
+    assert outbox_give_up_stale(now=timezone.now() + timedelta(hours=25)) == 1
+    reply.refresh_from_db()
+    assert reply.delivery_state == "failed"

@@ -219,9 +219,8 @@ def test_a_mark_read_open_for_a_day_is_given_up_visibly(world, platform, api):
     with tasks_lost():
         api.as_user(world.agent_a1).post(f"/api/v1/conversations/{conversation.id}/read/")
     action = mark_read_action(conversation)
-    OutboxAction.objects.filter(id=action.id).update(
-        created_at=timezone.now() - timedelta(hours=25)
-    )
+    a_day_ago = timezone.now() - timedelta(hours=25)
+    OutboxAction.objects.filter(id=action.id).update(created_at=a_day_ago, opened_at=a_day_ago)
     assert outbox_give_up_stale() == 1
     action.refresh_from_db()
     assert (action.state, action.failure_reason) == (
