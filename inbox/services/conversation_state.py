@@ -43,6 +43,7 @@ from inbox.models import (
 from inbox.selectors import AnyUser
 from monitoring.audit import audit_record
 from scrm.api import ServiceError
+from scrm.hooks import Hook
 
 OPEN = ConversationStatus.OPEN.value
 PENDING = ConversationStatus.PENDING.value
@@ -145,20 +146,12 @@ class TransitionRefused(ServiceError):
 
 
 StateSubscriber = Callable[[StateChange], None]
-_SUBSCRIBERS: list[StateSubscriber] = []
 
-
-def conversation_state_subscribe(subscriber: StateSubscriber) -> StateSubscriber:
-    """Call ``subscriber`` with every change that changed something (see the module's
-    docstring for what it may do). Usable as a decorator; subscribing twice is once."""
-    if subscriber not in _SUBSCRIBERS:
-        _SUBSCRIBERS.append(subscriber)
-    return subscriber
-
-
-def conversation_state_unsubscribe(subscriber: StateSubscriber) -> None:
-    if subscriber in _SUBSCRIBERS:
-        _SUBSCRIBERS.remove(subscriber)
+# Every change that changed something (see the module's docstring for what a subscriber may
+# do); ``scrm.hooks.Hook``: subscribing twice is once, usable as a decorator.
+conversation_state_changed: Hook[StateChange] = Hook("conversation.state_changed")
+conversation_state_subscribe = conversation_state_changed.subscribe
+conversation_state_unsubscribe = conversation_state_changed.unsubscribe
 
 
 def status_request_check(status: str, snoozed_until: datetime | None) -> None:
@@ -223,8 +216,7 @@ def conversation_transition(
             data={"from": before.status, "to": target},
         )
     if change.changed:
-        for subscriber in tuple(_SUBSCRIBERS):
-            subscriber(change)
+        conversation_state_changed.emit(change)
     return change
 
 
