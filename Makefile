@@ -46,8 +46,12 @@ serve: install
 browser: install-dev
 	@PYTHON=$(BIN)/python .ci/ensure-browser || echo "make: no browser; the browser tests will fail (see above)" >&2
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with its own test database and
+# Redis database (tests/_env.py); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: install-dev browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 e2e: install-dev browser
 	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)

@@ -25,7 +25,7 @@ def _redis_for_this_worker() -> None:
     """Under pytest-xdist each worker has its own test database (pytest-django adds the worker's
     name); give it its own Redis database too, so that one worker's channel groups, caches and
     queues (named after row ids that both databases reuse) never reach the other's sockets.
-    Worker ``gwN`` takes the configured database number + N + 1."""
+    Worker ``gwN`` takes the configured database number + N + 1 (modulo Redis's 16)."""
     url = os.environ.get("REDIS_URL", "")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     if not url or not worker.startswith("gw"):
@@ -34,7 +34,7 @@ def _redis_for_this_worker() -> None:
 
     parts = urlsplit(url)
     base = int(parts.path.strip("/") or 0)
-    number = base + int(worker[2:]) + 1
+    number = (base + int(worker[2:]) + 1) % 16
     os.environ["REDIS_URL"] = urlunsplit(parts._replace(path=f"/{number}"))
 
 
