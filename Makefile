@@ -7,7 +7,7 @@ export PORT
 
 DEMO_ENV := DJANGO_DEBUG=1 SCRM_DEMO_TRAFFIC_PER_MINUTE=$(or $(SCRM_DEMO_TRAFFIC_PER_MINUTE),4)
 
-.PHONY: demo test lint install install-dev serve migrate seed e2e bench messages clean browser
+.PHONY: demo test lint install install-dev serve migrate seed e2e screenshots bench messages clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ TEST_WORKERS ?= 2
 
 test: install-dev browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The screenshots of docs/screenshots, taken again by the browser tests that show those pages.
+screenshots: install-dev browser
+	SCRM_SCREENSHOTS=1 $(BIN)/python -m pytest -m e2e tests/e2e/test_team_and_screenshots.py tests/e2e/test_manage_browser.py $(PYTEST_ARGS)
 
 e2e: install-dev browser
 	$(BIN)/python -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
