@@ -45,6 +45,7 @@ from inbox.services.outbox_kinds import ShopHandler
 from monitoring.audit import audit_record
 from monitoring.screening import screen_outgoing
 from scrm.api import NotFound, ServiceError
+from scrm.events import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ def reply_action_id(message_id: int) -> int:
     return OutboxAction.objects.values_list("id", flat=True).get(kind=REPLY, message_id=message_id)
 
 
-def _publish(conversation: Conversation, type_: str, message: Message) -> None:
+def _publish(conversation: Conversation, type_: EventKind, message: Message) -> None:
     conversation_event_publish(conversation, type_, message_payload(message))
 
 
