@@ -451,6 +451,17 @@ def test_send_message_of_every_sendable_type(world: World) -> None:
     assert [types_by_id.get(i) for i in sent] == [k.value for k in SEND_SAMPLES] + ["TEXT"]
 
 
+def test_a_percent_encoded_path_segment_is_signed_as_sent(world: World) -> None:
+    # The client percent-encodes a path parameter ("=" -> "%3D") and signs the path so; the
+    # simulator must check that signature and answer the call itself (here: no such
+    # conversation), never "invalid sign".
+    refused = world.refusal(
+        lambda: world.shop.customer_service.get_conversation_messages("7300=1", page_size=1)
+    )
+
+    assert (refused.http_status, refused.code) == (404, 40004), refused
+
+
 def test_mark_read(world: World) -> None:
     cid, _ = world.sim.buyer_message(SHOP_ID, buyer_user_id=BUYER, nickname="Emily R.", text="Hi")
 
@@ -932,5 +943,7 @@ def test_webhooks_envelopes_and_payloads(world: World, receiver: Receiver) -> No
         assert not isinstance(event, UnknownWebhookEvent) and type(event) is model
         assert event.shop_id == SHOP_ID
         seen[event.type_] = seen.get(event.type_, 0) + 1
-    # 14 twice (the buyer's message, the shop's echo), 13 (the agent), 12 twice, 11.
+    # 14 twice (the buyer's message, the shop's echo); 13 once, for the agent only (TikTok's
+    # doc text, issue 12: it fires when an agent joins or leaves a conversation, not for a
+    # buyer's first message); 12 twice (request, approval); 11 once.
     assert seen == {14: 2, 13: 1, 12: 2, 11: 1}
