@@ -11,7 +11,10 @@ where the answer is not what the model declares:
 - ``null`` where the field's type does not admit ``None`` (the API leaves such fields out);
 - a JSON value of the wrong type (a number for a string, a string for a boolean, ...), an enum
   or literal value outside its members;
-- a required field (declared without a default) that is missing.
+- a required field (declared without a default) that is missing;
+- a string outside the values the model's doc text lists for that field ("Available values:",
+  "Possible values:", "Possible enumerations:" followed by a bulleted list of upper-case
+  names). The generated models type such fields as plain ``str``; their doc text is TikTok's.
 
 JSON keys are read from each generated class's ``from_dict`` (``x_ = d.pop("x", ...)``), so a
 renamed attribute (``type_`` for ``type``) is checked under its JSON name. Plain dataclasses
@@ -55,6 +58,8 @@ class Field:
     required: bool
     # Whether ``null`` is a value of this field (only when its type names None explicitly).
     nullable: bool
+    # The values the doc text lists for a string field (empty: none listed, any string).
+    documented: frozenset[str] = frozenset()
 
 
 def check(raw: Any, model: type) -> None:
@@ -103,17 +108,51 @@ def _attrs_fields(model: type) -> dict[str, Field]:
             name = variable if variable in names else variable[1:]  # "_data" holds "data"
             if name in names:
                 json_keys[name] = key
+    listed = documented_values(model)
     result: dict[str, Field] = {}
     for f in declared:
         if from_dict is not None and f.name not in json_keys:
             raise TypeError(f"{model.__name__}.{f.name}: no JSON key found in from_dict")
         members = _members(hints[f.name])
+        strings = str in members or list[str] in members
         result[json_keys.get(f.name, f.name)] = Field(
             json_key=json_keys.get(f.name, f.name),
             hint=hints[f.name],
             required=f.default is attrs.NOTHING,
             nullable=type(None) in members,
+            documented=listed.get(f.name, frozenset()) if strings else frozenset(),
         )
+    return result
+
+
+# "    name (type): text", continued by lines indented deeper (openapi-python-client's layout).
+_ATTRIBUTE = re.compile(r"^ {12}(\w+) \(.*?\):(.*)$")
+_LISTED = re.compile(r"^\s*[-*]\s+(`?)([A-Z][A-Z0-9_]*[A-Z0-9])\1(?=$|[\s:,.(])")
+_CUE = re.compile(r"(?i)\b(possible|available)\s+(values|enumerations)\b")
+
+
+def documented_values(model: type) -> dict[str, frozenset[str]]:
+    """Attribute name -> the values its doc text lists: at least two bulleted upper-case names,
+    after "Possible values" / "Available values" / "Possible enumerations", or all in
+    backticks. Examples (a message's ``content`` by type) have neither, so are not read."""
+    blocks: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in (model.__doc__ or "").splitlines():
+        attribute = _ATTRIBUTE.match(line)
+        if attribute:
+            current = attribute.group(1)
+            blocks[current] = [attribute.group(2)]
+        elif current is not None and (line.startswith(" " * 16) or not line.strip()):
+            blocks[current].append(line)
+        else:
+            current = None
+    result: dict[str, frozenset[str]] = {}
+    for name, lines in blocks.items():
+        bullets = [b for b in (_LISTED.match(line) for line in lines) if b]
+        if len(bullets) < 2:
+            continue
+        if _CUE.search("\n".join(lines)) or all(b.group(1) for b in bullets):
+            result[name] = frozenset(b.group(2) for b in bullets)
     return result
 
 
@@ -274,4 +313,16 @@ def _match_object(value: Any, model: type, path: str) -> list[str]:
             )
             continue
         found += _match(value[key], field.hint, where)
+        found += _undocumented(value[key], field, where)
     return found
+
+
+def _undocumented(value: Any, field: Field, where: str) -> list[str]:
+    if not field.documented:
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [
+        f"{where}: {v!r} is not among the values its doc text lists {sorted(field.documented)}"
+        for v in values
+        if isinstance(v, str) and v not in field.documented
+    ]

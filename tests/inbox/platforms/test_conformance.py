@@ -13,8 +13,9 @@ Each answer must
 - fit the client's model strictly (``strict_models``): no field the model does not declare, no
   ``null`` where the declared type does not admit None (the API leaves such fields out), no
   value of the wrong JSON type, enums and literals within their members;
-- where the model types a field as a plain string but the client's request enums or doc text
-  name its values, use one of those.
+- hold a string field to the values the model's doc text lists for it (strict_models), and to
+  the client's request enums where those name the same values (return and cancellation type
+  and status, arbitration status, webhook event type).
 """
 
 from __future__ import annotations
@@ -46,34 +47,6 @@ APP_KEY, APP_SECRET = "conformance_app_key", "conformance_app_secret_0123456789"
 SHOP_ID = "7000000000000000101"
 BUYER = "7494000000000000001"
 OTHER_BUYER = "7494000000000000002"
-
-# Message types and sender roles as the client's models document them (GetConversationMessages
-# ResponseDataMessage.type_ and ...MessageSender.role are typed ``str``; their doc text lists
-# the values).
-MESSAGE_TYPES = frozenset(
-    {
-        "TEXT",
-        "IMAGE",
-        "ALLOCATED_SERVICE",
-        "NOTIFICATION",
-        "BUYER_ENTER_FROM_TRANSFER",
-        "BUYER_ENTER_FROM_PRODUCT",
-        "BUYER_ENTER_FROM_ORDER",
-        "PRODUCT_CARD",
-        "EMOTICONS",
-        "ORDER_CARD",
-        "VIDEO",
-        "RETURN_REFUND_CARD",
-        "COUPON_CARD",
-        "LOGISTICS_CARD",
-        "OTHER",
-    }
-)
-SENDER_ROLES = frozenset({"BUYER", "SHOP", "CUSTOMER_SERVICE", "SYSTEM", "ROBOT"})
-# GetReturnRecordsResponseDataRecord.role's doc text.
-RECORD_ROLES = frozenset({"BUYER", "SELLER", "OPERATOR", "SYSTEM"})
-# SearchReturnsResponseDataReturnOrder.role's doc text; the cancellation's role alike.
-INITIATOR_ROLES = frozenset({"BUYER", "SELLER", "OPERATOR", "SYSTEM"})
 
 # The content samples of SendMessageRequest.content's doc text, one per sendable type.
 SEND_SAMPLES: dict[m.SendMessageRequestType, dict[str, Any]] = {
@@ -308,14 +281,7 @@ def test_conversations_list_with_a_created_conversation_without_messages(world: 
         m.GetConversationsResponse,
     )
 
-    conversations = raw["data"]["conversations"]
-    assert len(conversations) == 2
-    for n, conversation in enumerate(conversations):
-        for participant in conversation["participants"]:
-            in_domain(participant["role"], SENDER_ROLES, f"conversations[{n}] participant role")
-        if "latest_message" in conversation:
-            latest = conversation["latest_message"]
-            in_domain(latest["type"], MESSAGE_TYPES, f"conversations[{n}].latest_message.type")
+    assert len(raw["data"]["conversations"]) == 2
 
 
 def test_conversations_pages_follow_next_page_token(world: World) -> None:
@@ -388,8 +354,6 @@ def test_messages_list_of_every_kind(world: World) -> None:
     listed = newest_first
     assert len(listed) == 7
     for n, message in enumerate(listed):
-        in_domain(message["type"], MESSAGE_TYPES, f"messages[{n}].type")
-        in_domain(message["sender"]["role"], SENDER_ROLES, f"messages[{n}].sender.role")
         assert isinstance(json.loads(message["content"]), dict), f"messages[{n}].content"
 
 
@@ -629,7 +593,6 @@ def test_cancellations_search(world: World) -> None:
         in_domain(
             c["cancel_status"], m.SearchCancellationsRequestCancelStatusItem, f"[{n}].cancel_status"
         )
-        in_domain(c["role"], INITIATOR_ROLES, f"cancellations[{n}].role")
 
     only_pending = world.answer(
         "search cancellations by status",
@@ -687,7 +650,6 @@ def test_returns_search(world: World) -> None:
         in_domain(
             r["return_status"], m.SearchReturnsRequestReturnStatusItem, f"{where}.return_status"
         )
-        in_domain(r["role"], INITIATOR_ROLES, f"{where}.role")
         if "arbitration_status" in r:
             in_domain(
                 r["arbitration_status"],
@@ -853,10 +815,7 @@ def test_return_records(world: World) -> None:
         m.GetReturnRecordsResponse,
     )
 
-    records = raw["data"]["records"]
-    for n, record in enumerate(records):
-        in_domain(record["role"], RECORD_ROLES, f"records[{n}].role")
-    assert {"BUYER", "SELLER"} <= {r["role"] for r in records}
+    assert {"BUYER", "SELLER"} <= {r["role"] for r in raw["data"]["records"]}
 
 
 # --- webhooks -----------------------------------------------------------------------------------

@@ -152,3 +152,28 @@ def test_the_token_set_dataclass_is_checked_by_its_field_names() -> None:
     assert strict_models.problems(
         {k: v for k, v in token.items() if k != "refresh_token"}, TokenSet
     )
+
+
+def test_a_string_outside_the_values_the_doc_text_lists_fails() -> None:
+    # SearchReturnsResponseDataReturnOrder.return_status is typed ``str``; its doc text lists
+    # the statuses ("Available values: - `RETURN_OR_REFUND_REQUEST_PENDING` ...").
+    order = models.SearchReturnsResponseDataReturnOrder
+    assert strict_models.problems({"return_status": "AWAITING_BUYER_SHIP"}, order) == []
+
+    problems = strict_models.problems({"return_status": "PENDING"}, order)
+
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "$.return_status: 'PENDING' is not among the values its doc text lists"
+    )
+    # Unticked lists after "Possible enumerations:" count too (a message's type).
+    message = models.GetConversationMessagesResponseDataMessage
+    assert strict_models.problems({"type": "AUDIO"}, message)
+    assert strict_models.problems({"type": "LOGISTICS_CARD"}, message) == []
+
+
+def test_examples_in_the_doc_text_are_not_read_as_values() -> None:
+    # A message's content lists an example per type ("- TEXT:", "- IMAGE:"): not its values.
+    message = models.GetConversationMessagesResponseDataMessage
+    assert "content" not in strict_models.documented_values(message)
+    assert strict_models.problems({"content": '{"content": "hi"}'}, message) == []
