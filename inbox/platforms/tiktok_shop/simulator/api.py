@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from inbox.platforms.tiktok_shop.signing import sign_request
-from inbox.platforms.tiktok_shop.simulator import control, handlers, returns
+from inbox.platforms.tiktok_shop.simulator import control, handlers, orders, returns
 from inbox.platforms.tiktok_shop.simulator.ids import request_id
 from inbox.platforms.tiktok_shop.simulator.state import (
     CODE_EXPIRED_TOKEN,
@@ -263,26 +263,46 @@ async def _bad_method(request: Request, exc: Exception) -> Response:
 
 
 def build_app(sim: Simulator) -> Starlette:
+    """The Open API's routes, each at the versions served (docs/platforms/tiktok-shop.md has
+    which is current and why), plus the control API."""
     cs = "/customer_service/202309"
-    rr = "/return_refund/202309/returns"
+    messages = "/conversations/{conversation_id}/messages"
+    rr = "/return_refund/202309"
     spec: list[tuple[str, str, Handler, str]] = [
         ("/api/v2/token/get", "GET", handlers.token_get, "token"),
         ("/api/v2/token/refresh", "GET", handlers.token_refresh, "token"),
         ("/authorization/202309/shops", "GET", handlers.shops, "global"),
         (f"{cs}/conversations", "GET", handlers.conversations_list, "shop"),
         (f"{cs}/conversations", "POST", handlers.conversation_create, "shop"),
-        (f"{cs}/conversations/{{conversation_id}}/messages", "GET", handlers.messages_list, "shop"),
-        (f"{cs}/conversations/{{conversation_id}}/messages", "POST", handlers.message_send, "shop"),
-        (f"{cs}/conversations/{{conversation_id}}/messages/read", "POST", handlers.read, "shop"),
+        (f"{cs}{messages}", "GET", handlers.messages_list, "shop"),
+        (f"{cs}{messages}", "POST", handlers.message_send_202309, "shop"),
+        (f"/customer_service/202606{messages}", "POST", handlers.message_send_202606, "shop"),
+        (f"{cs}{messages}/read", "POST", handlers.read, "shop"),
         (f"{cs}/agents/settings", "GET", handlers.agent_settings_get, "shop"),
         (f"{cs}/agents/settings", "PUT", handlers.agent_settings_put, "shop"),
         ("/customer_service/202407/performance", "GET", handlers.performance, "shop"),
         ("/event/202309/webhooks", "GET", handlers.webhooks_get, "shop"),
         ("/event/202309/webhooks", "PUT", handlers.webhooks_put, "shop"),
         ("/event/202309/webhooks", "DELETE", handlers.webhooks_delete, "shop"),
-        (f"{rr}/search", "POST", returns.returns_search, "shop"),
-        (f"{rr}/{{return_id}}/approve", "POST", returns.return_approve, "shop"),
-        (f"{rr}/{{return_id}}/reject", "POST", returns.return_reject, "shop"),
+        (f"{rr}/returns/search", "POST", returns.returns_search_202309, "shop"),
+        ("/return_refund/202602/returns/search", "POST", returns.returns_search_202602, "shop"),
+        (f"{rr}/returns/{{return_id}}/approve", "POST", returns.return_approve, "shop"),
+        (f"{rr}/returns/{{return_id}}/reject", "POST", returns.return_reject_202309, "shop"),
+        (
+            "/return_refund/202606/returns/{return_id}/reject",
+            "POST",
+            returns.return_reject_202606,
+            "shop",
+        ),
+        (f"{rr}/returns/{{return_id}}/records", "GET", returns.return_records, "shop"),
+        (f"{rr}/reject_reasons", "GET", returns.reject_reasons, "shop"),
+        (
+            "/return_refund/202602/cancellations/search",
+            "POST",
+            orders.cancellations_search,
+            "shop",
+        ),
+        ("/order/202507/orders", "GET", orders.order_detail, "shop"),
     ]
     routes = [api_route(sim, path, method, fn, kind=kind) for path, method, fn, kind in spec]
     routes += control.routes(sim)

@@ -93,9 +93,47 @@ def routes(sim: Simulator) -> list[Route]:
             str(body["shop_id"]),
             buyer_user_id=str(body["buyer_user_id"]),
             order_id=str(body["order_id"]),
+            return_type=str(body.get("return_type") or "REFUND"),
+            quick_refund=bool(body.get("quick_refund", False)),
             **kwargs,
         )
         return {"return_id": return_id}
+
+    async def return_update(body: dict[str, Any], request: Request) -> Any:
+        sim.return_update(
+            str(body["return_id"]), str(body["status"]), role=str(body.get("role") or "BUYER")
+        )
+        return {}
+
+    async def order(body: dict[str, Any], request: Request) -> Any:
+        products = body.get("products")
+        order_id = sim.order_create(
+            str(body["shop_id"]),
+            buyer_user_id=str(body["buyer_user_id"]),
+            order_id=str(body["order_id"]) if body.get("order_id") else None,
+            products=[
+                (str(p["name"]), str(p.get("sku_name") or "Default"), str(p["price"]))
+                for p in products
+            ]
+            if products
+            else None,
+            status=str(body.get("status") or "AWAITING_SHIPMENT"),
+        )
+        return {"order_id": order_id}
+
+    async def cancellation_request(body: dict[str, Any], request: Request) -> Any:
+        kwargs = {"reason_text": str(body["reason_text"])} if body.get("reason_text") else {}
+        cancel_id = sim.cancellation_request(
+            str(body["shop_id"]),
+            order_id=str(body["order_id"]),
+            role=str(body.get("role") or "BUYER"),
+            **kwargs,
+        )
+        return {"cancel_id": cancel_id}
+
+    async def cancellation_update(body: dict[str, Any], request: Request) -> Any:
+        sim.cancellation_update(str(body["cancel_id"]), str(body["status"]))
+        return {}
 
     async def auth_code(body: dict[str, Any], request: Request) -> Any:
         return {"auth_code": sim.issue_auth_code(str(body["app_key"]), list(body["shop_ids"]))}
@@ -110,6 +148,10 @@ def routes(sim: Simulator) -> list[Route]:
         Route("/_sim/faults", wrap(faults), methods=["POST"]),
         Route("/_sim/traffic", wrap(traffic), methods=["POST"]),
         Route("/_sim/return_request", wrap(return_request), methods=["POST"]),
+        Route("/_sim/return_update", wrap(return_update), methods=["POST"]),
+        Route("/_sim/order", wrap(order), methods=["POST"]),
+        Route("/_sim/cancellation_request", wrap(cancellation_request), methods=["POST"]),
+        Route("/_sim/cancellation_update", wrap(cancellation_update), methods=["POST"]),
         Route("/_sim/auth_code", wrap(auth_code), methods=["POST"]),
         Route("/_sim/pending_webhooks", wrap(pending), methods=["GET"]),
     ]

@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from inbox.platforms.tiktok_shop.simulator import delivery
+from inbox.platforms.tiktok_shop.simulator import delivery, orders, returns
+from inbox.platforms.tiktok_shop.simulator.commerce import Cancellation, Order, ReturnOrder
 from inbox.platforms.tiktok_shop.simulator.ids import IdGenerator, random_token
 from inbox.platforms.tiktok_shop.simulator.state import (
     EVENT_TYPES,
@@ -26,7 +27,6 @@ from inbox.platforms.tiktok_shop.simulator.state import (
     Grant,
     Message,
     Notification,
-    ReturnOrder,
     Shop,
     Subscription,
     dumps,
@@ -35,14 +35,6 @@ from inbox.platforms.tiktok_shop.simulator.state import (
 AUTH_CODE_TTL = 30 * 60
 # delay: wait, then act; delay_after: act, then answer late.
 FAULT_KINDS = frozenset({"5xx", "rate_limit", "delay", "delay_after"})
-# return_reason codes (the platform's enumeration is NOT CONFIRMED): first keyword found wins.
-RETURN_REASONS: list[tuple[tuple[str, ...], str]] = [
-    (("damag", "broken", "损坏", "破"), "ecom_order_delivered_refund_and_return_reason_damaged"),
-    (("wrong", "错"), "ecom_order_delivered_refund_and_return_reason_wrong_item"),
-    (("size", "fit", "尺码"), "ecom_order_delivered_refund_and_return_reason_size_not_fit"),
-    (("not received", "never arrived", "没收到"), "ecom_order_refund_reason_not_received"),
-]
-DEFAULT_RETURN_REASON = "ecom_order_delivered_refund_and_return_reason_not_as_described"
 
 
 class Simulator:
@@ -74,6 +66,8 @@ class Simulator:
         self.conversation_by_buyer: dict[tuple[str, str], str] = {}
         self.buyers: dict[str, Buyer] = {}
         self.returns: dict[str, ReturnOrder] = {}
+        self.orders: dict[str, Order] = {}
+        self.cancellations: dict[str, Cancellation] = {}
         self.sent: list[dict[str, Any]] = []
         self.outbox: list[Notification] = []
         self.faults: list[Fault] = []
@@ -331,6 +325,47 @@ class Simulator:
         conversation.messages.append(message)
         return message
 
+    # --- orders, cancellations, returns (see .orders and .returns) ---------------------------
+    def order_create(
+        self,
+        shop_id: str,
+        *,
+        buyer_user_id: str,
+        order_id: str | None = None,
+        products: list[tuple[str, str, str]] | None = None,
+        status: str = "AWAITING_SHIPMENT",
+    ) -> str:
+        """A buyer's paid order of ``products`` ((name, SKU name, price), one default line when
+        not given); returns its order_id. Get Order Detail gives its buyer's ``user_id``."""
+        with self.lock:
+            order = orders.order_create_locked(
+                self,
+                self.shops[shop_id],
+                buyer_user_id=buyer_user_id,
+                order_id=order_id,
+                products=products,
+                status=status,
+            )
+            return order.order_id
+
+    def cancellation_request(
+        self,
+        shop_id: str,
+        *,
+        order_id: str,
+        role: str = "BUYER",
+        reason_text: str = "I no longer need it.",
+    ) -> str:
+        """A cancellation of an order (a buyer's waits for the seller); returns the cancel_id
+        and queues CANCELLATION_STATUS_CHANGE (11)."""
+        return orders.cancellation_request(
+            self, shop_id, order_id=order_id, role=role, reason_text=reason_text
+        )
+
+    def cancellation_update(self, cancel_id: str, status: str) -> None:
+        """Move a cancellation to ``status``; queues CANCELLATION_STATUS_CHANGE (11)."""
+        orders.cancellation_update(self, cancel_id, status)
+
     def return_request(
         self,
         shop_id: str,
@@ -338,31 +373,24 @@ class Simulator:
         buyer_user_id: str,
         order_id: str,
         reason_text: str = "The item arrived damaged.",
+        return_type: str = "REFUND",
+        quick_refund: bool = False,
     ) -> str:
-        """A buyer asks for a refund; returns the return_id and queues RETURN_STATUS_CHANGE."""
-        with self.lock:
-            shop = self.shops[shop_id]
-            lowered = reason_text.lower()
-            reason = next(
-                (code for words, code in RETURN_REASONS if any(w in lowered for w in words)),
-                DEFAULT_RETURN_REASON,
-            )
-            now = int(self.clock())
-            order = ReturnOrder(
-                return_id=self.ids.next(),
-                shop_id=shop_id,
-                order_id=order_id,
-                buyer_user_id=buyer_user_id,
-                return_type="REFUND",
-                return_status="RETURN_OR_REFUND_REQUEST_PENDING",
-                return_reason=reason,
-                return_reason_text=reason_text,
-                create_time=now,
-                update_time=now,
-            )
-            self.returns[order.return_id] = order
-            self._queue_event(shop, "RETURN_STATUS_CHANGE", order.to_webhook("BUYER"))
-            return order.return_id
+        """A buyer asks for a refund, return, replacement or exchange; returns the return_id
+        and queues RETURN_STATUS_CHANGE (12). An unknown order is created for that buyer."""
+        return returns.return_request(
+            self,
+            shop_id,
+            buyer_user_id=buyer_user_id,
+            order_id=order_id,
+            reason_text=reason_text,
+            return_type=return_type,
+            quick_refund=quick_refund,
+        )
+
+    def return_update(self, return_id: str, status: str, *, role: str = "BUYER") -> None:
+        """Move a return on as the buyer or platform would (e.g. ``BUYER_SHIPPED_ITEM``)."""
+        returns.return_update(self, return_id, status, role=role)
 
     # --- inspection --------------------------------------------------------------------------
     def sent_messages(self, shop_id: str | None = None) -> list[dict[str, Any]]:

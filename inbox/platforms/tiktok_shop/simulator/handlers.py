@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from inbox.platforms.tiktok_shop.simulator.orders import CURRENCY_BY_REGION
 from inbox.platforms.tiktok_shop.simulator.paging import page_size, paginate
 from inbox.platforms.tiktok_shop.simulator.state import (
     CODE_CONFLICT,
@@ -17,7 +18,6 @@ from inbox.platforms.tiktok_shop.simulator.state import (
     CODE_NOT_FOUND,
     EVENT_TYPES,
     MAX_TEXT_LENGTH,
-    SENDABLE_TYPES,
     ApiError,
     Conversation,
     Grant,
@@ -38,7 +38,16 @@ REQUIRED_CONTENT_FIELDS = {
     "RETURN_REFUND_CARD": ("order_id", "sku_id"),
     "COUPON_CARD": ("coupon_id",),
 }
+# Send Message 202606 adds video and logistics cards, and who is sending.
+REQUIRED_CONTENT_FIELDS_202606 = {
+    **REQUIRED_CONTENT_FIELDS,
+    "VIDEO": ("vid",),
+    "LOGISTICS_CARD": ("order_id",),
+}
+SENDER_ROLES = frozenset({"CUSTOMER_SERVICE", "SYSTEM", "ROBOT"})
 THIRTY_DAYS = 30 * 86400
+SIXTY_DAYS = 60 * 86400
+SEVEN_DAYS = 7 * 86400
 
 
 def _shop(call: Call) -> Shop:
@@ -106,6 +115,14 @@ def _can_send(sim: Simulator, conversation: Conversation) -> bool:
     last = conversation.last_buyer_time()
     if last is not None and last >= sim.clock() - THIRTY_DAYS:
         return True
+    buyer_id = conversation.buyer.user_id
+    if any(
+        o.shop_id == conversation.shop_id
+        and o.buyer_user_id == buyer_id
+        and o.create_time >= sim.clock() - SIXTY_DAYS
+        for o in sim.orders.values()
+    ):
+        return True
     return any(
         r.shop_id == conversation.shop_id and r.buyer_user_id == conversation.buyer.user_id
         for r in sim.returns.values()
@@ -114,8 +131,7 @@ def _can_send(sim: Simulator, conversation: Conversation) -> bool:
 
 def conversation_to_api(sim: Simulator, conversation: Conversation) -> dict[str, Any]:
     shop = sim.shops[conversation.shop_id]
-    latest = conversation.messages[-1].to_api() if conversation.messages else None
-    return {
+    data: dict[str, Any] = {
         "id": conversation.id,
         "create_time": conversation.create_time,
         "unread_count": conversation.unread_count,
@@ -130,9 +146,11 @@ def conversation_to_api(sim: Simulator, conversation: Conversation) -> dict[str,
                 "role": "SHOP",
             },
         ],
-        "latest_message": latest,
         "can_send_message": _can_send(sim, conversation),
     }
+    if conversation.messages:  # absent, not null, before the first message
+        data["latest_message"] = conversation.messages[-1].to_api()
+    return data
 
 
 def conversations_list(sim: Simulator, call: Call) -> dict[str, Any]:
@@ -193,12 +211,14 @@ def messages_list(sim: Simulator, call: Call) -> dict[str, Any]:
         }
 
 
-def _outgoing_content(body: Any) -> tuple[str, dict[str, Any]]:
+def _outgoing_content(
+    body: Any, required: dict[str, tuple[str, ...]]
+) -> tuple[str, dict[str, Any]]:
     if not isinstance(body, dict):
         raise bad_param("The body must be a JSON object.")
     type_ = body.get("type")
-    if type_ not in SENDABLE_TYPES:
-        raise bad_param(f"type must be one of {', '.join(sorted(SENDABLE_TYPES))}.")
+    if type_ not in required:
+        raise bad_param(f"type must be one of {', '.join(sorted(required))}.")
     raw = body.get("content")
     if not isinstance(raw, str):
         raise bad_param("content must be a JSON-serialized string.")
@@ -208,7 +228,7 @@ def _outgoing_content(body: Any) -> tuple[str, dict[str, Any]]:
         raise bad_param("content is not valid JSON.") from exc
     if not isinstance(content, dict):
         raise bad_param("content must encode a JSON object.")
-    for name in REQUIRED_CONTENT_FIELDS[type_]:
+    for name in required[type_]:
         if content.get(name) in (None, ""):
             raise bad_param(f"content.{name} is required for {type_}.")
     if type_ == "TEXT":
@@ -218,8 +238,24 @@ def _outgoing_content(body: Any) -> tuple[str, dict[str, Any]]:
     return type_, content
 
 
-def message_send(sim: Simulator, call: Call) -> dict[str, Any]:
-    type_, content = _outgoing_content(call.body)
+def message_send_202309(sim: Simulator, call: Call) -> dict[str, Any]:
+    type_, content = _outgoing_content(call.body, REQUIRED_CONTENT_FIELDS)
+    return _send(sim, call, type_, content, "SHOP")
+
+
+def message_send_202606(sim: Simulator, call: Call) -> dict[str, Any]:
+    """Adds VIDEO and LOGISTICS_CARD, and ``sender_role`` (the message's sender role; SHOP
+    when not given)."""
+    type_, content = _outgoing_content(call.body, REQUIRED_CONTENT_FIELDS_202606)
+    role = call.body.get("sender_role", "SHOP")
+    if role != "SHOP" and role not in SENDER_ROLES:
+        raise bad_param(f"sender_role must be one of {', '.join(sorted(SENDER_ROLES))}.")
+    return _send(sim, call, type_, content, str(role))
+
+
+def _send(
+    sim: Simulator, call: Call, type_: str, content: dict[str, Any], role: str
+) -> dict[str, Any]:
     with sim.lock:
         conversation = _conversation(sim, call)
         if not _can_send(sim, conversation):
@@ -227,7 +263,7 @@ def message_send(sim: Simulator, call: Call) -> dict[str, Any]:
                 409, CODE_CONFLICT, "The shop cannot send messages in this conversation."
             )
         shop = _shop(call)
-        message = sim._append(conversation, "SHOP", shop.im_user_id, shop.name, type_, content)
+        message = sim._append(conversation, role, shop.im_user_id, shop.name, type_, content)
         sim.sent.append(
             {
                 "shop_id": shop.shop_id,
@@ -274,12 +310,15 @@ def _day(query: dict[str, str], name: str) -> int:
 
 def performance(sim: Simulator, call: Call) -> dict[str, Any]:
     """Sessions = conversations with a buyer message in [ge, lt) (UTC days); the first shop
-    answer after that message is the response."""
+    answer after that message is the response. A session converts when its buyer orders
+    within 7 days of that response; those orders are the ``cs_guided_gmv``."""
     start, end = _day(call.query, "support_date_ge"), _day(call.query, "support_date_lt")
-    sessions = responded = 0
+    sessions = responded = converted = 0
     waits: list[int] = []
+    gmv = 0.0
     with sim.lock:
-        shop_id = _shop(call).shop_id
+        shop = _shop(call)
+        shop_id = shop.shop_id
         for conversation in sim.conversations.values():
             if conversation.shop_id != shop_id:
                 continue
@@ -305,12 +344,26 @@ def performance(sim: Simulator, call: Call) -> dict[str, Any]:
             if answer is not None and answer - asked <= 86400:
                 responded += 1
                 waits.append(answer - asked)
+            if answer is None:
+                continue
+            guided = [
+                o
+                for o in sim.orders.values()
+                if o.shop_id == shop_id
+                and o.buyer_user_id == conversation.buyer.user_id
+                and answer <= o.create_time < answer + SEVEN_DAYS
+            ]
+            converted += bool(guided)
+            gmv += sum(float(o.total) for o in guided)
     return {
         "performance": {
             "support_session_count": sessions,
             "response_percentage": f"{100 * responded / sessions:.1f}" if sessions else "0.0",
             "response_time_mins": f"{sum(waits) / len(waits) / 60:.1f}" if waits else "0.0",
             "satisfaction_percentage": "100.0",
+            "conversion_rate": f"{100 * converted / sessions:.1f}" if sessions else "0.0",
+            "cs_guided_gmv": f"{gmv:.2f}",
+            "currency": CURRENCY_BY_REGION.get(shop.region.upper(), "USD"),
         }
     }
 

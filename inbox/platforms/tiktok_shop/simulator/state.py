@@ -26,9 +26,6 @@ CODE_INVALID_PARAMETER = 40006
 CODE_NOT_FOUND = 40004
 CODE_CONFLICT = 40009
 
-SENDABLE_TYPES = frozenset(
-    {"TEXT", "IMAGE", "PRODUCT_CARD", "ORDER_CARD", "RETURN_REFUND_CARD", "COUPON_CARD"}
-)
 MAX_TEXT_LENGTH = 2000
 
 # Numeric webhook ``type`` for each event_type (shared notes §3).
@@ -227,77 +224,6 @@ class AuthCode:
     shop_ids: list[str]
     expires: float
     used: bool = False
-
-
-@dataclass
-class ReturnOrder:
-    return_id: str
-    shop_id: str
-    order_id: str
-    buyer_user_id: str
-    return_type: str
-    return_status: str
-    return_reason: str
-    return_reason_text: str
-    create_time: int
-    update_time: int
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    idempotency_keys: set[str] = field(default_factory=set)
-
-    def to_api(self) -> dict[str, Any]:
-        pending = self.return_status == "RETURN_OR_REFUND_REQUEST_PENDING"
-        money = {
-            "currency": "USD",
-            "refund_total": "19.99",
-            "refund_subtotal": "19.99",
-            "refund_shipping_fee": "0",
-            "refund_tax": "0",
-            "buyer_service_fee": "0",
-            "retail_delivery_fee": "0",
-        }
-        return {
-            "return_id": self.return_id,
-            "order_id": self.order_id,
-            "return_type": self.return_type,
-            "return_status": self.return_status,
-            "role": "BUYER",
-            "return_reason": self.return_reason,
-            "return_reason_text": self.return_reason_text,
-            "arbitration_status": None,
-            "refund_amount": money,
-            "return_line_items": [
-                {
-                    "return_line_item_id": self.return_id + "1",
-                    "order_line_item_id": self.order_id + "1",
-                    "sku_id": "1729" + self.order_id[-15:],
-                    "sku_name": "Default",
-                    "seller_sku": "SIM-SKU",
-                    "product_name": "Simulated product",
-                    "product_image": {"url": "https://example.com/tiktok-simulator/p.png"},
-                    "refund_amount": money,
-                }
-            ],
-            "can_buyer_keep_item": False,
-            "is_combined_return": False,
-            "seller_next_action_response": (
-                [{"action": "SELLER_RESPOND_REFUND", "deadline": self.create_time + 2 * 86400}]
-                if pending
-                else []
-            ),
-            "create_time": self.create_time,
-            "update_time": self.update_time,
-        }
-
-    def to_webhook(self, role: str) -> dict[str, Any]:
-        return {
-            "order_id": self.order_id,
-            "return_role": role,
-            "return_type": self.return_type,
-            "return_status": self.return_status,
-            "return_id": self.return_id,
-            "create_time": self.create_time,
-            "update_time": self.update_time,
-        }
 
 
 @dataclass
