@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inbox.models import Message
+from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from tests.inbox.builders import deliver, pending_reply, reply_action, reply_attempts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,8 +83,8 @@ def kill(worker: subprocess.Popen) -> None:
 def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
-    path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
-    sim.set_fault(path + "/messages", "delay_after", delay=30)  # act now, answer late
+    path = SEND_MESSAGE_PATH.format(conversation_id=reply.conversation.platform_conversation_id)
+    sim.set_fault(path, "delay_after", delay=30)  # act now, answer late
     worker = start_worker(reply_action(reply).id, platform.server.base_url)
     try:
         # When the platform has delivered the reply but the worker has not heard back, it dies
@@ -118,8 +119,8 @@ def test_killed_after_the_platform_sent_it_is_not_sent_again(world, platform):
 def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
-    path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
-    sim.set_fault(path + "/messages", "delay", delay=30)  # wait before acting
+    path = SEND_MESSAGE_PATH.format(conversation_id=reply.conversation.platform_conversation_id)
+    sim.set_fault(path, "delay", delay=30)  # wait before acting
     worker = start_worker(reply_action(reply).id, platform.server.base_url)
     try:
         assert wait_until(lambda: reply_attempts(reply).exists()), "worker never started"
@@ -140,8 +141,8 @@ def test_killed_before_the_platform_acted_sends_exactly_once(world, platform):
 def test_a_duplicate_task_during_a_delivery_does_not_send_again(world, platform):
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
-    path = f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
-    sim.set_fault(path + "/messages", "delay_after", delay=3)
+    path = SEND_MESSAGE_PATH.format(conversation_id=reply.conversation.platform_conversation_id)
+    sim.set_fault(path, "delay_after", delay=3)
     worker = start_worker(reply_action(reply).id, platform.server.base_url)
     try:
         assert wait_until(lambda: len(sim.sent_messages(shop_id)) == 1), "worker never sent"

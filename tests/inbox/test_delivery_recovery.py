@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from inbox.models import Message, OutboxAction
 from inbox.platforms.base import PlatformError
+from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.services.outbox import outbox_stuck
 from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_outbox_action, sweep_outbox
 from tests.inbox.builders import deliver, reply_action, reply_attempts
@@ -30,14 +31,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def send_path(reply: Message) -> str:
-    return f"/customer_service/202309/conversations/{reply.conversation.platform_conversation_id}"
+    return SEND_MESSAGE_PATH.format(conversation_id=reply.conversation.platform_conversation_id)
 
 
 def test_a_reply_waiting_on_its_retry_is_left_alone_until_then(world, platform, settings):
     settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 15
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
-    sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
+    sim.set_fault(send_path(reply), "5xx", count=100)
     # Given a delivery that failed on a platform outage: the task schedules its retry
     before = timezone.now()
     action = reply_action(reply)
@@ -103,7 +104,7 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     settings.SCRM_DELIVERY_SWEEP_GRACE_SECONDS = 0.5
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
-    sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
+    sim.set_fault(send_path(reply), "5xx", count=100)
     db = connection.settings_dict
     env = dict(
         os.environ,
@@ -203,7 +204,7 @@ def test_a_reply_retried_the_day_after_gets_a_day_of_its_own(world, platform, ap
     # Given a reply that failed two days ago (the shop was disconnected then, say)
     action = reply_action(reply)
     two_days_ago = timezone.now() - timedelta(days=2)
-    sim.set_fault(send_path(reply) + "/messages", "5xx", count=100)
+    sim.set_fault(send_path(reply), "5xx", count=100)
     OutboxAction.objects.filter(id=action.id).update(
         state="failed", created_at=two_days_ago, opened_at=two_days_ago
     )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from inbox.models import Conversation, Message, Role, WebhookEvent
+from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.platforms.tiktok_shop.signing import webhook_signature
 from inbox.services.ingestion import shop_backfill
 from tests.factories import make_person
@@ -202,7 +203,7 @@ def test_platform_failures_end_sent_after_retries_or_visibly_failed(world, platf
     )
     sim.deliver_webhooks()
     conv = Conversation.objects.get(platform_conversation_id=conv_id)
-    path = f"/customer_service/202309/conversations/{conv_id}/messages"
+    path = SEND_MESSAGE_PATH.format(conversation_id=conv_id)
     # a burst of 503s and a rate limit: retried, then sent once
     sim.set_fault(path, "5xx", count=2)
     sim.set_fault(path, "rate_limit", count=1)

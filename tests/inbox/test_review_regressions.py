@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inbox.models import Conversation, Message, OutboxAttempt
+from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.services.ingestion import shop_backfill
 from tests.inbox.builders import deliver, pending_reply, reply_action
 
@@ -68,7 +69,7 @@ def test_failed_reply_that_did_reach_the_buyer_is_not_sent_again_on_retry(world,
     reply = pending_reply(conv, "Parcel ships today", key="rv-3", author=world.agent_a1)
     # Given the platform took the reply but every answer was lost, and it ended failed
     sim.set_fault(
-        f"/customer_service/202309/conversations/{conv.platform_conversation_id}/messages",
+        SEND_MESSAGE_PATH.format(conversation_id=conv.platform_conversation_id),
         "delay_after",
         delay=0.01,
     )

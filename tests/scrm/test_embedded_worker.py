@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from kombu.exceptions import EncodeError
 
 from inbox.models import Conversation, Message
+from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from scrm.celery import app as celery_app
 from scrm.channel_layer import InMemoryChannelLayer
 from scrm.scheduler import Scheduler
@@ -256,9 +257,9 @@ def test_a_reply_to_a_failing_platform_answers_at_once_and_is_sent_once_it_recov
 ):
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     conversation = _conversation(platform, world, start_worker)
-    # Given the platform answers every call about this conversation with a 503
+    # Given the platform answers every send in this conversation with a 503
     sim.set_fault(
-        f"/customer_service/202309/conversations/{conversation.platform_conversation_id}",
+        SEND_MESSAGE_PATH.format(conversation_id=conversation.platform_conversation_id),
         "5xx",
         count=1000,
     )
@@ -398,7 +399,7 @@ def test_serve_runs_the_worker_and_stops_it_cleanly(world, settings):
         messages = f"/api/v1/conversations/{conversation.id}/messages/"
         assert agent.get(messages).status_code == 200  # the server's first request warms it up
         # When the agent replies while the platform fails
-        sim.set_fault(f"/customer_service/202309/conversations/{conv_id}", "5xx", count=1000)
+        sim.set_fault(SEND_MESSAGE_PATH.format(conversation_id=conv_id), "5xx", count=1000)
         began = time.monotonic()
         response = agent.post(messages, json={"text": "Soon", "idempotency_key": "serve-1"})
         took = time.monotonic() - began

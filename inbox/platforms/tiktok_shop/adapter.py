@@ -41,7 +41,9 @@ from scrm.http import RetryRules
 
 logger = logging.getLogger(__name__)
 
+# The newest version of each call (docs/platforms/tiktok-shop.md, "API versions").
 CS = "/customer_service/202309"
+SEND_MESSAGE_PATH = "/customer_service/202606/conversations/{conversation_id}/messages"
 SHOPS_PATH = "/authorization/202309/shops"
 
 MAX_TEXT_LENGTH = 2000
@@ -56,6 +58,8 @@ SENDABLE: dict[str, tuple[str, ...]] = {
     "ORDER_CARD": ("order_id",),
     "RETURN_REFUND_CARD": ("order_id", "sku_id"),
     "COUPON_CARD": ("coupon_id",),
+    "VIDEO": ("vid",),  # since Send Message 202606
+    "LOGISTICS_CARD": ("order_id",),  # since 202606; package_id optional
 }
 
 # Webhook ``type`` -> our kind (§3).
@@ -130,10 +134,12 @@ class TikTokShopApi:
         validate_outgoing(message)
         data = self.client.call(
             "POST",
-            f"{CS}/conversations/{_path_id(conversation_id)}/messages",
+            SEND_MESSAGE_PATH.format(conversation_id=_path_id(conversation_id)),
             body={
                 "type": message.type,
                 "content": json.dumps(message.content, ensure_ascii=False),
+                # An agent typed it: TikTok's "messages replied by real customer service".
+                "sender_role": "CUSTOMER_SERVICE",
             },
             idempotent=False,  # sending twice would deliver twice
         )

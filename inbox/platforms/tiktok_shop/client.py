@@ -9,6 +9,9 @@ repeated once it may have reached the platform). It keeps these invariants
 - Signed calls carry ``app_key``, ``timestamp`` (Unix seconds), ``shop_cipher`` on shop-scoped
   paths (never on ``/authorization/*``), the business parameters and ``sign``, computed over
   the exact JSON body bytes sent. The access token travels only in ``x-tts-access-token``.
+- A query key is never repeated: a list of values (``ids`` of Get Order Detail) goes as one
+  comma-joined value, signed as sent (repeated keys are signed differently by different
+  clients and TikTok's samples; docs/platforms/tiktok-shop.md).
 - A response is an error when its envelope ``code`` is not 0, whatever the HTTP status.
 - 105002 (expired token) refreshes the token once, persists it through
   ``on_tokens_refreshed``, then retries; still expired -> :class:`AuthExpired`.
@@ -270,7 +273,7 @@ class TikTokShopClient:
         self, method: str, path: str, params: Mapping[str, QueryValue], body_bytes: bytes
     ) -> dict[str, Any]:
         creds = self.credentials
-        query: dict[str, str | list[str]] = {
+        query: dict[str, str] = {
             "app_key": creds.app_key,
             "timestamp": str(int(self._clock())),
         }
@@ -285,20 +288,14 @@ class TikTokShopClient:
             else:
                 values = [str(v) for v in value]
                 if values:
-                    query[key] = values
+                    query[key] = ",".join(values)
         try:
             sign = sign_request(creds.app_secret, path, query, body_bytes)
         except SigningError:
             sign = None
         if sign is None:  # outside the handler: nothing chains the string to sign to this
             raise InvalidPlatformId("TikTok Shop request cannot be signed (not valid UTF-8)")
-        pairs: list[tuple[str, str]] = []
-        for key, value in query.items():
-            if isinstance(value, str):
-                pairs.append((key, value))
-            else:
-                pairs.extend((key, v) for v in value)
-        pairs.append(("sign", sign))
+        pairs = [*query.items(), ("sign", sign)]
         headers = {"x-tts-access-token": creds.access_token}
         return self._attempt(method, self.api_base + path, path, pairs, body_bytes, headers)
 

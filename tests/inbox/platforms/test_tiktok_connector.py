@@ -26,7 +26,9 @@ from inbox.platforms.base import (
     TransientError,
 )
 from inbox.platforms.tiktok_shop import TikTokShopAdapter
+from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.platforms.tiktok_shop.client import TikTokShopClient
+from inbox.platforms.tiktok_shop.signing import sign_request
 
 APP_KEY = "test_app_key"
 APP_SECRET = "test_app_secret_value"
@@ -292,7 +294,7 @@ def test_send_is_not_repeated_in_the_call_after_a_server_error(world: World):
     # A 5xx may come from a gateway after the platform stored the message: the send is not
     # repeated blindly; the outbox checks the platform before its next attempt.
     conversation_id, _ = world.sim.buyer_message("7001", buyer_user_id="b1", nickname="E", text="?")
-    world.sim.set_fault(f"{CS}/conversations/{conversation_id}/messages", "5xx", count=1)
+    world.sim.set_fault(SEND_MESSAGE_PATH.format(conversation_id=conversation_id), "5xx", count=1)
     api = world.adapter.connect(world.credentials())
     with pytest.raises(TransientError):
         api.send_message(conversation_id, OutgoingMessage("TEXT", {"content": "ok"}))
@@ -340,7 +342,9 @@ def test_send_after_a_read_timeout_is_not_repeated(world: World):
         timeout=httpx.Timeout(0.3, connect=3.0),
         sleep=world.sleeps.append,
     )
-    world.sim.set_fault(f"{CS}/conversations/{conversation_id}/messages", "delay", delay=0.8)
+    world.sim.set_fault(
+        SEND_MESSAGE_PATH.format(conversation_id=conversation_id), "delay", delay=0.8
+    )
     api = adapter.connect(world.credentials())
     # When it is sent, it fails as transient without a second attempt in the call
     with pytest.raises(TransientError):
@@ -350,6 +354,81 @@ def test_send_after_a_read_timeout_is_not_repeated(world: World):
     # holds none; TikTok may hold one, and the durable outbox decides what to do next)
     time.sleep(0.8)
     assert len(world.sim.sent_messages("7001")) <= 1
+
+
+# --- API versions (docs/platforms/tiktok-shop.md, "API versions") ---------------------------
+def _version_split(path: str) -> tuple[str, str, str] | None:
+    """``/customer_service/202606/conversations/...`` -> (group, version, rest)."""
+    parts = path.split("/", 3)
+    if len(parts) < 3 or not parts[2].isdigit() or len(parts[2]) != 6:
+        return None
+    return parts[1], parts[2], parts[3] if len(parts) > 3 else ""
+
+
+def test_the_connector_calls_the_newest_version_of_each_endpoint(world: World):
+    # Given a buyer's conversation
+    conversation_id, _ = world.sim.buyer_message("7001", buyer_user_id="b1", nickname="E", text="?")
+    api = world.adapter.connect(world.credentials())
+    # When the connector makes every call it makes
+    world.adapter.authorized_shops(world.credentials())
+    api.list_conversations()
+    api.list_messages(conversation_id)
+    api.send_message(conversation_id, OutgoingMessage("TEXT", {"content": "ok"}))
+    api.mark_read(conversation_id)
+    # Then each went to the version the docs' table names
+    called = set(world.sim.api_calls)
+    assert called == {
+        ("GET", "/authorization/202309/shops"),
+        ("GET", f"{CS}/conversations"),
+        ("GET", f"{CS}/conversations/{{conversation_id}}/messages"),
+        ("POST", "/customer_service/202606/conversations/{conversation_id}/messages"),
+        ("POST", f"{CS}/conversations/{{conversation_id}}/messages/read"),
+    }
+    # And the simulator serves no newer version of any of them (202309 only where newest)
+    served = {
+        (method, path)
+        for route in world.sim.asgi_app.routes
+        for method in getattr(route, "methods", None) or ()
+        for path in [getattr(route, "path", "")]
+    }
+    for method, path in called:
+        group, version, rest = _version_split(path) or ("", "", "")
+        newer = [
+            p
+            for m, p in served
+            if m == method
+            and (split := _version_split(p)) is not None
+            and (split[0], split[2]) == (group, rest)
+            and split[1] > version
+        ]
+        assert newer == [], (method, path)
+    # And the reply went as what it is: an agent's, customer service
+    assert world.sim.messages("7001", conversation_id)[-1]["sender"]["role"] == "CUSTOMER_SERVICE"
+
+
+def test_a_list_of_values_is_one_comma_joined_key(world: World):
+    # Given two orders (Get Order Detail takes their ids in one ``ids`` value)
+    first = world.sim.order_create("7001", buyer_user_id="7494001")
+    second = world.sim.order_create("7001", buyer_user_id="7494002")
+    client = TikTokShopClient(world.credentials(), api_base=world.base_url, auth_base="x")
+    # When the connector's client is given a list
+    data = client.call("GET", "/order/202507/orders", params={"ids": [first, second]})
+    # Then the platform (which refuses a repeated key) answers both, with their buyers
+    assert [(o["id"], o["user_id"]) for o in data["orders"]] == [
+        (first, "7494001"),
+        (second, "7494002"),
+    ]
+
+
+def test_a_list_of_values_is_sent_and_signed_once():
+    client, requests = _stub_client([httpx.Response(200, json={"code": 0, "data": {}})])
+    client.call("GET", "/order/202507/orders", params={"ids": ["3", "1", "2"]})
+    (request,) = requests
+    assert request.url.params.get_list("ids") == ["3,1,2"]
+    query = dict(request.url.params)
+    assert query["sign"] == sign_request(
+        "SECRET-XYZ", "/order/202507/orders", {k: v for k, v in query.items() if k != "sign"}
+    )
 
 
 # --- the client without the simulator (transport stubs) --------------------------------------
