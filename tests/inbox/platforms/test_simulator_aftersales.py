@@ -324,6 +324,43 @@ def test_cancellations_are_searched_and_notified(
     }
 
 
+def test_the_seller_answers_a_buyers_cancellation(
+    sim: Simulator, client: Client, receiver: Receiver
+) -> None:
+    kept = sim.order_create(SHOP_ID, buyer_user_id="7494001")
+    dropped = sim.order_create(SHOP_ID, buyer_user_id="7494002")
+    keep_id = sim.cancellation_request(SHOP_ID, order_id=kept)
+    drop_id = sim.cancellation_request(SHOP_ID, order_id=dropped)
+    base = "/return_refund/202309/cancellations/{}/{}"
+    # When the seller refuses one with a reason that is not offered, then with one that is
+    status, body = client.call(
+        "POST", base.format(keep_id, "reject"), body={"reject_reason": "no_reason"}
+    )
+    assert (status, body["code"]) == (400, 40006) and "Get Reject Reasons" in body["message"]
+    name = ok(client.call("GET", REASONS, {"return_or_cancel_id": keep_id}))["reasons"][0]["name"]
+    ok(client.call("POST", base.format(keep_id, "reject"), body={"reject_reason": name}))
+    # And approves the other (twice with one idempotency key: one decision)
+    for _ in range(2):
+        ok(client.call("POST", base.format(drop_id, "approve"), {"idempotency_key": "c1"}, {}))
+    # Then the refused one ended and its order stands; the approved one cancelled its order
+    orders = ok(client.call("GET", ORDERS, {"ids": f"{kept},{dropped}"}))["orders"]
+    assert [(o["status"], o["is_buyer_request_cancel"]) for o in orders] == [
+        ("AWAITING_SHIPMENT", False),
+        ("CANCELLED", False),
+    ]
+    # And a decided cancellation cannot be decided again; an unknown one is not found
+    status, _ = client.call("POST", base.format(drop_id, "approve"), body={})
+    assert status == 409
+    status, _ = client.call("POST", base.format("1", "approve"), body={})
+    assert status == 404
+    sim.deliver_webhooks()
+    statuses = [(e["data"]["cancel_id"], e["data"]["cancel_status"]) for e in receiver.envelopes()]
+    assert statuses[2:] == [
+        (keep_id, "CANCELLATION_REQUEST_CANCELLED"),
+        (drop_id, "CANCELLATION_REQUEST_SUCCESS"),
+    ]
+
+
 def test_control_api_seeds_orders_cancellations_and_returns(
     sim: Simulator, server: SimulatorServer, client: Client
 ) -> None:

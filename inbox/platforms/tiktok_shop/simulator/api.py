@@ -310,3 +310,5 @@ def build_app(sim: Simulator) -> Starlette:
         routes=_merge_methods(routes),
         exception_handlers={404: _not_found, 405: _bad_method},
     )
+        (f"{rr}/cancellations/{{cancel_id}}/approve", "POST", orders.cancellation_approve, "shop"),
+        (f"{rr}/cancellations/{{cancel_id}}/reject", "POST", orders.cancellation_reject, "shop"),

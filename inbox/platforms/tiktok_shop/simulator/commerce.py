@@ -176,6 +176,8 @@ class Cancellation:
     reason_text: str
     create_time: int
     update_time: int
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    idempotency_keys: set[str] = field(default_factory=set)
 
     def to_api(self) -> dict[str, Any]:
         """One cancellation of Search Cancellations 202602."""

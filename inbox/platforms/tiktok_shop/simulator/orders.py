@@ -17,7 +17,13 @@ from inbox.platforms.tiktok_shop.simulator.commerce import (
     OrderLine,
 )
 from inbox.platforms.tiktok_shop.simulator.paging import page_size, paginate
-from inbox.platforms.tiktok_shop.simulator.state import Shop, bad_param
+from inbox.platforms.tiktok_shop.simulator.state import (
+    CODE_CONFLICT,
+    CODE_NOT_FOUND,
+    ApiError,
+    Shop,
+    bad_param,
+)
 
 if TYPE_CHECKING:
     from inbox.platforms.tiktok_shop.simulator.api import Call
@@ -33,6 +39,12 @@ CANCEL_REASONS: list[tuple[tuple[str, ...], str]] = [
 ]
 DEFAULT_CANCEL_REASON = "ecom_order_buyer_cancel_reason_no_longer_needed"
 DEFAULT_PRODUCTS = [("Simulated product", "Default", "19.99")]
+# The seller's reasons to refuse a buyer's cancellation (Get Reject Reasons; NOT CONFIRMED).
+CANCEL_REJECT_REASONS = [
+    ("seller_reject_cancel_already_shipped", "The order has already been shipped."),
+    ("seller_reject_cancel_agreed_with_buyer", "The buyer agreed to keep the order."),
+]
+MAX_COMMENT = 500
 
 
 def _shop(call: Call) -> Shop:
@@ -264,3 +276,53 @@ def cancellations_search(sim: Simulator, call: Call) -> dict[str, Any]:
             "next_page_token": token,
             "total_count": len(matching),
         }
+
+
+# --- the seller's answer to a buyer's cancellation (202309) -------------------------------------
+def _decide_cancellation(sim: Simulator, call: Call, verb: str) -> dict[str, Any]:
+    """Only a buyer's pending request is answered; an approval cancels the order (SUCCESS), a
+    refusal ends the request (CANCEL) and needs a reason Get Reject Reasons offers."""
+    body = call.body if isinstance(call.body, dict) else {}
+    key = call.query.get("idempotency_key", "")
+    if len(key) > 255:
+        raise bad_param("idempotency_key is at most 255 characters.")
+    with sim.lock:
+        shop = _shop(call)
+        cancellation = sim.cancellations.get(call.path_params["cancel_id"])
+        if cancellation is None or cancellation.shop_id != shop.shop_id:
+            raise ApiError(404, CODE_NOT_FOUND, "The cancellation does not exist.")
+        if key and key in cancellation.idempotency_keys:
+            return {}
+        if (cancellation.cancel_type, cancellation.status) != (
+            "BUYER_CANCEL",
+            "CANCELLATION_REQUEST_PENDING",
+        ):
+            raise ApiError(409, CODE_CONFLICT, f"The cancellation cannot be {verb}d in its status.")
+        if verb == "reject":
+            reason = body.get("reject_reason")
+            if not isinstance(reason, str) or reason not in dict(CANCEL_REJECT_REASONS):
+                raise bad_param(
+                    f"reject_reason {reason!r} is not an available reject reason for this "
+                    "cancellation; call Get Reject Reasons for the names it takes now."
+                )
+            comment = body.get("comment", "")
+            if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+                raise bad_param(f"comment is a string of at most {MAX_COMMENT} characters.")
+        cancellation.decisions.append({**body, "action": verb, "time": int(sim.clock())})
+        if key:
+            cancellation.idempotency_keys.add(key)
+        status = (
+            "CANCELLATION_REQUEST_SUCCESS" if verb == "approve" else "CANCELLATION_REQUEST_CANCEL"
+        )
+        _set_status_locked(sim, shop, cancellation, status)
+        return {}
+
+
+def cancellation_approve(sim: Simulator, call: Call) -> dict[str, Any]:
+    """POST /return_refund/202309/cancellations/{cancel_id}/approve."""
+    return _decide_cancellation(sim, call, "approve")
+
+
+def cancellation_reject(sim: Simulator, call: Call) -> dict[str, Any]:
+    """POST /return_refund/202309/cancellations/{cancel_id}/reject."""
+    return _decide_cancellation(sim, call, "reject")

@@ -17,6 +17,7 @@ from inbox.platforms.tiktok_shop.simulator.commerce import (
     ReturnOrder,
 )
 from inbox.platforms.tiktok_shop.simulator.orders import (
+    CANCEL_REJECT_REASONS,
     order_create_locked,
     reason_code,
     search_filters,
@@ -95,10 +96,7 @@ REJECT_REASONS: dict[str, list[tuple[str, str]]] = {
     ],
     REPLACEMENT: [("seller_reject_replacement_as_described", "The item is as described."), _USED],
     EXCHANGE: [("seller_reject_replacement_as_described", "The item is as described."), _USED],
-    "CANCELLATION_REQUEST_PENDING": [
-        ("seller_reject_cancel_already_shipped", "The order has already been shipped."),
-        ("seller_reject_cancel_agreed_with_buyer", "The buyer agreed to keep the order."),
-    ],
+    "CANCELLATION_REQUEST_PENDING": CANCEL_REJECT_REASONS,
 }
 MAX_COMMENT = 500
 MAX_IMAGES = 6
