@@ -264,7 +264,10 @@ class WebhookHandler:
 
 
 def _conversation_sync_handle(shop: ShopAccount, events: Sequence[WebhookEvent]) -> Outcome:
-    # A signal only: the platform's API is the truth for the messages themselves.
+    # A signal only: the platform's API is the truth for the messages themselves. A new chat
+    # is found by its first message (new_message) or by the backfill, never by
+    # new_conversation: TikTok sends that one when a customer-service agent joins or leaves a
+    # conversation, and it is read here only because the conversation changed.
     conversation_id = events[0].conversation_platform_id
     if not conversation_id:
         return Outcome(WebhookEventStatus.IGNORED, "names no conversation")
@@ -284,6 +287,7 @@ _CONVERSATION_SYNC = WebhookHandler(
 # Event kind (``WebhookEvent.kind``, our name for the platform's type) -> its handler. A kind
 # without one (return_status, cancellation_status and authorization_expiring until their
 # capabilities arrive; unknown types) is kept and marked ignored with "no handler for <kind>".
+# new_conversation keeps TikTok's name (NEW_CONVERSATION, 13) for an agent joining or leaving.
 WEBHOOK_HANDLERS: dict[str, WebhookHandler] = {
     "new_message": _CONVERSATION_SYNC,
     "new_conversation": _CONVERSATION_SYNC,

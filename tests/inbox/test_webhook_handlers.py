@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from inbox.models import Message, ShopAccount, WebhookEvent
+from inbox.models import Conversation, Message, ShopAccount, WebhookEvent
 from inbox.platforms.tiktok_shop.signing import webhook_signature
 from inbox.services import webhooks
 from inbox.services.webhooks import Outcome, WebhookHandler, webhook_receive
@@ -111,6 +111,67 @@ def test_a_message_or_conversation_event_syncs_its_conversation(world, platform,
     assert Message.objects.filter(shop_account=shop, platform_message_id=message_id).exists()
 
 
+def test_a_buyers_first_message_opens_the_conversation_without_a_new_conversation_event(
+    world, platform
+):
+    shop = world.shop_a1
+    # Given a shop subscribed to NEW_CONVERSATION as well as NEW_MESSAGE
+    assert "NEW_CONVERSATION" in platform.sim.shops[shop.platform_shop_id].webhooks
+    # When a buyer writes to it for the first time
+    conversation_id, message_id = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="first", nickname="F", text="do you ship to Ohio?"
+    )
+    platform.sim.deliver_webhooks()
+    # Then the platform sent NEW_MESSAGE only (NEW_CONVERSATION is about agents), and that was
+    # enough: the conversation is in the inbox with the buyer's message, waiting for an answer
+    kinds = WebhookEvent.objects.filter(shop_account=shop).values_list("kind", "type_code")
+    assert list(kinds) == [("new_message", 14)]
+    conversation = Conversation.objects.get(
+        shop_account=shop, platform_conversation_id=conversation_id
+    )
+    message = Message.objects.get(conversation=conversation)
+    assert (message.platform_message_id, message.direction) == (message_id, "in")
+    assert conversation.waiting_since is not None
+
+
+def test_an_agent_joining_fires_new_conversation_which_reads_the_conversation_again(
+    world, platform
+):
+    shop = world.shop_a1
+    conversation_id, _ = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="joined", nickname="J", text="hello?"
+    )
+    platform.sim.deliver_webhooks()
+
+    def message_reads() -> int:
+        calls = platform.sim.api_calls
+        return sum(
+            n for (verb, path), n in calls.items() if (verb, path[-9:]) == ("GET", "/messages")
+        )
+
+    reads_before = message_reads()
+    # When a customer-service agent joins the conversation (through the control API)
+    answer = httpx.post(
+        platform.server.base_url + "/_sim/agent",
+        json={
+            "action": "join",
+            "shop_id": shop.platform_shop_id,
+            "conversation_id": conversation_id,
+        },
+        timeout=10,
+    )
+    assert answer.json()["code"] == 0
+    assert platform.sim.deliver_webhooks()["statuses"] == {200: 1}
+    # Then NEW_CONVERSATION (13) arrived about that conversation and was acted on
+    event = WebhookEvent.objects.get(shop_account=shop, type_code=13)
+    assert (event.kind, event.status) == ("new_conversation", "processed")
+    assert event.conversation_platform_id == conversation_id
+    assert message_reads() == reads_before + 1
+    # And nothing was stored twice: one conversation, one message
+    assert Conversation.objects.filter(shop_account=shop).count() == 1
+    assert Message.objects.filter(shop_account=shop).count() == 1
+
+
 def test_a_deauthorization_event_stops_the_shop_and_is_audited(world, platform, asgi_server):
     shop = world.shop_a1
     event = _post(asgi_server, shop, 6, "n-deauth", {"reason": "seller revoked"})
@@ -192,7 +253,7 @@ def test_an_operator_finds_events_by_the_id_they_are_about_without_their_body(
     page = client.get("/admin/inbox/webhookevent/", {"q": conversation_id})
     # Then its event is listed, and the stored body (it may carry message text) is not shown
     events = WebhookEvent.objects.filter(conversation_platform_id=conversation_id)
-    assert {e.kind for e in events} == {"new_conversation", "new_message"}
+    assert {e.kind for e in events} == {"new_message"}
     assert page.status_code == 200
     assert all(f"/admin/inbox/webhookevent/{e.id}/change/" in page.content.decode() for e in events)
     event = events.get(kind="new_message")

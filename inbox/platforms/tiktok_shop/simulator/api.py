@@ -1,10 +1,12 @@
 """The simulator's Starlette app: the Open API's paths, checks and envelope, plus ``/_sim/``.
 
-Every signed call is checked in the platform's order of concerns: injected fault, ``app_key``,
-``sign`` present, ``timestamp`` window, ``sign`` correct, ``x-tts-access-token`` valid and not
-expired, ``shop_cipher`` required (or refused) and authorised, then the rate limit. The path
-that is signed is the API path *below* the mount point (``scope["root_path"]``), so the app
-answers the same whether served at the root or under a prefix such as ``/simulator/tiktok``.
+Every call is checked in the platform's order of concerns: injected fault, no query key
+repeated, then (signed calls) ``app_key``, ``sign`` present, ``timestamp`` window, ``sign``
+correct, ``x-tts-access-token`` valid and not expired, ``shop_cipher`` required (or refused) and
+authorised, then the rate limit. The app answers the same whether served at the root or under a
+prefix such as ``/simulator/tiktok`` (``scope["root_path"]``): a signature over the path below
+the prefix or over the full path is accepted, each spelled decoded (as the project's connector
+signs) or as sent, percent-encoded (as a client that signs the URL it sends does).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -62,11 +66,49 @@ class Call:
 
 def route_path(scope: MutableMapping[str, Any]) -> str:
     """The path below the mount point, whether or not ``path`` includes ``root_path``."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
+    return _below(scope["path"], scope.get("root_path", ""))
+
+
+def _below(path: str, root: str) -> str:
     if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
         return path[len(root) :] or "/"
     return path
+
+
+def signed_paths(scope: MutableMapping[str, Any]) -> list[str]:
+    """Every spelling of the request's path a client may have signed, most likely first: below
+    the mount point and in full (mount point included), each decoded and as sent on the wire
+    (``raw_path``: ``/conversations/ab%3D/messages`` is signed so by a client that encodes the
+    segment, and reaches the routes decoded, ``ab=``)."""
+    below = route_path(scope)
+    root: str = scope.get("root_path", "")
+    paths = [below, root + below] if root else [below]
+    raw_path = scope.get("raw_path")
+    if isinstance(raw_path, bytes) and raw_path:
+        # latin-1 never fails; a path that is not ASCII on the wire matches nothing anyway.
+        raw = raw_path.partition(b"?")[0].decode("latin-1")
+        raw_root = quote(root)  # the mount point as it appears on the wire
+        raw_below = _below(raw, raw_root)
+        paths += [raw_below, raw_root + raw_below] if root else [raw_below]
+    return list(dict.fromkeys(paths))
+
+
+def repeated_query_keys(request: Request) -> list[str]:
+    """Query keys given more than once (``?ids=1&ids=2``), sorted."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    return sorted(key for key, n in counts.items() if n > 1)
+
+
+def refuse_repeated_keys(request: Request) -> None:
+    """A repeated key is refused: clients disagree on how to sign one (each occurrence, the
+    values comma-joined, or the first value only), so no answer to it could be trusted."""
+    repeated = repeated_query_keys(request)
+    if repeated:
+        names = ", ".join(key[:64] for key in repeated[:5])
+        raise bad_param(
+            f"The query parameter {names} is repeated. Send each query parameter once; "
+            "several values go comma-separated in one."
+        )
 
 
 def envelope(status: int, code: int, message: str, data: Any) -> JSONResponse:
@@ -85,16 +127,11 @@ def parse_json(raw: bytes) -> Any:
         raise bad_param("The request body is not valid JSON.") from exc
 
 
-def _signed_query(request: Request) -> dict[str, str | list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        grouped.setdefault(key, []).append(value)
-    return {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}
-
-
 def authenticate(
-    sim: Simulator, request: Request, path: str, raw: bytes, *, shop_scoped: bool
+    sim: Simulator, request: Request, paths: Sequence[str], raw: bytes, *, shop_scoped: bool
 ) -> tuple[App, Grant, Shop | None]:
+    """The checks of a signed call (the query's keys are already known to be unique);
+    ``paths``: the spellings of the path a signature may cover (:func:`signed_paths`)."""
     q = request.query_params
     with sim.lock:
         app = sim.apps.get(q.get("app_key", ""))
@@ -131,8 +168,13 @@ def authenticate(
             "Invalid timestamp. The timestamp exceeds the current time by more than 30 seconds.",
         )
     multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
-    expected = sign_request(app.app_secret, path, _signed_query(request), b"" if multipart else raw)
-    if not hmac.compare_digest(expected, sign.lower()):
+    query = dict(request.query_params)
+    body = b"" if multipart else raw
+    signed = [sign_request(app.app_secret, path, query, body) for path in paths]
+    # Each compared in constant time, and all of them: which spelling matched is not timed.
+    given = sign.lower().encode()  # bytes: a non-ASCII sign is wrong, not a server error
+    matches = [hmac.compare_digest(expected.encode(), given) for expected in signed]
+    if not any(matches):
         raise ApiError(
             401, CODE_INVALID_SIGN, "Invalid credentials. The sign query parameter is invalid."
         )
@@ -206,11 +248,14 @@ def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, k
                     raise ApiError(
                         503, CODE_INTERNAL_ERROR, "Internal error. Please try again later."
                     )
+            refuse_repeated_keys(request)
             raw = await request.body()
             if kind == "token":
                 data = handler(sim, dict(request.query_params))
             else:
-                app, grant, shop = authenticate(sim, request, path, raw, shop_scoped=kind == "shop")
+                app, grant, shop = authenticate(
+                    sim, request, signed_paths(request.scope), raw, shop_scoped=kind == "shop"
+                )
                 if not sim.allow_request(app.app_key, method, template):
                     raise ApiError(
                         429,
@@ -302,6 +347,8 @@ def build_app(sim: Simulator) -> Starlette:
             orders.cancellations_search,
             "shop",
         ),
+        (f"{rr}/cancellations/{{cancel_id}}/approve", "POST", orders.cancellation_approve, "shop"),
+        (f"{rr}/cancellations/{{cancel_id}}/reject", "POST", orders.cancellation_reject, "shop"),
         ("/order/202507/orders", "GET", orders.order_detail, "shop"),
     ]
     routes = [api_route(sim, path, method, fn, kind=kind) for path, method, fn, kind in spec]
@@ -310,5 +357,3 @@ def build_app(sim: Simulator) -> Starlette:
         routes=_merge_methods(routes),
         exception_handlers={404: _not_found, 405: _bad_method},
     )
-        (f"{rr}/cancellations/{{cancel_id}}/approve", "POST", orders.cancellation_approve, "shop"),
-        (f"{rr}/cancellations/{{cancel_id}}/reject", "POST", orders.cancellation_reject, "shop"),

@@ -141,6 +141,21 @@ def routes(sim: Simulator) -> list[Route]:
     async def pending(body: dict[str, Any], request: Request) -> Any:
         return {"pending_webhooks": sim.pending_webhooks()}
 
+    async def expire_token(body: dict[str, Any], request: Request) -> Any:
+        expired = sim.expire_tokens(
+            access_token=str(body.get("access_token") or ""),
+            shop_id=str(body.get("shop_id") or ""),
+            refresh=bool(body.get("refresh", False)),
+        )
+        return {"expired_grants": expired}
+
+    async def agent(body: dict[str, Any], request: Request) -> Any:
+        action = {"join": sim.agent_join, "leave": sim.agent_leave}.get(str(body.get("action")))
+        if action is None:
+            raise ValueError("action must be join or leave")
+        action(str(body["shop_id"]), str(body["conversation_id"]))
+        return {}
+
     return [
         Route("/_sim/buyer_message", wrap(buyer_message), methods=["POST"]),
         Route("/_sim/sent_messages", wrap(sent_messages), methods=["GET"]),
@@ -154,4 +169,6 @@ def routes(sim: Simulator) -> list[Route]:
         Route("/_sim/cancellation_update", wrap(cancellation_update), methods=["POST"]),
         Route("/_sim/auth_code", wrap(auth_code), methods=["POST"]),
         Route("/_sim/pending_webhooks", wrap(pending), methods=["GET"]),
+        Route("/_sim/expire_token", wrap(expire_token), methods=["POST"]),
+        Route("/_sim/agent", wrap(agent), methods=["POST"]),
     ]

@@ -157,9 +157,35 @@ class Simulator:
             }
 
     def expire_access_token(self, access_token: str) -> None:
+        """Expire one access token now (its refresh token still works)."""
+        self.expire_tokens(access_token=access_token)
+
+    def expire_tokens(
+        self, *, access_token: str = "", shop_id: str = "", refresh: bool = False
+    ) -> int:
+        """Expire the access token given, or those of every live grant covering ``shop_id``;
+        the next signed call with one is answered 105002 (expired). With ``refresh`` the
+        refresh tokens expire too, so a refresh is refused and the seller must authorise again.
+        Returns how many grants were expired; KeyError when none matches."""
+        if bool(access_token) == bool(shop_id):
+            raise ValueError("give exactly one of access_token and shop_id")
         with self.lock:
-            grant = self.grants_by_access[access_token]
-            grant.access_expires = int(self.clock()) - 1
+            if access_token:
+                grants = [self.grants_by_access[access_token]]
+            else:
+                grants = [
+                    g
+                    for g in self.grants_by_access.values()
+                    if shop_id in g.shop_ids and g.access_valid
+                ]
+                if not grants:
+                    raise KeyError(f"no live grant covers shop {shop_id!r}")
+            past = int(self.clock()) - 1
+            for grant in grants:
+                grant.access_expires = min(grant.access_expires, past)
+                if refresh:
+                    grant.refresh_expires = min(grant.refresh_expires, past)
+            return len(grants)
 
     def _check_shops(self, app_key: str, shop_ids: list[str]) -> None:
         if app_key not in self.apps:
@@ -259,24 +285,46 @@ class Simulator:
         content: dict[str, Any] | None = None,
         at: float | None = None,
     ) -> tuple[str, str]:
-        """A buyer writes to a shop; returns (conversation_id, message_id)."""
+        """A buyer writes to a shop; returns (conversation_id, message_id).
+
+        Queues NEW_MESSAGE only, the first message of a conversation too: TikTok's
+        NEW_CONVERSATION is about customer-service agents (:meth:`agent_join`), so a new chat
+        is found by its message (or the conversation list), never by that event."""
         if content is None:
             content = {"content": text or ""}
         with self.lock:
             shop = self.shops[shop_id]
-            conversation, created = self._conversation_for(shop, buyer_user_id, nickname, at)
+            conversation, _ = self._conversation_for(shop, buyer_user_id, nickname, at)
             buyer = conversation.buyer
             message = self._append(
                 conversation, "BUYER", buyer.im_user_id, buyer.nickname, type, content, at
             )
-            if created:
-                self._queue_event(
-                    shop,
-                    "NEW_CONVERSATION",
-                    {"conversation_id": conversation.id, "create_time": conversation.create_time},
-                )
             self._queue_event(shop, "NEW_MESSAGE", message.to_webhook())
             return conversation.id, message.id
+
+    def agent_join(self, shop_id: str, conversation_id: str) -> None:
+        """A customer-service agent joins a conversation: queues NEW_CONVERSATION (13), which
+        TikTok documents as "triggers when a customer service agent joins or leaves a
+        conversation", with its ``data`` ``{conversation_id, create_time}`` (the
+        conversation's creation time). KeyError for a conversation the shop does not have."""
+        self._agent_event(shop_id, conversation_id)
+
+    def agent_leave(self, shop_id: str, conversation_id: str) -> None:
+        """A customer-service agent leaves a conversation: the same NEW_CONVERSATION (13) as
+        :meth:`agent_join` (TikTok's payload does not say which of the two happened)."""
+        self._agent_event(shop_id, conversation_id)
+
+    def _agent_event(self, shop_id: str, conversation_id: str) -> None:
+        with self.lock:
+            shop = self.shops[shop_id]
+            conversation = self.conversations.get(conversation_id)
+            if conversation is None or conversation.shop_id != shop_id:
+                raise KeyError(f"shop {shop_id!r} has no conversation {conversation_id!r}")
+            self._queue_event(
+                shop,
+                "NEW_CONVERSATION",
+                {"conversation_id": conversation.id, "create_time": conversation.create_time},
+            )
 
     def _buyer(self, user_id: str, nickname: str) -> Buyer:
         buyer = self.buyers.get(user_id)
