@@ -110,6 +110,62 @@ def test_cancellations_search(tts: World) -> None:
     assert reasons["data"]["reasons"]
 
 
+def cancellation_of(tts: World, cancel_id: str) -> dict[str, Any]:
+    raw = tts.answer(
+        "search cancellations by id",
+        lambda: tts.shop.return_and_refund.search_cancellations(
+            body=m.SearchCancellationsRequest(cancel_ids=[cancel_id]), page_size="10"
+        ),
+        m.SearchCancellationsResponse,
+    )
+    (found,) = raw["data"]["cancellations"]
+    return found
+
+
+def test_cancellation_approve_and_reject(tts: World) -> None:
+    refunds = tts.shop.return_and_refund
+    approved = tts.sim.cancellation_request(
+        SHOP_ID, order_id=tts.sim.order_create(SHOP_ID, buyer_user_id=BUYER)
+    )
+    rejected = tts.sim.cancellation_request(
+        SHOP_ID, order_id=tts.sim.order_create(SHOP_ID, buyer_user_id=OTHER_BUYER)
+    )
+
+    tts.answer(
+        "approve cancellation",
+        lambda: refunds.approve_cancellation(
+            approved, body=m.ApproveCancellationRequest(), idempotency_key=f"approve-{approved}"
+        ),
+        m.ApproveCancellationResponse,
+    )
+    reasons = tts.answer(
+        "reject reasons of a cancellation",
+        lambda: refunds.get_reject_reasons(return_or_cancel_id=rejected),
+        m.GetRejectReasonsResponse,
+    )["data"]["reasons"]
+    # A reason that is not among them is refused, and the request still waits.
+    refused = tts.refusal(
+        lambda: refunds.reject_cancellation(
+            rejected, body=m.RejectCancellationRequest(reject_reason="seller_reject_made_up")
+        )
+    )
+    assert refused.code != 0
+    assert cancellation_of(tts, rejected)["cancel_status"] == "CANCELLATION_REQUEST_PENDING"
+    tts.answer(
+        "reject cancellation",
+        lambda: refunds.reject_cancellation(
+            rejected,
+            body=m.RejectCancellationRequest(
+                reject_reason=reasons[0]["name"], comment="The parcel left the warehouse today."
+            ),
+        ),
+        m.RejectCancellationResponse,
+    )
+
+    assert cancellation_of(tts, approved)["cancel_status"] == "CANCELLATION_REQUEST_SUCCESS"
+    assert cancellation_of(tts, rejected)["cancel_status"] == "CANCELLATION_REQUEST_CANCEL"
+
+
 def seed_returns(tts: World) -> dict[str, str]:
     """One return of each type (one of them a quick refund); by type."""
     made = {}
