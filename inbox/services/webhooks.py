@@ -217,7 +217,7 @@ def _receipt_store(
             raise ImproperlyConfigured(f"webhook receipt columns out of step: {sorted(missing)}")
         qn = connection.ops.quote_name
         # Built from the model's own names and placeholders only; values go as parameters.
-        columns = ", ".join(qn(f.column) for f in fields)
+        columns = ", ".join(qn(f.attname if f.column is None else f.column) for f in fields)
         _INSERT_SQL[alias] = (
             f"INSERT INTO {qn(meta.db_table)} ({columns})"  # noqa: S608
             f" VALUES ({', '.join(['%s'] * len(fields))})"
