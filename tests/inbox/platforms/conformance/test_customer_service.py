@@ -237,8 +237,10 @@ def test_send_message_of_every_sendable_type(tts: World) -> None:
         lambda: tts.shop.customer_service.get_conversation_messages(cid, page_size=10),
         m.GetConversationMessagesResponse,
     )
-    types_by_id = {msg["id"]: msg["type"] for msg in listed["data"]["messages"]}
-    assert [types_by_id.get(i) for i in sent] == [k.value for k in SEND_SAMPLES] + ["TEXT"]
+    by_id = {msg["id"]: (msg["type"], msg["sender"]["role"]) for msg in listed["data"]["messages"]}
+    assert [by_id.get(i) for i in sent] == [(k.value, "SHOP") for k in SEND_SAMPLES] + [
+        ("TEXT", "CUSTOMER_SERVICE")
+    ]
 
 
 def test_a_percent_encoded_path_segment_is_signed_as_sent(tts: World) -> None:
