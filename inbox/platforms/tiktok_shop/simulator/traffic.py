@@ -243,7 +243,11 @@ class Traffic:
         shop_id, user_id, nickname, lang = buyer
         kind = rng.random()
         if kind < 0.08:
-            order_id = str(rng.randint(576_000_000_000_000_000, 577_999_999_999_999_999))
+            # A real order of this buyer's, so Get Order Detail finds what the card shows.
+            product = (rng.choice(ITEMS_EN).capitalize(), "Default", f"{rng.randint(5, 79)}.99")
+            order_id = self.sim.order_create(
+                shop_id, buyer_user_id=user_id, products=[product], status="DELIVERED"
+            )
             self.sim.buyer_message(
                 shop_id,
                 buyer_user_id=user_id,
