@@ -12,6 +12,23 @@ APP_KEY = "test_app_key"
 APP_SECRET = "test_app_secret_0123456789"
 
 
+def granted_credentials(
+    sim: Simulator, *, app_key: str, app_secret: str, shop_id: str, cipher: str
+) -> Credentials:
+    """The credentials a connected shop holds: a fresh grant of the simulator's tokens for it."""
+    tokens = sim.grant(app_key, [shop_id])
+    return Credentials(
+        app_key=app_key,
+        app_secret=app_secret,
+        access_token=tokens["access_token"],
+        access_token_expires_at=tokens["access_token_expire_in"],
+        refresh_token=tokens["refresh_token"],
+        refresh_token_expires_at=tokens["refresh_token_expire_in"],
+        shop_cipher=cipher,
+        shop_id=shop_id,
+    )
+
+
 @dataclass
 class PlatformWorld:
     sim: Simulator
@@ -22,16 +39,12 @@ class PlatformWorld:
         cipher = self.sim.add_shop(
             APP_KEY, shop_id=shop.platform_shop_id, name=shop.name, region=shop.region
         )
-        tokens = self.sim.grant(APP_KEY, [shop.platform_shop_id])
-        shop.credentials = Credentials(
+        shop.credentials = granted_credentials(
+            self.sim,
             app_key=APP_KEY,
             app_secret=APP_SECRET,
-            access_token=tokens["access_token"],
-            access_token_expires_at=tokens["access_token_expire_in"],
-            refresh_token=tokens["refresh_token"],
-            refresh_token_expires_at=tokens["refresh_token_expire_in"],
-            shop_cipher=cipher,
             shop_id=shop.platform_shop_id,
+            cipher=cipher,
         ).to_dict()
         shop.save()
 

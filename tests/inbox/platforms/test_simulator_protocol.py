@@ -22,6 +22,7 @@ from inbox.platforms.base import AuthExpired, Credentials
 from inbox.platforms.tiktok_shop import TikTokShopAdapter
 from inbox.platforms.tiktok_shop.signing import sign_request, verify_webhook
 from inbox.platforms.tiktok_shop.simulator import Simulator, SimulatorServer
+from tests.inbox.platform_world import granted_credentials
 from tests.inbox.platforms.test_simulator import Receiver
 
 APP_KEY, APP_SECRET = "proto_app_key", "proto_app_secret"
@@ -50,16 +51,12 @@ class Platform:
         return self.server.base_url
 
     def credentials(self, shop_id: str = SHOP_ID) -> Credentials:
-        tokens = self.sim.grant(APP_KEY, [shop_id])
-        return Credentials(
+        return granted_credentials(
+            self.sim,
             app_key=APP_KEY,
             app_secret=APP_SECRET,
-            access_token=tokens["access_token"],
-            access_token_expires_at=tokens["access_token_expire_in"],
-            refresh_token=tokens["refresh_token"],
-            refresh_token_expires_at=tokens["refresh_token_expire_in"],
-            shop_cipher=self.ciphers[shop_id],
             shop_id=shop_id,
+            cipher=self.ciphers[shop_id],
         )
 
     def adapter(self) -> TikTokShopAdapter:

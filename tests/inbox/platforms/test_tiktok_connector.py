@@ -29,6 +29,7 @@ from inbox.platforms.tiktok_shop import TikTokShopAdapter
 from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.platforms.tiktok_shop.client import TikTokShopClient
 from inbox.platforms.tiktok_shop.signing import sign_request
+from tests.inbox.platform_world import granted_credentials
 
 APP_KEY = "test_app_key"
 APP_SECRET = "test_app_secret_value"
@@ -45,16 +46,12 @@ class World:
     ciphers: dict[str, str] = field(default_factory=dict)
 
     def credentials(self, shop_id: str = "7001") -> Credentials:
-        tokens = self.sim.grant(APP_KEY, [shop_id])
-        return Credentials(
+        return granted_credentials(
+            self.sim,
             app_key=APP_KEY,
             app_secret=APP_SECRET,
-            access_token=tokens["access_token"],
-            access_token_expires_at=tokens["access_token_expire_in"],
-            refresh_token=tokens["refresh_token"],
-            refresh_token_expires_at=tokens["refresh_token_expire_in"],
-            shop_cipher=self.ciphers[shop_id],
             shop_id=shop_id,
+            cipher=self.ciphers[shop_id],
         )
 
 
