@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from inbox.models import (
+    AfterSalesCase,
     Member,
     Organisation,
     OutboxAction,
@@ -256,6 +257,28 @@ class SyncCursorAdmin(_ReadOnlyAdmin):
     list_display = ["shop_account", "stream", "high_water", "last_run_at", "last_error"]
     list_filter = ["stream"]
     list_select_related = ["shop_account"]
+
+
+@admin.register(AfterSalesCase)
+class AfterSalesCaseAdmin(_ReadOnlyAdmin):
+    """Returns and cancellations as last read from the platform, found by their platform id
+    or order id. Read-only: the platform is their truth; the buyer's words are not shown."""
+
+    list_display = [
+        "platform_updated_at",
+        "shop_account",
+        "family",
+        "platform_case_id",
+        "kind",
+        "platform_status",
+        "stage",
+        "seller_deadline",
+    ]
+    list_filter = ["stage", "kind", "family"]
+    list_select_related = ["shop_account"]
+    search_fields = ["platform_case_id__exact", "order_platform_id__exact"]
+    show_full_result_count = False
+    exclude = ["buyer_reason"]
 
 
 @admin.register(OutboxAction)

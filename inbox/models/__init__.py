@@ -8,6 +8,7 @@ from inbox.models.accounts import (
     ShopAccount,
     ShopMembership,
 )
+from inbox.models.aftersales import AfterSalesCase, CaseFamily, CaseKind, CaseStage
 from inbox.models.conversations import (
     ANSWERED_SENTINEL,
     Conversation,
@@ -34,9 +35,13 @@ from inbox.models.sync import (
 __all__ = [
     "ANSWERED_SENTINEL",
     "OPEN_STATES",
+    "AfterSalesCase",
     "AgentPresence",
     "ApiToken",
     "AssignmentMode",
+    "CaseFamily",
+    "CaseKind",
+    "CaseStage",
     "Conversation",
     "ConversationStatus",
     "Customer",

@@ -41,6 +41,14 @@ class Customer(models.Model):
                 fields=["organisation", "platform", "im_user_id"], name="uniq_customer"
             )
         ]
+        indexes = [
+            # A buyer named by orders and after-sales (user_id) rather than by chat.
+            models.Index(
+                fields=["organisation", "platform", "platform_user_id"],
+                name="customer_user_id",
+                condition=~models.Q(platform_user_id=""),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"customer {self.pk}"

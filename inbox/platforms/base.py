@@ -8,7 +8,7 @@ timeouts and bounded retries.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -187,6 +187,76 @@ class OutgoingMessage:
     content: dict[str, Any] = field(default_factory=dict)
 
 
+# --- after-sales and orders ------------------------------------------------------------------
+@dataclass(frozen=True)
+class AfterSalesLine:
+    """One line of a return or cancellation: what the buyer sends back or is refunded for."""
+
+    line_item_id: str
+    order_line_item_id: str
+    sku_id: str
+    sku_name: str
+    product_name: str
+    seller_sku: str
+    image_url: str
+    refund_total: str  # a decimal string, in the case's currency
+    currency: str
+
+
+@dataclass(frozen=True)
+class PlatformAfterSales:
+    """A return (refund only, return and refund, replacement, exchange) or a cancellation as
+    the platform shows it now. ``family`` is ``return`` or ``cancellation``: a platform id is
+    unique within its family only."""
+
+    family: str  # return | cancellation
+    case_id: str
+    order_id: str
+    type: str  # REFUND | RETURN_AND_REFUND | REPLACEMENT | EXCHANGE | CANCEL | BUYER_CANCEL
+    status: str
+    role: str  # who asked: BUYER | SELLER | SYSTEM | OPERATOR
+    reason: str  # the platform's reason code
+    reason_text: str  # the buyer's words: personal data, never logged
+    refund_total: str
+    currency: str
+    lines: tuple[AfterSalesLine, ...]
+    seller_deadline: datetime | None  # the first seller action's deadline, if the platform asks
+    seller_action: str  # that action's name ("" when none)
+    arbitration_status: str
+    create_time: datetime
+    update_time: datetime
+    extra: dict[str, Any] = field(default_factory=dict)  # partial refund, quick refund, ...
+
+    def __repr__(self) -> str:  # never print the buyer's words
+        return f"PlatformAfterSales({self.family} {self.case_id} {self.status})"
+
+
+@dataclass(frozen=True)
+class PlatformOrderLine:
+    line_item_id: str
+    sku_id: str
+    product_id: str
+    product_name: str
+    sku_name: str
+    sale_price: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class PlatformOrder:
+    """An order as Get Order Detail shows it, without the recipient (name, phone, address,
+    e-mail): nothing here is personal data but the buyer's platform user id."""
+
+    order_id: str
+    status: str
+    buyer_user_id: str
+    currency: str
+    total_amount: str
+    lines: tuple[PlatformOrderLine, ...]
+    create_time: datetime
+    update_time: datetime
+
+
 # --- webhooks --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class WebhookNotice:
@@ -235,6 +305,34 @@ class ShopApi(Protocol):
         ...
 
     def mark_read(self, conversation_id: str) -> None: ...
+
+    def search_returns(
+        self,
+        *,
+        return_ids: Sequence[str] = (),
+        update_time_ge: int | None = None,
+        page_token: str = "",
+        page_size: int = 50,
+    ) -> Page[PlatformAfterSales]:
+        """Returns by id, or those updated at or after ``update_time_ge`` (Unix seconds),
+        oldest update first."""
+        ...
+
+    def search_cancellations(
+        self,
+        *,
+        cancel_ids: Sequence[str] = (),
+        update_time_ge: int | None = None,
+        page_token: str = "",
+        page_size: int = 50,
+    ) -> Page[PlatformAfterSales]:
+        """Cancellations, as ``search_returns``."""
+        ...
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[PlatformOrder]:
+        """The orders of these ids the shop has (unknown ones left out), in as few calls as
+        the platform's batch limit allows."""
+        ...
 
 
 class TokenKeeper(Protocol):

@@ -449,10 +449,24 @@ def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None)
     return StreamRun(stored=new_messages, newest=newest, complete=False)
 
 
-# The streams a backfill reads, each from its own cursor, in this order. Returns and
-# cancellations are declared in SyncStream; the after-sales capability adds their readers.
+def _returns_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None) -> StreamRun:
+    from inbox.services.aftersales import after_sales_stream_read
+
+    return after_sales_stream_read(shop, api, high_water, family="return")
+
+
+def _cancellations_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None) -> StreamRun:
+    from inbox.services.aftersales import after_sales_stream_read
+
+    return after_sales_stream_read(shop, api, high_water, family="cancellation")
+
+
+# The streams a backfill reads, each from its own cursor, in this order (after-sales in
+# inbox/services/aftersales.py, which imports this module).
 SYNC_STREAM_READERS: dict[str, StreamReader] = {
     SyncStream.MESSAGES: _messages_read,
+    SyncStream.RETURNS: _returns_read,
+    SyncStream.CANCELLATIONS: _cancellations_read,
 }
 
 

@@ -37,6 +37,7 @@ from inbox.platforms.base import (
     WebhookNotice,
     get_adapter,
 )
+from inbox.services.aftersales import after_sales_case_sync
 from inbox.services.ingestion import conversation_sync
 from monitoring.audit import audit_record
 
@@ -280,18 +281,41 @@ def _deauthorization_handle(shop: ShopAccount, events: Sequence[WebhookEvent]) -
     return Outcome(WebhookEventStatus.PROCESSED)
 
 
+def _after_sales_handle(family: str, column: str) -> Handle:
+    def handle(shop: ShopAccount, events: Sequence[WebhookEvent]) -> Outcome:
+        # A signal only: the case is re-read from the platform, and a read older than the
+        # stored state changes nothing, so duplicates and reorderings end in the latest state.
+        case_id = getattr(events[0], column)
+        if not case_id:
+            return Outcome(WebhookEventStatus.IGNORED, f"names no {family}")
+        if after_sales_case_sync(shop=shop, family=family, case_id=case_id) is None:
+            return Outcome(WebhookEventStatus.IGNORED, f"{family} not found on the platform")
+        return Outcome(WebhookEventStatus.PROCESSED)
+
+    return handle
+
+
 _CONVERSATION_SYNC = WebhookHandler(
     handle=_conversation_sync_handle, group_key=lambda event: event.conversation_platform_id
 )
 
 # Event kind (``WebhookEvent.kind``, our name for the platform's type) -> its handler. A kind
-# without one (return_status, cancellation_status and authorization_expiring until their
-# capabilities arrive; unknown types) is kept and marked ignored with "no handler for <kind>".
-# new_conversation keeps TikTok's name (NEW_CONVERSATION, 13) for an agent joining or leaving.
+# without one (authorization_expiring until its capability arrives; unknown types) is kept and
+# marked ignored with "no handler for <kind>". new_conversation keeps TikTok's name
+# (NEW_CONVERSATION, 13) for an agent joining or leaving. The notifications about one return
+# (or cancellation) in a batch are handled with one read of it.
 WEBHOOK_HANDLERS: dict[str, WebhookHandler] = {
     "new_message": _CONVERSATION_SYNC,
     "new_conversation": _CONVERSATION_SYNC,
     "deauthorization": WebhookHandler(handle=_deauthorization_handle),
+    "return_status": WebhookHandler(
+        handle=_after_sales_handle("return", "return_platform_id"),
+        group_key=lambda event: event.return_platform_id,
+    ),
+    "cancellation_status": WebhookHandler(
+        handle=_after_sales_handle("cancellation", "cancellation_platform_id"),
+        group_key=lambda event: event.cancellation_platform_id,
+    ),
 }
 
 

@@ -20,6 +20,7 @@ from inbox.models import (
     Role,
     ShopAccount,
     SyncCursor,
+    SyncStream,
 )
 from inbox.platforms.base import Credentials
 from inbox.platforms.tiktok_shop.signing import webhook_signature
@@ -51,7 +52,7 @@ def test_scheduler_backfill_recovers_messages_whose_webhooks_were_lost(world, pl
     assert set(Message.objects.values_list("platform_message_id", flat=True)) == (
         sim.all_buyer_message_ids(world.shop_a1.platform_shop_id)
     )
-    cursor = SyncCursor.objects.get(shop_account=world.shop_a1)
+    cursor = SyncCursor.objects.get(shop_account=world.shop_a1, stream=SyncStream.MESSAGES)
     assert cursor.high_water is not None and cursor.last_error == ""
     # A second run finds nothing new and stores nothing twice
     Scheduler(settings.SCRM_PERIODIC_TASKS).tick()

@@ -120,7 +120,11 @@ def test_the_periodic_backfill_runs_each_stream_of_each_active_shop(
     # Then every connected shop has a cursor per stream, each run and clean
     for shop in connected:
         cursors = {c.stream: c for c in SyncCursor.objects.filter(shop_account=shop)}
-        assert set(cursors) == {SyncStream.MESSAGES, SyncStream.RETURNS}
+        assert set(cursors) == {
+            SyncStream.MESSAGES,
+            SyncStream.RETURNS,
+            SyncStream.CANCELLATIONS,
+        }
         assert all(c.last_run_at is not None and c.last_error == "" for c in cursors.values())
     assert Message.objects.filter(shop_account=world.shop_a1).count() == 1
     # And the shop never connected (a3) was not read: nothing to call the platform with

@@ -69,9 +69,8 @@ def test_a_return_notification_keeps_its_return_and_order_ids(world, platform):
         return_platform_id=return_id
     )
     assert WebhookEvent.objects.filter(order_platform_id="576000000000000001").get() == event
-    # And, with no after-sales handler yet, it is kept and marked ignored, with the reason
-    assert (event.kind, event.status) == ("return_status", "ignored")
-    assert event.error == "no handler for return_status (type 12)"
+    # And the after-sales handler acted on it (tests/inbox/test_after_sales_ingestion.py)
+    assert (event.kind, event.status) == ("return_status", "processed")
 
 
 def test_a_cancellation_notification_keeps_its_cancellation_and_order_ids(
@@ -88,13 +87,21 @@ def test_a_cancellation_notification_keeps_its_cancellation_and_order_ids(
         "4036000000000001",
         "576000000000000002",
     )
+    # The platform knows no such cancellation: kept, and marked ignored with the reason
     assert (event.kind, event.status) == ("cancellation_status", "ignored")
+    assert event.error == "cancellation not found on the platform"
 
 
 # --- the handler table ---------------------------------------------------------------------
 def test_the_table_has_a_handler_for_each_kind_acted_on_today():
     # A new handler comes with a test below (and a line here).
-    assert set(webhooks.WEBHOOK_HANDLERS) == {"new_message", "new_conversation", "deauthorization"}
+    assert set(webhooks.WEBHOOK_HANDLERS) == {
+        "new_message",
+        "new_conversation",
+        "deauthorization",
+        "return_status",
+        "cancellation_status",
+    }
 
 
 @pytest.mark.parametrize("type_code", [14, 13])

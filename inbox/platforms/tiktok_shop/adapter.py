@@ -12,13 +12,14 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from inbox.platforms.base import (
+    AfterSalesLine,
     AuthorizedShop,
     Credentials,
     InvalidPlatformId,
@@ -26,8 +27,11 @@ from inbox.platforms.base import (
     OutgoingMessage,
     Page,
     Participant,
+    PlatformAfterSales,
     PlatformConversation,
     PlatformMessage,
+    PlatformOrder,
+    PlatformOrderLine,
     TokenKeeper,
     TokenSet,
     TransientError,
@@ -45,10 +49,16 @@ logger = logging.getLogger(__name__)
 CS = "/customer_service/202309"
 SEND_MESSAGE_PATH = "/customer_service/202606/conversations/{conversation_id}/messages"
 SHOPS_PATH = "/authorization/202309/shops"
+RETURNS_SEARCH_PATH = "/return_refund/202602/returns/search"
+CANCELLATIONS_SEARCH_PATH = "/return_refund/202602/cancellations/search"
+ORDERS_PATH = "/order/202507/orders"
 
 MAX_TEXT_LENGTH = 2000
 MAX_CONVERSATIONS_PAGE = 20
 MAX_MESSAGES_PAGE = 10
+MAX_SEARCH_PAGE = 50  # returns and cancellations: 10-50 (returns), 1-50 (cancellations)
+MIN_RETURNS_PAGE = 10
+MAX_ORDER_IDS = 50  # Get Order Detail: at most 50 ids a call
 
 # Sendable types and the content keys each requires (docs/platforms/tiktok-shop.md §2).
 SENDABLE: dict[str, tuple[str, ...]] = {
@@ -156,6 +166,82 @@ class TikTokShopApi:
             f"{CS}/conversations/{_path_id(conversation_id)}/messages/read",
             idempotent=True,  # reading twice changes nothing
         )
+
+    # --- after-sales and orders (docs/platforms/tiktok-shop.md §4) --------------------------
+    def search_returns(
+        self,
+        *,
+        return_ids: Sequence[str] = (),
+        update_time_ge: int | None = None,
+        page_token: str = "",
+        page_size: int = MAX_SEARCH_PAGE,
+    ) -> Page[PlatformAfterSales]:
+        data = self._search(
+            RETURNS_SEARCH_PATH,
+            ids=("return_ids", return_ids),
+            update_time_ge=update_time_ge,
+            page_token=page_token,
+            page_size=max(MIN_RETURNS_PAGE, _clamp(page_size, MAX_SEARCH_PAGE)),
+        )
+        items = [return_from(r) for r in _dicts(data.get("return_orders"))]
+        return _valid_cases(items, "returns", data)
+
+    def search_cancellations(
+        self,
+        *,
+        cancel_ids: Sequence[str] = (),
+        update_time_ge: int | None = None,
+        page_token: str = "",
+        page_size: int = MAX_SEARCH_PAGE,
+    ) -> Page[PlatformAfterSales]:
+        data = self._search(
+            CANCELLATIONS_SEARCH_PATH,
+            ids=("cancel_ids", cancel_ids),
+            update_time_ge=update_time_ge,
+            page_token=page_token,
+            page_size=_clamp(page_size, MAX_SEARCH_PAGE),
+        )
+        items = [cancellation_from(c) for c in _dicts(data.get("cancellations"))]
+        return _valid_cases(items, "cancellations", data)
+
+    def _search(
+        self,
+        path: str,
+        *,
+        ids: tuple[str, Sequence[str]],
+        update_time_ge: int | None,
+        page_token: str,
+        page_size: int,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if ids[1]:
+            body[ids[0]] = [platform_id(i, ids[0]) for i in ids[1]]
+        if update_time_ge is not None:
+            body["update_time_ge"] = int(update_time_ge)
+        return self.client.call(
+            "POST",
+            path,
+            params={
+                "page_size": page_size,
+                "page_token": page_token,
+                "sort_field": "update_time",
+                "sort_order": "ASC",
+            },
+            body=body,
+            idempotent=True,  # a search changes nothing
+        )
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[PlatformOrder]:
+        wanted = list(dict.fromkeys(platform_id(i, "order_id") for i in order_ids))
+        orders: list[PlatformOrder] = []
+        for start in range(0, len(wanted), MAX_ORDER_IDS):
+            chunk = wanted[start : start + MAX_ORDER_IDS]
+            data = self.client.call("GET", ORDERS_PATH, params={"ids": ",".join(chunk)})
+            found = [order_from(o) for o in _dicts(data.get("orders"))]
+            valid = [o for o in found if is_platform_id(o.order_id)]
+            _warn_skipped("orders", len(found) - len(valid))
+            orders += valid
+        return orders
 
 
 class TikTokShopAdapter:
@@ -306,6 +392,139 @@ def conversation_from(raw: Mapping[str, Any]) -> PlatformConversation:
         ),
         can_send_message=bool(raw.get("can_send_message", True)),
     )
+
+
+def _money(value: Any) -> tuple[str, str]:
+    """(total, currency) of a RefundAmount."""
+    money = value if isinstance(value, dict) else {}
+    return str(money.get("refund_total") or "0"), str(money.get("currency") or "")
+
+
+def _lines(raw: Any, id_key: str) -> tuple[AfterSalesLine, ...]:
+    lines = []
+    for line in _dicts(raw):
+        total, currency = _money(line.get("refund_amount"))
+        image = line.get("product_image")
+        lines.append(
+            AfterSalesLine(
+                line_item_id=str(line.get(id_key) or ""),
+                order_line_item_id=str(line.get("order_line_item_id") or ""),
+                sku_id=str(line.get("sku_id") or ""),
+                sku_name=str(line.get("sku_name") or ""),
+                product_name=str(line.get("product_name") or ""),
+                seller_sku=str(line.get("seller_sku") or ""),
+                image_url=str(image.get("url") or "") if isinstance(image, dict) else "",
+                refund_total=total,
+                currency=currency,
+            )
+        )
+    return tuple(lines)
+
+
+def _next_action(raw: Any) -> tuple[str, datetime | None]:
+    """The seller's first pending action and its deadline (the earliest one named)."""
+    actions = [a for a in _dicts(raw) if _int(a.get("deadline"))]
+    if not actions:
+        return "", None
+    first = min(actions, key=lambda a: _int(a.get("deadline")))
+    return str(first.get("action") or ""), utc_from_unix(first.get("deadline"))
+
+
+def return_from(raw: Mapping[str, Any]) -> PlatformAfterSales:
+    total, currency = _money(raw.get("refund_amount"))
+    action, deadline = _next_action(raw.get("seller_next_action_response"))
+    extra = {
+        key: raw[key]
+        for key in (
+            "is_quick_refund",
+            "partial_refund",
+            "seller_proposed_return_type",
+            "can_buyer_keep_item",
+            "return_method",
+        )
+        if key in raw
+    }
+    return PlatformAfterSales(
+        family="return",
+        case_id=str(raw.get("return_id") or ""),
+        order_id=str(raw.get("order_id") or ""),
+        type=str(raw.get("return_type") or ""),
+        status=str(raw.get("return_status") or ""),
+        role=str(raw.get("role") or ""),
+        reason=str(raw.get("return_reason") or ""),
+        reason_text=str(raw.get("return_reason_text") or ""),
+        refund_total=total,
+        currency=currency,
+        lines=_lines(raw.get("return_line_items"), "return_line_item_id"),
+        seller_deadline=deadline,
+        seller_action=action,
+        arbitration_status=str(raw.get("arbitration_status") or ""),
+        create_time=utc_from_unix(raw.get("create_time")),
+        update_time=utc_from_unix(raw.get("update_time")),
+        extra=extra,
+    )
+
+
+def cancellation_from(raw: Mapping[str, Any]) -> PlatformAfterSales:
+    total, currency = _money(raw.get("refund_amount"))
+    action, deadline = _next_action(raw.get("seller_next_action_response"))
+    return PlatformAfterSales(
+        family="cancellation",
+        case_id=str(raw.get("cancel_id") or ""),
+        order_id=str(raw.get("order_id") or ""),
+        type=str(raw.get("cancel_type") or ""),
+        status=str(raw.get("cancel_status") or ""),
+        role=str(raw.get("role") or ""),
+        reason=str(raw.get("cancel_reason") or ""),
+        reason_text=str(raw.get("cancel_reason_text") or ""),
+        refund_total=total,
+        currency=currency,
+        lines=_lines(raw.get("cancel_line_items"), "cancel_line_item_id"),
+        seller_deadline=deadline,
+        seller_action=action,
+        arbitration_status="",
+        create_time=utc_from_unix(raw.get("create_time")),
+        update_time=utc_from_unix(raw.get("update_time")),
+        extra={"should_replenish_stock": raw["should_replenish_stock"]}
+        if "should_replenish_stock" in raw
+        else {},
+    )
+
+
+def order_from(raw: Mapping[str, Any]) -> PlatformOrder:
+    """An order without its recipient: name, phone, address and e-mail are not read."""
+    raw_payment = raw.get("payment")
+    payment: Mapping[str, Any] = raw_payment if isinstance(raw_payment, dict) else {}
+    currency = str(payment.get("currency") or "")
+    return PlatformOrder(
+        order_id=str(raw.get("id") or ""),
+        status=str(raw.get("status") or ""),
+        buyer_user_id=str(raw.get("user_id") or ""),
+        currency=currency,
+        total_amount=str(payment.get("total_amount") or "0"),
+        lines=tuple(
+            PlatformOrderLine(
+                line_item_id=str(line.get("id") or ""),
+                sku_id=str(line.get("sku_id") or ""),
+                product_id=str(line.get("product_id") or ""),
+                product_name=str(line.get("product_name") or ""),
+                sku_name=str(line.get("sku_name") or ""),
+                sale_price=str(line.get("sale_price") or "0"),
+                currency=str(line.get("currency") or currency),
+            )
+            for line in _dicts(raw.get("line_items"))
+        ),
+        create_time=utc_from_unix(raw.get("create_time")),
+        update_time=utc_from_unix(raw.get("update_time")),
+    )
+
+
+def _valid_cases(
+    items: list[PlatformAfterSales], what: str, data: Mapping[str, Any]
+) -> Page[PlatformAfterSales]:
+    valid = [c for c in items if is_platform_id(c.case_id)]
+    _warn_skipped(what, len(items) - len(valid))
+    return Page(items=valid, next_page_token=str(data.get("next_page_token") or ""))
 
 
 def decode_content(value: Any) -> dict[str, Any]:

@@ -1,0 +1,290 @@
+"""After-sales cases (returns and cancellations) are stored exactly once, in their latest
+state, from webhooks and from the backfill; through the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from django.db import connection
+
+from inbox.models import AfterSalesCase, Customer, SyncCursor, SyncStream, WebhookEvent
+from inbox.platforms.base import Credentials
+from inbox.platforms.tiktok_shop.adapter import TikTokShopApi
+from inbox.platforms.tiktok_shop.client import TikTokShopClient
+from inbox.services.aftersales import after_sales_case_sync, after_sales_case_upsert
+from inbox.services.ingestion import shop_api, shop_backfill, stream_backfill
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUYER = "7494000000000001"  # the buyer's platform user_id (orders and returns)
+
+
+@pytest.fixture
+def later(platform):
+    """Moves the simulator's clock on, so each change has a later update_time."""
+    offset = [0.0]
+    platform.sim.clock = lambda: time.time() + offset[0]
+
+    def step(seconds: float = 30) -> None:
+        offset[0] += seconds
+
+    return step
+
+
+@pytest.fixture
+def cancellations_subscribed(platform, world, asgi_server):
+    for shop in (world.shop_a1,):
+        platform.sim.subscribe(
+            shop.platform_shop_id, "CANCELLATION_STATUS_CHANGE", asgi_server + "/webhooks/tiktok/"
+        )
+
+
+def _case(shop, family: str, case_id: str) -> AfterSalesCase:
+    return AfterSalesCase.objects.get(shop_account=shop, family=family, platform_case_id=case_id)
+
+
+def test_a_return_request_by_webhook_becomes_one_case_with_items_deadline_and_stage(
+    world, platform
+):
+    shop = world.shop_a1
+    # Given a buyer who never chatted orders two products
+    order_id = platform.sim.order_create(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id="576000000000000101",
+        products=[("Linen shirt", "M", "25.00"), ("Socks", "L", "4.50")],
+        status="DELIVERED",
+    )
+    # When they ask for a refund and the platform notifies us
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id=order_id,
+        reason_text="The shirt arrived torn at the seam.",
+        return_type="RETURN_AND_REFUND",
+    )
+    platform.sim.deliver_webhooks()
+    # Then one case holds the request as the platform shows it
+    case = _case(shop, "return", return_id)
+    assert WebhookEvent.objects.get(return_platform_id=return_id).status == "processed"
+    assert (case.kind, case.platform_status, case.stage) == (
+        "return_and_refund",
+        "RETURN_OR_REFUND_REQUEST_PENDING",
+        "needs_decision",
+    )
+    assert case.order_platform_id == order_id
+    assert case.organisation_id == shop.organisation_id
+    assert case.buyer_reason == "The shirt arrived torn at the seam."
+    assert case.reason_code
+    assert [(line["product_name"], line["refund_total"]) for line in case.lines] == [
+        ("Linen shirt", "25.00"),
+        ("Socks", "4.50"),
+    ]
+    assert {line["currency"] for line in case.lines} == {"USD"}
+    assert (case.amounts["refund_total"], case.amounts["currency"]) == ("29.50", "USD")
+    # with the platform's seller deadline (two days after the request) and its action
+    assert case.seller_action == "SELLER_RESPOND_RETURN"
+    assert case.seller_deadline is not None
+    assert (case.seller_deadline - case.platform_updated_at).total_seconds() >= 47 * 3600
+    assert case.history == [
+        ["RETURN_OR_REFUND_REQUEST_PENDING", int(case.platform_updated_at.timestamp())]
+    ]
+    # And the buyer, known only by the order's user_id, is a customer of the organisation
+    customer = Customer.objects.get(pk=case.customer_id)
+    assert (customer.platform_user_id, customer.organisation_id) == (BUYER, shop.organisation_id)
+    # And the buyer's words are not stored in clear
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT buyer_reason FROM {AfterSalesCase._meta.db_table} WHERE id = %s",  # noqa: S608
+            [case.pk],
+        )
+        (stored,) = cursor.fetchone()
+    assert "torn" not in stored
+
+
+def test_duplicated_and_reordered_webhooks_end_in_one_case_in_its_latest_state(
+    world, platform, later
+):
+    shop = world.shop_a1
+    # Given a return that moves through three states, each notified
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id="576000000000000102",
+        return_type="RETURN_AND_REFUND",
+    )
+    later()
+    platform.sim.return_update(return_id, "AWAITING_BUYER_SHIP", role="SELLER")
+    later()
+    platform.sim.return_update(return_id, "BUYER_SHIPPED_ITEM")
+    # When every notification arrives ten times, shuffled
+    result = platform.sim.deliver_webhooks(duplicate=10, shuffle=True, seed=13)
+    assert result["sent"] == 30
+    # Then there is one case, in its latest state
+    case = AfterSalesCase.objects.get(shop_account=shop)
+    assert (case.platform_case_id, case.platform_status, case.stage) == (
+        return_id,
+        "BUYER_SHIPPED_ITEM",
+        "needs_decision",
+    )
+    assert case.seller_action == "SELLER_RESPOND_RECEIVE_PACKAGE"
+    # And one customer for the buyer, whatever the number of reads
+    assert Customer.objects.filter(platform_user_id=BUYER).count() == 1
+    assert WebhookEvent.objects.filter(return_platform_id=return_id).count() == 3
+
+
+def test_a_dropped_return_webhook_is_filled_by_the_backfill(world, platform, later):
+    shop = world.shop_a1
+    # Given a return whose notification was lost
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000103"
+    )
+    platform.sim.deliver_webhooks(drop=1.0)
+    assert not AfterSalesCase.objects.exists()
+    # When the periodic backfill runs every stream of the shop
+    shop_backfill(shop=shop)
+    # Then the case is stored, and the returns cursor stands at its update time
+    case = _case(shop, "return", return_id)
+    assert (case.kind, case.stage) == ("refund", "needs_decision")
+    assert case.customer.platform_user_id == BUYER
+    cursor = SyncCursor.objects.get(shop_account=shop, stream=SyncStream.RETURNS)
+    assert cursor.high_water == case.platform_updated_at
+    assert cursor.last_error == ""
+    # And when the seller decides elsewhere and that notification is lost too
+    later()
+    platform.sim.return_update(return_id, "RETURN_OR_REFUND_REQUEST_SUCCESS", role="SELLER")
+    platform.sim.deliver_webhooks(drop=1.0)
+    assert stream_backfill(shop=shop, stream=SyncStream.RETURNS) == 1
+    # Then the next run brings the case to its latest state, still one row
+    case = _case(shop, "return", return_id)
+    assert (case.platform_status, case.stage) == ("RETURN_OR_REFUND_REQUEST_SUCCESS", "decided")
+    assert [status for status, _ in case.history] == [
+        "RETURN_OR_REFUND_REQUEST_PENDING",
+        "RETURN_OR_REFUND_REQUEST_SUCCESS",
+    ]
+    # And a run with nothing new stores nothing
+    assert stream_backfill(shop=shop, stream=SyncStream.RETURNS) == 0
+    assert AfterSalesCase.objects.count() == 1
+
+
+def test_a_cancellation_by_webhook_and_by_backfill(
+    world, platform, later, cancellations_subscribed
+):
+    shop = world.shop_a1
+    # Given a buyer's order, and their cancellation request, notified
+    order_id = platform.sim.order_create(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000104"
+    )
+    cancel_id = platform.sim.cancellation_request(
+        shop.platform_shop_id, order_id=order_id, reason_text="Ordered the wrong colour."
+    )
+    platform.sim.deliver_webhooks(duplicate=3)
+    # Then one cancellation case needs the seller's answer, by the platform's deadline
+    case = _case(shop, "cancellation", cancel_id)
+    assert (case.kind, case.platform_type, case.stage) == (
+        "cancellation",
+        "BUYER_CANCEL",
+        "needs_decision",
+    )
+    assert case.seller_action == "SELLER_RESPOND_BUYER_CANCEL"
+    assert case.seller_deadline is not None
+    assert case.buyer_reason == "Ordered the wrong colour."
+    assert case.customer.platform_user_id == BUYER
+    assert len(case.lines) == 1 and case.amounts["currency"] == "USD"
+    # When the buyer withdraws it and that notification is lost
+    later()
+    platform.sim.cancellation_update(cancel_id, "CANCELLATION_REQUEST_CANCEL")
+    platform.sim.deliver_webhooks(drop=1.0)
+    # Then the backfill closes the case
+    assert stream_backfill(shop=shop, stream=SyncStream.CANCELLATIONS) == 1
+    case = _case(shop, "cancellation", cancel_id)
+    assert (case.platform_status, case.stage) == ("CANCELLATION_REQUEST_CANCEL", "closed")
+    assert AfterSalesCase.objects.count() == 1
+
+
+def test_a_return_and_a_cancellation_with_the_same_platform_id_are_two_cases(world, platform):
+    # Returns and cancellations are numbered apart: a platform id is unique within its family.
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000105"
+    )
+    api = shop_api(shop)
+    (read,) = api.search_returns(return_ids=[return_id]).items
+    after_sales_case_upsert(shop=shop, case=read)
+    from dataclasses import replace
+
+    after_sales_case_upsert(shop=shop, case=replace(read, family="cancellation"))
+    assert sorted(AfterSalesCase.objects.values_list("family", flat=True)) == [
+        "cancellation",
+        "return",
+    ]
+
+
+def test_a_case_never_moves_backwards(world, platform, later):
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000106"
+    )
+    api = shop_api(shop)
+    # Given a worker that read the case while it was pending
+    (stale,) = api.search_returns(return_ids=[return_id]).items
+    # And the seller approved it since, which another worker stored
+    later()
+    platform.sim.return_update(return_id, "RETURN_OR_REFUND_REQUEST_SUCCESS", role="SELLER")
+    after_sales_case_sync(shop=shop, family="return", case_id=return_id)
+    # When the slow worker stores what it read
+    _, changed = after_sales_case_upsert(shop=shop, case=stale)
+    # Then nothing changed: the case stays decided
+    assert not changed
+    case = _case(shop, "return", return_id)
+    assert (case.platform_status, case.stage) == ("RETURN_OR_REFUND_REQUEST_SUCCESS", "decided")
+    assert case.platform_updated_at > stale.update_time
+
+
+def test_a_notification_about_a_case_the_platform_does_not_know_is_ignored(
+    world, platform, asgi_server
+):
+    from tests.inbox.test_webhook_handlers import _post
+
+    event = _post(
+        asgi_server,
+        world.shop_a1,
+        12,
+        "n-unknown-return",
+        {"order_id": "576000000000000107", "return_id": "4035000000000999"},
+    )
+    assert (event.status, event.error) == ("ignored", "return not found on the platform")
+    assert not AfterSalesCase.objects.exists()
+
+
+class _CountingTransport(httpx.HTTPTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[tuple[str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append((request.url.path, request.url.params.get("ids", "")))
+        return super().handle_request(request)
+
+
+def test_order_detail_is_read_fifty_orders_a_call(world, platform):
+    shop = world.shop_a1
+    # Given 51 orders of the shop
+    order_ids = [f"5760000000002{n:05d}" for n in range(51)]
+    for order_id in order_ids:
+        platform.sim.order_create(shop.platform_shop_id, buyer_user_id=BUYER, order_id=order_id)
+    transport = _CountingTransport()
+    api = TikTokShopApi(
+        TikTokShopClient(Credentials.from_dict(shop.credentials), transport=transport)
+    )
+    # When the connector reads them all (and an id twice)
+    orders = api.get_orders([*order_ids, order_ids[0]])
+    # Then it took two calls, of 50 ids and of 1, and every order came back with its buyer
+    calls = [ids.split(",") for path, ids in transport.paths if path.endswith("/orders")]
+    assert [len(ids) for ids in calls] == [50, 1]
+    assert sorted(o.order_id for o in orders) == order_ids
+    assert {o.buyer_user_id for o in orders} == {BUYER}
+    assert all(o.currency == "USD" and o.lines for o in orders)
+    api.close()
