@@ -29,7 +29,13 @@ from inbox.models import (
     Customer,
     ShopAccount,
 )
-from inbox.platforms.base import Page, PlatformAfterSales, ShopApi
+from inbox.platforms.base import (
+    Page,
+    PlatformAfterSales,
+    PlatformError,
+    ShopApi,
+    is_platform_id,
+)
 from inbox.services.ingestion import StreamRun, shop_api
 
 logger = logging.getLogger(__name__)
@@ -171,8 +177,9 @@ def _buyers_by_order(
     shop: ShopAccount, api: ShopApi, cases: Sequence[PlatformAfterSales]
 ) -> dict[str, Customer]:
     """order id -> customer, for the cases whose stored row has no customer yet: one Get
-    Order Detail call per 50 orders."""
-    order_ids = {c.order_id for c in cases if c.order_id}
+    Order Detail call per 50 orders. Best effort: when the orders cannot be read, the cases
+    are stored without their buyer, and the next read of each links it."""
+    order_ids = {c.order_id for c in cases if is_platform_id(c.order_id)}
     linked = set(
         AfterSalesCase.objects.filter(
             shop_account=shop,
@@ -183,8 +190,18 @@ def _buyers_by_order(
     wanted = sorted(order_ids - linked)
     if not wanted:
         return {}
+    try:
+        orders = api.get_orders(wanted)
+    except PlatformError as exc:
+        logger.warning(
+            "orders of shop %s not read, cases stored without their buyer: %s code %s",
+            shop.pk,
+            type(exc).__name__,
+            exc.code,
+        )
+        return {}
     buyers: dict[str, Customer] = {}
-    for order in api.get_orders(wanted):
+    for order in orders:
         if order.buyer_user_id:
             buyers[order.order_id] = customer_for_user_id(
                 organisation_id=shop.organisation_id,

@@ -287,4 +287,26 @@ def test_order_detail_is_read_fifty_orders_a_call(world, platform):
     assert sorted(o.order_id for o in orders) == order_ids
     assert {o.buyer_user_id for o in orders} == {BUYER}
     assert all(o.currency == "USD" and o.lines for o in orders)
+    # And the buyer's e-mail the platform sends with each order is not kept
+    assert "@" not in repr(orders)
     api.close()
+
+
+def test_a_case_is_stored_when_its_order_cannot_be_read_and_linked_on_the_next_read(
+    world, platform
+):
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000108"
+    )
+    # Given Get Order Detail keeps failing
+    platform.sim.set_fault("/order/202507/orders", "5xx", count=20)
+    # When the return's notification is processed
+    platform.sim.deliver_webhooks()
+    # Then the case is stored all the same, without its buyer for now
+    case = _case(shop, "return", return_id)
+    assert (case.stage, case.customer_id) == ("needs_decision", None)
+    # And once the platform answers again, the next read links the buyer
+    platform.sim.clear_faults()
+    after_sales_case_sync(shop=shop, family="return", case_id=return_id)
+    assert _case(shop, "return", return_id).customer.platform_user_id == BUYER
