@@ -129,7 +129,8 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     current_app.conf.task_always_eager = False
     try:
         deliver_outbox_action.delay(reply_action(reply).id)
-        # When its first attempt fails and the retry waits in the worker's memory, it dies
+        # When its first attempt fails and the retry waits in the worker's memory (taken from
+        # the queue, not yet acknowledged: in the broker's unacked index), it dies
         assert wait_until(
             lambda: (
                 OutboxAction.objects.filter(message=reply, next_attempt_at__isnull=False)
@@ -139,6 +140,9 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
             ),
             timeout=60,
         ), "the worker never tried"
+        assert wait_until(lambda: broker.zcard("unacked_index") >= 1, timeout=30), (
+            "the worker never took the retry"
+        )
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         killed_at = time.monotonic()
