@@ -310,3 +310,24 @@ def test_a_case_is_stored_when_its_order_cannot_be_read_and_linked_on_the_next_r
     platform.sim.clear_faults()
     after_sales_case_sync(shop=shop, family="return", case_id=return_id)
     assert _case(shop, "return", return_id).customer.platform_user_id == BUYER
+
+
+def test_the_backfill_pages_through_more_cases_than_a_page_holds(world, platform):
+    shop = world.shop_a1
+    # Given 60 returns of 60 buyers whose notifications were all lost
+    made = {
+        platform.sim.return_request(
+            shop.platform_shop_id,
+            buyer_user_id=f"74950000000{n:05d}",
+            order_id=f"5760000000003{n:05d}",
+        )
+        for n in range(60)
+    }
+    platform.sim.deliver_webhooks(drop=1.0)
+    # When the returns stream runs (pages of 50, orders read 50 ids a call)
+    assert stream_backfill(shop=shop, stream=SyncStream.RETURNS) == 60
+    # Then every return is one case, linked to its own buyer
+    cases = AfterSalesCase.objects.filter(shop_account=shop)
+    assert set(cases.values_list("platform_case_id", flat=True)) == made
+    assert cases.filter(customer__isnull=True).count() == 0
+    assert cases.values("customer").distinct().count() == 60
