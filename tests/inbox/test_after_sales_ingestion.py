@@ -331,3 +331,33 @@ def test_the_backfill_pages_through_more_cases_than_a_page_holds(world, platform
     assert set(cases.values_list("platform_case_id", flat=True)) == made
     assert cases.filter(customer__isnull=True).count() == 0
     assert cases.values("customer").distinct().count() == 60
+
+
+def test_concurrent_reads_of_a_new_case_store_it_once(world, platform):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need the services mode's database")
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000109"
+    )
+    barrier = Barrier(4)
+
+    def read() -> int:
+        try:
+            barrier.wait(timeout=10)
+            return after_sales_case_sync(shop=shop, family="return", case_id=return_id).pk
+        finally:
+            connections.close_all()
+
+    # When four workers read the same new return at once
+    with ThreadPoolExecutor(4) as pool:
+        ids = set(pool.map(lambda _: read(), range(4)))
+    # Then it is stored once, with one customer for its buyer
+    assert len(ids) == 1
+    assert AfterSalesCase.objects.filter(platform_case_id=return_id).count() == 1
+    assert Customer.objects.filter(platform_user_id=BUYER).count() == 1
