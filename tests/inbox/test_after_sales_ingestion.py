@@ -361,3 +361,27 @@ def test_concurrent_reads_of_a_new_case_store_it_once(world, platform):
     assert len(ids) == 1
     assert AfterSalesCase.objects.filter(platform_case_id=return_id).count() == 1
     assert Customer.objects.filter(platform_user_id=BUYER).count() == 1
+
+
+def test_a_case_of_a_buyer_whose_user_id_the_chat_taught_us_joins_their_customer(world, platform):
+    # The conversation list names the buyer's user_id beside their chat id; a message
+    # notification does not (learning it from orders and order cards is still to come).
+    from inbox.models import Conversation
+
+    shop = world.shop_a1
+    # Given a buyer's chat found through the conversation list (its notification lost)
+    conversation_id, _ = platform.sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id=BUYER, nickname="Emily", text="my shirt is torn"
+    )
+    platform.sim.deliver_webhooks(drop=1.0)
+    stream_backfill(shop=shop, stream=SyncStream.MESSAGES)
+    conversation = Conversation.objects.get(platform_conversation_id=conversation_id)
+    assert conversation.customer.platform_user_id == BUYER
+    # When the buyer then asks for a refund and the notification arrives
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000110"
+    )
+    platform.sim.deliver_webhooks()
+    # Then the case belongs to the customer of that conversation, not to a new one
+    assert _case(shop, "return", return_id).customer_id == conversation.customer_id
+    assert Customer.objects.filter(organisation_id=shop.organisation_id).count() == 1
