@@ -385,3 +385,44 @@ def test_a_case_of_a_buyer_whose_user_id_the_chat_taught_us_joins_their_customer
     # Then the case belongs to the customer of that conversation, not to a new one
     assert _case(shop, "return", return_id).customer_id == conversation.customer_id
     assert Customer.objects.filter(organisation_id=shop.organisation_id).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("return_type", "kind", "status"),
+    [
+        ("REFUND", "refund", "RETURN_OR_REFUND_REQUEST_PENDING"),
+        ("REPLACEMENT", "replacement", "REPLACEMENT_REQUEST_PENDING"),
+        ("EXCHANGE", "exchange", "EXCHANGE_REQUEST_PENDING"),
+    ],
+)
+def test_each_return_type_is_its_kind_of_case_needing_a_decision(
+    world, platform, return_type, kind, status
+):
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id="576000000000000111",
+        return_type=return_type,
+    )
+    platform.sim.deliver_webhooks()
+    case = _case(shop, "return", return_id)
+    assert (case.kind, case.platform_status, case.stage) == (kind, status, "needs_decision")
+
+
+def test_arbitration_is_stored_when_the_platform_arbitrates(world, platform, later):
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000112"
+    )
+    platform.sim.deliver_webhooks()
+    assert _case(shop, "return", return_id).arbitration_status == ""
+    # When the platform takes the case into arbitration (and the buyer's change notifies us)
+    with platform.sim.lock:
+        platform.sim.returns[return_id].arbitration_status = "IN_PROGRESS"
+    later()
+    platform.sim.return_update(return_id, "REFUND_OR_RETURN_REQUEST_REJECT", role="SELLER")
+    platform.sim.deliver_webhooks()
+    # Then the case shows it
+    case = _case(shop, "return", return_id)
+    assert (case.arbitration_status, case.stage) == ("IN_PROGRESS", "decided")
