@@ -426,3 +426,21 @@ def test_arbitration_is_stored_when_the_platform_arbitrates(world, platform, lat
     # Then the case shows it
     case = _case(shop, "return", return_id)
     assert (case.arbitration_status, case.stage) == ("IN_PROGRESS", "decided")
+
+
+def test_operators_find_a_case_in_the_admin_without_the_buyers_words(world, platform, admin_client):
+    shop = world.shop_a1
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id="576000000000000113",
+        reason_text="Torn seam, see my photos.",
+    )
+    platform.sim.deliver_webhooks()
+    case = _case(shop, "return", return_id)
+    listing = admin_client.get("/admin/inbox/aftersalescase/", {"q": return_id})
+    assert listing.status_code == 200 and return_id in listing.content.decode()
+    page = admin_client.get(f"/admin/inbox/aftersalescase/{case.pk}/change/")
+    assert page.status_code == 200
+    assert "Torn seam" not in page.content.decode()
+    assert admin_client.post(f"/admin/inbox/aftersalescase/{case.pk}/delete/").status_code == 403
