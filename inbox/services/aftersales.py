@@ -179,15 +179,21 @@ def _buyers_by_order(
     """order id -> customer, for the cases whose stored row has no customer yet: one Get
     Order Detail call per 50 orders. Best effort: when the orders cannot be read, the cases
     are stored without their buyer, and the next read of each links it."""
-    order_ids = {c.order_id for c in cases if is_platform_id(c.order_id)}
     linked = set(
         AfterSalesCase.objects.filter(
             shop_account=shop,
+            family__in={c.family for c in cases},
             platform_case_id__in=[c.case_id for c in cases],
             customer__isnull=False,
-        ).values_list("order_platform_id", flat=True)
+        ).values_list("family", "platform_case_id")
     )
-    wanted = sorted(order_ids - linked)
+    wanted = sorted(
+        {
+            c.order_id
+            for c in cases
+            if (c.family, c.case_id) not in linked and is_platform_id(c.order_id)
+        }
+    )
     if not wanted:
         return {}
     try:

@@ -444,3 +444,23 @@ def test_operators_find_a_case_in_the_admin_without_the_buyers_words(world, plat
     assert page.status_code == 200
     assert "Torn seam" not in page.content.decode()
     assert admin_client.post(f"/admin/inbox/aftersalescase/{case.pk}/delete/").status_code == 403
+
+
+def test_a_second_return_of_an_order_is_linked_to_its_buyer_by_the_backfill(world, platform):
+    shop = world.shop_a1
+    order_id = "576000000000000114"
+    # Given a return of an order, stored and linked to its buyer
+    first = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id=order_id
+    )
+    platform.sim.deliver_webhooks()
+    # And a second return of the same order whose notification was lost
+    second = platform.sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id=order_id
+    )
+    platform.sim.deliver_webhooks(drop=1.0)
+    # When the backfill reads both
+    stream_backfill(shop=shop, stream=SyncStream.RETURNS)
+    # Then the second is linked to the same buyer as the first
+    assert _case(shop, "return", second).customer_id == _case(shop, "return", first).customer_id
+    assert _case(shop, "return", second).customer_id is not None
