@@ -8,7 +8,15 @@ from inbox.models.accounts import (
     ShopAccount,
     ShopMembership,
 )
-from inbox.models.aftersales import AfterSalesCase, CaseFamily, CaseKind, CaseStage
+from inbox.models.aftersales import (
+    AfterSalesCase,
+    AfterSalesDecision,
+    CaseFamily,
+    CaseKind,
+    CaseStage,
+    DecisionVerb,
+    Order,
+)
 from inbox.models.conversations import (
     ANSWERED_SENTINEL,
     Conversation,
@@ -36,6 +44,7 @@ __all__ = [
     "ANSWERED_SENTINEL",
     "OPEN_STATES",
     "AfterSalesCase",
+    "AfterSalesDecision",
     "AgentPresence",
     "ApiToken",
     "AssignmentMode",
@@ -45,6 +54,7 @@ __all__ = [
     "Conversation",
     "ConversationStatus",
     "Customer",
+    "DecisionVerb",
     "DeliveryState",
     "Direction",
     "InboxEvent",
@@ -52,6 +62,7 @@ __all__ = [
     "Member",
     "Message",
     "Note",
+    "Order",
     "Organisation",
     "OutboxAction",
     "OutboxAttempt",
