@@ -240,12 +240,32 @@ class PlatformOrderLine:
     sku_name: str
     sale_price: str
     currency: str
+    seller_sku: str = ""
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformRecipient:
+    """Who the order ships to: personal data, never logged (``repr`` names no field), stored
+    encrypted. ``city`` and ``region`` are the coarse places agents may see masked."""
+
+    name: str
+    phone: str
+    full_address: str
+    email: str
+    city: str
+    region: str  # the state or province
+    region_code: str  # the country, e.g. US
+    postal_code: str
+
+    def __repr__(self) -> str:
+        return "PlatformRecipient(<personal data>)"
 
 
 @dataclass(frozen=True)
 class PlatformOrder:
-    """An order as Get Order Detail shows it, without the recipient (name, phone, address,
-    e-mail): nothing here is personal data but the buyer's platform user id."""
+    """An order as Get Order Detail shows it. ``recipient`` (name, phone, address, e-mail) is
+    personal data, never logged; the rest is not, but for the buyer's platform user id."""
 
     order_id: str
     status: str
@@ -255,6 +275,10 @@ class PlatformOrder:
     lines: tuple[PlatformOrderLine, ...]
     create_time: datetime
     update_time: datetime
+    recipient: PlatformRecipient | None = None
+
+    def __repr__(self) -> str:  # never print the recipient
+        return f"PlatformOrder({self.order_id} {self.status})"
 
 
 # --- webhooks --------------------------------------------------------------------------------

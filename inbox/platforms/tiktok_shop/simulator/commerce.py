@@ -66,6 +66,46 @@ def money(currency: str, amount: str) -> dict[str, str]:
     }
 
 
+# (first name, last name, street, city, state, state code, postal code): fake people and places.
+_FAKE_PEOPLE = [
+    ("Jane", "Doe", "1 Market St", "San Francisco", "California", "CA", "94105"),
+    ("John", "Smith", "350 5th Ave", "New York", "New York", "NY", "10118"),
+    ("Maria", "Garcia", "600 Congress Ave", "Austin", "Texas", "TX", "78701"),
+    ("Wei", "Chen", "400 Broad St", "Seattle", "Washington", "WA", "98109"),
+]
+
+
+def fake_recipient(buyer_user_id: str) -> dict[str, Any]:
+    """A made-up US recipient for a buyer, the same one every time (Get Order Detail 202507's
+    ``recipient_address``: name, phone, full address, the address lines and district levels)."""
+    digits = "".join(ch for ch in buyer_user_id if ch.isdigit()) or "0"
+    first, last, street, city, state, code, postal = _FAKE_PEOPLE[int(digits) % len(_FAKE_PEOPLE)]
+    full = f"{street}, {city}, {code} {postal}, United States"
+    return {
+        "name": f"{first} {last}",
+        "first_name": first,
+        "last_name": last,
+        "phone_number": f"(+1)555{digits[-7:].rjust(7, '0')}",
+        "full_address": full,
+        "address_detail": street,
+        "address_line1": street,
+        "address_line2": "",
+        "address_line3": "",
+        "address_line4": "",
+        "postal_code": postal,
+        "region_code": "US",
+        "district_info": [
+            {
+                "address_level": "L0",
+                "address_level_name": "Country",
+                "address_name": "United States",
+            },
+            {"address_level": "L1", "address_level_name": "State", "address_name": state},
+            {"address_level": "L3", "address_level_name": "City", "address_name": city},
+        ],
+    }
+
+
 @dataclass
 class OrderLine:
     line_id: str
@@ -94,6 +134,13 @@ class Order:
     cancellation_initiator: str = ""  # SELLER | BUYER | SYSTEM
     cancel_time: int = 0
     buyer_request_cancel: bool = False
+    # The recipient (Get Order Detail's ``recipient_address``); made up from the buyer id when
+    # the seeding names none, so every order has one (fake, but shaped like a real one).
+    recipient: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.recipient:
+            self.recipient = fake_recipient(self.buyer_user_id)
 
     @property
     def total(self) -> str:
@@ -110,6 +157,7 @@ class Order:
             "paid_time": self.create_time,
             "buyer_message": "",
             "buyer_email": f"buyer-{self.buyer_user_id[-6:]}@scs.tiktokw.us",
+            "recipient_address": dict(self.recipient),
             "seller_note": "",
             "payment": {
                 "currency": self.currency,
