@@ -303,6 +303,11 @@ SCRM_DELIVERY_LEASE_SECONDS = int(os.environ.get("SCRM_DELIVERY_LEASE_SECONDS", 
 # countdown (64 s) + this + the sweep period.
 SCRM_DELIVERY_SWEEP_GRACE_SECONDS = float(os.environ.get("SCRM_DELIVERY_SWEEP_GRACE_SECONDS", 15))
 SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
+# Orders read through Get Order Detail are kept this long before the next need reads them
+# again (inbox/services/orders.py): open orders (unpaid, awaiting shipment, in transit, ...)
+# change; settled ones (completed, cancelled) hardly do, and are kept the second, longer time.
+SCRM_ORDER_FRESH_SECONDS = int(os.environ.get("SCRM_ORDER_FRESH_SECONDS", 300))
+SCRM_ORDER_SETTLED_FRESH_SECONDS = int(os.environ.get("SCRM_ORDER_SETTLED_FRESH_SECONDS", 86400))
 
 # --- auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
