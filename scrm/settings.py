@@ -309,6 +309,13 @@ SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
 SCRM_ORDER_FRESH_SECONDS = int(os.environ.get("SCRM_ORDER_FRESH_SECONDS", 300))
 SCRM_ORDER_SETTLED_FRESH_SECONDS = int(os.environ.get("SCRM_ORDER_SETTLED_FRESH_SECONDS", 86400))
 
+# The one queue orders conversations and after-sales cases by when the answer is due
+# (inbox/selectors/queue.py): a conversation's due time is its waiting time plus this target
+# (a stand-in until the SLA issue gives conversations their own due time); a case the platform
+# gave no seller deadline is due this long after the buyer asked.
+SCRM_CHAT_REPLY_TARGET_MINUTES = int(os.environ.get("SCRM_CHAT_REPLY_TARGET_MINUTES", 720))
+SCRM_CASE_DEFAULT_DEADLINE_HOURS = int(os.environ.get("SCRM_CASE_DEFAULT_DEADLINE_HOURS", 24))
+
 # --- auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
