@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from inbox.platforms.tiktok_shop.simulator import deadlines
+
 AVATAR_BASE = "https://example.com/tiktok-simulator"
 TWO_DAYS = 2 * 86400
 
@@ -256,12 +258,10 @@ class Cancellation:
             ],
             "should_replenish_stock": self.status
             in ("CANCELLATION_REQUEST_SUCCESS", "CANCELLATION_REQUEST_COMPLETE"),
-            "seller_next_action_response": [],
+            "seller_next_action_response": deadlines.next_action_response(
+                deadlines.cancellation_action(self.cancel_type, self.status), self.update_time
+            ),
         }
-        if self.status == "CANCELLATION_REQUEST_PENDING" and self.cancel_type == "BUYER_CANCEL":
-            data["seller_next_action_response"] = [
-                {"action": "SELLER_RESPOND_BUYER_CANCEL", "deadline": self.create_time + TWO_DAYS}
-            ]
         return data
 
     def to_webhook(self) -> dict[str, Any]:
@@ -302,15 +302,9 @@ class ReturnOrder:
         return f"{sum(float(line.price) for line in self.lines):.2f}"
 
     def next_action(self) -> str:
-        if self.return_status == "RETURN_OR_REFUND_REQUEST_PENDING":
-            return (
-                "SELLER_RESPOND_REFUND" if self.return_type == "REFUND" else "SELLER_RESPOND_RETURN"
-            )
-        if self.return_status == "BUYER_SHIPPED_ITEM":
-            return "SELLER_RESPOND_RECEIVE_PACKAGE"
-        if self.return_status == "REPLACEMENT_REQUEST_PENDING":
-            return "SELLER_RESPOND_REPLACEMENT"
-        return ""  # the action enumeration names none for an exchange
+        return deadlines.return_action(
+            self.return_type, self.return_status, self.arbitration_status
+        )
 
     def to_api(self, version: str) -> dict[str, Any]:
         """One return of Search Returns (``202309`` or ``202602``, which adds
@@ -339,9 +333,7 @@ class ReturnOrder:
                 for n, line in enumerate(self.lines, 1)
             ],
             "is_combined_return": False,
-            "seller_next_action_response": (
-                [{"action": action, "deadline": self.update_time + TWO_DAYS}] if action else []
-            ),
+            "seller_next_action_response": deadlines.next_action_response(action, self.update_time),
             "create_time": self.create_time,
             "update_time": self.update_time,
         }

@@ -8,15 +8,18 @@ The HTTP side lives in :mod:`.api`; webhook delivery in :mod:`.delivery`; buyer 
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from inbox.platforms.tiktok_shop.simulator import delivery, orders, returns
+from inbox.platforms.tiktok_shop.simulator import delivery
+from inbox.platforms.tiktok_shop.simulator.accounts import AccountsMixin
+from inbox.platforms.tiktok_shop.simulator.cases import CasesMixin
 from inbox.platforms.tiktok_shop.simulator.commerce import Cancellation, Order, ReturnOrder
-from inbox.platforms.tiktok_shop.simulator.ids import IdGenerator, random_token
+from inbox.platforms.tiktok_shop.simulator.ids import IdGenerator
 from inbox.platforms.tiktok_shop.simulator.state import (
     EVENT_TYPES,
     App,
@@ -32,12 +35,11 @@ from inbox.platforms.tiktok_shop.simulator.state import (
     dumps,
 )
 
-AUTH_CODE_TTL = 30 * 60
 # delay: wait, then act; delay_after: act, then answer late.
 FAULT_KINDS = frozenset({"5xx", "rate_limit", "delay", "delay_after"})
 
 
-class Simulator:
+class Simulator(AccountsMixin, CasesMixin):
     """A faithful, in-memory TikTok Shop Open API (customer service, auth, events, returns)."""
 
     def __init__(
@@ -71,6 +73,9 @@ class Simulator:
         self.sent: list[dict[str, Any]] = []
         self.outbox: list[Notification] = []
         self.faults: list[Fault] = []
+        self.withdraw_before_decision_armed: dict[str, int] = {}
+        # Faults of the background push (set_webhook_faults), as deliver_webhooks takes them.
+        self.push_faults: dict[str, Any] = {}
         self.buckets: dict[tuple[str, str, str], tuple[float, float]] = {}
         # Authenticated API calls answered, by (method, route template): what a shop costs
         self.api_calls: Counter[tuple[str, str]] = Counter()
@@ -79,145 +84,6 @@ class Simulator:
         from inbox.platforms.tiktok_shop.simulator.api import build_app
 
         self.asgi_app = build_app(self)
-
-    # --- apps, shops, grants -----------------------------------------------------------------
-    def add_app(self, app_key: str, app_secret: str) -> None:
-        with self.lock:
-            self.apps[app_key] = App(app_key, app_secret)
-
-    def add_shop(
-        self,
-        app_key: str,
-        *,
-        shop_id: str,
-        name: str,
-        region: str,
-        cipher: str | None = None,
-        seller_type: str = "CROSS_BORDER",
-    ) -> str:
-        """Register a shop under an app; returns its cipher (generated when not given)."""
-        with self.lock:
-            if app_key not in self.apps:
-                raise KeyError(f"unknown app_key {app_key!r}")
-            cipher = cipher or random_token("ROW_", 32)
-            shop = Shop(
-                shop_id=shop_id,
-                app_key=app_key,
-                name=name,
-                region=region,
-                cipher=cipher,
-                seller_type=seller_type,
-                code=region.upper()[:2] + "LC" + shop_id[-6:].upper(),
-                im_user_id=self.ids.next(),
-            )
-            old = self.shops.get(shop_id)
-            if old is not None:
-                self.shops_by_cipher.pop(old.cipher, None)
-                shop.webhooks = old.webhooks
-            self.shops[shop_id] = shop
-            self.shops_by_cipher[cipher] = shop
-            return cipher
-
-    def issue_auth_code(self, app_key: str, shop_ids: list[str]) -> str:
-        """A single-use authorisation code, valid 30 minutes, as the consent redirect gives."""
-        with self.lock:
-            self._check_shops(app_key, shop_ids)
-            code = random_token("SIMAC_", 32)
-            self.auth_codes[code] = AuthCode(
-                code, app_key, list(shop_ids), self.clock() + AUTH_CODE_TTL
-            )
-            return code
-
-    def grant(
-        self,
-        app_key: str,
-        shop_ids: list[str],
-        *,
-        access_token: str | None = None,
-        refresh_token: str | None = None,
-        access_ttl: int = 7 * 86400,
-        refresh_ttl: int = 30 * 86400,
-    ) -> dict[str, Any]:
-        """Create a token pair directly (fixed tokens let a demo survive a restart)."""
-        with self.lock:
-            self._check_shops(app_key, shop_ids)
-            grant = self._new_grant(
-                app_key,
-                shop_ids,
-                access_token=access_token,
-                refresh_token=refresh_token,
-                access_ttl=access_ttl,
-                refresh_ttl=refresh_ttl,
-            )
-            return {
-                "access_token": grant.access_token,
-                "access_token_expire_in": grant.access_expires,
-                "refresh_token": grant.refresh_token,
-                "refresh_token_expire_in": grant.refresh_expires,
-            }
-
-    def expire_access_token(self, access_token: str) -> None:
-        """Expire one access token now (its refresh token still works)."""
-        self.expire_tokens(access_token=access_token)
-
-    def expire_tokens(
-        self, *, access_token: str = "", shop_id: str = "", refresh: bool = False
-    ) -> int:
-        """Expire the access token given, or those of every live grant covering ``shop_id``;
-        the next signed call with one is answered 105002 (expired). With ``refresh`` the
-        refresh tokens expire too, so a refresh is refused and the seller must authorise again.
-        Returns how many grants were expired; KeyError when none matches."""
-        if bool(access_token) == bool(shop_id):
-            raise ValueError("give exactly one of access_token and shop_id")
-        with self.lock:
-            if access_token:
-                grants = [self.grants_by_access[access_token]]
-            else:
-                grants = [
-                    g
-                    for g in self.grants_by_access.values()
-                    if shop_id in g.shop_ids and g.access_valid
-                ]
-                if not grants:
-                    raise KeyError(f"no live grant covers shop {shop_id!r}")
-            past = int(self.clock()) - 1
-            for grant in grants:
-                grant.access_expires = min(grant.access_expires, past)
-                if refresh:
-                    grant.refresh_expires = min(grant.refresh_expires, past)
-            return len(grants)
-
-    def _check_shops(self, app_key: str, shop_ids: list[str]) -> None:
-        if app_key not in self.apps:
-            raise KeyError(f"unknown app_key {app_key!r}")
-        for shop_id in shop_ids:
-            if shop_id not in self.shops or self.shops[shop_id].app_key != app_key:
-                raise KeyError(f"shop {shop_id!r} is not registered under this app")
-
-    def _new_grant(
-        self,
-        app_key: str,
-        shop_ids: list[str],
-        *,
-        access_token: str | None = None,
-        refresh_token: str | None = None,
-        access_ttl: int = 7 * 86400,
-        refresh_ttl: int = 30 * 86400,
-        open_id: str | None = None,
-    ) -> Grant:
-        now = int(self.clock())
-        grant = Grant(
-            access_token=access_token or random_token("ROW_", 48),
-            refresh_token=refresh_token or random_token("ROW_", 48),
-            app_key=app_key,
-            shop_ids=list(shop_ids),
-            access_expires=now + access_ttl,
-            refresh_expires=now + refresh_ttl,
-            open_id=open_id or random_token("", 24),
-        )
-        self.grants_by_access[grant.access_token] = grant
-        self.grants_by_refresh[grant.refresh_token] = grant
-        return grant
 
     # --- webhooks ----------------------------------------------------------------------------
     def subscribe(self, shop_id: str, event_type: str, address: str) -> None:
@@ -247,15 +113,22 @@ class Simulator:
             "timestamp": int(self.clock()),
             "data": data,
         }
-        self.outbox.append(
-            Notification(
-                notification_id=notification_id,
-                app_key=app.app_key,
-                app_secret=app.app_secret,
-                address=subscription.address,
-                body=dumps(envelope).encode(),
-            )
+        notification = Notification(
+            notification_id=notification_id,
+            app_key=app.app_key,
+            app_secret=app.app_secret,
+            address=subscription.address,
+            body=dumps(envelope).encode(),
+            event_type=event_type,
         )
+        faults = self.push_faults
+        if (
+            self.pusher is not None
+            and faults.get("jitter")
+            and delivery.faulted(faults, notification)
+        ):
+            notification.not_before = time.monotonic() + faults["rng"].uniform(0, faults["jitter"])
+        self.outbox.append(notification)
         if self.pusher is not None:
             self.pusher.wake()
 
@@ -264,14 +137,55 @@ class Simulator:
             return len(self.outbox)
 
     def deliver_webhooks(
-        self, *, duplicate: int = 1, shuffle: bool = False, drop: float = 0.0, seed: int = 0
+        self,
+        *,
+        duplicate: int = 1,
+        shuffle: bool = False,
+        drop: float = 0.0,
+        seed: int = 0,
+        event_types: list[str] | None = None,
     ) -> dict[str, Any]:
-        """POST every queued notification now; see :func:`.delivery.deliver`."""
+        """POST the queued notifications now (only those of ``event_types`` when given; the
+        rest stay queued); see :func:`.delivery.deliver`."""
         with self.lock:
-            batch, self.outbox = self.outbox, []
+            wanted = set(event_types) if event_types is not None else None
+            batch = [n for n in self.outbox if wanted is None or n.event_type in wanted]
+            self.outbox = [
+                n for n in self.outbox if wanted is not None and n.event_type not in wanted
+            ]
         return delivery.deliver(
             self, batch, duplicate=duplicate, shuffle=shuffle, drop=drop, seed=seed
         )
+
+    def set_webhook_faults(
+        self,
+        *,
+        duplicate: int = 1,
+        shuffle: bool = False,
+        drop: float = 0.0,
+        jitter: float = 0.0,
+        seed: int = 0,
+        event_types: list[str] | None = None,
+    ) -> None:
+        """Faults of the background push (``auto_push``), for notifications of ``event_types``
+        (all when None): each sent ``duplicate`` times, shuffled within a batch, a share
+        ``drop`` lost for good, each held back a random 0..``jitter`` seconds (so they arrive
+        out of order across batches). All defaults: no faults."""
+        if event_types is not None and not set(event_types) <= set(EVENT_TYPES):
+            raise ValueError(f"event_types must be among {sorted(EVENT_TYPES)}")
+        if duplicate <= 1 and not shuffle and drop <= 0 and jitter <= 0:
+            with self.lock:
+                self.push_faults = {}
+            return
+        with self.lock:
+            self.push_faults = {
+                "duplicate": max(1, int(duplicate)),
+                "shuffle": bool(shuffle),
+                "drop": float(drop),
+                "jitter": max(0.0, float(jitter)),
+                "rng": random.Random(seed),  # noqa: S311 - simulated faults, not security
+                "event_types": None if event_types is None else frozenset(event_types),
+            }
 
     # --- buyers ------------------------------------------------------------------------------
     def buyer_message(
@@ -374,72 +288,6 @@ class Simulator:
         return message
 
     # --- orders, cancellations, returns (see .orders and .returns) ---------------------------
-    def order_create(
-        self,
-        shop_id: str,
-        *,
-        buyer_user_id: str,
-        order_id: str | None = None,
-        products: list[tuple[str, str, str]] | None = None,
-        status: str = "AWAITING_SHIPMENT",
-    ) -> str:
-        """A buyer's paid order of ``products`` ((name, SKU name, price), one default line when
-        not given); returns its order_id. Get Order Detail gives its buyer's ``user_id``."""
-        with self.lock:
-            order = orders.order_create_locked(
-                self,
-                self.shops[shop_id],
-                buyer_user_id=buyer_user_id,
-                order_id=order_id,
-                products=products,
-                status=status,
-            )
-            return order.order_id
-
-    def cancellation_request(
-        self,
-        shop_id: str,
-        *,
-        order_id: str,
-        role: str = "BUYER",
-        reason_text: str = "I no longer need it.",
-    ) -> str:
-        """A cancellation of an order (a buyer's waits for the seller); returns the cancel_id
-        and queues CANCELLATION_STATUS_CHANGE (11)."""
-        return orders.cancellation_request(
-            self, shop_id, order_id=order_id, role=role, reason_text=reason_text
-        )
-
-    def cancellation_update(self, cancel_id: str, status: str) -> None:
-        """Move a cancellation to ``status``; queues CANCELLATION_STATUS_CHANGE (11)."""
-        orders.cancellation_update(self, cancel_id, status)
-
-    def return_request(
-        self,
-        shop_id: str,
-        *,
-        buyer_user_id: str,
-        order_id: str,
-        reason_text: str = "The item arrived damaged.",
-        return_type: str = "REFUND",
-        quick_refund: bool = False,
-    ) -> str:
-        """A buyer asks for a refund, return, replacement or exchange; returns the return_id
-        and queues RETURN_STATUS_CHANGE (12). An unknown order is created for that buyer."""
-        return returns.return_request(
-            self,
-            shop_id,
-            buyer_user_id=buyer_user_id,
-            order_id=order_id,
-            reason_text=reason_text,
-            return_type=return_type,
-            quick_refund=quick_refund,
-        )
-
-    def return_update(self, return_id: str, status: str, *, role: str = "BUYER") -> None:
-        """Move a return on as the buyer or platform would (e.g. ``BUYER_SHIPPED_ITEM``)."""
-        returns.return_update(self, return_id, status, role=role)
-
     # --- inspection --------------------------------------------------------------------------
     def sent_messages(self, shop_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
@@ -461,11 +309,6 @@ class Simulator:
                 for m in c.messages
                 if m.role == "BUYER"
             }
-
-    def return_decisions(self, return_id: str) -> list[dict[str, Any]]:
-        """Approve/reject decisions recorded for a return, oldest first."""
-        with self.lock:
-            return [dict(d) for d in self.returns[return_id].decisions]
 
     # --- faults and traffic ------------------------------------------------------------------
     def set_fault(self, path_prefix: str, kind: str, *, count: int = 1, delay: float = 0.0) -> None:

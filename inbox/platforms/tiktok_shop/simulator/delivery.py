@@ -132,6 +132,31 @@ class Pusher:
                 self.sim.outbox = [n for n in self.sim.outbox if n.not_before > now]
             if due:
                 try:
-                    deliver(self.sim, due)
+                    self._push(due)
                 except Exception:  # the push thread must survive anything
                     logger.exception("simulator webhook push failed")
+
+    def _push(self, due: list[Notification]) -> None:
+        """Deliver, with the faults ``set_webhook_faults`` set for the notifications they
+        select (duplicates, shuffling within the batch, drops; the hold-back was applied when
+        each was queued)."""
+        faults = self.sim.push_faults
+        hit = [n for n in due if faults and faulted(faults, n)]
+        clean = [n for n in due if not (faults and faulted(faults, n))]
+        if clean:
+            deliver(self.sim, clean)
+        if hit:
+            deliver(
+                self.sim,
+                hit,
+                duplicate=faults["duplicate"],
+                shuffle=faults["shuffle"],
+                drop=faults["drop"],
+                seed=faults["rng"].randrange(2**32),
+            )
+
+
+def faulted(faults: dict[str, Any], notification: Notification) -> bool:
+    """Whether the push faults apply to this notification (by its event type)."""
+    types = faults.get("event_types")
+    return types is None or notification.event_type in types

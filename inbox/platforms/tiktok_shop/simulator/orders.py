@@ -18,7 +18,6 @@ from inbox.platforms.tiktok_shop.simulator.commerce import (
 )
 from inbox.platforms.tiktok_shop.simulator.paging import page_size, paginate
 from inbox.platforms.tiktok_shop.simulator.state import (
-    CODE_CONFLICT,
     CODE_NOT_FOUND,
     ApiError,
     Shop,
@@ -286,6 +285,8 @@ def _decide_cancellation(sim: Simulator, call: Call, verb: str) -> dict[str, Any
     key = call.query.get("idempotency_key", "")
     if len(key) > 255:
         raise bad_param("idempotency_key is at most 255 characters.")
+    from inbox.platforms.tiktok_shop.simulator import disputes
+
     with sim.lock:
         shop = _shop(call)
         cancellation = sim.cancellations.get(call.path_params["cancel_id"])
@@ -293,11 +294,12 @@ def _decide_cancellation(sim: Simulator, call: Call, verb: str) -> dict[str, Any
             raise ApiError(404, CODE_NOT_FOUND, "The cancellation does not exist.")
         if key and key in cancellation.idempotency_keys:
             return {}
+        disputes.withdraw_if_armed_locked(sim, cancellation)
         if (cancellation.cancel_type, cancellation.status) != (
             "BUYER_CANCEL",
             "CANCELLATION_REQUEST_PENDING",
         ):
-            raise ApiError(409, CODE_CONFLICT, f"The cancellation cannot be {verb}d in its status.")
+            raise disputes.refusal(cancellation, verb)
         if verb == "reject":
             reason = body.get("reject_reason")
             if not isinstance(reason, str) or reason not in dict(CANCEL_REJECT_REASONS):

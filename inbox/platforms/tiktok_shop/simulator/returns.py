@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from inbox.platforms.tiktok_shop.simulator import disputes
 from inbox.platforms.tiktok_shop.simulator.commerce import (
     PENDING_STATUS,
     RETURN_STATUSES,
@@ -24,7 +25,6 @@ from inbox.platforms.tiktok_shop.simulator.orders import (
     sort_and_page,
 )
 from inbox.platforms.tiktok_shop.simulator.state import (
-    CODE_CONFLICT,
     CODE_NOT_FOUND,
     ApiError,
     Shop,
@@ -321,17 +321,13 @@ def _decide(
         item = _return(sim, call, call.path_params["return_id"])
         if key and key in item.idempotency_keys:
             return {}
+        disputes.withdraw_if_armed_locked(sim, item)
         moves = table[str(decision)]
         after = moves.get((item.return_status, item.return_type)) or moves.get(
             (item.return_status, "*")
         )
-        if after is None:
-            raise ApiError(
-                409,
-                CODE_CONFLICT,
-                f"The return cannot be {verb}d with {decision} in its status "
-                f"({item.return_type}, {item.return_status}).",
-            )
+        if after is None or item.arbitration_status == "IN_PROGRESS":
+            raise disputes.refusal(item, verb, str(decision))
         reason_text = (
             _check_reject_body(body, item, required=reason_required) if verb == "reject" else ""
         )

@@ -235,6 +235,7 @@ class Notification:
     body: bytes
     attempts: int = 0
     not_before: float = 0.0  # time.monotonic()
+    event_type: str = ""  # e.g. RETURN_STATUS_CHANGE (what webhook faults select on)
 
 
 @dataclass
