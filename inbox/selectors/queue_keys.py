@@ -1,0 +1,196 @@
+"""The one queue's order: due times, positions, cursors and "after the cursor" filters
+(inbox/selectors/queue.py reads the rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from inbox.models import AfterSalesCase, Conversation
+from inbox.models.conversations import ANSWERED_SENTINEL
+
+CASE, CONVERSATION = 0, 1  # the type's place on a tie
+KINDS = ("all", "conversations", "cases")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def chat_reply_target() -> timedelta:
+    return timedelta(minutes=settings.SCRM_CHAT_REPLY_TARGET_MINUTES)
+
+
+def case_default_deadline() -> timedelta:
+    return timedelta(hours=settings.SCRM_CASE_DEFAULT_DEADLINE_HOURS)
+
+
+def conversation_due(conversation: Conversation) -> datetime:
+    """When a conversation's answer is due; answered ones at the far end (the sentinel)."""
+    if conversation.queue_key >= ANSWERED_SENTINEL:
+        return ANSWERED_SENTINEL
+    return conversation.queue_key + chat_reply_target()
+
+
+def case_due(case: AfterSalesCase) -> datetime:
+    """A case's seller deadline, or the documented default after the buyer asked."""
+    if case.seller_deadline is not None:
+        return case.seller_deadline
+    return case.platform_created_at + case_default_deadline()
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One row of the queue: a conversation or a case, with its position in the sort."""
+
+    kind: str  # "conversation" | "case"
+    item: Any  # Conversation | AfterSalesCase
+    position: tuple[int, ...]  # what the cursor stores (see _position)
+    due: datetime
+
+    @property
+    def cursor(self) -> str:
+        return ".".join(str(p) for p in self.position)
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    next_cursor: str | None  # None: this was the last page
+
+
+def position_of(sort: str, kind: int, item: Any, due: datetime) -> tuple[int, ...]:
+    """The cursor's integers: waiting (due, type, id); newest (activity, type, id);
+    priority (priority, due, type, id). Cases count as normal priority (1)."""
+    if sort == "newest":
+        at = item.last_message_at if kind == CONVERSATION else item.platform_updated_at
+        return (_micros(at), kind, item.id)
+    if sort == "priority":
+        prio = item.priority if kind == CONVERSATION else 1
+        return (prio, _micros(due), kind, item.id)
+    return (_micros(due), kind, item.id)
+
+
+def sort_key(sort: str, position: tuple[int, ...]) -> tuple[int, ...]:
+    """The position turned into a tuple whose ascending order is the queue's order."""
+    if sort == "newest":
+        at, kind, pk = position
+        return (-at, kind, -pk)
+    if sort == "priority":
+        prio, due, kind, pk = position
+        return (-prio, due, kind, pk)
+    return position
+
+
+def parse_cursor(sort: str, cursor: str | None) -> tuple[int, ...] | None:
+    """A cursor of this sort, or None (first page) for anything unusable."""
+    if not cursor:
+        return None
+    parts = cursor.split(".")
+    if len(parts) != (4 if sort == "priority" else 3) or len(cursor) > 100:
+        return None
+    try:
+        values = tuple(int(p) for p in parts)
+    except ValueError:
+        return None
+    due = values[1] if sort == "priority" else values[0]
+    if not (0 <= due <= _micros(ANSWERED_SENTINEL) + 10**12 and values[-2] in (CASE, CONVERSATION)):
+        return None
+    return values
+
+
+# --- keyset: "after the cursor" as a filter on one source -----------------------------------
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int
+
+
+def after_cursor(parts: list[tuple[Any, bool, Any]]) -> Q | bool:
+    """Rows whose key (lexicographic over ``parts``: (field or _Const, descending, cursor
+    value)) comes strictly after the cursor. True: every row; False: none."""
+    if not parts:
+        return False
+    (lhs, desc, value), rest = parts[0], parts[1:]
+    if isinstance(lhs, Const):
+        if lhs.value == value:
+            return after_cursor(rest)
+        return (lhs.value < value) if desc else (lhs.value > value)
+    beyond = Q(**{f"{lhs}__{'lt' if desc else 'gt'}": value})
+    tail = after_cursor(rest)
+    if tail is False:
+        return beyond
+    same = Q(**{lhs: value})
+    return beyond | (same if tail is True else same & tail)
+
+
+def conversation_after(sort: str, target: timedelta) -> Callable[[tuple[int, ...]], Q | bool]:
+    def queue_key_at(due_us: int) -> datetime:
+        due = _from_micros(due_us)
+        return ANSWERED_SENTINEL if due >= ANSWERED_SENTINEL else due - target
+
+    def after(c: tuple[int, ...]) -> Q | bool:
+        kind = Const(CONVERSATION)
+        if sort == "newest":
+            return after_cursor(
+                [
+                    ("last_message_at", True, _from_micros(c[0])),
+                    (kind, False, c[1]),
+                    ("id", True, c[2]),
+                ]
+            )
+        if sort == "priority":
+            return after_cursor(
+                [
+                    ("priority", True, c[0]),
+                    ("queue_key", False, queue_key_at(c[1])),
+                    (kind, False, c[2]),
+                    ("id", False, c[3]),
+                ]
+            )
+        return after_cursor(
+            [("queue_key", False, queue_key_at(c[0])), (kind, False, c[1]), ("id", False, c[2])]
+        )
+
+    return after
+
+
+def case_after(sort: str, field: str, offset: timedelta) -> Callable[[tuple[int, ...]], Q | bool]:
+    """``field`` + ``offset`` is the case's due time (seller_deadline + 0, or
+    platform_created_at + the default deadline)."""
+
+    def after(c: tuple[int, ...]) -> Q | bool:
+        kind = Const(CASE)
+        if sort == "newest":
+            return after_cursor(
+                [
+                    ("platform_updated_at", True, _from_micros(c[0])),
+                    (kind, False, c[1]),
+                    ("id", True, c[2]),
+                ]
+            )
+        if sort == "priority":
+            return after_cursor(
+                [
+                    (Const(1), True, c[0]),
+                    (field, False, _from_micros(c[1]) - offset),
+                    (kind, False, c[2]),
+                    ("id", False, c[3]),
+                ]
+            )
+        return after_cursor(
+            [(field, False, _from_micros(c[0]) - offset), (kind, False, c[1]), ("id", False, c[2])]
+        )
+
+    return after
