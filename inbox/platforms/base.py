@@ -14,6 +14,31 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+# After-sales and order dataclasses live in base_commerce.py; they are part of this interface.
+from inbox.platforms.base_commerce import (
+    AfterSalesLine,
+    DecisionRequest,
+    EvidenceMedia,
+    PlatformAfterSales,
+    PlatformOrder,
+    PlatformOrderLine,
+    PlatformRecipient,
+    RejectReason,
+    ReturnRecord,
+)
+
+__all__ = [
+    "AfterSalesLine",
+    "DecisionRequest",
+    "EvidenceMedia",
+    "PlatformAfterSales",
+    "PlatformOrder",
+    "PlatformOrderLine",
+    "PlatformRecipient",
+    "RejectReason",
+    "ReturnRecord",
+]
+
 T = TypeVar("T")
 
 
@@ -187,100 +212,6 @@ class OutgoingMessage:
     content: dict[str, Any] = field(default_factory=dict)
 
 
-# --- after-sales and orders ------------------------------------------------------------------
-@dataclass(frozen=True)
-class AfterSalesLine:
-    """One line of a return or cancellation: what the buyer sends back or is refunded for."""
-
-    line_item_id: str
-    order_line_item_id: str
-    sku_id: str
-    sku_name: str
-    product_name: str
-    seller_sku: str
-    image_url: str
-    refund_total: str  # a decimal string, in the case's currency
-    currency: str
-
-
-@dataclass(frozen=True)
-class PlatformAfterSales:
-    """A return (refund only, return and refund, replacement, exchange) or a cancellation as
-    the platform shows it now. ``family`` is ``return`` or ``cancellation``: a platform id is
-    unique within its family only."""
-
-    family: str  # return | cancellation
-    case_id: str
-    order_id: str
-    type: str  # REFUND | RETURN_AND_REFUND | REPLACEMENT | EXCHANGE | CANCEL | BUYER_CANCEL
-    status: str
-    role: str  # who asked: BUYER | SELLER | SYSTEM | OPERATOR
-    reason: str  # the platform's reason code
-    reason_text: str  # the buyer's words: personal data, never logged
-    refund_total: str
-    currency: str
-    lines: tuple[AfterSalesLine, ...]
-    seller_deadline: datetime | None  # the first seller action's deadline, if the platform asks
-    seller_action: str  # that action's name ("" when none)
-    arbitration_status: str
-    create_time: datetime
-    update_time: datetime
-    extra: dict[str, Any] = field(default_factory=dict)  # partial refund, quick refund, ...
-
-    def __repr__(self) -> str:  # never print the buyer's words
-        return f"PlatformAfterSales({self.family} {self.case_id} {self.status})"
-
-
-@dataclass(frozen=True)
-class PlatformOrderLine:
-    line_item_id: str
-    sku_id: str
-    product_id: str
-    product_name: str
-    sku_name: str
-    sale_price: str
-    currency: str
-    seller_sku: str = ""
-    image_url: str = ""
-
-
-@dataclass(frozen=True)
-class PlatformRecipient:
-    """Who the order ships to: personal data, never logged (``repr`` names no field), stored
-    encrypted. ``city`` and ``region`` are the coarse places agents may see masked."""
-
-    name: str
-    phone: str
-    full_address: str
-    email: str
-    city: str
-    region: str  # the state or province
-    region_code: str  # the country, e.g. US
-    postal_code: str
-
-    def __repr__(self) -> str:
-        return "PlatformRecipient(<personal data>)"
-
-
-@dataclass(frozen=True)
-class PlatformOrder:
-    """An order as Get Order Detail shows it. ``recipient`` (name, phone, address, e-mail) is
-    personal data, never logged; the rest is not, but for the buyer's platform user id."""
-
-    order_id: str
-    status: str
-    buyer_user_id: str
-    currency: str
-    total_amount: str
-    lines: tuple[PlatformOrderLine, ...]
-    create_time: datetime
-    update_time: datetime
-    recipient: PlatformRecipient | None = None
-
-    def __repr__(self) -> str:  # never print the recipient
-        return f"PlatformOrder({self.order_id} {self.status})"
-
-
 # --- webhooks --------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class WebhookNotice:
@@ -356,6 +287,25 @@ class ShopApi(Protocol):
     def get_orders(self, order_ids: Sequence[str]) -> list[PlatformOrder]:
         """The orders of these ids the shop has (unknown ones left out), in as few calls as
         the platform's batch limit allows."""
+        ...
+
+    def decide(self, request: DecisionRequest) -> None:
+        """Send the seller's decision on a return or cancellation with its idempotency key (a
+        repeat of the key is a no-op on the platform, so this may be retried); PlatformError
+        with the platform's reason when it refuses (the case moved on, a bad reason)."""
+        ...
+
+    def reject_reasons(self, case_id: str, *, locale: str = "") -> list[RejectReason]:
+        """The reasons a reject of this return or cancellation may give now, worded in
+        ``locale`` (e.g. ``zh-CN``) where the platform has it."""
+        ...
+
+    def return_records(self, return_id: str) -> list[ReturnRecord]:
+        """A return's history, oldest first, with the buyer's images and videos."""
+        ...
+
+    def create_conversation(self, buyer_user_id: str) -> str:
+        """Open (or find) the chat with a buyer known by ``user_id``; its conversation id."""
         ...
 
 

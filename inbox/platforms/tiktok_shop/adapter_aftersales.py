@@ -9,8 +9,12 @@ from typing import Any
 
 from inbox.platforms.base import (
     AfterSalesLine,
+    DecisionRequest,
+    EvidenceMedia,
     Page,
     PlatformAfterSales,
+    RejectReason,
+    ReturnRecord,
     is_platform_id,
     platform_id,
 )
@@ -19,6 +23,7 @@ from inbox.platforms.tiktok_shop.adapter_common import (
     clamp,
     dicts,
     next_page_token,
+    path_id,
     utc_from_unix,
     warn_skipped,
 )
@@ -28,6 +33,21 @@ RETURNS_SEARCH_PATH = "/return_refund/202602/returns/search"
 CANCELLATIONS_SEARCH_PATH = "/return_refund/202602/cancellations/search"
 MAX_SEARCH_PAGE = 50  # returns and cancellations: 10-50 (returns), 1-50 (cancellations)
 MIN_RETURNS_PAGE = 10
+# Deciding: approve at 202309, reject at 202606 (reject_reason required), cancellations 202309.
+RR = "/return_refund/202309"
+APPROVE_RETURN_PATH = RR + "/returns/{id}/approve"
+REJECT_RETURN_PATH = "/return_refund/202606/returns/{id}/reject"
+CANCELLATION_PATH = RR + "/cancellations/{id}/{verb}"
+REJECT_REASONS_PATH = RR + "/reject_reasons"
+RETURN_RECORDS_PATH = RR + "/returns/{id}/records"
+# Our names for the seller's answers to a cancellation (the platform's calls take none).
+APPROVE_CANCELLATION = "APPROVE_CANCELLATION"
+REJECT_CANCELLATION = "REJECT_CANCELLATION"
+# Decisions that offer a partial refund, and the body key and amount key each takes.
+PARTIAL_REFUND_FIELDS = {
+    "OFFER_PARTIAL_REFUND": ("partial_refund", "amount"),
+    "OFFER_PARTIAL_REFUND_AFTER_RECEIVING_PKG": ("partial_refund_amount", "partial_refund_total"),
+}
 
 
 class AfterSalesCalls:
@@ -71,6 +91,36 @@ class AfterSalesCalls:
         items = [cancellation_from(c) for c in dicts(data.get("cancellations"))]
         return _valid_cases(items, "cancellations", data)
 
+    def decide(self, request: DecisionRequest) -> None:
+        """Approve or reject with the platform's idempotency key: a repeat of the key answers
+        success without a second decision, so the call may be retried."""
+        case_id = path_id(request.case_id, "case_id")
+        params = {"idempotency_key": request.idempotency_key}
+        if request.family == "cancellation":
+            path = CANCELLATION_PATH.format(id=case_id, verb=request.verb)
+        elif request.verb == "approve":
+            path = APPROVE_RETURN_PATH.format(id=case_id)
+        else:
+            path = REJECT_RETURN_PATH.format(id=case_id)
+        self.client.call("POST", path, params=params, body=decision_body(request), idempotent=True)
+
+    def reject_reasons(self, case_id: str, *, locale: str = "") -> list[RejectReason]:
+        params = {"return_or_cancel_id": platform_id(case_id, "return_or_cancel_id")}
+        if locale:
+            params["locale"] = locale
+        data = self.client.call("GET", REJECT_REASONS_PATH, params=params)
+        return [
+            RejectReason(name=str(r.get("name") or ""), text=str(r.get("text") or ""))
+            for r in dicts(data.get("reasons"))
+            if r.get("name")
+        ]
+
+    def return_records(self, return_id: str) -> list[ReturnRecord]:
+        data = self.client.call(
+            "GET", RETURN_RECORDS_PATH.format(id=path_id(return_id, "return_id"))
+        )
+        return [record_from(r) for r in dicts(data.get("records"))]
+
     def _search(
         self,
         path: str,
@@ -100,6 +150,53 @@ class AfterSalesCalls:
 
 
 # --- conversions -----------------------------------------------------------------------------
+def decision_body(request: DecisionRequest) -> dict[str, Any]:
+    """The JSON body of a decision call (docs/platforms/tiktok-shop.md §4)."""
+    body: dict[str, Any] = {}
+    if request.family != "cancellation":
+        body["decision"] = request.decision
+    if request.verb == "reject":
+        body["reject_reason"] = request.reject_reason
+        if request.comment:
+            body["comment"] = request.comment
+        if request.images:
+            body["images"] = [dict(image) for image in request.images]
+    partial = PARTIAL_REFUND_FIELDS.get(request.decision)
+    if partial is not None and request.partial_refund_amount:
+        key, amount_key = partial
+        body[key] = {amount_key: request.partial_refund_amount, "currency": request.currency}
+    return body
+
+
+def _media(raw: Any, kind: str) -> tuple[EvidenceMedia, ...]:
+    media = []
+    for item in dicts(raw):
+        url = str(item.get("url") or "")
+        if not url:
+            continue
+        thumb = url if kind == "image" else str(item.get("cover") or "")
+        media.append(
+            EvidenceMedia(
+                kind=kind,
+                url=url,
+                thumb_url=thumb,
+                width=as_int(item.get("width")),
+                height=as_int(item.get("height")),
+            )
+        )
+    return tuple(media)
+
+
+def record_from(raw: Mapping[str, Any]) -> ReturnRecord:
+    """A return record without its words (``description``, ``reason_text``, ``note``)."""
+    return ReturnRecord(
+        event=str(raw.get("event") or ""),
+        role=str(raw.get("role") or ""),
+        create_time=utc_from_unix(raw.get("create_time")),
+        media=_media(raw.get("images"), "image") + _media(raw.get("videos"), "video"),
+    )
+
+
 def _money(value: Any) -> tuple[str, str]:
     """(total, currency) of a RefundAmount."""
     money = value if isinstance(value, dict) else {}

@@ -54,6 +54,31 @@ def routes(sim: Simulator) -> list[Route]:
         )
         return {"conversation_id": conversation_id, "message_id": message_id}
 
+    async def return_decisions(body: dict[str, Any], request: Request) -> Any:
+        """Every approve/reject the simulator recorded (returns and cancellations), oldest
+        first, optionally of one shop: what tests count ("exactly one decision")."""
+        shop_id = request.query_params.get("shop_id")
+        with sim.lock:
+            cases = [("return", r.return_id, r) for r in sim.returns.values()] + [
+                ("cancellation", c.cancel_id, c) for c in sim.cancellations.values()
+            ]
+            found = [
+                {
+                    "shop_id": case.shop_id,
+                    "family": family,
+                    "id": ident,
+                    "action": d.get("action", ""),
+                    "decision": d.get("decision", d.get("action", "").upper()),
+                    "reject_reason": d.get("reject_reason", ""),
+                    "idempotency_key": d.get("idempotency_key", ""),
+                    "time": d.get("time", 0),
+                }
+                for family, ident, case in cases
+                if shop_id in (None, case.shop_id)
+                for d in case.decisions
+            ]
+        return {"decisions": sorted(found, key=lambda d: (d["time"], d["id"]))}
+
     async def sent_messages(body: dict[str, Any], request: Request) -> Any:
         return {"sent_messages": sim.sent_messages(request.query_params.get("shop_id"))}
 
@@ -159,6 +184,7 @@ def routes(sim: Simulator) -> list[Route]:
     return [
         Route("/_sim/buyer_message", wrap(buyer_message), methods=["POST"]),
         Route("/_sim/sent_messages", wrap(sent_messages), methods=["GET"]),
+        Route("/_sim/return_decisions", wrap(return_decisions), methods=["GET"]),
         Route("/_sim/deliver_webhooks", wrap(deliver), methods=["POST"]),
         Route("/_sim/faults", wrap(faults), methods=["POST"]),
         Route("/_sim/traffic", wrap(traffic), methods=["POST"]),

@@ -310,7 +310,9 @@ def _decide_cancellation(sim: Simulator, call: Call, verb: str) -> dict[str, Any
             comment = body.get("comment", "")
             if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
                 raise bad_param(f"comment is a string of at most {MAX_COMMENT} characters.")
-        cancellation.decisions.append({**body, "action": verb, "time": int(sim.clock())})
+        cancellation.decisions.append(
+            {**body, "action": verb, "time": int(sim.clock()), "idempotency_key": key}
+        )
         if key:
             cancellation.idempotency_keys.add(key)
         status = (

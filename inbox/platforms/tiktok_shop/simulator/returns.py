@@ -344,7 +344,7 @@ def _decide(
         if offer is not None:
             item.seller_proposed_return_type = "PARTIAL_REFUND"
             item.partial_refund = offer
-        item.decisions.append({**body, "action": verb, "time": now})
+        item.decisions.append({**body, "action": verb, "time": now, "idempotency_key": key})
         item.record(
             f"SELLER_{verb.upper()}",
             "SELLER",
