@@ -32,7 +32,6 @@ from inbox.models import (
 from inbox.platforms.base import (
     Page,
     PlatformAfterSales,
-    PlatformError,
     ShopApi,
     is_platform_id,
 )
@@ -176,9 +175,10 @@ def customer_for_user_id(*, organisation_id: int, platform: str, user_id: str) -
 def _buyers_by_order(
     shop: ShopAccount, api: ShopApi, cases: Sequence[PlatformAfterSales]
 ) -> dict[str, Customer]:
-    """order id -> customer, for the cases whose stored row has no customer yet: one Get
-    Order Detail call per 50 orders. Best effort: when the orders cannot be read, the cases
-    are stored without their buyer, and the next read of each links it."""
+    """order id -> customer, for the cases whose stored row has no customer yet, through the
+    orders service (stored orders while fresh, else one Get Order Detail call per 50 orders,
+    each order stored). Best effort: when the orders cannot be read, the cases are stored
+    without their buyer, and the next read of each links it."""
     linked = set(
         AfterSalesCase.objects.filter(
             shop_account=shop,
@@ -196,25 +196,11 @@ def _buyers_by_order(
     )
     if not wanted:
         return {}
-    try:
-        orders = api.get_orders(wanted)
-    except PlatformError as exc:
-        logger.warning(
-            "orders of shop %s not read, cases stored without their buyer: %s code %s",
-            shop.pk,
-            type(exc).__name__,
-            exc.code,
-        )
-        return {}
-    buyers: dict[str, Customer] = {}
-    for order in orders:
-        if order.buyer_user_id:
-            buyers[order.order_id] = customer_for_user_id(
-                organisation_id=shop.organisation_id,
-                platform=shop.platform,
-                user_id=order.buyer_user_id,
-            )
-    return buyers
+    # The orders service stores each order it reads (and logs a failure without data).
+    from inbox.services.orders import orders_for
+
+    orders = orders_for(shop=shop, order_ids=wanted, api=api)
+    return {oid: o.customer for oid, o in orders.items() if o.customer is not None}
 
 
 # --- storing ---------------------------------------------------------------------------------
