@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 DEMO_APP_KEY = "demo_app_key"
 DEMO_APP_SECRET = "demo_app_secret_not_for_production"  # noqa: S105 - simulator only
 TEN_YEARS = 10 * 365 * 86400
+DEMO_EVENTS = (
+    "NEW_MESSAGE",
+    "NEW_CONVERSATION",
+    "RETURN_STATUS_CHANGE",
+    "CANCELLATION_STATUS_CHANGE",
+)
 
 # platform shop id, name, region, time zone
 DEMO_SHOPS = [
@@ -76,7 +82,9 @@ def demo_simulator(webhook_address: str) -> Simulator:
                     access_ttl=TEN_YEARS,
                     refresh_ttl=TEN_YEARS,
                 )
-                for event_type in ("NEW_MESSAGE", "NEW_CONVERSATION", "RETURN_STATUS_CHANGE"):
+                for event_type in DEMO_EVENTS:
                     sim.subscribe(shop_id, event_type, webhook_address)
+            # Evidence photos are served by the simulator, mounted beside the webhooks.
+            sim.public_url = webhook_address.split("/webhooks/")[0] + "/simulator/tiktok"
             _simulator = sim
         return _simulator

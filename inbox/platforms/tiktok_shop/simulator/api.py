@@ -26,7 +26,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from inbox.platforms.tiktok_shop.signing import sign_request
-from inbox.platforms.tiktok_shop.simulator import control, handlers, orders, returns
+from inbox.platforms.tiktok_shop.simulator import (
+    control,
+    control_cases,
+    handlers,
+    orders,
+    returns,
+)
 from inbox.platforms.tiktok_shop.simulator.ids import request_id
 from inbox.platforms.tiktok_shop.simulator.state import (
     CODE_EXPIRED_TOKEN,
@@ -352,7 +358,7 @@ def build_app(sim: Simulator) -> Starlette:
         ("/order/202507/orders", "GET", orders.order_detail, "shop"),
     ]
     routes = [api_route(sim, path, method, fn, kind=kind) for path, method, fn, kind in spec]
-    routes += control.routes(sim)
+    routes += control.routes(sim) + control_cases.routes(sim)
     return Starlette(
         routes=_merge_methods(routes),
         exception_handlers={404: _not_found, 405: _bad_method},

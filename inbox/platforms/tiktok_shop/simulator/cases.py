@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from inbox.platforms.tiktok_shop.simulator import disputes, orders, returns
+from inbox.platforms.tiktok_shop.simulator import disputes, media, orders, returns
 from inbox.platforms.tiktok_shop.simulator.commerce import Cancellation, Order, ReturnOrder
 from inbox.platforms.tiktok_shop.simulator.state import Shop
 
@@ -31,6 +31,8 @@ class CasesMixin:
     cancellations: dict[str, Cancellation]
     # case id (or "*": any case) -> how many decisions the buyer's withdrawal still beats
     withdraw_before_decision_armed: dict[str, int]
+    # Where this simulator is reached from outside (what evidence photo URLs start with).
+    public_url: str
 
     def _sim(self) -> Simulator:
         return cast("Simulator", self)
@@ -84,9 +86,13 @@ class CasesMixin:
         reason_text: str = "The item arrived damaged.",
         return_type: str = "REFUND",
         quick_refund: bool = False,
+        evidence: list[str] | None = None,
     ) -> str:
         """A buyer asks for a refund, return, replacement or exchange; returns the return_id
-        and queues RETURN_STATUS_CHANGE (12). An unknown order is created for that buyer."""
+        and queues RETURN_STATUS_CHANGE (12). An unknown order is created for that buyer.
+        ``evidence``: names of photos the simulator serves (:data:`.media.DRAWINGS`), attached
+        to the request's return record."""
+        base = self.public_url.rstrip("/")
         return returns.return_request(
             self._sim(),
             shop_id,
@@ -95,6 +101,7 @@ class CasesMixin:
             reason_text=reason_text,
             return_type=return_type,
             quick_refund=quick_refund,
+            images=[media.image(base, name) for name in evidence or ()],
         )
 
     def return_update(self, return_id: str, status: str, *, role: str = "BUYER") -> None:

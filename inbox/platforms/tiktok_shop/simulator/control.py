@@ -113,14 +113,14 @@ def routes(sim: Simulator) -> list[Route]:
         return {"running": True}
 
     async def return_request(body: dict[str, Any], request: Request) -> Any:
-        kwargs = {"reason_text": str(body["reason_text"])} if body.get("reason_text") else {}
         return_id = sim.return_request(
             str(body["shop_id"]),
             buyer_user_id=str(body["buyer_user_id"]),
             order_id=str(body["order_id"]),
             return_type=str(body.get("return_type") or "REFUND"),
             quick_refund=bool(body.get("quick_refund", False)),
-            **kwargs,
+            reason_text=str(body.get("reason_text") or "The item arrived damaged."),
+            evidence=[str(name) for name in body.get("evidence") or ()],
         )
         return {"return_id": return_id}
 

@@ -74,6 +74,8 @@ class Simulator(AccountsMixin, CasesMixin):
         self.outbox: list[Notification] = []
         self.faults: list[Fault] = []
         self.withdraw_before_decision_armed: dict[str, int] = {}
+        # Set by SimulatorServer.start, or by whoever mounts the app (the demo).
+        self.public_url = ""
         # Faults of the background push (set_webhook_faults), as deliver_webhooks takes them.
         self.push_faults: dict[str, Any] = {}
         self.buckets: dict[tuple[str, str, str], tuple[float, float]] = {}

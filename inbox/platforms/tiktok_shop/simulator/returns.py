@@ -117,10 +117,12 @@ def return_request(
     reason_text: str,
     return_type: str = "REFUND",
     quick_refund: bool = False,
+    images: list[dict[str, Any]] | None = None,
 ) -> str:
     """A buyer asks for a return of an order; returns the return_id, queues webhook 12.
 
-    An order the simulator does not know yet is created for that buyer (one line).
+    An order the simulator does not know yet is created for that buyer (one line). ``images``
+    (``{url, width, height}``) are the buyer's evidence, on the request's record.
     """
     if return_type not in RETURN_TYPES:
         raise ValueError(f"return_type must be one of {sorted(RETURN_TYPES)}")
@@ -152,7 +154,12 @@ def return_request(
         )
         what = return_type.lower().replace("_", " ")  # "return and refund"
         item.record(
-            "BUYER_REQUEST", "BUYER", f"The buyer requested a {what}.", now, reason_text=reason_text
+            "BUYER_REQUEST",
+            "BUYER",
+            f"The buyer requested a {what}.",
+            now,
+            reason_text=reason_text,
+            images=images,
         )
         sim.returns[item.return_id] = item
         sim._queue_event(shop, "RETURN_STATUS_CHANGE", item.to_webhook("BUYER"))

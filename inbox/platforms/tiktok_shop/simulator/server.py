@@ -50,6 +50,8 @@ class SimulatorServer:
             target=lambda: server.run(sockets=[sock]), name="tiktok-sim-http", daemon=True
         )
         self._thread.start()
+        if not self.sim.public_url:
+            self.sim.public_url = self.base_url
         deadline = time.monotonic() + 10
         while not server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
