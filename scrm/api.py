@@ -65,6 +65,14 @@ class Forbidden(ServiceError):
     code = "permission_denied"
 
 
+class Conflict(ServiceError):
+    """The request is valid but the object's state refuses it (it moved on); ``code`` and
+    ``details`` name the state."""
+
+    status_code: int = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
 def locked_or_not_found(model: type[M], message: str, **lookup: Any) -> M:
     """The one row of ``model`` that ``lookup`` names, locked until the transaction ends
     (``select_for_update``), or :class:`NotFound` with ``message``. Services pass the
