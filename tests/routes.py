@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # which one fills each path parameter. A string starting with "=" is a literal.
 PATH_PARAMS: dict[str, dict[str, str]] = {
     "inbox:queue-row": {"conversation_id": "conversation"},
+    "inbox:queue-case-row": {"case_id": "case"},
     "inbox:conversation": {"conversation_id": "conversation"},
     "inbox:timeline": {"conversation_id": "conversation"},
     "inbox:header": {"conversation_id": "conversation"},

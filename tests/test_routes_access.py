@@ -23,6 +23,7 @@ from inbox.services.tokens import token_create
 from templates_app.models import Material, QuickReply
 from tests.factories import QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages, pending_reply
+from tests.inbox.case_builders import case_needing_decision
 from tests.routes import QUERIES, Route, body_for, routes, uncovered
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,7 @@ def plant(world) -> dict[str, Any]:
     )
     material.shop_accounts.set([shop])
     token, key = token_create(user=world.agent_a1, name=f"{MARKER} token")
+    case = case_needing_decision(shop, buyer=f"{MARKER} case buyer")
     return {
         "shop": shop.id,
         "conversation": conversation.id,
@@ -65,6 +67,7 @@ def plant(world) -> dict[str, Any]:
         "material": material.id,
         "token": token.id,
         "token_key": key,
+        "case": case.id,
     }
 
 

@@ -228,15 +228,43 @@ def queue_page(
     return QueuePage(page, page[-1].cursor if len(rows) > limit and page else None)
 
 
-def queue_rowposition_of(user: AnyUser, filters: QueueFilters, row: QueueRow) -> bool:
-    """Whether the view of ``filters`` lists this row (the live update drops it if not)."""
-    allowed = shop_account_ids_for(user)
-    shops = (
-        [s for s in filters.shop_account_ids if s in allowed]
-        if filters.shop_account_ids
-        else allowed
+def queue_case_row(
+    user: AnyUser, case_id: int, filters: QueueFilters, *, kind: str = "all"
+) -> tuple[QueueRow, bool]:
+    """One case the user may see as a queue row, and whether the view of ``filters`` and
+    ``kind`` lists it (a case that no longer needs a decision is not listed); NotFound for a
+    case outside the user's shops."""
+    from scrm.api import NotFound
+
+    shops = shop_account_ids_for(user)
+    try:
+        case = _shown(AfterSalesCase.objects.filter(shop_account_id__in=shops)).get(id=case_id)
+    except AfterSalesCase.DoesNotExist:
+        raise NotFound("After-sales case not found.") from None
+    sort = filters.sort if filters.sort in ("waiting", "newest", "priority") else "waiting"
+    due = case_due(case)
+    row = QueueRow("case", case, position_of(sort, CASE, case, due), due)
+    wanted = (
+        [s for s in filters.shop_account_ids if s in shops] if filters.shop_account_ids else shops
     )
-    if row.kind == "conversation":
-        return conversation_list(user, filters).filter(id=row.item.id).exists()
-    qs = case_rows(user, filters, shops)
-    return qs is not None and qs.filter(id=row.item.id).exists()
+    listed = case_rows(user, filters, wanted) if kind in ("all", "cases") else None
+    return row, listed is not None and listed.filter(id=case_id).exists()
+
+
+def case_decision_states(case_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """For the cases listed, where their latest decision stands when it is not settled:
+    {case id: ("pending" | "sending" | "failed", the platform's reason)}. Two queries."""
+    from inbox.models import AfterSalesDecision, OutboxAction
+
+    latest: dict[int, int] = {}
+    for decision_id, case_id in AfterSalesDecision.objects.filter(case_id__in=case_ids).values_list(
+        "id", "case_id"
+    ):
+        latest[case_id] = max(decision_id, latest.get(case_id, 0))
+    by_decision = {d: c for c, d in latest.items()}
+    actions = OutboxAction.objects.filter(
+        kind="after_sales_decision",
+        subject_id__in=list(by_decision),
+        state__in=["pending", "sending", "failed"],
+    ).values_list("subject_id", "state", "failure_reason")
+    return {by_decision[s]: (state, reason) for s, state, reason in actions if s in by_decision}

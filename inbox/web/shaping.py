@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inbox.models import Conversation, Message, Note
 from inbox.selectors import QueueFilters
+from inbox.selectors.queue_keys import CONVERSATION, conversation_due, position_of, sort_key
 from scrm.params import int_param
 
 PAGE_SIZE = 50
@@ -42,23 +43,33 @@ EMPTY_TEXTS = {
 }
 
 
+# What the queue lists: everything, conversations only, or after-sales cases only.
+KINDS = {
+    "all": _("Chats and after-sales"),
+    "conversations": _("Chats only"),
+    "cases": _("After-sales only"),
+}
+
+
 @dataclass(frozen=True)
 class QueueParams:
     view: str = "all"
     shop: int | None = None
     q: str = ""
-    page: int = 1
+    kind: str = "all"
+    cursor: str = ""  # where the page goes on (selectors.queue cursors); "" = the first page
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> QueueParams:
         # Anything unusable is ignored, never a 500 ("²".isdigit() is true, int("²") fails).
         view = request.GET.get("view", "all")
-        page = int_param(request.GET.get("page"), default=1, minimum=1, maximum=2**31)
+        kind = request.GET.get("kind", "all")
         return cls(
             view=view if view in VIEWS else "all",
             shop=int_param(request.GET.get("shop"), minimum=1),
             q=request.GET.get("q", "").strip()[:100],
-            page=min(page or 1, 200),
+            kind=kind if kind in KINDS else "all",
+            cursor=request.GET.get("cursor", "")[:100],
         )
 
     @property
@@ -67,6 +78,8 @@ class QueueParams:
 
     @property
     def empty_text(self) -> str:
+        if self.kind == "cases":
+            return str(_("No after-sales request needs a decision."))
         return str(EMPTY_TEXTS[self.view])
 
     def filters(self) -> QueueFilters:
@@ -84,31 +97,26 @@ class QueueParams:
         return QueueFilters(search=self.q, **kwargs)
 
     def query(self, **override: Any) -> str:
-        values = {"view": self.view, "shop": self.shop, "q": self.q, "page": None}
+        values = {"view": self.view, "shop": self.shop, "q": self.q, "kind": self.kind}
+        values["cursor"] = None
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in (None, "", "all")})
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_KEY_MAX = 10**20 - 1
+_KEY_OFFSET = 10**20
 
 
-def _micros(value: datetime) -> int:
-    return (value - _EPOCH) // _MICROSECOND
+def sort_string(sort: str, position: tuple[int, ...]) -> str:
+    """A queue row's place (selectors.queue_keys position) as a string whose plain ascending
+    order is the queue's order for ``sort``: the page moves a row that an event changed to
+    where the server would list it, conversations and cases alike."""
+    return ".".join(f"{k + _KEY_OFFSET:021d}" for k in sort_key(sort, position))
 
 
 def queue_sort_key(conversation: Conversation, sort: str) -> str:
-    """The row's place in the queue as a string whose plain ascending order is the queue's
-    order for ``sort`` (selectors.conversations.SORTS): the page moves a row that an event
-    changed (its ``queue_key``, its last message) to where the server would list it."""
-    c = conversation
-    if sort == "newest":  # -last_message_at, -id: complements turn descending into ascending
-        return f"{_KEY_MAX - _micros(c.last_message_at):020d}.{_KEY_MAX - c.id:020d}"
-    waiting = f"{_micros(c.queue_key):020d}.{c.id:020d}"
-    if sort == "priority":  # -priority, queue_key, id
-        return f"{9 - c.priority}.{waiting}"
-    return waiting
+    """A conversation row's ``sort_string``."""
+    due = conversation_due(conversation)
+    return sort_string(sort, position_of(sort, CONVERSATION, conversation, due))
 
 
 @dataclass
@@ -244,4 +252,8 @@ def js_strings() -> dict[str, str]:
         "notifications_blocked": gettext("Notifications are blocked in this browser."),
         "error": gettext("Something went wrong. Try again."),
         "you": gettext("You"),
+        "case_deciding": gettext("Deciding…"),
+        "case_failed": gettext("Decision failed: %(reason)s"),
+        "case_due_in": gettext("Due in %(time)s"),
+        "case_overdue": gettext("Overdue %(time)s"),
     }

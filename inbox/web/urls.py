@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.workspace, name="workspace"),
     path("queue/", views.queue, name="queue"),
     path("queue/<int:conversation_id>/", views.queue_row, name="queue-row"),
+    path("queue/case/<int:case_id>/", views.queue_case_row, name="queue-case-row"),
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("c/<int:conversation_id>/timeline/", views.timeline_fragment, name="timeline"),
     path("c/<int:conversation_id>/header/", views.conversation_header, name="header"),

@@ -17,9 +17,12 @@ from django.views.i18n import set_language
 
 from inbox import selectors
 from inbox.models import Conversation, Priority
+from inbox.selectors.queue import case_decision_states, queue_page
+from inbox.selectors.queue import queue_case_row as queue_case_row_get
 from inbox.selectors.workspace import assignee_choices, tag_names
 from inbox.services.accounts import member_language_set
 from inbox.web.shaping import (
+    KINDS,
     PAGE_SIZE,
     TIMELINE_LIMIT,
     VIEWS,
@@ -27,6 +30,7 @@ from inbox.web.shaping import (
     js_strings,
     queue_sort_key,
     snooze_presets,
+    sort_string,
     text_limit,
     timeline,
     viewer_zone,
@@ -53,17 +57,26 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _queue_context(request: HttpRequest, params: QueueParams) -> dict[str, Any]:
-    qs = selectors.conversation_list(request.user, params.filters())
-    start = (params.page - 1) * PAGE_SIZE
-    rows = list(qs[start : start + PAGE_SIZE + 1])
-    for row in rows:
-        row.sort_key = queue_sort_key(row, params.sort)  # type: ignore[attr-defined]
+    """One page of the one queue (conversations and cases needing a decision) after the
+    params' cursor, each row with its place in the order (``sort_key``) for live moves."""
+    sort = params.sort
+    page = queue_page(
+        request.user, params.filters(), kind=params.kind, cursor=params.cursor, limit=PAGE_SIZE
+    )
+    for row in page.rows:
+        row.item.sort_key = sort_string(sort, row.position)
+    cases = [row.item.id for row in page.rows if row.kind == "case"]
+    states = case_decision_states(cases) if cases else {}
+    for row in page.rows:
+        if row.kind == "case":
+            row.item.decision = states.get(row.item.id)
     return {
         "params": params,
-        "rows": rows[:PAGE_SIZE],
-        "has_more": len(rows) > PAGE_SIZE,
-        "next_query": params.query(page=params.page + 1),
+        "rows": page.rows,
+        "has_more": page.next_cursor is not None,
+        "next_query": params.query(cursor=page.next_cursor),
         "now": timezone.now(),
+        "kinds": KINDS,
     }
 
 
@@ -152,7 +165,7 @@ def conversation_header(request: HttpRequest, conversation_id: int) -> HttpRespo
 @page
 def queue(request: HttpRequest) -> HttpResponse:
     params = QueueParams.from_request(request)
-    template = "inbox/_queue_rows.html" if params.page > 1 else "inbox/_queue.html"
+    template = "inbox/_queue_rows.html" if params.cursor else "inbox/_queue.html"
     return render(request, template, _queue_context(request, params))
 
 
@@ -170,11 +183,23 @@ def queue_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
         "inbox/_queue_row.html",
         {
             "c": row,
-            "in_view": in_view.exists(),
+            "in_view": params.kind != "cases" and in_view.exists(),
             "now": timezone.now(),
             "open_id": int_param(request.GET.get("open"), minimum=1),
         },
     )
+
+
+@page
+def queue_case_row(request: HttpRequest, case_id: int) -> HttpResponse:
+    """One case's queue row, as the view in the query (view, shop, q, kind) would list it
+    (``data-in-view="0"``: no longer listed, e.g. decided); the case is any the user may see."""
+    params = QueueParams.from_request(request)
+    row, in_view = queue_case_row_get(request.user, case_id, params.filters(), kind=params.kind)
+    row.item.sort_key = sort_string(params.sort, row.position)
+    row.item.decision = case_decision_states([case_id]).get(case_id)
+    context = {"r": row, "in_view": in_view, "now": timezone.now()}
+    return render(request, "inbox/_queue_case_row.html", context)
 
 
 @page

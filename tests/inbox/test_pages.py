@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from inbox.models import Message, Note, Role
 from inbox.selectors import team_overview
 from tests.factories import make_person
 from tests.inbox.builders import conversation_with_messages
+from tests.inbox.case_builders import case_needing_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -71,14 +73,19 @@ def test_timeline_hides_hidden_messages_and_shows_notes_apart(client, world):
 def test_queue_page_queries_do_not_grow_with_rows(client, world, django_assert_max_num_queries):
     for i in range(60):
         conversation_with_messages(world.shop_a1, buyer=f"Buyer {i}")
+    for _ in range(10):  # after-sales cases due after every conversation: on the second page
+        case_needing_decision(world.shop_a1, due_in=timedelta(days=3))
     client.force_login(world.agent_a1)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(19):
         response = client.get("/inbox/")
     assert response.status_code == 200
-    assert response.content.decode().count('class="qrow') == 50  # first page
-    with django_assert_max_num_queries(8):
-        more = client.get("/inbox/queue/?page=2")
+    html = response.content.decode()
+    assert html.count('class="qrow') == 50  # first page
+    cursor = re.search(r"/inbox/queue/\?cursor=([0-9.]+)", html)[1]
+    with django_assert_max_num_queries(11):
+        more = client.get(f"/inbox/queue/?cursor={cursor}")
     assert more.content.decode().count('class="qrow') == 10
+    assert more.content.decode().count('id="qcase-') == 10
 
 
 def test_queue_views_filter(client, world):

@@ -157,6 +157,7 @@
     if (view && view !== "all") params.set("view", view);
     if (filters.elements.q.value.trim()) params.set("q", filters.elements.q.value.trim());
     if (filters.elements.shop.value) params.set("shop", filters.elements.shop.value);
+    if (filters.elements.kind && filters.elements.kind.value !== "all") params.set("kind", filters.elements.kind.value);
     return params.toString();
   }
 
@@ -199,7 +200,7 @@
     if (!list) return false;
     const key = row.dataset.sort || "";
     const more = $(".queue-more", list);
-    const before = $$(".qrow", list).find((r) => r !== row && (r.dataset.sort || "") > key);
+    const before = $$(".qrow, .qcase", list).find((r) => r !== row && (r.dataset.sort || "") > key);
     if (!before && more) return false;
     list.insertBefore(row, before || more || null);
     const empty = $(".queue-empty", list);
@@ -208,7 +209,7 @@
   }
 
   function afterRowsChanged() {
-    if (!$(".qrow") && !$(".queue-more")) return loadQueue(); // the view's own empty text
+    if (!$(".qrow, .qcase") && !$(".queue-more")) return loadQueue(); // the view's own empty text
     markOpenRow();
     rememberRows();
     updateBulkBar();
@@ -267,10 +268,11 @@
     flushUnlisted();
   }
 
-  // "Load more" pages by offset: a row that moved up while the page was open can come again.
+  // "Load more" pages from the last row's position: a row that moved down live while the page
+  // was open can come again with the next page; the copy placed first stays.
   document.addEventListener("htmx:afterSwap", () => {
     const seen = new Set();
-    $$(".qrow").forEach((row) => {
+    $$(".qrow, .qcase").forEach((row) => {
       if (seen.has(row.id)) row.remove();
       seen.add(row.id);
     });
@@ -293,6 +295,68 @@
   });
   filters.elements.q.addEventListener("input", debounce(loadQueue, 300));
   filters.elements.shop.addEventListener("change", loadQueue);
+  if (filters.elements.kind) filters.elements.kind.addEventListener("change", loadQueue);
+
+  // ---- after-sales rows of the queue (case.updated) --------------------------------------
+  // A case needing a decision is a row of its own (templates/inbox/_queue_case_row.html). An
+  // event shows its decision's state at once; a case leaving "needs a decision" is removed;
+  // otherwise the row is fetched for the view on screen and placed by its data-sort.
+  function showCaseDecision(row, d) {
+    const slot = row && $("[data-decision]", row);
+    if (!slot) return;
+    const state = d.decision_state || "";
+    slot.classList.toggle("is-failed", state === "failed");
+    if (state === "pending" || state === "sending") slot.textContent = T.case_deciding;
+    else if (state === "failed") slot.textContent = fmt(T.case_failed, { reason: d.decision_failure_reason || "—" });
+    else slot.textContent = "";
+  }
+
+  function caseRowRefresh(id, d) {
+    const q = queueQuery();
+    load("case-" + id, "/inbox/queue/case/" + id + "/" + (q ? "?" + q : ""), (html) => {
+      if (q !== queueQuery()) return;
+      const tpl = document.createElement("template");
+      tpl.innerHTML = html.trim();
+      const fresh = tpl.content.firstElementChild;
+      const old = document.getElementById("qcase-" + id);
+      if (!fresh) return;
+      const focused = old && old.contains(document.activeElement);
+      if (old) old.remove();
+      if (fresh.dataset.inView !== "0" && placeRow(fresh)) {
+        htmx.process(fresh);
+        if (d && d.decision_state) showCaseDecision(fresh, d);
+        refreshDues(fresh);
+        if (focused) $(".qlink", fresh).focus({ preventScroll: true });
+      }
+      afterRowsChanged();
+    });
+  }
+
+  function caseChanged(d) {
+    const row = document.getElementById("qcase-" + d.id);
+    if (d.stage !== "needs_decision") {
+      if (row) {
+        row.remove();
+        afterRowsChanged();
+      }
+      return;
+    }
+    showCaseDecision(row, d);
+    caseRowRefresh(d.id, d);
+  }
+
+  function refreshDues(root) {
+    const now = Date.now();
+    $$("[data-due]", root).forEach((el) => {
+      const due = Date.parse(el.dataset.due);
+      if (isNaN(due)) return;
+      const late = due <= now;
+      el.textContent = fmt(late ? T.case_overdue : T.case_due_in, { time: shortDuration(Math.abs(due - now) / 1000) });
+      el.classList.toggle("is-late", late);
+      const row = el.closest(".qcase");
+      if (row) row.classList.toggle("is-overdue", late);
+    });
+  }
 
   // ---- bulk ------------------------------------------------------------------------------
   function selectedIds() {
@@ -1024,6 +1088,9 @@
         }
         break;
       }
+      case "case.updated":
+        caseChanged(d);
+        break;
       case "message.updated":
       case "note.created":
         if (Number(d.conversation_id) === Number(openId)) refreshTimeline();
@@ -1162,6 +1229,7 @@
   rememberRows();
   if (openId) afterConversationLoad();
   window.setInterval(refreshWaits, 60000);
+  window.setInterval(refreshDues, 60000);
   connect();
   document.documentElement.dataset.inboxReady = "1";
   if (window.performance && performance.mark) performance.mark("inbox-ready");
