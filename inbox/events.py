@@ -82,6 +82,25 @@ class NotePayload(TypedDict):
     created_at: str | None
 
 
+class CasePayload(TypedDict):
+    """An after-sales case's queue facts (no buyer words: the reason, lines and evidence are
+    read through ``GET /api/v1/after-sales/{id}/``)."""
+
+    id: int
+    shop_account_id: int
+    family: str  # return | cancellation
+    kind: str  # refund | return_and_refund | replacement | exchange | cancellation
+    stage: str  # needs_decision | waiting | decided | closed
+    platform_status: str
+    seller_deadline: str | None
+    arbitration_status: str
+    conversation_id: int | None
+    customer_id: int | None
+    decision_state: str  # "" | pending | sending | sent | failed (the latest decision's)
+    decision_failure_reason: str
+    updated_at: str | None
+
+
 # --- shaping ---------------------------------------------------------------------------------
 def buyer_fields_for(data: Mapping[str, Any], viewer: Viewer) -> dict[str, Any]:
     """The payload's personal fields (buyer name, message text, preview) as ``viewer`` may see
@@ -155,6 +174,22 @@ NOTE_EXAMPLE: NotePayload = {
     "created_at": "2026-11-27T00:02:11+00:00",
 }
 
+CASE_EXAMPLE: CasePayload = {
+    "id": 311,
+    "shop_account_id": 2,
+    "family": "return",
+    "kind": "return_and_refund",
+    "stage": "needs_decision",
+    "platform_status": "RETURN_OR_REFUND_REQUEST_PENDING",
+    "seller_deadline": "2026-11-28T23:53:48+00:00",
+    "arbitration_status": "",
+    "conversation_id": 42,
+    "customer_id": 17,
+    "decision_state": "failed",
+    "decision_failure_reason": "The return cannot be approved in its status. (code 40009)",
+    "updated_at": "2026-11-27T00:05:10+00:00",
+}
+
 
 # --- the kinds -------------------------------------------------------------------------------
 def _shop_kind(name: str, description: str, schema: type, example: Mapping[str, Any]) -> EventKind:
@@ -185,3 +220,9 @@ CONVERSATION_UPDATED = _shop_kind(
     CONVERSATION_EXAMPLE,
 )
 NOTE_CREATED = _shop_kind("note.created", "a note", NotePayload, NOTE_EXAMPLE)
+CASE_UPDATED = _shop_kind(
+    "case.updated",
+    "an after-sales case changed (read from the platform, or its decision's state)",
+    CasePayload,
+    CASE_EXAMPLE,
+)

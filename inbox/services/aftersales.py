@@ -35,6 +35,7 @@ from inbox.platforms.base import (
     ShopApi,
     is_platform_id,
 )
+from inbox.services.aftersales_links import case_evidence_read, case_ingested
 from inbox.services.ingestion import StreamRun, shop_api
 
 logger = logging.getLogger(__name__)
@@ -206,13 +207,19 @@ def _buyers_by_order(
 # --- storing ---------------------------------------------------------------------------------
 @transaction.atomic
 def after_sales_case_upsert(
-    *, shop: ShopAccount, case: PlatformAfterSales, customer: Customer | None = None
+    *,
+    shop: ShopAccount,
+    case: PlatformAfterSales,
+    customer: Customer | None = None,
+    evidence: list[dict] | None = None,
 ) -> tuple[AfterSalesCase, bool]:
     """Store the platform's current state of one case; returns (case, changed).
 
     Keeps: one row per (shop account, family, platform id); a state older than the stored
     one (by the platform's ``update_time``) changes nothing; the status history gains the
-    status when it differs from the last one seen; a customer once linked stays linked.
+    status when it differs from the last one seen; a customer once linked stays linked;
+    ``evidence`` (read from the return's records, None when not read) replaces the stored
+    one; a changed case is linked to its buyer's conversation and published (``case.updated``).
     """
     keys = {"shop_account": shop, "family": case.family, "platform_case_id": case.case_id}
     row = AfterSalesCase.objects.select_for_update().filter(**keys).first()
@@ -224,8 +231,10 @@ def after_sales_case_upsert(
                     organisation_id=shop.organisation_id,
                     customer=customer,
                     history=_history_add([], case),
+                    evidence=evidence or [],
                     **_fields(case),
                 )
+            case_ingested(row, changed=True)
             return row, True
         except IntegrityError:  # stored concurrently: take the lock on theirs
             row = AfterSalesCase.objects.select_for_update().get(**keys)
@@ -243,8 +252,12 @@ def after_sales_case_upsert(
         if history != row.history:
             row.history = history
             changed.append("history")
+        if evidence is not None and evidence != row.evidence:
+            row.evidence = evidence
+            changed.append("evidence")
     if changed:
         row.save(update_fields=[*changed, "updated_at"])
+    case_ingested(row, changed=bool(changed))
     return row, bool(changed)
 
 
@@ -254,13 +267,35 @@ def after_sales_cases_store(
     """Store a batch of cases read from the platform, linking each new one to its buyer
     (one order read for the batch); returns how many rows were created or changed."""
     buyers = _buyers_by_order(shop, api, cases)
+    unread = _evidence_unread(shop, cases)
     stored = 0
     for case in cases:
+        evidence = (
+            case_evidence_read(api, shop_id=shop.pk, return_id=case.case_id)
+            if case.case_id in unread
+            else None
+        )
         _, changed = after_sales_case_upsert(
-            shop=shop, case=case, customer=buyers.get(case.order_id)
+            shop=shop, case=case, customer=buyers.get(case.order_id), evidence=evidence
         )
         stored += changed
     return stored
+
+
+def _evidence_unread(shop: ShopAccount, cases: Sequence[PlatformAfterSales]) -> set[str]:
+    """The returns of the batch whose records are to be read: new ones, and those the platform
+    changed since the state stored (one query for the batch)."""
+    returns = [c for c in cases if c.family == CaseFamily.RETURN]
+    stored = dict(
+        AfterSalesCase.objects.filter(
+            shop_account=shop,
+            family=CaseFamily.RETURN,
+            platform_case_id__in=[c.case_id for c in returns],
+        ).values_list("platform_case_id", "platform_updated_at")
+    )
+    return {
+        c.case_id for c in returns if c.case_id not in stored or c.update_time > stored[c.case_id]
+    }
 
 
 def _search(api: ShopApi, family: str) -> Callable[..., Page[PlatformAfterSales]]:

@@ -112,7 +112,9 @@ def mark_read_enqueue(*, conversation: Conversation) -> OutboxAction | None:
 
 def register_kinds() -> None:
     """The inbox's kinds (called from ``InboxConfig.ready()``)."""
+    from inbox.services.aftersales_decisions import DecisionDelivery
     from inbox.services.replies import ReplyDelivery
 
     outbox_handler_register(ReplyDelivery())
     outbox_handler_register(MarkReadOnPlatform())
+    outbox_handler_register(DecisionDelivery())

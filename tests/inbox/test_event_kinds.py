@@ -4,6 +4,7 @@ example of each kind is the registered one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED, NOTE_CREATED
+from inbox.events import (
+    CASE_UPDATED,
+    CONVERSATION_UPDATED,
+    MESSAGE_CREATED,
+    MESSAGE_UPDATED,
+    NOTE_CREATED,
+)
 from inbox.models import InboxEvent
-from inbox.platforms.base import Participant, PlatformMessage
+from inbox.platforms.base import Participant, PlatformAfterSales, PlatformMessage
 from inbox.services import conversations as work
 from inbox.services import replies
+from inbox.services.aftersales import after_sales_case_upsert
 from inbox.services.ingestion import messages_store
 from scrm.events import EVENT_KINDS, payload_check
 from tests.inbox.builders import conversation_with_messages
@@ -110,7 +118,57 @@ def test_note_created_when_a_note_is_added(world):
     assert note["author"]["id"] == world.agent_a1.pk
 
 
+def test_case_updated_when_a_case_is_stored_and_when_it_changes(world):
+    # Given a return the platform shows pending
+    start = last_id()
+    at = datetime(2026, 11, 26, 23, 53, 48, tzinfo=UTC)
+    pending = PlatformAfterSales(
+        family="return",
+        case_id="4035000000000001",
+        order_id="576000000000009001",
+        type="REFUND",
+        status="RETURN_OR_REFUND_REQUEST_PENDING",
+        role="BUYER",
+        reason="ecom_order_delivered_refund_and_return_reason_damaged",
+        reason_text="Arrived broken",
+        refund_total="19.99",
+        currency="USD",
+        lines=(),
+        seller_deadline=at + timedelta(days=2),
+        seller_action="SELLER_RESPOND_REFUND",
+        arbitration_status="",
+        create_time=at,
+        update_time=at,
+    )
+    # When it is stored, then read again once the platform moved it on
+    case, _ = after_sales_case_upsert(shop=world.shop_a1, case=pending)
+    moved = dataclasses.replace(
+        pending,
+        status="RETURN_OR_REFUND_REQUEST_SUCCESS",
+        seller_deadline=None,
+        seller_action="",
+        update_time=at + timedelta(minutes=5),
+    )
+    after_sales_case_upsert(shop=world.shop_a1, case=moved)
+    after_sales_case_upsert(shop=world.shop_a1, case=moved)  # unchanged: no event
+    # Then each change published case.updated, matching the schema, without the buyer's words
+    stored, decided = published(CASE_UPDATED, start)
+    assert (stored["id"], stored["stage"], stored["shop_account_id"]) == (
+        case.id,
+        "needs_decision",
+        world.shop_a1.id,
+    )
+    assert stored["seller_deadline"] == (at + timedelta(days=2)).isoformat()
+    assert (decided["stage"], decided["seller_deadline"], decided["decision_state"]) == (
+        "decided",
+        None,
+        "",
+    )
+    assert "Arrived broken" not in json.dumps([stored, decided])
+
+
 KIND_TESTS = {
+    CASE_UPDATED.name: test_case_updated_when_a_case_is_stored_and_when_it_changes,
     MESSAGE_CREATED.name: test_message_created_when_a_buyer_writes_and_a_reply_is_stored,
     MESSAGE_UPDATED.name: test_message_updated_when_a_reply_fails,
     CONVERSATION_UPDATED.name: test_conversation_updated_when_a_person_changes_a_conversation,
