@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox.api import accounts, conversations, tokens
+from inbox.api import accounts, aftersales, conversations, tokens
 
 app_name = "inbox_api"
 
@@ -41,4 +41,13 @@ urlpatterns = [
     path("conversations/<int:pk>/notes/", conversations.NoteCreate.as_view(), name="note-create"),
     path("conversations/<int:pk>/read/", conversations.MarkRead.as_view(), name="mark-read"),
     path("events/", conversations.EventList.as_view(), name="event-list"),
+    path("after-sales/", aftersales.CaseList.as_view(), name="case-list"),
+    path("after-sales/<int:pk>/", aftersales.CaseDetail.as_view(), name="case-detail"),
+    path(
+        "after-sales/<int:pk>/reject-reasons/",
+        aftersales.CaseRejectReasons.as_view(),
+        name="case-reject-reasons",
+    ),
+    path("after-sales/<int:pk>/approve/", aftersales.CaseApprove.as_view(), name="case-approve"),
+    path("after-sales/<int:pk>/reject/", aftersales.CaseReject.as_view(), name="case-reject"),
 ]

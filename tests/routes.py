@@ -49,6 +49,10 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "quick_replies:material": {"material_id": "material"},
     "templates_api:material-detail": {"pk": "material"},
     "templates_api:material-archive": {"pk": "material"},
+    "inbox_api:case-detail": {"pk": "case"},
+    "inbox_api:case-reject-reasons": {"pk": "case"},
+    "inbox_api:case-approve": {"pk": "case"},
+    "inbox_api:case-reject": {"pk": "case"},
     "templates_api:material-unarchive": {"pk": "material"},
     "templates_api:material-download": {"pk": "material"},
     "templates_api:quick-reply-detail": {"pk": "quick_reply"},
@@ -77,12 +81,18 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 # The query that makes a GET route show everything it can (the access test reads it).
 QUERIES: dict[str, str] = {
     "inbox_api:event-list": "after=0",
+    ("inbox_api:case-approve", "post"): {"decision": "APPROVE_REFUND"},
+    ("inbox_api:case-reject", "post"): {
+        "decision": "REJECT_REFUND",
+        "reject_reason": "seller_reject_apply_no_evidence",
+    },
     "inbox_api:conversation-list": "status=all",
     "inbox:workspace": "view=all",
     "templates_api:quick-reply-list": "archived=1",
     "templates_api:quick-reply-stats": "days=366",
 }
 
+    "inbox_api:case-list": "stage=needs_decision",
 EXCLUDED: dict[str, str] = {
     "admin/": "Django's admin: staff only, Django's own views and permission checks",
     "i18n/setlang/": "Django's set_language: a POST that only sets the language cookie",
