@@ -272,6 +272,8 @@ def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, k
                 with sim.lock:
                     sim.api_calls[method, template] += 1
                 body = parse_json(raw) if method != "GET" else {}
+                with sim.lock:
+                    sim.requests.append((method, template, dict(request.query_params), body))
                 call = Call(
                     app, grant, shop, dict(request.query_params), dict(request.path_params), body
                 )

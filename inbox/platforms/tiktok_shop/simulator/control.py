@@ -90,6 +90,8 @@ def routes(sim: Simulator) -> list[Route]:
             shuffle=bool(body.get("shuffle", False)),
             drop=float(body.get("drop", 0.0)),
             seed=int(body.get("seed", 0)),
+            event_types=[str(t) for t in body["event_types"]] if "event_types" in body else None,
+            lose=float(body.get("lose", 0.0)),
         )
 
     async def faults(body: dict[str, Any], request: Request) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +81,8 @@ class Simulator(AccountsMixin, CasesMixin):
         self.buckets: dict[tuple[str, str, str], tuple[float, float]] = {}
         # Authenticated API calls answered, by (method, route template): what a shop costs
         self.api_calls: Counter[tuple[str, str]] = Counter()
+        # The latest authenticated calls: (method, route template, query, JSON body).
+        self.requests: deque[tuple[str, str, dict[str, str], Any]] = deque(maxlen=2000)
         self.pusher = delivery.Pusher(self) if auto_push else None
         self.traffic: Any = None
         from inbox.platforms.tiktok_shop.simulator.api import build_app
@@ -146,9 +148,11 @@ class Simulator(AccountsMixin, CasesMixin):
         drop: float = 0.0,
         seed: int = 0,
         event_types: list[str] | None = None,
+        lose: float = 0.0,
     ) -> dict[str, Any]:
         """POST the queued notifications now (only those of ``event_types`` when given; the
-        rest stay queued); see :func:`.delivery.deliver`."""
+        rest stay queued); see :func:`.delivery.deliver` (``drop`` loses copies, ``lose``
+        whole notifications)."""
         with self.lock:
             wanted = set(event_types) if event_types is not None else None
             batch = [n for n in self.outbox if wanted is None or n.event_type in wanted]
@@ -156,7 +160,7 @@ class Simulator(AccountsMixin, CasesMixin):
                 n for n in self.outbox if wanted is not None and n.event_type not in wanted
             ]
         return delivery.deliver(
-            self, batch, duplicate=duplicate, shuffle=shuffle, drop=drop, seed=seed
+            self, batch, duplicate=duplicate, shuffle=shuffle, drop=drop, seed=seed, lose=lose
         )
 
     def set_webhook_faults(

@@ -52,14 +52,20 @@ def deliver(
     shuffle: bool = False,
     drop: float = 0.0,
     seed: int = 0,
+    lose: float = 0.0,
 ) -> dict[str, Any]:
     """POST each notification ``duplicate`` times (shuffled, some dropped, if asked).
 
-    Returns ``{"sent", "dropped", "statuses": {http_status: count}}``; status 0 means the
-    receiver could not be reached. Failed notifications go back to the queue for a retry.
+    ``drop`` loses each copy with that probability; ``lose`` loses a notification with every
+    copy of it (one that never arrives, however many copies were to be sent).
+    Returns ``{"sent", "dropped", "statuses": {http_status: count}}`` (and ``"lost"`` when
+    ``lose`` is given); status 0 means the receiver could not be reached. Failed
+    notifications go back to the queue for a retry.
     """
     rng = random.Random(seed)  # noqa: S311 - reproducible test behaviour, not security
-    sends = [n for n in batch for _ in range(max(1, duplicate))]
+    lost = {n.notification_id for n in batch if lose > 0 and rng.random() < lose}
+    kept = [n for n in batch if n.notification_id not in lost]
+    sends = [n for n in kept for _ in range(max(1, duplicate))]
     if shuffle:
         rng.shuffle(sends)
     statuses: Counter[int] = Counter()
@@ -87,7 +93,10 @@ def deliver(
     if retries:
         with sim.lock:
             sim.outbox.extend(retries)
-    return {"sent": sum(statuses.values()), "dropped": dropped, "statuses": dict(statuses)}
+    result: dict[str, Any] = {"sent": sum(statuses.values()), "dropped": dropped}
+    if lose > 0:
+        result["lost"] = len(lost)
+    return {**result, "statuses": dict(statuses)}
 
 
 class Pusher:
