@@ -11,6 +11,8 @@ from scrm import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The buyer panel's after-sales and orders parts, and the case page (/inbox/cases/<id>/).
+    path("inbox/", include("inbox.web.panel_urls")),
     path("inbox/", include("inbox.web.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),

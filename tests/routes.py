@@ -30,6 +30,11 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "inbox:queue-row": {"conversation_id": "conversation"},
     "inbox:queue-case-row": {"case_id": "case"},
     "inbox:conversation": {"conversation_id": "conversation"},
+    "panel:buyer-cases": {"conversation_id": "conversation"},
+    "panel:buyer-orders": {"conversation_id": "conversation"},
+    "panel:case": {"case_id": "case"},
+    "panel:case-card": {"case_id": "case"},
+    "panel:case-decide": {"case_id": "case"},
     "inbox:timeline": {"conversation_id": "conversation"},
     "inbox:header": {"conversation_id": "conversation"},
     "inbox:manage-shop": {"shop_account_id": "shop"},
@@ -44,15 +49,15 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "inbox_api:note-create": {"pk": "conversation"},
     "inbox_api:mark-read": {"pk": "conversation"},
     "inbox_api:token-detail": {"pk": "token"},
+    "inbox_api:case-detail": {"pk": "case"},
+    "inbox_api:case-reject-reasons": {"pk": "case"},
+    "inbox_api:case-approve": {"pk": "case"},
+    "inbox_api:case-reject": {"pk": "case"},
     "inbox_api:token-rotate": {"pk": "token"},
     "quick_replies:edit": {"quick_reply_id": "quick_reply"},
     "quick_replies:material": {"material_id": "material"},
     "templates_api:material-detail": {"pk": "material"},
     "templates_api:material-archive": {"pk": "material"},
-    "inbox_api:case-detail": {"pk": "case"},
-    "inbox_api:case-reject-reasons": {"pk": "case"},
-    "inbox_api:case-approve": {"pk": "case"},
-    "inbox_api:case-reject": {"pk": "case"},
     "templates_api:material-unarchive": {"pk": "material"},
     "templates_api:material-download": {"pk": "material"},
     "templates_api:quick-reply-detail": {"pk": "quick_reply"},
@@ -76,23 +81,23 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("templates_api:quick-reply-detail", "patch"): {"title": "changed"},
     ("templates_api:quick-reply-render", "post"): {"conversation_id": "@conversation"},
     ("templates_api:quick-reply-use", "post"): {"conversation_id": "@conversation"},
-}
-
-# The query that makes a GET route show everything it can (the access test reads it).
-QUERIES: dict[str, str] = {
-    "inbox_api:event-list": "after=0",
     ("inbox_api:case-approve", "post"): {"decision": "APPROVE_REFUND"},
     ("inbox_api:case-reject", "post"): {
         "decision": "REJECT_REFUND",
         "reject_reason": "seller_reject_apply_no_evidence",
     },
+}
+
+# The query that makes a GET route show everything it can (the access test reads it).
+QUERIES: dict[str, str] = {
+    "inbox_api:event-list": "after=0",
     "inbox_api:conversation-list": "status=all",
+    "inbox_api:case-list": "stage=needs_decision",
     "inbox:workspace": "view=all",
     "templates_api:quick-reply-list": "archived=1",
     "templates_api:quick-reply-stats": "days=366",
 }
 
-    "inbox_api:case-list": "stage=needs_decision",
 EXCLUDED: dict[str, str] = {
     "admin/": "Django's admin: staff only, Django's own views and permission checks",
     "i18n/setlang/": "Django's set_language: a POST that only sets the language cookie",
@@ -114,6 +119,8 @@ PAGE_PARAMS = (
     "kind",
     "format",
     "lang",
+    "case",
+    "focus",
 )
 # Probed on every API GET besides what the schema declares (a parameter a view reads without
 # declaring it is still driven).

@@ -1076,6 +1076,8 @@
   // ---- live events -----------------------------------------------------------------------
   function applyEvent(event) {
     const d = event.data || {};
+    // The buyer panel's script (panel.js) listens to every event too.
+    document.dispatchEvent(new CustomEvent("scrm:event", { detail: event }));
     switch (event.type) {
       case "message.created": {
         const cid = d.conversation_id;
