@@ -129,8 +129,9 @@ class Pusher:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        wait = 1.0
         while not self._stop.is_set():
-            self._wake.wait(timeout=1.0)
+            self._wake.wait(timeout=wait)
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -139,6 +140,9 @@ class Pusher:
             with self.sim.lock:
                 due = [n for n in self.sim.outbox if n.not_before <= now]
                 self.sim.outbox = [n for n in self.sim.outbox if n.not_before > now]
+                # Wake for the next one held back (a retry, or a hold of the webhook faults).
+                later = min((n.not_before for n in self.sim.outbox), default=now + 1.0)
+            wait = min(1.0, max(0.0, later - time.monotonic() - self.BATCH_DELAY))
             if due:
                 try:
                     self._push(due)
