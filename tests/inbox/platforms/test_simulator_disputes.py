@@ -338,3 +338,61 @@ def test_a_buyers_evidence_photos_are_served_by_the_simulator(
         assert answer.content.startswith(b"\x89PNG\r\n\x1a\n")
         assert (image["width"], image["height"]) == (480, 360)
     assert httpx.get(f"{server.base_url}/_sim/media/evidence/x.png").status_code == 404
+
+
+# --- demo traffic ------------------------------------------------------------------------------
+def test_demo_traffic_opens_after_sales_requests_with_photos_and_buyers_who_withdraw(
+    sim: Simulator, server: SimulatorServer, client: Client
+) -> None:
+    from inbox.platforms.tiktok_shop.simulator.traffic import Traffic
+
+    # Given the demo's buyers at work for 200 steps
+    traffic = Traffic(sim, per_minute=4, shop_ids=[SHOP_ID], seed=4)
+    for _ in range(200):
+        traffic.step()
+    with sim.lock:
+        returns = list(sim.returns.values())
+        cancellations = list(sim.cancellations.values())
+        armed = dict(sim.withdraw_before_decision_armed)
+    # Then about one step in ten asked for after-sales: refunds, returns, replacements and
+    # cancellations, about parcels damaged in transit and wrong sizes, in two languages
+    assert 10 <= len(returns) + len(cancellations) <= 35
+    assert {r.return_type for r in returns} == {"REFUND", "RETURN_AND_REFUND", "REPLACEMENT"}
+    assert cancellations
+    reasons = " ".join(r.return_reason_text for r in returns)
+    assert "damaged in transit" in reasons.lower() or "运输途中损坏" in reasons
+    assert "wrong size" in reasons.lower() or "尺码" in reasons
+    # And each return carries the buyer's photos, which the simulator serves
+    photos = [image for r in returns for image in r.records[0].get("images", [])]
+    assert len(photos) >= len(returns)
+    assert httpx.get(photos[0]["url"], trust_env=False).headers["content-type"] == "image/png"
+    # And some buyers withdraw just as the seller decides: those decisions are refused
+    pending = [r for r in returns if r.return_status == "RETURN_OR_REFUND_REQUEST_PENDING"]
+    refused = 0
+    for item in pending:
+        if item.return_type == "REFUND":
+            body = {
+                "decision": "REJECT_REFUND",
+                "reject_reason": reject_reason(client, item.return_id),
+            }
+            status, answer = client.call("POST", REJECT.format(item.return_id), body=body)
+        else:
+            body = {"decision": "APPROVE_RETURN"}
+            status, answer = client.call("POST", APPROVE.format(item.return_id), body=body)
+        refused += (status, answer["code"]) == (409, 40010)
+        assert (status, answer["code"]) in ((200, 0), (409, 40010))
+        assert (status == 409) == (item.return_id in armed)
+    for cancellation in cancellations:
+        if cancellation.status == "CANCELLATION_REQUEST_PENDING":
+            url = CANCEL_DECIDE.format(cancellation.cancel_id, "approve")
+            status, answer = client.call("POST", url, body={})
+            assert (status == 409) == (cancellation.cancel_id in armed)
+            refused += status == 409
+    assert refused
+    # And after the seller's answers, buyers move their cases on: they ship the parcel back,
+    # withdraw, escalate a rejection to the platform
+    for _ in range(300):
+        traffic.step()
+    with sim.lock:
+        events = {record["event"] for r in sim.returns.values() for record in r.records}
+    assert {"BUYER_SHIPPED_ITEM", "BUYER_CANCEL", "BUYER_APPEAL"} <= events

@@ -76,6 +76,7 @@ def move_cancellation_locked(sim: Simulator, cancellation: Cancellation, status:
 
 def withdraw_locked(sim: Simulator, case: ReturnOrder | Cancellation) -> None:
     """The buyer cancels their request (ValueError once it is past withdrawing)."""
+    sim.withdraw_before_decision_armed.pop(_case_id(case), None)  # nothing left to race
     if isinstance(case, Cancellation):
         if case.status != "CANCELLATION_REQUEST_PENDING":
             raise ValueError(f"cancellation {case.cancel_id!r} is {case.status}")
@@ -104,7 +105,7 @@ def _case_id(case: ReturnOrder | Cancellation) -> str:
     return case.cancel_id if isinstance(case, Cancellation) else case.return_id
 
 
-def _status(case: ReturnOrder | Cancellation) -> str:
+def status_of(case: ReturnOrder | Cancellation) -> str:
     return case.status if isinstance(case, Cancellation) else case.return_status
 
 
@@ -137,7 +138,7 @@ def refusal(case: ReturnOrder | Cancellation, verb: str, decision: str = "") -> 
     (40010), in arbitration (40011), else decided or moved on (40009); the message names the
     state."""
     kind = "cancellation" if isinstance(case, Cancellation) else "return"
-    status = _status(case)
+    status = status_of(case)
     if status in WITHDRAWN_STATUSES:
         return ApiError(
             409,

@@ -1,6 +1,8 @@
-"""Simulated buyers: new conversations and follow-ups in English and Chinese.
+"""Simulated buyers: new conversations and follow-ups in English and Chinese, orders, and
+after-sales requests with photos (see :mod:`.traffic_cases`).
 
-Messages arrive as a Poisson process at ``per_minute``. Nothing here logs message text or
+Steps arrive as a Poisson process at ``per_minute`` (4 a minute in ``make demo``: an
+after-sales request every two and a half minutes or so). Nothing here logs message text or
 buyer names.
 """
 
@@ -10,6 +12,8 @@ import logging
 import random
 import threading
 from typing import TYPE_CHECKING
+
+from inbox.platforms.tiktok_shop.simulator.traffic_cases import CaseTraffic
 
 if TYPE_CHECKING:
     from inbox.platforms.tiktok_shop.simulator.core import Simulator
@@ -206,6 +210,7 @@ class Traffic:
         self.shop_ids = shop_ids
         self.rng = random.Random(seed)  # noqa: S311 - simulated buyers, not security
         self.buyers: list[tuple[str, str, str, str]] = []  # (shop_id, user_id, nickname, lang)
+        self.cases = CaseTraffic(sim, self.rng)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tiktok-sim-traffic", daemon=True)
 
@@ -226,7 +231,8 @@ class Traffic:
                 logger.exception("simulated buyer step failed")
 
     def step(self) -> None:
-        """One buyer message (a new conversation or a follow-up)."""
+        """One buyer message (a new conversation or a follow-up); about one step in ten an
+        after-sales request (:mod:`.traffic_cases`), and one in fourteen moves a case on."""
         rng = self.rng
         shop_ids = self.shop_ids or sorted(self.sim.shops)
         if not shop_ids:
@@ -262,6 +268,12 @@ class Traffic:
                     order_id=order_id,
                     reason_text=self._text(lang, True),
                 )
+            return
+        if 0.13 <= kind < 0.23:
+            index = rng.randrange(len(ITEMS_EN))
+            self.cases.request(shop_id, user_id, nickname, lang, (ITEMS_EN[index], ITEMS_ZH[index]))
+            return
+        if 0.23 <= kind < 0.3 and self.cases.move():
             return
         if kind < 0.13:
             product_id = str(rng.randint(1_729_000_000_000_000_000, 1_729_999_999_999_999_999))
