@@ -12,8 +12,9 @@ so rows that change between pages never repeat or go missing because of the page
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
@@ -156,10 +157,22 @@ def _sources(
     return sources
 
 
-def _read(
-    source: _Source, position: tuple[int, ...] | None, limit: int, shops: list[int]
-) -> list[Any]:
-    qs = source.queryset()
+# The columns a row's position is made of (phase one reads only these).
+_KEYS = {
+    CONVERSATION: ("id", "queue_key", "last_message_at", "priority"),
+    CASE: ("id", "seller_deadline", "platform_created_at", "platform_updated_at"),
+}
+
+
+def _read_keys(
+    source: _Source,
+    qs: QuerySet[Any] | None,
+    position: tuple[int, ...] | None,
+    limit: int,
+    shops: list[int],
+) -> list[SimpleNamespace]:
+    """Phase one: the ordering columns of up to ``limit`` rows of one source (``qs``) after
+    the cursor, as small namespaces (no model instances, no joins)."""
     if qs is None:
         return []
     if position is not None:
@@ -170,21 +183,40 @@ def _read(
             qs = qs.filter(after)
     if source.order:
         qs = qs.order_by(*source.order)
-    if source.kind == CONVERSATION:
-        return list(qs[:limit])
+    names = _KEYS[source.kind]
+    qs = qs.select_related(None).prefetch_related(None)
     if (
         source.per_shop
         and len(shops) > 1
         and connection.features.supports_slicing_ordering_in_compound
     ):
         # PostgreSQL does not merge ordered index scans over an IN list: one ordered, limited
-        # scan of case_queue per shop, put together; the rows themselves in a second query.
-        parts = [qs.filter(shop_account_id=s).values_list("id", flat=True)[:limit] for s in shops]
-        ids = list(parts[0].union(*parts[1:], all=True))
-        if not ids:
-            return []
-        qs = AfterSalesCase.objects.filter(id__in=ids).order_by(*source.order)
-    return list(_shown(qs)[:limit])
+        # scan of case_queue per shop, put together (UNION ALL) and merged here.
+        parts = [qs.filter(shop_account_id=s).values_list(*names)[:limit] for s in shops]
+        values = list(parts[0].union(*parts[1:], all=True))
+    else:
+        values = list(qs.values_list(*names)[:limit])
+    return [SimpleNamespace(**dict(zip(names, v, strict=True))) for v in values]
+
+
+def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[QueueRow]:
+    """Phase two: the page's rows as model instances with what the rows show (one query per
+    type, plus the conversations' tags)."""
+    by_kind: dict[str, dict[int, Any]] = {"conversation": {}, "case": {}}
+    chat_ids = [r.item.id for r in rows if r.kind == "conversation"]
+    case_ids = [r.item.id for r in rows if r.kind == "case"]
+    if chat_ids and conversations is not None:
+        by_kind["conversation"] = {
+            c.id: c for c in conversations.filter(id__in=chat_ids).order_by()
+        }
+    if case_ids:
+        cases = _shown(AfterSalesCase.objects.filter(id__in=case_ids))
+        by_kind["case"] = {c.id: c for c in cases}
+    # A row gone between the two phases (deleted) is left out; one changed keeps the place
+    # phase one saw, as if read a moment earlier.
+    return [
+        replace(r, item=by_kind[r.kind][r.item.id]) for r in rows if r.item.id in by_kind[r.kind]
+    ]
 
 
 def queue_page(
@@ -212,8 +244,12 @@ def queue_page(
     )
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
+    conversations = None
     for source in _sources(user, filters, sort, kind, shops):
-        for item in _read(source, position, limit + 1, shops):
+        qs = source.queryset()
+        if source.kind == CONVERSATION:
+            conversations = qs
+        for item in _read_keys(source, qs, position, limit + 1, shops):
             due = conversation_due(item) if source.kind == CONVERSATION else case_due(item)
             rows.append(
                 QueueRow(
@@ -225,7 +261,8 @@ def queue_page(
             )
     rows.sort(key=lambda r: sort_key(sort, r.position))
     page = rows[:limit]
-    return QueuePage(page, page[-1].cursor if len(rows) > limit and page else None)
+    next_cursor = page[-1].cursor if len(rows) > limit and page else None
+    return QueuePage(_hydrate(page, conversations), next_cursor)
 
 
 def queue_case_row(
@@ -253,18 +290,25 @@ def queue_case_row(
 
 def case_decision_states(case_ids: list[int]) -> dict[int, tuple[str, str]]:
     """For the cases listed, where their latest decision stands when it is not settled:
-    {case id: ("pending" | "sending" | "failed", the platform's reason)}. Two queries."""
+    {case id: ("pending" | "sending" | "failed", the platform's reason)}. One query."""
+    from django.db.models import OuterRef, Subquery
+
     from inbox.models import AfterSalesDecision, OutboxAction
 
-    latest: dict[int, int] = {}
-    for decision_id, case_id in AfterSalesDecision.objects.filter(case_id__in=case_ids).values_list(
-        "id", "case_id"
-    ):
-        latest[case_id] = max(decision_id, latest.get(case_id, 0))
-    by_decision = {d: c for c, d in latest.items()}
-    actions = OutboxAction.objects.filter(
-        kind="after_sales_decision",
-        subject_id__in=list(by_decision),
-        state__in=["pending", "sending", "failed"],
-    ).values_list("subject_id", "state", "failure_reason")
-    return {by_decision[s]: (state, reason) for s, state, reason in actions if s in by_decision}
+    action = OutboxAction.objects.filter(
+        kind="after_sales_decision", subject_id=OuterRef("id")
+    ).order_by("-id")
+    rows = (
+        AfterSalesDecision.objects.filter(case_id__in=case_ids)
+        .annotate(
+            state=Subquery(action.values("state")[:1]),
+            reason=Subquery(action.values("failure_reason")[:1]),
+        )
+        .order_by("case_id", "-id")
+        .values_list("case_id", "state", "reason")
+    )
+    latest: dict[int, tuple[str, str]] = {}
+    for case_id, state, reason in rows:
+        if case_id not in latest:
+            latest[case_id] = (state or "", reason or "")
+    return {c: v for c, v in latest.items() if v[0] in ("pending", "sending", "failed")}

@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from inbox.models import AfterSalesCase, Conversation
 from inbox.models.conversations import ANSWERED_SENTINEL
 
 CASE, CONVERSATION = 0, 1  # the type's place on a tie
@@ -27,14 +26,14 @@ def case_default_deadline() -> timedelta:
     return timedelta(hours=settings.SCRM_CASE_DEFAULT_DEADLINE_HOURS)
 
 
-def conversation_due(conversation: Conversation) -> datetime:
+def conversation_due(conversation: Any) -> datetime:
     """When a conversation's answer is due; answered ones at the far end (the sentinel)."""
     if conversation.queue_key >= ANSWERED_SENTINEL:
         return ANSWERED_SENTINEL
     return conversation.queue_key + chat_reply_target()
 
 
-def case_due(case: AfterSalesCase) -> datetime:
+def case_due(case: Any) -> datetime:
     """A case's seller deadline, or the documented default after the buyer asked."""
     if case.seller_deadline is not None:
         return case.seller_deadline
