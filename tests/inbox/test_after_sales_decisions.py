@@ -3,106 +3,32 @@ simulator over real HTTP, the real database (and Redis in services mode)."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
-import httpx
 import pytest
 from celery import current_app
 from django.utils import timezone
 
-from inbox.events import CASE_UPDATED
 from inbox.models import (
     AfterSalesCase,
     AfterSalesDecision,
-    Conversation,
-    InboxEvent,
     Message,
     OutboxAction,
-    SyncStream,
 )
 from inbox.services.aftersales_decisions import DECISION_KIND, platform_idempotency_key
-from inbox.services.ingestion import stream_backfill
 from monitoring.models import AuditEvent
-from scrm.events import payload_check
+from tests.inbox.case_decisions import (
+    CDN,
+    case_events,
+    decide,
+    last_event_id,
+    later,
+    refund_case,
+    sim_decisions,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-BUYER = "7494000000000777"
-CDN = "https://p16-oec-va.ibyteimg.com/tos-maliva-i-o3syd03w52-us"
-
-
-def sim_decisions(platform, shop) -> list[dict]:
-    """The decisions the simulator recorded for the shop, through its control API."""
-    response = httpx.get(
-        f"{platform.server.base_url}/_sim/return_decisions",
-        params={"shop_id": shop.platform_shop_id},
-    )
-    response.raise_for_status()
-    return response.json()["data"]["decisions"]
-
-
-def case_events(since: int) -> list[dict]:
-    rows = InboxEvent.objects.filter(id__gt=since, type=CASE_UPDATED.name).order_by("id")
-    for row in rows:
-        payload_check(CASE_UPDATED, row.data)
-    return [row.data for row in rows]
-
-
-def last_event_id() -> int:
-    return InboxEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-
-
-@pytest.fixture
-def later(platform):
-    offset = [0.0]
-    platform.sim.clock = lambda: time.time() + offset[0]
-
-    def step(seconds: float = 30) -> None:
-        offset[0] += seconds
-
-    return step
-
-
-def refund_case(
-    platform, shop, *, chatted: bool = True, listed: bool = True, evidence=(), return_type="REFUND"
-):
-    """A buyer (who chatted first, unless not) asks for a refund; the webhook stores the case.
-    ``listed``: the chat was first read from the conversation list (which names the buyer's
-    user_id), else only from its webhook (whose sender has the chat id alone)."""
-    sim = platform.sim
-    if chatted:
-        sim.buyer_message(
-            shop.platform_shop_id, buyer_user_id=BUYER, nickname="Mia", text="My mug is broken"
-        )
-        if listed:  # found through the conversation list, which names the buyer's user_id
-            stream_backfill(shop=shop, stream=SyncStream.MESSAGES)
-        sim.deliver_webhooks()
-    order_id = sim.order_create(
-        shop.platform_shop_id,
-        buyer_user_id=BUYER,
-        products=[("Mug", "Blue", "12.50"), ("Saucer", "Blue", "7.50")],
-        status="DELIVERED",
-    )
-    return_id = sim.return_request(
-        shop.platform_shop_id,
-        buyer_user_id=BUYER,
-        order_id=order_id,
-        reason_text="It arrived broken",
-        return_type=return_type,
-    )
-    if evidence:
-        with sim.lock:
-            sim.returns[return_id].records[0]["images"] = list(evidence)
-    sim.deliver_webhooks()
-    return AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
-
-
-def decide(api, user, case, verb="approve", key="", **body):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return api.as_user(user).post(
-        f"/api/v1/after-sales/{case.id}/{verb}/", body, format="json", **headers
-    )
+__all__ = ["later"]  # a fixture used by name
 
 
 def test_approve_with_a_message_decides_once_and_answers_the_buyer(world, platform, api):
@@ -281,37 +207,6 @@ def test_a_partial_refund_up_to_the_paid_amount_goes_through(world, platform, ap
     assert case.amounts["partial_refund"] == {"currency": "USD", "amount": "20.00"}
 
 
-def test_a_reject_with_a_platform_reason_and_the_reasons_in_the_agents_language(
-    world, platform, api
-):
-    case = refund_case(platform, world.shop_a1, chatted=False)
-    reasons = api.as_user(world.agent_a1).get(f"/api/v1/after-sales/{case.id}/reject-reasons/")
-    assert reasons.status_code == 200
-    names = [r["name"] for r in reasons.json()]
-    assert "seller_reject_apply_no_evidence" in names
-    # Cached briefly: the platform failing now does not take the list away
-    platform.sim.set_fault("/return_refund/202309/reject_reasons", "5xx", count=50)
-    again = api.as_user(world.agent_a1).get(f"/api/v1/after-sales/{case.id}/reject-reasons/")
-    assert again.json() == reasons.json()
-    platform.sim.clear_faults()
-    response = decide(
-        api,
-        world.agent_a1,
-        case,
-        verb="reject",
-        decision="REJECT_REFUND",
-        reject_reason=names[0],
-        comment="No photo of the damage.",
-    )
-    assert response.status_code == 201, response.content
-    [recorded] = sim_decisions(platform, world.shop_a1)
-    assert (recorded["action"], recorded["reject_reason"]) == ("reject", names[0])
-    case.refresh_from_db()
-    assert case.platform_status == "REFUND_OR_RETURN_REQUEST_REJECT"
-    action = OutboxAction.objects.get(kind=DECISION_KIND)
-    assert "No photo" not in str(action.params)  # the comment never rides in the params
-
-
 def test_the_platform_refusing_a_stale_decision_fails_it_visibly_and_refreshes_the_case(
     world, platform, api, later
 ):
@@ -385,103 +280,3 @@ def test_a_worker_killed_after_the_platform_decided_does_not_decide_twice(world,
     ]
     case.refresh_from_db()
     assert case.stage == "decided"
-
-
-def test_a_buyer_who_never_chatted_gets_a_conversation_opened_for_the_message(world, platform, api):
-    shop = world.shop_a1
-    case = refund_case(platform, shop, chatted=False)
-    assert case.conversation_id is None
-    assert case.customer.im_user_id == f"user:{BUYER}"
-    response = decide(
-        api, world.agent_a1, case, decision="APPROVE_REFUND", message="Refund approved."
-    )
-    assert response.status_code == 201, response.content
-    case.refresh_from_db()
-    conversation = Conversation.objects.get(id=case.conversation_id)
-    # opened through the platform, and the buyer's chat id learnt from it
-    assert conversation.platform_conversation_id in platform.sim.conversations
-    buyer = platform.sim.conversations[conversation.platform_conversation_id].buyer
-    assert conversation.customer.im_user_id == buyer.im_user_id
-    assert conversation.customer.platform_user_id == BUYER
-    [sent] = platform.sim.sent_messages(shop.platform_shop_id)
-    assert sent["conversation_id"] == conversation.platform_conversation_id
-
-
-def test_the_case_list_is_keyset_paged_by_deadline_and_filtered(
-    world, platform, api, django_assert_max_num_queries
-):
-    from tests.inbox.case_builders import case_needing_decision
-
-    shop = world.shop_a1
-    cases = [case_needing_decision(shop, due_in=timedelta(hours=h)) for h in (30, 5, 12, 1, 48)]
-    case_needing_decision(shop, due_in=None)
-    case_needing_decision(shop, stage="decided")
-    case_needing_decision(world.shop_a2, due_in=timedelta(hours=2))  # not agent_a1's shop
-    client = api.as_user(world.agent_a1)
-    seen, url = [], "/api/v1/after-sales/?stage=needs_decision&page_size=2"
-    while url:
-        with django_assert_max_num_queries(8):
-            page = client.get(url).json()
-        seen += [row["id"] for row in page["results"]]
-        url = page["next"]
-    by_deadline = sorted(cases, key=lambda c: c.seller_deadline)
-    assert seen[:5] == [c.id for c in by_deadline]
-    assert len(seen) == 6  # the one without a deadline comes last; no other shop's
-    due = (timezone.now() + timedelta(hours=6)).isoformat()
-    soon = client.get("/api/v1/after-sales/", {"due_before": due}).json()["results"]
-    assert [r["id"] for r in soon] == [by_deadline[0].id, by_deadline[1].id]
-    bad = client.get("/api/v1/after-sales/", {"cursor": "bm90IGEgY3Vyc29y"})
-    assert bad.status_code == 400
-
-
-def test_access_is_as_for_conversations(world, platform, api):
-    from django.test import Client
-
-    case = refund_case(platform, world.shop_a1, chatted=False)
-    urls = [f"/api/v1/after-sales/{case.id}/", f"/api/v1/after-sales/{case.id}/reject-reasons/"]
-    for outsider in (world.agent_a2, world.supervisor_b, world.agent_b):
-        for url in urls:
-            assert api.as_user(outsider).get(url).status_code == 404
-        assert decide(api, outsider, case, decision="APPROVE_REFUND").status_code == 404
-        listed = api.as_user(outsider).get("/api/v1/after-sales/").json()["results"]
-        assert case.id not in [r["id"] for r in listed]
-    # A supervisor of the organisation sees it
-    assert api.as_user(world.supervisor_a).get(urls[0]).status_code == 200
-    # A deactivated agent is nobody
-    session = Client()
-    session.force_login(world.agent_a1)
-    world.agent_a1.is_active = False
-    world.agent_a1.save(update_fields=["is_active"])
-    assert session.get(urls[0]).status_code in (401, 403)
-    refused = session.post(
-        f"/api/v1/after-sales/{case.id}/approve/",
-        {"decision": "APPROVE_REFUND"},
-        content_type="application/json",
-    )
-    assert refused.status_code in (401, 403)
-    assert sim_decisions(platform, world.shop_a1) == []
-
-
-def test_a_message_goes_to_the_buyers_chat_even_before_the_list_named_their_user_id(
-    world, platform, api
-):
-    shop = world.shop_a1
-    # Given a buyer whose chat came by webhook only (its sender has no user_id)
-    case = refund_case(platform, shop, listed=False)
-    chat = Conversation.objects.get(shop_account=shop)
-    assert case.conversation_id is None
-    # When the agent decides with a message
-    response = decide(
-        api, world.agent_a1, case, decision="APPROVE_REFUND", message="Refund approved."
-    )
-    assert response.status_code == 201, response.content
-    # Then it goes into that chat (the platform answered its id), no second conversation
-    case.refresh_from_db()
-    assert case.conversation_id == chat.id
-    assert Conversation.objects.filter(shop_account=shop).count() == 1
-    [sent] = platform.sim.sent_messages(shop.platform_shop_id)
-    assert sent["conversation_id"] == chat.platform_conversation_id
-    # and the buyer is one customer again, known by both ids
-    chat.customer.refresh_from_db()
-    assert chat.customer.platform_user_id == BUYER
-    assert case.customer_id == chat.customer_id

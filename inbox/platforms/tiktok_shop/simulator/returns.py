@@ -98,6 +98,19 @@ REJECT_REASONS: dict[str, list[tuple[str, str]]] = {
     EXCHANGE: [("seller_reject_replacement_as_described", "The item is as described."), _USED],
     "CANCELLATION_REQUEST_PENDING": CANCEL_REJECT_REASONS,
 }
+# The same reasons' wording for ``locale=zh-CN`` (any other locale: English).
+REJECT_REASONS_ZH = {
+    "seller_reject_apply_no_evidence": "买家未提供凭证。",
+    "seller_reject_apply_outside_window": "申请已超出退货期限。",
+    "seller_reject_apply_product_used": "买家已使用该商品。",
+    "seller_reject_apply_agreed_with_buyer": "已与买家协商其他解决方案。",
+    "seller_reject_receive_package_damaged": "退回的商品被买家损坏。",
+    "seller_reject_receive_package_wrong_item": "退回的商品不是所售商品。",
+    "seller_reject_receive_package_missing": "退回的包裹缺少商品。",
+    "seller_reject_replacement_as_described": "商品与描述相符。",
+    "seller_reject_cancel_already_shipped": "订单已发货。",
+    "seller_reject_cancel_agreed_with_buyer": "买家同意保留订单。",
+}
 MAX_COMMENT = 500
 MAX_IMAGES = 6
 
@@ -244,13 +257,20 @@ def _reasons_for(sim: Simulator, call: Call, ident: str) -> list[tuple[str, str]
 
 
 def reject_reasons(sim: Simulator, call: Call) -> dict[str, Any]:
-    """GET /return_refund/202309/reject_reasons?return_or_cancel_id=..."""
+    """GET /return_refund/202309/reject_reasons?return_or_cancel_id=...&locale=... (zh-CN
+    answers in Chinese, anything else in English)."""
     ident = call.query.get("return_or_cancel_id", "")
     if not ident:
         raise bad_param("return_or_cancel_id is required.")
+    zh = call.query.get("locale", "").lower().startswith("zh")
     with sim.lock:
         reasons = _reasons_for(sim, call, ident)
-    return {"reasons": [{"name": name, "text": text} for name, text in reasons]}
+    return {
+        "reasons": [
+            {"name": name, "text": REJECT_REASONS_ZH.get(name, text) if zh else text}
+            for name, text in reasons
+        ]
+    }
 
 
 def return_records(sim: Simulator, call: Call) -> dict[str, Any]:
