@@ -98,7 +98,7 @@ REJECT_REASONS: dict[str, list[tuple[str, str]]] = {
     EXCHANGE: [("seller_reject_replacement_as_described", "The item is as described."), _USED],
     "CANCELLATION_REQUEST_PENDING": CANCEL_REJECT_REASONS,
 }
-# The same reasons' wording for ``locale=zh-CN`` (any other locale: English).
+# The reasons' wording for a ``zh`` locale (any other locale: English).
 REJECT_REASONS_ZH = {
     "seller_reject_apply_no_evidence": "买家未提供凭证。",
     "seller_reject_apply_outside_window": "申请已超出退货期限。",
@@ -257,8 +257,7 @@ def _reasons_for(sim: Simulator, call: Call, ident: str) -> list[tuple[str, str]
 
 
 def reject_reasons(sim: Simulator, call: Call) -> dict[str, Any]:
-    """GET /return_refund/202309/reject_reasons?return_or_cancel_id=...&locale=... (zh-CN
-    answers in Chinese, anything else in English)."""
+    """GET /return_refund/202309/reject_reasons?return_or_cancel_id=…&locale=zh-CN|en-US…"""
     ident = call.query.get("return_or_cancel_id", "")
     if not ident:
         raise bad_param("return_or_cancel_id is required.")
