@@ -31,6 +31,7 @@ from inbox.platforms.tiktok_shop.simulator import (
     control_cases,
     handlers,
     orders,
+    performance,
     returns,
 )
 from inbox.platforms.tiktok_shop.simulator.ids import request_id
@@ -333,7 +334,7 @@ def build_app(sim: Simulator) -> Starlette:
         (f"{cs}{messages}/read", "POST", handlers.read, "shop"),
         (f"{cs}/agents/settings", "GET", handlers.agent_settings_get, "shop"),
         (f"{cs}/agents/settings", "PUT", handlers.agent_settings_put, "shop"),
-        ("/customer_service/202407/performance", "GET", handlers.performance, "shop"),
+        ("/customer_service/202407/performance", "GET", performance.performance, "shop"),
         ("/event/202309/webhooks", "GET", handlers.webhooks_get, "shop"),
         ("/event/202309/webhooks", "PUT", handlers.webhooks_put, "shop"),
         ("/event/202309/webhooks", "DELETE", handlers.webhooks_delete, "shop"),
