@@ -116,6 +116,17 @@ def _learn_buyer(
     )
 
 
+def _learn_from_stored(chat_customer: Customer, orders: list[Order]) -> None:
+    """A chat buyer learns the ``user_id`` of an order their chat names that is stored
+    already (read for a case before the card came)."""
+    if chat_customer.platform_user_id:
+        return
+    user_id = next((o.buyer_user_id for o in orders if _is_platform_id(o.buyer_user_id)), "")
+    if user_id:
+        chat_customer.platform_user_id = user_id
+        chat_customer.save(update_fields=["platform_user_id"])
+
+
 @transaction.atomic
 def order_store(
     *, shop: ShopAccount, order: PlatformOrder, chat_customer: Customer | None = None
@@ -169,6 +180,8 @@ def orders_for(
         for o in Order.objects.filter(shop_account=shop, platform_order_id__in=wanted)
     }
     stale = [i for i in wanted if i not in stored or not order_is_fresh(stored[i], now=now)]
+    if chat_customer is not None:
+        _learn_from_stored(chat_customer, [o for i, o in stored.items() if i not in stale])
     if not stale:
         return stored
     try:

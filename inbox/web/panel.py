@@ -117,9 +117,22 @@ def _fetch_orders(conversation: Conversation, cases: list[AfterSalesCase]) -> No
         )
 
 
+def _learn_buyer(conversation: Conversation) -> None:
+    """A chat buyer not yet known by their order-side id is learnt from the orders their
+    order cards name (their cases name them by that id alone)."""
+    if conversation.customer.platform_user_id:
+        return
+    ids = order_card_ids(conversation)
+    if ids:
+        orders_for(
+            shop=conversation.shop_account, order_ids=ids, chat_customer=conversation.customer
+        )
+
+
 @page
 def buyer_cases_fragment(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = selectors.conversation_get(request.user, conversation_id)
+    _learn_buyer(conversation)
     focus = int_param(request.GET.get("case"), minimum=1)
     zone = member_zone(request.user)
     cards = [

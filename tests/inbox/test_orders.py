@@ -182,3 +182,25 @@ def test_the_recipient_is_encrypted_at_rest_and_masked(world, platform):
 )
 def test_masking_never_shows_the_value(kind, value, shown):
     assert mask(kind, value) == shown
+
+
+def test_an_order_card_teaches_the_chat_buyer_from_an_order_stored_for_a_case(world, platform):
+    shop = world.shop_a1
+    order_id = _seed(platform, shop, "577000000000700001")
+    # Given the order was read for a case first (its buyer known by user_id alone)
+    first = order_get(shop=shop, order_id=order_id)
+    assert first.customer.im_user_id == f"user:{BUYER}"
+    chat_buyer = Customer.objects.create(
+        organisation=shop.organisation,
+        platform=shop.platform,
+        im_user_id="im-7008",
+        display_name="Buyer",
+        avatar_url="",
+    )
+    before = _calls(platform)
+    # When the same order shows in the buyer's chat while it is still fresh
+    order_get(shop=shop, order_id=order_id, chat_customer=chat_buyer)
+    # Then the chat buyer is known by the order's user_id, without reading it again
+    assert _calls(platform) == before
+    chat_buyer.refresh_from_db()
+    assert chat_buyer.platform_user_id == BUYER
