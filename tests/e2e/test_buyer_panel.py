@@ -135,7 +135,12 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     assert "您好，退货已批准，收到包裹后立即退款。" in texts
     assert page.js_errors == []
 
-    # When the agent, now in the English UI, approves the second with a typed message
+    # When the agent, now in the English UI, approves the second with a typed message while
+    # their supervisor has the same conversation open
+    watcher = session.page_for(world.supervisor_a, lang="en")
+    watcher.goto(f"{session.base}/inbox/c/{conversation.id}/")
+    expect(watcher.locator(f"#case-{case2.id}")).to_contain_text("Needs a decision")
+    expect(watcher.locator("#live-state")).to_have_attribute("data-state", "live")
     page = session.page_for(agent, lang="en")
     page.goto(f"{session.base}/inbox/c/{conversation.id}/")
     card = page.locator(f"#case-{case2.id}")
@@ -149,3 +154,7 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     texts = [m.get("content", {}).get("content") for m in sim.sent_messages(shop.platform_shop_id)]
     assert "Approved: please send the vase back with the label." in texts
     assert page.js_errors == []
+    # And the supervisor's card changed live (case.updated), without a reload
+    watched = watcher.locator(f"#case-{case2.id} .decision").first
+    expect(watched).to_contain_text("Accepted by the platform")
+    assert watcher.js_errors == []
