@@ -12,7 +12,12 @@ import logging
 from inbox.platforms.tiktok_shop.simulator.core import Simulator
 from inbox.platforms.tiktok_shop.simulator.server import SimulatorServer
 
-SUBSCRIBED_EVENTS = ("NEW_MESSAGE", "NEW_CONVERSATION", "RETURN_STATUS_CHANGE")
+SUBSCRIBED_EVENTS = (
+    "NEW_MESSAGE",
+    "NEW_CONVERSATION",
+    "RETURN_STATUS_CHANGE",
+    "CANCELLATION_STATUS_CHANGE",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
