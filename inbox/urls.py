@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox.api import accounts, aftersales, conversations, tokens
+from inbox.api import accounts, aftersales, conversations, queue, tokens
 
 app_name = "inbox_api"
 
@@ -41,6 +41,7 @@ urlpatterns = [
     path("conversations/<int:pk>/notes/", conversations.NoteCreate.as_view(), name="note-create"),
     path("conversations/<int:pk>/read/", conversations.MarkRead.as_view(), name="mark-read"),
     path("events/", conversations.EventList.as_view(), name="event-list"),
+    path("queue/", queue.QueueList.as_view(), name="queue-list"),
     path("after-sales/", aftersales.CaseList.as_view(), name="case-list"),
     path("after-sales/<int:pk>/", aftersales.CaseDetail.as_view(), name="case-detail"),
     path(
