@@ -21,8 +21,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import Q, QuerySet
 
 from inbox.masking import mask
-from inbox.models import AfterSalesCase, CaseStage, Conversation, Customer, Message, Order
-from inbox.payloads_aftersales import evidence_payload
+from inbox.models import (
+    AfterSalesCase,
+    AfterSalesDecision,
+    CaseStage,
+    Conversation,
+    Customer,
+    Message,
+    Order,
+    OutboxAction,
+)
+from inbox.payloads_aftersales import DECISION_KIND, evidence_payload
 from inbox.selectors.accounts import AnyUser, member_for
 from inbox.selectors.aftersales import CASE_ORDERING, _due, with_decision_state
 
@@ -87,6 +96,37 @@ def buyer_orders(conversation: Conversation, order_ids: Iterable[str] = ()) -> l
         shop_account_id=conversation.shop_account_id,
     )
     return list(qs.order_by("-platform_created_at", "-id")[:PANEL_ORDERS])
+
+
+def orders_by_id(shop_account_id: int, order_ids: Iterable[str]) -> dict[str, Order]:
+    """The shop's stored orders of these ids (one query)."""
+    ids = [i for i in dict.fromkeys(order_ids) if i]
+    if not ids:
+        return {}
+    return {
+        o.platform_order_id: o
+        for o in Order.objects.filter(shop_account_id=shop_account_id, platform_order_id__in=ids)
+    }
+
+
+def decisions_by_case(case_ids: Iterable[int]) -> dict[int, list[tuple[Any, Any]]]:
+    """``aftersales.case_decisions`` for many cases at once (two queries): case id ->
+    [(decision, its outbox action or None)], newest first."""
+    decisions = list(
+        AfterSalesDecision.objects.filter(case_id__in=list(case_ids))
+        .select_related("author__member")
+        .order_by("-id")
+    )
+    actions = {
+        a.subject_id: a
+        for a in OutboxAction.objects.filter(
+            kind=DECISION_KIND, subject_id__in=[d.id for d in decisions]
+        )
+    }
+    found: dict[int, list[tuple[Any, Any]]] = {}
+    for d in decisions:
+        found.setdefault(d.case_id, []).append((d, actions.get(d.id)))
+    return found
 
 
 # --- shaping ---------------------------------------------------------------------------------

@@ -30,16 +30,18 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from inbox import selectors
-from inbox.models import AfterSalesCase, Conversation
+from inbox.models import AfterSalesCase, Conversation, Order
 from inbox.platforms.base import PlatformError
 from inbox.selectors.aftersales import case_decisions, case_get
 from inbox.selectors.panel import (
     buyer_cases,
     buyer_orders,
     case_view,
+    decisions_by_case,
     member_zone,
     order_card_ids,
     order_view,
+    orders_by_id,
 )
 from inbox.services.aftersales_decisions import after_sales_decide, case_reject_reasons
 from inbox.services.aftersales_links import case_conversation_ensure
@@ -87,15 +89,18 @@ def _card_context(
     focus: int | None = None,
     error: dict[str, Any] | None = None,
     values: dict[str, str] | None = None,
+    orders: dict[str, Order] | None = None,
+    decisions: dict[int, list[tuple[Any, Any]]] | None = None,
 ) -> dict[str, Any]:
-    order = None
-    if case.order_platform_id:
-        order = case.shop_account.orders.filter(platform_order_id=case.order_platform_id).first()
-    view = case_view(case, viewer_zone=zone, order=order)
+    """One card's context; ``orders`` and ``decisions``, when given, are the cards' batch
+    (``orders_by_id``, ``decisions_by_case``), else this case's are read."""
+    if orders is None:
+        orders = orders_by_id(case.shop_account_id, [case.order_platform_id])
+    view = case_view(case, viewer_zone=zone, order=orders.get(case.order_platform_id))
     view.options = case_decision_options(case)
     if any(o.takes_reason for o in view.options):
         view.reasons, view.reasons_error = _reasons(request, case)
-    view.decisions = case_decisions(case)
+    view.decisions = decisions.get(case.id, []) if decisions is not None else case_decisions(case)
     return {
         "v": view,
         "case": case,
@@ -135,9 +140,12 @@ def buyer_cases_fragment(request: HttpRequest, conversation_id: int) -> HttpResp
     _learn_buyer(conversation)
     focus = int_param(request.GET.get("case"), minimum=1)
     zone = member_zone(request.user)
+    cases = list(buyer_cases(conversation, focus=focus))
+    orders = orders_by_id(conversation.shop_account_id, [c.order_platform_id for c in cases])
+    decisions = decisions_by_case([c.id for c in cases])
     cards = [
-        _card_context(request, c, zone=zone, focus=focus)
-        for c in buyer_cases(conversation, focus=focus)
+        _card_context(request, c, zone=zone, focus=focus, orders=orders, decisions=decisions)
+        for c in cases
     ]
     return render(
         request, "inbox/_panel_cases.html", {"cards": cards, "conversation": conversation}

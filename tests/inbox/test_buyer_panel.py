@@ -239,3 +239,33 @@ def test_the_card_fragment_for_the_live_refresh(
         response = client.get(f"/inbox/cases/{case.id}/card/")
     assert response.status_code == 200
     assert f'id="case-{case.id}"' in response.content.decode()
+
+
+def _more_cases(case, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        AfterSalesCase.objects.create(
+            **{
+                f.attname: getattr(case, f.attname)
+                for f in AfterSalesCase._meta.concrete_fields
+                if f.attname not in ("id", "platform_case_id", "created_at", "updated_at")
+            },
+            platform_case_id=f"40350000000001{i:02d}",
+        )
+
+
+def test_the_cases_fragment_reads_a_bounded_number_of_queries(
+    client, world, scene, django_assert_max_num_queries
+):
+    _, conversation, case = scene
+    client.force_login(world.agent_a1)
+    url = f"/inbox/c/{conversation.id}/cases/"
+    _more_cases(case, 1)
+    with django_assert_max_num_queries(40) as one:
+        client.get(url)
+    _more_cases(case, 6, start=1)
+    # Six more cards: at most three queries more each (case_reject_reasons checks access, reads
+    # the case and the shop's connection); orders and decisions are read once for all cards
+    with django_assert_max_num_queries(len(one.captured_queries) + 6 * 3) as many:
+        html = client.get(url).content.decode()
+    assert html.count('class="case-card') == 8
+    assert len(many.captured_queries) >= len(one.captured_queries)
