@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -108,10 +108,10 @@ class CasePagination(KeysetPagination):
         if after is not None:
             due, last_id = after
             try:
-                due_at = datetime.fromisoformat(str(due))
-            except ValueError:
+                due_at = datetime.fromisoformat(str(due)).astimezone(UTC)
+            except (ValueError, OverflowError):
                 raise ServiceError("Invalid cursor.", code="invalid_cursor") from None
-            if not isinstance(last_id, int) or not 0 < last_id <= MAX_ID or due_at.tzinfo is None:
+            if not isinstance(last_id, int) or not 0 < last_id <= MAX_ID:
                 raise ServiceError("Invalid cursor.", code="invalid_cursor")
             queryset = queryset.filter(self._after([due_at, last_id]))
         rows = list(queryset[: size + 1])

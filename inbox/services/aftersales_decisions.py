@@ -105,8 +105,12 @@ def _check_state(case: AfterSalesCase) -> None:
         )
         if action_state in OPEN_STATES:
             state = "decision_in_flight"
-        elif action_state == OutboxState.SENT and latest.status_seen == case.platform_status:
-            state = "decided"  # sent, the platform's new status not read yet
+        elif (
+            action_state == OutboxState.SENT
+            and latest.status_seen == case.platform_status
+            and case.platform_updated_at <= latest.created_at
+        ):
+            state = "decided"  # sent, and nothing read from the platform since
     if state:
         raise Conflict(
             str(MOVED_ON_MESSAGES[state]),

@@ -50,7 +50,14 @@ def later(platform):
 
 
 def refund_case(
-    platform, shop, *, chatted: bool = True, listed: bool = True, evidence=(), return_type="REFUND"
+    platform,
+    shop,
+    *,
+    chatted: bool = True,
+    listed: bool = True,
+    evidence=(),
+    videos=(),
+    return_type="REFUND",
 ):
     """A buyer (who chatted first, unless not) asks for a refund; the webhook stores the case.
     ``listed``: the chat was first read from the conversation list (which names the buyer's
@@ -76,9 +83,10 @@ def refund_case(
         reason_text="It arrived broken",
         return_type=return_type,
     )
-    if evidence:
+    if evidence or videos:
         with sim.lock:
-            sim.returns[return_id].records[0]["images"] = list(evidence)
+            record = sim.returns[return_id].records[0]
+            record.update({"images": list(evidence), "videos": list(videos)})
     sim.deliver_webhooks()
     return AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
 

@@ -160,3 +160,41 @@ def test_a_message_goes_to_the_buyers_chat_even_before_the_list_named_their_user
     chat.customer.refresh_from_db()
     assert chat.customer.platform_user_id == BUYER
     assert case.customer_id == chat.customer_id
+
+
+def test_a_buyers_cancellation_is_approved_through_the_platform(world, platform, api):
+    from inbox.services.aftersales import after_sales_case_sync
+
+    shop = world.shop_a1
+    order_id = platform.sim.order_create(shop.platform_shop_id, buyer_user_id=BUYER)
+    cancel_id = platform.sim.cancellation_request(
+        shop.platform_shop_id, order_id=order_id, reason_text="Found it cheaper"
+    )
+    case = after_sales_case_sync(shop=shop, family="cancellation", case_id=cancel_id)
+    detail = api.as_user(world.agent_a1).get(f"/api/v1/after-sales/{case.id}/").json()
+    assert [(o["name"], o["verb"]) for o in detail["options"]] == [
+        ("APPROVE_CANCELLATION", "approve"),
+        ("REJECT_CANCELLATION", "reject"),
+    ]
+    response = decide(api, world.agent_a1, case, key="c-1", decision="APPROVE_CANCELLATION")
+    assert response.status_code == 201, response.content
+    [recorded] = sim_decisions(platform, shop)
+    assert (recorded["family"], recorded["id"], recorded["action"]) == (
+        "cancellation",
+        cancel_id,
+        "approve",
+    )
+    case.refresh_from_db()
+    assert (case.platform_status, case.stage) == ("CANCELLATION_REQUEST_SUCCESS", "decided")
+
+
+def test_a_cursor_that_is_not_one_of_ours_is_a_400(world, api):
+    import base64
+    import json
+
+    client = api.as_user(world.agent_a1)
+    for values in (["9999-12-31T23:59:59-23:59", 1], ["x", 1], ["2026-01-01T00:00:00", -1]):
+        cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+        response = client.get("/api/v1/after-sales/", {"cursor": cursor})
+        assert response.status_code == 400, values
+        assert response.json()["error"]["code"] == "invalid_cursor"

@@ -41,10 +41,15 @@ def test_approve_with_a_message_decides_once_and_answers_the_buyer(world, platfo
             {"url": f"{CDN}/mug.jpeg", "width": 800, "height": 600},
             {"url": "https://tracker.example.com/pixel.gif", "width": 1, "height": 1},
         ],
+        videos=[{"url": f"{CDN}/unboxing.mp4", "cover": "http://insecure.example.com/c.jpg"}],
     )
     assert case.stage == "needs_decision"
     assert case.conversation_id is not None  # linked on ingestion to the buyer's chat
-    assert [e["url"] for e in case.evidence] == [f"{CDN}/mug.jpeg"]  # the tracker is dropped
+    # The buyer's photo and video kept; the tracker dropped, and the video's insecure cover
+    assert [(e["kind"], e["url"], e["thumb_url"]) for e in case.evidence] == [
+        ("image", f"{CDN}/mug.jpeg", f"{CDN}/mug.jpeg"),
+        ("video", f"{CDN}/unboxing.mp4", ""),
+    ]
     detail = api.as_user(world.agent_a1).get(f"/api/v1/after-sales/{case.id}/").json()
     assert [o["name"] for o in detail["options"]] == [
         "APPROVE_REFUND",
