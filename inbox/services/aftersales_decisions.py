@@ -63,6 +63,7 @@ __all__ = [
     "DecisionDelivery",
     "DecisionOption",
     "after_sales_decide",
+    "case_conversation_ensure",
     "case_decision_options",
     "case_reject_reasons",
     "platform_idempotency_key",
