@@ -199,6 +199,7 @@ def case_conversation_ensure(*, user: AnyUser, case_id: int) -> Conversation:
         if locked.conversation_id is not None:
             return Conversation.objects.get(id=locked.conversation_id)
         conversation = existing or _conversation_store(locked, platform_id, buyer)
+        locked.refresh_from_db(fields=["customer"])  # the buyer may have been merged
         locked.conversation = conversation
         locked.save(update_fields=["conversation", "updated_at"])
         case_event_publish(locked)

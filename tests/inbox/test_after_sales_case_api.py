@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from inbox.models import (
     Conversation,
+    InboxEvent,
     OutboxAction,
 )
 from inbox.services.aftersales_decisions import DECISION_KIND
@@ -156,10 +157,16 @@ def test_a_message_goes_to_the_buyers_chat_even_before_the_list_named_their_user
     assert Conversation.objects.filter(shop_account=shop).count() == 1
     [sent] = platform.sim.sent_messages(shop.platform_shop_id)
     assert sent["conversation_id"] == chat.platform_conversation_id
-    # and the buyer is one customer again, known by both ids
+    # and the buyer is one customer again, known by both ids, shown live
     chat.customer.refresh_from_db()
     assert chat.customer.platform_user_id == BUYER
     assert case.customer_id == chat.customer_id
+    linked = [
+        e.data
+        for e in InboxEvent.objects.filter(type="case.updated").order_by("id")
+        if e.data["id"] == case.id and e.data["conversation_id"] == chat.id
+    ]
+    assert linked and linked[0]["customer_id"] == chat.customer_id
 
 
 def test_a_buyers_cancellation_is_approved_through_the_platform(world, platform, api):
