@@ -1,0 +1,53 @@
+"""The decision form against the simulator: a decision goes to the platform once, whatever
+double submit; a plain (script-less) post goes back to the case."""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox.models import AfterSalesCase, AfterSalesDecision
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUYER = "7494000000000077"
+
+
+@pytest.fixture
+def pending_return(world, platform):
+    shop = world.shop_a1
+    platform.sim.order_create(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000077001"
+    )
+    return_id = platform.sim.return_request(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id="576000000000077001",
+        return_type="REFUND",
+        reason_text="It never arrived.",
+    )
+    platform.sim.deliver_webhooks()
+    return return_id, AfterSalesCase.objects.get(platform_case_id=return_id)
+
+
+def test_a_double_submit_is_one_decision_at_the_platform(client, world, platform, pending_return):
+    return_id, case = pending_return
+    client.force_login(world.agent_a1)
+    form = {"decision": "APPROVE_REFUND", "idempotency_key": "form-render-1"}
+    headers = {"X-Requested-With": "fetch"}
+    first = client.post(f"/inbox/cases/{case.id}/decide/", form, headers=headers)
+    second = client.post(f"/inbox/cases/{case.id}/decide/", form, headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert 'data-decision-state="sent"' in first.content.decode()
+    assert AfterSalesDecision.objects.filter(case=case).count() == 1
+    assert [d["decision"] for d in platform.sim.return_decisions(return_id)] == ["APPROVE_REFUND"]
+
+
+def test_a_plain_post_goes_back_to_the_case(client, world, platform, pending_return):
+    _, case = pending_return
+    client.force_login(world.agent_a1)
+    response = client.post(
+        f"/inbox/cases/{case.id}/decide/", {"decision": "APPROVE_REFUND", "idempotency_key": "p"}
+    )
+    assert response.status_code == 303
+    assert response["Location"] == f"/inbox/cases/{case.id}/"
+    assert AfterSalesDecision.objects.filter(case=case).count() == 1
