@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from inbox.api.conversations import ConversationOut, _filters
 from inbox.payloads import conversation_payload
 from inbox.payloads_aftersales import case_payload
-from inbox.selectors.queue import case_decision_states, queue_page
+from inbox.selectors.queue import queue_page
 from inbox.selectors.queue_keys import KINDS, parse_cursor
 from scrm.api import ServiceError
 
@@ -95,14 +95,11 @@ class QueueList(APIView):
         page = queue_page(
             request.user, filters, kind=kind, cursor=cursor, limit=_page_size(request)
         )
-        cases = [r.item.id for r in page.rows if r.kind == "case"]
-        states = case_decision_states(cases) if cases else {}
         results = []
         for row in page.rows:
             body: dict[str, Any] = {"type": row.kind, "due_at": row.due.isoformat()}
             if row.kind == "case":
-                decision = states.get(row.item.id, ("", ""))
-                body["case"] = case_payload(row.item, decision=decision)
+                body["case"] = case_payload(row.item)  # the decision from its annotations
             else:
                 body["conversation"] = conversation_payload(row.item)
             results.append(body)

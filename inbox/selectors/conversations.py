@@ -49,6 +49,14 @@ def conversation_list(user: AnyUser, filters: QueueFilters) -> QuerySet[Conversa
         if filters.shop_account_ids
         else allowed
     )
+    return conversations_of_shops(user, filters, shops)
+
+
+def conversations_of_shops(
+    user: AnyUser, filters: QueueFilters, shops: list[int]
+) -> QuerySet[Conversation]:
+    """``conversation_list`` once the shops are known: ``shops`` must already be the user's
+    (the one queue, which has checked them, calls this to ask for them once)."""
     qs = Conversation.objects.filter(shop_account_id__in=shops)
     if filters.statuses:
         qs = qs.filter(status__in=filters.statuses)

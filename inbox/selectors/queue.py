@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 
 from inbox.models import AfterSalesCase, CaseStage
 from inbox.selectors.accounts import AnyUser, shop_account_ids_for
-from inbox.selectors.conversations import QueueFilters, conversation_list
+from inbox.selectors.conversations import QueueFilters, conversations_of_shops
 from inbox.selectors.queue_keys import (
     CASE,
     CONVERSATION,
@@ -98,11 +98,38 @@ def _case_search_q(term: str) -> Q:
 
 
 def _shown(qs: QuerySet[AfterSalesCase]) -> QuerySet[AfterSalesCase]:
-    """What a case row shows: shop, buyer, its conversation's assignee; never credentials nor
-    the buyer's words (encrypted, not shown in the queue)."""
-    return qs.select_related("shop_account", "customer", "conversation").defer(
-        "shop_account__credentials", "buyer_reason", "lines", "evidence", "history"
+    """What a case row shows: shop, buyer, its conversation; where its latest decision stands
+    (``decision_state``, ``decision_failure_reason``: its outbox action's, "" when none). Never
+    credentials nor the buyer's words (encrypted, not shown in the queue)."""
+    from django.db.models import OuterRef, Subquery
+
+    from inbox.models import AfterSalesDecision, OutboxAction
+
+    latest = (
+        AfterSalesDecision.objects.filter(case_id=OuterRef(OuterRef("pk")))
+        .order_by("-id")
+        .values("id")[:1]
     )
+    action = OutboxAction.objects.filter(
+        kind="after_sales_decision", subject_id=Subquery(latest)
+    ).order_by("-id")
+    return (
+        qs.select_related("shop_account", "customer", "conversation")
+        .defer("shop_account__credentials", "buyer_reason", "lines", "evidence", "history")
+        .annotate(
+            decision_state=Subquery(action.values("state")[:1]),
+            decision_failure_reason=Subquery(action.values("failure_reason")[:1]),
+        )
+    )
+
+
+def decision_of(case: AfterSalesCase) -> tuple[str, str] | None:
+    """A listed case's latest decision while it is not settled: (pending | sending | failed,
+    the platform's reason); None otherwise (from ``_shown``'s annotations, no query)."""
+    state = getattr(case, "decision_state", None) or ""
+    if state in ("pending", "sending", "failed"):
+        return state, getattr(case, "decision_failure_reason", None) or ""
+    return None
 
 
 def _sources(
@@ -113,7 +140,7 @@ def _sources(
         sources.append(
             _Source(
                 CONVERSATION,
-                lambda: conversation_list(user, filters),
+                lambda: conversations_of_shops(user, filters, shops),
                 (),  # conversation_list orders by the sort already
                 conversation_after(sort, chat_reply_target()),
                 per_shop=False,  # the conv_queue_open partial index serves every shop at once
@@ -164,15 +191,15 @@ _KEYS = {
 }
 
 
-def _read_keys(
+def _key_parts(
     source: _Source,
     qs: QuerySet[Any] | None,
     position: tuple[int, ...] | None,
     limit: int,
     shops: list[int],
-) -> list[SimpleNamespace]:
-    """Phase one: the ordering columns of up to ``limit`` rows of one source (``qs``) after
-    the cursor, as small namespaces (no model instances, no joins)."""
+) -> list[QuerySet[Any]]:
+    """Phase one, unread: the ordering columns of up to ``limit`` rows of one source (``qs``)
+    after the cursor, as sliced querysets (no model instances, no joins)."""
     if qs is None:
         return []
     if position is not None:
@@ -185,17 +212,26 @@ def _read_keys(
         qs = qs.order_by(*source.order)
     names = _KEYS[source.kind]
     qs = qs.select_related(None).prefetch_related(None)
-    if (
-        source.per_shop
-        and len(shops) > 1
-        and connection.features.supports_slicing_ordering_in_compound
-    ):
+    if source.per_shop and len(shops) > 1 and _compound_slices():
         # PostgreSQL does not merge ordered index scans over an IN list: one ordered, limited
         # scan of case_queue per shop, put together (UNION ALL) and merged here.
-        parts = [qs.filter(shop_account_id=s).values_list(*names)[:limit] for s in shops]
+        return [qs.filter(shop_account_id=s).values_list(*names)[:limit] for s in shops]
+    return [qs.values_list(*names)[:limit]]
+
+
+def _compound_slices() -> bool:
+    return bool(connection.features.supports_slicing_ordering_in_compound)
+
+
+def _read(kind: int, parts: list[QuerySet[Any]]) -> list[SimpleNamespace]:
+    """Phase one, read: the parts of one type in one query where the database allows."""
+    if not parts:
+        return []
+    if len(parts) > 1 and _compound_slices():
         values = list(parts[0].union(*parts[1:], all=True))
     else:
-        values = list(qs.values_list(*names)[:limit])
+        values = [v for part in parts for v in part]
+    names = _KEYS[kind]
     return [SimpleNamespace(**dict(zip(names, v, strict=True))) for v in values]
 
 
@@ -245,17 +281,20 @@ def queue_page(
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
     conversations = None
+    parts: dict[int, list[QuerySet[Any]]] = {CONVERSATION: [], CASE: []}
     for source in _sources(user, filters, sort, kind, shops):
         qs = source.queryset()
         if source.kind == CONVERSATION:
             conversations = qs
-        for item in _read_keys(source, qs, position, limit + 1, shops):
-            due = conversation_due(item) if source.kind == CONVERSATION else case_due(item)
+        parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
+    for type_, type_parts in parts.items():
+        for item in _read(type_, type_parts):
+            due = conversation_due(item) if type_ == CONVERSATION else case_due(item)
             rows.append(
                 QueueRow(
-                    "conversation" if source.kind == CONVERSATION else "case",
+                    "conversation" if type_ == CONVERSATION else "case",
                     item,
-                    position_of(sort, source.kind, item, due),
+                    position_of(sort, type_, item, due),
                     due,
                 )
             )
@@ -286,29 +325,3 @@ def queue_case_row(
     )
     listed = case_rows(user, filters, wanted) if kind in ("all", "cases") else None
     return row, listed is not None and listed.filter(id=case_id).exists()
-
-
-def case_decision_states(case_ids: list[int]) -> dict[int, tuple[str, str]]:
-    """For the cases listed, where their latest decision stands when it is not settled:
-    {case id: ("pending" | "sending" | "failed", the platform's reason)}. One query."""
-    from django.db.models import OuterRef, Subquery
-
-    from inbox.models import AfterSalesDecision, OutboxAction
-
-    action = OutboxAction.objects.filter(
-        kind="after_sales_decision", subject_id=OuterRef("id")
-    ).order_by("-id")
-    rows = (
-        AfterSalesDecision.objects.filter(case_id__in=case_ids)
-        .annotate(
-            state=Subquery(action.values("state")[:1]),
-            reason=Subquery(action.values("failure_reason")[:1]),
-        )
-        .order_by("case_id", "-id")
-        .values_list("case_id", "state", "reason")
-    )
-    latest: dict[int, tuple[str, str]] = {}
-    for case_id, state, reason in rows:
-        if case_id not in latest:
-            latest[case_id] = (state or "", reason or "")
-    return {c: v for c, v in latest.items() if v[0] in ("pending", "sending", "failed")}

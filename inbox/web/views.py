@@ -17,7 +17,7 @@ from django.views.i18n import set_language
 
 from inbox import selectors
 from inbox.models import Conversation, Priority
-from inbox.selectors.queue import case_decision_states, queue_page
+from inbox.selectors.queue import decision_of, queue_page
 from inbox.selectors.queue import queue_case_row as queue_case_row_get
 from inbox.selectors.workspace import assignee_choices, tag_names
 from inbox.services.accounts import member_language_set
@@ -65,11 +65,9 @@ def _queue_context(request: HttpRequest, params: QueueParams) -> dict[str, Any]:
     )
     for row in page.rows:
         row.item.sort_key = sort_string(sort, row.position)
-    cases = [row.item.id for row in page.rows if row.kind == "case"]
-    states = case_decision_states(cases) if cases else {}
     for row in page.rows:
         if row.kind == "case":
-            row.item.decision = states.get(row.item.id)
+            row.item.decision = decision_of(row.item)
     return {
         "params": params,
         "rows": page.rows,
@@ -197,7 +195,7 @@ def queue_case_row(request: HttpRequest, case_id: int) -> HttpResponse:
     params = QueueParams.from_request(request)
     row, in_view = queue_case_row_get(request.user, case_id, params.filters(), kind=params.kind)
     row.item.sort_key = sort_string(params.sort, row.position)
-    row.item.decision = case_decision_states([case_id]).get(case_id)
+    row.item.decision = decision_of(row.item)
     context = {"r": row, "in_view": in_view, "now": timezone.now()}
     return render(request, "inbox/_queue_case_row.html", context)
 
