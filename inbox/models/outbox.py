@@ -93,6 +93,13 @@ class OutboxAction(models.Model):
                 condition=Q(state__in=["pending", "sending"]),
                 name="outbox_open_due",
             ),
+            # A kind's action by its subject (an after-sales decision's state: the queue's case
+            # rows, the case page and the buyer panel ask for it per case, among every reply).
+            models.Index(
+                fields=["kind", "subject_id"],
+                condition=Q(subject_id__isnull=False),
+                name="outbox_subject",
+            ),
         ]
 
     def __str__(self) -> str:
