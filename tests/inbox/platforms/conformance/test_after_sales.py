@@ -366,3 +366,56 @@ def test_return_records(tts: World) -> None:
     )
 
     assert {"BUYER", "SELLER"} <= {r["role"] for r in raw["data"]["records"]}
+
+
+def test_an_arbitrated_return_with_the_buyers_photos(tts: World) -> None:
+    # Issue 13: evidence on the request's record, a rejection escalated to arbitration.
+    order_id = tts.sim.order_create(SHOP_ID, buyer_user_id=BUYER)
+    return_id = tts.sim.return_request(
+        SHOP_ID,
+        buyer_user_id=BUYER,
+        order_id=order_id,
+        reason_text="Damaged in transit",
+        evidence=["damaged-parcel", "damaged-item"],
+    )
+    reason = tts.shop.return_and_refund.get_reject_reasons(return_or_cancel_id=return_id)
+    tts.shop.return_and_refund.reject_return(
+        return_id,
+        body=m.RejectReturnRequest(
+            decision=m.RejectReturnRequestDecision.REJECT_REFUND,
+            reject_reason=reason.data.reasons[0].name,
+        ),
+    )
+    tts.sim.return_escalate(return_id)
+
+    found = tts.answer(
+        "search returns in arbitration",
+        lambda: tts.shop.return_and_refund.search_returns(
+            body=m.SearchReturnsRequest(
+                arbitration_status=[m.SearchReturnsRequestArbitrationStatusItem.IN_PROGRESS]
+            ),
+            page_size="10",
+        ),
+        m.SearchReturnsResponse,
+    )["data"]["return_orders"]
+    assert [(r["return_id"], r["arbitration_status"]) for r in found] == [
+        (return_id, "IN_PROGRESS")
+    ]
+    assert found[0]["seller_next_action_response"] == []
+
+    records = tts.answer(
+        "return records with images",
+        lambda: tts.shop.return_and_refund.get_return_records(return_id),
+        m.GetReturnRecordsResponse,
+    )["data"]["records"]
+    assert [image["width"] for image in records[0]["images"]] == [480, 480]
+    assert {"BUYER", "SELLER"} <= {r["role"] for r in records}
+
+    # The seller cannot decide while the platform arbitrates.
+    refused = tts.refusal(
+        lambda: tts.shop.return_and_refund.approve_return(
+            return_id,
+            body=m.ApproveReturnRequest(decision=m.ApproveReturnRequestDecision.APPROVE_REFUND),
+        )
+    )
+    assert refused.code == 40011
