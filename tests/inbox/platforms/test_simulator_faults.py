@@ -254,7 +254,8 @@ def test_the_background_push_applies_webhook_faults_to_the_chosen_events() -> No
         assert time.monotonic() - started < 5
         # And with the faults cleared, each is pushed once
         receiver.received.clear()
-        sim.set_webhook_faults()
+        sim.set_webhook_faults(duplicate=5)
+        sim.clear_faults()
         _seed_cases(sim, 1)
         _wait_for(lambda: len(receiver.received) == 2)
         assert sorted(e["type"] for e in receiver.envelopes()) == [11, 12]

@@ -325,9 +325,11 @@ class Simulator(AccountsMixin, CasesMixin):
             self.faults.append(Fault(path_prefix, kind, count, delay))
 
     def clear_faults(self) -> None:
-        """Remove every injected fault."""
+        """Remove every injected fault: the API's and the background push's webhook faults
+        (an armed buyer withdrawal is buyer behaviour and stays)."""
         with self.lock:
             self.faults.clear()
+            self.push_faults = {}
 
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
