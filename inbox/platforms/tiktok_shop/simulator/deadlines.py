@@ -8,7 +8,7 @@ refund or return request, then the platform approves it; eight days to judge a r
 package, then it is confirmed for the seller; 48 hours to answer a buyer's cancellation. The
 replacement deadline and the API's counting from the moment the case entered its status are
 NOT CONFIRMED (the simulator's choices). Regions differ (Thailand's guide says one working day;
-its cancellations 24 hours): the simulator uses the US figures everywhere.
+its cancellations 24 hours): the simulator uses the two-day figures everywhere.
 """
 
 from __future__ import annotations
