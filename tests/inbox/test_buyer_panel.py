@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
-from inbox.models import AfterSalesCase, AfterSalesDecision, Member, Order
+from inbox.models import AfterSalesCase, AfterSalesDecision, Member, Order, OutboxAction
 from tests.inbox.builders import conversation_with_messages
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,30 @@ def test_the_cases_fragment_reads_a_bounded_number_of_queries(
         html = client.get(url).content.decode()
     assert html.count('class="case-card') == 8
     assert len(many.captured_queries) >= len(one.captured_queries)
+
+
+def test_a_decision_the_platform_refused_shows_with_its_reason(client, world, scene):
+    shop, conversation, case = scene
+    decision = AfterSalesDecision.objects.create(
+        organisation=shop.organisation,
+        case=case,
+        author=world.agent_a1,
+        verb="approve",
+        decision="APPROVE_RETURN",
+        idempotency_key="k-9",
+        status_seen=case.platform_status,
+    )
+    OutboxAction.objects.create(
+        kind="after_sales_decision",
+        organisation=shop.organisation,
+        shop_account=shop,
+        subject_id=decision.id,
+        state="failed",
+        failure_reason="The return cannot be approved in its status. (code 40009)",
+    )
+    client.force_login(world.supervisor_a)
+    html = client.get(f"/inbox/c/{conversation.id}/cases/").content.decode()
+    assert 'data-decision-state="failed"' in html
+    assert "Refused by the platform" in html
+    assert "The platform refused: The return cannot be approved in its status. (code 40009)" in html
+    assert "Approve the return" in html
