@@ -222,6 +222,27 @@ def _decide(request: HttpRequest, case: AfterSalesCase, values: dict[str, str]) 
     )
 
 
+def _error(exc: ServiceError | PlatformError) -> dict[str, Any]:
+    """What the form shows of a refusal. The platform failing to open the conversation for
+    the buyer message (before anything is decided) is a 409 saying so, never a 5xx page."""
+    if isinstance(exc, PlatformError):
+        logger.info("decision not taken, platform: %s code %s", type(exc).__name__, exc.code)
+        return {
+            "status": 409,
+            "code": "platform_unavailable",
+            "message": _("The platform did not answer; nothing was decided. Try again."),
+            "field": "",
+            "state": "",
+        }
+    return {
+        "status": exc.status_code,
+        "code": exc.code,
+        "message": exc.message,
+        "field": str(exc.details.get("field", "")),
+        "state": str(exc.details.get("state", "")),
+    }
+
+
 FIELDS = (
     "decision",
     "verb",
@@ -246,16 +267,10 @@ def case_decide(request: HttpRequest, case_id: int) -> HttpResponse:
     by_script = request.headers.get("X-Requested-With") == "fetch"
     try:
         _decide(request, case, values)
-    except ServiceError as exc:
-        if exc.status_code == 404:
+    except (ServiceError, PlatformError) as exc:
+        if isinstance(exc, ServiceError) and exc.status_code == 404:
             raise
-        error = {
-            "status": exc.status_code,
-            "code": exc.code,
-            "message": exc.message,
-            "field": str(exc.details.get("field", "")),
-            "state": str(exc.details.get("state", "")),
-        }
+        error = _error(exc)
         case = _case(request, case_id)  # what the service saw, e.g. moved on
         context = _card_context(
             request,
@@ -266,7 +281,7 @@ def case_decide(request: HttpRequest, case_id: int) -> HttpResponse:
             values=values,
         )
         template = "inbox/_case_card.html" if by_script else "inbox/case.html"
-        return render(request, template, context, status=exc.status_code)
+        return render(request, template, context, status=error["status"])
     if not by_script:
         return HttpResponseRedirect(reverse("panel:case", args=[case_id]), status=303)
     case = _case(request, case_id)

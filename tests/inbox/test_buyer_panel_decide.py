@@ -51,3 +51,23 @@ def test_a_plain_post_goes_back_to_the_case(client, world, platform, pending_ret
     assert response.status_code == 303
     assert response["Location"] == f"/inbox/cases/{case.id}/"
     assert AfterSalesDecision.objects.filter(case=case).count() == 1
+
+
+def test_a_platform_that_cannot_open_the_chat_for_the_message_decides_nothing(
+    client, world, platform, pending_return
+):
+    return_id, case = pending_return
+    # Given the buyer never chatted and Create Conversation fails for now
+    platform.sim.set_fault("/customer_service/202309/conversations", "5xx", count=50)
+    client.force_login(world.agent_a1)
+    response = client.post(
+        f"/inbox/cases/{case.id}/decide/",
+        {"decision": "APPROVE_REFUND", "idempotency_key": "m-1", "message_text": "Refunded!"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    # Then the form says so, keeps the message, and nothing was decided
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "nothing was decided" in html and ">Refunded!</textarea>" in html
+    assert not AfterSalesDecision.objects.filter(case=case).exists()
+    assert platform.sim.return_decisions(return_id) == []
