@@ -12,8 +12,8 @@ so rows that change between pages never repeat or go missing because of the page
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from inbox.models import AfterSalesCase, CaseStage
+from inbox.models.conversations import ANSWERED_SENTINEL
 from inbox.selectors.accounts import AnyUser, shop_account_ids_for
 from inbox.selectors.conversations import QueueFilters, conversations_of_shops
 from inbox.selectors.queue_keys import (
@@ -48,9 +49,8 @@ class _Source:
     order: tuple[str, ...]
     after: Callable[[tuple[int, ...]], Q | bool]
     per_shop: bool  # read shop by shop (ordered index scans) and merge
-
-
-# --- the sources ------------------------------------------------------------------------------
+    keys: tuple[str, ...]  # the columns phase one reads (a position's makings, no more)
+    annotations: dict[str, Any] = field(default_factory=dict)
 
 
 def case_rows(
@@ -98,7 +98,7 @@ def _case_search_q(term: str) -> Q:
 
 
 def _shown(qs: QuerySet[AfterSalesCase]) -> QuerySet[AfterSalesCase]:
-    """What a case row shows: shop, buyer, its conversation; where its latest decision stands
+    """What a case row shows: shop, buyer; where its latest decision stands
     (``decision_state``, ``decision_failure_reason``: its outbox action's, "" when none). Never
     credentials nor the buyer's words (encrypted, not shown in the queue)."""
     from django.db.models import OuterRef, Subquery
@@ -114,8 +114,16 @@ def _shown(qs: QuerySet[AfterSalesCase]) -> QuerySet[AfterSalesCase]:
         kind="after_sales_decision", subject_id=Subquery(latest)
     ).order_by("-id")
     return (
-        qs.select_related("shop_account", "customer", "conversation")
-        .defer("shop_account__credentials", "buyer_reason", "lines", "evidence", "history")
+        qs.select_related("shop_account", "customer")
+        .defer(
+            "shop_account__credentials",
+            "customer__avatar_url",
+            "buyer_reason",
+            "lines",
+            "amounts",
+            "evidence",
+            "history",
+        )
         .annotate(
             decision_state=Subquery(action.values("state")[:1]),
             decision_failure_reason=Subquery(action.values("failure_reason")[:1]),
@@ -132,6 +140,21 @@ def decision_of(case: AfterSalesCase) -> tuple[str, str] | None:
     return None
 
 
+def _conversation_keys(sort: str) -> tuple[str, ...]:
+    if sort == "newest":
+        return ("id", "last_message_at")
+    return ("id", "queue_key", "priority") if sort == "priority" else ("id", "queue_key")
+
+
+def _due_from(column: str, offset: timedelta = timedelta(0)) -> Any:
+    """A case's due time as a column of phase one (``queue_due``)."""
+    from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+
+    if not offset:
+        return F(column)
+    return ExpressionWrapper(F(column) + Value(offset), output_field=DateTimeField())
+
+
 def _sources(
     user: AnyUser, filters: QueueFilters, sort: str, kind: str, shops: list[int]
 ) -> list[_Source]:
@@ -144,6 +167,7 @@ def _sources(
                 (),  # conversation_list orders by the sort already
                 conversation_after(sort, chat_reply_target()),
                 per_shop=False,  # the conv_queue_open partial index serves every shop at once
+                keys=_conversation_keys(sort),
             )
         )
     if kind in ("all", "cases"):
@@ -158,11 +182,13 @@ def _sources(
                     ("-platform_updated_at", "-id"),
                     case_after(sort, "platform_updated_at", timedelta(0)),
                     per_shop=False,
+                    keys=("id", "platform_updated_at"),
                 )
             )
             return sources
         with_deadline = base.filter(seller_deadline__isnull=False)
         without = base.filter(seller_deadline__isnull=True)
+        default = case_default_deadline()
         sources.append(
             _Source(
                 CASE,
@@ -170,6 +196,8 @@ def _sources(
                 ("seller_deadline", "id"),
                 case_after(sort, "seller_deadline", timedelta(0)),
                 per_shop=True,  # case_queue (shop, stage, seller_deadline, id), one scan a shop
+                keys=("id", "queue_due"),
+                annotations={"queue_due": _due_from("seller_deadline")},
             )
         )
         sources.append(
@@ -177,18 +205,13 @@ def _sources(
                 CASE,
                 lambda: without,
                 ("platform_created_at", "id"),
-                case_after(sort, "platform_created_at", case_default_deadline()),
+                case_after(sort, "platform_created_at", default),
                 per_shop=False,  # few: the platform gives a deadline to what needs a decision
+                keys=("id", "queue_due"),
+                annotations={"queue_due": _due_from("platform_created_at", default)},
             )
         )
     return sources
-
-
-# The columns a row's position is made of (phase one reads only these).
-_KEYS = {
-    CONVERSATION: ("id", "queue_key", "last_message_at", "priority"),
-    CASE: ("id", "seller_deadline", "platform_created_at", "platform_updated_at"),
-}
 
 
 def _key_parts(
@@ -197,7 +220,7 @@ def _key_parts(
     position: tuple[int, ...] | None,
     limit: int,
     shops: list[int],
-) -> list[QuerySet[Any]]:
+) -> list[tuple[tuple[str, ...], QuerySet[Any]]]:
     """Phase one, unread: the ordering columns of up to ``limit`` rows of one source (``qs``)
     after the cursor, as sliced querysets (no model instances, no joins)."""
     if qs is None:
@@ -210,28 +233,32 @@ def _key_parts(
             qs = qs.filter(after)
     if source.order:
         qs = qs.order_by(*source.order)
-    names = _KEYS[source.kind]
+    names = source.keys
     qs = qs.select_related(None).prefetch_related(None)
+    if source.annotations:
+        qs = qs.annotate(**source.annotations)
     if source.per_shop and len(shops) > 1 and _compound_slices():
         # PostgreSQL does not merge ordered index scans over an IN list: one ordered, limited
         # scan of case_queue per shop, put together (UNION ALL) and merged here.
-        return [qs.filter(shop_account_id=s).values_list(*names)[:limit] for s in shops]
-    return [qs.values_list(*names)[:limit]]
+        return [(names, qs.filter(shop_account_id=s).values_list(*names)[:limit]) for s in shops]
+    return [(names, qs.values_list(*names)[:limit])]
 
 
 def _compound_slices() -> bool:
     return bool(connection.features.supports_slicing_ordering_in_compound)
 
 
-def _read(kind: int, parts: list[QuerySet[Any]]) -> list[SimpleNamespace]:
-    """Phase one, read: the parts of one type in one query where the database allows."""
+def _read(parts: list[tuple[tuple[str, ...], QuerySet[Any]]]) -> list[SimpleNamespace]:
+    """Phase one, read: the parts of one type (same columns) in one query where the database
+    allows."""
     if not parts:
         return []
-    if len(parts) > 1 and _compound_slices():
-        values = list(parts[0].union(*parts[1:], all=True))
+    names = parts[0][0]
+    querysets = [qs for _, qs in parts]
+    if len(querysets) > 1 and _compound_slices():
+        values = list(querysets[0].union(*querysets[1:], all=True))
     else:
-        values = [v for part in parts for v in part]
-    names = _KEYS[kind]
+        values = [v for qs in querysets for v in qs]
     return [SimpleNamespace(**dict(zip(names, v, strict=True))) for v in values]
 
 
@@ -250,9 +277,19 @@ def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[
         by_kind["case"] = {c.id: c for c in cases}
     # A row gone between the two phases (deleted) is left out; one changed keeps the place
     # phase one saw, as if read a moment earlier.
-    return [
-        replace(r, item=by_kind[r.kind][r.item.id]) for r in rows if r.item.id in by_kind[r.kind]
-    ]
+    shown = []
+    for r in rows:
+        item = by_kind[r.kind].get(r.item.id)
+        if item is not None:
+            due = conversation_due(item) if r.kind == "conversation" else case_due(item)
+            shown.append(replace(r, item=item, due=due))
+    return shown
+
+
+def _phase_one_due(sort: str, kind: int, item: SimpleNamespace) -> datetime:
+    if sort == "newest":  # the position is the last activity; the due time comes in phase two
+        return ANSWERED_SENTINEL
+    return conversation_due(item) if kind == CONVERSATION else item.queue_due
 
 
 def queue_page(
@@ -281,21 +318,21 @@ def queue_page(
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
     conversations = None
-    parts: dict[int, list[QuerySet[Any]]] = {CONVERSATION: [], CASE: []}
+    parts: dict[int, list[tuple[tuple[str, ...], QuerySet[Any]]]] = {CONVERSATION: [], CASE: []}
     for source in _sources(user, filters, sort, kind, shops):
         qs = source.queryset()
         if source.kind == CONVERSATION:
             conversations = qs
         parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
     for type_, type_parts in parts.items():
-        for item in _read(type_, type_parts):
-            due = conversation_due(item) if type_ == CONVERSATION else case_due(item)
+        for item in _read(type_parts):
+            due = _phase_one_due(sort, type_, item)
             rows.append(
                 QueueRow(
                     "conversation" if type_ == CONVERSATION else "case",
                     item,
                     position_of(sort, type_, item, due),
-                    due,
+                    due,  # replaced from the row itself in phase two
                 )
             )
     rows.sort(key=lambda r: sort_key(sort, r.position))
