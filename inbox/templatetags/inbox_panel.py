@@ -7,8 +7,7 @@ from datetime import datetime
 
 from django import template
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy as _
 
 from inbox.services.aftersales_options import LABELS
 
@@ -21,57 +20,57 @@ REASON_MARK = "_reason_"
 # listed is shown in words as the platform spells it ("SOME_NEW_STATUS" -> "Some new status").
 STATUS_LABELS = {
     # returns and cancellations (services/aftersales.py STAGES)
-    "RETURN_OR_REFUND_REQUEST_PENDING": _l("Return or refund requested"),
-    "REPLACEMENT_REQUEST_PENDING": _l("Replacement requested"),
-    "EXCHANGE_REQUEST_PENDING": _l("Exchange requested"),
-    "BUYER_SHIPPED_ITEM": _l("Buyer shipped the item back"),
-    "AWAITING_BUYER_SHIP": _l("Waiting for the buyer to ship"),
-    "AWAITING_BUYER_RESPONSE": _l("Waiting for the buyer's answer"),
-    "REFUND_OR_RETURN_REQUEST_REJECT": _l("Request rejected"),
-    "REJECT_RECEIVE_PACKAGE": _l("Returned package rejected"),
-    "REPLACEMENT_REQUEST_REJECT": _l("Replacement rejected"),
-    "RETURN_OR_REFUND_REQUEST_SUCCESS": _l("Refund approved"),
-    "REPLACEMENT_REQUEST_REFUND_SUCCESS": _l("Refunded instead of replaced"),
-    "EXCHANGE_REQUEST_REFUND_SUCCESS": _l("Refunded instead of exchanged"),
-    "RETURN_OR_REFUND_REQUEST_CANCEL": _l("Cancelled by the buyer"),
-    "RETURN_OR_REFUND_REQUEST_COMPLETE": _l("Completed"),
-    "REPLACEMENT_REQUEST_CANCEL": _l("Cancelled by the buyer"),
-    "REPLACEMENT_REQUEST_COMPLETE": _l("Completed"),
-    "EXCHANGE_REQUEST_CANCEL": _l("Cancelled by the buyer"),
-    "EXCHANGE_REQUEST_COMPLETE": _l("Completed"),
-    "CANCELLATION_REQUEST_PENDING": _l("Cancellation requested"),
-    "CANCELLATION_REQUEST_SUCCESS": _l("Cancellation approved"),
-    "CANCELLATION_REQUEST_CANCEL": _l("Cancellation withdrawn or refused"),
-    "CANCELLATION_REQUEST_CANCELLED": _l("Cancellation withdrawn or refused"),
-    "CANCELLATION_REQUEST_COMPLETE": _l("Cancelled"),
+    "RETURN_OR_REFUND_REQUEST_PENDING": _("Return or refund requested"),
+    "REPLACEMENT_REQUEST_PENDING": _("Replacement requested"),
+    "EXCHANGE_REQUEST_PENDING": _("Exchange requested"),
+    "BUYER_SHIPPED_ITEM": _("Buyer shipped the item back"),
+    "AWAITING_BUYER_SHIP": _("Waiting for the buyer to ship"),
+    "AWAITING_BUYER_RESPONSE": _("Waiting for the buyer's answer"),
+    "REFUND_OR_RETURN_REQUEST_REJECT": _("Request rejected"),
+    "REJECT_RECEIVE_PACKAGE": _("Returned package rejected"),
+    "REPLACEMENT_REQUEST_REJECT": _("Replacement rejected"),
+    "RETURN_OR_REFUND_REQUEST_SUCCESS": _("Refund approved"),
+    "REPLACEMENT_REQUEST_REFUND_SUCCESS": _("Refunded instead of replaced"),
+    "EXCHANGE_REQUEST_REFUND_SUCCESS": _("Refunded instead of exchanged"),
+    "RETURN_OR_REFUND_REQUEST_CANCEL": _("Cancelled by the buyer"),
+    "RETURN_OR_REFUND_REQUEST_COMPLETE": _("Completed"),
+    "REPLACEMENT_REQUEST_CANCEL": _("Cancelled by the buyer"),
+    "REPLACEMENT_REQUEST_COMPLETE": _("Completed"),
+    "EXCHANGE_REQUEST_CANCEL": _("Cancelled by the buyer"),
+    "EXCHANGE_REQUEST_COMPLETE": _("Completed"),
+    "CANCELLATION_REQUEST_PENDING": _("Cancellation requested"),
+    "CANCELLATION_REQUEST_SUCCESS": _("Cancellation approved"),
+    "CANCELLATION_REQUEST_CANCEL": _("Cancellation withdrawn or refused"),
+    "CANCELLATION_REQUEST_CANCELLED": _("Cancellation withdrawn or refused"),
+    "CANCELLATION_REQUEST_COMPLETE": _("Cancelled"),
     # the seller's next action
-    "SELLER_RESPOND_REFUND": _l("Answer the refund request"),
-    "SELLER_RESPOND_RETURN": _l("Answer the return request"),
-    "SELLER_RESPOND_REPLACEMENT": _l("Answer the replacement request"),
-    "SELLER_RESPOND_RECEIVE_PACKAGE": _l("Check the returned package"),
-    "SELLER_RESPOND_BUYER_CANCEL": _l("Answer the cancellation request"),
+    "SELLER_RESPOND_REFUND": _("Answer the refund request"),
+    "SELLER_RESPOND_RETURN": _("Answer the return request"),
+    "SELLER_RESPOND_REPLACEMENT": _("Answer the replacement request"),
+    "SELLER_RESPOND_RECEIVE_PACKAGE": _("Check the returned package"),
+    "SELLER_RESPOND_BUYER_CANCEL": _("Answer the cancellation request"),
     # orders (Get Order Detail 202507)
-    "UNPAID": _l("Unpaid"),
-    "ON_HOLD": _l("On hold"),
-    "AWAITING_SHIPMENT": _l("Awaiting shipment"),
-    "PARTIALLY_SHIPPING": _l("Partially shipped"),
-    "AWAITING_COLLECTION": _l("Awaiting collection"),
-    "IN_TRANSIT": _l("In transit"),
-    "DELIVERED": _l("Delivered"),
-    "COMPLETED": _l("Completed"),
-    "CANCELLED": _l("Cancelled"),
+    "UNPAID": _("Unpaid"),
+    "ON_HOLD": _("On hold"),
+    "AWAITING_SHIPMENT": _("Awaiting shipment"),
+    "PARTIALLY_SHIPPING": _("Partially shipped"),
+    "AWAITING_COLLECTION": _("Awaiting collection"),
+    "IN_TRANSIT": _("In transit"),
+    "DELIVERED": _("Delivered"),
+    "COMPLETED": _("Completed"),
+    "CANCELLED": _("Cancelled"),
 }
 # The last part of the platform's reason codes (``..._reason_damaged``).
 REASON_LABELS = {
-    "damaged": _l("Damaged"),
-    "wrong_item": _l("Wrong item"),
-    "size_not_fit": _l("Size does not fit"),
-    "not_received": _l("Not received"),
-    "not_as_described": _l("Not as described"),
-    "no_longer_needed": _l("No longer needed"),
-    "better_price": _l("Found a better price"),
-    "change_address": _l("Wants to change the address"),
-    "shipping_too_long": _l("Shipping takes too long"),
+    "damaged": _("Damaged"),
+    "wrong_item": _("Wrong item"),
+    "size_not_fit": _("Size does not fit"),
+    "not_received": _("Not received"),
+    "not_as_described": _("Not as described"),
+    "no_longer_needed": _("No longer needed"),
+    "better_price": _("Found a better price"),
+    "change_address": _("Wants to change the address"),
+    "shipping_too_long": _("Shipping takes too long"),
 }
 
 
@@ -107,12 +106,13 @@ def decision_label(name: str) -> str:
 @register.filter
 def decision_state(state: str) -> str:
     """Where a decision's outbox action stands, as agents read it."""
-    return {
+    label = {
         "pending": _("Sending to the platform…"),
         "sending": _("Sending to the platform…"),
         "sent": _("Accepted by the platform"),
         "failed": _("Refused by the platform"),
-    }.get(str(state or ""), "")
+    }.get(str(state or ""))
+    return str(label) if label is not None else ""
 
 
 @register.filter
