@@ -99,6 +99,8 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     expect(card.locator(".case-deadline")).to_contain_text("America/Los_Angeles")
     expect(card.locator(".case-deadline")).to_contain_text("Asia/Shanghai")
     expect(card.locator(".badge.stage")).to_have_text("待处理")  # our stage, in Chinese
+    expect(card.locator(".case-platform-status")).to_have_text("买家申请退货/退款")
+    expect(card.locator(".case-reason-code")).to_have_text("商品损坏")
     thumb = card.locator(".case-evidence img").first
     expect(thumb).to_be_visible()
     assert page.evaluate("(img) => img.naturalWidth > 0", thumb.element_handle())
@@ -146,6 +148,7 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     card = page.locator(f"#case-{case2.id}")
     expect(card).to_contain_text("Glass vase")
     expect(card).to_contain_text("Needs a decision")
+    expect(card.locator(".case-platform-status")).to_have_text("Return or refund requested")
     _decide_with_message(page, card, "Approved: please send the vase back with the label.")
     card = page.locator(f"#case-{case2.id}")
     expect(card.locator(".decision").first).to_contain_text("Approve the return")
