@@ -296,3 +296,24 @@ def test_a_decision_the_platform_refused_shows_with_its_reason(client, world, sc
     assert "Refused by the platform" in html
     assert "The platform refused: The return cannot be approved in its status. (code 40009)" in html
     assert "Approve the return" in html
+
+
+def test_a_case_in_arbitration_shows_it_with_its_history_and_offers_no_decision(
+    client, world, scene
+):
+    _, conversation, case = scene
+    AfterSalesCase.objects.filter(pk=case.pk).update(
+        platform_status="REFUND_OR_RETURN_REQUEST_REJECT",
+        stage="decided",
+        arbitration_status="IN_PROGRESS",
+        history=[
+            ["RETURN_OR_REFUND_REQUEST_PENDING", 1764700000],
+            ["REFUND_OR_RETURN_REQUEST_REJECT", 1764703600],
+        ],
+    )
+    client.force_login(world.agent_a1)
+    html = client.get(f"/inbox/c/{conversation.id}/cases/").content.decode()
+    assert "Arbitration: In progress" in html
+    assert "Request rejected" in html and "Return or refund requested" in html  # history
+    assert html.index("Request rejected") < html.index("<details")  # the status, then history
+    assert 'class="case-decide"' not in html
