@@ -1,6 +1,7 @@
 """Run every benchmark in turn: ``.venv/bin/python -m bench`` (see docs/performance.md).
 
-Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``, ``bench.realtime``)
+Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
+``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``)
 with its own options; here they run with their defaults.
 """
 
@@ -11,7 +12,13 @@ import sys
 
 from bench._common import PYTHON, ROOT
 
-BENCHES = ("bench.ingestion", "bench.queue_page", "bench.realtime")
+BENCHES = (
+    "bench.ingestion",
+    "bench.queue_page",
+    "bench.queue_cases",
+    "bench.case_ingestion",
+    "bench.realtime",
+)
 
 
 def main() -> int:
