@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from inbox.models import AfterSalesCase, Conversation
+from tests.e2e.conftest import SCREENSHOTS
 from tests.factories import QuickReplyFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -84,7 +85,7 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     assert case1.evidence and case1.seller_deadline is not None
 
     # When the agent opens the conversation in the Chinese UI
-    page = session.page_for(agent, lang="zh-hans")
+    page = session.page_for(agent, lang="zh-hans", height=1700)
     page.goto(f"{session.base}/inbox/c/{conversation.id}/")
     card = page.locator(f"#case-{case1.id}")
     # Then the case shows its items, the buyer's words, the photo and the deadline twice
@@ -118,6 +119,7 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     expect(orders).to_contain_text(f"{first_name[0]}*** {last_name[0]}***")
     expect(orders).not_to_contain_text(recipient["name"])
     expect(orders).not_to_contain_text(recipient["phone_number"])
+    page.locator("#buyer").screenshot(path=str(SCREENSHOTS / "buyer-panel-zh.png"))
 
     # When the agent approves it, the message to the buyer filled from a quick reply
     card.locator(".case-qr-open").click()
