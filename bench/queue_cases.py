@@ -51,7 +51,7 @@ SELECT %(org)s, shops[1 + (g %% %(n_shops)s)], 'return', 'r' || g,
                WHEN 'decided' THEN 'RETURN_OR_REFUND_REQUEST_SUCCESS'
                ELSE 'RETURN_OR_REFUND_REQUEST_COMPLETE' END,
        st, 'BUYER', 'ecom_order_delivered_refund_and_return_damaged', '', '[]'::jsonb, '{}'::jsonb,
-       '', CASE WHEN st = 'needs_decision' AND g %% 20 = 0 THEN NULL
+       '', CASE WHEN st = 'needs_decision' AND (hashint4(g * 7) & 2147483647) %% 20 = 0 THEN NULL
                 ELSE created + interval '36 hours'
                      + ((hashint4(g * 17) & 2147483647) %% 172800) * interval '1 second' END,
        '', 'o' || g, customers[1 + (g * 7919) %% %(n_customers)s], NULL, '[]'::jsonb, '[]'::jsonb,
