@@ -466,6 +466,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two "kind" choice sets (a material's, an after-sales case's): each named for what it is.
+    "ENUM_NAME_OVERRIDES": {
+        "MaterialKindEnum": "templates_app.models.MaterialKind",
+        "CaseKindEnum": "inbox.models.aftersales.CaseKind",
+    },
 }
 
 # --- security (production) -----------------------------------------------------------------

@@ -40,7 +40,7 @@ class CaseOut(serializers.Serializer):
     id = serializers.IntegerField()
     shop_account_id = serializers.IntegerField()
     family = serializers.ChoiceField(choices=["return", "cancellation"])
-    kind = serializers.ChoiceField(choices=CaseKind.values)
+    kind = serializers.ChoiceField(choices=CaseKind.choices)
     stage = serializers.ChoiceField(choices=CaseStage.values)
     platform_status = serializers.CharField()
     seller_deadline = serializers.DateTimeField(allow_null=True)
