@@ -15,6 +15,7 @@ message: the conversation re-read from the platform, messages stored; a return: 
 re-read with its records, its order read through Get Order Detail, the buyer's customer found
 or made by user_id, the case upserted and ``case.updated`` published). The figure is processed
 events/s from the first to the last ``processed_at``; the ratio is cases/s over messages/s.
+The platform calls each set cost are counted at the simulator (``Simulator.api_calls``).
 """
 
 from __future__ import annotations
@@ -130,13 +131,20 @@ def run(*, events: int = 1000, drain_limit: float = 300.0) -> dict:
             "cases (RETURN_STATUS_CHANGE)": _return_notifications(sim, events),
         }
         env = c.child_env(DB, "shipped", sim_env)
+        calls: dict[str, dict] = {}
         for name, bodies in sets.items():
+            before = dict(sim.api_calls)
             c.redis_flush()
             with c.server_running(DB, workers=2, log=logs / "server.log", extra=sim_env) as port:
                 acked = _load(port, _signed_requests(bodies), 32, 120.0)
             with c.subprocess_running(_worker_args(), env, logs / f"worker-{len(results)}.log"):
                 drained = _drain(_ids(bodies), drain_limit)
             results[name] = {**drained, "acked": acked["ok"]}
+            calls[name] = {
+                route: n - before.get(route, 0)
+                for route, n in sim.api_calls.items()
+                if n > before.get(route, 0)
+            }
         counts = _counts()
         rows = [
             [
@@ -171,6 +179,15 @@ def run(*, events: int = 1000, drain_limit: float = 300.0) -> dict:
             [
                 ["cases/s ÷ messages/s", f"{case / msg:.2f}"],
                 *[[k, v] for k, v in counts.items()],
+            ],
+        )
+        c.table(
+            "Platform calls the processing made (the simulator's count), per event",
+            ["set", "call", "calls", "per event"],
+            [
+                [name, f"{method} {route}", n, f"{n / events:.2f}"]
+                for name, by_route in calls.items()
+                for (method, route), n in sorted(by_route.items(), key=lambda kv: -kv[1])
             ],
         )
         print(f"(logs in {logs})")
