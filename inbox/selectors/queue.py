@@ -41,6 +41,9 @@ from inbox.selectors.queue_keys import (
     sort_key,
 )
 
+# Up to this many shops, the cases with a deadline are read shop by shop (see _key_parts).
+PER_SHOP_SCANS_MAX = 10
+
 
 @dataclass(frozen=True)
 class _Source:
@@ -237,9 +240,11 @@ def _key_parts(
     qs = qs.select_related(None).prefetch_related(None)
     if source.annotations:
         qs = qs.annotate(**source.annotations)
-    if source.per_shop and len(shops) > 1 and _compound_slices():
+    if source.per_shop and 1 < len(shops) <= PER_SHOP_SCANS_MAX and _compound_slices():
         # PostgreSQL does not merge ordered index scans over an IN list: one ordered, limited
-        # scan of case_queue per shop, put together (UNION ALL) and merged here.
+        # scan of case_queue per shop, put together (UNION ALL) and merged here. Each reads a
+        # page whatever the shop holds; for many shops one scan of the IN list (every open
+        # case of those shops, sorted) reads less than a page per shop.
         return [(names, qs.filter(shop_account_id=s).values_list(*names)[:limit]) for s in shops]
     return [(names, qs.values_list(*names)[:limit])]
 
