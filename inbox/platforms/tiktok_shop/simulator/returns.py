@@ -98,8 +98,7 @@ REJECT_REASONS: dict[str, list[tuple[str, str]]] = {
     EXCHANGE: [("seller_reject_replacement_as_described", "The item is as described."), _USED],
     "CANCELLATION_REQUEST_PENDING": CANCEL_REJECT_REASONS,
 }
-# The reasons' wording for a ``zh`` locale (any other locale: English).
-REJECT_REASONS_ZH = {
+REJECT_REASONS_ZH = {  # their wording for a zh locale (any other: English)
     "seller_reject_apply_no_evidence": "买家未提供凭证。",
     "seller_reject_apply_outside_window": "申请已超出退货期限。",
     "seller_reject_apply_product_used": "买家已使用该商品。",
