@@ -117,6 +117,51 @@ def _case_plan(agent) -> tuple[str, str]:
     return sql, plan
 
 
+def _single_query(agent, runs: int) -> tuple[list[float], str]:
+    """Baseline: the cases with a deadline as one query over the IN list of the agent's shops
+    (what the per-shop scans replace), timed alone, and its plan."""
+    from django.db import connection
+
+    from inbox.models import AfterSalesCase
+    from inbox.selectors import shop_account_ids_for
+
+    qs = (
+        AfterSalesCase.objects.filter(
+            shop_account_id__in=shop_account_ids_for(agent),
+            stage="needs_decision",
+            seller_deadline__isnull=False,
+        )
+        .order_by("seller_deadline", "id")
+        .values_list("id", "seller_deadline")[:51]
+    )
+    sql, params = qs.query.sql_with_params()
+    timings = []
+    with connection.cursor() as cur:
+        for i in range(runs + 5):
+            t0 = time.perf_counter()
+            cur.execute(sql, params)
+            cur.fetchall()
+            if i >= 5:
+                timings.append((time.perf_counter() - t0) * 1000)
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+    return timings, plan
+
+
+def _time_case_sql(sql: str, runs: int) -> list[float]:
+    from django.db import connection
+
+    timings = []
+    with connection.cursor() as cur:
+        for i in range(runs + 5):
+            t0 = time.perf_counter()
+            cur.execute(sql)
+            cur.fetchall()
+            if i >= 5:
+                timings.append((time.perf_counter() - t0) * 1000)
+    return timings
+
+
 def _measure(client, agent, runs: int) -> dict:
     from inbox.selectors import QueueFilters
     from inbox.selectors.queue import queue_page
@@ -132,6 +177,8 @@ def _measure(client, agent, runs: int) -> dict:
         "rows": (first.count('class="qrow'), first.count('id="qcase-')),
         "sql": sql,
         "plan": plan,
+        "case_sql": _time_case_sql(sql, runs),
+        "single": _single_query(agent, runs),
         "uses_index": "case_queue" in plan,
     }
 
@@ -152,6 +199,8 @@ def run(*, runs: int = 60, sizes: tuple[int, ...] = (10_000, 100_000)) -> dict:
             results[n] = {"gen_s": gen, **_measure(client, agent, runs)}
             print(f"\n-- EXPLAIN (ANALYZE, BUFFERS) of the case query, {n:,} + {n:,}:")
             print(results[n]["plan"])
+            print(f"\n-- baseline, one query over the IN list, {n:,} + {n:,}:")
+            print(results[n]["single"][1])
         print("\n-- case query:\n" + results[min(sizes)]["sql"])
         rows = []
         for n in sorted(sizes):
@@ -162,8 +211,18 @@ def run(*, runs: int = 60, sizes: tuple[int, ...] = (10_000, 100_000)) -> dict:
                 ("… ?kind=cases", "cases"),
                 ("GET /inbox/queue/ (HTML, mixed)", "html"),
                 ("queue_page() alone", "selector"),
+                ("case keys SQL: per-shop scans (as shipped)", "case_sql"),
             ):
                 rows.append([f"{n:,} + {n:,}", label, c.median(r[key]), c.pct(r[key], 95)])
+            single = r["single"][0]
+            rows.append(
+                [
+                    f"{n:,} + {n:,}",
+                    "case keys SQL: one IN-list query (baseline)",
+                    c.median(single),
+                    c.pct(single, 95),
+                ]
+            )
         c.table(
             f"The one queue's first page (50 rows), agent of {AGENT_SHOPS}/{SHOPS} shops, "
             f"{runs} runs ({c.machine()})",
