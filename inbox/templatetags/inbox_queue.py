@@ -20,7 +20,7 @@ def is_overdue(due: datetime | None) -> bool:
 
 @register.filter
 def due_label(due: datetime | None) -> str:
-    """"Due in 3 h" or "Overdue 2 h" (static/inbox/inbox.js refreshes it every minute)."""
+    """The label: "Due in 3 h" or "Overdue 2 h" (static/inbox/inbox.js refreshes it)."""
     if due is None:
         return ""
     left = (due - timezone.now()).total_seconds()
