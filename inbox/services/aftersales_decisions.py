@@ -45,6 +45,7 @@ from inbox.selectors.aftersales import case_get
 from inbox.services.aftersales_links import case_conversation_ensure, case_event_publish
 from inbox.services.aftersales_options import (
     MOVED_ON_MESSAGES,
+    NOT_OURS_ALONE,
     RESULTS,
     DecisionOption,
     case_decision_options,
@@ -310,7 +311,9 @@ class DecisionDelivery(ShopHandler):
     def find(self, action: OutboxAction, prepared: Any, *, since: datetime) -> str | None:
         decision, api = prepared
         case = _refresh(decision, api)
-        if case is not None and case.platform_status in RESULTS.get(decision.decision, ()):
+        if case is None or case.platform_status in NOT_OURS_ALONE:
+            return None  # sent again with its key: the platform tells whether it took
+        if case.platform_status in RESULTS.get(decision.decision, ()):
             return case.platform_status
         return None
 

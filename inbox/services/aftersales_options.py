@@ -107,6 +107,11 @@ RESULTS: dict[str, frozenset[str]] = {
     ),
     REJECT_CANCELLATION: frozenset({"CANCELLATION_REQUEST_CANCEL"}),
 }
+# Results the case also reaches without us: Search Cancellations shows a buyer's withdrawn
+# cancellation as a seller's reject ends (CANCELLATION_REQUEST_CANCEL). ``find`` does not adopt
+# these; the retry sends the decision again with its idempotency key, which the platform
+# answers with success only if it took the decision (else it refuses, visibly).
+NOT_OURS_ALONE = frozenset({"CANCELLATION_REQUEST_CANCEL"})
 
 # Statuses meaning the buyer (or the platform on their behalf) withdrew the request.
 BUYER_CANCELLED = frozenset(
