@@ -1,8 +1,9 @@
 // The buyer panel's after-sales cards (templates/inbox/_case_card.html): the decision form
 // (fields shown for the chosen decision, posted by fetch, the answered card swapped in, a 409
 // or a 400 shown in the form), quick replies into the buyer message, evidence opened larger,
-// the focused case scrolled to, and the live refresh of a card on "case.updated" (inbox.js
-// re-dispatches every socket event as a "scrm:event" DOM event). No inline script or style.
+// the focused case scrolled to, and the live refresh of a card on "case.updated" (a new case of
+// the open conversation added; inbox.js re-dispatches every socket event as a "scrm:event" DOM
+// event). No inline script or style.
 (function () {
   "use strict";
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -234,10 +235,40 @@
     $$(".panel-load", root).forEach((el) => el.removeAttribute("aria-busy"));
   }
 
+  // A case new to the open conversation's buyer (a return just filed) is added to the list
+  // live; the cards already there, and a form being filled in, are left as they are.
+  let adding = null;
+  function addNewCards(conversationId) {
+    const region = document.getElementById("panel-cases");
+    if (!region || !conversationId || region.dataset.conversation !== String(conversationId)) return;
+    clearTimeout(adding);
+    adding = setTimeout(async () => {
+      const r = await fetch(region.getAttribute("hx-get"), { credentials: "same-origin" });
+      if (!r.ok || !region.isConnected) return;
+      const box = document.createElement("div");
+      box.innerHTML = (await r.text()).trim();
+      const fresh = $$(".case-card", box).filter((c) => !document.getElementById(c.id));
+      if (!fresh.length) return;
+      let list = $(".case-list", region);
+      if (!list) {
+        list = document.createElement("div");
+        list.className = "case-list";
+        region.replaceChildren(list);
+      }
+      fresh.forEach((c) => {
+        list.append(c);
+        setupCard(c);
+      });
+    }, 100);
+  }
+
   const refreshing = new Map();
-  function refreshCard(id) {
+  function refreshCard(id, conversationId) {
     const card = document.getElementById("case-" + id);
-    if (!card) return;
+    if (!card) {
+      addNewCards(conversationId);
+      return;
+    }
     // A form being filled in is not replaced under the agent's hands, unless the case's
     // state changed what it allows; the refresh waits for the form to lose focus.
     const form = $("form.case-decide", card);
@@ -258,7 +289,7 @@
 
   document.addEventListener("scrm:event", (e) => {
     const event = e.detail || {};
-    if (event.type === "case.updated" && event.data) refreshCard(event.data.id);
+    if (event.type === "case.updated" && event.data) refreshCard(event.data.id, event.data.conversation_id);
   });
   document.addEventListener("htmx:afterSettle", (e) => setupAll(e.target));
   document.addEventListener("DOMContentLoaded", () => setupAll(document));
