@@ -5,7 +5,8 @@ Invariants kept here:
   reordered or replayed webhooks and backfill runs deliver: its row is locked while it is
   written, and a concurrent first insert falls back to the row the other writer made;
 - a case never moves backwards: a read whose platform ``update_time`` is older than the stored
-  one changes nothing (webhooks are a signal only; the handler re-reads the case);
+  one changes nothing, nor one of the same second that shows an earlier point of the case's
+  life (``LIFE``) (webhooks are a signal only; the handler re-reads the case);
 - a lost webhook costs a delay, never a case: the returns and cancellations streams page the
   platform's searches by ``update_time`` from their own cursor;
 - the buyer is linked by the order's ``user_id`` (Get Order Detail, one call for up to 50
@@ -87,6 +88,38 @@ STAGES: dict[str, str] = {
     "CANCELLATION_REQUEST_CANCELLED": CaseStage.CLOSED,  # webhook 11's spelling
     "CANCELLATION_REQUEST_COMPLETE": CaseStage.CLOSED,
 }
+
+
+# A status's place in a case's life, for two reads stamped with the same second (the platform's
+# ``update_time`` has no finer grain): the later one is the one further on. An arbitration
+# goes first (a ruling may send a rejected return back to AWAITING_BUYER_SHIP).
+LIFE: dict[str, int] = {
+    "AWAITING_BUYER_SHIP": 10,
+    "BUYER_SHIPPED_ITEM": 20,
+    "AWAITING_BUYER_RESPONSE": 25,  # a partial refund offered, also after the parcel came
+    **{s: 30 for s, stage in STAGES.items() if stage == CaseStage.DECIDED},
+    **{s: 40 for s, stage in STAGES.items() if stage == CaseStage.CLOSED},
+}
+
+
+def _life(status: str, arbitration: str) -> tuple[int, int] | None:
+    if status not in LIFE and not status.endswith("_PENDING"):
+        return None
+    phase = 0 if not arbitration else 1 if arbitration in ("IN_PROGRESS", "PENDING") else 2
+    return (phase, LIFE.get(status, 0))
+
+
+def _behind(row: AfterSalesCase, case: PlatformAfterSales) -> bool:
+    """Whether a read stamped with the stored state's second shows an earlier point of the
+    case's life (then it is a stale read that lost a race, and changes nothing)."""
+    new = _life(case.status, case.arbitration_status)
+    old = _life(row.platform_status, row.arbitration_status)
+    if new is not None and old is not None and new != old:
+        return new < old
+    # Unknown statuses: one we saw and left is behind.
+    return case.status != row.platform_status and any(
+        entry[0] == case.status for entry in row.history[:-1]
+    )
 
 
 def case_stage(case: PlatformAfterSales) -> str:
@@ -242,7 +275,9 @@ def after_sales_case_upsert(
     if row.customer_id is None and customer is not None:
         row.customer = customer
         changed.append("customer")
-    if case.update_time >= row.platform_updated_at:
+    if case.update_time > row.platform_updated_at or (
+        case.update_time == row.platform_updated_at and not _behind(row, case)
+    ):
         fields = _fields(case)
         for name, value in fields.items():
             if getattr(row, name) != value:

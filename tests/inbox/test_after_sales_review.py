@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from celery import current_app
 
@@ -55,3 +57,66 @@ def test_a_buyers_withdrawal_is_not_taken_for_our_rejected_cancellation(world, p
     assert action.failure_reason
     case = AfterSalesCase.objects.get(id=case.id)
     assert case.platform_status == "CANCELLATION_REQUEST_CANCEL"
+
+
+def _read(shop, return_id):
+    from inbox.services.ingestion import shop_api
+
+    (read,) = shop_api(shop).search_returns(return_ids=[return_id]).items
+    return read
+
+
+def test_a_stale_read_of_the_same_second_does_not_move_a_case_back(world, platform):
+    """The platform's update_time is in seconds: two changes in one second give two reads
+    with the same stamp, and the slower worker's (older) one must not win."""
+    from inbox.services.aftersales import after_sales_case_upsert
+
+    shop, sim = world.shop_a1, platform.sim
+    now = time.time()
+    sim.clock = lambda: now  # every change below happens within one second
+    return_id = sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000901"
+    )
+    # Given a worker that read the case while it was pending
+    pending = _read(shop, return_id)
+    # and the seller approved it in the same second, which another worker stored
+    sim.return_update(return_id, "RETURN_OR_REFUND_REQUEST_SUCCESS", role="SELLER")
+    success = _read(shop, return_id)
+    assert success.update_time == pending.update_time
+    after_sales_case_upsert(shop=shop, case=success)
+    # When the slow worker stores what it read
+    _, changed = after_sales_case_upsert(shop=shop, case=pending)
+    # Then the case stays decided
+    assert not changed
+    case = AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
+    assert (case.platform_status, case.stage) == ("RETURN_OR_REFUND_REQUEST_SUCCESS", "decided")
+
+
+def test_an_arbitration_ruling_of_the_same_second_is_stored_and_kept(world, platform):
+    """A ruling for the buyer sends a rejected return back to AWAITING_BUYER_SHIP: further on
+    in the case's life although earlier in a return's usual order."""
+    from inbox.services.aftersales import after_sales_case_upsert
+
+    shop, sim = world.shop_a1, platform.sim
+    now = time.time()
+    sim.clock = lambda: now
+    return_id = sim.return_request(
+        shop.platform_shop_id,
+        buyer_user_id=BUYER,
+        order_id="576000000000000902",
+        return_type="RETURN_AND_REFUND",
+    )
+    sim.return_update(return_id, "REFUND_OR_RETURN_REQUEST_REJECT", role="SELLER")
+    rejected = _read(shop, return_id)
+    sim.return_escalate(return_id)
+    escalated = _read(shop, return_id)
+    sim.arbitration_rule(return_id, "SUPPORT_BUYER")
+    ruled = _read(shop, return_id)
+    assert rejected.update_time == ruled.update_time
+    for read in (rejected, escalated, ruled, escalated, rejected):
+        after_sales_case_upsert(shop=shop, case=read)
+    case = AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
+    assert (case.platform_status, case.arbitration_status) == (
+        "AWAITING_BUYER_SHIP",
+        "SUPPORT_BUYER",
+    )
