@@ -37,6 +37,7 @@ from inbox.platforms.base import (
     is_platform_id,
 )
 from inbox.services.aftersales_links import case_evidence_read, case_ingested
+from inbox.services.aftersales_options import ARBITRATION_OPEN
 from inbox.services.ingestion import StreamRun, shop_api
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ LIFE: dict[str, int] = {
 def _life(status: str, arbitration: str) -> tuple[int, int] | None:
     if status not in LIFE and not status.endswith("_PENDING"):
         return None
-    phase = 0 if not arbitration else 1 if arbitration in ("IN_PROGRESS", "PENDING") else 2
+    phase = 0 if not arbitration else 1 if arbitration in ARBITRATION_OPEN else 2
     return (phase, LIFE.get(status, 0))
 
 

@@ -120,3 +120,24 @@ def test_an_arbitration_ruling_of_the_same_second_is_stored_and_kept(world, plat
         "AWAITING_BUYER_SHIP",
         "SUPPORT_BUYER",
     )
+
+
+def test_a_ruling_after_an_arbitration_spelt_otherwise_is_stored(world, platform):
+    """Every spelling of an open arbitration (ARBITRATION_OPEN) counts as open in a tie."""
+    from dataclasses import replace
+
+    from inbox.services.aftersales import after_sales_case_upsert
+
+    shop, sim = world.shop_a1, platform.sim
+    return_id = sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000903"
+    )
+    read = _read(shop, return_id)
+    open_ = replace(
+        read, status="REFUND_OR_RETURN_REQUEST_REJECT", arbitration_status="ARBITRATION_IN_PROGRESS"
+    )
+    ruled = replace(read, status="AWAITING_BUYER_SHIP", arbitration_status="SUPPORT_BUYER")
+    after_sales_case_upsert(shop=shop, case=open_)
+    after_sales_case_upsert(shop=shop, case=ruled)
+    case = AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
+    assert case.platform_status == "AWAITING_BUYER_SHIP"
