@@ -17,7 +17,7 @@ from inbox.models import CaseKind, CaseStage
 from inbox.payloads_aftersales import case_detail_payload, case_payload, decision_payload
 from inbox.selectors.aftersales import CaseFilters, case_decisions, case_get, case_list
 from inbox.services import aftersales_decisions as deciding
-from scrm.api import KeysetPagination, ServiceError
+from scrm.api import IdField, KeysetPagination, ServiceError
 from scrm.params import MAX_ID
 
 
@@ -77,6 +77,9 @@ class DecisionIn(serializers.Serializer):
         required=False, allow_blank=True, max_length=4000, trim_whitespace=False
     )
     idempotency_key = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    # the quick reply the message was made with: one use when the message is sent (as replies)
+    quick_reply_id = IdField(required=False, allow_null=True)
+    quick_reply_language = serializers.CharField(required=False, allow_blank=True, max_length=16)
 
 
 class DecisionOut(serializers.Serializer):
@@ -199,6 +202,7 @@ class _Decide(APIView):
             message_text=data.get("message", ""),
             idempotency_key=data.get("idempotency_key", "")
             or request.headers.get("Idempotency-Key", ""),
+            quick_reply=(data.get("quick_reply_id"), data.get("quick_reply_language", "")),
         )
         [(row, action)] = [(d, a) for d, a in case_decisions(decision.case) if d.id == decision.id]
         created = row.created_at >= started

@@ -179,9 +179,11 @@ def after_sales_decide(
     images: Sequence[dict] = (),
     message_text: str = "",
     idempotency_key: str = "",
+    quick_reply: tuple[int | None, str] = (None, ""),
 ) -> AfterSalesDecision:
     """Store an agent's decision on a case and queue it to the platform (see the module's
-    invariants); returns the decision (the first one for a repeated idempotency key)."""
+    invariants); returns the decision (the first one for a repeated idempotency key).
+    ``quick_reply``: (id, language) of one in the message, counted if sent, as in replies."""
     case = case_get(user, case_id)
     key = (idempotency_key or "").strip()[:100]
     if key:
@@ -260,6 +262,8 @@ def after_sales_decide(
                 conversation_id=conversation.id,
                 text=message_text,
                 idempotency_key=f"decision-{row.id}",
+                quick_reply_id=quick_reply[0],
+                quick_reply_language=quick_reply[1][:16],
             )
             row.reply = reply
             row.save(update_fields=["reply"])

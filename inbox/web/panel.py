@@ -219,6 +219,11 @@ def _decide(request: HttpRequest, case: AfterSalesCase, values: dict[str, str]) 
         images=[],
         message_text=values["message_text"],
         idempotency_key=values["idempotency_key"][:100],
+        # the quick reply the picker put in the message: counted as used if it is sent
+        quick_reply=(
+            int_param(values["quick_reply_id"], minimum=1),
+            values["quick_reply_language"],
+        ),
     )
 
 
@@ -251,6 +256,8 @@ FIELDS = (
     "partial_refund_amount",
     "message_text",
     "idempotency_key",
+    "quick_reply_id",
+    "quick_reply_language",
 )
 
 

@@ -54,7 +54,7 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     settings.SCRM_PUBLIC_URL = session.base
     sim.public_url = session.base + "/simulator/tiktok"
     agent = world.agent_a1
-    QuickReplyFactory(
+    refund = QuickReplyFactory(
         organisation=world.org_a,
         shortcut="refund",
         title="退款说明",
@@ -137,6 +137,9 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     assert [d["decision"] for d in sim.return_decisions(first)] == ["APPROVE_RETURN"]
     texts = [m.get("content", {}).get("content") for m in sim.sent_messages(shop.platform_shop_id)]
     assert "您好，退货已批准，收到包裹后立即退款。" in texts
+    # and the quick reply counts as used once, as in a reply sent with it
+    refund.refresh_from_db()
+    assert refund.usage_count == 1
     assert page.js_errors == []
 
     # When the agent, now in the English UI, approves the second with a typed message while

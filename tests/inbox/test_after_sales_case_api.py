@@ -14,6 +14,8 @@ from inbox.models import (
     OutboxAction,
 )
 from inbox.services.aftersales_decisions import DECISION_KIND
+from templates_app.models import QuickReplyUsage
+from tests.factories import QuickReplyFactory
 from tests.inbox.case_decisions import (
     BUYER,
     decide,
@@ -205,3 +207,17 @@ def test_a_cursor_that_is_not_one_of_ours_is_a_400(world, api):
         response = client.get("/api/v1/after-sales/", {"cursor": cursor})
         assert response.status_code == 400, values
         assert response.json()["error"]["code"] == "invalid_cursor"
+
+
+def test_a_message_made_with_a_quick_reply_counts_it_as_used_once(world, platform, api):
+    case = refund_case(platform, world.shop_a1)
+    reply = QuickReplyFactory(organisation=world.org_a, shortcut="refund", body="Refunded.")
+    body = {"decision": "APPROVE_REFUND", "message": "Refunded.", "quick_reply_id": reply.id}
+    for _ in range(2):  # a retry with the same key
+        response = decide(api, world.agent_a1, case, key="qr-api-1", **body)
+        assert response.status_code in (200, 201), response.content
+    reply.refresh_from_db()
+    assert reply.usage_count == 1
+    [usage] = QuickReplyUsage.objects.filter(quick_reply=reply)
+    case.refresh_from_db()
+    assert usage.conversation_id == case.conversation_id is not None

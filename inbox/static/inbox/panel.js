@@ -153,8 +153,17 @@
       // the agent completes it in the message.
       const text = r.ok ? data.text : item.body || "";
       message.value = message.value ? message.value + "\n" + text : text;
+      // counted as used when the decision sends the message (as the composer's replies are)
+      form.elements.quick_reply_id.value = String(item.id);
+      form.elements.quick_reply_language.value = (r.ok && data.language) || "";
       close(true);
     }
+
+    message.addEventListener("input", () => {
+      if (message.value.trim()) return;
+      form.elements.quick_reply_id.value = ""; // cleared: not used
+      form.elements.quick_reply_language.value = "";
+    });
 
     open.addEventListener("click", () => {
       const opening = box.hidden;
