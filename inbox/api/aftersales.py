@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -15,9 +16,10 @@ from rest_framework.views import APIView
 
 from inbox.models import CaseKind, CaseStage
 from inbox.payloads_aftersales import case_detail_payload, case_payload, decision_payload
+from inbox.platforms.base import PlatformError
 from inbox.selectors.aftersales import CaseFilters, case_decisions, case_get, case_list
 from inbox.services import aftersales_decisions as deciding
-from scrm.api import IdField, KeysetPagination, ServiceError
+from scrm.api import Conflict, IdField, KeysetPagination, ServiceError
 from scrm.params import MAX_ID
 
 
@@ -190,7 +192,23 @@ class _Decide(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         started = timezone.now()
-        decision = deciding.after_sales_decide(
+        try:
+            decision = self._decide(request, pk, data)
+        except PlatformError as exc:  # opening the chat for the message; nothing decided
+            raise Conflict(
+                _("The platform did not answer; nothing was decided. Try again."),
+                code="platform_unavailable",
+                details={"platform_code": exc.code},
+            ) from None
+        [(row, action)] = [(d, a) for d, a in case_decisions(decision.case) if d.id == decision.id]
+        created = row.created_at >= started
+        return Response(
+            decision_payload(row, action),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def _decide(self, request: Request, pk: int, data: dict[str, Any]) -> Any:
+        return deciding.after_sales_decide(
             user=request.user,
             case_id=pk,
             verb=self.verb,
@@ -203,12 +221,6 @@ class _Decide(APIView):
             idempotency_key=data.get("idempotency_key", "")
             or request.headers.get("Idempotency-Key", ""),
             quick_reply=(data.get("quick_reply_id"), data.get("quick_reply_language", "")),
-        )
-        [(row, action)] = [(d, a) for d, a in case_decisions(decision.case) if d.id == decision.id]
-        created = row.created_at >= started
-        return Response(
-            decision_payload(row, action),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 

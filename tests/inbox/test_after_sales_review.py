@@ -141,3 +141,25 @@ def test_a_ruling_after_an_arbitration_spelt_otherwise_is_stored(world, platform
     after_sales_case_upsert(shop=shop, case=ruled)
     case = AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
     assert case.platform_status == "AWAITING_BUYER_SHIP"
+
+
+def test_the_api_answers_409_when_the_platform_cannot_open_the_chat_for_the_message(
+    world, platform, api
+):
+    """The REST twin of the form's case: a 409 saying nothing was decided, never a 5xx."""
+    shop, sim = world.shop_a1, platform.sim
+    sim.order_create(shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000904")
+    return_id = sim.return_request(
+        shop.platform_shop_id, buyer_user_id=BUYER, order_id="576000000000000904"
+    )
+    sim.deliver_webhooks()
+    case = AfterSalesCase.objects.get(shop_account=shop, platform_case_id=return_id)
+    assert case.conversation_id is None  # the buyer never chatted
+    # Given Create Conversation fails for now
+    sim.set_fault("/customer_service/202309/conversations", "5xx", count=50)
+    response = decide(
+        api, world.agent_a1, case, key="m-1", decision="APPROVE_REFUND", message="Refunded!"
+    )
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "platform_unavailable"
+    assert sim_decisions(platform, shop) == []
