@@ -272,6 +272,7 @@
   }
 
   const refreshing = new Map();
+  const reads = new Map(); // case id -> the number of its latest card read
   function refreshCard(id, conversationId) {
     const card = document.getElementById("case-" + id);
     if (!card) {
@@ -289,9 +290,17 @@
     refreshing.set(
       id,
       setTimeout(async () => {
+        const mine = (reads.get(id) || 0) + 1;
+        reads.set(id, mine);
         const focus = card.dataset.focus === "1" ? "?focus=" + id : "";
         const r = await fetch(card.dataset.cardUrl + focus, { credentials: "same-origin" });
-        if (r.ok) replaceCard(card, await r.text());
+        if (!r.ok) return;
+        const html = await r.text();
+        if (card.isConnected) replaceCard(card, html);
+        // The card was replaced while this read was under way (an earlier read or the form's
+        // answer, possibly older than this event): the latest read reads it again, so the
+        // last event's state is what stays on screen.
+        else if (reads.get(id) === mine) refreshCard(id);
       }, 100)
     );
   }
