@@ -8,12 +8,17 @@ card turn decided without reloading.
 
 The buyer and the platform are driven only through the simulator's control API over HTTP (the
 test's own simulator server, which the product calls and which posts its webhooks to the live
-app); the agents only through Chromium.
+app); the agents only through Chromium. Background work runs as the mode deploys it, not
+eagerly as in the rest of the suite: in services mode (PostgreSQL + Redis, as CI runs) a Celery
+worker consuming from Redis; in embedded mode (SQLite) the in-process worker of
+``manage.py serve``.
 """
 
 from __future__ import annotations
 
+import time
 import zoneinfo
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -25,6 +30,42 @@ from inbox.models import AfterSalesCase, Conversation, Member, Role
 from tests.factories import make_person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def mode_worker(settings) -> Iterator[None]:
+    """The mode's own worker takes the tasks (webhook processing, the outbox's deliveries)."""
+    from scrm.celery import app
+
+    app.conf.task_always_eager = False
+    try:
+        if settings.SERVICES_MODE:
+            from celery.contrib.testing.worker import start_worker
+
+            app.control.purge()
+            with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False):
+                yield
+        else:
+            from scrm.worker import worker_start, worker_stop
+
+            settings.SCRM_IN_PROCESS_WORKER = True
+            worker_start(app, threads=2)
+            try:
+                yield
+            finally:
+                worker_stop(timeout=10)
+    finally:
+        app.conf.task_always_eager = True
+
+
+def _eventually(read: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """``read()`` once it returns something truthy (the worker is asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while not (value := read()):
+        assert time.monotonic() < deadline, "the worker did not get there in time"
+        time.sleep(0.05)
+    return value
+
 
 BUYER = "7494000000000131"
 ORDER = "576000000000131001"
@@ -59,7 +100,7 @@ def _shown(when, zone: str) -> str:
 
 
 def test_a_return_arrives_is_opened_from_the_queue_approved_once_and_seen_live_by_a_colleague(
-    session, world, platform, settings
+    session, world, platform, settings, mode_worker
 ):
     shop = world.shop_a1
     sim = Control(platform.server.base_url)
@@ -94,7 +135,9 @@ def test_a_return_arrives_is_opened_from_the_queue_approved_once_and_seen_live_b
         content={"order_id": ORDER},
     )
     sim.post("/_sim/deliver_webhooks")
-    conversation = Conversation.objects.get(platform_conversation_id=cid)
+    conversation = _eventually(
+        lambda: Conversation.objects.filter(platform_conversation_id=cid).first()
+    )
 
     # and two agents of the shop at work: the first with the queue open, the second (a browser
     # of their own) with the buyer's conversation open, its queue beside it, no case yet
@@ -121,7 +164,7 @@ def test_a_return_arrives_is_opened_from_the_queue_approved_once_and_seen_live_b
     )["return_id"]
     delivered = sim.post("/_sim/deliver_webhooks")
     assert delivered, "the simulator delivered no webhook"
-    case = AfterSalesCase.objects.get(platform_case_id=return_id)
+    case = _eventually(lambda: AfterSalesCase.objects.filter(platform_case_id=return_id).first())
     assert case.stage == "needs_decision" and case.seller_deadline is not None
 
     # Then it shows in both agents' queues, live, with its deadline
