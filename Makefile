@@ -51,7 +51,7 @@ browser: install-dev
 TEST_WORKERS ?= 2
 
 test: install-dev browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=15 $(PYTEST_ARGS)
 
 # The screenshots of docs/screenshots, taken again by the browser tests that show those pages.
 screenshots: install-dev browser
