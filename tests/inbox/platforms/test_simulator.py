@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -67,35 +66,10 @@ class Client:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sim(clock: Clock) -> Iterator[Simulator]:
-    simulator = Simulator(auto_push=False, clock=clock)
-    simulator.add_app(APP_KEY, APP_SECRET)
-    yield simulator
-    simulator.close()
-
-
-@pytest.fixture
 def cipher(sim: Simulator) -> str:
+    """The demo shop's cipher, with another shop of the app beside it."""
     sim.add_shop(APP_KEY, shop_id=OTHER_SHOP, name="Other UK", region="GB")
     return sim.add_shop(APP_KEY, shop_id=SHOP_ID, name="Demo US", region="US")
-
-
-@pytest.fixture
-def server(sim: Simulator) -> Iterator[SimulatorServer]:
-    srv = SimulatorServer(sim).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(sim: Simulator, server: SimulatorServer, cipher: str, clock: Clock) -> Client:
-    token = sim.grant(APP_KEY, [SHOP_ID])["access_token"]
-    return Client(server.base_url, token, cipher, clock)
 
 
 class Receiver:
@@ -127,11 +101,14 @@ class Receiver:
         return [json.loads(body) for _, body in self.received]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.httpd.shutdown()
+CASE_EVENTS = ("RETURN_STATUS_CHANGE", "CANCELLATION_STATUS_CHANGE")
+
+
+def subscribed(sim: Simulator, receiver: Receiver, events: tuple[str, ...]) -> Receiver:
+    """``receiver`` subscribed to ``events`` of the demo shop."""
+    for event_type in events:
+        sim.subscribe(SHOP_ID, event_type, receiver.url)
+    return receiver
 
 
 # --- signing and credentials ---------------------------------------------------------------------

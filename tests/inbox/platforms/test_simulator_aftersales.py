@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,12 +15,13 @@ import pytest
 from inbox.platforms.tiktok_shop.simulator import Simulator, SimulatorServer
 from tests.inbox.platforms.test_simulator import (
     APP_KEY,
-    APP_SECRET,
+    CASE_EVENTS,
     OTHER_SHOP,
     SHOP_ID,
     Client,
     Clock,
     Receiver,
+    subscribed,
 )
 
 CS = "/customer_service/202309"
@@ -35,40 +35,15 @@ ORDERS = "/order/202507/orders"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def sim(sim: Simulator) -> Simulator:
+    """The simulator with another shop of the app beside the demo shop."""
+    sim.add_shop(APP_KEY, shop_id=OTHER_SHOP, name="Other UK", region="GB")
+    return sim
 
 
 @pytest.fixture
-def sim(clock: Clock) -> Iterator[Simulator]:
-    simulator = Simulator(auto_push=False, clock=clock)
-    simulator.add_app(APP_KEY, APP_SECRET)
-    simulator.add_shop(APP_KEY, shop_id=OTHER_SHOP, name="Other UK", region="GB")
-    yield simulator
-    simulator.close()
-
-
-@pytest.fixture
-def server(sim: Simulator) -> Iterator[SimulatorServer]:
-    srv = SimulatorServer(sim).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(sim: Simulator, server: SimulatorServer, clock: Clock) -> Client:
-    cipher = sim.add_shop(APP_KEY, shop_id=SHOP_ID, name="Demo US", region="US")
-    token = sim.grant(APP_KEY, [SHOP_ID])["access_token"]
-    return Client(server.base_url, token, cipher, clock)
-
-
-@pytest.fixture
-def receiver(sim: Simulator, client: Client) -> Iterator[Receiver]:
-    r = Receiver()
-    for event_type in ("RETURN_STATUS_CHANGE", "CANCELLATION_STATUS_CHANGE"):
-        sim.subscribe(SHOP_ID, event_type, r.url)
-    yield r
-    r.httpd.shutdown()
+def receiver(sim: Simulator, client: Client, receiver: Receiver) -> Receiver:
+    return subscribed(sim, receiver, CASE_EVENTS)
 
 
 def ok(answer: tuple[int, dict[str, Any]]) -> Any:

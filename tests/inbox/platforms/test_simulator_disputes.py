@@ -5,7 +5,6 @@ real uvicorn server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,12 +12,12 @@ import pytest
 
 from inbox.platforms.tiktok_shop.simulator import Simulator, SimulatorServer
 from tests.inbox.platforms.test_simulator import (
-    APP_KEY,
-    APP_SECRET,
+    CASE_EVENTS,
     SHOP_ID,
     Client,
     Clock,
     Receiver,
+    subscribed,
 )
 
 SEARCH = "/return_refund/202602/returns/search"
@@ -31,38 +30,8 @@ DAY = 86400
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sim(clock: Clock) -> Iterator[Simulator]:
-    simulator = Simulator(auto_push=False, clock=clock)
-    simulator.add_app(APP_KEY, APP_SECRET)
-    yield simulator
-    simulator.close()
-
-
-@pytest.fixture
-def server(sim: Simulator) -> Iterator[SimulatorServer]:
-    srv = SimulatorServer(sim).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(sim: Simulator, server: SimulatorServer, clock: Clock) -> Client:
-    cipher = sim.add_shop(APP_KEY, shop_id=SHOP_ID, name="Demo US", region="US")
-    return Client(server.base_url, sim.grant(APP_KEY, [SHOP_ID])["access_token"], cipher, clock)
-
-
-@pytest.fixture
-def receiver(sim: Simulator, client: Client) -> Iterator[Receiver]:
-    r = Receiver()
-    for event_type in ("RETURN_STATUS_CHANGE", "CANCELLATION_STATUS_CHANGE"):
-        sim.subscribe(SHOP_ID, event_type, r.url)
-    yield r
-    r.httpd.shutdown()
+def receiver(sim: Simulator, client: Client, receiver: Receiver) -> Receiver:
+    return subscribed(sim, receiver, CASE_EVENTS)
 
 
 def ok(answer: tuple[int, dict[str, Any]]) -> Any:

@@ -7,37 +7,30 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from inbox.platforms.tiktok_shop.simulator import Simulator, SimulatorServer
-from tests.inbox.platforms.test_simulator import APP_KEY, APP_SECRET, SHOP_ID, Client, Receiver
+from inbox.platforms.tiktok_shop.simulator import Simulator
+from tests.inbox.platforms.test_simulator import (
+    APP_KEY,
+    APP_SECRET,
+    CASE_EVENTS,
+    SHOP_ID,
+    Client,
+    Receiver,
+    subscribed,
+)
 
 REASONS = "/return_refund/202309/reject_reasons"
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    simulator = Simulator(auto_push=False)
-    simulator.add_app(APP_KEY, APP_SECRET)
-    yield simulator
-    simulator.close()
-
-
-@pytest.fixture
-def server(sim: Simulator) -> Iterator[SimulatorServer]:
-    srv = SimulatorServer(sim).start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def client(sim: Simulator, server: SimulatorServer) -> Client:
-    cipher = sim.add_shop(APP_KEY, shop_id=SHOP_ID, name="Demo US", region="US")
-    return Client(server.base_url, sim.grant(APP_KEY, [SHOP_ID])["access_token"], cipher)
+def clock() -> Callable[[], float]:
+    """Faults wait for real: the simulator and the client keep the real clock."""
+    return time.time
 
 
 @dataclass
@@ -165,12 +158,8 @@ def test_a_slow_answer_waits_before_or_after_acting(
 
 # --- webhooks ----------------------------------------------------------------------------------
 @pytest.fixture
-def receiver(sim: Simulator, client: Client) -> Iterator[Receiver]:
-    r = Receiver()
-    for event_type in ("RETURN_STATUS_CHANGE", "CANCELLATION_STATUS_CHANGE", "NEW_MESSAGE"):
-        sim.subscribe(SHOP_ID, event_type, r.url)
-    yield r
-    r.httpd.shutdown()
+def receiver(sim: Simulator, client: Client, receiver: Receiver) -> Receiver:
+    return subscribed(sim, receiver, (*CASE_EVENTS, "NEW_MESSAGE"))
 
 
 def _seed_cases(sim: Simulator, n: int) -> None:

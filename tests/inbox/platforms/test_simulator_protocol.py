@@ -33,13 +33,6 @@ CS = "/customer_service/202309"
 ENCODED_ID = "cv:7001="
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.httpd.shutdown()
-
-
 @dataclass
 class Platform:
     sim: Simulator
