@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from inbox.models import AfterSalesCase, CaseStage
 from inbox.models.conversations import ANSWERED_SENTINEL
 from inbox.selectors.accounts import AnyUser, shop_account_ids_for
+from inbox.selectors.aftersales import with_decision_state
 from inbox.selectors.conversations import QueueFilters, conversations_of_shops
 from inbox.selectors.queue_keys import (
     CASE,
@@ -104,21 +105,8 @@ def _shown(qs: QuerySet[AfterSalesCase]) -> QuerySet[AfterSalesCase]:
     """What a case row shows: shop, buyer; where its latest decision stands
     (``decision_state``, ``decision_failure_reason``: its outbox action's, "" when none). Never
     credentials nor the buyer's words (encrypted, not shown in the queue)."""
-    from django.db.models import OuterRef, Subquery
-
-    from inbox.models import AfterSalesDecision, OutboxAction
-
-    latest = (
-        AfterSalesDecision.objects.filter(case_id=OuterRef(OuterRef("pk")))
-        .order_by("-id")
-        .values("id")[:1]
-    )
-    action = OutboxAction.objects.filter(
-        kind="after_sales_decision", subject_id=Subquery(latest)
-    ).order_by("-id")
-    return (
-        qs.select_related("shop_account", "customer")
-        .defer(
+    return with_decision_state(
+        qs.select_related("shop_account", "customer").defer(
             "shop_account__credentials",
             "customer__avatar_url",
             "buyer_reason",
@@ -126,10 +114,6 @@ def _shown(qs: QuerySet[AfterSalesCase]) -> QuerySet[AfterSalesCase]:
             "amounts",
             "evidence",
             "history",
-        )
-        .annotate(
-            decision_state=Subquery(action.values("state")[:1]),
-            decision_failure_reason=Subquery(action.values("failure_reason")[:1]),
         )
     )
 
