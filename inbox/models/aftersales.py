@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from inbox.models.conversations import answered_sentinel
 from scrm.fields import EncryptedTextField
 
 
@@ -88,6 +89,9 @@ class AfterSalesCase(models.Model):
     # The buyer's evidence from the case's records: [{"kind": "image"|"video", "url": ...,
     # "thumb_url": ..., "width": int, "height": int, "record_time": unix seconds}], oldest first.
     evidence = models.JSONField(default=list)
+    # The earliest due time of the case's open SLA deadlines, or ANSWERED_SENTINEL (see
+    # Conversation.sla_due_at; written only by inbox.services.sla_keys).
+    sla_due_at = models.DateTimeField(default=answered_sentinel)
     history = models.JSONField(default=list)
     platform_created_at = models.DateTimeField()
     platform_updated_at = models.DateTimeField()
@@ -107,6 +111,8 @@ class AfterSalesCase(models.Model):
             models.Index(
                 fields=["shop_account", "stage", "seller_deadline", "id"], name="case_queue"
             ),
+            # The cases of a shop by stage, by SLA due time (sort=due).
+            models.Index(fields=["shop_account", "stage", "sla_due_at", "id"], name="case_due"),
             # A case's order (order cards, the buyer panel).
             models.Index(
                 fields=["order_platform_id"],

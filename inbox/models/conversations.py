@@ -127,6 +127,10 @@ class Conversation(models.Model):
     # index can order on it (who waited longest first, answered ones last).
     queue_key = models.DateTimeField(default=answered_sentinel)
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    # The earliest due time of the conversation's open SLA deadlines, or ANSWERED_SENTINEL when
+    # none is open: the queue's "due" sort. Written only by inbox.services.sla_keys (which the
+    # SLA tracker calls as deadlines open, close and move).
+    sla_due_at = models.DateTimeField(default=answered_sentinel)
     can_send_message = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -154,6 +158,13 @@ class Conversation(models.Model):
                 fields=["shop_account", "status", "-last_message_at", "id"], name="conv_recent"
             ),
             models.Index(fields=["assignee", "status"], name="conv_assignee"),
+            # The queue sorted by due time (sort=due), per shop and across shops.
+            models.Index(fields=["shop_account", "status", "sla_due_at", "id"], name="conv_due"),
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(status__in=["open", "pending"]),
+                name="conv_due_open",
+            ),
         ]
 
     def __str__(self) -> str:

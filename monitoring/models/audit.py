@@ -1,4 +1,4 @@
-"""Monitoring records. The audit log starts here; its tamper-evident chain is a later issue."""
+"""The audit log and the operators' security log (the tamper-evident chain is a later issue)."""
 
 from __future__ import annotations
 
