@@ -32,6 +32,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("quick-replies/", include("templates_app.page_urls")),
     path("api/v1/templates/", include("templates_app.urls")),
+    # The SLA tracker: settings pages, the bell, the at-risk view; and their API.
+    path("sla/", include("monitoring.web.urls")),
+    path("api/v1/sla/", include("monitoring.api_urls")),
     path("api/v1/", include("inbox.urls")),
     # With or without the slash, as the ASGI ingress (inbox/ingress.py): APPEND_SLASH cannot
     # redirect a POST.
