@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from monitoring.models import AuditEvent, SecurityEvent
+from monitoring.models import AlertChannel, AuditEvent, Deadline, SecurityEvent, SlaAlert
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -36,3 +36,42 @@ class SecurityEventAdmin(_ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["name_digest", "ip_address"]
     readonly_fields = ["created_at", "kind", "ip_address", "user", "name_digest", "data"]
+
+
+# The SLA tracker's records, for operators who look into an alert: read-only (supervisors manage
+# policies, calendars and channels on the product's own pages, /sla/).
+@admin.register(Deadline)
+class DeadlineAdmin(_ReadOnlyAdmin):
+    list_display = ["id", "shop_account", "kind", "state", "started_at", "due_at", "next_alert_at"]
+    list_filter = ["kind", "state"]
+    raw_id_fields = ["conversation", "case"]
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "shop_account",
+        "kind",
+        "threshold_minutes",
+        "deadline",
+        "escalated",
+    ]
+    list_filter = ["kind", "escalated"]
+    raw_id_fields = ["deadline"]
+
+
+@admin.register(AlertChannel)
+class AlertChannelAdmin(_ReadOnlyAdmin):
+    """Without its URL and secret (they carry the bot's credentials)."""
+
+    list_display = [
+        "name",
+        "organisation",
+        "kind",
+        "is_active",
+        "consecutive_failures",
+        "last_failure_at",
+    ]
+    list_filter = ["kind", "is_active"]
+    exclude = ["target", "secret"]
