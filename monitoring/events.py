@@ -1,0 +1,53 @@
+"""monitoring's event kinds (docs/api.md, "Websocket", documents each with the same example;
+tests hold the two equal). Imported by ``MonitoringConfig.ready()`` so they are registered
+before anything publishes."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from scrm.events import Audience, event_kind_register
+
+
+# --- sla.alert -------------------------------------------------------------------------------
+class SlaAlertPayload(TypedDict):
+    """One SLA alert in one person's bell: ids, kinds and times only (no buyer data)."""
+
+    id: int  # the alert's
+    kind: str  # "warning" | "breach" | "digest"
+    shop_account_id: int
+    subject: str | None  # "conversation" | "case"; null for a digest
+    subject_id: int | None
+    deadline_kind: str | None  # first_reply, next_reply, after_sales, same_day
+    due_at: str | None
+    threshold_minutes: int  # minutes before due_at (0: the breach)
+    escalated: bool  # the shop's supervisors were told too
+    assignee_id: int | None  # whom the subject was assigned to (null: the shop's agents)
+    digest_date: str | None  # the shop-local day of a same-day digest
+    open_count: int | None  # a digest's count of requests still open
+    created_at: str
+
+
+SLA_ALERT_EXAMPLE: SlaAlertPayload = {
+    "id": 901,
+    "kind": "warning",
+    "shop_account_id": 2,
+    "subject": "conversation",
+    "subject_id": 42,
+    "deadline_kind": "first_reply",
+    "due_at": "2026-11-27T23:53:48+00:00",
+    "threshold_minutes": 60,
+    "escalated": False,
+    "assignee_id": 5,
+    "digest_date": None,
+    "open_count": None,
+    "created_at": "2026-11-27T22:53:50+00:00",
+}
+
+SLA_ALERT = event_kind_register(
+    name="sla.alert",
+    description="an SLA alert for you (a warning, a breach or the same-day digest)",
+    schema=SlaAlertPayload,
+    example=SLA_ALERT_EXAMPLE,
+    audience=Audience.USER,
+)
