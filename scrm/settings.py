@@ -316,6 +316,18 @@ SCRM_ORDER_SETTLED_FRESH_SECONDS = int(os.environ.get("SCRM_ORDER_SETTLED_FRESH_
 SCRM_CHAT_REPLY_TARGET_MINUTES = int(os.environ.get("SCRM_CHAT_REPLY_TARGET_MINUTES", 720))
 SCRM_CASE_DEFAULT_DEADLINE_HOURS = int(os.environ.get("SCRM_CASE_DEFAULT_DEADLINE_HOURS", 24))
 
+# Where people reach this server: links in alerts sent by e-mail and webhooks (no request to
+# take the address from in a worker).
+SCRM_PUBLIC_URL = os.environ.get("SCRM_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# Outgoing webhooks (alert channels) call only https URLs of public addresses (scrm/outbound.py);
+# hosts named here (comma-separated names or IPs, e.g. "127.0.0.1,localhost" for a local demo
+# receiver) skip both checks.
+SCRM_OUTBOUND_ALLOW_HOSTS: list[str] = [
+    host.strip().lower()
+    for host in os.environ.get("SCRM_OUTBOUND_ALLOW_HOSTS", "").split(",")
+    if host.strip()
+]
+
 # --- auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
