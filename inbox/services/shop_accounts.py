@@ -13,7 +13,7 @@ from django.utils.translation import gettext_noop
 from inbox.models import AssignmentMode, ShopAccount
 from inbox.onboarding import OnboardingError, shop_accounts_onboard
 from inbox.platforms.base import PlatformError, TransientError, get_adapter
-from inbox.selectors import AnyUser
+from inbox.selectors import AnyUser, member_for
 from inbox.selectors.people import admin_member
 from inbox.services.organisation import (
     clean_name,
@@ -23,7 +23,7 @@ from inbox.services.organisation import (
 )
 from inbox.services.webhooks import webhook_keys
 from monitoring.audit import audit_record
-from scrm.api import ServiceError, locked_or_not_found
+from scrm.api import NotFound, ServiceError, locked_or_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,31 @@ def shop_account_update(
         action="shop_account.updated",
     )
     return shop
+
+
+@transaction.atomic
+def shop_account_time_zone_set(*, actor: AnyUser, shop_account_id: int, time_zone: str) -> bool:
+    """Set a shop account's time zone (its business calendar's: the SLA settings page).
+
+    Keeps: supervisors and admins, shops of their organisation (404 else, agents too); a known
+    time zone (400 else); audited as ``shop_account.updated`` with its before and after;
+    returns whether it changed (unchanged writes nothing).
+    """
+    member = member_for(actor)
+    if not member.sees_all_shops:
+        raise NotFound("Shop account not found.")
+    shop = _shop_for_update(member, shop_account_id)
+    changed = field_changes(shop, {"time_zone": clean_time_zone(time_zone)})
+    if not changed:
+        return False
+    field_changes_save(
+        instance=shop,
+        changed=changed,
+        actor=actor,
+        organisation_id=member.organisation_id,
+        action="shop_account.updated",
+    )
+    return True
 
 
 @transaction.atomic

@@ -1,0 +1,149 @@
+"""The SLA settings' values as forms and API bodies give them, checked: an SLA policy's targets,
+a working week's intervals, a holiday's date and name. Pure functions; a refusal is a
+``ServiceError`` whose message is marked for translation and whose ``details["field"]`` names
+the form field to show it beside."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any
+
+from django.utils.translation import gettext_noop
+
+from monitoring.models import Holiday, SlaPolicy
+from scrm.api import ServiceError
+
+# A target from one minute to 30 days; at most six warnings, each within 30 days.
+MAX_TARGET_MINUTES = 30 * 24 * 60
+MAX_WARNINGS = 6
+MAX_INTERVALS = 4  # working intervals a day (the form offers two: morning and afternoon)
+HOLIDAY_NAME_MAX = Holiday._meta.get_field("name").max_length or 200
+_HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$")
+
+
+@dataclass(frozen=True)
+class PolicyValues:
+    """An SLA policy's settings, validated (``policy_values_clean``)."""
+
+    first_reply_minutes: int
+    first_reply_business_hours: bool
+    next_reply_minutes: int
+    next_reply_business_hours: bool
+    after_sales_minutes: int
+    after_sales_business_hours: bool
+    same_day_enabled: bool
+    same_day_cutoff: time
+    warning_minutes: list[int]
+    robot_replies_close: bool
+
+
+def refuse(message: str, field: str, code: str = "invalid") -> ServiceError:
+    return ServiceError(message, code=code, details={"field": field})
+
+
+def clock_time(value: Any, field: str) -> time:
+    """``HH:MM`` (24-hour clock) as a time, or a refusal naming ``field``."""
+    match = _HHMM.match(str(value or "").strip())
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise refuse(gettext_noop("Write times as HH:MM, e.g. 09:00 or 17:30."), field)
+    return time(int(match[1]), int(match[2]))
+
+
+def _minutes(value: Any, field: str) -> int:
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_TARGET_MINUTES:
+        raise refuse(
+            gettext_noop("Give a whole number of minutes from 1 to 43200 (30 days)."), field
+        )
+    return int(text)
+
+
+def warning_list(value: Any) -> list[int]:
+    """``"240, 60"`` (or a list) as distinct minutes before the due time, largest first; empty:
+    no warnings."""
+    parts = value if isinstance(value, list | tuple) else str(value or "").split(",")
+    texts = [str(p).strip() for p in parts if str(p).strip()]
+    if len(texts) > MAX_WARNINGS or not all(
+        t.isdigit() and 1 <= int(t) <= MAX_TARGET_MINUTES for t in texts
+    ):
+        raise refuse(
+            gettext_noop(
+                "Warnings: up to six numbers of minutes before the due time, separated by "
+                "commas (e.g. 240, 60)."
+            ),
+            "warning_minutes",
+        )
+    return sorted({int(t) for t in texts}, reverse=True)
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value) in ("on", "1", "true", "True")
+
+
+def policy_values_clean(data: Mapping[str, Any]) -> PolicyValues:
+    """A policy form's (or an API body's) values checked: each target 1 to 43,200 minutes, the
+    cut-off a clock time, the warnings a short list of minutes. Raises on the first problem."""
+    return PolicyValues(
+        first_reply_minutes=_minutes(data.get("first_reply_minutes"), "first_reply_minutes"),
+        first_reply_business_hours=_flag(data.get("first_reply_business_hours")),
+        next_reply_minutes=_minutes(data.get("next_reply_minutes"), "next_reply_minutes"),
+        next_reply_business_hours=_flag(data.get("next_reply_business_hours")),
+        after_sales_minutes=_minutes(data.get("after_sales_minutes"), "after_sales_minutes"),
+        after_sales_business_hours=_flag(data.get("after_sales_business_hours")),
+        same_day_enabled=_flag(data.get("same_day_enabled")),
+        same_day_cutoff=clock_time(data.get("same_day_cutoff"), "same_day_cutoff"),
+        warning_minutes=warning_list(data.get("warning_minutes")),
+        robot_replies_close=_flag(data.get("robot_replies_close")),
+    )
+
+
+def policy_values_of(policy: SlaPolicy) -> PolicyValues:
+    """A policy's (saved or default) values."""
+    return PolicyValues(
+        **{name: getattr(policy, name) for name in PolicyValues.__dataclass_fields__}
+    )
+
+
+def working_hours_clean(days: Mapping[Any, Sequence[Sequence[Any]]]) -> dict[str, list[list[str]]]:
+    """Seven days (Monday ``"0"``) of working intervals in shop time, each ``HH:MM``–``HH:MM``
+    with start before end, put in order, none overlapping (touching is fine); a day missing or
+    empty is a day off."""
+    cleaned: dict[str, list[list[str]]] = {}
+    for day in range(7):
+        intervals = []
+        for n, pair in enumerate(days.get(str(day), days.get(day, [])) or []):
+            field = f"day{day}_{n + 1}"
+            if len(pair) != 2:
+                raise refuse(gettext_noop("Give both a start and an end time."), field)
+            start, end = clock_time(pair[0], field), clock_time(pair[1], field)
+            if start >= end:
+                raise refuse(
+                    gettext_noop("A working period must end after it starts (same day)."), field
+                )
+            intervals.append((start, end, field))
+        if len(intervals) > MAX_INTERVALS:
+            raise refuse(gettext_noop("At most four working periods a day."), f"day{day}_1")
+        intervals.sort()
+        for (_s1, end1, _f1), (start2, _e2, field2) in itertools.pairwise(intervals):
+            if start2 < end1:
+                raise refuse(gettext_noop("A day's working periods must not overlap."), field2)
+        cleaned[str(day)] = [[f"{s:%H:%M}", f"{e:%H:%M}"] for s, e, _f in intervals]
+    return cleaned
+
+
+def holiday_date(value: Any) -> date:
+    try:
+        return date.fromisoformat(str(value or "").strip())
+    except ValueError:
+        raise refuse(gettext_noop("Give the date as YYYY-MM-DD."), "date") from None
+
+
+def holiday_name(value: Any) -> str:
+    name = " ".join(str(value or "").split())
+    if len(name) > HOLIDAY_NAME_MAX or not name.isprintable():
+        raise refuse(gettext_noop("Give a name of at most 200 characters."), "name")
+    return name
