@@ -131,6 +131,38 @@ def member_names(actor: ActingMember, user_ids: list[int] | set[int]) -> dict[in
     return {user_id: display or login for user_id, display, login in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class ShopFacts:
+    """What a message about a shop says of it (an SLA alert sent by e-mail or a webhook)."""
+
+    id: int
+    organisation_id: int
+    name: str
+    time_zone: str
+    organisation_language: str  # the language of messages not addressed to one person
+
+
+def shop_facts(shop_account_id: int) -> ShopFacts:
+    """One shop account's name and clock and its organisation's language, for work done on
+    the organisation's behalf (a worker sending its alerts): no acting user, so the caller
+    passes only a shop its own records name."""
+    row = ShopAccount.objects.values_list(
+        "id", "organisation_id", "name", "time_zone", "organisation__language"
+    ).get(id=shop_account_id)
+    return ShopFacts(*row)
+
+
+def organisation_member_names(
+    organisation_id: int, user_ids: list[int] | set[int]
+) -> dict[int, str]:
+    """Display names (else logins) of those of ``user_ids`` in the organisation (an alert's
+    assignee, named in the organisation's own channels)."""
+    rows = Member.objects.filter(
+        organisation_id=organisation_id, user_id__in=list(user_ids)
+    ).values_list("user_id", "display_name", "user__username")
+    return {user_id: display or login for user_id, display, login in rows}
+
+
 def conversation_ref(user: AnyUser, conversation_id: int) -> ConversationRef:
     """A conversation the user may see, by id and shop, or NotFound (``conversation_get``'s
     rule without reading the conversation itself)."""
