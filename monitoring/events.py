@@ -51,3 +51,47 @@ SLA_ALERT = event_kind_register(
     example=SLA_ALERT_EXAMPLE,
     audience=Audience.USER,
 )
+
+
+# --- sla.deadline ----------------------------------------------------------------------------
+class SlaDeadlineInfo(TypedDict):
+    """A subject's open deadline, as queue rows, conversations and cases carry it."""
+
+    kind: str  # first_reply, next_reply, after_sales, same_day
+    due_at: str
+    due_local: str  # due_at in the shop's time zone
+    time_zone: str  # the shop's
+    warn_at: str | None  # the first warning threshold (null: the policy has no warnings)
+    state: str  # "ok" | "warning" | "breached", when published
+
+
+class SlaDeadlinePayload(TypedDict):
+    """A conversation's or case's open deadline changed: its earliest-due one, or null."""
+
+    subject: str  # "conversation" | "case"
+    id: int
+    shop_account_id: int
+    deadline: SlaDeadlineInfo | None
+
+
+SLA_DEADLINE_EXAMPLE: SlaDeadlinePayload = {
+    "subject": "conversation",
+    "id": 42,
+    "shop_account_id": 2,
+    "deadline": {
+        "kind": "first_reply",
+        "due_at": "2026-11-27T23:53:48+00:00",
+        "due_local": "2026-11-27T15:53:48-08:00",
+        "time_zone": "America/Los_Angeles",
+        "warn_at": "2026-11-27T19:53:48+00:00",
+        "state": "ok",
+    },
+}
+
+SLA_DEADLINE = event_kind_register(
+    name="sla.deadline",
+    description="a conversation's or case's SLA deadline opened, closed or moved",
+    schema=SlaDeadlinePayload,
+    example=SLA_DEADLINE_EXAMPLE,
+    audience=Audience.SHOP,
+)
