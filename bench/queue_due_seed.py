@@ -38,7 +38,7 @@ INSERT INTO inbox_conversation (
     assignee_id, unread_count, last_message_at, last_message_preview, last_buyer_message_at,
     waiting_since, queue_key, sla_due_at, snoozed_until, can_send_message, created_at,
     updated_at)
-SELECT %(org)s, shops[rank], customers[1 + (g * 7919) %% %(n_customers)s],
+SELECT %(org)s, shops[rank], customers[1 + (g::bigint * 7919) %% %(n_customers)s],
        'c' || g, st, 1 + (g %% 3 = 0)::int, NULL, (st IN ('open', 'pending'))::int * (g %% 4),
        w, 'Where is my order? #' || g, w, ws, coalesce(ws, '9999-01-01'::timestamptz),
        coalesce(least(ws + interval '24 hours', {SAME_DAY.format(ws="ws")}),
