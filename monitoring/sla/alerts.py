@@ -1,0 +1,232 @@
+"""Who is told of an SLA alert, and telling them: a bell receipt and a live ``sla.alert`` per
+person, then the organisation's channels (``monitoring.sla.channels``).
+
+Who (docs/sla.md, "Alerts"):
+
+* the subject's assignee (a conversation's; a case's linked conversation's);
+* nobody assigned (or a case without a conversation): every agent of the shop;
+* a breach: the shop's organisation's supervisors and admins too (``escalated``);
+* a warning with nobody assigned: the conversation is first auto-assigned by the shop's rule
+  (``inbox.services.assignment.conversation_auto_assign``) and its new assignee told; when the
+  rule is manual or no agent is online, the shop's agents and the supervisors are told
+  (``escalated``).
+
+Nothing here writes an alert: the sweep and the digest record them (the unique constraints are
+the de-duplication) and call :func:`alert_tell` only for the alerts they inserted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from monitoring.models.sla import AlertKind, AlertReceipt, Deadline, SlaAlert
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A deadline's subject as the alerts need it: which conversation holds it (if any) and
+    whom that conversation is assigned to."""
+
+    conversation_id: int | None
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom one alert goes to."""
+
+    user_ids: tuple[int, ...]
+    assignee_id: int | None
+    escalated: bool
+
+
+def subjects_for(deadlines: Iterable[Deadline]) -> dict[int, Subject]:
+    """The subject of each deadline (by deadline id), in two queries whatever their number: a
+    case's conversation, then each conversation's assignee."""
+    from inbox.models import AfterSalesCase, Conversation
+
+    deadlines = list(deadlines)
+    case_ids = {d.case_id for d in deadlines if d.case_id}
+    case_conversation = dict(
+        AfterSalesCase.objects.filter(id__in=case_ids).values_list("id", "conversation_id")
+    )
+    conversation_of: dict[int, int | None] = {
+        d.id: d.conversation_id or (case_conversation.get(d.case_id) if d.case_id else None)
+        for d in deadlines
+    }
+    wanted = {c for c in conversation_of.values() if c}
+    assignee_of = dict(Conversation.objects.filter(id__in=wanted).values_list("id", "assignee_id"))
+    return {
+        deadline_id: Subject(
+            conversation_id, assignee_of.get(conversation_id) if conversation_id else None
+        )
+        for deadline_id, conversation_id in conversation_of.items()
+    }
+
+
+class People:
+    """The agents of each shop and the supervisors of each organisation, each read once per
+    sweep batch (active users only; an agent counts for a shop of their own organisation)."""
+
+    def __init__(self) -> None:
+        self._agents: dict[int, tuple[int, ...]] = {}
+        self._supervisors: dict[int, tuple[int, ...]] = {}
+
+    def agents(self, shop_account_id: int) -> tuple[int, ...]:
+        if shop_account_id not in self._agents:
+            from inbox.models import Role
+
+            User = get_user_model()
+            self._agents[shop_account_id] = tuple(
+                User.objects.filter(
+                    is_active=True,
+                    shop_memberships__shop_account_id=shop_account_id,
+                    member__role=Role.AGENT,
+                    member__organisation__shop_accounts=shop_account_id,
+                )
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+        return self._agents[shop_account_id]
+
+    def supervisors(self, organisation_id: int) -> tuple[int, ...]:
+        if organisation_id not in self._supervisors:
+            from inbox.models import Role
+
+            User = get_user_model()
+            self._supervisors[organisation_id] = tuple(
+                User.objects.filter(
+                    is_active=True,
+                    member__organisation_id=organisation_id,
+                    member__role__in=[Role.SUPERVISOR, Role.ADMIN],
+                )
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+        return self._supervisors[organisation_id]
+
+
+def audience_for(*, deadline: Deadline, kind: str, subject: Subject, people: People) -> Audience:
+    """Whom an alert of ``kind`` about ``deadline`` goes to, before any automatic assignment
+    (the module's docstring says who): the assignee, else the shop's agents; the supervisors
+    too for a breach and for a warning with nobody assigned. People of another shop or
+    organisation are never in the answer."""
+    assignee_id = subject.assignee_id
+    escalated = kind == AlertKind.BREACH or (kind == AlertKind.WARNING and assignee_id is None)
+    users = [assignee_id] if assignee_id else list(people.agents(deadline.shop_account_id))
+    if escalated:
+        users += people.supervisors(deadline.organisation_id)
+    return Audience(tuple(dict.fromkeys(users)), assignee_id, escalated)
+
+
+def warning_escalate(*, alert: SlaAlert, subject: Subject, fallback: Audience) -> Audience:
+    """A warning about an unassigned conversation: assign it by the shop's rule and tell the
+    new assignee only (the alert records them, not escalated); when the rule is manual or no
+    agent is online, ``fallback`` (the agents and the supervisors).
+
+    Keeps: runs inside the sweep's transaction and only for an alert this sweep inserted, so a
+    rolled-back or duplicate sweep assigns nobody.
+    """
+    if alert.kind != AlertKind.WARNING or subject.assignee_id or not subject.conversation_id:
+        return fallback
+    chosen = _auto_assign(subject.conversation_id)
+    if chosen is None:
+        return fallback
+    SlaAlert.objects.filter(id=alert.id).update(assignee_id=chosen, escalated=False)
+    alert.assignee_id, alert.escalated = chosen, False
+    return Audience((chosen,), chosen, False)
+
+
+def _auto_assign(conversation_id: int) -> int | None:
+    """The shop's automatic assignment for an unassigned conversation near its deadline; the
+    new assignee's id, or None (manual rule, nobody online). The queue hears of it."""
+    from inbox.events import CONVERSATION_UPDATED
+    from inbox.models import Conversation
+    from inbox.payloads import conversation_payload
+    from inbox.services.assignment import conversation_auto_assign
+    from inbox.services.events import conversation_event_publish
+
+    conversation = Conversation.objects.select_for_update().get(id=conversation_id)
+    chosen = conversation_auto_assign(conversation=conversation)
+    if chosen is not None:
+        fresh = Conversation.objects.select_related(
+            "shop_account", "customer", "assignee__member"
+        ).get(id=conversation_id)
+        conversation_event_publish(fresh, CONVERSATION_UPDATED, conversation_payload(fresh))
+    return chosen
+
+
+def alert_payload(alert: SlaAlert, deadline: Deadline | None) -> dict[str, Any]:
+    """The ``sla.alert`` event's payload and the bell API's item: ids, kinds and times only."""
+    subject = None
+    subject_id = None
+    if deadline is not None:
+        subject = "conversation" if deadline.conversation_id else "case"
+        subject_id = deadline.conversation_id or deadline.case_id
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "shop_account_id": alert.shop_account_id,
+        "subject": subject,
+        "subject_id": subject_id,
+        "deadline_kind": deadline.kind if deadline is not None else None,
+        "due_at": _iso(deadline.due_at) if deadline is not None else None,
+        "threshold_minutes": alert.threshold_minutes,
+        "escalated": alert.escalated,
+        "assignee_id": alert.assignee_id,
+        "digest_date": alert.digest_date.isoformat() if alert.digest_date else None,
+        "open_count": alert.data.get("open_count") if alert.kind == AlertKind.DIGEST else None,
+        "created_at": _iso(alert.created_at),
+    }
+
+
+def alert_tell(
+    *, alert: SlaAlert, user_ids: Iterable[int], deadline: Deadline | None, now: datetime
+) -> int:
+    """Put one recorded alert in each person's bell, publish ``sla.alert`` to each, and hand
+    it to the organisation's channels; returns how many people were told.
+
+    Keeps: call it inside the transaction that inserted the alert, once per inserted alert
+    (a receipt is unique per alert and person, so a second call tells nobody twice); the
+    events go out on commit, so a rolled-back sweep tells nobody.
+    """
+    from monitoring.events import SLA_ALERT
+    from scrm.events import event_publish
+
+    users = list(dict.fromkeys(user_ids))
+    AlertReceipt.objects.bulk_create(
+        [AlertReceipt(alert=alert, user_id=u, created_at=now) for u in users],
+        ignore_conflicts=True,
+    )
+    payload = alert_payload(alert, deadline)
+    for user_id in users:
+        event_publish(
+            organisation_id=alert.organisation_id, type=SLA_ALERT, data=payload, user_id=user_id
+        )
+    _channels_enqueue(alert)
+    return len(users)
+
+
+def _channels_enqueue(alert: SlaAlert) -> None:
+    """The organisation's e-mail and webhook channels (``monitoring.sla.channels``): one
+    delivery per matching active channel, sent by the outbox after commit."""
+    try:
+        from monitoring.sla.channels import (  # type: ignore[attr-defined,unused-ignore]
+            alert_deliveries_enqueue,
+        )
+    except ImportError:  # the channels module has not landed: the bell and sockets only
+        logger.warning("sla: no alert channels module; alert %s went to the inbox only", alert.id)
+        return
+    alert_deliveries_enqueue(alert=alert)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
