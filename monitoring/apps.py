@@ -9,3 +9,14 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         # monitoring's event kinds (sla.alert, ...), registered before anything publishes.
         from monitoring import events  # noqa: F401
+
+        # SLA deadlines follow the conversation's state, the case's stage and robot replies.
+        from monitoring.sla.lifecycle import subscribe as sla_deadlines_subscribe
+
+        sla_deadlines_subscribe()
+
+        # monitoring's outbox kinds (sla_alert_delivery), known to every process before its
+        # first delivery, as the inbox registers its own.
+        from monitoring.sla.channels import register_kinds
+
+        register_kinds()
