@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import JSONField, OuterRef, Q, Subquery
 
 from inbox.models import ShopAccount
@@ -73,10 +74,12 @@ def _policy(shop_account_id: int, organisation_id: int) -> SlaPolicy:
 
 def _calendar(shop_account_id: int, row: dict[str, Any]) -> CalendarSpec:
     holidays = Holiday.objects.filter(calendar__shop_account_id=shop_account_id)
-    stored = row["calendar_hours"]
+    stored = row["calendar_hours"]  # None: the shop has no BusinessCalendar row
     try:
-        week = working_hours_parse(stored or default_working_hours(), allow_empty_week=True)
-    except Exception:  # a row saved around the validation: the default week, not a failure
+        week = working_hours_parse(
+            default_working_hours() if stored is None else stored, allow_empty_week=True
+        )
+    except ValidationError:  # a row saved around the validation: the default week, not a failure
         week = working_hours_parse(default_working_hours())
     return CalendarSpec(
         time_zone=time_zone_or_utc(row["time_zone"]),
