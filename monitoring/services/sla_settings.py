@@ -70,7 +70,7 @@ def managed_shop(user: AnyUser, shop_account_id: int) -> ShopAccount:
 # --- the recompute -----------------------------------------------------------------------------
 def _recompute_send(shop_account_ids: list[int]) -> None:
     try:
-        from monitoring.tasks import sla_recompute  # type: ignore[attr-defined]
+        from monitoring.tasks import sla_recompute
     except ImportError:
         logger.warning("sla_recompute task missing: open deadlines not recomputed")
         return
@@ -286,20 +286,17 @@ def holiday_remove(*, actor: AnyUser, shop_account_id: int, holiday_id: int) -> 
     recompute_on_commit([shop_account_id])
 
 
-def _ical_days(data: bytes) -> list[tuple[date, str]]:
-    from monitoring.sla.ical import holidays_from_ical
+def _ical_days(data: bytes, time_zone: str) -> list[tuple[date, str]]:
+    from monitoring.sla.ical import ICalError, holidays_from_ical
 
     if not data:
         raise refuse(gettext_noop("Choose an iCal (.ics) file."), "ical")
     if len(data) > ICAL_MAX_BYTES:
         raise refuse(gettext_noop("The file is larger than 1 MB."), "ical")
     try:
-        return holidays_from_ical(data)
-    except ValueError:
-        raise refuse(
-            gettext_noop("This is not an iCal file we can read (.ics, with all-day events)."),
-            "ical",
-        ) from None
+        return holidays_from_ical(data, time_zone=time_zone)
+    except ICalError as exc:  # its message is translated already
+        raise refuse(str(exc), "ical") from None
 
 
 @transaction.atomic
@@ -313,8 +310,8 @@ def holidays_import_ical(*, actor: AnyUser, shop_account_id: int, data: bytes) -
     shop's open deadlines are recomputed when any was added.
     """
     member = sla_manager(actor)
-    managed_shop(actor, shop_account_id)
-    days = _ical_days(data)
+    shop = managed_shop(actor, shop_account_id)
+    days = _ical_days(data, shop.time_zone)
     calendar = _calendar_for_update(member, shop_account_id)
     taken = set(calendar.holidays.values_list("date", flat=True))
     new: list[Holiday] = []

@@ -108,30 +108,44 @@ def policy_values_of(policy: SlaPolicy) -> PolicyValues:
     )
 
 
+def _day_minute(value: Any, field: str, *, end: bool) -> int:
+    """A working period's start or end as minutes after midnight; an end may be 24:00."""
+    if end and str(value or "").strip() in ("24:00", "24:00:00"):
+        return 24 * 60
+    at = clock_time(value, field)
+    return at.hour * 60 + at.minute
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
 def working_hours_clean(days: Mapping[Any, Sequence[Sequence[Any]]]) -> dict[str, list[list[str]]]:
-    """Seven days (Monday ``"0"``) of working intervals in shop time, each ``HH:MM``–``HH:MM``
-    with start before end, put in order, none overlapping (touching is fine); a day missing or
-    empty is a day off."""
+    """Seven days (Monday ``"0"``) of working periods in shop time, each ``HH:MM``–``HH:MM``
+    (an end of 24:00 is midnight) with its start before its end, put in order, none
+    overlapping (touching is fine); a day missing or empty is a day off. The stored form of
+    ``BusinessCalendar.working_hours``."""
     cleaned: dict[str, list[list[str]]] = {}
     for day in range(7):
-        intervals = []
+        periods = []
         for n, pair in enumerate(days.get(str(day), days.get(day, [])) or []):
             field = f"day{day}_{n + 1}"
             if len(pair) != 2:
                 raise refuse(gettext_noop("Give both a start and an end time."), field)
-            start, end = clock_time(pair[0], field), clock_time(pair[1], field)
+            start = _day_minute(pair[0], field, end=False)
+            end = _day_minute(pair[1], field, end=True)
             if start >= end:
                 raise refuse(
                     gettext_noop("A working period must end after it starts (same day)."), field
                 )
-            intervals.append((start, end, field))
-        if len(intervals) > MAX_INTERVALS:
+            periods.append((start, end, field))
+        if len(periods) > MAX_INTERVALS:
             raise refuse(gettext_noop("At most four working periods a day."), f"day{day}_1")
-        intervals.sort()
-        for (_s1, end1, _f1), (start2, _e2, field2) in itertools.pairwise(intervals):
+        periods.sort()
+        for (_s1, end1, _f1), (start2, _e2, field2) in itertools.pairwise(periods):
             if start2 < end1:
                 raise refuse(gettext_noop("A day's working periods must not overlap."), field2)
-        cleaned[str(day)] = [[f"{s:%H:%M}", f"{e:%H:%M}"] for s, e, _f in intervals]
+        cleaned[str(day)] = [[_hhmm(s), _hhmm(e)] for s, e, _f in periods]
     return cleaned
 
 

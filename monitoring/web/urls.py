@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from monitoring.web import risk
+from monitoring.web import settings as sla_settings
 
 app_name = "sla"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("risk/", risk.risk_page, name="risk"),
+    path("policies/", sla_settings.policies_page, name="policies"),
+    path("policies/<int:shop_account_id>/", sla_settings.shop_policy_page, name="shop-policy"),
+    path("calendars/", sla_settings.calendars_page, name="calendars"),
+    path("calendars/<int:shop_account_id>/", sla_settings.calendar_page, name="calendar"),
 ]
