@@ -54,8 +54,20 @@ class MessagePayload(TypedDict):
     idempotency_key: str | None
 
 
+class DeadlinePayload(TypedDict):
+    """A row's open SLA deadline (the earliest, when several are open; docs/sla.md)."""
+
+    kind: str  # first_reply | next_reply | after_sales | same_day
+    due_at: str  # ISO 8601, UTC
+    due_local: str  # the same instant in the shop's time zone
+    time_zone: str  # the shop's
+    warn_at: str | None  # where the warning window begins (UTC)
+    state: str  # ok | warning | breached, when read
+
+
 class ConversationPayload(TypedDict):
-    """The queue row."""
+    """The queue row (``deadline``: null in events, which do not read it: ``sla.deadline``
+    carries its changes)."""
 
     id: int
     platform_conversation_id: str
@@ -72,6 +84,7 @@ class ConversationPayload(TypedDict):
     waiting_since: str | None
     snoozed_until: str | None
     can_send_message: bool
+    deadline: DeadlinePayload | None
 
 
 class NotePayload(TypedDict):
@@ -84,7 +97,7 @@ class NotePayload(TypedDict):
 
 class CasePayload(TypedDict):
     """An after-sales case's queue facts (no buyer words: the reason, lines and evidence are
-    read through ``GET /api/v1/after-sales/{id}/``)."""
+    read through ``GET /api/v1/after-sales/{id}/``; ``deadline`` null in events)."""
 
     id: int
     shop_account_id: int
@@ -99,6 +112,7 @@ class CasePayload(TypedDict):
     decision_state: str  # "" | pending | sending | sent | failed (the latest decision's)
     decision_failure_reason: str
     updated_at: str | None
+    deadline: DeadlinePayload | None
 
 
 # --- shaping ---------------------------------------------------------------------------------
@@ -165,6 +179,7 @@ CONVERSATION_EXAMPLE: ConversationPayload = {
     "waiting_since": "2026-11-26T23:50:02+00:00",
     "snoozed_until": None,
     "can_send_message": True,
+    "deadline": None,
 }
 NOTE_EXAMPLE: NotePayload = {
     "id": 7,
@@ -188,6 +203,7 @@ CASE_EXAMPLE: CasePayload = {
     "decision_state": "failed",
     "decision_failure_reason": "The return cannot be approved in its status. (code 40009)",
     "updated_at": "2026-11-27T00:05:10+00:00",
+    "deadline": None,
 }
 
 

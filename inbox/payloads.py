@@ -64,8 +64,12 @@ def note_payload(n: Note) -> dict[str, Any]:
     }
 
 
-def conversation_payload(c: Conversation) -> dict[str, Any]:
-    """The queue row: everything the queue shows without another request."""
+def conversation_payload(
+    c: Conversation, *, deadline: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The queue row: everything the queue shows without another request. ``deadline`` is
+    its open SLA deadline (inbox.selectors.deadlines.row_deadlines, read for a page at once);
+    None when it has none, and in events, which do not read it (``sla.deadline`` does)."""
     shop = c.shop_account
     return {
         "id": c.id,
@@ -89,4 +93,5 @@ def conversation_payload(c: Conversation) -> dict[str, Any]:
         "waiting_since": _iso(c.waiting_since),
         "snoozed_until": _iso(c.snoozed_until),
         "can_send_message": c.can_send_message,
+        "deadline": deadline,
     }

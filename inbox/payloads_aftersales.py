@@ -42,11 +42,15 @@ def decision_state(case: AfterSalesCase) -> tuple[str, str]:
 
 
 def case_payload(
-    case: AfterSalesCase, *, decision: tuple[str, str] | None = None
+    case: AfterSalesCase,
+    *,
+    decision: tuple[str, str] | None = None,
+    deadline: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A case as the queue and ``case.updated`` show it (inbox.events.CasePayload);
     ``decision`` gives the latest decision's (state, failure reason) when the caller knows it
-    ahead of the database (the outbox's hooks run before it saves the new state)."""
+    ahead of the database (the outbox's hooks run before it saves the new state); ``deadline``
+    its open SLA deadline as the page read it (None: none open, or not read, as in events)."""
     state, reason = decision if decision is not None else decision_state(case)
     return {
         "id": case.id,
@@ -62,6 +66,7 @@ def case_payload(
         "decision_state": state,
         "decision_failure_reason": reason,
         "updated_at": _iso(case.updated_at),
+        "deadline": deadline,
     }
 
 

@@ -14,10 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inbox.api.conversations import DeadlineOut
 from inbox.models import CaseKind, CaseStage
 from inbox.payloads_aftersales import case_detail_payload, case_payload, decision_payload
 from inbox.platforms.base import PlatformError
 from inbox.selectors.aftersales import CaseFilters, case_decisions, case_get, case_list
+from inbox.selectors.deadlines import row_deadlines
 from inbox.services import aftersales_decisions as deciding
 from scrm.api import Conflict, IdField, KeysetPagination, ServiceError
 from scrm.params import MAX_ID
@@ -52,6 +54,7 @@ class CaseOut(serializers.Serializer):
     decision_state = serializers.ChoiceField(choices=["", "pending", "sending", "sent", "failed"])
     decision_failure_reason = serializers.CharField()
     updated_at = serializers.DateTimeField()
+    deadline = DeadlineOut(allow_null=True)
 
 
 class CaseDetailOut(CaseOut):
@@ -161,7 +164,9 @@ class CaseList(APIView):
     def get(self, request: Request) -> Response:
         paginator = CasePagination(("due_at", "id"))
         page = paginator.paginate_queryset(case_list(request.user, _filters(request)), request)
-        return paginator.get_paginated_response([case_payload(c) for c in page])
+        deadlines = row_deadlines(cases=page)
+        rows = [case_payload(c, deadline=deadlines[("case", c.id)]) for c in page]
+        return paginator.get_paginated_response(rows)
 
 
 class CaseDetail(APIView):
@@ -170,7 +175,9 @@ class CaseDetail(APIView):
         case = case_get(request.user, pk)
         decisions = [decision_payload(d, a) for d, a in case_decisions(case)]
         options = deciding.case_decision_options(case)
-        return Response(case_detail_payload(case, options=options, decisions=decisions))
+        body = case_detail_payload(case, options=options, decisions=decisions)
+        body["deadline"] = row_deadlines(cases=[case])[("case", case.id)]
+        return Response(body)
 
 
 class CaseRejectReasons(APIView):

@@ -18,6 +18,7 @@ from inbox.models import ConversationStatus
 from inbox.payloads import conversation_payload, message_payload, note_payload
 from inbox.selectors import QueueFilters
 from inbox.selectors.conversations import SORTS
+from inbox.selectors.deadlines import end_of_viewer_day, row_deadlines
 from inbox.services import conversations as work
 from inbox.services import replies
 from scrm.api import CursorPagination, IdField, KeysetPagination, ServiceError
@@ -42,7 +43,19 @@ class QueueQuery(serializers.Serializer):
         required=False, min_value=0, max_value=MAX_WAITING_MINUTES
     )
     q = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    sort = serializers.ChoiceField(choices=["waiting", "newest", "priority"], required=False)
+    sort = serializers.ChoiceField(choices=["waiting", "newest", "priority", "due"], required=False)
+    due = serializers.ChoiceField(choices=["today"], required=False)
+
+
+class DeadlineOut(serializers.Serializer):
+    """Documentation of a row's open SLA deadline (inbox/payloads_deadline.py)."""
+
+    kind = serializers.ChoiceField(choices=["first_reply", "next_reply", "after_sales", "same_day"])
+    due_at = serializers.DateTimeField(help_text="UTC")
+    due_local = serializers.DateTimeField(help_text="the same instant in the shop's time zone")
+    time_zone = serializers.CharField(help_text="the shop's")
+    warn_at = serializers.DateTimeField(allow_null=True, help_text="the warning window begins")
+    state = serializers.ChoiceField(choices=["ok", "warning", "breached"])
 
 
 class ConversationOut(serializers.Serializer):
@@ -60,6 +73,7 @@ class ConversationOut(serializers.Serializer):
     last_message_at = serializers.DateTimeField(allow_null=True)
     last_message_preview = serializers.CharField()
     waiting_since = serializers.DateTimeField(allow_null=True)
+    deadline = DeadlineOut(allow_null=True)
 
 
 class MessageOut(serializers.Serializer):
@@ -137,7 +151,7 @@ def _filters(request: Request) -> QueueFilters:
         "status": request.query_params.getlist("status"),
         **{
             k: request.query_params[k]
-            for k in ("platform", "assignee", "tag", "waiting_minutes", "q", "sort")
+            for k in ("platform", "assignee", "tag", "waiting_minutes", "q", "sort", "due")
             if k in request.query_params
         },
     }
@@ -156,7 +170,16 @@ def _filters(request: Request) -> QueueFilters:
         ),
         search=data.get("q", "").strip(),
         sort=data.get("sort", "waiting"),
+        due_before=end_of_viewer_day(request.user) if data.get("due") == "today" else None,
     )
+
+
+def _with_deadlines(conversations: list[Any]) -> list[dict[str, Any]]:
+    """Conversation payloads with their open SLA deadlines (one query for the lot)."""
+    deadlines = row_deadlines(conversations=conversations)
+    return [
+        conversation_payload(c, deadline=deadlines[("conversation", c.id)]) for c in conversations
+    ]
 
 
 class ConversationList(ListAPIView):
@@ -179,7 +202,12 @@ class ConversationList(ListAPIView):
             OpenApiParameter("tag", str),
             OpenApiParameter("waiting_minutes", int),
             OpenApiParameter("q", str, description="text, buyer name (exact) or conversation id"),
-            OpenApiParameter("sort", str, description="waiting (default) | newest | priority"),
+            OpenApiParameter(
+                "sort", str, description="waiting (default) | newest | priority | due"
+            ),
+            OpenApiParameter(
+                "due", str, description="today: open SLA deadline before the end of your day"
+            ),
             OpenApiParameter("cursor", str, description="the ``next`` link's cursor"),
             OpenApiParameter("page_size", int, description="1-200, 50 by default"),
         ]
@@ -189,14 +217,14 @@ class ConversationList(ListAPIView):
         paginator = KeysetPagination(SORTS[filters.sort])
         qs = selectors.conversation_list(request.user, filters)
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([conversation_payload(c) for c in page or []])
+        return paginator.get_paginated_response(_with_deadlines(list(page or [])))
 
 
 class ConversationDetail(APIView):
     @extend_schema(responses=ConversationOut)
     def get(self, request: Request, pk: int) -> Response:
         conversation = selectors.conversation_get(request.user, pk)
-        body = conversation_payload(conversation)
+        [body] = _with_deadlines([conversation])
         body["notes"] = [note_payload(n) for n in conversation.notes.all()]
         return Response(body)
 
@@ -208,7 +236,7 @@ class ConversationDetail(APIView):
         if not data:
             raise ServiceError("Nothing to change.", code="invalid")
         work.conversation_update(actor=request.user, conversation_id=pk, changes=data)
-        return Response(conversation_payload(selectors.conversation_get(request.user, pk)))
+        return Response(_with_deadlines([selectors.conversation_get(request.user, pk)])[0])
 
 
 class MessageList(ListAPIView):
@@ -275,7 +303,7 @@ class MarkRead(APIView):
     @extend_schema(request=None, responses=ConversationOut)
     def post(self, request: Request, pk: int) -> Response:
         conversation = work.conversation_mark_read(actor=request.user, conversation_id=pk)
-        return Response(conversation_payload(conversation))
+        return Response(_with_deadlines([conversation])[0])
 
 
 class Bulk(APIView):

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from inbox.api.conversations import ConversationOut, _filters
 from inbox.payloads import conversation_payload
 from inbox.payloads_aftersales import case_payload
+from inbox.selectors.deadlines import row_deadlines
 from inbox.selectors.queue import queue_page
 from inbox.selectors.queue_keys import KINDS, parse_cursor
 from scrm.api import ServiceError
@@ -28,7 +29,8 @@ class QueueRowOut(serializers.Serializer):
 
     type = serializers.ChoiceField(choices=["conversation", "case"])
     due_at = serializers.DateTimeField(
-        help_text="when the answer is due; an answered conversation: 9999-01-01"
+        help_text="when the answer is due: the open SLA deadline, else the waiting sort's due "
+        "time; an answered conversation without one: 9999-01-01"
     )
     conversation = ConversationOut(required=False)
     case = serializers.DictField(
@@ -74,7 +76,12 @@ class QueueList(APIView):
             OpenApiParameter(
                 "q", str, description="text, buyer name (exact), conversation, case or order id"
             ),
-            OpenApiParameter("sort", str, description="waiting (default) | newest | priority"),
+            OpenApiParameter(
+                "sort", str, description="waiting (default) | newest | priority | due"
+            ),
+            OpenApiParameter(
+                "due", str, description="today: open SLA deadline before the end of your day"
+            ),
             OpenApiParameter("cursor", str, description="the ``next`` link's cursor"),
             OpenApiParameter("page_size", int, description="1-200, 50 by default"),
         ],
@@ -95,13 +102,18 @@ class QueueList(APIView):
         page = queue_page(
             request.user, filters, kind=kind, cursor=cursor, limit=_page_size(request)
         )
+        deadlines = row_deadlines(
+            conversations=[r.item for r in page.rows if r.kind == "conversation"],
+            cases=[r.item for r in page.rows if r.kind == "case"],
+        )
         results = []
         for row in page.rows:
             body: dict[str, Any] = {"type": row.kind, "due_at": row.due.isoformat()}
-            if row.kind == "case":
-                body["case"] = case_payload(row.item)  # the decision from its annotations
+            deadline = deadlines[(row.kind, row.item.id)]
+            if row.kind == "case":  # the decision from its annotations
+                body["case"] = case_payload(row.item, deadline=deadline)
             else:
-                body["conversation"] = conversation_payload(row.item)
+                body["conversation"] = conversation_payload(row.item, deadline=deadline)
             results.append(body)
         next_url = None
         if page.next_cursor is not None:

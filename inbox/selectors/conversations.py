@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -19,6 +19,7 @@ SORTS: dict[str, tuple[str, ...]] = {
     "waiting": ("queue_key", "id"),  # longest waiting first, answered ones last
     "newest": ("-last_message_at", "-id"),
     "priority": ("-priority", "queue_key", "id"),
+    "due": ("sla_due_at", "id"),  # the SLA deadline, rows without an open one last
 }
 
 
@@ -32,6 +33,9 @@ class QueueFilters:
     waiting_longer_than: timedelta | None = None
     search: str = ""
     sort: str = "waiting"
+    # Only rows whose open SLA deadline falls before this time ("due today": the end of the
+    # viewer's day); rows without an open deadline are left out.
+    due_before: datetime | None = None
 
 
 def _visible(user: AnyUser) -> QuerySet[Conversation]:
@@ -72,6 +76,8 @@ def conversations_of_shops(
         qs = qs.filter(tags__name=filters.tag)
     if filters.waiting_longer_than is not None:
         qs = qs.filter(waiting_since__lte=timezone.now() - filters.waiting_longer_than)
+    if filters.due_before is not None:
+        qs = qs.filter(sla_due_at__lt=filters.due_before)
     if filters.search:
         qs = qs.filter(_search_q(filters.search, shops))
     return (

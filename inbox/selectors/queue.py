@@ -3,10 +3,14 @@
 Rows are ordered by when the answer is due (the "waiting" sort): a case's seller deadline
 (``SCRM_CASE_DEFAULT_DEADLINE_HOURS`` after the buyer asked when the platform gave none), a
 conversation's waiting time plus ``SCRM_CHAT_REPLY_TARGET_MINUTES`` (answered ones last). On a
-tie a case comes first, then the lower id. Paging is by keyset: each source (conversations,
-cases with a deadline, cases without) is read from the cursor's position, index-backed and
-limited to a page, and the sources are merged here; the cursor names the last row's position,
-so rows that change between pages never repeat or go missing because of the pages before.
+tie a case comes first, then the lower id. The "due" sort orders both by their SLA deadline
+(``sla_due_at``: the earliest open deadline, the sentinel — last — when none is open). A row
+shows its SLA deadline when it has one, else the waiting sort's due time.
+
+Paging is by keyset: each source (conversations, cases with a deadline, cases without) is
+read from the cursor's position, index-backed and limited to a page, and the sources are merged
+here; the cursor names the last row's position, so rows that change between pages never
+repeat or go missing because of the pages before.
 """
 
 from __future__ import annotations
@@ -29,16 +33,18 @@ from inbox.selectors.queue_keys import (
     CASE,
     CONVERSATION,
     KINDS,
+    SORTS,
     QueuePage,
     QueueRow,
     case_after,
     case_default_deadline,
-    case_due,
     chat_reply_target,
     conversation_after,
     conversation_due,
     parse_cursor,
     position_of,
+    shown_due,
+    sort_due,
     sort_key,
 )
 
@@ -86,6 +92,8 @@ def case_rows(
         from django.utils import timezone
 
         qs = qs.filter(platform_created_at__lte=timezone.now() - filters.waiting_longer_than)
+    if filters.due_before is not None:
+        qs = qs.filter(sla_due_at__lt=filters.due_before)
     if filters.search:
         qs = qs.filter(_case_search_q(filters.search))
     return qs
@@ -130,6 +138,8 @@ def decision_of(case: AfterSalesCase) -> tuple[str, str] | None:
 def _conversation_keys(sort: str) -> tuple[str, ...]:
     if sort == "newest":
         return ("id", "last_message_at")
+    if sort == "due":
+        return ("id", "sla_due_at")
     return ("id", "queue_key", "priority") if sort == "priority" else ("id", "queue_key")
 
 
@@ -160,6 +170,19 @@ def _sources(
     if kind in ("all", "cases"):
         base = case_rows(user, filters, shops)
         if base is None:
+            return sources
+        if sort == "due":
+            sources.append(
+                _Source(
+                    CASE,
+                    lambda: base,
+                    ("sla_due_at", "id"),
+                    case_after(sort, "sla_due_at", timedelta(0)),
+                    per_shop=True,  # case_due (shop, stage, sla_due_at, id), one scan a shop
+                    keys=("id", "queue_due"),
+                    annotations={"queue_due": _due_from("sla_due_at")},
+                )
+            )
             return sources
         if sort == "newest":
             sources.append(
@@ -270,7 +293,7 @@ def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[
     for r in rows:
         item = by_kind[r.kind].get(r.item.id)
         if item is not None:
-            due = conversation_due(item) if r.kind == "conversation" else case_due(item)
+            due = shown_due(CONVERSATION if r.kind == "conversation" else CASE, item)
             shown.append(replace(r, item=item, due=due))
     return shown
 
@@ -278,6 +301,8 @@ def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[
 def _phase_one_due(sort: str, kind: int, item: SimpleNamespace) -> datetime:
     if sort == "newest":  # the position is the last activity; the due time comes in phase two
         return ANSWERED_SENTINEL
+    if sort == "due" and kind == CONVERSATION:
+        return item.sla_due_at
     return conversation_due(item) if kind == CONVERSATION else item.queue_due
 
 
@@ -296,7 +321,7 @@ def queue_page(
     when nothing changes, and no row skipped or repeated because of an earlier page when rows
     change (the cursor is a position, not an offset).
     """
-    sort = filters.sort if filters.sort in ("waiting", "newest", "priority") else "waiting"
+    sort = filters.sort if filters.sort in SORTS else "waiting"
     kind = kind if kind in KINDS else "all"
     allowed = shop_account_ids_for(user)
     shops = (
@@ -343,9 +368,9 @@ def queue_case_row(
         case = _shown(AfterSalesCase.objects.filter(shop_account_id__in=shops)).get(id=case_id)
     except AfterSalesCase.DoesNotExist:
         raise NotFound("After-sales case not found.") from None
-    sort = filters.sort if filters.sort in ("waiting", "newest", "priority") else "waiting"
-    due = case_due(case)
-    row = QueueRow("case", case, position_of(sort, CASE, case, due), due)
+    sort = filters.sort if filters.sort in SORTS else "waiting"
+    position = position_of(sort, CASE, case, sort_due(sort, CASE, case))
+    row = QueueRow("case", case, position, shown_due(CASE, case))
     wanted = (
         [s for s in filters.shop_account_ids if s in shops] if filters.shop_account_ids else shops
     )

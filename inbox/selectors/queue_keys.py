@@ -15,6 +15,7 @@ from inbox.models.conversations import ANSWERED_SENTINEL
 
 CASE, CONVERSATION = 0, 1  # the type's place on a tie
 KINDS = ("all", "conversations", "cases")
+SORTS = ("waiting", "newest", "priority", "due")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -38,6 +39,23 @@ def case_due(case: Any) -> datetime:
     if case.seller_deadline is not None:
         return case.seller_deadline
     return case.platform_created_at + case_default_deadline()
+
+
+def sort_due(sort: str, kind: int, item: Any) -> datetime:
+    """The due time a row is ordered by: its SLA deadline (``sla_due_at``, the sentinel when
+    none is open) for the "due" sort, else the waiting sort's stand-in."""
+    if sort == "due":
+        return item.sla_due_at
+    return conversation_due(item) if kind == CONVERSATION else case_due(item)
+
+
+def shown_due(kind: int, item: Any) -> datetime:
+    """The due time a row shows: its open SLA deadline when it has one, else the stand-in
+    (the reply target after the wait began; the case's seller deadline or default)."""
+    real = getattr(item, "sla_due_at", ANSWERED_SENTINEL)
+    if real is not None and real < ANSWERED_SENTINEL:
+        return real
+    return conversation_due(item) if kind == CONVERSATION else case_due(item)
 
 
 def _micros(value: datetime) -> int:
@@ -69,8 +87,9 @@ class QueuePage:
 
 
 def position_of(sort: str, kind: int, item: Any, due: datetime) -> tuple[int, ...]:
-    """The cursor's integers: waiting (due, type, id); newest (activity, type, id);
-    priority (priority, due, type, id). Cases count as normal priority (1)."""
+    """The cursor's integers: waiting and due (due, type, id); newest (activity, type, id);
+    priority (priority, due, type, id). Cases count as normal priority (1). ``due`` is the
+    sort's (``sort_due``)."""
     if sort == "newest":
         at = item.last_message_at if kind == CONVERSATION else item.platform_updated_at
         return (_micros(at), kind, item.id)
@@ -134,6 +153,11 @@ def after_cursor(parts: list[tuple[Any, bool, Any]]) -> Q | bool:
     return beyond | (same if tail is True else same & tail)
 
 
+def _sla_due_parts(kind: Const, c: tuple[int, ...]) -> list[tuple[Any, bool, Any]]:
+    """The "due" sort's key on either source: (sla_due_at, type, id)."""
+    return [("sla_due_at", False, _from_micros(c[0])), (kind, False, c[1]), ("id", False, c[2])]
+
+
 def conversation_after(sort: str, target: timedelta) -> Callable[[tuple[int, ...]], Q | bool]:
     def queue_key_at(due_us: int) -> datetime:
         due = _from_micros(due_us)
@@ -149,6 +173,8 @@ def conversation_after(sort: str, target: timedelta) -> Callable[[tuple[int, ...
                     ("id", True, c[2]),
                 ]
             )
+        if sort == "due":
+            return after_cursor(_sla_due_parts(kind, c))
         if sort == "priority":
             return after_cursor(
                 [
@@ -179,6 +205,8 @@ def case_after(sort: str, field: str, offset: timedelta) -> Callable[[tuple[int,
                     ("id", True, c[2]),
                 ]
             )
+        if sort == "due":
+            return after_cursor(_sla_due_parts(kind, c))
         if sort == "priority":
             return after_cursor(
                 [
