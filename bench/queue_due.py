@@ -12,14 +12,14 @@ four shops (one large, one middling, two small), an agent of four small shops (~
 rows: the sparse case), a supervisor of all 200.
 
 At each size, per view, median and p95 of ``--runs`` timed runs after 5 warm-ups, through
-Django's test ``Client`` (force_login): ``GET /api/v1/queue/?sort=due&kind=conversations``
-and ``GET /api/v1/conversations/?sort=due`` when sort=due is wired (an endpoint counts as wired
-when its request reads conversations ``ORDER BY ... "sla_due_at"``); the main query alone (the
-one ordering conversations by ``sla_due_at``; the query shape ``conversations_of_shops(...)
-.order_by("sla_due_at", "id")[:51]`` when no endpoint is wired) with ``EXPLAIN (ANALYZE,
-BUFFERS)`` and whether it reads ``conv_due``/``conv_due_open``. Baselines in the same run: the
-same with both due indexes dropped inside a transaction that is rolled back, and ``sort=waiting``
-(the queue as shipped before issue 14).
+Django's test ``Client`` (force_login): ``GET /api/v1/queue/?sort=due`` (the one queue; no
+cases generated) and ``GET /api/v1/conversations/?sort=due`` when sort=due is wired (an
+endpoint counts as wired when its request reads conversations ``ORDER BY ... "sla_due_at"``);
+the main query alone (the one ordering conversations by ``sla_due_at``; the query shape
+``conversations_of_shops(...).order_by("sla_due_at", "id")[:51]`` when no endpoint is wired)
+with ``EXPLAIN (ANALYZE, BUFFERS)`` and whether it reads ``conv_due``/``conv_due_open``.
+Baselines in the same run: the same with both due indexes dropped inside a transaction that is
+rolled back, and ``GET /api/v1/queue/`` (``sort=waiting``, the queue's order before issue 14).
 
 Target (issue): median <= 30 ms at 1M conversations / 10M messages, <= 2x the 10k figure.
 """
@@ -38,10 +38,10 @@ TARGET_MEDIAN_MS, TARGET_RATIO = 30.0, 2.0
 DUE_INDEXES = ("conv_due", "conv_due_open")
 DUE_ORDER = re.compile(r'FROM "inbox_conversation".*ORDER BY [^;]*"sla_due_at"', re.S)
 ENDPOINTS = {
-    "queue": "/api/v1/queue/?sort=due&kind=conversations",
+    "queue": "/api/v1/queue/?sort=due",
     "conversations": "/api/v1/conversations/?sort=due",
 }
-WAITING = "/api/v1/queue/?kind=conversations"  # sort=waiting, as shipped before issue 14
+WAITING = "/api/v1/queue/"  # sort=waiting, as shipped before issue 14
 VIEWS = {
     "agent_mixed": "agent of 4 shops (large, middling, 2 small)",
     "agent_small": "agent of 4 small shops",
@@ -135,10 +135,10 @@ def _measure_without_indexes(client, user, runs: int) -> dict:
 
 
 MEASURES = (
-    ("queue", "GET /api/v1/queue/?sort=due&kind=conversations"),
+    ("queue", "GET /api/v1/queue/?sort=due"),
     ("conversations", "GET /api/v1/conversations/?sort=due"),
     ("sql", "main query alone"),
-    ("waiting", "GET /api/v1/queue/?kind=conversations (sort=waiting)"),
+    ("waiting", "GET /api/v1/queue/ (sort=waiting)"),
 )
 
 
