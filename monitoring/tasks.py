@@ -10,3 +10,21 @@ from monitoring.services import security_events_prune
 @shared_task(acks_late=True)
 def prune_security_events() -> int:
     return security_events_prune()
+
+
+@shared_task(acks_late=True)
+def sla_sweep() -> int:
+    """Every minute: record and send the SLA alerts whose threshold has come (the number
+    sent). Periodic, never an ETA task; a re-run or a second worker sends nothing twice."""
+    from monitoring.sla.sweep import sla_sweep as sweep
+
+    return sweep().sent
+
+
+@shared_task(acks_late=True)
+def sla_digest() -> int:
+    """Every minute: the same-day digest of each shop whose working day just ended (once per
+    shop and local day)."""
+    from monitoring.sla.digest import sla_digest as digest
+
+    return digest()

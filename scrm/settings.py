@@ -400,6 +400,9 @@ SCRM_TWO_FACTOR_PENDING_SECONDS = int(os.environ.get("SCRM_TWO_FACTOR_PENDING_SE
 # dropped hourly (a spray of unknown names must not grow the table for ever).
 SCRM_SECURITY_LOG_DAYS = int(os.environ.get("SCRM_SECURITY_LOG_DAYS", 90))
 SCRM_PERIODIC_TASKS["monitoring.tasks.prune_security_events"] = 3600.0
+# The SLA tracker: alerts whose threshold has come, and each shop's end-of-day digest.
+SCRM_PERIODIC_TASKS["monitoring.tasks.sla_sweep"] = 60.0
+SCRM_PERIODIC_TASKS["monitoring.tasks.sla_digest"] = 60.0
 
 # --- i18n and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -17,7 +17,6 @@ the de-duplication) and call :func:`alert_tell` only for the alerts they inserte
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +25,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from monitoring.models.sla import AlertKind, AlertReceipt, Deadline, SlaAlert
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -216,15 +213,10 @@ def alert_tell(
 
 
 def _channels_enqueue(alert: SlaAlert) -> None:
-    """The organisation's e-mail and webhook channels (``monitoring.sla.channels``): one
-    delivery per matching active channel, sent by the outbox after commit."""
-    try:
-        from monitoring.sla.channels import (  # type: ignore[attr-defined,unused-ignore]
-            alert_deliveries_enqueue,
-        )
-    except ImportError:  # the channels module has not landed: the bell and sockets only
-        logger.warning("sla: no alert channels module; alert %s went to the inbox only", alert.id)
-        return
+    """The organisation's e-mail and webhook channels: one delivery per matching active
+    channel, in this transaction, sent by the outbox once it commits."""
+    from monitoring.sla.channels import alert_deliveries_enqueue
+
     alert_deliveries_enqueue(alert=alert)
 
 

@@ -32,7 +32,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from monitoring.models.sla import (
-    DEFAULT_WARNING_MINUTES,
     AlertKind,
     Deadline,
     DeadlineState,
@@ -130,11 +129,9 @@ class _Warnings:
 
 
 def _policy_warnings(shop_account_id: int) -> Sequence[object]:
-    try:
-        from monitoring.sla.policies import policy_for_shop  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return DEFAULT_WARNING_MINUTES
-    return list(policy_for_shop(shop_account_id).warning_minutes or [])
+    from monitoring.sla.policies import policy_for_shop, warning_minutes
+
+    return warning_minutes(policy_for_shop(shop_account_id))
 
 
 def _clean(minutes: Sequence[object]) -> tuple[int, ...]:
