@@ -66,6 +66,8 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "templates_api:quick-reply-render": {"pk": "quick_reply"},
     "templates_api:quick-reply-use": {"pk": "quick_reply"},
     "webhook": {"platform": "=tiktok"},
+    "sla:shop-policy": {"shop_account_id": "shop"},
+    "sla:calendar": {"shop_account_id": "shop"},
 }
 
 # Request bodies for write methods, by (route name, method). "@name" is a planted object's id.
@@ -121,6 +123,7 @@ PAGE_PARAMS = (
     "lang",
     "case",
     "focus",
+    "arrival",
 )
 # Probed on every API GET besides what the schema declares (a parameter a view reads without
 # declaring it is still driven).

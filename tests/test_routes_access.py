@@ -12,6 +12,7 @@ nobody signed in. tests/inbox/test_access.py keeps the hand-written cases beside
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from django.test import Client
 from inbox.models import ApiToken, Conversation, Message, Note, ShopMembership
 from inbox.services.conversations import note_add
 from inbox.services.tokens import token_create
+from monitoring.models import BusinessCalendar, Holiday
 from templates_app.models import Material, QuickReply
 from tests.factories import QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages, pending_reply
@@ -56,6 +58,9 @@ def plant(world) -> dict[str, Any]:
     material.shop_accounts.set([shop])
     token, key = token_create(user=world.agent_a1, name=f"{MARKER} token")
     case = case_needing_decision(shop, buyer=f"{MARKER} case buyer")
+    # The shop's SLA calendar (its page names the shop): a holiday carrying the marker
+    calendar = BusinessCalendar.objects.create(organisation=world.org_a, shop_account=shop)
+    Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1), name=f"{MARKER} holiday")
     return {
         "shop": shop.id,
         "conversation": conversation.id,
