@@ -193,7 +193,7 @@ def _calendar_act(request: HttpRequest, shop_account_id: int) -> str:
         upload = request.FILES.get("ical")
         data = upload.read(2 * 1024 * 1024) if upload is not None else b""
         result = holidays_import_ical(actor=actor, shop_account_id=shop_account_id, data=data)
-        return _("Imported %(added)d holidays; %(skipped)d already there were skipped.") % {
+        return _("Holidays imported: %(added)d added, %(skipped)d skipped (already there).") % {
             "added": result.added,
             "skipped": result.skipped,
         }

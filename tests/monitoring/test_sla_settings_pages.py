@@ -227,7 +227,7 @@ def test_holidays_add_remove_and_import_on_the_page(world):
         {"action": "ical", "ical": SimpleUploadedFile("h.ics", ICS, "text/calendar")},
         follow=True,
     )
-    assert "Imported 4 holidays; 0 already there were skipped." in html(done)
+    assert "Holidays imported: 4 added, 0 skipped (already there)." in html(done)
     holiday = Holiday.objects.get(date=date(2027, 5, 1))
     client.post(url, {"action": "holiday_remove", "holiday": str(holiday.id)})
     assert not Holiday.objects.filter(pk=holiday.pk).exists()
