@@ -119,6 +119,8 @@ PAGE_PARAMS = (
     "next",
     "search",
     "kind",
+    "sort",
+    "due",
     "format",
     "lang",
     "case",
