@@ -68,6 +68,7 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "webhook": {"platform": "=tiktok"},
     "sla:shop-policy": {"shop_account_id": "shop"},
     "sla:calendar": {"shop_account_id": "shop"},
+    "sla_api:alert-read": {"pk": "alert"},
 }
 
 # Request bodies for write methods, by (route name, method). "@name" is a planted object's id.

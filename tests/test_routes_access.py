@@ -21,7 +21,7 @@ from django.test import Client
 from inbox.models import ApiToken, Conversation, Message, Note, ShopMembership
 from inbox.services.conversations import note_add
 from inbox.services.tokens import token_create
-from monitoring.models import BusinessCalendar, Holiday
+from monitoring.models import AlertReceipt, BusinessCalendar, Holiday, SlaAlert
 from templates_app.models import Material, QuickReply
 from tests.factories import QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages, pending_reply
@@ -61,6 +61,11 @@ def plant(world) -> dict[str, Any]:
     # The shop's SLA calendar (its page names the shop): a holiday carrying the marker
     calendar = BusinessCalendar.objects.create(organisation=world.org_a, shop_account=shop)
     Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1), name=f"{MARKER} holiday")
+    # An SLA alert (the shop's digest) in agent_a1's bell, unread
+    alert = SlaAlert.objects.create(
+        organisation=world.org_a, shop_account=shop, kind="digest", digest_date=date(2027, 1, 4)
+    )
+    AlertReceipt.objects.create(alert=alert, user=world.agent_a1)
     return {
         "shop": shop.id,
         "conversation": conversation.id,
@@ -73,6 +78,7 @@ def plant(world) -> dict[str, Any]:
         "token": token.id,
         "token_key": key,
         "case": case.id,
+        "alert": alert.id,
     }
 
 
@@ -96,6 +102,7 @@ def _state(objects: dict[str, Any]) -> tuple:
         ShopMembership.objects.filter(id=objects["membership"]).exists(),
         token.revoked_at,
         token.key_digest,
+        list(AlertReceipt.objects.filter(alert_id=objects["alert"]).values_list("read_at")),
     )
 
 
