@@ -1,0 +1,145 @@
+"""The bell in the inbox's top bar: one's SLA alerts (``AlertReceipt``), the unread count, mark
+one or all read. ``static/monitoring/bell.js`` reads the list fragment when the page opens and
+again on each live ``sla.alert`` event; without scripts the forms post and come back.
+
+The reads and the mark-read are small and the person's own: their receipts, only for shops
+they still work on (an alert of a shop taken from them leaves their bell). The bell API of
+``/api/v1/sla/alerts/`` answers the same questions for other clients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
+from monitoring.models.sla import AlertKind, AlertReceipt, DeadlineKind
+from scrm.pages import signed_in_page
+from scrm.params import int_param
+
+BELL_SIZE = 20
+
+page = signed_in_page("GET", never_cached=True)
+form = signed_in_page("POST", never_cached=True)
+
+
+@dataclass(frozen=True)
+class BellItem:
+    """One alert in one person's bell: ids, kinds, times and the shop (no buyer data)."""
+
+    alert_id: int
+    kind: str  # warning | breach | digest
+    deadline_kind: str
+    deadline_label: str
+    threshold_minutes: int
+    escalated: bool
+    shop_name: str
+    shop_time_zone: str
+    due_at: datetime | None
+    open_count: int | None
+    digest_date: object
+    url: str
+    created_at: datetime
+    unread: bool
+
+
+def _receipts(user: AnyUser) -> QuerySet[AlertReceipt]:
+    return AlertReceipt.objects.filter(
+        user_id=member_for(user).user_id, alert__shop_account_id__in=shop_account_list(user).values("id")
+    )
+
+
+def _url(receipt: AlertReceipt, sees_all_shops: bool) -> str:
+    deadline = receipt.alert.deadline
+    if deadline is not None and deadline.conversation_id:
+        return reverse("inbox:conversation", args=[deadline.conversation_id])
+    if deadline is not None and deadline.case_id:
+        return reverse("panel:case", args=[deadline.case_id])
+    return reverse("sla:risk") if sees_all_shops else ""
+
+
+def bell_items(user: AnyUser, *, limit: int = BELL_SIZE) -> tuple[list[BellItem], int]:
+    """One's latest alerts, newest first, and how many are unread. Two queries."""
+    sees_all = member_for(user).sees_all_shops
+    receipts = list(
+        _receipts(user)
+        .select_related("alert", "alert__deadline", "alert__shop_account")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    unread = _receipts(user).filter(read_at__isnull=True).count()
+    items = []
+    for r in receipts:
+        alert, deadline = r.alert, r.alert.deadline
+        kind = deadline.kind if deadline is not None else ""
+        items.append(
+            BellItem(
+                alert_id=alert.id,
+                kind=alert.kind,
+                deadline_kind=kind,
+                deadline_label=str(DeadlineKind(kind).label) if kind in DeadlineKind.values else "",
+                threshold_minutes=alert.threshold_minutes,
+                escalated=alert.escalated,
+                shop_name=alert.shop_account.name,
+                shop_time_zone=alert.shop_account.time_zone,
+                due_at=deadline.due_at if deadline is not None else None,
+                open_count=alert.data.get("open_count") if alert.kind == AlertKind.DIGEST else None,
+                digest_date=alert.digest_date,
+                url=_url(r, sees_all),
+                created_at=r.created_at,
+                unread=r.read_at is None,
+            )
+        )
+    return items, unread
+
+
+@transaction.atomic
+def bell_mark_read(
+    *, user: AnyUser, alert_id: int | None = None, now: datetime | None = None
+) -> int:
+    """Mark one alert (``alert_id``) or every alert in one's bell read; returns how many
+    changed. Keeps: only one's own receipts; one already read keeps its first read time."""
+    receipts = _receipts(user).filter(read_at__isnull=True)
+    if alert_id is not None:
+        receipts = receipts.filter(alert_id=alert_id)
+    return AlertReceipt.objects.filter(id__in=list(receipts.values_list("id", flat=True))).update(
+        read_at=now or timezone.now()
+    )
+
+
+def _list(request: HttpRequest) -> HttpResponse:
+    items, unread = bell_items(request.user)
+    member = member_for(request.user)
+    context = {
+        "items": items,
+        "unread": unread,
+        "viewer_tz": member.time_zone,
+        "now": timezone.now(),
+    }
+    response = render(request, "monitoring/_bell_list.html", context)
+    response["X-SCRM-Unread"] = str(unread)
+    return response
+
+
+@page
+def bell_list(request: HttpRequest) -> HttpResponse:
+    """The bell's list (a fragment): the latest alerts, the unread count."""
+    return _list(request)
+
+
+@form
+def bell_read(request: HttpRequest) -> HttpResponse:
+    """Mark one alert (``alert``) or all (``all``) read; the list again for the bell's script,
+    else back to the inbox."""
+    alert_id = int_param(request.POST.get("alert"), minimum=1)
+    if alert_id is not None or request.POST.get("all"):
+        bell_mark_read(user=request.user, alert_id=alert_id)
+    if request.headers.get("X-SCRM-Fragment") == "1":
+        return _list(request)
+    return redirect("inbox:workspace")
