@@ -201,7 +201,11 @@ def _platform_cap(due: DueTime | None, platform_deadline: datetime | None) -> Du
 def warning_minutes(policy: SlaPolicy) -> list[int]:
     """The policy's warning thresholds: positive whole minutes, no repeats, largest first."""
     raw = policy.warning_minutes if isinstance(policy.warning_minutes, list) else []
-    kept = {int(value) for value in raw if isinstance(value, int | float) and value > 0}
+    kept = {
+        int(value)
+        for value in raw
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    }
     return sorted(kept, reverse=True)
 
 

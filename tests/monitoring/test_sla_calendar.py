@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from monitoring.sla.calendar import (
     CalendarError,
@@ -272,3 +273,10 @@ def test_working_hours_parse_refuses_bad_weeks(stored, code):
 
 def test_an_empty_week_is_allowed_when_asked():
     assert working_hours_parse({}, allow_empty_week=True) == ((),) * 7
+
+
+def test_a_refused_week_says_why_in_chinese_too():
+    with pytest.raises(ValidationError) as raised, translation.override("zh-hans"):
+        working_hours_parse({})
+    with translation.override("zh-hans"):
+        assert raised.value.messages == ["请在一周内至少设置一个工作时段。"]

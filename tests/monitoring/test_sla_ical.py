@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from monitoring.sla.ical import MAX_ICAL_BYTES, ICalError, holidays_from_ical
 
@@ -132,3 +133,13 @@ def test_bad_files_are_refused_with_a_clear_error(data, message):
         holidays_from_ical(data, today=TODAY)
     assert isinstance(raised.value, ValueError)
     assert str(raised.value) == str(raised.value.message)
+
+
+def test_the_error_speaks_the_readers_language():
+    # Given a refused file; when its error is shown to a Chinese reader, then in Chinese
+    with pytest.raises(ICalError) as raised:
+        holidays_from_ical(b"not a calendar", today=TODAY)
+    with translation.override("zh-hans"):
+        assert str(raised.value) == "这不是 iCalendar（.ics）文件。"
+    with translation.override("en"):
+        assert str(raised.value) == "This is not an iCalendar (.ics) file."
