@@ -88,6 +88,15 @@ def _calendar(shop_account_id: int, row: dict[str, Any]) -> CalendarSpec:
     )
 
 
+def policy_and_calendar_for_shop(
+    shop_account_id: int, *, policy: SlaPolicy | None = None, calendar: CalendarSpec | None = None
+) -> tuple[SlaPolicy, CalendarSpec]:
+    """The shop's policy and calendar (``policy_for_shop``, ``calendar_for_shop``) in at most
+    three queries, or the ones given: read once, pass them to ``deadline_due`` for many due
+    times of one shop. Raises ``ShopAccount.DoesNotExist``."""
+    return _resolve(shop_account_id, policy, calendar)
+
+
 def _resolve(
     shop_account_id: int, policy: SlaPolicy | None, calendar: CalendarSpec | None
 ) -> tuple[SlaPolicy, CalendarSpec]:

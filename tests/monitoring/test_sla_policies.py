@@ -17,6 +17,7 @@ from monitoring.sla.policies import (
     calendar_for_shop,
     deadline_due,
     due_preview,
+    policy_and_calendar_for_shop,
     policy_for_shop,
     warning_times,
 )
@@ -257,7 +258,9 @@ def test_deadline_due_reads_at_most_three_queries_and_none_when_given_everything
         due = deadline_due(kind="first_reply", started_at=started, shop_account_id=shop.pk)
     assert due is not None and due.due_at == at(LA, "2026-03-13 14:00")
     # When the policy and calendar are passed in (a batch), then none
-    policy, spec = policy_for_shop(shop.pk), calendar_for_shop(shop.pk)
+    with django_assert_max_num_queries(3):
+        policy, spec = policy_and_calendar_for_shop(shop.pk)
+    assert (policy, spec) == (policy_for_shop(shop.pk), calendar_for_shop(shop.pk))
     with django_assert_num_queries(0):
         again = deadline_due(
             kind="first_reply",
