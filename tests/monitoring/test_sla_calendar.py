@@ -24,6 +24,7 @@ from monitoring.sla.calendar import (
 )
 
 LA, LONDON = "America/Los_Angeles", "Europe/London"
+APIA = "Pacific/Apia"  # skipped 30 December 2011 when it crossed the date line
 SHANGHAI, KL = "Asia/Shanghai", "Asia/Kuala_Lumpur"
 GOLDEN_WEEK = frozenset(date(2026, 10, day) for day in range(1, 8))
 
@@ -39,6 +40,10 @@ def utc(text: str) -> datetime:
 
 def week(*days: tuple[tuple[time, time], ...]) -> tuple[tuple[tuple[time, time], ...], ...]:
     return tuple(days) + ((),) * (7 - len(days))
+
+
+def every_day(tz: str) -> CalendarSpec:
+    return CalendarSpec(time_zone=tz, working_hours=(((time(9), time(18)),),) * 7)
 
 
 def lunch_break(tz: str) -> CalendarSpec:
@@ -122,6 +127,8 @@ BUSINESS = [
         1440,
         at(LA, "2026-03-08 13:00"),
     ),
+    # A day that never happened has no working time
+    (every_day(APIA), at(APIA, "2011-12-29 17:00"), 120, at(APIA, "2011-12-31 10:00")),
     # An interval ending at midnight (24:00)
     (
         CalendarSpec("UTC", week(((time(20), time(0)),))),
@@ -206,6 +213,7 @@ SAME_DAY = [
         at(SHANGHAI, "2026-10-03 11:00"),
         at(SHANGHAI, "2026-10-08 18:00"),
     ),
+    (every_day(APIA), time(17), at(APIA, "2011-12-29 17:00"), at(APIA, "2011-12-31 18:00")),
     # Lunch break: the day's end is its last interval's end
     (lunch_break(KL), time(17), at(KL, "2026-06-01 12:30"), at(KL, "2026-06-01 18:00")),
     (lunch_break(KL), time(11), at(KL, "2026-06-01 12:30"), at(KL, "2026-06-02 18:00")),
