@@ -1,5 +1,5 @@
 """Holidays from an iCalendar file (RFC 5545), for a shop's business calendar
-(docs/sla.md, "Holidays").
+(docs/sla.md, "Time zones, daylight saving, holidays").
 
 Each event gives whole days off: an all-day event (``DTSTART;VALUE=DATE``) each day from its
 start up to, not including, its ``DTEND`` (one day without one); a timed event the day it
@@ -46,6 +46,7 @@ class ICalError(ValueError):
 def _parse(data: bytes) -> icalendar.Calendar:
     if len(data) > MAX_ICAL_BYTES:
         raise ICalError(_("The file is larger than 1 MB; import a smaller calendar."))
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark, as Windows tools write
     if not data.lstrip().upper().startswith(b"BEGIN:VCALENDAR"):
         raise ICalError(_("This is not an iCalendar (.ics) file."))
     try:

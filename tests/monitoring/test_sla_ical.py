@@ -104,6 +104,13 @@ def test_overlapping_events_keep_the_first_name_and_long_names_are_cut():
     ]
 
 
+def test_a_byte_order_mark_and_unix_line_ends_are_read():
+    data = b"\xef\xbb\xbf" + ics("UID:x\r\nDTSTART;VALUE=DATE:20261225\r\nSUMMARY:Xmas")
+    assert holidays_from_ical(data.replace(b"\r\n", b"\n"), today=TODAY) == [
+        (date(2026, 12, 25), "Xmas")
+    ]
+
+
 def test_a_calendar_without_events_gives_nothing():
     assert holidays_from_ical(ics(), today=TODAY) == []
 
