@@ -291,3 +291,17 @@ def test_no_personal_data_in_anything_sent(send, world, receiver: Receiver, sett
         assert MARKER not in sent and MARKER not in unquote_plus(sent)
     (message,) = mail.outbox
     assert MARKER not in message.subject + message.body
+
+
+def test_texts_are_in_the_organisations_language(send, world, receiver: Receiver):
+    world.org_a.language = "zh-hans"
+    world.org_a.save()
+    channel(world.shop_a3, "feishu", f"{receiver.base}/fs")
+    send(alert_for(world.shop_a3, threshold=60))
+    post_body = receiver.received[0].json()["content"]["post"]["zh_cn"]
+    lines = [row[0]["text"] for row in post_body["content"][:-1]]
+    assert lines[0] == "店铺：A3 MY"
+    assert "1 小时" in lines[1]
+    assert lines[2] == "到期时间：2026-12-03 17:00 Asia/Kuala_Lumpur (UTC+08:00)"
+    assert lines[3] == "负责人：未分配"
+    assert post_body["content"][-1][0]["text"] == "打开会话"
