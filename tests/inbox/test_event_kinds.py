@@ -19,7 +19,7 @@ from inbox.events import (
     MESSAGE_UPDATED,
     NOTE_CREATED,
 )
-from inbox.models import InboxEvent
+from inbox.models import Conversation, InboxEvent
 from inbox.platforms.base import Participant, PlatformAfterSales, PlatformMessage
 from inbox.services import conversations as work
 from inbox.services import replies
@@ -167,7 +167,28 @@ def test_case_updated_when_a_case_is_stored_and_when_it_changes(world):
     assert "Arrived broken" not in json.dumps([stored, decided])
 
 
+def test_sla_alert_when_a_deadline_reaches_its_warning(world):
+    # Given agent_a1's conversation with a deadline due in 24 h (monitoring's sweep tells them)
+    from monitoring.events import SLA_ALERT
+    from monitoring.sla.sweep import sla_sweep
+    from tests.monitoring.sweep_builders import T0, deadline_for
+
+    conversation = conversation_with_messages(world.shop_a1)
+    Conversation.objects.filter(id=conversation.id).update(assignee=world.agent_a1)
+    deadline = deadline_for(conversation, due_at=T0 + timedelta(hours=24))
+    start = last_id()
+    # When the sweep runs past its 4 h warning
+    sla_sweep(now=T0 + timedelta(hours=20, minutes=1))
+    # Then agent_a1 got one sla.alert matching the schema: ids, kinds and times only
+    [alert] = published(SLA_ALERT, start)
+    assert (alert["kind"], alert["threshold_minutes"]) == ("warning", 240)
+    assert (alert["subject"], alert["subject_id"]) == ("conversation", conversation.id)
+    assert alert["due_at"] == deadline.due_at.isoformat()
+    assert InboxEvent.objects.get(id__gt=start, type="sla.alert").user_id == world.agent_a1.pk
+
+
 KIND_TESTS = {
+    "sla.alert": test_sla_alert_when_a_deadline_reaches_its_warning,
     CASE_UPDATED.name: test_case_updated_when_a_case_is_stored_and_when_it_changes,
     MESSAGE_CREATED.name: test_message_created_when_a_buyer_writes_and_a_reply_is_stored,
     MESSAGE_UPDATED.name: test_message_updated_when_a_reply_fails,
