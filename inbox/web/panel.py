@@ -33,6 +33,7 @@ from inbox import selectors
 from inbox.models import AfterSalesCase, Conversation, Order
 from inbox.platforms.base import PlatformError
 from inbox.selectors.aftersales import case_decisions, case_get
+from inbox.selectors.deadlines import row_deadlines
 from inbox.selectors.panel import (
     buyer_cases,
     buyer_orders,
@@ -91,9 +92,11 @@ def _card_context(
     values: dict[str, str] | None = None,
     orders: dict[str, Order] | None = None,
     decisions: dict[int, list[tuple[Any, Any]]] | None = None,
+    deadlines: dict[tuple[str, int], Any] | None = None,
 ) -> dict[str, Any]:
-    """One card's context; ``orders`` and ``decisions``, when given, are the cards' batch
-    (``orders_by_id``, ``decisions_by_case``), else this case's are read."""
+    """One card's context; ``orders``, ``decisions`` and ``deadlines``, when given, are the
+    cards' batch (``orders_by_id``, ``decisions_by_case``, ``row_deadlines``), else this
+    case's are read."""
     if orders is None:
         orders = orders_by_id(case.shop_account_id, [case.order_platform_id])
     view = case_view(case, viewer_zone=zone, order=orders.get(case.order_platform_id))
@@ -101,6 +104,9 @@ def _card_context(
     if any(o.takes_reason for o in view.options):
         view.reasons, view.reasons_error = _reasons(request, case)
     view.decisions = decisions.get(case.id, []) if decisions is not None else case_decisions(case)
+    if deadlines is None:
+        deadlines = row_deadlines(cases=[case], time_zone=case.shop_account.time_zone)
+    case.deadline = deadlines.get(("case", case.id))  # type: ignore[attr-defined]
     return {
         "v": view,
         "case": case,
@@ -143,8 +149,17 @@ def buyer_cases_fragment(request: HttpRequest, conversation_id: int) -> HttpResp
     cases = list(buyer_cases(conversation, focus=focus))
     orders = orders_by_id(conversation.shop_account_id, [c.order_platform_id for c in cases])
     decisions = decisions_by_case([c.id for c in cases])
+    deadlines = row_deadlines(cases=cases, time_zone=conversation.shop_account.time_zone)
     cards = [
-        _card_context(request, c, zone=zone, focus=focus, orders=orders, decisions=decisions)
+        _card_context(
+            request,
+            c,
+            zone=zone,
+            focus=focus,
+            orders=orders,
+            decisions=decisions,
+            deadlines=deadlines,
+        )
         for c in cases
     ]
     return render(

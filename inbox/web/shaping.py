@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inbox.models import Conversation, Message, Note
 from inbox.selectors import QueueFilters
-from inbox.selectors.queue_keys import CONVERSATION, conversation_due, position_of, sort_key
+from inbox.selectors.queue_keys import CONVERSATION, position_of, sort_due, sort_key
 from scrm.params import int_param
 
 PAGE_SIZE = 50
@@ -43,6 +43,12 @@ EMPTY_TEXTS = {
 }
 
 
+# The queue's orders a person picks (the Resolved view is always the newest first).
+ORDERS = {
+    "waiting": _("Longest waiting first"),
+    "due": _("Due soonest first"),
+}
+
 # What the queue lists: everything, conversations only, or after-sales cases only.
 KINDS = {
     "all": _("Chats and after-sales"),
@@ -58,13 +64,26 @@ class QueueParams:
     q: str = ""
     kind: str = "all"
     cursor: str = ""  # where the page goes on (selectors.queue cursors); "" = the first page
+    order: str = "waiting"  # ORDERS: the sort picked
+    due: str = ""  # "today": only rows whose open SLA deadline falls before the end of today
+    due_before: datetime | None = None  # that end, in the viewer's time zone
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> QueueParams:
         # Anything unusable is ignored, never a 500 ("²".isdigit() is true, int("²") fails).
         view = request.GET.get("view", "all")
         kind = request.GET.get("kind", "all")
+        order = request.GET.get("sort", "waiting")
+        due = "today" if request.GET.get("due") == "today" else ""
+        due_before = None
+        if due:
+            from inbox.selectors.deadlines import end_of_viewer_day
+
+            due_before = end_of_viewer_day(request.user)
         return cls(
+            order=order if order in ORDERS else "waiting",
+            due=due,
+            due_before=due_before,
             view=view if view in VIEWS else "all",
             shop=int_param(request.GET.get("shop"), minimum=1),
             q=request.GET.get("q", "").strip()[:100],
@@ -78,12 +97,14 @@ class QueueParams:
 
     @property
     def empty_text(self) -> str:
+        if self.due:
+            return str(_("Nothing is due today."))
         if self.kind == "cases":
             return str(_("No after-sales request needs a decision."))
         return str(EMPTY_TEXTS[self.view])
 
     def filters(self) -> QueueFilters:
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"sort": self.order, "due_before": self.due_before}
         if self.shop is not None:
             kwargs["shop_account_ids"] = (self.shop,)
         if self.view == "mine":
@@ -98,6 +119,7 @@ class QueueParams:
 
     def query(self, **override: Any) -> str:
         values = {"view": self.view, "shop": self.shop, "q": self.q, "kind": self.kind}
+        values.update(sort=None if self.order == "waiting" else self.order, due=self.due or None)
         values["cursor"] = None
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in (None, "", "all")})
@@ -115,7 +137,7 @@ def sort_string(sort: str, position: tuple[int, ...]) -> str:
 
 def queue_sort_key(conversation: Conversation, sort: str) -> str:
     """A conversation row's ``sort_string``."""
-    due = conversation_due(conversation)
+    due = sort_due(sort, CONVERSATION, conversation)
     return sort_string(sort, position_of(sort, CONVERSATION, conversation, due))
 
 

@@ -17,12 +17,14 @@ from django.views.i18n import set_language
 
 from inbox import selectors
 from inbox.models import Conversation, Priority
+from inbox.selectors.deadlines import row_deadlines
 from inbox.selectors.queue import decision_of, queue_page
 from inbox.selectors.queue import queue_case_row as queue_case_row_get
 from inbox.selectors.workspace import assignee_choices, tag_names
 from inbox.services.accounts import member_language_set
 from inbox.web.shaping import (
     KINDS,
+    ORDERS,
     PAGE_SIZE,
     TIMELINE_LIMIT,
     VIEWS,
@@ -68,6 +70,10 @@ def _queue_context(request: HttpRequest, params: QueueParams) -> dict[str, Any]:
     for row in page.rows:
         if row.kind == "case":
             row.item.decision = decision_of(row.item)
+    _attach_deadlines(
+        [r.item for r in page.rows if r.kind == "conversation"],
+        [r.item for r in page.rows if r.kind == "case"],
+    )
     return {
         "params": params,
         "rows": page.rows,
@@ -75,7 +81,17 @@ def _queue_context(request: HttpRequest, params: QueueParams) -> dict[str, Any]:
         "next_query": params.query(cursor=page.next_cursor),
         "now": timezone.now(),
         "kinds": KINDS,
+        "orders": ORDERS,
     }
+
+
+def _attach_deadlines(conversations: list[Any], cases: list[Any]) -> None:
+    """Each row's open SLA deadline as ``item.deadline`` (the badge), one query for a page."""
+    deadlines = row_deadlines(conversations=conversations, cases=cases)
+    for c in conversations:
+        c.deadline = deadlines[("conversation", c.id)]
+    for case in cases:
+        case.deadline = deadlines[("case", case.id)]
 
 
 def _header_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
@@ -176,6 +192,7 @@ def queue_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
     row: Conversation = selectors.conversation_get(request.user, conversation_id)
     in_view = selectors.conversation_list(request.user, params.filters()).filter(id=row.id)
     row.sort_key = queue_sort_key(row, params.sort)  # type: ignore[attr-defined]
+    _attach_deadlines([row], [])
     return render(
         request,
         "inbox/_queue_row.html",
@@ -196,6 +213,7 @@ def queue_case_row(request: HttpRequest, case_id: int) -> HttpResponse:
     row, in_view = queue_case_row_get(request.user, case_id, params.filters(), kind=params.kind)
     row.item.sort_key = sort_string(params.sort, row.position)
     row.item.decision = decision_of(row.item)
+    _attach_deadlines([], [row.item])
     context = {"r": row, "in_view": in_view, "now": timezone.now()}
     return render(request, "inbox/_queue_case_row.html", context)
 

@@ -158,6 +158,8 @@
     if (filters.elements.q.value.trim()) params.set("q", filters.elements.q.value.trim());
     if (filters.elements.shop.value) params.set("shop", filters.elements.shop.value);
     if (filters.elements.kind && filters.elements.kind.value !== "all") params.set("kind", filters.elements.kind.value);
+    if (filters.elements.sort && filters.elements.sort.value !== "waiting") params.set("sort", filters.elements.sort.value);
+    if (filters.elements.due && filters.elements.due.checked) params.set("due", "today");
     return params.toString();
   }
 
@@ -296,6 +298,8 @@
   filters.elements.q.addEventListener("input", debounce(loadQueue, 300));
   filters.elements.shop.addEventListener("change", loadQueue);
   if (filters.elements.kind) filters.elements.kind.addEventListener("change", loadQueue);
+  if (filters.elements.sort) filters.elements.sort.addEventListener("change", loadQueue);
+  if (filters.elements.due) filters.elements.due.addEventListener("change", loadQueue);
 
   // ---- after-sales rows of the queue (case.updated) --------------------------------------
   // A case needing a decision is a row of its own (templates/inbox/_queue_case_row.html). An
@@ -1092,6 +1096,12 @@
       }
       case "case.updated":
         caseChanged(d);
+        break;
+      case "sla.deadline":
+        // The badge changes at once (sla.js); the row is read again, as its place under
+        // "due soonest first" and its presence under "due today" follow the deadline.
+        if (d.subject === "conversation") rowChanged(d.id);
+        else if (d.subject === "case" && document.getElementById("qcase-" + d.id)) caseRowRefresh(d.id);
         break;
       case "message.updated":
       case "note.created":
