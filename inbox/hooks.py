@@ -4,9 +4,15 @@ imports the apps that subscribe."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from inbox.selectors.accounts import AnyUser
 from scrm.hooks import Hook
+
+if TYPE_CHECKING:
+    from inbox.models import AfterSalesCase, Conversation
+    from inbox.services.conversation_state import StateChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +33,40 @@ class ReplySubmitted:
 # Emitted by ``inbox.services.replies.message_send`` in the reply's transaction; templates_app
 # counts the quick reply's use on it.
 reply_submitted: Hook[ReplySubmitted] = Hook("reply.submitted")
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStageChanged:
+    """An after-sales case was stored in another stage (``before`` None: a new case), or its
+    seller deadline moved while it needs a decision. ``case`` is the row as written, locked."""
+
+    case: AfterSalesCase
+    before: str | None
+    after: str
+
+
+# Emitted by ``inbox.services.aftersales.after_sales_case_upsert`` in the case's transaction;
+# the SLA tracker opens and closes the case's deadlines on it.
+case_stage_changed: Hook[CaseStageChanged] = Hook("case.stage_changed")
+
+# Platform sender roles of robot and auto-replies (an answer only where the SLA policy says so).
+ROBOT_ROLES = ("ROBOT",)
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesStored:
+    """Ingestion stored new visible buyer messages or robot/auto-replies in a conversation.
+
+    ``conversation`` is the row as written (locked), ``change`` what its state transition did,
+    ``buyer_times`` and ``robot_times`` the platform times of the new messages, oldest first.
+    """
+
+    conversation: Conversation
+    change: StateChange
+    buyer_times: tuple[datetime, ...]
+    robot_times: tuple[datetime, ...]
+
+
+# Emitted by ``inbox.services.ingestion.messages_store`` after the conversation's state moved;
+# the SLA tracker closes a wait a robot answered (when its policy says so) on it.
+messages_stored: Hook[MessagesStored] = Hook("messages.stored")

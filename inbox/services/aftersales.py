@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
+from inbox.hooks import CaseStageChanged, case_stage_changed
 from inbox.models import (
     AfterSalesCase,
     CaseFamily,
@@ -251,7 +252,8 @@ def after_sales_case_upsert(
 
     Keeps: one row per (shop account, family, platform id); a state older than the stored
     one (by the platform's ``update_time``) changes nothing; the status history gains the
-    status when it differs from the last one seen; a customer once linked stays linked;
+    status when it differs from the last one seen; a customer once linked stays linked; a new
+    stage (or a needed decision's moved seller deadline) is announced (``case_stage_changed``);
     ``evidence`` (read from the return's records, None when not read) replaces the stored
     one; a changed case is linked to its buyer's conversation and published (``case.updated``).
     """
@@ -268,11 +270,13 @@ def after_sales_case_upsert(
                     evidence=evidence or [],
                     **_fields(case),
                 )
+            case_stage_changed.emit(CaseStageChanged(case=row, before=None, after=row.stage))
             case_ingested(row, changed=True)
             return row, True
         except IntegrityError:  # stored concurrently: take the lock on theirs
             row = AfterSalesCase.objects.select_for_update().get(**keys)
     changed: list[str] = []
+    stage_before = row.stage
     if row.customer_id is None and customer is not None:
         row.customer = customer
         changed.append("customer")
@@ -293,6 +297,10 @@ def after_sales_case_upsert(
             changed.append("evidence")
     if changed:
         row.save(update_fields=[*changed, "updated_at"])
+    if "stage" in changed or (
+        "seller_deadline" in changed and row.stage == CaseStage.NEEDS_DECISION
+    ):
+        case_stage_changed.emit(CaseStageChanged(case=row, before=stage_before, after=row.stage))
     case_ingested(row, changed=bool(changed))
     return row, bool(changed)
 

@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
+from inbox.hooks import ROBOT_ROLES, MessagesStored, messages_stored
 from inbox.models import (
     Conversation,
     Customer,
@@ -194,7 +195,17 @@ def messages_store(
     for row in new_rows:
         row.save()
     inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
-    conversation_refresh(conversation, new_inbound=len(inbound), hint=hint)
+    change = conversation_refresh(conversation, new_inbound=len(inbound), hint=hint)
+    robot = [m.sent_at for m in new_rows if m.sender_role in ROBOT_ROLES and m.is_visible]
+    if inbound or robot:
+        messages_stored.emit(
+            MessagesStored(
+                conversation=conversation,
+                change=change,
+                buyer_times=tuple(m.sent_at for m in inbound),
+                robot_times=tuple(robot),
+            )
+        )
     if created:
         from inbox.services.assignment import conversation_auto_assign
 
