@@ -68,6 +68,9 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "webhook": {"platform": "=tiktok"},
     "sla:shop-policy": {"shop_account_id": "shop"},
     "sla:calendar": {"shop_account_id": "shop"},
+    "sla:channel-edit": {"channel_id": "channel"},
+    "sla:channel-delete": {"channel_id": "channel"},
+    "sla:channel-test": {"channel_id": "channel"},
     "sla_api:alert-read": {"pk": "alert"},
 }
 

@@ -21,7 +21,7 @@ from django.test import Client
 from inbox.models import ApiToken, Conversation, Message, Note, ShopMembership
 from inbox.services.conversations import note_add
 from inbox.services.tokens import token_create
-from monitoring.models import AlertReceipt, BusinessCalendar, Holiday, SlaAlert
+from monitoring.models import AlertChannel, AlertReceipt, BusinessCalendar, Holiday, SlaAlert
 from templates_app.models import Material, QuickReply
 from tests.factories import QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages, pending_reply
@@ -66,6 +66,16 @@ def plant(world) -> dict[str, Any]:
         organisation=world.org_a, shop_account=shop, kind="digest", digest_date=date(2027, 1, 4)
     )
     AlertReceipt.objects.create(alert=alert, user=world.agent_a1)
+    # An alert channel of the organisation, failing (the banner names it), for shop a1
+    channel = AlertChannel.objects.create(
+        organisation=world.org_a,
+        shop_account=shop,
+        kind="webhook",
+        name=f"{MARKER} channel",
+        target="https://hooks.example.com/x",
+        consecutive_failures=5,
+        last_failure_reason=f"{MARKER} reason",
+    )
     return {
         "shop": shop.id,
         "conversation": conversation.id,
@@ -79,6 +89,7 @@ def plant(world) -> dict[str, Any]:
         "token_key": key,
         "case": case.id,
         "alert": alert.id,
+        "channel": channel.id,
     }
 
 
@@ -103,6 +114,7 @@ def _state(objects: dict[str, Any]) -> tuple:
         token.revoked_at,
         token.key_digest,
         list(AlertReceipt.objects.filter(alert_id=objects["alert"]).values_list("read_at")),
+        list(AlertChannel.objects.filter(id=objects["channel"]).values_list("name", "is_active")),
     )
 
 

@@ -12,11 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from monitoring.models import AlertChannel, AuditEvent
-from tests.monitoring.channel_receiver import (  # noqa: F401 - receiver is a fixture
-    Receiver,
-    channel,
-    receiver,
-)
+from tests.monitoring.channel_receiver import Receiver, channel
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +148,7 @@ def test_delete_asks_then_deletes(world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_send_a_test_alert_shows_the_outcome(world, receiver: Receiver):  # noqa: F811
+def test_send_a_test_alert_shows_the_outcome(world, receiver: Receiver):
     # Given a JSON webhook on the local receiver, which accepts the first and refuses the second
     hook = channel(world.shop_a1, "webhook", f"{receiver.base}/hook", secret="k")
     receiver.on("/hook", (200, {}), (500, {"error": "down"}))
