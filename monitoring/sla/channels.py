@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -35,7 +36,8 @@ from inbox.models import OutboxAction
 from inbox.services.outbox import Handler, outbox_enqueue, required_id
 from monitoring.models import AlertChannel, AlertChannelKind, AlertDelivery, SlaAlert
 from monitoring.sla import formats
-from scrm.outbound import outbound_post
+from scrm.http import HttpError
+from scrm.outbound import OutboundRefused, outbound_post
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +96,15 @@ class AlertDeliveryHandler(Handler):
             retryable = getattr(exc, "retryable", None)
             if prepared.test and retryable is True:
                 # A test is one attempt, answered now: what went wrong, not a retry later.
-                raise DeliveryError(str(exc)[:300], retryable=False) from exc
+                raise DeliveryError(self.reason(exc), retryable=False) from exc
             raise
+
+    def reason(self, error: Exception) -> str:
+        # An HTTP error's message names the URL's path, which carries a bot's token (Feishu,
+        # Slack): the reason shown on the channel and in the outbox keeps only what happened.
+        if isinstance(error, HttpError) and not isinstance(error, OutboundRefused):
+            return error.reason[:300]
+        return str(error)[:300]
 
     def on_sent(self, action: OutboxAction, *, result: str, outcome: str) -> None:
         AlertChannel.objects.filter(id=_channel_id(action)).update(
@@ -135,6 +144,10 @@ def _post(channel: AlertChannel, text: formats.AlertText, *, delivery: str) -> s
 
 
 def _mail(channel: AlertChannel, text: formats.AlertText) -> str:
+    if settings.EMAIL_BACKEND.endswith("smtp.EmailBackend") and not settings.EMAIL_HOST:
+        raise DeliveryError(
+            "This server sends no e-mail (SCRM_EMAIL_HOST is not set).", retryable=False
+        )
     message = formats.email_message(channel.target, text)
     try:
         message.send()

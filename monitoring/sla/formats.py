@@ -29,7 +29,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from inbox.selectors.for_apps import organisation_member_names, shop_facts
+from inbox.selectors.for_apps import ShopFacts, organisation_member_names, shop_facts
 from monitoring.models import AlertChannel, AlertChannelKind, AlertKind, DeadlineKind, SlaAlert
 
 JSON_SIGNATURE_HEADER = "X-SCRM-Signature"
@@ -102,7 +102,7 @@ def _subject_link(alert: SlaAlert) -> tuple[str, str, dict[str, Any]]:
         path = reverse("panel:case", args=[deadline.case_id])
         ids = {"subject": "case", "subject_id": deadline.case_id}
         return public_url(path), _("Open the after-sales case"), ids
-    return public_url(reverse("inbox:queue")), _("Open the queue"), {"subject": None}
+    return public_url(reverse("inbox:workspace")), _("Open the inbox"), {"subject": None}
 
 
 def alert_text(alert: SlaAlert) -> AlertText:
@@ -114,6 +114,7 @@ def alert_text(alert: SlaAlert) -> AlertText:
         else {}
     )
     deadline = alert.deadline
+    holders: list[dict[str, Any]] = []
     with translation.override(shop.organisation_language):
         target = str(DeadlineKind(deadline.kind).label) if deadline is not None else ""
         what = _what(alert, target)
@@ -123,27 +124,58 @@ def alert_text(alert: SlaAlert) -> AlertText:
             lines.append(_("Due: %(due)s") % {"due": due})
             assignee = names.get(alert.assignee_id or 0) or _("unassigned")
             lines.append(_("Assigned to: %(name)s") % {"name": assignee})
+        else:
+            if alert.digest_date:
+                lines.append(_("Day: %(date)s") % {"date": alert.digest_date.isoformat()})
+            holders = _digest_holders(alert, shop.organisation_id)
+            lines += [_("%(name)s: %(count)d open") % h for h in holders]
+            overdue = int(alert.data.get("overdue_deadlines") or 0)
+            if overdue:
+                lines.append(_("Overdue: %(count)d") % {"count": overdue})
         if alert.escalated:
             lines.append(_("The shop's supervisors were told."))
         link, label, ids = _subject_link(alert)
         title = _("SLA: %(what)s (%(shop)s)") % {"what": _kind_label(alert.kind), "shop": shop.name}
     data = {
+        **_facts(alert, shop, names.get(alert.assignee_id or 0)),
+        **ids,
+        "holders": holders if deadline is None else None,
+        "url": link,
+    }
+    return AlertText(title, tuple(lines), link, label, shop.organisation_language, data)
+
+
+def _facts(alert: SlaAlert, shop: ShopFacts, assignee: str | None) -> dict[str, Any]:
+    """The alert for machines (the JSON webhook): ids, kinds, times, counts."""
+    deadline = alert.deadline
+    return {
         "alert_id": alert.id,
         "kind": alert.kind,
         "shop_account_id": alert.shop_account_id,
         "shop_name": shop.name,
-        **ids,
         "deadline_kind": deadline.kind if deadline is not None else None,
         "due_at": deadline.due_at.isoformat() if deadline is not None else None,
         "time_zone": shop.time_zone,
         "threshold_minutes": alert.threshold_minutes,
         "escalated": alert.escalated,
-        "assignee": names.get(alert.assignee_id or 0),
+        "assignee": assignee,
         "digest_date": alert.digest_date.isoformat() if alert.digest_date else None,
         "open_count": alert.data.get("open_count") if alert.kind == AlertKind.DIGEST else None,
-        "url": link,
     }
-    return AlertText(title, tuple(lines), link, label, shop.organisation_language, data)
+
+
+def _digest_holders(alert: SlaAlert, organisation_id: int) -> list[dict[str, Any]]:
+    """Who holds a digest's open requests (``data["by_holder"]``: user id or "unassigned" →
+    count), by display name, most first; call inside the language's override."""
+    counts = {str(k): int(v) for k, v in (alert.data.get("by_holder") or {}).items()}
+    ids = {int(k) for k in counts if k.isdigit()}
+    names = organisation_member_names(organisation_id, ids) if ids else {}
+    holders = []
+    for key, count in counts.items():
+        known = names.get(int(key)) if key.isdigit() else _("unassigned")
+        name = known or _("a former member")
+        holders.append({"name": name, "count": count})
+    return sorted(holders, key=lambda h: (-h["count"], h["name"]))
 
 
 def _kind_label(kind: str) -> str:
@@ -162,7 +194,7 @@ def test_alert_text(channel: AlertChannel, *, language: str) -> AlertText:
             _("This is a test from the SCRM inbox: SLA alerts will arrive here."),
             _("Channel: %(channel)s") % {"channel": channel.name},
         )
-        link, label = public_url(reverse("inbox:queue")), _("Open the queue")
+        link, label = public_url(reverse("inbox:workspace")), _("Open the inbox")
     data = {"test": True, "channel_id": channel.id, "url": link}
     return AlertText(title, lines, link, label, language, data)
 

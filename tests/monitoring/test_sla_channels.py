@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import time
+from datetime import date
 from urllib.parse import unquote_plus
 
 import pytest
@@ -305,3 +306,51 @@ def test_texts_are_in_the_organisations_language(send, world, receiver: Receiver
     assert lines[2] == "到期时间：2026-12-03 17:00 Asia/Kuala_Lumpur (UTC+08:00)"
     assert lines[3] == "负责人：未分配"
     assert post_body["content"][-1][0]["text"] == "打开会话"
+
+
+def test_a_failure_reason_never_shows_the_bots_token(send, world, receiver: Receiver):
+    bot = channel(world.shop_a1, "feishu", f"{receiver.base}/open-apis/bot/v2/hook/TOKEN42")
+    receiver.on("/open-apis/bot/v2/hook/TOKEN42", (403, {}))
+    (delivery,) = send(alert_for(world.shop_a1))
+    assert action_of(delivery).failure_reason == "HTTP 403"
+    bot.refresh_from_db()
+    assert bot.last_failure_reason == "HTTP 403"
+
+
+def test_a_same_day_digest_says_how_many_are_open_and_who_holds_them(
+    send, world, receiver: Receiver
+):
+    world.agent_a1.member.display_name = "Ana"
+    world.agent_a1.member.save()
+    channel(world.shop_a1, "webhook", f"{receiver.base}/sla")
+    digest = SlaAlert.objects.create(
+        organisation_id=world.org_a.id,
+        shop_account=world.shop_a1,
+        kind="digest",
+        digest_date=date(2026, 12, 3),
+        escalated=True,
+        data={
+            "open_count": 3,
+            "by_holder": {str(world.agent_a1.id): 2, "unassigned": 1},
+            "overdue_deadlines": 1,
+            "conversation_ids": [1, 2],
+            "case_ids": [3],
+        },
+    )
+    send(digest)
+    data = receiver.received[0].json()["data"]
+    assert data["kind"] == "digest"
+    assert data["subject"] is None
+    assert data["open_count"] == 3
+    assert data["digest_date"] == "2026-12-03"
+    assert data["holders"] == [{"name": "Ana", "count": 2}, {"name": "unassigned", "count": 1}]
+    assert data["url"] == "https://scrm.example.com/inbox/"
+    assert data["text"].splitlines() == [
+        "Shop: A1 US",
+        "Same-day digest: 3 requests still open at the end of the working day",
+        "Day: 2026-12-03",
+        "Ana: 2 open",
+        "unassigned: 1 open",
+        "Overdue: 1",
+        "The shop's supervisors were told.",
+    ]
