@@ -22,6 +22,8 @@ MAX_TARGET_MINUTES = 30 * 24 * 60
 MAX_WARNINGS = 6
 MAX_INTERVALS = 4  # working intervals a day (the form offers two: morning and afternoon)
 HOLIDAY_NAME_MAX = Holiday._meta.get_field("name").max_length or 200
+_DIGITS = re.compile(r"^[0-9]{1,6}$")  # ASCII only: "²".isdigit() is True, int("²") fails
+HOLIDAY_YEARS = (2000, 2100)
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$")
 
 
@@ -55,7 +57,7 @@ def clock_time(value: Any, field: str) -> time:
 
 def _minutes(value: Any, field: str) -> int:
     text = str(value if value is not None else "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_TARGET_MINUTES:
+    if not _DIGITS.match(text) or not 1 <= int(text) <= MAX_TARGET_MINUTES:
         raise refuse(
             gettext_noop("Give a whole number of minutes from 1 to 43200 (30 days)."), field
         )
@@ -68,7 +70,7 @@ def warning_list(value: Any) -> list[int]:
     parts = value if isinstance(value, list | tuple) else str(value or "").split(",")
     texts = [str(p).strip() for p in parts if str(p).strip()]
     if len(texts) > MAX_WARNINGS or not all(
-        t.isdigit() and 1 <= int(t) <= MAX_TARGET_MINUTES for t in texts
+        _DIGITS.match(t) and 1 <= int(t) <= MAX_TARGET_MINUTES for t in texts
     ):
         raise refuse(
             gettext_noop(
@@ -150,10 +152,14 @@ def working_hours_clean(days: Mapping[Any, Sequence[Sequence[Any]]]) -> dict[str
 
 
 def holiday_date(value: Any) -> date:
+    """A holiday's date, ``YYYY-MM-DD``, between 2000 and 2100."""
     try:
-        return date.fromisoformat(str(value or "").strip())
+        day = date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise refuse(gettext_noop("Give the date as YYYY-MM-DD."), "date") from None
+        day = None
+    if day is None or not HOLIDAY_YEARS[0] <= day.year <= HOLIDAY_YEARS[1]:
+        raise refuse(gettext_noop("Give the date as YYYY-MM-DD."), "date")
+    return day
 
 
 def holiday_name(value: Any) -> str:

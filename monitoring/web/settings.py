@@ -88,16 +88,11 @@ def _posted(
 # --- policies ------------------------------------------------------------------------------
 @settings_page
 def policies_page(request: HttpRequest) -> HttpResponse:
-    """The organisation's policy (its form) and every shop: following it, or its own."""
+    """The organisation's policy (its form) and every shop: following it, or its own (each
+    shop's buttons post to its own page)."""
     sla_manager(request.user)
 
     def act() -> str:
-        action = request.POST.get("action", "")
-        if action == "override":
-            shop_id = int_param(request.POST.get("shop"), minimum=1) or 0
-            values = policy_values_of(organisation_policy(request.user))
-            sla_policy_save(actor=request.user, shop_account_id=shop_id, values=values)
-            return _("The shop has its own targets now, copied from the organisation's.")
         sla_policy_save(
             actor=request.user,
             shop_account_id=None,
@@ -137,8 +132,9 @@ def shop_policy_page(request: HttpRequest, shop_account_id: int) -> HttpResponse
             return _("The shop follows the organisation's SLA policy again.")
         if action == "override":
             values = policy_values_of(organisation_policy(request.user))
-        else:
-            values = policy_values_clean(policy_post(request.POST))
+            sla_policy_save(actor=request.user, shop_account_id=row.shop.pk, values=values)
+            return _("The shop has its own targets now, copied from the organisation's.")
+        values = policy_values_clean(policy_post(request.POST))
         sla_policy_save(actor=request.user, shop_account_id=row.shop.pk, values=values)
         return _("The shop's own SLA policy is saved.")
 

@@ -272,3 +272,29 @@ def test_the_pages_speak_chinese(world):
     calendar = html(client.get(f"/sla/calendars/{world.shop_a1.id}/"))
     assert "SLA 策略" in policies and "12 小时" in policies
     assert "节假日" in calendar and "工作时间" in calendar
+
+
+def test_the_lists_cost_the_same_queries_for_one_shop_or_many(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import ShopAccountFactory
+
+    client = signed_in(world.supervisor_a)
+
+    def queries(url: str) -> int:
+        client.get(url)  # warm: the session, the member
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = {url: queries(url) for url in ("/sla/policies/", "/sla/calendars/")}
+    # Given five more shops, each with its own policy, calendar and holidays
+    for n in range(5):
+        shop = ShopAccountFactory(organisation=world.org_a, name=f"More {n}")
+        SlaPolicy.objects.create(organisation=world.org_a, shop_account=shop)
+        calendar = BusinessCalendar.objects.create(organisation=world.org_a, shop_account=shop)
+        Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1 + n))
+    after = {url: queries(url) for url in before}
+    assert after == before
+    assert max(after.values()) <= 12

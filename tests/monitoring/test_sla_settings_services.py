@@ -100,6 +100,9 @@ def test_policy_values_are_checked_and_normalised():
         ("same_day_cutoff", "5pm"),
         ("warning_minutes", "60, soon"),
         ("warning_minutes", "1,2,3,4,5,6,7"),
+        ("warning_minutes", "60, ²"),
+        ("after_sales_minutes", "²"),
+        ("next_reply_minutes", "-5"),
     ],
 )
 def test_a_bad_policy_value_is_refused_naming_its_field(field, value):
