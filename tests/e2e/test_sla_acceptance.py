@@ -127,6 +127,12 @@ def test_a_buyer_message_counts_down_warns_live_and_the_reply_closes_its_deadlin
     expect(badge.locator("[data-sla-text]")).to_have_text("1m", timeout=35_000)
     expect(bell).to_be_visible(timeout=15_000)
     expect(bell).to_have_text("1")
+    page.locator("#sla-bell-button").click()
+    listed = page.locator("#sla-bell-panel .bell-item.kind-warning")
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text(shop.name)
+    page.locator("#sla-bell-button").click()  # closed again
+    expect(page.locator("#sla-bell-panel")).to_be_hidden()
     alert = SlaAlert.objects.get(deadline=deadline)
     assert (alert.kind, alert.threshold_minutes, alert.assignee_id) == ("warning", 2, agent.id)
     assert AlertReceipt.objects.filter(alert=alert, user=agent, read_at__isnull=True).exists()
