@@ -1,7 +1,8 @@
 """Run every benchmark in turn: ``.venv/bin/python -m bench`` (see docs/performance.md).
 
 Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
-``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``)
+``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``, ``bench.queue_due``,
+``bench.sla_alert_latency``)
 with its own options; here they run with their defaults.
 """
 
@@ -18,6 +19,8 @@ BENCHES = (
     "bench.queue_cases",
     "bench.case_ingestion",
     "bench.realtime",
+    "bench.queue_due",
+    "bench.sla_alert_latency",
 )
 
 
