@@ -27,6 +27,7 @@ Target (issue): median <= 30 ms at 1M conversations / 10M messages, <= 2x the 10
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 
@@ -231,12 +232,18 @@ def run(*, runs: int = 60, sizes: tuple[int, ...] = (10_000, 1_000_000)) -> dict
         for n in sorted(sizes):
             gen = seed.generate(DB, w["org"].id, n)
             results[n] = {"gen": gen, "counts": seed.counts(DB, w["users"])}
+            load = [os.getloadavg()[0]]
             for view in VIEWS:
                 user, client = w["users"][view], clients[view]
                 results[n][view] = {
                     "index": _measure(client, user, runs),
                     "no_index": _measure_without_indexes(client, user, max(10, runs // 4)),
                 }
+                load.append(os.getloadavg()[0])
+            # Two cores shared with whatever else runs: the figures mean little under load.
+            results[n]["counts"]["load average (1 min) while measuring"] = ", ".join(
+                f"{x:.1f}" for x in load
+            )
             _print_run(n, results[n])
         print("\n-- main query (agent of 4 shops, first size):")
         print(results[min(sizes)]["agent_mixed"]["index"]["main_sql"])
