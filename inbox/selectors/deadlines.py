@@ -62,35 +62,10 @@ def row_deadlines(
 
 
 def _open_deadlines_for(*, conversation_ids: list[int], case_ids: list[int]) -> dict[Key, Any]:
-    try:
-        from monitoring.sla.selectors import open_deadlines_for
-    except ImportError:  # the SLA tracker's selector not there yet: the same read, inline
-        return _earliest_open(conversation_ids=conversation_ids, case_ids=case_ids)
+    from monitoring.sla.selectors import open_deadlines_for
+
     found = open_deadlines_for(conversation_ids=conversation_ids, case_ids=case_ids)
     return {(str(subject), pk): info for (subject, pk), info in found.items()}
-
-
-def _earliest_open(*, conversation_ids: list[int], case_ids: list[int]) -> dict[Key, Any]:
-    """Stand-in for ``monitoring.sla.selectors.open_deadlines_for``: each subject's earliest
-    open deadline, its warning window starting at the largest threshold before it."""
-    from datetime import timedelta
-
-    from django.db.models import Q
-
-    from monitoring.models.sla import DEFAULT_WARNING_MINUTES, Deadline
-
-    rows = Deadline.objects.filter(
-        Q(conversation_id__in=conversation_ids) | Q(case_id__in=case_ids), state="open"
-    ).order_by("-due_at")
-    out: dict[Key, Any] = {}
-    for d in rows:  # latest first: the earliest overwrites
-        key: Key = (
-            ("conversation", d.conversation_id) if d.conversation_id else ("case", d.case_id or 0)
-        )
-        warnings = (d.rule or {}).get("warnings") or list(DEFAULT_WARNING_MINUTES)
-        warn_at = d.due_at - timedelta(minutes=max(int(w) for w in warnings))
-        out[key] = {"kind": d.kind, "due_at": d.due_at, "warn_at": warn_at, "state": d.state}
-    return out
 
 
 def end_of_viewer_day(user: Any, now: datetime | None = None) -> datetime:
