@@ -2,9 +2,8 @@
 one or all read. ``static/monitoring/bell.js`` reads the list fragment when the page opens and
 again on each live ``sla.alert`` event; without scripts the forms post and come back.
 
-The reads and the mark-read are small and the person's own: their receipts, only for shops
-they still work on (an alert of a shop taken from them leaves their bell). The bell API of
-``/api/v1/sla/alerts/`` answers the same questions for other clients.
+The reads and the mark-read are ``monitoring.sla.bell``'s (the person's own receipts, only of
+shops they still work on), as the bell API of ``/api/v1/sla/alerts/`` uses them.
 """
 
 from __future__ import annotations
@@ -12,15 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
+from inbox.selectors.accounts import AnyUser, member_for
 from monitoring.models.sla import AlertKind, AlertReceipt, DeadlineKind
+from monitoring.sla.bell import (
+    bell_mark_all_read,
+    bell_mark_read,
+    bell_receipts,
+    bell_unread_count,
+)
 from scrm.pages import signed_in_page
 from scrm.params import int_param
 
@@ -50,12 +53,6 @@ class BellItem:
     unread: bool
 
 
-def _receipts(user: AnyUser) -> QuerySet[AlertReceipt]:
-    return AlertReceipt.objects.filter(
-        user_id=member_for(user).user_id, alert__shop_account_id__in=shop_account_list(user).values("id")
-    )
-
-
 def _url(receipt: AlertReceipt, sees_all_shops: bool) -> str:
     deadline = receipt.alert.deadline
     if deadline is not None and deadline.conversation_id:
@@ -66,14 +63,11 @@ def _url(receipt: AlertReceipt, sees_all_shops: bool) -> str:
 
 
 def bell_items(user: AnyUser, *, limit: int = BELL_SIZE) -> tuple[list[BellItem], int]:
-    """One's latest alerts, newest first, and how many are unread. Two queries."""
+    """One's latest alerts, newest first, and how many are unread (a fixed number of
+    queries)."""
     sees_all = member_for(user).sees_all_shops
-    receipts = list(
-        _receipts(user)
-        .select_related("alert", "alert__deadline", "alert__shop_account")
-        .order_by("-created_at", "-id")[:limit]
-    )
-    unread = _receipts(user).filter(read_at__isnull=True).count()
+    receipts = list(bell_receipts(user).select_related("alert__shop_account")[:limit])
+    unread = bell_unread_count(user)
     items = []
     for r in receipts:
         alert, deadline = r.alert, r.alert.deadline
@@ -99,20 +93,6 @@ def bell_items(user: AnyUser, *, limit: int = BELL_SIZE) -> tuple[list[BellItem]
     return items, unread
 
 
-@transaction.atomic
-def bell_mark_read(
-    *, user: AnyUser, alert_id: int | None = None, now: datetime | None = None
-) -> int:
-    """Mark one alert (``alert_id``) or every alert in one's bell read; returns how many
-    changed. Keeps: only one's own receipts; one already read keeps its first read time."""
-    receipts = _receipts(user).filter(read_at__isnull=True)
-    if alert_id is not None:
-        receipts = receipts.filter(alert_id=alert_id)
-    return AlertReceipt.objects.filter(id__in=list(receipts.values_list("id", flat=True))).update(
-        read_at=now or timezone.now()
-    )
-
-
 def _list(request: HttpRequest) -> HttpResponse:
     items, unread = bell_items(request.user)
     member = member_for(request.user)
@@ -135,11 +115,13 @@ def bell_list(request: HttpRequest) -> HttpResponse:
 
 @form
 def bell_read(request: HttpRequest) -> HttpResponse:
-    """Mark one alert (``alert``) or all (``all``) read; the list again for the bell's script,
-    else back to the inbox."""
+    """Mark one alert (``alert``; someone else's is the 404 page) or all (``all``) read; the
+    list again for the bell's script, else back to the inbox."""
     alert_id = int_param(request.POST.get("alert"), minimum=1)
-    if alert_id is not None or request.POST.get("all"):
+    if alert_id is not None:
         bell_mark_read(user=request.user, alert_id=alert_id)
+    elif request.POST.get("all"):
+        bell_mark_all_read(user=request.user)
     if request.headers.get("X-SCRM-Fragment") == "1":
         return _list(request)
     return redirect("inbox:workspace")

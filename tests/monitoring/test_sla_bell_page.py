@@ -90,7 +90,8 @@ def test_mark_one_then_all_read(world):
 
 def test_someone_elses_alert_cannot_be_marked_read(world):
     theirs = alert(conversation_with_messages(world.shop_b1), [world.agent_b.id])
-    signed_in(world.agent_a1).post("/sla/bell/read/", {"alert": str(theirs.id)})
+    response = signed_in(world.agent_a1).post("/sla/bell/read/", {"alert": str(theirs.id)})
+    assert response.status_code == 404
     signed_in(world.agent_a1).post("/sla/bell/read/", {"all": "1"})
     assert AlertReceipt.objects.get(alert=theirs).read_at is None
 
