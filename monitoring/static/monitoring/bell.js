@@ -20,7 +20,7 @@
     count.textContent = String(n);
     count.hidden = n === 0;
     bell.dataset.unread = String(n);
-    const label = n ? bell.dataset.unreadLabel.replace("%(n)s", String(n)) : bell.dataset.label;
+    const label = n ? bell.dataset.unreadLabel.replace("{n}", String(n)) : bell.dataset.label;
     button.setAttribute("aria-label", label);
     button.title = label;
   }
