@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from inbox.models import Member
 from monitoring.models import BusinessCalendar, Holiday, SlaPolicy
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.test_browser_hygiene import Watch
 from tests.monitoring.test_sla_settings_services import ICS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -56,6 +57,7 @@ def test_a_supervisor_sets_a_shops_targets_and_calendar(session, world, lang, tm
     shop = world.shop_a1
     Member.objects.filter(user=world.supervisor_a).update(time_zone="Europe/Berlin")
     page = session.page_for(world.supervisor_a, lang=lang)
+    watch = Watch(page, session.base)  # console errors and CSP violations
 
     # When the supervisor opens "SLA settings" from the inbox
     page.goto(session.base + "/inbox/")
@@ -125,3 +127,4 @@ def test_a_supervisor_sets_a_shops_targets_and_calendar(session, world, lang, tm
     assert "arrival=" not in page.url  # htmx swapped the preview; the page stayed
     shot(page, "calendar", lang)
     assert page.js_errors == []  # type: ignore[attr-defined]
+    watch.assert_clean("sla settings")
