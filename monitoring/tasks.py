@@ -13,6 +13,21 @@ def prune_security_events() -> int:
 
 
 @shared_task(acks_late=True)
+def sla_recompute(
+    organisation_id: int | None = None, shop_account_ids: list[int] | None = None
+) -> int:
+    """Recompute the open SLA deadlines of these shops (or of every shop of the organisation)
+    after their policy, calendar or time zone changed; ids only."""
+    from monitoring.sla.recompute import deadlines_recompute
+
+    if shop_account_ids:
+        return sum(deadlines_recompute(shop_account_id=shop_id) for shop_id in shop_account_ids)
+    if organisation_id is None:
+        return 0
+    return deadlines_recompute(organisation_id=organisation_id)
+
+
+@shared_task(acks_late=True)
 def sla_sweep() -> int:
     """Every minute: record and send the SLA alerts whose threshold has come (the number
     sent). Periodic, never an ETA task; a re-run or a second worker sends nothing twice."""
