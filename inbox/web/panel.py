@@ -334,4 +334,10 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     context["no_conversation"] = problem or _(
         "The platform could not open a conversation with this buyer."
     )
+    # The page keeps a socket of its own (static/inbox/sla.js): the card and its SLA badge
+    # follow the case live, as in the inbox.
+    context["live_config"] = {
+        "wsPath": "/ws/inbox/",
+        "lastEventId": selectors.event_last_id(request.user),
+    }
     return render(request, "inbox/case.html", context)

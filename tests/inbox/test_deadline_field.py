@@ -136,3 +136,18 @@ def test_the_badge_in_chinese(world, client, rows):
         )
     assert "overdue" not in overdue and "shop time" not in title  # translated at all
     assert overdue.split("%")[0] in html and title.split("%")[0] in html
+
+
+def test_the_case_page_alone_shows_the_badge_and_keeps_a_socket(world, client):
+    from inbox.models import AfterSalesCase
+
+    # Given a case whose buyer has no conversation (the page shows the case alone)
+    case = case_needing_decision(world.shop_a1)
+    AfterSalesCase.objects.filter(pk=case.pk).update(customer=None, conversation=None)
+    deadline_on(case, timezone.now() + 2 * H)
+    client.force_login(world.agent_a1)
+    html = client.get(f"/inbox/cases/{case.id}/").content.decode()
+    assert "The case is shown on its own" in html
+    # Then its card carries the badge, and the page its own socket for live changes
+    assert 'class="sla-badge sla-warning"' in html
+    assert 'id="sla-live"' in html and "inbox/socket.js" in html and "inbox/sla.js" in html

@@ -94,5 +94,18 @@
   document.addEventListener("htmx:afterSettle", (e) => tick(e.target));
   tick(document);
   window.setInterval(() => tick(document), 30000);
+
+  // A page without the inbox's script (the stand-alone case page) keeps a socket of its own
+  // and hands its events on the same way (panel.js refreshes the card on case.updated).
+  const live = document.getElementById("sla-live");
+  if (live && window.scrmSocket) {
+    const cfg = JSON.parse(live.textContent);
+    window.scrmSocket({
+      path: cfg.wsPath,
+      lastEventId: cfg.lastEventId || 0,
+      onEvent: (event) => document.dispatchEvent(new CustomEvent("scrm:event", { detail: event })),
+      onState: (state) => (document.documentElement.dataset.live = state),
+    });
+  }
   window.scrmSla = { tick, onDeadline };
 })();
