@@ -25,6 +25,7 @@ from inbox.services import conversations as work
 from inbox.services import replies
 from inbox.services.aftersales import after_sales_case_upsert
 from inbox.services.ingestion import messages_store
+from monitoring.events import SLA_DEADLINE
 from scrm.events import EVENT_KINDS, payload_check
 from tests.inbox.builders import conversation_with_messages
 
@@ -187,8 +188,34 @@ def test_sla_alert_when_a_deadline_reaches_its_warning(world):
     assert InboxEvent.objects.get(id__gt=start, type="sla.alert").user_id == world.agent_a1.pk
 
 
+def test_sla_deadline_when_a_buyer_starts_waiting_and_is_answered(world):
+    # Given a buyer who writes (their wait starts)
+    start = last_id()
+    conversation = conversation_with_messages(world.shop_a1)
+    # When the seller's answer is read from the platform
+    answer = PlatformMessage(
+        message_id="pm-ev-sla-1",
+        conversation_id=conversation.platform_conversation_id,
+        type="TEXT",
+        content={"content": "On its way."},
+        create_time=conversation.waiting_since + timedelta(minutes=5),
+        sender=Participant(role="SHOP", im_user_id="im-shop"),
+    )
+    messages_store(
+        shop=world.shop_a1,
+        conversation_id=conversation.platform_conversation_id,
+        messages=[answer],
+    )
+    # Then sla.deadline showed the open deadline, then none, for the shop's people
+    opened, closed = published(SLA_DEADLINE, start)
+    assert (opened["subject"], opened["id"]) == ("conversation", conversation.id)
+    assert opened["deadline"]["kind"] in ("first_reply", "same_day")
+    assert (closed["id"], closed["deadline"]) == (conversation.id, None)
+
+
 KIND_TESTS = {
     "sla.alert": test_sla_alert_when_a_deadline_reaches_its_warning,
+    SLA_DEADLINE.name: test_sla_deadline_when_a_buyer_starts_waiting_and_is_answered,
     CASE_UPDATED.name: test_case_updated_when_a_case_is_stored_and_when_it_changes,
     MESSAGE_CREATED.name: test_message_created_when_a_buyer_writes_and_a_reply_is_stored,
     MESSAGE_UPDATED.name: test_message_updated_when_a_reply_fails,
