@@ -4,13 +4,13 @@ ids, and a shop's override taking precedence over the organisation's until it is
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from celery.signals import task_prerun
 
 from inbox.models import Role, ShopAccount
-from monitoring.models import AuditEvent, BusinessCalendar, Holiday, SlaPolicy
+from monitoring.models import AuditEvent, BusinessCalendar, Deadline, Holiday, SlaPolicy
 from monitoring.services.sla_settings import (
     calendar_save,
     holiday_add,
@@ -23,6 +23,7 @@ from monitoring.services.sla_values import PolicyValues, policy_values_clean, wo
 from monitoring.sla.policies import policy_for_shop
 from scrm.api import NotFound, ServiceError
 from tests.factories import make_person
+from tests.inbox.builders import conversation_with_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -332,3 +333,23 @@ def test_an_admin_may_too_and_the_time_zone_setter_refuses_agents(world):
     assert not shop_account_time_zone_set(
         actor=admin, shop_account_id=world.shop_a1.pk, time_zone="Asia/Tokyo"
     )
+
+
+def test_a_change_recomputes_the_open_deadlines_in_the_background(
+    world, django_capture_on_commit_callbacks
+):
+    # Given a buyer waiting an hour in shop a1, first reply due 24 h after they wrote
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation = conversation_with_messages(world.shop_a1, waited=timedelta(hours=1))
+    deadline = Deadline.objects.get(conversation=conversation, kind="first_reply", state="open")
+    assert deadline.due_at == deadline.started_at + timedelta(hours=24)
+    # When the shop gets its own 12-hour first reply (the task runs on commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_policy_save(actor=world.supervisor_a, shop_account_id=world.shop_a1.pk, values=values())
+    deadline.refresh_from_db()
+    assert deadline.due_at == deadline.started_at + timedelta(hours=12)
+    # When it follows the organisation's (default 24 h) again
+    with django_capture_on_commit_callbacks(execute=True):
+        sla_policy_revert(actor=world.supervisor_a, shop_account_id=world.shop_a1.pk)
+    deadline.refresh_from_db()
+    assert deadline.due_at == deadline.started_at + timedelta(hours=24)
