@@ -354,3 +354,14 @@ def test_a_same_day_digest_says_how_many_are_open_and_who_holds_them(
         "Overdue: 1",
         "The shop's supervisors were told.",
     ]
+
+
+def test_email_on_a_server_without_mail_fails_at_once_with_the_reason(send, world, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = ""
+    channel(world.shop_a1, "email", "ops@example.com")
+    (delivery,) = send(alert_for(world.shop_a1))
+    action = action_of(delivery)
+    assert action.state == "failed"
+    assert "SCRM_EMAIL_HOST" in action.failure_reason
+    assert outcomes(action) == ["failed"]
