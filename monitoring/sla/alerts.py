@@ -185,31 +185,62 @@ def alert_payload(alert: SlaAlert, deadline: Deadline | None) -> dict[str, Any]:
     }
 
 
-def alert_tell(
-    *, alert: SlaAlert, user_ids: Iterable[int], deadline: Deadline | None, now: datetime
-) -> int:
-    """Put one recorded alert in each person's bell, publish ``sla.alert`` to each, and hand
-    it to the organisation's channels; returns how many people were told.
+@dataclass(frozen=True)
+class Telling:
+    """One recorded alert, whom to tell, and its deadline (None: a digest)."""
 
-    Keeps: call it inside the transaction that inserted the alert, once per inserted alert
+    alert: SlaAlert
+    user_ids: tuple[int, ...]
+    deadline: Deadline | None
+
+
+def alerts_tell(tellings: list[Telling], *, now: datetime) -> int:
+    """Put each recorded alert in its people's bells, publish ``sla.alert`` to each person,
+    and hand each alert to the organisation's channels; returns how many receipts were made.
+
+    Keeps: call it inside the transaction that inserted the alerts, once per inserted alert
     (a receipt is unique per alert and person, so a second call tells nobody twice); the
-    events go out on commit, so a rolled-back sweep tells nobody.
+    events and channel deliveries go out on commit, so a rolled-back sweep tells nobody. One
+    INSERT for every receipt, one query per organisation for its channels, and the events.
     """
     from monitoring.events import SLA_ALERT
     from scrm.events import event_publish
 
-    users = list(dict.fromkeys(user_ids))
-    AlertReceipt.objects.bulk_create(
-        [AlertReceipt(alert=alert, user_id=u, created_at=now) for u in users],
-        ignore_conflicts=True,
-    )
-    payload = alert_payload(alert, deadline)
-    for user_id in users:
-        event_publish(
-            organisation_id=alert.organisation_id, type=SLA_ALERT, data=payload, user_id=user_id
-        )
-    _channels_enqueue(alert)
-    return len(users)
+    receipts = [
+        AlertReceipt(alert=t.alert, user_id=u, created_at=now)
+        for t in tellings
+        for u in dict.fromkeys(t.user_ids)
+    ]
+    AlertReceipt.objects.bulk_create(receipts, ignore_conflicts=True, batch_size=1000)
+    with_channels: dict[int, bool] = {}
+    for t in tellings:
+        payload = alert_payload(t.alert, t.deadline)
+        for user_id in dict.fromkeys(t.user_ids):
+            event_publish(
+                organisation_id=t.alert.organisation_id,
+                type=SLA_ALERT,
+                data=payload,
+                user_id=user_id,
+            )
+        organisation = t.alert.organisation_id
+        if organisation not in with_channels:
+            with_channels[organisation] = _has_channels(organisation)
+        if with_channels[organisation]:
+            _channels_enqueue(t.alert)
+    return len(receipts)
+
+
+def alert_tell(
+    *, alert: SlaAlert, user_ids: Iterable[int], deadline: Deadline | None, now: datetime
+) -> int:
+    """:func:`alerts_tell` for one alert."""
+    return alerts_tell([Telling(alert, tuple(user_ids), deadline)], now=now)
+
+
+def _has_channels(organisation_id: int) -> bool:
+    from monitoring.models.sla import AlertChannel
+
+    return AlertChannel.objects.filter(organisation_id=organisation_id, is_active=True).exists()
 
 
 def _channels_enqueue(alert: SlaAlert) -> None:

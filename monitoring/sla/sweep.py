@@ -37,7 +37,14 @@ from monitoring.models.sla import (
     DeadlineState,
     SlaAlert,
 )
-from monitoring.sla.alerts import People, Subject, alert_tell, audience_for, subjects_for
+from monitoring.sla.alerts import (
+    People,
+    Subject,
+    Telling,
+    alerts_tell,
+    audience_for,
+    subjects_for,
+)
 from monitoring.sla.alerts import warning_escalate as _warning_escalate
 
 BATCH_SIZE = 500
@@ -182,14 +189,16 @@ def _record_and_tell(pending: list[_Pending], *, now: datetime, result: SweepRes
             )
     inserted = _insert(pending, audiences, now=now)
     result.recorded += len(inserted)
+    tellings = []
     for p in pending:
         alert = inserted.get((p.deadline.id, p.kind, p.threshold))
         if alert is None or not p.told:
             continue
         subject, audience = audiences[(p.deadline.id, p.kind, p.threshold)]
         audience = _warning_escalate(alert=alert, subject=subject, fallback=audience)
-        alert_tell(alert=alert, user_ids=audience.user_ids, deadline=p.deadline, now=now)
-        result.sent += 1
+        tellings.append(Telling(alert, audience.user_ids, p.deadline))
+    alerts_tell(tellings, now=now)
+    result.sent += len(tellings)
 
 
 def _insert(
