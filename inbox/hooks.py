@@ -70,3 +70,17 @@ class MessagesStored:
 # Emitted by ``inbox.services.ingestion.messages_store`` after the conversation's state moved;
 # the SLA tracker closes a wait a robot answered (when its policy says so) on it.
 messages_stored: Hook[MessagesStored] = Hook("messages.stored")
+
+
+@dataclass(frozen=True, slots=True)
+class ShopTimeZoneChanged:
+    """A shop account's time zone (its business calendar's) changed."""
+
+    organisation_id: int
+    shop_account_id: int
+
+
+# Emitted by ``inbox.services.shop_accounts`` (``shop_account_update``,
+# ``shop_account_time_zone_set``) in the shop's transaction; the SLA tracker recomputes the
+# shop's open deadlines on it.
+shop_time_zone_changed: Hook[ShopTimeZoneChanged] = Hook("shop.time_zone_changed")

@@ -15,6 +15,11 @@ class MonitoringConfig(AppConfig):
 
         sla_deadlines_subscribe()
 
+        # A shop's new time zone recomputes its open deadlines (the SLA settings' services).
+        from monitoring.services.sla_settings import subscribe as sla_settings_subscribe
+
+        sla_settings_subscribe()
+
         # monitoring's outbox kinds (sla_alert_delivery), known to every process before its
         # first delivery, as the inbox registers its own.
         from monitoring.sla.channels import register_kinds

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
+from inbox.hooks import ShopTimeZoneChanged, shop_time_zone_changed
 from inbox.models import AssignmentMode, ShopAccount
 from inbox.onboarding import OnboardingError, shop_accounts_onboard
 from inbox.platforms.base import PlatformError, TransientError, get_adapter
@@ -101,6 +102,12 @@ def shop_account_connect(
     return shops
 
 
+def _time_zone_changed(shop: ShopAccount) -> None:
+    shop_time_zone_changed.emit(
+        ShopTimeZoneChanged(organisation_id=shop.organisation_id, shop_account_id=shop.pk)
+    )
+
+
 def _shop_for_update(member: Any, shop_account_id: int) -> ShopAccount:
     return locked_or_not_found(
         ShopAccount,
@@ -118,7 +125,8 @@ def shop_account_update(
 
     Keeps: admins only, shops of their organisation (404 else); a name, a known time zone and
     a known assignment mode (400 else); audited as ``shop_account.updated`` with each changed
-    field's before and after; nothing changed writes nothing.
+    field's before and after; nothing changed writes nothing; a new time zone is announced
+    as ``inbox.hooks.shop_time_zone_changed``.
     """
     member = admin_member(actor)
     shop = _shop_for_update(member, shop_account_id)
@@ -141,6 +149,8 @@ def shop_account_update(
         organisation_id=member.organisation_id,
         action="shop_account.updated",
     )
+    if "time_zone" in changed:
+        _time_zone_changed(shop)
     return shop
 
 
@@ -150,7 +160,8 @@ def shop_account_time_zone_set(*, actor: AnyUser, shop_account_id: int, time_zon
 
     Keeps: supervisors and admins, shops of their organisation (404 else, agents too); a known
     time zone (400 else); audited as ``shop_account.updated`` with its before and after;
-    returns whether it changed (unchanged writes nothing).
+    a change announced as ``inbox.hooks.shop_time_zone_changed``; returns whether it changed
+    (unchanged writes nothing).
     """
     member = member_for(actor)
     if not member.sees_all_shops:
@@ -166,6 +177,7 @@ def shop_account_time_zone_set(*, actor: AnyUser, shop_account_id: int, time_zon
         organisation_id=member.organisation_id,
         action="shop_account.updated",
     )
+    _time_zone_changed(shop)
     return True
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils.translation import gettext_noop
 
+from inbox.hooks import ShopTimeZoneChanged, shop_time_zone_changed
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_get, shop_account_list
 from inbox.services.shop_accounts import shop_account_time_zone_set
 from monitoring.models import BusinessCalendar, Holiday, HolidaySource, SlaPolicy
@@ -82,6 +83,16 @@ def recompute_on_commit(shop_account_ids: Iterable[int]) -> None:
     ids = sorted(set(shop_account_ids))
     if ids:
         transaction.on_commit(partial(_recompute_send, ids))
+
+
+def _shop_time_zone_changed(moment: ShopTimeZoneChanged) -> None:
+    recompute_on_commit([moment.shop_account_id])
+
+
+def subscribe() -> None:
+    """A shop's new time zone, wherever it is set (its calendar page, the shop's settings),
+    recomputes its open deadlines (``MonitoringConfig.ready``)."""
+    shop_time_zone_changed.subscribe(_shop_time_zone_changed)
 
 
 def _policy_audit_data(values: PolicyValues) -> dict[str, Any]:
@@ -194,9 +205,9 @@ def calendar_save(
 
     Keeps: supervisors and admins only, shops of their organisation (404 else); nothing saved
     unless all of it is valid; the time zone through the inbox's
-    ``shop_account_time_zone_set`` (audited there); the week audited as
-    ``sla_calendar.updated`` with its before and after; unchanged writes nothing; on commit the
-    shop's open deadlines are recomputed when anything changed.
+    ``shop_account_time_zone_set`` (audited there, its hook queues the recompute); the week
+    audited as ``sla_calendar.updated`` with its before and after; unchanged writes nothing;
+    on commit the shop's open deadlines are recomputed (once) when anything changed.
     """
     member = sla_manager(actor)
     shop = managed_shop(actor, shop_account_id)
@@ -220,7 +231,7 @@ def calendar_save(
         calendar.working_hours = hours
         calendar.updated_by_id = actor.pk
         calendar.save()
-    if week_changed or zone_changed:
+    if week_changed and not zone_changed:  # a new time zone queued it already (the hook)
         recompute_on_commit([shop.pk])
     return calendar
 

@@ -353,3 +353,36 @@ def test_a_change_recomputes_the_open_deadlines_in_the_background(
         sla_policy_revert(actor=world.supervisor_a, shop_account_id=world.shop_a1.pk)
     deadline.refresh_from_db()
     assert deadline.due_at == deadline.started_at + timedelta(hours=24)
+
+
+def test_a_time_zone_changed_in_the_shops_settings_recomputes_too(
+    world, recomputes, django_capture_on_commit_callbacks
+):
+    from inbox.services.shop_accounts import shop_account_update
+
+    admin = make_person(world.org_a, Role.ADMIN, username="admin_a")
+    shop = world.shop_a1
+    # When an admin moves the shop to another time zone on its settings page
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_account_update(
+            actor=admin,
+            shop_account_id=shop.pk,
+            name=shop.name,
+            time_zone="Asia/Tokyo",
+            assignment_mode=shop.assignment_mode,
+        )
+    assert recomputes == [{"shop_account_ids": [shop.pk]}]
+    # A rename alone recomputes nothing; the calendar page's zone and week at once: once
+    recomputes.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_account_update(
+            actor=admin,
+            shop_account_id=shop.pk,
+            name="Renamed",
+            time_zone="Asia/Tokyo",
+            assignment_mode=shop.assignment_mode,
+        )
+        calendar_save(
+            actor=admin, shop_account_id=shop.pk, time_zone="Asia/Seoul", working_hours=WEEK
+        )
+    assert recomputes == [{"shop_account_ids": [shop.pk]}]
