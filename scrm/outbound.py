@@ -31,6 +31,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import ssl
 import threading
 import typing
 from collections.abc import Iterable, Mapping
@@ -182,12 +183,13 @@ class GuardedBackend(httpcore.NetworkBackend):
 
 
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool whose network backend is the guard's."""
+    """httpx's transport over a connection pool whose network backend is the guard's
+    (``ssl_context``: the system's trust store unless a test trusts its own certificate)."""
 
-    def __init__(self) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=http.MAX_CONNECTIONS,
             max_keepalive_connections=http.MAX_KEEPALIVE_CONNECTIONS,
             keepalive_expiry=5.0,
