@@ -1,4 +1,4 @@
-"""Deadlines opening, closing and moving (docs/sla.md, "Deadlines").
+"""Deadlines opening, closing and moving (docs/sla.md, "Opening and closing").
 
 The engine's primitives, used by the subscribers in ``monitoring.sla.lifecycle`` (the
 conversation's state, the case's stage, robot replies) and by the recompute
@@ -28,7 +28,7 @@ from inbox.services.sla_keys import sla_due_set
 from monitoring.events import SLA_DEADLINE
 from monitoring.models.sla import Deadline, DeadlineKind, DeadlineState, SlaPolicy
 from monitoring.sla.calendar import CalendarSpec
-from monitoring.sla.policies import _resolve, deadline_due, warning_times
+from monitoring.sla.policies import deadline_due, policy_and_calendar_for_shop, warning_times
 from monitoring.sla.selectors import deadline_info
 from scrm.events import event_publish
 
@@ -66,7 +66,7 @@ class Rules:
     @classmethod
     def for_shop(cls, shop_account_id: int) -> Rules:
         """At most three queries (the shop with its calendar week, its policies, holidays)."""
-        policy, calendar = _resolve(shop_account_id, None, None)
+        policy, calendar = policy_and_calendar_for_shop(shop_account_id)
         return cls(policy=policy, calendar=calendar)
 
 
