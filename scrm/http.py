@@ -313,6 +313,7 @@ def request(
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
+    label: str | None = None,
 ) -> httpx.Response:
     """One call with the project's pool, timeouts and retry rules.
 
@@ -320,7 +321,8 @@ def request(
     failure that remains raises :class:`HttpError`: :class:`NotSent`, :class:`NoAnswer`,
     :class:`Throttled` or :class:`ServerError` (all ``retryable``). ``idempotent`` overrides
     what the method implies (a POST the server de-duplicates by an idempotency key is
-    idempotent; a PUT that appends is not).
+    idempotent; a PUT that appends is not). ``label`` names the call in the retry log instead
+    of ``METHOD host/path`` (a URL whose path is a secret: a chat bot's webhook).
     """
     method = method.upper()
     http = client or pool()
@@ -346,7 +348,7 @@ def request(
     return with_retries(
         attempt,
         idempotent=is_idempotent(method, idempotent),
-        label=where(method, url),
+        label=label or where(method, url),
         rules=rules,
         sleep=sleep,
         rng=rng,

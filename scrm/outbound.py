@@ -41,7 +41,7 @@ import httpcore
 import httpx
 
 from scrm import http
-from scrm.http import NotSent, Refused, default_timeout, setting, where
+from scrm.http import HttpError, NotSent, Refused, default_timeout, setting
 
 SocketOption = typing.Any
 
@@ -238,23 +238,31 @@ def outbound_post(
     A chat webhook does not de-duplicate, so a timeout or a 5xx is not repeated here (the
     caller's outbox action decides); a request that never left is retried by ``scrm.http``'s
     rules. A 3xx (not followed) or a 4xx other than 429 is :class:`Refused`; an address the
-    guard does not call is :class:`OutboundRefused`, before anything is sent.
+    guard does not call is :class:`OutboundRefused`, before anything is sent. Errors and the
+    retry log name the host, never the path (a bot's token).
     """
-    url_check(url)
-    response = http.request(
-        "POST",
-        url,
-        content=body,
-        headers={"Content-Type": "application/json", **(headers or {})},
-        timeout=timeout,
-        idempotent=False,
-        client=guarded_pool(),
-    )
+    host, _ = url_check(url)
+    # Errors and log lines name the host only: a chat bot's URL path is its secret token.
+    label = f"POST {host}"
+    try:
+        response = http.request(
+            "POST",
+            url,
+            content=body,
+            headers={"Content-Type": "application/json", **(headers or {})},
+            timeout=timeout,
+            idempotent=False,
+            client=guarded_pool(),
+            label=label,
+        )
+    except HttpError as exc:
+        exc.args = (f"{label}: {exc.reason}",)
+        raise
     status = response.status_code
     if 300 <= status < 400:
         raise OutboundRefused(
-            f"HTTP {status}: redirects are not followed", why="redirect", label=where("POST", url)
+            f"HTTP {status}: redirects are not followed", why="redirect", label=label
         )
     if not 200 <= status < 300:
-        raise Refused(where("POST", url), f"HTTP {status}", status=status)
+        raise Refused(label, f"HTTP {status}", status=status)
     return response

@@ -37,7 +37,7 @@ from inbox.services.outbox import Handler, outbox_enqueue, required_id
 from monitoring.models import AlertChannel, AlertChannelKind, AlertDelivery, SlaAlert
 from monitoring.sla import formats
 from scrm.http import HttpError
-from scrm.outbound import OutboundRefused, outbound_post
+from scrm.outbound import outbound_post
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class AlertDeliveryHandler(Handler):
     def reason(self, error: Exception) -> str:
         # An HTTP error's message names the URL's path, which carries a bot's token (Feishu,
         # Slack): the reason shown on the channel and in the outbox keeps only what happened.
-        if isinstance(error, HttpError) and not isinstance(error, OutboundRefused):
+        if isinstance(error, HttpError):
             return error.reason[:300]
         return str(error)[:300]
 

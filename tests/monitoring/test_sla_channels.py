@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from datetime import date
 from urllib.parse import unquote_plus
@@ -308,13 +309,16 @@ def test_texts_are_in_the_organisations_language(send, world, receiver: Receiver
     assert post_body["content"][-1][0]["text"] == "打开会话"
 
 
-def test_a_failure_reason_never_shows_the_bots_token(send, world, receiver: Receiver):
+def test_the_bots_token_is_in_no_failure_reason_or_log(send, world, receiver: Receiver, caplog):
+    caplog.set_level(logging.DEBUG)
     bot = channel(world.shop_a1, "feishu", f"{receiver.base}/open-apis/bot/v2/hook/TOKEN42")
-    receiver.on("/open-apis/bot/v2/hook/TOKEN42", (403, {}))
+    receiver.on("/open-apis/bot/v2/hook/TOKEN42", (500, {}), (403, {}))
     (delivery,) = send(alert_for(world.shop_a1))
     assert action_of(delivery).failure_reason == "HTTP 403"
     bot.refresh_from_db()
     assert bot.last_failure_reason == "HTTP 403"
+    assert "HTTP 500" in caplog.text  # the retry was logged, by host
+    assert "TOKEN42" not in caplog.text
 
 
 def test_a_same_day_digest_says_how_many_are_open_and_who_holds_them(
