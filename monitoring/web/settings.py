@@ -11,8 +11,7 @@ field follows the first-reply choice); the preview refreshes through the vendore
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -54,6 +53,9 @@ from monitoring.web.settings_forms import (
 from scrm.api import Forbidden, NotFound, ServiceError
 from scrm.pages import signed_in_page
 from scrm.params import int_param
+
+if TYPE_CHECKING:
+    from inbox.models import ShopAccount
 
 settings_page = signed_in_page("GET", "POST", never_cached=True)
 
@@ -202,6 +204,21 @@ def _calendar_act(request: HttpRequest, shop_account_id: int) -> str:
     return _("Time zone and working hours saved.")
 
 
+def _preview(request: HttpRequest, shop: ShopAccount) -> dict[str, Any]:
+    """The due-time preview for ``?arrival=`` (shop time; now when none or unreadable)."""
+    zone = shop_zone(shop)
+    arrival, arrival_error = arrival_parse(request.GET.get("arrival"), zone)
+    if arrival is None:
+        arrival = timezone.now().astimezone(zone).replace(second=0, microsecond=0)
+    return {
+        "arrival": arrival,
+        "arrival_value": arrival.strftime("%Y-%m-%dT%H:%M"),
+        "arrival_error": arrival_error,
+        "rows": due_preview_rows(request.user, shop.pk, arrival),
+        "shop_zone": zone.key,
+    }
+
+
 @settings_page
 def calendar_page(request: HttpRequest, shop_account_id: int) -> HttpResponse:
     """One shop's time zone, working week and holidays, beside the due-time preview for an
@@ -217,18 +234,7 @@ def calendar_page(request: HttpRequest, shop_account_id: int) -> HttpResponse:
     )
     if done is not None:
         return done
-    zone = shop_zone(shop)
-    arrival, arrival_error = arrival_parse(request.GET.get("arrival"), zone)
-    if arrival is None:
-        arrival = timezone.now().astimezone(zone).replace(second=0, microsecond=0)
-    preview = {
-        "arrival": arrival,
-        "arrival_value": arrival.strftime("%Y-%m-%dT%H:%M"),
-        "arrival_error": arrival_error,
-        "rows": due_preview_rows(request.user, shop.pk, arrival),
-        "shop_zone": shop.time_zone,
-        "now": datetime.now(tz=zone),
-    }
+    preview = _preview(request, shop)
     if request.headers.get("HX-Request") and request.method == "GET":
         return _render(request, "_preview.html", {"shop": shop, "preview": preview})
     posted_week = bool(state.get("error")) and request.POST.get("action", "save") == "save"
