@@ -196,9 +196,12 @@ def messages_stored(event: MessagesStored, *, now: datetime | None = None) -> No
             _robot_answered(ref, event, robot_at=robot_at, rules=rules, now=now)
             return
     # The queue key is exact (its one writer is the tracker) and this row was read under the
-    # lock before the batch: the sentinel means nothing was open.
+    # lock before the batch: the sentinel means nothing was open. The state subscriber, which
+    # may have written it since, acted only if the wait moved or a resolved one reopened.
     nothing_open = conversation.sla_due_at == ANSWERED_SENTINEL
-    if event.buyer_times and not event.change.changed and nothing_open:
+    change = event.change
+    handled = change.wait_changed or (change.before.status == RESOLVED and change.status_changed)
+    if event.buyer_times and not handled and nothing_open:
         # A wait a robot answered (where that counts) is waiting again: a next reply.
         robot_answered = Deadline.objects.filter(
             ref.q, kind__in=REPLY_KINDS, state__in=[DeadlineState.MET, DeadlineState.MISSED]

@@ -236,6 +236,23 @@ def test_a_robot_reply_closes_the_wait_only_where_the_policy_says_so(world, robo
     assert opened(chat) == {}
 
 
+def test_a_buyer_writing_to_a_snoozed_conversation_a_robot_answered_opens_a_next_reply(world):
+    SlaPolicy.objects.create(organisation=world.org_a, robot_replies_close=True)
+    chat = buyer(world.shop_a1, "sla-c14", TUE_10)
+    store(world.shop_a1, "sla-c14", ("ROBOT", TUE_10 + timedelta(minutes=1)))
+    work.conversation_set_status(
+        actor=world.agent_a1,
+        conversation_id=chat.id,
+        status="snoozed",
+        snoozed_until=datetime.now(UTC) + H,
+    )
+    # When the buyer writes again (the conversation wakes)
+    buyer(world.shop_a1, "sla-c14", TUE_10 + 2 * H)
+    got = opened(chat)
+    assert set(got) == {"next_reply", "same_day"}
+    assert got["next_reply"].started_at == TUE_10 + 2 * H
+
+
 def test_a_system_notice_is_no_answer(world):
     SlaPolicy.objects.create(organisation=world.org_a, robot_replies_close=True)
     chat = buyer(world.shop_a1, "sla-c13", TUE_10)
