@@ -70,12 +70,14 @@ def subjects_for(deadlines: Iterable[Deadline]) -> dict[int, Subject]:
 
 
 class People:
-    """The agents of each shop and the supervisors of each organisation, each read once per
-    sweep batch (active users only; an agent counts for a shop of their own organisation)."""
+    """The agents of each shop, the supervisors of each organisation and whether a shop
+    assigns automatically, each read once per sweep batch (active users only; an agent counts
+    for a shop of their own organisation)."""
 
     def __init__(self) -> None:
         self._agents: dict[int, tuple[int, ...]] = {}
         self._supervisors: dict[int, tuple[int, ...]] = {}
+        self._assigns: dict[int, bool] = {}
 
     def agents(self, shop_account_id: int) -> tuple[int, ...]:
         if shop_account_id not in self._agents:
@@ -93,6 +95,19 @@ class People:
                 .values_list("id", flat=True)
             )
         return self._agents[shop_account_id]
+
+    def auto_assigns(self, shop_account_id: int) -> bool:
+        """Whether the shop assigns automatically (its rule is not manual)."""
+        if shop_account_id not in self._assigns:
+            from inbox.models import AssignmentMode, ShopAccount
+
+            mode = (
+                ShopAccount.objects.filter(id=shop_account_id)
+                .values_list("assignment_mode", flat=True)
+                .first()
+            )
+            self._assigns[shop_account_id] = mode not in (None, AssignmentMode.MANUAL)
+        return self._assigns[shop_account_id]
 
     def supervisors(self, organisation_id: int) -> tuple[int, ...]:
         if organisation_id not in self._supervisors:
@@ -124,7 +139,9 @@ def audience_for(*, deadline: Deadline, kind: str, subject: Subject, people: Peo
     return Audience(tuple(dict.fromkeys(users)), assignee_id, escalated)
 
 
-def warning_escalate(*, alert: SlaAlert, subject: Subject, fallback: Audience) -> Audience:
+def warning_escalate(
+    *, alert: SlaAlert, subject: Subject, fallback: Audience, people: People
+) -> Audience:
     """A warning about an unassigned conversation: assign it by the shop's rule and tell the
     new assignee only (the alert records them, not escalated); when the rule is manual or no
     agent is online, ``fallback`` (the agents and the supervisors).
@@ -134,6 +151,8 @@ def warning_escalate(*, alert: SlaAlert, subject: Subject, fallback: Audience) -
     """
     if alert.kind != AlertKind.WARNING or subject.assignee_id or not subject.conversation_id:
         return fallback
+    if not people.auto_assigns(alert.shop_account_id):
+        return fallback  # manual: nothing to try (the assignment would say the same)
     chosen = _auto_assign(subject.conversation_id)
     if chosen is None:
         return fallback

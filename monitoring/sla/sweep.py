@@ -195,7 +195,7 @@ def _record_and_tell(pending: list[_Pending], *, now: datetime, result: SweepRes
         if alert is None or not p.told:
             continue
         subject, audience = audiences[(p.deadline.id, p.kind, p.threshold)]
-        audience = _warning_escalate(alert=alert, subject=subject, fallback=audience)
+        audience = _warning_escalate(alert=alert, subject=subject, fallback=audience, people=people)
         tellings.append(Telling(alert, audience.user_ids, p.deadline))
     alerts_tell(tellings, now=now)
     result.sent += len(tellings)
