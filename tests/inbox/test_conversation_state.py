@@ -280,7 +280,10 @@ def _is_conversation(node: ast.AST) -> bool:
     return "conversation" in text and "webhook" not in text
 
 
-def _writers(tree: ast.AST) -> list[tuple[int, str]]:
+def _writers(
+    tree: ast.AST, fields: set[str] = STATE_ONLY, status: bool = True
+) -> list[tuple[int, str]]:
+    """Writes of ``fields`` (and of a conversation's status, with ``status``)."""
     found = []
     for node in ast.walk(tree):
         targets = []
@@ -291,7 +294,8 @@ def _writers(tree: ast.AST) -> list[tuple[int, str]]:
         flat = [t for target in targets for t in ast.walk(target)]  # a, b = ... too
         for target in flat:
             if isinstance(target, ast.Attribute) and (
-                target.attr in STATE_ONLY or (target.attr == "status" and _is_conversation(target))
+                target.attr in fields
+                or (target.attr == "status" and status and _is_conversation(target))
             ):
                 found.append((node.lineno, ast.unparse(target)))
         if not isinstance(node, ast.Call):
@@ -299,7 +303,7 @@ def _writers(tree: ast.AST) -> list[tuple[int, str]]:
         name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
         keywords = {k.arg for k in node.keywords}
         if name in WRITES and (
-            keywords & STATE_ONLY or ("status" in keywords and _is_conversation(node.func))
+            keywords & fields or (status and "status" in keywords and _is_conversation(node.func))
         ):
             found.append((node.lineno, ast.unparse(node.func)))
         saved = [
@@ -314,11 +318,13 @@ def _writers(tree: ast.AST) -> list[tuple[int, str]]:
                 for c in ast.walk(v)
                 if isinstance(c, ast.Constant)
             }
-            if listed & STATE_ONLY or ("status" in listed and _is_conversation(node.func)):
+            if listed & fields or (status and "status" in listed and _is_conversation(node.func)):
                 found.append((node.lineno, ast.unparse(node.func)))
         if isinstance(node.func, ast.Name) and node.func.id == "setattr" and node.args[1:]:
             field = node.args[1]
-            if isinstance(field, ast.Constant) and field.value in STATE_ONLY | {"status"}:
+            if isinstance(field, ast.Constant) and field.value in fields | (
+                {"status"} if status else set()
+            ):
                 found.append((node.lineno, "setattr"))
     return found
 
@@ -380,3 +386,30 @@ def test_a_new_conversation_with_a_buyer_message_is_open_and_waiting_since_it(wo
         at,
     )
     assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+# --- the queue's due key has one writer too -------------------------------------------------
+SLA_KEY = {"sla_due_at"}
+SLA_KEY_OWNER = Path("inbox/services/sla_keys.py")
+
+
+def test_nothing_but_sla_keys_writes_the_queues_due_key():
+    # Conversation.sla_due_at / AfterSalesCase.sla_due_at follow the open deadlines: one writer
+    offenders = []
+    for app in APPS:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            relative = path.relative_to(ROOT)
+            if "migrations" in relative.parts or relative == SLA_KEY_OWNER:
+                continue
+            tree = ast.parse(path.read_text())
+            offenders += [f"{relative}:{n} {w}" for n, w in _writers(tree, SLA_KEY, status=False)]
+    assert offenders == [], "route these through inbox.services.sla_keys.sla_due_set"
+    # and the scan sees the real writer and the forms a second one would take
+    assert _writers(ast.parse((ROOT / SLA_KEY_OWNER).read_text()), SLA_KEY, status=False)
+    for code in (
+        "c.sla_due_at = t",
+        "qs.update(sla_due_at=t)",
+        "c.save(update_fields=['sla_due_at'])",
+    ):
+        assert _writers(ast.parse(code), SLA_KEY, status=False), code
+    assert not _writers(ast.parse("qs.filter(sla_due_at__lt=t).order_by('sla_due_at')"), SLA_KEY)
