@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from monitoring.models import AlertChannel, Deadline, SlaAlert
 from monitoring.sla.alerts import alert_tell
+from tests.e2e.test_browser_hygiene import Watch
 from tests.inbox.builders import conversation_with_messages
 from tests.monitoring.channel_receiver import Receiver, receiver_serving
 
@@ -83,6 +84,7 @@ def test_a_supervisor_adds_a_json_webhook_and_sends_a_test_alert(
     receiver: Receiver,
 ):
     page = session.page_for(world.supervisor_a)
+    watch = Watch(page, session.base)  # no console error, no CSP violation, nothing outside
     page.goto(f"{session.base}/sla/channels/")
     # When the supervisor adds a JSON webhook on the local receiver, signed
     page.locator("#channel-add").click()
@@ -113,7 +115,7 @@ def test_a_supervisor_adds_a_json_webhook_and_sends_a_test_alert(
     # And the team page warns too
     page.goto(f"{session.base}/inbox/team/")
     expect(page.locator("#sla-channels-failing")).to_be_visible()
-    assert page.js_errors == []  # type: ignore[attr-defined]
+    watch.assert_clean("alert channels")
 
 
 def test_the_bell_shows_an_alert_arriving_live_and_mark_read_clears_it(session, world):
@@ -122,6 +124,7 @@ def test_the_bell_shows_an_alert_arriving_live_and_mark_read_clears_it(session, 
     conversation.save()
     deadline = open_deadline(conversation, due_in=timedelta(minutes=59))
     page = session.page_for(world.agent_a1)
+    watch = Watch(page, session.base)
     page.goto(f"{session.base}/inbox/")
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
     expect(page.locator("#sla-bell-count")).to_be_hidden()
@@ -139,7 +142,7 @@ def test_the_bell_shows_an_alert_arriving_live_and_mark_read_clears_it(session, 
     page.locator("#sla-bell-read-all").click()
     expect(page.locator("#sla-bell-count")).to_be_hidden()
     expect(item).to_have_attribute("data-unread", "0")
-    assert page.js_errors == []  # type: ignore[attr-defined]
+    watch.assert_clean("the bell")
 
 
 def test_the_risk_view_lists_an_at_risk_conversation_in_chinese(session, world):
@@ -148,6 +151,7 @@ def test_the_risk_view_lists_an_at_risk_conversation_in_chinese(session, world):
     conversation.save()
     deadline = open_deadline(conversation, due_in=timedelta(minutes=30))
     page = session.page_for(world.supervisor_a, lang="zh-hans")
+    watch = Watch(page, session.base)
     page.goto(f"{session.base}/sla/risk/")
     expect(page.locator("h1")).to_have_text("当前有风险与今日已超时")
     row = page.locator(f'#risk-shops tr[data-deadline="{deadline.id}"]')
@@ -160,4 +164,4 @@ def test_the_risk_view_lists_an_at_risk_conversation_in_chinese(session, world):
     assert countdown.text_content() != first  # it ticks
     agent_row = page.locator(f'#risk-agents [data-agent="{world.agent_a2.id}"]')
     expect(agent_row).to_contain_text("A2 UK")
-    assert page.js_errors == []  # type: ignore[attr-defined]
+    watch.assert_clean("at risk")
