@@ -21,6 +21,7 @@ BENCHES = (
     "bench.realtime",
     "bench.queue_due",
     "bench.sla_alert_latency",
+    "bench.sla_sweep",
 )
 
 
