@@ -118,24 +118,35 @@ def _local_midnight(now: datetime, tz_name: str) -> datetime:
     return midnight.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
-def _widest_window(organisation_id: int) -> int:
-    """The largest warning threshold (minutes) of the organisation's policies."""
-    widest = max(DEFAULT_WARNING_MINUTES)
-    for minutes in SlaPolicy.objects.filter(organisation_id=organisation_id).values_list(
-        "warning_minutes", flat=True
-    ):
-        widest = max([widest, *(m for m in (minutes or []) if isinstance(m, int))])
-    return widest
+def _policy_windows(organisation_id: int) -> tuple[int | None, dict[int, int]]:
+    """The widest warning (minutes) of the organisation's policy and of each shop's own (one
+    query): what a deadline whose rule records no warnings goes by, as the sweep does."""
+    org: int | None = None
+    shops: dict[int, int] = {}
+    rows = SlaPolicy.objects.filter(organisation_id=organisation_id).values_list(
+        "shop_account_id", "warning_minutes"
+    )
+    for shop_id, minutes in rows:
+        widest = _widest(minutes)
+        if shop_id is None:
+            org = widest
+        else:
+            shops[shop_id] = widest
+    return org, shops
 
 
-def _warning_window(rule: Any) -> int:
+def _widest(minutes: Any) -> int:
+    values = (
+        [m for m in minutes if isinstance(m, int) and m >= 0] if isinstance(minutes, list) else []
+    )
+    return max(values, default=0)
+
+
+def _warning_window(rule: Any, fallback: int) -> int:
+    """A deadline's widest warning (its rule's, as computed when it opened), else
+    ``fallback`` (its shop's policy, the organisation's, the default)."""
     warnings = rule.get("warnings") if isinstance(rule, dict) else None
-    if isinstance(warnings, list):
-        values = [m for m in warnings if isinstance(m, int) and m >= 0]
-        if values:
-            return max(values)
-        return 0
-    return max(DEFAULT_WARNING_MINUTES)
+    return _widest(warnings) if isinstance(warnings, list) else fallback
 
 
 def _item(
@@ -176,9 +187,12 @@ def _item(
     )
 
 
-def _at_risk_rows(shop_ids: list[int], now: datetime, widest: int) -> list[dict[str, Any]]:
+def _at_risk_rows(shop_ids: list[int], now: datetime, organisation_id: int) -> list[dict[str, Any]]:
     """Open deadlines of the shops due within the widest warning window (or overdue), each
     then kept only inside its own window; oldest due first."""
+    org, per_shop = _policy_windows(organisation_id)
+    default = org if org is not None else max(DEFAULT_WARNING_MINUTES)
+    widest = max([default, max(DEFAULT_WARNING_MINUTES), *per_shop.values()])
     rows = list(
         Deadline.objects.filter(
             shop_account_id__in=shop_ids,
@@ -188,7 +202,11 @@ def _at_risk_rows(shop_ids: list[int], now: datetime, widest: int) -> list[dict[
         .order_by("due_at", "id")
         .values(*_FIELDS)[:READ_LIMIT]
     )
-    return [r for r in rows if r["due_at"] - timedelta(minutes=_warning_window(r["rule"])) <= now]
+
+    def window(row: dict[str, Any]) -> int:
+        return _warning_window(row["rule"], per_shop.get(row["shop_account_id"], default))
+
+    return [r for r in rows if r["due_at"] - timedelta(minutes=window(r)) <= now]
 
 
 def _breached_today_rows(shops: dict[int, tuple[str, str]], now: datetime) -> list[dict[str, Any]]:
@@ -246,7 +264,7 @@ def sla_risk_overview(user: AnyUser, *, now: datetime | None = None) -> RiskOver
         sid: (name, tz_name)
         for sid, name, tz_name in shop_account_list(user).values_list("id", "name", "time_zone")
     }
-    at_risk_rows = _at_risk_rows(list(shops), now, _widest_window(member.organisation_id))
+    at_risk_rows = _at_risk_rows(list(shops), now, member.organisation_id)
     breached_rows = _breached_today_rows(shops, now)
     assignees = {
         r["case__conversation__assignee_id"] if r["case_id"] else r["conversation__assignee_id"]

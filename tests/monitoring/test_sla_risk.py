@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from inbox.models import AfterSalesCase, Conversation
-from monitoring.models.sla import Deadline
+from monitoring.models.sla import Deadline, SlaPolicy
 from monitoring.sla.risk import sla_risk_overview
 from scrm.api import NotFound
 from tests.inbox.builders import conversation_with_messages
@@ -198,3 +198,20 @@ def test_the_page_speaks_chinese(world):
     client.force_login(world.supervisor_a)
     html = client.get("/sla/risk/").content.decode()
     assert "有风险" in html
+
+
+def test_a_deadline_without_recorded_warnings_goes_by_its_shops_policy(world):
+    # Given shop a2 with its own policy warning 30 minutes before, the organisation 4 h before
+    SlaPolicy.objects.create(organisation=world.org_a, warning_minutes=[240])
+    SlaPolicy.objects.create(
+        organisation=world.org_a, shop_account=world.shop_a2, warning_minutes=[30]
+    )
+    # And deadlines whose rule records no warnings
+    near = deadline(conversation_with_messages(world.shop_a2), due_in=timedelta(minutes=20))
+    far = deadline(conversation_with_messages(world.shop_a2), due_in=timedelta(minutes=45))
+    org = deadline(conversation_with_messages(world.shop_a1), due_in=timedelta(hours=3))
+    Deadline.objects.filter(id__in=[near.id, far.id, org.id]).update(rule={})
+    overview = sla_risk_overview(world.supervisor_a, now=NOW)
+    at_risk = {i.id for g in overview.shops for i in g.at_risk}
+    assert near.id in at_risk and org.id in at_risk
+    assert far.id not in at_risk
