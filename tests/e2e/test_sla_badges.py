@@ -62,6 +62,11 @@ def test_badges_show_each_state_and_the_answered_ones_leaves_live(session, world
     assert "shop time (America/Los_Angeles)" in title and "your time (Asia/Shanghai)" in title
 
     # When the agent answers the warning one, and the platform accepts the reply
+    page.evaluate(
+        "window.slaEvents = [];"
+        "document.addEventListener('scrm:event', (e) => {"
+        "  if (e.detail.type === 'sla.deadline') window.slaEvents.push(e.detail.data); });"
+    )
     page.locator(f"#qrow-{rows['warning'].id} .qlink").click()
     expect(page.locator("#conv-title")).to_have_text("Buyer warning")
     page.locator("#composer-text").fill("It ships today.")
@@ -69,8 +74,23 @@ def test_badges_show_each_state_and_the_answered_ones_leaves_live(session, world
     reply = page.locator(".msg-out:not(.is-optimistic)", has_text="It ships today.")
     expect(reply).to_have_attribute("data-state", "sent")
 
-    # Then its deadline closes and its badge leaves live; the others keep theirs
+    # Then its deadline closes (sla.deadline with no deadline left) and its badge leaves
+    # live; the others keep theirs
+    closed = rows["warning"].id
+    page.wait_for_function(
+        f"window.slaEvents.some(d => d.subject === 'conversation' && d.id === {closed}"
+        " && d.deadline === null)"
+    )
     expect(badge["warning"]).to_have_count(0)
     expect(badge["ok"]).to_have_count(1)
     expect(badge["breached"]).to_have_count(1)
+
+    # And an sla.deadline that moves a deadline recolours its badge at once, without a read
+    ok_id, past = rows["ok"].id, "2020-01-01T00:00:00+00:00"
+    page.evaluate(
+        "([id, due]) => window.scrmSla.onDeadline({subject: 'conversation', id,"
+        " deadline: {kind: 'first_reply', due_at: due, warn_at: null}})",
+        [ok_id, past],
+    )
+    expect(badge["ok"]).to_have_class("sla-badge sla-breached")
     assert page.js_errors == []  # type: ignore[attr-defined]
