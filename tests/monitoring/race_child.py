@@ -25,3 +25,19 @@ def sweep_in_child(database: str, barrier, results, now) -> None:
         connections.close_all()
     except BaseException as exc:  # the parent reports it
         results.put(repr(exc))
+
+
+def sweep_alone(database: str, now) -> None:
+    """A worker's sweep, to be killed by the parent while it is inside its transaction."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.DATABASES["default"]["NAME"] = database
+    from django.db import connections
+
+    connections["default"].settings_dict["NAME"] = database
+    from monitoring.sla.sweep import sla_sweep
+
+    sla_sweep(now=now)

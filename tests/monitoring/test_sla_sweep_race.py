@@ -1,10 +1,12 @@
-"""Two sweeps racing on PostgreSQL, in two processes with their own connections, released
-together by a barrier: every deadline and threshold is alerted exactly once, with one receipt
-and one ``sla.alert`` per person."""
+"""Sweeps in processes of their own on PostgreSQL: two racing, released together by a
+barrier, alert every deadline and threshold exactly once, with one receipt and one
+``sla.alert`` per person; a worker killed inside its sweep's transaction leaves nothing, and
+the next sweep sends."""
 
 from __future__ import annotations
 
 import multiprocessing
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -14,7 +16,7 @@ from django.db import connection
 from inbox.models import Conversation
 from monitoring.models.sla import AlertReceipt, SlaAlert
 from tests.inbox.builders import conversation_with_messages
-from tests.monitoring.race_child import sweep_in_child
+from tests.monitoring.race_child import sweep_alone, sweep_in_child
 from tests.monitoring.sweep_builders import T0, alert_events, deadline_for, last_event_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -69,3 +71,60 @@ def test_two_sweeps_racing_alert_each_threshold_exactly_once(world):
     assert len(receipts) == 3 * DEADLINES and set(receipts.values()) == {1}
     events = Counter((e.user_id, e.data["id"]) for e in alert_events(start))
     assert len(events) == 3 * DEADLINES and set(events.values()) == {1}
+
+
+def test_a_worker_killed_inside_its_sweep_leaves_nothing_and_the_next_sweep_sends(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("a second process on the test database: PostgreSQL")
+    # Given a due deadline, and the database holding the sweep's first receipt (a sleep)
+    conversation = conversation_with_messages(world.shop_a1)
+    Conversation.objects.filter(id=conversation.id).update(assignee=world.agent_a1)
+    deadline = deadline_for(conversation, due_at=DUE, warnings=[240])
+    now = DUE - timedelta(hours=3)
+    start = last_event_id()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION hold_receipts() RETURNS trigger AS $$ BEGIN "
+            "PERFORM pg_sleep(120); RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER hold_receipts BEFORE INSERT ON monitoring_alertreceipt "
+            "FOR EACH ROW EXECUTE FUNCTION hold_receipts()"
+        )
+    # When a worker's sweep is inside its transaction (alert inserted, receipt held) and the
+    # worker is killed, its connection dying with it
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=sweep_alone, args=(connection.settings_dict["NAME"], now))
+    worker.start()
+    backend = _sleeping_backend()
+    worker.kill()
+    worker.join(timeout=30)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        cursor.execute("DROP TRIGGER hold_receipts ON monitoring_alertreceipt")
+    # Then nothing of its batch stayed: no alert, no receipt, no event, the threshold unmoved
+    assert not SlaAlert.objects.filter(deadline=deadline).exists()
+    assert alert_events(start) == []
+    deadline.refresh_from_db()
+    assert deadline.next_alert_at == DUE - timedelta(hours=4)
+    # And the next sweep sends it, once
+    from monitoring.sla.sweep import sla_sweep
+
+    assert sla_sweep(now=now + timedelta(minutes=1)).sent == 1
+    assert [e.user_id for e in alert_events(start)] == [world.agent_a1.pk]
+
+
+def _sleeping_backend(timeout: float = 90.0) -> int:
+    """The process id of the backend held in the receipt trigger's sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()"
+            )
+            row = cursor.fetchone()
+        if row:
+            return int(row[0])
+        time.sleep(0.2)
+    raise AssertionError("the worker's sweep never reached its receipts")
