@@ -351,7 +351,7 @@
 
   function refreshDues(root) {
     const now = Date.now();
-    $$("[data-due]", root).forEach((el) => {
+    $$(".qdue[data-due]", root).forEach((el) => {
       const due = Date.parse(el.dataset.due);
       if (isNaN(due)) return;
       const late = due <= now;
