@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import logging
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import (
@@ -220,6 +220,54 @@ def event_publish(
     return event
 
 
+@dataclass(frozen=True)
+class EventSpec:
+    """One event for :func:`events_publish` (the arguments of :func:`event_publish`)."""
+
+    organisation_id: int
+    type: EventKind | str
+    data: dict[str, Any]
+    shop_account_id: int | None = None
+    user_id: int | None = None
+
+
+def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
+    """:func:`event_publish` for many events of one transaction at once (a sweep telling
+    many people): one feed INSERT, one read of the transaction id, one push call after
+    commit for all of them, in order.
+
+    Keeps: every check of :func:`event_publish` (kind, audience, schema) holds for each, and
+    nothing is recorded when one fails; the feed ids are in ``specs``' order.
+    """
+    if not specs:
+        return []
+    feed = cast("FeedModel", apps.get_model(FEED_MODEL))
+    txid = _current_txid()
+    rows, groups = [], []
+    for spec in specs:
+        kind = event_kind_get(spec.type)
+        groups.append(_group_for(kind, spec.organisation_id, spec.shop_account_id, spec.user_id))
+        if _checking():
+            payload_check(kind, spec.data)
+        rows.append(
+            feed(
+                organisation_id=spec.organisation_id,
+                shop_account_id=spec.shop_account_id,
+                user_id=spec.user_id,
+                type=kind.name,
+                data=spec.data,
+                txid=txid,
+            )
+        )
+    events = feed.objects.bulk_create(rows)
+    messages = [
+        (group, {"type": "inbox.event", "event": {"id": e.id, "type": e.type, "data": e.data}})
+        for group, e in zip(groups, events, strict=True)
+    ]
+    transaction.on_commit(lambda: _push_many(messages))
+    return events
+
+
 def _group_for(
     kind: EventKind, organisation_id: int, shop_account_id: int | None, user_id: int | None
 ) -> str:
@@ -245,6 +293,22 @@ def _current_txid() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_xact_id()::text::bigint")
         return int(cursor.fetchone()[0])
+
+
+def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Push several events in one trip to the event loop (one ``async_to_sync``, not one each)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all() -> None:
+        for group, payload in messages:
+            try:
+                await layer.group_send(group, payload)
+            except Exception:  # recovered by the change feed, as in _push
+                logger.warning("could not push event to %s", group, exc_info=True)
+
+    async_to_sync(send_all)()
 
 
 def _push(group: str, payload: dict[str, Any]) -> None:

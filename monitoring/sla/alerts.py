@@ -223,7 +223,7 @@ def alerts_tell(tellings: list[Telling], *, now: datetime) -> int:
     INSERT for every receipt, one query per organisation for its channels, and the events.
     """
     from monitoring.events import SLA_ALERT
-    from scrm.events import event_publish
+    from scrm.events import EventSpec, events_publish
 
     receipts = [
         AlertReceipt(alert=t.alert, user_id=u, created_at=now)
@@ -232,20 +232,19 @@ def alerts_tell(tellings: list[Telling], *, now: datetime) -> int:
     ]
     AlertReceipt.objects.bulk_create(receipts, ignore_conflicts=True, batch_size=1000)
     with_channels: dict[int, bool] = {}
+    events = []
     for t in tellings:
         payload = alert_payload(t.alert, t.deadline)
-        for user_id in dict.fromkeys(t.user_ids):
-            event_publish(
-                organisation_id=t.alert.organisation_id,
-                type=SLA_ALERT,
-                data=payload,
-                user_id=user_id,
-            )
+        events += [
+            EventSpec(t.alert.organisation_id, SLA_ALERT, payload, user_id=user_id)
+            for user_id in dict.fromkeys(t.user_ids)
+        ]
         organisation = t.alert.organisation_id
         if organisation not in with_channels:
             with_channels[organisation] = _has_channels(organisation)
         if with_channels[organisation]:
             _channels_enqueue(t.alert)
+    events_publish(events)  # one feed INSERT and one push call for the whole batch
     return len(receipts)
 
 

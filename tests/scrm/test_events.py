@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import transaction
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED
@@ -15,11 +17,14 @@ from scrm.events import (
     Audience,
     EventAudienceMismatch,
     EventPayloadInvalid,
+    EventSpec,
     UnknownEventKind,
     event_kind_register,
     event_kind_unregister,
     event_publish,
+    events_publish,
     payload_check,
+    user_group,
 )
 from tests.inbox.event_payloads import marked
 
@@ -118,3 +123,56 @@ def test_production_publishes_a_drifted_payload_rather_than_lose_it(world, setti
 
 def test_audiences_are_the_three_groups():
     assert {a.value for a in Audience} == {"shop", "user", "supervisors"}
+
+
+def test_many_events_are_recorded_in_order_and_pushed_after_commit_or_not_at_all(
+    world, django_capture_on_commit_callbacks
+):
+    # Given a socket of agent a1 and one of agent a2 listening on their own groups
+    layer = get_channel_layer()
+    listening = {}
+    for person in (world.agent_a1, world.agent_a2):
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group(person.pk), channel)
+        listening[person.pk] = channel
+    specs = [
+        EventSpec(
+            world.org_a.id,
+            CONVERSATION_UPDATED,
+            marked(CONVERSATION_UPDATED, "one"),
+            shop_account_id=world.shop_a1.id,
+        ),
+        EventSpec(world.org_a.id, "sla.alert", _alert_example(), user_id=world.agent_a1.pk),
+        EventSpec(world.org_a.id, "sla.alert", _alert_example(), user_id=world.agent_a2.pk),
+    ]
+
+    # When they are published together and the transaction commits
+    with django_capture_on_commit_callbacks(execute=True) as pushes, transaction.atomic():
+        events = events_publish(specs)
+
+    # Then the feed has them in order, and each person's socket got theirs, once, after commit
+    assert [e.type for e in events] == ["conversation.updated", "sla.alert", "sla.alert"]
+    assert [e.id for e in events] == sorted(e.id for e in events)
+    assert list(InboxEvent.objects.order_by("id").values_list("id", flat=True)) == [
+        e.id for e in events
+    ]
+    assert len(pushes) == 1  # one push call for the whole batch
+    for event, person in ((events[1], world.agent_a1), (events[2], world.agent_a2)):
+        got = async_to_sync(layer.receive)(listening[person.pk])
+        assert (got["event"]["id"], got["event"]["type"]) == (event.id, "sla.alert")
+
+    # And a batch with one bad event records none of them
+    with pytest.raises(EventPayloadInvalid), transaction.atomic():
+        events_publish(
+            [
+                specs[1],
+                EventSpec(world.org_a.id, "sla.alert", {"id": 1}, user_id=world.agent_a1.pk),
+            ]
+        )
+    assert InboxEvent.objects.count() == 3
+
+
+def _alert_example() -> dict:
+    from scrm.events import event_kind_get
+
+    return dict(event_kind_get("sla.alert").example)
