@@ -1,8 +1,8 @@
 // SLA countdown badges on queue rows and case cards (templatetags/inbox_sla.py draws them):
-// the text ("2h 14m", "overdue 35m") and the colour (ok, warning from data-warn, breached
-// from data-due) tick here every 30 s without a reload; a "sla.deadline" event (inbox.js
-// re-dispatches each socket event as "scrm:event") updates or removes the badges of that
-// conversation or case. Strings come translated from the page (#sla-strings). No inline script.
+// the text ("2h 14m", "overdue 35m") ticks here every 30 s without a reload, and the colour
+// (ok, warning from data-warn, breached from data-due) changes at those very moments; a
+// "sla.deadline" event (inbox.js re-dispatches each socket event as "scrm:event") updates or
+// removes the badges of that conversation or case. Strings come translated from the page (#sla-strings). No inline script.
 (function () {
   "use strict";
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
@@ -51,6 +51,24 @@
   function tick(root) {
     const now = Date.now();
     $$("[data-sla-badge]", root).forEach((b) => paint(b, now));
+    boundarySchedule();
+  }
+
+  // The colour changes at a badge's warning and due times, not at the next 30-second tick:
+  // one timer for the nearest such moment on the page (the 30 s ticks keep the text going).
+  let boundaryTimer = null;
+  function boundarySchedule() {
+    const now = Date.now();
+    let next = Infinity;
+    $$("[data-sla-badge]").forEach((b) => {
+      [b.dataset.warn, b.dataset.due].forEach((v) => {
+        const at = v ? Date.parse(v) : NaN;
+        if (!isNaN(at) && at > now && at < next) next = at;
+      });
+    });
+    if (boundaryTimer) window.clearTimeout(boundaryTimer);
+    boundaryTimer = null;
+    if (next - now < 30000) boundaryTimer = window.setTimeout(() => tick(document), next - now + 50);
   }
 
   // A badge drawn from an event's deadline ({kind, due_at, warn_at, ...}) in the slot given.
@@ -79,6 +97,7 @@
     badge.append(hidden, text);
     paint(badge, Date.now());
     slot.replaceChildren(badge);
+    boundarySchedule();
   }
 
   function onDeadline(data) {
