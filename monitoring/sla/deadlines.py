@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -191,9 +191,13 @@ def deadlines_move(
         if due is None:
             off.append(row)
             continue
-        if due.due_at != row.due_at or row.next_alert_at is not None:
-            # A breach already alerted (next_alert_at null) stays alerted unless the due moved.
+        if due.due_at != row.due_at:
             row.next_alert_at = next_alert_at(due.due_at, rules.policy, now)
+        elif row.next_alert_at is not None:
+            # The same due time: a threshold that came while no sweep ran stays owed (from
+            # the one pending, not from now); a breach already alerted (null) stays alerted.
+            since = min(now, row.next_alert_at - timedelta(microseconds=1))
+            row.next_alert_at = next_alert_at(due.due_at, rules.policy, since)
         row.due_at, row.rule = due.due_at, due.rule
         kept.append(row)
     return kept, off
