@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from monitoring.models.sla import AlertKind, AlertReceipt, Deadline, SlaAlert
 
@@ -170,7 +171,14 @@ def _auto_assign(conversation_id: int) -> int | None:
     from inbox.services.assignment import conversation_auto_assign
     from inbox.services.events import conversation_event_publish
 
-    conversation = Conversation.objects.select_for_update().get(id=conversation_id)
+    # Never wait for the conversation: whoever holds it (a message being stored) may be
+    # waiting for this sweep's locked deadlines. Held: escalate now, as with nobody online.
+    rows = Conversation.objects.filter(id=conversation_id)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True, of=("self",))
+    conversation = rows.first()
+    if conversation is None:
+        return None
     chosen = conversation_auto_assign(conversation=conversation)
     if chosen is not None:
         fresh = Conversation.objects.select_related(
