@@ -3,7 +3,8 @@ person, then the organisation's channels (``monitoring.sla.channels``).
 
 Who (docs/sla.md, "Alerts"):
 
-* the subject's assignee (a conversation's; a case's linked conversation's);
+* the subject's assignee (a conversation's; a case's linked conversation's), while still an
+  active agent of the shop or supervisor of its organisation;
 * nobody assigned (or a case without a conversation): every agent of the shop;
 * a breach: the shop's organisation's supervisors and admins too (``escalated``);
 * a warning with nobody assigned: the conversation is first auto-assigned by the shop's rule
@@ -110,6 +111,12 @@ class People:
             self._assigns[shop_account_id] = mode not in (None, AssignmentMode.MANUAL)
         return self._assigns[shop_account_id]
 
+    def works_on(self, user_id: int, deadline: Deadline) -> bool:
+        """Whether an active agent of the deadline's shop or supervisor of its organisation."""
+        return user_id in self.agents(deadline.shop_account_id) or user_id in self.supervisors(
+            deadline.organisation_id
+        )
+
     def supervisors(self, organisation_id: int) -> tuple[int, ...]:
         if organisation_id not in self._supervisors:
             from inbox.models import Role
@@ -133,6 +140,8 @@ def audience_for(*, deadline: Deadline, kind: str, subject: Subject, people: Peo
     too for a breach and for a warning with nobody assigned. People of another shop or
     organisation are never in the answer."""
     assignee_id = subject.assignee_id
+    if assignee_id and not people.works_on(assignee_id, deadline):
+        assignee_id = None  # deactivated or off the shop since: as if nobody held it
     escalated = kind == AlertKind.BREACH or (kind == AlertKind.WARNING and assignee_id is None)
     users = [assignee_id] if assignee_id else list(people.agents(deadline.shop_account_id))
     if escalated:

@@ -5,16 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from inbox.models import Conversation
 from monitoring.models.sla import SlaAlert
 from monitoring.sla.recompute import deadlines_recompute
 from monitoring.sla.sweep import sla_sweep
+from tests.factories import make_person
+from tests.inbox.builders import conversation_with_messages
 from tests.monitoring.sla_builders import buyer, opened
+from tests.monitoring.sweep_builders import T0, deadline_for, told
 
 pytestmark = pytest.mark.django_db
 
 H = timedelta(hours=1)
+User = get_user_model()
 
 
 def test_a_recompute_before_the_sweep_keeps_a_warning_whose_time_has_come(world):
@@ -32,3 +38,18 @@ def test_a_recompute_before_the_sweep_keeps_a_warning_whose_time_has_come(world)
     assert first.next_alert_at == first.due_at - 4 * H
     sla_sweep(now=later)
     assert SlaAlert.objects.filter(deadline=first, kind="warning", threshold_minutes=240).exists()
+
+
+def test_a_warning_for_a_deactivated_assignee_goes_to_the_shops_agents_and_supervisors(world):
+    # Given a conversation held by an agent since deactivated, and a colleague on the shop
+    colleague = make_person(world.org_a, "agent", [world.shop_a1], username="colleague_rev")
+    conversation = conversation_with_messages(world.shop_a1)
+    Conversation.objects.filter(id=conversation.id).update(assignee=world.agent_a1)
+    User.objects.filter(id=world.agent_a1.id).update(is_active=False)
+    deadline = deadline_for(conversation, due_at=T0 + 24 * H)
+    # When its first warning comes
+    sla_sweep(now=T0 + 20 * H)
+    # Then the people still working on the shop are told (escalated), not the one who left
+    alert = SlaAlert.objects.get(deadline=deadline)
+    assert (alert.escalated, alert.assignee_id) == (True, None)
+    assert told(deadline, "warning", 240) == {colleague.pk, world.supervisor_a.pk}
