@@ -187,11 +187,6 @@ def same_day_due(start: datetime, *, calendar: CalendarSpec, cutoff: time) -> da
     raise CalendarError("no working day within reach")
 
 
-def local_time(moment: datetime, *, calendar: CalendarSpec) -> datetime:
-    """``moment`` on the shop's clock (for display)."""
-    return _as_utc(moment).astimezone(calendar.tz)
-
-
 # --- The stored form: BusinessCalendar.working_hours -----------------------------------------
 
 

@@ -21,7 +21,6 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Q, Value, When
-from django.utils import timezone
 
 from inbox.models import ShopAccount
 from inbox.services.sla_keys import sla_due_set
@@ -265,7 +264,3 @@ def deadline_payload(deadline: Deadline, *, time_zone: str, now: datetime) -> di
 def _shop_zone(shop_account_id: int) -> str:
     zone = ShopAccount.objects.filter(pk=shop_account_id).values_list("time_zone", flat=True)
     return zone.first() or "UTC"
-
-
-def now_or(now: datetime | None) -> datetime:
-    return now or timezone.now()
