@@ -316,9 +316,8 @@ SCRM_ORDER_SETTLED_FRESH_SECONDS = int(os.environ.get("SCRM_ORDER_SETTLED_FRESH_
 SCRM_CHAT_REPLY_TARGET_MINUTES = int(os.environ.get("SCRM_CHAT_REPLY_TARGET_MINUTES", 720))
 SCRM_CASE_DEFAULT_DEADLINE_HOURS = int(os.environ.get("SCRM_CASE_DEFAULT_DEADLINE_HOURS", 24))
 
-# Where people reach this server: links in alerts sent by e-mail and webhooks (no request to
-# take the address from in a worker).
-SCRM_PUBLIC_URL = os.environ.get("SCRM_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+# Where people reach this server (links in alerts sent by e-mail and webhooks): SCRM_PUBLIC_URL,
+# set under "platforms" below.
 # Outgoing webhooks (alert channels) call only https URLs of public addresses (scrm/outbound.py);
 # hosts named here (comma-separated names or IPs, e.g. "127.0.0.1,localhost" for a local demo
 # receiver) skip both checks.
@@ -541,7 +540,10 @@ LOGGING = {
 # The simulator of the TikTok Shop API is mounted under /simulator/tiktok/ when enabled (the
 # embedded default); the connector then talks to it over real HTTP instead of TikTok's hosts.
 SCRM_SIMULATOR_ENABLED = env_bool("SCRM_SIMULATOR", default=DEBUG or not SERVICES_MODE)
-SCRM_PUBLIC_URL = os.environ.get("SCRM_PUBLIC_URL", "http://127.0.0.1:8000")
+# Where people (and, in the embedded mode, the connector calling the simulator) reach this
+# server; also the links in alerts sent by e-mail and webhooks (a worker has no request to take
+# the address from).
+SCRM_PUBLIC_URL = os.environ.get("SCRM_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 _TIKTOK_DEFAULT_API = (
     SCRM_PUBLIC_URL + "/simulator/tiktok"
     if SCRM_SIMULATOR_ENABLED

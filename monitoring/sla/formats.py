@@ -31,6 +31,7 @@ from django.utils.translation import ngettext
 
 from inbox.selectors.for_apps import ShopFacts, organisation_member_names, shop_facts
 from monitoring.models import AlertChannel, AlertChannelKind, AlertKind, DeadlineKind, SlaAlert
+from monitoring.sla.calendar import time_zone_or_utc
 
 JSON_SIGNATURE_HEADER = "X-SCRM-Signature"
 DELIVERY_HEADER = "X-SCRM-Delivery"
@@ -70,6 +71,7 @@ def duration_text(minutes: int) -> str:
 
 def local_time_text(at: datetime, time_zone: str) -> str:
     """``2026-12-03 17:00 Asia/Shanghai (UTC+08:00)``: the shop's wall clock and its zone."""
+    time_zone = time_zone_or_utc(time_zone)  # a stale stored name never fails a delivery
     local = at.astimezone(ZoneInfo(time_zone))
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} {time_zone} (UTC{offset[:3]}:{offset[3:]})"
