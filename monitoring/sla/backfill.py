@@ -23,7 +23,7 @@ from django.utils import timezone
 from inbox.models import AfterSalesCase, CaseStage, Conversation, ConversationStatus
 from monitoring.models.sla import Deadline, DeadlineKind, DeadlineState
 from monitoring.sla.deadlines import Rules, SubjectRef, deadlines_open, subject_settle
-from monitoring.sla.lifecycle import _reply_kind
+from monitoring.sla.lifecycle import reply_kind
 
 BATCH = 200
 SAME_DAY = DeadlineKind.SAME_DAY.value
@@ -85,6 +85,15 @@ def _conversation_batch(*, after: int, now: datetime, batch: int, rules: dict) -
             pk__gt=after, waiting_since__isnull=False, status__in=WAITING_STATUSES
         )
         .exclude(_open_deadline("conversation"))
+        # a wait that had deadlines already (a robot's answer closed them, as the policy
+        # allows): not a request the tracker missed
+        .exclude(
+            Exists(
+                Deadline.objects.filter(
+                    conversation=OuterRef("pk"), started_at__gte=OuterRef("waiting_since")
+                )
+            )
+        )
         .order_by("pk")
         .select_for_update(of=("self",))[:batch]
     )
@@ -94,7 +103,7 @@ def _conversation_batch(*, after: int, now: datetime, batch: int, rules: dict) -
         started = row.waiting_since or now
         opened = deadlines_open(
             ref=ref,
-            requests=[(_reply_kind(row.pk), started), (SAME_DAY, started)],
+            requests=[(reply_kind(row.pk), started), (SAME_DAY, started)],
             rules=shop_rules,
             existing=[],
             now=now,

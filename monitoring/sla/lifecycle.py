@@ -67,7 +67,7 @@ def _human_answers(conversation_id: int) -> QuerySet[Message]:
     )
 
 
-def _reply_kind(conversation_id: int) -> str:
+def reply_kind(conversation_id: int) -> str:
     """first_reply while no human ever answered in the conversation, else next_reply."""
     answered = _human_answers(conversation_id).exists()
     return DeadlineKind.NEXT_REPLY.value if answered else DeadlineKind.FIRST_REPLY.value
@@ -148,7 +148,7 @@ def _open_reply(
     now: datetime,
     kind: str | None = None,
 ) -> None:
-    kind = kind or _reply_kind(ref.id)
+    kind = kind or reply_kind(ref.id)
     open_rows = deadlines_open(
         ref=ref,
         requests=[(kind, started_at), (SAME_DAY, started_at)],

@@ -71,3 +71,17 @@ def test_backfill_walks_every_batch(world):
     # Then every one of them got its deadlines
     assert result.conversations == 5
     assert all(set(opened(c)) == {"first_reply", "same_day"} for c in chats)
+
+
+def test_a_wait_whose_deadlines_a_robot_closed_is_not_reopened(world):
+    # Given a buyer waiting whose deadlines were closed by a robot's reply (the policy allows it)
+    chat = buyer(world.shop_a1, "bf-robot", TUE_10)
+    Deadline.objects.filter(conversation=chat).update(state="met", closed_at=TUE_10 + H)
+    Conversation.objects.filter(pk=chat.pk).update(sla_due_at=ANSWERED_SENTINEL)
+
+    # When the backfill runs
+    result = deadlines_backfill()
+
+    # Then that wait gets no second deadline
+    assert result.conversations == 0
+    assert not opened(chat)
