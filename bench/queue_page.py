@@ -68,11 +68,12 @@ GENERATE_CONVERSATIONS = """
 INSERT INTO inbox_conversation (
     organisation_id, shop_account_id, customer_id, platform_conversation_id, status, priority,
     assignee_id, unread_count, last_message_at, last_message_preview, last_buyer_message_at,
-    waiting_since, queue_key, snoozed_until, can_send_message, created_at, updated_at)
+    waiting_since, queue_key, snoozed_until, can_send_message, created_at, updated_at,
+    sla_due_at)
 SELECT %(org)s, shops[1 + (g %% %(n_shops)s)], customers[1 + (g * 7919) %% %(n_customers)s],
        'c' || g, st, 1 + (g %% 3 = 0)::int, NULL, (st IN ('open', 'pending'))::int * (g %% 4),
        w, 'Where is my order? #' || g, w, ws, coalesce(ws, '9999-01-01'::timestamptz),
-       NULL, true, w, w
+       NULL, true, w, w, '9999-01-01'::timestamptz
 FROM (
   SELECT g, w,
          CASE WHEN r < 30 THEN 'open' WHEN r < 40 THEN 'pending'
