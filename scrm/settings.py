@@ -484,6 +484,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MaterialKindEnum": "templates_app.models.MaterialKind",
         "CaseKindEnum": "inbox.models.aftersales.CaseKind",
+        # a queue row's type and an SLA alert's subject: one name for the one choice set
+        "SubjectTypeEnum": ["conversation", "case"],
     },
 }
 
