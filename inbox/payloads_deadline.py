@@ -20,7 +20,8 @@ def _field(info: Any, name: str) -> Any:
     return getattr(info, name, None)
 
 
-def _zone(name: str) -> zoneinfo.ZoneInfo:
+def zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
+    """The named zone, or UTC for a name the system does not know (a stale stored one)."""
     try:
         return zoneinfo.ZoneInfo(name or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -47,7 +48,7 @@ def deadline_payload(
         return None
     due_at: datetime = _field(info, "due_at")
     warn_at: datetime | None = _field(info, "warn_at")
-    zone = _zone(time_zone)
+    zone = zone_or_utc(time_zone)
     return {
         "kind": str(_field(info, "kind") or ""),
         "due_at": due_at.astimezone(zoneinfo.ZoneInfo("UTC")).isoformat(),

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from inbox.models.conversations import ANSWERED_SENTINEL
-from inbox.payloads_deadline import deadline_payload
+from inbox.payloads_deadline import deadline_payload, zone_or_utc
 
 Key = tuple[str, int]  # ("conversation" | "case", id)
 
@@ -72,14 +72,10 @@ def end_of_viewer_day(user: Any, now: datetime | None = None) -> datetime:
     """The "due today" view's bound: midnight ending today in the viewer's own time zone
     (``Member.time_zone``), as an aware time. A row is due today when its open deadline falls
     before it (overdue ones included)."""
-    import zoneinfo
     from datetime import time, timedelta
 
     from inbox.selectors.accounts import member_for
 
-    try:
-        zone = zoneinfo.ZoneInfo(member_for(user).time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
+    zone = zone_or_utc(member_for(user).time_zone)
     today = (now or timezone.now()).astimezone(zone).date()
     return datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone)

@@ -13,6 +13,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from inbox.payloads_deadline import zone_or_utc
+
 register = template.Library()
 
 
@@ -34,19 +36,12 @@ def badge_text(due_at: datetime, now: datetime) -> str:
     return countdown(left)
 
 
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def _at(value: datetime, zone: zoneinfo.ZoneInfo) -> str:
     return formats.date_format(value.astimezone(zone).replace(tzinfo=None), "SHORT_DATETIME_FORMAT")
 
 
 def badge_title(due_at: datetime, shop_zone: str, viewer_zone: str) -> str:
-    shop, viewer = _zone(shop_zone), _zone(viewer_zone)
+    shop, viewer = zone_or_utc(shop_zone), zone_or_utc(viewer_zone)
     return _("Due %(shop)s shop time (%(shop_zone)s) · %(viewer)s your time (%(viewer_zone)s)") % {
         "shop": _at(due_at, shop),
         "shop_zone": str(shop),
@@ -109,5 +104,5 @@ def sla_strings(context: Any) -> dict[str, str]:
         ),
         "reply_due": _("Reply due:"),
         "decision_due": _("Decision due:"),
-        "viewer_zone": str(_zone(_viewer_zone(context))),
+        "viewer_zone": str(zone_or_utc(_viewer_zone(context))),
     }
