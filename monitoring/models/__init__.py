@@ -1,5 +1,6 @@
-"""monitoring's records: the audit and security logs (``audit``) and the SLA tracker
-(``sla``: policies, calendars, deadlines, alerts, channels)."""
+"""monitoring's records: the audit and security logs (``audit``), the SLA tracker
+(``sla``: policies, calendars, deadlines, alerts, channels) and the sensitive-word monitor
+(``words``: lists, violations, buyer risk tags)."""
 
 from monitoring.models.audit import AuditEvent, SecurityEvent
 from monitoring.models.sla import (
@@ -18,22 +19,50 @@ from monitoring.models.sla import (
     SlaAlert,
     SlaPolicy,
 )
+from monitoring.models.words import (
+    DETECTOR_CATEGORIES,
+    AllowEntry,
+    AllowKind,
+    BuyerRisk,
+    CategoryRule,
+    RiskTag,
+    SendSource,
+    Violation,
+    ViolationStatus,
+    WordAction,
+    WordCategory,
+    WordEntry,
+    WordList,
+)
 
 __all__ = [
     "DEFAULT_WARNING_MINUTES",
+    "DETECTOR_CATEGORIES",
     "AlertChannel",
     "AlertChannelKind",
     "AlertDelivery",
     "AlertKind",
     "AlertReceipt",
+    "AllowEntry",
+    "AllowKind",
     "AuditEvent",
     "BusinessCalendar",
+    "BuyerRisk",
+    "CategoryRule",
     "Deadline",
     "DeadlineKind",
     "DeadlineState",
     "Holiday",
     "HolidaySource",
+    "RiskTag",
     "SecurityEvent",
+    "SendSource",
     "SlaAlert",
     "SlaPolicy",
+    "Violation",
+    "ViolationStatus",
+    "WordAction",
+    "WordCategory",
+    "WordEntry",
+    "WordList",
 ]

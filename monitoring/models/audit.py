@@ -8,14 +8,27 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
-    """One agent or system action, append-only. ``data`` never holds personal fields."""
+    """One agent or system action, append-only. ``data`` never holds personal fields.
+
+    The row keeps its actor's id and name itself (no constraint, nothing cascades), so deleting
+    or renaming a user changes no audit row; ``ip_digest`` is a keyed hash of the address
+    (comparable, not readable); ``shop_account_id`` is the shop the action concerned, if any.
+    """
 
     organisation = models.ForeignKey(
         "inbox.Organisation", on_delete=models.PROTECT, related_name="audit_events"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
+    actor_name = models.CharField(_("actor"), max_length=150, blank=True)
+    shop_account_id = models.BigIntegerField(null=True, blank=True)
+    ip_digest = models.CharField(_("address (keyed hash)"), max_length=32, blank=True)
     action = models.CharField(_("action"), max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
@@ -25,7 +38,11 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["organisation", "-id"], name="audit_org_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "-id"], name="audit_org_recent"),
+            models.Index(fields=["organisation", "actor", "-id"], name="audit_org_actor"),
+            models.Index(fields=["organisation", "action", "-id"], name="audit_org_action"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
