@@ -35,6 +35,9 @@ urlpatterns = [
     # The SLA tracker: settings pages, the bell, the at-risk view; and their API.
     path("sla/", include("monitoring.web.urls")),
     path("api/v1/sla/", include("monitoring.api_urls")),
+    # The sensitive-word monitor, violations and the audit log: pages and API.
+    path("monitoring/", include("monitoring.web.monitor_urls")),
+    path("api/v1/monitoring/", include("monitoring.apis.urls")),
     path("api/v1/", include("inbox.urls")),
     # With or without the slash, as the ASGI ingress (inbox/ingress.py): APPEND_SLASH cannot
     # redirect a POST.
