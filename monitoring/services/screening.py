@@ -17,6 +17,15 @@ class ScreeningResult:
     reason: str = ""
 
 
-def screen_outgoing(*, organisation_id: int, shop_account_id: int, text: str) -> ScreeningResult:
+def screen_outgoing(
+    *,
+    organisation_id: int,
+    shop_account_id: int | None,
+    text: str,
+    source: str = "reply",
+    actor: object = None,
+    conversation_id: int | None = None,
+    record: bool = True,
+) -> ScreeningResult:
     """Screen a reply; the caller refuses it when ``blocked`` and sends ``text`` otherwise."""
     return ScreeningResult(text=text)
