@@ -95,3 +95,40 @@ SLA_DEADLINE = event_kind_register(
     example=SLA_DEADLINE_EXAMPLE,
     audience=Audience.SHOP,
 )
+
+
+# --- violation.flagged -----------------------------------------------------------------------
+class ViolationFlaggedPayload(TypedDict):
+    """A send matched the sensitive-word monitor: ids and enumerated values only (never the
+    text: supervisors read it, decrypted, on the review page or through the API)."""
+
+    id: int  # the violation's
+    shop_account_id: int | None
+    conversation_id: int | None  # null: a quick reply saved, or a bulk send
+    actor_id: int | None
+    actor_name: str
+    category: str  # the most severe match's (monitoring.models.WordCategory)
+    action: str  # "block" | "mask" | "flag": what the monitor did to the send
+    source: str  # reply, case_decision, quick_reply, bulk, automatic
+    created_at: str
+
+
+VIOLATION_FLAGGED_EXAMPLE: ViolationFlaggedPayload = {
+    "id": 77,
+    "shop_account_id": 2,
+    "conversation_id": 42,
+    "actor_id": 5,
+    "actor_name": "Li Na",
+    "category": "off_platform",
+    "action": "block",
+    "source": "reply",
+    "created_at": "2026-12-03T09:14:05+00:00",
+}
+
+VIOLATION_FLAGGED = event_kind_register(
+    name="violation.flagged",
+    description="a send matched the sensitive-word monitor (a violation to review)",
+    schema=ViolationFlaggedPayload,
+    example=VIOLATION_FLAGGED_EXAMPLE,
+    audience=Audience.SUPERVISORS,
+)
