@@ -118,6 +118,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # A NUL in the path or query string is a 400 before any view (PostgreSQL refuses it).
     "scrm.params.RejectMalformedQueryMiddleware",
+    # The client's address for the audit events this request writes (kept as a keyed hash).
+    "monitoring.audit_log.address.AuditAddressMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
