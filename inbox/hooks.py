@@ -11,7 +11,7 @@ from inbox.selectors.accounts import AnyUser
 from scrm.hooks import Hook
 
 if TYPE_CHECKING:
-    from inbox.models import AfterSalesCase, Conversation
+    from inbox.models import AfterSalesCase, Conversation, Message
     from inbox.services.conversation_state import StateChange
 
 
@@ -58,13 +58,16 @@ class MessagesStored:
     """Ingestion stored new visible buyer messages or robot/auto-replies in a conversation.
 
     ``conversation`` is the row as written (locked), ``change`` what its state transition did,
-    ``buyer_times`` and ``robot_times`` the platform times of the new messages, oldest first.
+    ``buyer_times`` and ``robot_times`` the platform times of the new messages, oldest first;
+    ``buyer_messages`` the new visible buyer messages themselves, as written (the monitor scans
+    them for risk tags).
     """
 
     conversation: Conversation
     change: StateChange
     buyer_times: tuple[datetime, ...]
     robot_times: tuple[datetime, ...]
+    buyer_messages: tuple[Message, ...] = ()
 
 
 # Emitted by ``inbox.services.ingestion.messages_store`` after the conversation's state moved;

@@ -204,6 +204,7 @@ def messages_store(
                 change=change,
                 buyer_times=tuple(m.sent_at for m in inbound),
                 robot_times=tuple(robot),
+                buyer_messages=tuple(inbound),
             )
         )
     if created:
