@@ -43,3 +43,21 @@ def sla_digest() -> int:
     from monitoring.sla.digest import sla_digest as digest
 
     return digest()
+
+
+@shared_task(acks_late=True)
+def audit_seal(organisation_id: int) -> int:
+    """Seal the organisation's committed audit rows into its chain (enqueued on commit by
+    ``audit_record``; ids only). Returns at once when another sealer is on it."""
+    from monitoring.audit_chain.sealer import seal_organisation
+
+    return seal_organisation(organisation_id)
+
+
+@shared_task(acks_late=True)
+def audit_seal_sweep() -> int:
+    """Every 30 s: seal whatever no on-commit task sealed (a lost task, a broker down), so
+    every committed audit row is sealed within a minute."""
+    from monitoring.audit_chain.sealer import seal_sweep
+
+    return seal_sweep()

@@ -2,7 +2,7 @@
 (``sla``: policies, calendars, deadlines, alerts, channels) and the sensitive-word monitor
 (``words``: lists, violations, buyer risk tags)."""
 
-from monitoring.models.audit import AuditEvent, SecurityEvent
+from monitoring.models.audit import AuditChainHead, AuditEvent, SecurityEvent
 from monitoring.models.sla import (
     DEFAULT_WARNING_MINUTES,
     AlertChannel,
@@ -45,6 +45,7 @@ __all__ = [
     "AlertReceipt",
     "AllowEntry",
     "AllowKind",
+    "AuditChainHead",
     "AuditEvent",
     "BusinessCalendar",
     "BuyerRisk",

@@ -1,9 +1,12 @@
-"""The audit log and the operators' security log (the tamper-evident chain is a later issue)."""
+"""The audit log (tamper-evident: row MACs and a per-organisation chain, docs/audit.md) and the
+operators' security log."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -33,7 +36,15 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set before the insert (not auto_now_add): the row MAC covers it.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    nonce = models.CharField(max_length=16, blank=True, editable=False)
+    key_id = models.CharField(max_length=16, blank=True, editable=False)
+    row_mac = models.CharField(max_length=64, blank=True, editable=False)
+    seq = models.BigIntegerField(null=True, blank=True, editable=False)
+    chain_mac = models.CharField(max_length=64, blank=True, editable=False)
+    seal_key_id = models.CharField(max_length=16, blank=True, editable=False)
+    sealed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("audit event")
@@ -42,10 +53,38 @@ class AuditEvent(models.Model):
             models.Index(fields=["organisation", "-id"], name="audit_org_recent"),
             models.Index(fields=["organisation", "actor", "-id"], name="audit_org_actor"),
             models.Index(fields=["organisation", "action", "-id"], name="audit_org_action"),
+            models.Index(
+                fields=["organisation", "id"], condition=Q(seq=None), name="audit_unsealed"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "seq"], name="audit_org_seq_unique"),
+            # A byte-for-byte copy of a row (same nonce, same MAC) is refused.
+            models.UniqueConstraint(fields=["row_mac"], name="audit_row_mac_unique"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """Where an organisation's chain ends: the last sealed ``seq`` and its ``chain_mac``. Its
+    row is the sealer's lock (``SELECT ... FOR UPDATE SKIP LOCKED``): one sealer per
+    organisation at a time, and writers never touch it."""
+
+    organisation = models.OneToOneField(
+        "inbox.Organisation", on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    seq = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+        verbose_name_plural = _("audit chain heads")
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}@{self.seq}"
 
 
 class SecurityEvent(models.Model):
