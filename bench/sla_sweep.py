@@ -1,7 +1,14 @@
 """The SLA sweep over 1M open deadlines on PostgreSQL (issue 14): one sweep when few are due
 (target ≤ 50 ms), and the sweeps that clear 10,000 falling due at once.
 
-``.venv/bin/python -m bench.sla_sweep [--deadlines 1000000] [--burst 10000]``
+``.venv/bin/python -m bench.sla_sweep [--deadlines 1000000] [--burst 10000] [--keep]
+[--baseline REV] [--profile]``
+
+``--keep`` leaves the seeded database in place and reuses it on the next run (same size: no
+seeding; the sweeps run at the seeding's ``now``, kept in a table of the bench's own).
+``--baseline REV`` loads ``monitoring/sla/sweep.py`` and ``alerts.py`` as they were at a git
+revision into this process and times them interleaved with the working tree's, sweep for
+sweep, on the same database: the ratio is what a change did, whatever the machine's load.
 
 Seeded with COPY on a superuser connection (foreign-key triggers off for that session):
 conversations of ten shops (half assigned), two open deadlines each (first reply, same day)
@@ -14,10 +21,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
+import os
+import pstats
 import random
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+import types
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,6 +43,7 @@ DB_NAME = "scrm_bench_sla_sweep"
 SHOPS = 10
 FEW_DUE = 20
 RUNS = 7
+_db = [DB_NAME]  # the database in use (--db)
 
 
 def world() -> dict:
@@ -90,7 +104,7 @@ def _next_alert_at(due: datetime, now: datetime) -> datetime:
     return due
 
 
-def seed(w: dict, n_deadlines: int, now: datetime) -> dict[str, float]:
+def seed(w: dict, n_deadlines: int, now: datetime, db_name: str = DB_NAME) -> dict[str, float]:
     """``n_deadlines / 2`` waiting conversations with two open deadlines each, by COPY."""
     from django.db import connections
 
@@ -98,7 +112,7 @@ def seed(w: dict, n_deadlines: int, now: datetime) -> dict[str, float]:
     rnd = random.Random(14)
     n_conv = n_deadlines // 2
     steps = {}
-    with _admin(DB_NAME) as conn, conn.cursor() as cur:
+    with _admin(db_name) as conn, conn.cursor() as cur:
         cur.execute("SET TIME ZONE 'UTC'")
         cur.execute("SET session_replication_role = replica")
         cur.execute("SET synchronous_commit = off")
@@ -172,7 +186,7 @@ def seed(w: dict, n_deadlines: int, now: datetime) -> dict[str, float]:
 
 def make_due(ids: list[int], now: datetime) -> None:
     """These deadlines' 4 h warning has just passed (due in 2 h) and none is recorded yet."""
-    with _admin(DB_NAME) as conn, conn.cursor() as cur:
+    with _admin(_db[0]) as conn, conn.cursor() as cur:
         alerts = "SELECT id FROM monitoring_slaalert WHERE deadline_id = ANY(%s)"
         for table in ("monitoring_alertreceipt", "monitoring_alertdelivery"):
             cur.execute(f"DELETE FROM {table} WHERE alert_id IN ({alerts})", (ids,))  # noqa: S608
@@ -183,12 +197,57 @@ def make_due(ids: list[int], now: datetime) -> None:
         )
 
 
-def timed_sweep(now: datetime, budget: float = 600.0) -> tuple[float, SweepResult]:
+Sweep = Callable[..., "SweepResult"]
+
+
+def current_sweep() -> Sweep:
     from monitoring.sla.sweep import sla_sweep
 
+    return sla_sweep
+
+
+def baseline_sweep(rev: str) -> Sweep:
+    """``sla_sweep`` as it was at ``rev`` (its sweep.py and alerts.py; the rest is today's),
+    loaded under other module names beside the working tree's."""
+
+    def load(name: str, path: str, replace: tuple[str, str] | None = None) -> types.ModuleType:
+        source = subprocess.run(
+            ["git", "show", f"{rev}:{path}"], cwd=c.ROOT, check=True, capture_output=True, text=True
+        ).stdout
+        if replace:
+            source = source.replace(*replace)
+        module = types.ModuleType(name)
+        module.__file__ = f"{rev}:{path}"
+        sys.modules[name] = module
+        exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
+        return module
+
+    load("bench_baseline_alerts", "monitoring/sla/alerts.py")
+    sweep = load(
+        "bench_baseline_sweep",
+        "monitoring/sla/sweep.py",
+        ("from monitoring.sla.alerts import", "from bench_baseline_alerts import"),
+    )
+    return sweep.sla_sweep
+
+
+def timed_sweep(
+    now: datetime, budget: float = 600.0, sweep: Sweep | None = None
+) -> tuple[float, SweepResult]:
+    sweep = sweep or current_sweep()
     t0 = time.perf_counter()
-    result = sla_sweep(now=now, budget_seconds=budget)
+    result = sweep(now=now, budget_seconds=budget)
     return (time.perf_counter() - t0) * 1000, result
+
+
+def counted_sweep(now: datetime, sweep: Sweep) -> int:
+    """How many queries one sweep makes (an untimed run: capturing costs time)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        sweep(now=now, budget_seconds=600.0)
+    return len(queries)
 
 
 @contextlib.contextmanager
@@ -219,63 +278,126 @@ def explain(now: datetime) -> list[str]:
         return [row[0] for row in cur.fetchall()]
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def seeded(db_name: str) -> tuple[int, datetime] | None:
+    """The kept database's size and seeding time, if it holds a finished seeding."""
+    import psycopg
+
+    try:
+        with _admin(db_name) as conn:
+            row = conn.execute("SELECT deadlines, seeded_at FROM bench_seed").fetchone()
+    except psycopg.Error:
+        return None
+    return (row[0], row[1]) if row else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deadlines", type=int, default=1_000_000)
-    parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument("--burst", type=int, default=10_000, help="0: no burst")
+    parser.add_argument("--db", default=DB_NAME, help="a name starting scrm_bench")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the seeded db")
+    parser.add_argument("--baseline", metavar="REV", help="also time sweep.py/alerts.py at REV")
+    parser.add_argument("--profile", action="store_true", help="cProfile one 20-due sweep")
     args = parser.parse_args()
-    c.database_create(DB_NAME)
-    try:
-        c.setup_django(DB_NAME)
+    _db[0] = args.db
+    kept = seeded(args.db) if args.keep else None
+    if kept and kept[0] == args.deadlines:
+        c.setup_django(args.db)
+        now = kept[1]
+        print(f"reusing {args.db}: {kept[0]:,} open deadlines seeded at {now:%H:%M:%S} UTC")
+    else:
+        c.database_create(args.db)
+        c.setup_django(args.db)
         c.migrate()
         now = datetime.now(UTC)
         w = world()
-        steps = seed(w, args.deadlines, now)
+        steps = seed(w, args.deadlines, now, args.db)
+        with _admin(args.db) as conn:
+            conn.execute("CREATE TABLE bench_seed (deadlines int, seeded_at timestamptz)")
+            conn.execute("INSERT INTO bench_seed VALUES (%s, %s)", (args.deadlines, now))
         print(
             f"seeded {args.deadlines:,} open deadlines: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items())
         )
+    try:
         run(args, now)
     finally:
-        c.database_drop(DB_NAME)
+        if not args.keep:
+            c.database_drop(args.db)
     return 0
 
 
-def run(args: argparse.Namespace, now: datetime) -> None:
+def _sample(n: int) -> list[int]:
     from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute("SELECT min(id), max(id) FROM monitoring_deadline")
         low, high = cur.fetchone()
-    rnd = random.Random(1)
+    return _rnd.sample(range(low, high + 1), n)
+
+
+_rnd = random.Random(1)
+
+
+def few_due(now: datetime, sweeps: dict[str, Sweep]) -> dict[str, list[float]]:
+    """``RUNS`` sweeps of each with ``FEW_DUE`` deadlines just past their warning, interleaved
+    (a, b, a, b, ...) so both see the same load."""
+    times: dict[str, list[float]] = {name: [] for name in sweeps}
+    for _ in range(RUNS):
+        for name, sweep in sweeps.items():
+            make_due(_sample(FEW_DUE), now)
+            ms, result = timed_sweep(now, sweep=sweep)
+            assert result.sent == FEW_DUE, (name, result)
+            times[name].append(ms)
+    return times
+
+
+def run(args: argparse.Namespace, now: datetime) -> None:
+    sweeps = {"HEAD" if not args.baseline else "working tree": current_sweep()}
+    if args.baseline:
+        sweeps[args.baseline] = baseline_sweep(args.baseline)
+    print(f"load average before: {_load()}")
     # Nothing due: the index probe alone
     empty = [timed_sweep(now)[0] for _ in range(RUNS)]
-    # A few due (the steady state: a handful of thresholds each minute)
-    few = []
-    for _ in range(RUNS):
-        make_due(rnd.sample(range(low, high + 1), FEW_DUE), now)
-        ms, result = timed_sweep(now)
-        assert result.sent == FEW_DUE, result
-        few.append(ms)
-    # The same with no Redis behind the events (a layer in memory): the database's share
-    with memory_layer():
-        few_db = []
-        for _ in range(RUNS):
-            make_due(rnd.sample(range(low, high + 1), FEW_DUE), now)
-            few_db.append(timed_sweep(now)[0])
     print(f"sweep, nothing due:   median {statistics.median(empty):6.1f} ms, max {max(empty):.1f}")
-    print(
-        f"sweep, {FEW_DUE} due:        median {statistics.median(few):6.1f} ms, max {max(few):.1f}"
-    )
-    print(
-        f"  of which the database: median {statistics.median(few_db):6.1f} ms "
-        "(the same sweeps with the events pushed to an in-memory layer, not Redis)"
-    )
+    for name, sweep in sweeps.items():
+        make_due(_sample(FEW_DUE), now)
+        print(f"queries of a {FEW_DUE}-due sweep ({name}): {counted_sweep(now, sweep)}")
+    # A few due (the steady state: a handful of thresholds each minute)
+    few = few_due(now, sweeps)
+    with memory_layer():  # no Redis behind the events: the database's and Python's share
+        few_db = few_due(now, sweeps)
+    first = next(iter(sweeps))
+    for name in sweeps:
+        ratio = statistics.median(few[first]) / statistics.median(few[name])
+        print(
+            f"sweep, {FEW_DUE} due ({name}): median {statistics.median(few[name]):6.1f} ms, "
+            f"max {max(few[name]):.1f}; events in memory: median "
+            f"{statistics.median(few_db[name]):6.1f} ms"
+            + (f"; {first} / {name}: {ratio:.2f}" if name != first else "")
+        )
+    print(f"load average after: {_load()}")
+    if args.profile:
+        make_due(_sample(FEW_DUE), now)
+        profile = cProfile.Profile()
+        profile.runcall(current_sweep(), now=now)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     for line in explain(now):
         print("   ", line)
-    # A burst: many fall due at once; sweeps follow one another (as beat sends them) until
-    # every alert is out
-    make_due(rnd.sample(range(low, high + 1), args.burst), now)
+    if args.burst:
+        burst(args.burst, now)
+
+
+def burst(n: int, now: datetime) -> None:
+    """Many fall due at once; sweeps follow one another (as beat sends them) until every
+    alert is out."""
+    from django.db import connection
+
+    make_due(_sample(n), now)
     total_ms, sweeps, batches, sent = 0.0, 0, 0, 0
     while True:
         ms, result = timed_sweep(now, budget=45.0)
@@ -284,9 +406,9 @@ def run(args: argparse.Namespace, now: datetime) -> None:
         total_ms, sweeps = total_ms + ms, sweeps + 1
         batches, sent = batches + result.batches, sent + result.sent
     print(
-        f"sweep, {args.burst:,} due at once: {total_ms / 1000:.1f} s in {sweeps} sweeps, "
+        f"sweep, {n:,} due at once: {total_ms / 1000:.1f} s in {sweeps} sweeps, "
         f"{batches} batches of 500 ({sent / (total_ms / 1000):,.0f} alerts/s, "
-        f"{total_ms / max(batches, 1):.0f} ms a batch); told {sent:,}"
+        f"{total_ms / max(batches, 1):.0f} ms a batch); told {sent:,}; load {_load()}"
     )
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM monitoring_alertreceipt")

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Case, CharField, F, Value, When
 
 from monitoring.models.sla import AlertKind, AlertReceipt, Deadline, SlaAlert
 
@@ -72,44 +73,52 @@ def subjects_for(deadlines: Iterable[Deadline]) -> dict[int, Subject]:
 
 
 class People:
-    """The agents of each shop, the supervisors of each organisation and whether a shop
-    assigns automatically, each read once per sweep batch (active users only; an agent counts
-    for a shop of their own organisation)."""
+    """Who an alert can go to, read for many shops at once and kept for one sweep: the agents
+    of each shop, the supervisors and admins of each organisation (active users only; an
+    agent counts for a shop of their own organisation), whether a shop assigns automatically,
+    and whether an organisation has an active alert channel.
+
+    :meth:`load` reads all of it for the shops and organisations not yet known in one query
+    (the sweep calls it once per batch); a shop or organisation asked for without a load is
+    read then, in one query. A sweep lasts under a minute: a person deactivated meanwhile may
+    still be told by that sweep, as by one that had started a moment earlier.
+    """
 
     def __init__(self) -> None:
         self._agents: dict[int, tuple[int, ...]] = {}
         self._supervisors: dict[int, tuple[int, ...]] = {}
         self._assigns: dict[int, bool] = {}
+        self._channels: dict[int, bool] = {}
+
+    def load(self, *, shop_account_ids: Iterable[int], organisation_ids: Iterable[int]) -> None:
+        """Read the shops' and organisations' people not read yet, in one query."""
+        shops = {s for s in shop_account_ids if s not in self._assigns}
+        orgs = {o for o in organisation_ids if o not in self._supervisors}
+        if not shops and not orgs:
+            return
+        found: dict[tuple[str, int], list[int]] = {}
+        for what, key, value in _people_rows(shops, orgs):
+            found.setdefault((what, key), []).append(value)
+        for shop in shops:
+            self._agents[shop] = tuple(sorted(set(found.get((_AGENT, shop), ()))))
+            self._assigns[shop] = bool(found.get((_AUTO, shop), [0])[0])
+        for org in orgs:
+            self._supervisors[org] = tuple(sorted(set(found.get((_SUPERVISOR, org), ()))))
+            self._channels[org] = (_CHANNEL, org) in found
 
     def agents(self, shop_account_id: int) -> tuple[int, ...]:
-        if shop_account_id not in self._agents:
-            from inbox.models import Role
-
-            User = get_user_model()
-            self._agents[shop_account_id] = tuple(
-                User.objects.filter(
-                    is_active=True,
-                    shop_memberships__shop_account_id=shop_account_id,
-                    member__role=Role.AGENT,
-                    member__organisation__shop_accounts=shop_account_id,
-                )
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
+        self.load(shop_account_ids=[shop_account_id], organisation_ids=[])
         return self._agents[shop_account_id]
 
     def auto_assigns(self, shop_account_id: int) -> bool:
         """Whether the shop assigns automatically (its rule is not manual)."""
-        if shop_account_id not in self._assigns:
-            from inbox.models import AssignmentMode, ShopAccount
-
-            mode = (
-                ShopAccount.objects.filter(id=shop_account_id)
-                .values_list("assignment_mode", flat=True)
-                .first()
-            )
-            self._assigns[shop_account_id] = mode not in (None, AssignmentMode.MANUAL)
+        self.load(shop_account_ids=[shop_account_id], organisation_ids=[])
         return self._assigns[shop_account_id]
+
+    def has_channels(self, organisation_id: int) -> bool:
+        """Whether the organisation has an active alert channel (e-mail, webhook)."""
+        self.load(shop_account_ids=[], organisation_ids=[organisation_id])
+        return self._channels[organisation_id]
 
     def works_on(self, user_id: int, deadline: Deadline) -> bool:
         """Whether an active agent of the deadline's shop or supervisor of its organisation."""
@@ -118,20 +127,44 @@ class People:
         )
 
     def supervisors(self, organisation_id: int) -> tuple[int, ...]:
-        if organisation_id not in self._supervisors:
-            from inbox.models import Role
-
-            User = get_user_model()
-            self._supervisors[organisation_id] = tuple(
-                User.objects.filter(
-                    is_active=True,
-                    member__organisation_id=organisation_id,
-                    member__role__in=[Role.SUPERVISOR, Role.ADMIN],
-                )
-                .order_by("id")
-                .values_list("id", flat=True)
-            )
+        self.load(shop_account_ids=[], organisation_ids=[organisation_id])
         return self._supervisors[organisation_id]
+
+
+_AGENT, _SUPERVISOR, _AUTO, _CHANNEL = "agent", "supervisor", "auto", "channel"
+
+
+def _people_rows(shops: set[int], orgs: set[int]) -> list[tuple[str, int, int]]:
+    """(what, shop or organisation id, value) rows: each shop's agents' user ids and whether
+    it assigns automatically (1/0), each organisation's supervisors' and admins' user ids and
+    its active channels' ids; one query (a UNION ALL; a part with no ids is left out)."""
+    from inbox.models import AssignmentMode, Role, ShopAccount
+    from monitoring.models.sla import AlertChannel
+
+    User = get_user_model()
+    active = User.objects.filter(is_active=True).order_by()
+    agents = active.filter(
+        member__role=Role.AGENT,
+        shop_memberships__shop_account_id__in=shops,
+        shop_memberships__shop_account__organisation_id=F("member__organisation_id"),
+    ).values_list(_label(_AGENT), "shop_memberships__shop_account_id", "id")
+    supervisors = active.filter(
+        member__organisation_id__in=orgs, member__role__in=[Role.SUPERVISOR, Role.ADMIN]
+    ).values_list(_label(_SUPERVISOR), "member__organisation_id", "id")
+    auto = Case(When(assignment_mode=AssignmentMode.MANUAL, then=Value(0)), default=Value(1))
+    modes = (
+        ShopAccount.objects.filter(id__in=shops).order_by().values_list(_label(_AUTO), "id", auto)
+    )
+    channels = (
+        AlertChannel.objects.filter(organisation_id__in=orgs, is_active=True)
+        .order_by()
+        .values_list(_label(_CHANNEL), "organisation_id", "id")
+    )
+    return list(agents.union(supervisors, modes, channels, all=True))
+
+
+def _label(what: str) -> Value:
+    return Value(what, output_field=CharField())
 
 
 def audience_for(*, deadline: Deadline, kind: str, subject: Subject, people: People) -> Audience:
@@ -230,14 +263,15 @@ class Telling:
     deadline: Deadline | None
 
 
-def alerts_tell(tellings: list[Telling], *, now: datetime) -> int:
+def alerts_tell(tellings: list[Telling], *, now: datetime, people: People | None = None) -> int:
     """Put each recorded alert in its people's bells, publish ``sla.alert`` to each person,
     and hand each alert to the organisation's channels; returns how many receipts were made.
 
     Keeps: call it inside the transaction that inserted the alerts, once per inserted alert
     (a receipt is unique per alert and person, so a second call tells nobody twice); the
     events and channel deliveries go out on commit, so a rolled-back sweep tells nobody. One
-    INSERT for every receipt, one query per organisation for its channels, and the events.
+    INSERT for every receipt, the events (one payload per alert, whoever receives it), and
+    whether each organisation has channels (from ``people`` when loaded, else one query).
     """
     from monitoring.events import SLA_ALERT
     from scrm.events import EventSpec, events_publish
@@ -258,7 +292,9 @@ def alerts_tell(tellings: list[Telling], *, now: datetime) -> int:
         ]
         organisation = t.alert.organisation_id
         if organisation not in with_channels:
-            with_channels[organisation] = _has_channels(organisation)
+            with_channels[organisation] = (
+                people.has_channels(organisation) if people else _has_channels(organisation)
+            )
         if with_channels[organisation]:
             _channels_enqueue(t.alert)
     events_publish(events)  # one feed INSERT and one push call for the whole batch
