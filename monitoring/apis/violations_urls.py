@@ -3,6 +3,26 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from monitoring.apis import violations
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("violations/", violations.ViolationList.as_view(), name="violation-list"),
+    path("violations/<int:pk>/", violations.ViolationDetail.as_view(), name="violation-detail"),
+    path(
+        "violations/<int:pk>/acknowledge/",
+        violations.ViolationAcknowledge.as_view(),
+        name="violation-acknowledge",
+    ),
+    path(
+        "violations/<int:pk>/dismiss/",
+        violations.ViolationDismiss.as_view(),
+        name="violation-dismiss",
+    ),
+    path(
+        "violations/<int:pk>/escalate/",
+        violations.ViolationEscalate.as_view(),
+        name="violation-escalate",
+    ),
+]

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from monitoring.models import Violation, WordAction
+from monitoring.services.violation_review import violation_raised
 from monitoring.words.screener import Match
 
 logger = logging.getLogger(__name__)
@@ -61,11 +62,13 @@ def violation_record(
     rest), every match, the action taken; ``category`` is the most severe match's.
 
     Keeps: written in the caller's transaction (see the module docstring for blocked sends);
-    nothing personal leaves the row (no log, no audit data with the text).
+    audited as ``violation.raised`` and published as ``violation.flagged`` to the supervisors
+    in the same transaction; nothing personal leaves the row (no log, no audit data or event
+    with the text).
     """
     ordered = sorted(matches, key=lambda m: (_SEVERITY.get(m.action, 3), m.start))  # type: ignore[call-overload]
     known = actor is not None and getattr(actor, "is_authenticated", False)
-    return Violation.objects.create(
+    violation = Violation.objects.create(
         organisation_id=organisation_id,
         shop_account_id=shop_account_id,
         conversation_id=conversation_id,
@@ -77,6 +80,9 @@ def violation_record(
         text=text,
         matches=match_dicts(matches),
     )
+    # Audited (ids and values only) and told live to the organisation's supervisors.
+    violation_raised(violation)
+    return violation
 
 
 def violation_defer(**kwargs: Any) -> bool:
