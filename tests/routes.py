@@ -92,6 +92,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "decision": "REJECT_REFUND",
         "reject_reason": "seller_reject_apply_no_evidence",
     },
+    ("monitor_api:screen", "post"): {"text": "hello", "shop_account": "@shop"},
 }
 
 # The query that makes a GET route show everything it can (the access test reads it).
