@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from monitoring.apis import audit
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("audit/", audit.AuditEventList.as_view(), name="audit-list"),
+    path("audit/export/", audit.AuditEventExport.as_view(), name="audit-export"),
+]

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from monitoring.web import audit, audit_behaviour
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("audit/", audit.audit_log_page, name="audit"),
+    path("audit/export.csv", audit.audit_log_csv, name="audit-csv"),
+    path("behaviour/", audit_behaviour.behaviour_page, name="behaviour"),
+]
