@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from monitoring.apis import words
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("screen/", words.Screen.as_view(), name="screen"),
+]

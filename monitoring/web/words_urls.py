@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from monitoring.web import words
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("words/", words.words_list_page, name="words"),
+    path("words/export.csv", words.words_export, name="words-export"),
+]
