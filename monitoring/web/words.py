@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET
 
 from monitoring.models import AllowKind, WordAction, WordCategory
@@ -118,7 +119,7 @@ def _act(request: HttpRequest, shop_id: int | None, organisation_id: int) -> str
             "updated": result.updated,
             "unchanged": result.unchanged,
         }
-    raise ServiceError("Unknown action.", details={"field": "action"})
+    raise ServiceError(gettext_noop("Unknown action."), details={"field": "action"})
 
 
 def _posted(
