@@ -15,6 +15,11 @@ class MonitoringConfig(AppConfig):
 
         sla_deadlines_subscribe()
 
+        # New buyer messages are scanned for risk tags (the conversation's chips).
+        from monitoring.services.buyer_risk import subscribe as buyer_risk_subscribe
+
+        buyer_risk_subscribe()
+
         # A shop's new time zone recomputes its open deadlines (the SLA settings' services).
         from monitoring.services.sla_settings import subscribe as sla_settings_subscribe
 
