@@ -21,6 +21,7 @@ from inbox.selectors.conversations import SORTS
 from inbox.selectors.deadlines import end_of_viewer_day, row_deadlines
 from inbox.services import conversations as work
 from inbox.services import replies
+from monitoring.violation_selectors import conversation_risk_tags
 from scrm.api import CursorPagination, IdField, KeysetPagination, ServiceError
 from scrm.params import MAX_ID, int_param
 
@@ -226,6 +227,8 @@ class ConversationDetail(APIView):
         conversation = selectors.conversation_get(request.user, pk)
         [body] = _with_deadlines([conversation])
         body["notes"] = [note_payload(n) for n in conversation.notes.all()]
+        # The buyer's risk tags (the sensitive-word monitor's scan of their messages).
+        body["risk_tags"] = [tag for tag, _label in conversation_risk_tags(conversation.id)]
         return Response(body)
 
     @extend_schema(request=ConversationPatch, responses=ConversationOut)

@@ -37,6 +37,7 @@ from inbox.web.shaping import (
     timeline,
     viewer_zone,
 )
+from monitoring.violation_selectors import conversation_risk_tags
 from scrm.api import Forbidden
 from scrm.pages import signed_in_page
 from scrm.params import int_param
@@ -109,6 +110,8 @@ def _header_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "priorities": Priority.choices,
         "tag_choices": tag_names(request.user),
         "assignees": assignee_choices(request.user, conversation),
+        # The buyer's risk tags (monitoring's scan of their messages): chips in the header.
+        "risk_tags": conversation_risk_tags(conversation.id),
     }
 
 
