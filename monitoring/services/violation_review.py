@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox.selectors.accounts import AnyUser
 from monitoring.events import VIOLATION_FLAGGED
@@ -76,7 +77,7 @@ def _review(*, actor: AnyUser, violation_id: int, to: str) -> Violation:
     locked = Violation.objects.select_for_update().get(pk=violation.pk)
     if locked.status not in ALLOWED_FROM[to]:
         raise Conflict(
-            "This violation was already reviewed.",
+            _("This violation was already reviewed."),
             code="already_reviewed",
             details={"status": locked.status},
         )
@@ -124,11 +125,11 @@ def violation_allow(
     violation = violation_get(actor, violation_id)
     phrase = (phrase or "").strip()
     if not phrase or len(phrase) > 200:
-        raise ServiceError("Give a phrase of 1 to 200 characters.", code="invalid_phrase")
+        raise ServiceError(_("Give a phrase of 1 to 200 characters."), code="invalid_phrase")
     try:
         from monitoring.services.words import allow_entry_add
     except ImportError:  # the word lists' services are not installed
-        raise ServiceError("Allow-lists are not available.", code="unavailable") from None
+        raise ServiceError(_("Allow-lists are not available."), code="unavailable") from None
     shop = (
         None
         if whole_organisation or violation.shop_account_id is None
