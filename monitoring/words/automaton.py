@@ -7,7 +7,7 @@ Matches are reported overlapping, so a word that fails its boundary check (``ass
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 
 from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 
@@ -31,9 +31,10 @@ class Automaton:
             else None
         )
 
-    def find(self, text: str, joins: frozenset[int]) -> list[tuple[int, int, int]]:
+    def find(self, text: str, joins: Callable[[], Container[int]]) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every occurrence in ``text`` on its boundaries; a
-        position in ``joins`` (separators removed between single characters) is a boundary."""
+        position in ``joins()`` (separators removed between single characters) is a boundary.
+        ``joins`` is called only when a boundary check fails (rarely: it costs a pass)."""
         if self._ac is None or not text:
             return []
         hits = self._ac.find_matches_as_indexes(text, overlapping=True)
@@ -45,11 +46,16 @@ class Automaton:
             if (
                 self.left[pid]
                 and start > 0
-                and start not in joins
                 and LATIN_CHAR.match(text[start - 1])
+                and start not in joins()
             ):
                 continue
-            if self.right[pid] and end < size and end not in joins and LATIN_CHAR.match(text[end]):
+            if (
+                self.right[pid]
+                and end < size
+                and LATIN_CHAR.match(text[end])
+                and end not in joins()
+            ):
                 continue
             out.append((pid, start, end))
         return out

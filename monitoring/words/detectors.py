@@ -27,7 +27,10 @@ LINK = "link"
 # --- phone numbers ---------------------------------------------------------------------------
 # Up to three separators of any kind between digits (spaces, dashes, dots, brackets, emoji), but
 # never a currency sign, "@", ":" (times) or "%".
-_PHONE = re.compile(r"(\+\s*|\(\s*)?\d(?:[^\w\n+$¥€£@:%]{0,3}\d){6,19}(?![\w])")
+_PHONE = re.compile(r"\d(?:[^\w\n+$¥€£@:%]{0,3}\d){6,19}(?![\w])")
+# A "+" or "(" right before the first digit belongs to the number (read back from the text, so
+# the regex starts only at digits).
+_PHONE_LEAD = re.compile(r"(?:\+|\()\s*$")
 _PHONE_WORDS = re.compile(
     r"(?:phone|call|tel|mobile|cell|whats\s?app|wechat|text me|sms|contact|reach me|"
     r"电话|手机|号码|致电|打给|打我|拨打|联系|来电|短信|微信|whatsapp)"
@@ -48,7 +51,7 @@ _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
 def _phone_ok(text: str, start: int, end: int, lead: str) -> bool:
-    raw = text[start:end]
+    raw = text[start:end].lstrip("+(")
     digits = re.sub(r"\D", "", raw)
     n = len(digits)
     if n > 15 or _DATE.fullmatch(raw.strip("( ")) or _THOUSANDS.fullmatch(raw):
@@ -68,8 +71,14 @@ def _phone_ok(text: str, start: int, end: int, lead: str) -> bool:
 def find_phones(text: str) -> list[Found]:
     out = []
     for m in _PHONE.finditer(text):
-        if _phone_ok(text, m.start(), m.end(), m.group(1) or ""):
-            out.append((m.start(), m.end(), PHONE))
+        start = m.start()
+        lead = _PHONE_LEAD.search(text, max(0, start - 3), start)
+        if lead is not None and lead.start() > 0 and text[lead.start() - 1].isalnum():
+            lead = None
+        if lead is not None:
+            start = lead.start()
+        if _phone_ok(text, start, m.end(), lead.group() if lead else ""):
+            out.append((start, m.end(), PHONE))
     return out
 
 
@@ -97,8 +106,14 @@ _EMAIL_OBFUSCATED = re.compile(
 )
 
 
+# Cheap tests first: most texts have no "@" and no "at" of any kind.
+_EMAIL_HINT = re.compile(r"\bat\b|艾特|圈a")
+
+
 def find_emails(text: str) -> list[Found]:
-    found = [(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)]
+    found = [(m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(text)] if "@" in text else []
+    if not _EMAIL_HINT.search(text):
+        return found
     for m in _EMAIL_OBFUSCATED.finditer(text):
         if not any(s <= m.start() < e for s, e, _ in found):
             found.append((m.start(), m.end(), EMAIL))
@@ -119,13 +134,13 @@ _HANDLE = re.compile(
     r"(?P<id>@?[a-z0-9][a-z0-9_.\-]{3,30}[a-z0-9])(?![a-z0-9_])"
 )
 _HANDLE_URL = re.compile(
-    r"(?:https?://)?(?:wa\.me|api\.whatsapp\.com|chat\.whatsapp\.com|t\.me|telegram\.me|"
-    r"line\.me|lin\.ee|m\.me|u\.wechat\.com|weixin\.qq\.com|qm\.qq\.com)(?:/[^\s<>\"'，。]*)?"
+    r"(?<![\w.\-])(?:wa\.me|api\.whatsapp\.com|chat\.whatsapp\.com|t\.me|telegram\.me|line\.me|lin\.ee|"
+    r"m\.me|u\.wechat\.com|weixin\.qq\.com|qm\.qq\.com)(?:/[^\s<>\"'，。]*)?"
 )
 _EXPLICIT = re.compile(r"id|号|账号|account|is|是|为|:|=|@")
 # Words that follow a messenger's name in everyday talk ("WeChat Pay", "QQ music").
 _NOT_IDS = frozenset(
-    [
+    {
         "pay",
         "payment",
         "group",
@@ -148,12 +163,14 @@ _NOT_IDS = frozenset(
         "support",
         "order",
         "orders",
-    ]
+    }
 )
 
 
 def find_handles(text: str) -> list[Found]:
-    found = [(m.start(), m.end(), HANDLE) for m in _HANDLE_URL.finditer(text)]
+    found = (
+        [(m.start(), m.end(), HANDLE) for m in _HANDLE_URL.finditer(text)] if "." in text else []
+    )
     for m in _HANDLE.finditer(text):
         ident = m.group("id").lstrip("@")
         if ident in _NOT_IDS or (ident.isdigit() and len(ident) > 15):
@@ -175,13 +192,20 @@ _BARE_TLDS = (
     r"com|net|org|cn|io|shop|store|xyz|top|vip|cc|info|biz|app|link|ly|gl|site|online|club|"
     r"hk|tw|sg|uk|de|jp|ru|icu|tv|ws|su|cyou|buzz"
 )
-_URL = re.compile(
-    r"(?:https?://|www[.。])[^\s<>\"'，。、；]+"
-    rf"|(?<![\w@.\-])(?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?[.。])+(?:{_BARE_TLDS})(?![\w\-])"
-    r"(?:[/?#][^\s<>\"'，。、；]*)?"
-    rf"|(?<![\w.])[a-z0-9\-]{{2,}}\s*(?:[\[({{<]\s*dot\s*[\])}}>]|\s+dot\s+|点)\s*(?:{_BARE_TLDS})\b",
-    re.ASCII | re.IGNORECASE,
+_URL_SCHEME = re.compile(r"(?:https?://|www[.。])[^\s<>\"'，。、；]+")
+_URL_BARE = re.compile(
+    rf"(?<![\w@.\-])[a-z0-9][a-z0-9\-]*(?:[.。][a-z0-9\-]+)*[.。](?:{_BARE_TLDS})(?![\w\-])"
+    r"(?:[/?#][^\s<>\"'，。、；]*)?",
+    re.ASCII,
 )
+_URL_SPELLED = re.compile(
+    rf"(?<![\w.])[a-z0-9\-]{{2,}}\s*(?:[\[({{<]\s*dot\s*[\])}}>]|\s+dot\s+|点)\s*"
+    rf"(?:{_BARE_TLDS})\b",
+    re.ASCII,
+)
+# Each kind of link is looked for only when its mark is in the text at all.
+_TLD_HINT = re.compile(rf"[.。](?:{_BARE_TLDS})(?![a-z0-9\-])")
+_DOT_HINT = re.compile(r"\bdot\b|点")
 _SPELLED_DOT = re.compile(r"\s*(?:[\[({<]\s*dot\s*[\])}>]|\s+dot\s+|点)\s*")
 
 
@@ -196,8 +220,17 @@ def allowed(host: str, domains: Iterable[str]) -> bool:
 
 
 def find_links(text: str, allow_domains: frozenset[str]) -> list[Found]:
-    out = []
-    for m in _URL.finditer(text):
+    candidates: list[re.Match[str]] = []
+    if "http" in text or "www" in text:
+        candidates += _URL_SCHEME.finditer(text)
+    if _TLD_HINT.search(text):
+        candidates += _URL_BARE.finditer(text)
+    if _DOT_HINT.search(text):
+        candidates += _URL_SPELLED.finditer(text)
+    out: list[Found] = []
+    for m in sorted(candidates, key=lambda m: (m.start(), -m.end())):
+        if out and m.start() < out[-1][1]:
+            continue  # inside a link already found (the domain of a URL with its scheme)
         if not allowed(_host(m.group()), allow_domains):
             out.append((m.start(), m.end(), LINK))
     return out

@@ -119,7 +119,7 @@ class Screener:
         words, detect = views.words, views.detect
         found: list[Match] = []
         allowed: list[tuple[int, int]] = []
-        for pid, s, e in self._automaton.find(words.text, views.joins):
+        for pid, s, e in self._automaton.find(words.text, lambda: views.joins):
             start, end = words.starts[s], words.ends[e - 1]
             if pid in self._allow_ids:
                 allowed.append((start, end))
