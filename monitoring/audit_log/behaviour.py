@@ -46,7 +46,7 @@ MAX_DAYS = 92
 RULES: dict[str, Rule] = {
     "replies_per_hour": Rule(higher_is_worse=None, floor=0.5),
     "first_reply_minutes": Rule(higher_is_worse=True, floor=2.0),
-    "violation_rate": Rule(higher_is_worse=True, floor=0.01),
+    "violation_rate": Rule(higher_is_worse=True, floor=0.02),
     "reveals": Rule(higher_is_worse=True, floor=2.0),
     "off_hours_share": Rule(higher_is_worse=True, floor=0.05),
 }
