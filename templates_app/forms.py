@@ -183,6 +183,13 @@ class QuickReplyForm(ScopedForm):
                 ) % {"names": ", ".join(names)}
                 self._add(code, message)
             return
+        if exc.code == "reply_blocked" and details.get("by_language"):
+            for code, matches in (details.get("by_language") or {}).items():
+                words = ", ".join(dict.fromkeys(f"“{m['text']}”" for m in matches))
+                self._add(
+                    code, _("Blocked by the sensitive-word policy: %(words)s.") % {"words": words}
+                )
+            return
         placed = False
         for name, messages in details.items():
             if name in self.fields and isinstance(messages, list):

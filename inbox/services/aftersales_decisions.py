@@ -55,6 +55,9 @@ from inbox.services.aftersales_options import (
 from inbox.services.outbox import outbox_enqueue, required_id
 from inbox.services.outbox_kinds import ShopHandler
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
+from monitoring.models.words import SendSource
+from monitoring.services.send_screening import blocked_send_recorded, screen_send
 from scrm.api import Conflict, ServiceError
 
 logger = logging.getLogger(__name__)
@@ -167,6 +170,7 @@ def _check_request(
         raise _invalid("images", _("At most 6 images, each with its image_id."))
 
 
+@blocked_send_recorded()
 def after_sales_decide(
     *,
     user: AnyUser,
@@ -183,7 +187,10 @@ def after_sales_decide(
 ) -> AfterSalesDecision:
     """Store an agent's decision on a case and queue it to the platform (see the module's
     invariants); returns the decision (the first one for a repeated idempotency key).
-    ``quick_reply``: (id, language) of one in the message, counted if sent, as in replies."""
+    ``quick_reply``: (id, language) of one in the message, counted if sent, as in replies.
+    The comment (the platform shows it to the buyer) and the message are screened by the
+    sensitive-word monitor as a decision's: a blocked one refuses the whole decision (422
+    ``reply_blocked``, nothing stored, the violation kept); a masked comment goes masked."""
     case = case_get(user, case_id)
     key = (idempotency_key or "").strip()[:100]
     if key:
@@ -220,6 +227,15 @@ def after_sales_decide(
             if first is not None:
                 return first
         check(locked)  # again, under the lock: one decision in flight at a time
+        if comment.strip():
+            comment = screen_send(
+                organisation_id=locked.organisation_id,
+                shop_account_id=locked.shop_account_id,
+                text=comment,
+                source=SendSource.CASE_DECISION,
+                actor=user,
+                conversation_id=conversation.id if conversation is not None else None,
+            ).text
         row = AfterSalesDecision.objects.create(
             organisation_id=locked.organisation_id,
             case=locked,
@@ -245,6 +261,8 @@ def after_sales_decide(
             organisation_id=locked.organisation_id,
             actor=user,
             action="after_sales.decision_submitted",
+            shop_account_id=locked.shop_account_id,
+            ip=request_address(),
             target=row,
             data={
                 "case_id": locked.id,
@@ -264,6 +282,7 @@ def after_sales_decide(
                 idempotency_key=f"decision-{row.id}",
                 quick_reply_id=quick_reply[0],
                 quick_reply_language=quick_reply[1][:16],
+                source=SendSource.CASE_DECISION,
             )
             row.reply = reply
             row.save(update_fields=["reply"])
@@ -358,6 +377,7 @@ class DecisionDelivery(ShopHandler):
             organisation_id=action.organisation_id,
             actor=None,
             action="after_sales.decision_sent",
+            shop_account_id=action.shop_account_id,
             target=action,
             data={"decision_id": action.subject_id, "outcome": outcome},
         )
@@ -368,6 +388,7 @@ class DecisionDelivery(ShopHandler):
             organisation_id=action.organisation_id,
             actor=None,
             action="after_sales.decision_failed",
+            shop_account_id=action.shop_account_id,
             target=action,
             data={"decision_id": action.subject_id},
         )

@@ -12,10 +12,13 @@ from django.utils.translation import gettext_noop
 
 from inbox.selectors import AnyUser
 from inbox.selectors.for_apps import ActingMember, acting_member, organisation_shop_ids
+from monitoring.audit_log.address import request_address
 from monitoring.services import audit_record
+from monitoring.services.send_screening import SendBlocked, atomic_screened
 from scrm.api import Forbidden, ServiceError
 from templates_app import library, selectors
 from templates_app.models import Material, QuickReply, Scope
+from templates_app.services.screening import bodies_of, quick_reply_screen
 from templates_app.validation import QuickReplyData, QuickReplyInvalid, clean
 
 MAX_IMPORT_ROWS = 5000
@@ -105,14 +108,16 @@ def _data_of(
     }
 
 
-@transaction.atomic
+@atomic_screened
 def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
     """Create a quick reply in the actor's organisation (fields: see ``EDITABLE``).
 
-    Keeps: agents create personal ones only; every body names known variables only.
+    Keeps: agents create personal ones only; every body names known variables only and passes
+    the sensitive-word monitor (blocked: refused, 422 ``reply_blocked``; masked: saved masked).
     """
     member = acting_member(actor)
     data = _cleaned(member, actor, fields)
+    data = quick_reply_screen(organisation_id=member.organisation_id, actor=actor, data=data)
     quick_reply = QuickReply(organisation_id=member.organisation_id, created_by_id=member.user_id)
     _write(quick_reply, data, member)
     library.changed(member.organisation_id)
@@ -120,6 +125,7 @@ def quick_reply_create(*, actor: AnyUser, **fields: Any) -> QuickReply:
         organisation_id=member.organisation_id,
         actor=actor,
         action="quick_reply.created",
+        ip=request_address(),
         target=quick_reply,
         data={"id": quick_reply.id, "scope": data.scope, "shops": data.shop_account_ids},
     )
@@ -134,12 +140,16 @@ def _manageable(actor: AnyUser, quick_reply_id: int) -> tuple[ActingMember, Quic
     return member, quick_reply
 
 
-@transaction.atomic
+@atomic_screened
 def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -> QuickReply:
-    """Change some fields of a quick reply the actor manages; the result is checked whole."""
+    """Change some fields of a quick reply the actor manages; the result is checked whole (new
+    or changed bodies by the sensitive-word monitor too, as in ``quick_reply_create``)."""
     member, quick_reply = _manageable(actor, quick_reply_id)
     before = _data_of(quick_reply)
     data = _cleaned(member, actor, {**before, **changes})
+    data = quick_reply_screen(
+        organisation_id=member.organisation_id, actor=actor, data=data, before=bodies_of(before)
+    )
     after = asdict(data)
     changed = sorted(k for k in EDITABLE if before.get(k) != after.get(k))
     if changed:
@@ -149,6 +159,7 @@ def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -
             organisation_id=member.organisation_id,
             actor=actor,
             action="quick_reply.updated",
+            ip=request_address(),
             target=quick_reply,
             data={"id": quick_reply.id, "scope": data.scope, "fields": changed},
         )
@@ -174,6 +185,7 @@ def archived_write(
         organisation_id=member.organisation_id,
         actor=actor,
         action=f"{kind}.{'archived' if archived else 'unarchived'}",
+        ip=request_address(),
         target=item,
         data=data,
     )
@@ -201,12 +213,14 @@ def quick_reply_unarchive(*, actor: AnyUser, quick_reply_id: int) -> QuickReply:
     return _quick_reply_archived_set(actor, quick_reply_id, False)
 
 
-@transaction.atomic
+@atomic_screened
 def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Create or update quick replies from exported rows, all or nothing.
 
     A row matches an active quick reply of the same scope and shortcut (and owner, for personal
-    ones); a matching one is updated if it differs. Any invalid row refuses the whole import.
+    ones); a matching one is updated if it differs. Any invalid row refuses the whole import,
+    and so does a body the sensitive-word monitor blocks (``import_invalid``, the row's
+    ``reply_blocked`` inside); new or changed bodies are saved as the monitor lets them.
     """
     member = acting_member(actor)
     if len(rows) > MAX_IMPORT_ROWS:
@@ -231,6 +245,7 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
         ).filter(scope__in={d.scope for d in cleaned})
     }
     relations = selectors.quick_reply_relations([q.id for q in existing.values()])
+    cleaned = _import_screened(member, actor, cleaned, existing, relations)
     created, updated, unchanged = [], [], []
     for data in cleaned:
         owner = member.user_id if data.scope == Scope.PERSONAL else None
@@ -253,6 +268,45 @@ def quick_reply_import(*, actor: AnyUser, rows: list[dict[str, Any]]) -> dict[st
         organisation_id=member.organisation_id,
         actor=actor,
         action="quick_reply.imported",
+        ip=request_address(),
         data={"created": created, "updated": updated, "unchanged": len(unchanged)},
     )
     return {"created": created, "updated": updated, "unchanged": unchanged}
+
+
+def _import_screened(
+    member: ActingMember,
+    actor: AnyUser,
+    cleaned: list[QuickReplyData],
+    existing: dict[tuple[str, str, int | None], QuickReply],
+    relations: selectors.Relations,
+) -> list[QuickReplyData]:
+    """The import's rows through the sensitive-word monitor (a row's bodies compared with the
+    quick reply it updates); any blocked row refuses the import, naming the rows."""
+    screened: list[QuickReplyData] = []
+    refused: dict[str, SendBlocked] = {}
+    for i, data in enumerate(cleaned):
+        owner = member.user_id if data.scope == Scope.PERSONAL else None
+        match = existing.get((data.scope, data.shortcut, owner))
+        before = bodies_of(_data_of(match, relations)) if match is not None else None
+        try:
+            screened.append(
+                quick_reply_screen(
+                    organisation_id=member.organisation_id, actor=actor, data=data, before=before
+                )
+            )
+        except SendBlocked as exc:
+            refused[str(i)] = exc
+    if refused:
+        raise SendBlocked(
+            gettext_noop("Some rows are not valid; nothing was imported."),
+            code="import_invalid",
+            status_code=400,
+            details={
+                "rows": {
+                    i: {"code": exc.code, "message": exc.message, "details": exc.details}
+                    for i, exc in refused.items()
+                }
+            },
+        )
+    return screened
