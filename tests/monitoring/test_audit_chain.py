@@ -10,7 +10,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from monitoring.audit_chain.sealer import seal_organisation, seal_on_commit
+from monitoring.audit_chain.sealer import seal_on_commit, seal_organisation
 from monitoring.audit_chain.verify import chain_verify
 from monitoring.models import AuditChainHead, AuditEvent
 from monitoring.services import audit_record
@@ -102,7 +102,7 @@ def test_an_inserted_event_is_named_sealed_or_not(world):
     now = timezone.now()
     forged = AuditEvent.objects.create(
         organisation=world.org_a, action="customer.revealed", created_at=now,
-        nonce="0" * 16, key_id="k1", row_mac="f" * 64,
+        nonce="0" * 16, key_id=rows[0].key_id, row_mac="f" * 64,
     )  # fmt: skip
     report = chain_verify(world.org_a.id)
     assert report.first_break.event_id == forged.pk
@@ -116,7 +116,7 @@ def test_an_inserted_event_is_named_sealed_or_not(world):
         AuditChainHead.objects.filter(organisation=world.org_a).update(seq=4, mac="e" * 64)
     report = chain_verify(world.org_a.id)
     assert (report.first_break.event_id, report.first_break.seq) == (forged.pk, 4)
-    assert [r.seq for r in rows] == [1, 2, 3]
+    assert report.breaks == 1  # the three real events still verify
 
 
 def test_a_copied_event_is_refused_and_named_if_the_constraint_is_gone(world):
@@ -172,11 +172,10 @@ def test_unsealed_rows_are_reported_and_flagged_after_a_minute(world):
 def test_rows_are_sealed_on_commit_with_one_task_per_transaction_and_organisation(
     world, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            events(world.org_a, world.agent_a1, 3, seal=False)
-            events(world.org_b, world.agent_b, 1, seal=False)
-            seal_on_commit(world.org_a.id)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        events(world.org_a, world.agent_a1, 3, seal=False)
+        events(world.org_b, world.agent_b, 1, seal=False)
+        seal_on_commit(world.org_a.id)
     assert len(callbacks) == 2
     assert not AuditEvent.objects.filter(seq=None).exists()
     assert chain_verify(world.org_a.id).ok

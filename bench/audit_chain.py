@@ -1,0 +1,201 @@
+"""The tamper-evident audit chain on PostgreSQL (issue 15): an audit append through commit with
+8 concurrent writers in one organisation (target p99 <= 2 ms), sealing throughput, and
+``audit_verify`` throughput (target >= 10,000 events/s).
+
+``.venv/bin/python -m bench.audit_chain [--writers 8] [--appends 300] [--rows 50000] [--rounds 2]``
+
+Writers are processes of their own (as web and worker processes are), released together by a
+barrier; each append is ``audit_record`` in its own ``transaction.atomic()``, timed through the
+commit, the on-commit enqueue of the seal task to Redis included, while one more process seals
+the organisation every 20 ms (the worker). The baseline, in the same run and interleaved with
+it round by round, is a plain ``AuditEvent`` INSERT of the same row (same columns, a random
+string where the MAC goes, no key, no task) in another organisation. Prints figures, the load
+average before and after, and drops its database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import secrets
+import time
+
+from bench import _common as c
+
+DB_NAME = "scrm_bench_audit_chain"
+
+
+def _writer(db: str, org_id: int, mode: str, count: int, barrier, results) -> None:
+    """One writer process: ``count`` appends, each timed through its commit (ms)."""
+    c.setup_django(db)
+    from django.db import connections, transaction
+
+    from monitoring.models import AuditEvent
+    from monitoring.services import audit_record
+
+    def plain() -> None:
+        AuditEvent.objects.create(
+            organisation_id=org_id, action="conversation.assigned", data={"to": 7, "shop": 3},
+            shop_account_id=3, ip_digest=secrets.token_hex(16), nonce=secrets.token_hex(8),
+            key_id="none", row_mac=secrets.token_hex(32),
+        )  # fmt: skip
+
+    def chained() -> None:
+        audit_record(
+            organisation_id=org_id, actor=None, action="conversation.assigned",
+            data={"to": 7, "shop": 3}, shop_account_id=3, ip="203.0.113.9",
+        )  # fmt: skip
+
+    append = chained if mode == "chain" else plain
+    with transaction.atomic():  # warm the connection and the code
+        append()
+    times = []
+    barrier.wait(timeout=120)
+    for _ in range(count):
+        began = time.perf_counter()
+        with transaction.atomic():
+            append()
+        times.append((time.perf_counter() - began) * 1000)
+    connections.close_all()
+    results.put(times)
+
+
+def _sealer(db: str, org_id: int, stop, results) -> None:
+    c.setup_django(db)
+    from django.db import connections
+
+    from monitoring.audit_chain.sealer import seal_organisation
+
+    sealed = 0
+    while not stop.is_set():
+        sealed += seal_organisation(org_id)
+        time.sleep(0.02)
+    sealed += seal_organisation(org_id)
+    connections.close_all()
+    results.put(sealed)
+
+
+def appends(db: str, org_id: int, mode: str, writers: int, count: int) -> list[float]:
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results, stop = ctx.Barrier(writers), ctx.Queue(), ctx.Event()
+    sealer = None
+    if mode == "chain":
+        sealer = ctx.Process(target=_sealer, args=(db, org_id, stop, results))
+        sealer.start()
+    procs = [
+        ctx.Process(target=_writer, args=(db, org_id, mode, count, barrier, results))
+        for _ in range(writers)
+    ]
+    for p in procs:
+        p.start()
+    times: list[float] = []
+    for _ in procs:
+        times.extend(results.get(timeout=600))
+    for p in procs:
+        p.join(timeout=30)
+    if sealer is not None:
+        stop.set()
+        results.get(timeout=120)
+        sealer.join(timeout=30)
+    return times
+
+
+def seed_unsealed(org_id: int, rows: int) -> None:
+    """``rows`` audit events through ``audit_record`` (1,000 a transaction), left unsealed."""
+    from django.db import transaction
+
+    import monitoring.services.audit as audit_service
+    from monitoring.services import audit_record
+
+    original = audit_service.seal_on_commit
+    audit_service.seal_on_commit = lambda organisation_id: None  # left for the timed sealer
+    try:
+        for start in range(0, rows, 1000):
+            with transaction.atomic():
+                for i in range(start, min(rows, start + 1000)):
+                    audit_record(
+                        organisation_id=org_id, actor=None, action="message.sent",
+                        data={"conversation": i, "shop": i % 7}, shop_account_id=i % 7,
+                        ip="198.51.100.7",
+                    )  # fmt: skip
+    finally:
+        audit_service.seal_on_commit = original  # type: ignore[assignment]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--appends", type=int, default=300, help="per writer and round")
+    parser.add_argument("--rows", type=int, default=50_000, help="sealed and verified")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    print(f"machine: {c.machine()}; load average before: {os.getloadavg()}")
+    c.database_create(DB_NAME)
+    try:
+        c.setup_django(DB_NAME)
+        c.migrate()
+        c.redis_flush()
+        run(args)
+    finally:
+        c.redis_flush()
+        c.database_drop(DB_NAME)
+    print(f"load average after: {os.getloadavg()}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    from inbox.models import Organisation
+    from monitoring.audit_chain.sealer import seal_organisation
+    from monitoring.audit_chain.verify import chain_verify
+    from monitoring.models import AuditEvent
+
+    chain_org = Organisation.objects.create(name="Chain", slug="chain").id
+    plain_org = Organisation.objects.create(name="Plain", slug="plain").id
+    samples: dict[str, list[float]] = {"plain": [], "chain": []}
+    for _ in range(args.rounds):
+        for mode, org in (("plain", plain_org), ("chain", chain_org)):
+            samples[mode].extend(appends(DB_NAME, org, mode, args.writers, args.appends))
+    unsealed = AuditEvent.objects.filter(organisation_id=chain_org, seq=None).count()
+    rows = [(mode, len(t), c.median(t), c.pct(t, 99), max(t)) for mode, t in samples.items()]
+    c.table(
+        f"Audit append through commit, {args.writers} writer processes, one organisation",
+        ["append", "n", "p50 ms", "p99 ms", "max ms"],
+        rows,
+    )
+    ratio99 = c.pct(samples["chain"], 99) / c.pct(samples["plain"], 99)
+    ratio50 = c.median(samples["chain"]) / c.median(samples["plain"])
+    print(f"chain/plain: p50 {ratio50:.2f}x, p99 {ratio99:.2f}x; unsealed after: {unsealed}")
+
+    org = Organisation.objects.create(name="Volume", slug="volume").id
+    began = time.perf_counter()
+    seed_unsealed(org, args.rows)
+    insert_s = time.perf_counter() - began
+    began = time.perf_counter()
+    sealed = seal_organisation(org, max_seconds=600)
+    seal_s = time.perf_counter() - began
+    verify_times = []
+    for _ in range(3):
+        began = time.perf_counter()
+        report = chain_verify(org)
+        verify_times.append(time.perf_counter() - began)
+        assert report.ok and report.checked == args.rows, report
+    best = min(verify_times)
+    c.table(
+        f"Sealing and verifying {args.rows:,} events",
+        ["step", "seconds", "events/s"],
+        [
+            ("audit_record, 1,000 a transaction", insert_s, args.rows / insert_s),
+            ("seal (one sealer)", seal_s, sealed / seal_s),
+            ("audit_verify (best of 3)", best, args.rows / best),
+            (
+                "audit_verify (median of 3)",
+                c.median(verify_times),
+                args.rows / c.median(verify_times),
+            ),
+        ],
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
