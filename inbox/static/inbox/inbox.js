@@ -766,12 +766,15 @@
       drafts.delete(id);
       if (mode !== "note") insertedQuickReplies.delete(id);
       if (mode === "note") announce(T.note_saved);
+      form.dispatchEvent(new CustomEvent("composer:sent", { bubbles: true }));
       refreshTimeline();
     } else {
       pendingKey = null; // refused by the server: nothing stored, a new attempt is a new reply
       if (bubble) bubble.remove();
       const error = (r.data && r.data.error) || {};
       setAlert(fmt(T.send_failed, { reason: error.message || T.error }));
+      // composer_screen.js highlights the words of a reply the word policy refused
+      form.dispatchEvent(new CustomEvent("composer:refused", { bubbles: true, detail: { error } }));
     }
   }
 
