@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from inbox.services.access import access_changed_notify
-from inbox.services.signin import signin_failure_record
+from inbox.services.signin import signin_failure_record, signout_record
 from inbox.services.tokens import session_forget, session_record
 from inbox.web.middleware import RECORDED_SESSION_KEY
 from scrm.signin import client_ip
@@ -53,5 +53,6 @@ def _signed_out(sender: Any, request: Any, user: Any, **_: Any) -> None:
     if session is not None:
         session_forget(session_key=session.session_key)
     if user is not None:
+        signout_record(user=user)
         # The signed-out session's sockets (other tabs) re-check once it is gone.
         access_changed_notify(user_ids=[user.pk])

@@ -22,6 +22,7 @@ from django.db import transaction
 from inbox.models import Member, Role
 from inbox.selectors import AnyUser, member_for
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import Forbidden, NotFound, ServiceError, locked_or_not_found
 from scrm.events import control_publish
 
@@ -73,6 +74,7 @@ def user_deactivate(*, actor: AnyUser, user_id: int, as_operator: bool = False) 
             organisation_id=member.organisation_id,
             actor=actor,
             action="user.deactivated",
+            ip=request_address(),
             target=member,
             data={"user_id": user_id},
         )
@@ -111,6 +113,7 @@ def member_role_change(
         organisation_id=member.organisation_id,
         actor=actor,
         action="member.role_changed",
+        ip=request_address(),
         target=member,
         data={"user_id": user_id, "from": previous, "to": role},
     )

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from inbox.models import Member, Role, ShopMembership
 from inbox.selectors import AnyUser, member_for, shop_account_get
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import Forbidden, NotFound, ServiceError, locked_or_not_found
 from scrm.events import control_publish
 
@@ -46,6 +47,7 @@ def membership_create(*, actor: AnyUser, user_id: int, shop_account_id: int) -> 
         organisation_id=manager.organisation_id,
         actor=actor,
         action="membership.created",
+        ip=request_address(),
         target=membership,
         data={"user_id": user.pk, "shop_account_id": shop.pk},
     )
@@ -67,6 +69,7 @@ def membership_delete(*, actor: AnyUser, membership_id: int) -> None:
         organisation_id=manager.organisation_id,
         actor=actor,
         action="membership.deleted",
+        ip=request_address(),
         target=membership,
         data={"user_id": membership.user_id, "shop_account_id": membership.shop_account_id},
     )
@@ -105,6 +108,7 @@ def member_language_set(*, actor: AnyUser, language: str) -> Member:
         organisation_id=member.organisation_id,
         actor=actor,
         action="member.language_changed",
+        ip=request_address(),
         target=member,
         data={"from": previous, "to": language},
     )

@@ -42,6 +42,7 @@ from inbox.models import (
 )
 from inbox.selectors import AnyUser
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import ServiceError
 from scrm.hooks import Hook
 
@@ -212,6 +213,8 @@ def conversation_transition(
             organisation_id=conversation.organisation_id,
             actor=actor,
             action=AUDIT_ACTIONS[trigger],
+            shop_account_id=conversation.shop_account_id,
+            ip=request_address(),
             target=conversation,
             data={"from": before.status, "to": target},
         )

@@ -26,6 +26,7 @@ from inbox.services.conversation_state import (
 from inbox.services.events import conversation_event_publish
 from inbox.services.outbox_kinds import mark_read_enqueue
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import NotFound, ServiceError
 
 MAX_BULK = 200
@@ -49,6 +50,8 @@ def _changed(actor: AnyUser | None, conversation: Conversation, action: str, dat
         organisation_id=conversation.organisation_id,
         actor=actor,
         action=action,
+        shop_account_id=conversation.shop_account_id,
+        ip=request_address(),
         target=conversation,
         data=data,
     )
@@ -172,6 +175,8 @@ def note_add(*, actor: AnyUser, conversation_id: int, text: str) -> Note:
         organisation_id=conversation.organisation_id,
         actor=actor,
         action="note.added",
+        shop_account_id=conversation.shop_account_id,
+        ip=request_address(),
         target=note,
         data={"conversation_id": conversation.id},
     )

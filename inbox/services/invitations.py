@@ -31,6 +31,7 @@ from inbox.selectors import AnyUser, member_for
 from inbox.selectors.people import admin_member, invitation_token_hash
 from inbox.services.people import lock_organisation
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import NotFound, ServiceError, locked_or_not_found
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def _invitation_store(
         organisation_id=org_id,
         actor=actor,
         action="invitation.created",
+        ip=request_address(),
         target=invitation,
         data={"role": role, "shop_account_ids": sorted(wanted)},
     )
@@ -199,6 +201,7 @@ def invitation_revoke(*, actor: AnyUser, invitation_id: int) -> Invitation:
             organisation_id=manager.organisation_id,
             actor=actor,
             action="invitation.revoked",
+            ip=request_address(),
             target=invitation,
             data={"role": invitation.role},
         )
@@ -326,6 +329,7 @@ def invitation_accept(*, token: str, username: str, display_name: str, password:
         organisation_id=organisation.pk,
         actor=user,
         action="invitation.accepted",
+        ip=request_address(),
         target=member,
         data={
             "invitation_id": invitation.pk,

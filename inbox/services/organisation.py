@@ -16,6 +16,7 @@ from inbox.selectors.people import admin_member
 from inbox.selectors.two_factor import two_factor_device
 from inbox.services.access import access_changed_notify
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import ServiceError
 
 
@@ -63,6 +64,7 @@ def field_changes_save(
         organisation_id=organisation_id,
         actor=actor,
         action=action,
+        ip=request_address(),
         target=instance,
         data={"changed": changed},
     )

@@ -25,6 +25,7 @@ from inbox.selectors.people import admin_member
 from inbox.services.access import access_changed_notify, member_role_change, user_deactivate
 from inbox.services.accounts import membership_create, membership_delete
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import Forbidden, NotFound, ServiceError
 
 
@@ -145,6 +146,7 @@ def person_reactivate(*, actor: AnyUser, user_id: int) -> Member:
             organisation_id=manager.organisation_id,
             actor=actor,
             action="user.reactivated",
+            ip=request_address(),
             target=target,
             data={"user_id": target.user_id},
         )

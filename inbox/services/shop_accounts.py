@@ -24,6 +24,7 @@ from inbox.services.organisation import (
 )
 from inbox.services.webhooks import webhook_keys
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from scrm.api import NotFound, ServiceError, locked_or_not_found
 
 logger = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ def shop_account_disconnect(*, actor: AnyUser, shop_account_id: int) -> ShopAcco
         organisation_id=member.organisation_id,
         actor=actor,
         action="shop_account.disconnected",
+        ip=request_address(),
         target=shop,
         data={"platform": shop.platform},
     )

@@ -48,6 +48,7 @@ def signin_failure_record(*, name: Any, reason: str, via: str, ip_address: str |
                 action="signin.failed",
                 target=user,
                 data=data,
+                ip=ip_address,
             )
             return
     SecurityEvent.objects.create(
@@ -68,6 +69,11 @@ def signin_success_record(*, user: AnyUser, via: str, second_factor: bool) -> No
         target=user,
         data={"via": via, "second_factor": second_factor},
     )
+
+
+def signout_record(*, user: AnyUser) -> None:
+    """Record a sign-out (the person's organisation's audit log, with the request's address)."""
+    account_record(user=user, actor=user, action="signout", target=user)
 
 
 def _verify(device: TOTPDevice, code: Any) -> bool:

@@ -21,6 +21,7 @@ from inbox.auth import password_fingerprint, token_digest
 from inbox.models import ApiToken, Member, SignInSession
 from inbox.services.access import access_changed_notify
 from monitoring.audit import audit_record
+from monitoring.audit_log.address import request_address
 from monitoring.models import SecurityEvent
 from scrm.api import NotFound, ServiceError
 
@@ -38,7 +39,12 @@ def account_record(
     organisation_id = org_id.first()
     if organisation_id is not None:
         audit_record(
-            organisation_id=organisation_id, actor=actor, action=action, target=target, data=data
+            organisation_id=organisation_id,
+            actor=actor,
+            action=action,
+            target=target,
+            data=data,
+            ip=request_address(),
         )
     else:
         SecurityEvent.objects.create(kind=action, user_id=user.pk, data=data or {})

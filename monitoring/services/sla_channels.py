@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from inbox.models import OutboxAction
 from inbox.selectors.accounts import AnyUser, member_for
 from inbox.selectors.for_apps import ActingMember, acting_member, organisation_shop_ids, shops_for
+from monitoring.audit_log.address import request_address
 from monitoring.models import AlertChannel, AlertChannelKind, AlertKind
 from monitoring.services.audit import audit_record
 from monitoring.sla.channels import test_delivery_enqueue
@@ -229,6 +230,7 @@ def _audit(
         organisation_id=member.organisation_id,
         actor=actor,
         action=action,
+        ip=request_address(),
         target=channel,
         data=data,
     )

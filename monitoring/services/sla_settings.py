@@ -23,6 +23,7 @@ from django.utils.translation import gettext_noop
 from inbox.hooks import ShopTimeZoneChanged, shop_time_zone_changed
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_get, shop_account_list
 from inbox.services.shop_accounts import shop_account_time_zone_set
+from monitoring.audit_log.address import request_address
 from monitoring.models import BusinessCalendar, Holiday, HolidaySource, SlaPolicy
 from monitoring.services.audit import audit_record
 from monitoring.services.sla_values import (
@@ -144,6 +145,8 @@ def sla_policy_save(
         organisation_id=member.organisation_id,
         actor=actor,
         action="sla_policy.created" if created else "sla_policy.updated",
+        shop_account_id=policy.shop_account_id,
+        ip=request_address(),
         target=policy,
         data={"shop_account_id": shop_account_id, "changed": changed},
     )
@@ -175,6 +178,8 @@ def sla_policy_revert(*, actor: AnyUser, shop_account_id: int) -> None:
         organisation_id=member.organisation_id,
         actor=actor,
         action="sla_policy.reverted",
+        shop_account_id=policy.shop_account_id,
+        ip=request_address(),
         target=policy,
         data={
             "shop_account_id": shop_account_id,
@@ -222,6 +227,8 @@ def calendar_save(
             organisation_id=member.organisation_id,
             actor=actor,
             action="sla_calendar.updated",
+            shop_account_id=calendar.shop_account_id,
+            ip=request_address(),
             target=calendar,
             data={
                 "shop_account_id": shop.pk,
@@ -260,6 +267,8 @@ def holiday_add(*, actor: AnyUser, shop_account_id: int, day: date, name: str = 
         organisation_id=member.organisation_id,
         actor=actor,
         action="sla_holiday.added",
+        shop_account_id=calendar.shop_account_id,
+        ip=request_address(),
         target=holiday,
         data={"shop_account_id": shop_account_id, "date": day.isoformat()},
     )
@@ -290,6 +299,8 @@ def holiday_remove(*, actor: AnyUser, shop_account_id: int, holiday_id: int) -> 
         organisation_id=member.organisation_id,
         actor=actor,
         action="sla_holiday.removed",
+        shop_account_id=shop_account_id,
+        ip=request_address(),
         target=holiday,
         data={"shop_account_id": shop_account_id, "date": holiday.date.isoformat()},
     )
@@ -344,6 +355,8 @@ def holidays_import_ical(*, actor: AnyUser, shop_account_id: int, data: bytes) -
         organisation_id=member.organisation_id,
         actor=actor,
         action="sla_holidays.imported",
+        shop_account_id=calendar.shop_account_id,
+        ip=request_address(),
         target=calendar,
         data={"shop_account_id": shop_account_id, **asdict(result)},
     )

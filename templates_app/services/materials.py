@@ -17,6 +17,7 @@ from rest_framework import status
 
 from inbox.selectors import AnyUser
 from inbox.selectors.for_apps import ActingMember, acting_member, organisation_shop_ids
+from monitoring.audit_log.address import request_address
 from monitoring.services import audit_record
 from scrm.api import Forbidden, ServiceError
 from templates_app import library, selectors
@@ -147,6 +148,7 @@ def material_upload(
         organisation_id=member.organisation_id,
         actor=actor,
         action="material.uploaded",
+        ip=request_address(),
         target=material,
         data={"id": material.id, "kind": kind, "scope": scope, "size": size},
     )
@@ -182,6 +184,7 @@ def material_link_create(
         organisation_id=member.organisation_id,
         actor=actor,
         action="material.created",
+        ip=request_address(),
         target=material,
         data={"id": material.id, "kind": MaterialKind.LINK, "scope": scope},
     )

@@ -9,6 +9,7 @@ from django.db.models import F
 from inbox.hooks import ReplySubmitted
 from inbox.selectors import AnyUser
 from inbox.selectors.for_apps import ActingMember, acting_member, conversation_ref
+from monitoring.audit_log.address import request_address
 from monitoring.services import audit_record
 from templates_app import selectors
 from templates_app.models import QuickReply, QuickReplyUsage
@@ -34,6 +35,7 @@ def _record_use(
         organisation_id=member.organisation_id,
         actor=actor,
         action="quick_reply.used",
+        ip=request_address(),
         target=quick_reply,
         data={
             "id": quick_reply.id,
