@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Sequence
 
-from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
+from ahocorasick_rs import AhoCorasick, MatchKind
 
 from monitoring.words.normalise import LATIN_CHAR
 
@@ -24,12 +24,9 @@ class Automaton:
         self.patterns = list(patterns)
         self.left = [bool(LATIN_CHAR.match(p[0])) for p in self.patterns]
         self.right = [bool(LATIN_CHAR.match(p[-1])) for p in self.patterns]
-        # The DFA is the fastest to search and, at 20,000 short words, still quick to build.
-        self._ac = (
-            AhoCorasick(self.patterns, MatchKind.Standard, implementation=Implementation.DFA)
-            if self.patterns
-            else None
-        )
+        # The library's own choice of implementation: measured with 20,000 words, it builds in
+        # a seventh of the DFA's time (DFA: over a second) and searches about as fast.
+        self._ac = AhoCorasick(self.patterns, MatchKind.Standard) if self.patterns else None
 
     def find(self, text: str, joins: Callable[[], Container[int]]) -> list[tuple[int, int, int]]:
         """(pattern index, start, end) of every occurrence in ``text`` on its boundaries; a

@@ -99,7 +99,7 @@ _PROVIDERS = (
 # "name [at] domain (dot) com" with a bracketed or Chinese "at"; or a plain " at " when the
 # domain is a mail provider or the dot is spelled out ("look at tiktok.com" is not an address).
 _EMAIL_OBFUSCATED = re.compile(
-    rf"(?<![\w.])[a-z0-9][\w.\-]*(?:{_AT_BRACKET}[a-z0-9\-]+(?:{_DOT_ANY}[a-z0-9\-]+)*"
+    rf"(?<![a-z0-9_.])[a-z0-9][\w.\-]*(?:{_AT_BRACKET}[a-z0-9\-]+(?:{_DOT_ANY}[a-z0-9\-]+)*"
     rf"|\s+at\s+(?:(?:{_PROVIDERS})(?:{_DOT_ANY}[a-z0-9\-]+)*"
     rf"|[a-z0-9\-]+(?:{_DOT_ANY}[a-z0-9\-]+)*(?=\s*(?:[\[({{<]\s*dot|\bdot\b|点))))"
     rf"{_DOT_ANY}(?:{_TLDS})\b"
@@ -137,6 +137,7 @@ _HANDLE_URL = re.compile(
     r"(?<![\w.\-])(?:wa\.me|api\.whatsapp\.com|chat\.whatsapp\.com|t\.me|telegram\.me|line\.me|lin\.ee|"
     r"m\.me|u\.wechat\.com|weixin\.qq\.com|qm\.qq\.com)(?:/[^\s<>\"'，。]*)?"
 )
+_SCHEME_BEFORE = re.compile(r"https?://$")
 _EXPLICIT = re.compile(r"id|号|账号|account|is|是|为|:|=|@")
 # Words that follow a messenger's name in everyday talk ("WeChat Pay", "QQ music").
 _NOT_IDS = frozenset(
@@ -168,9 +169,11 @@ _NOT_IDS = frozenset(
 
 
 def find_handles(text: str) -> list[Found]:
-    found = (
-        [(m.start(), m.end(), HANDLE) for m in _HANDLE_URL.finditer(text)] if "." in text else []
-    )
+    found: list[Found] = []
+    if "." in text:
+        for m in _HANDLE_URL.finditer(text):
+            scheme = _SCHEME_BEFORE.search(text, max(0, m.start() - 8), m.start())
+            found.append((scheme.start() if scheme else m.start(), m.end(), HANDLE))
     for m in _HANDLE.finditer(text):
         ident = m.group("id").lstrip("@")
         if ident in _NOT_IDS or (ident.isdigit() and len(ident) > 15):

@@ -26,6 +26,9 @@ class EntrySpec:
     word: str
     category: str
     action: str  # already resolved (block/mask/flag/allow); allow: the word does not apply
+    # The word's normalise_word() when the caller has it (WordEntry.normalised): saves the
+    # normalisation on a cold build. Empty: worked out here.
+    normalised: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class Screener:
         for entry in entries:
             if entry.action not in ACTIONS:
                 continue
-            key = normalise_word(entry.word)
+            key = entry.normalised or normalise_word(entry.word)
             if not key:
                 continue
             pid = index.setdefault(key, len(index))
@@ -154,16 +157,17 @@ class Screener:
 
 def _without_shadowed(found: list[Match]) -> tuple[Match, ...]:
     """Sorted by position; a match lying within another that is at least as severe says nothing
-    more (``微信`` inside ``加微信``, a link that is also a messenger handle) and is dropped."""
+    more (``微信`` inside ``加微信``, a link that is also a messenger handle) and is dropped. One
+    pass: in start order, a kept match contains the next one when it ends at or after it."""
     ordered = sorted(found, key=lambda m: (m.start, -m.end, -SEVERITY[m.action]))
+    reach = {1: -1, 2: -1, 3: -1}  # per severity: the furthest end of a kept match
     kept: list[Match] = []
     for m in ordered:
-        if any(
-            k.start <= m.start and m.end <= k.end and SEVERITY[k.action] >= SEVERITY[m.action]
-            for k in kept
-        ):
+        severity = SEVERITY[m.action]
+        if max(reach[s] for s in (1, 2, 3) if s >= severity) >= m.end:
             continue
         kept.append(m)
+        reach[severity] = max(reach[severity], m.end)
     return tuple(kept)
 
 
