@@ -32,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
+import threading
 import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -307,14 +309,18 @@ def _current_txid() -> int | None:
 
 
 PUSH_GROUPS_AT_ONCE = 8  # groups pushed concurrently by _push_many (Redis connections used)
+PUSH_TIMEOUT_SECONDS = 30.0  # a batch's pushes given up after this (the change feed has them)
+_push_loop_of: dict[int, asyncio.AbstractEventLoop] = {}  # by process id: remade after a fork
+_push_loop_lock = threading.Lock()
 
 
 def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Push several events in one trip to the event loop (one ``async_to_sync``, not one each).
+    """Push several events at once, on this process's push loop (:func:`_push_loop`).
 
     Keeps: each group gets its events in order, one after another; different groups are
     pushed concurrently (``PUSH_GROUPS_AT_ONCE`` at a time), so a sweep telling 30 people
-    waits for about one group's round trips to Redis, not 30 groups' in a row."""
+    waits for about one group's round trips to Redis, not 30 groups' in a row; the caller
+    waits at most ``PUSH_TIMEOUT_SECONDS`` (a push lost is recovered by the change feed)."""
     layer = get_channel_layer()
     if layer is None:
         return
@@ -334,7 +340,29 @@ def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
         gate = asyncio.Semaphore(PUSH_GROUPS_AT_ONCE)
         await asyncio.gather(*(send_group(g, p, gate) for g, p in by_group.items()))
 
-    async_to_sync(send_all)()
+    future = asyncio.run_coroutine_threadsafe(send_all(), _push_loop())
+    try:
+        future.result(timeout=PUSH_TIMEOUT_SECONDS)
+    except Exception:  # a timeout; each send's own errors are caught above
+        future.cancel()
+        logger.warning("could not push %d events in time", len(messages), exc_info=True)
+
+
+def _push_loop() -> asyncio.AbstractEventLoop:
+    """An event loop of this process's own, running in a daemon thread, for
+    :func:`_push_many`: the channel layer keeps its Redis connections per event loop, so on
+    a loop that lasts they stay open from one batch to the next (``async_to_sync`` makes a
+    loop per call, where pushing to several groups at once opened as many connections each
+    time and was slower than one after another). Made again in a forked child (a worker)."""
+    pid = os.getpid()
+    with _push_loop_lock:
+        loop = _push_loop_of.get(pid)
+        if loop is None:
+            _push_loop_of.clear()
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="event-push", daemon=True).start()
+            _push_loop_of[pid] = loop
+        return loop
 
 
 def _push(group: str, payload: dict[str, Any]) -> None:
