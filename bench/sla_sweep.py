@@ -6,9 +6,10 @@
 
 ``--keep`` leaves the seeded database in place and reuses it on the next run (same size: no
 seeding; the sweeps run at the seeding's ``now``, kept in a table of the bench's own).
-``--baseline REV`` loads ``monitoring/sla/sweep.py`` and ``alerts.py`` as they were at a git
-revision into this process and times them interleaved with the working tree's, sweep for
-sweep, on the same database: the ratio is what a change did, whatever the machine's load.
+``--baseline REV`` loads ``monitoring/sla/sweep.py``, ``alerts.py`` and ``events_publish`` as
+they were at a git revision into this process and times them interleaved with the working
+tree's, sweep for sweep, on the same database: the ratio is what a change did, whatever the
+machine's load.
 
 Seeded with COPY on a superuser connection (foreign-key triggers off for that session):
 conversations of ten shops (half assigned), two open deadlines each (first reply, same day)
@@ -20,8 +21,10 @@ the alerts it records are real rows, receipts and ``sla.alert`` events. Prints f
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import cProfile
+import importlib
 import os
 import pstats
 import random
@@ -207,13 +210,17 @@ def current_sweep() -> Sweep:
 
 
 def baseline_sweep(rev: str) -> Sweep:
-    """``sla_sweep`` as it was at ``rev`` (its sweep.py and alerts.py; the rest is today's),
-    loaded under other module names beside the working tree's."""
+    """``sla_sweep`` as it was at ``rev`` (its sweep.py, alerts.py and the publishing
+    functions of scrm/events.py; the rest, the event kinds among it, is today's), loaded under
+    other module names beside the working tree's."""
 
-    def load(name: str, path: str, replace: tuple[str, str] | None = None) -> types.ModuleType:
-        source = subprocess.run(
+    def show(path: str) -> str:
+        return subprocess.run(
             ["git", "show", f"{rev}:{path}"], cwd=c.ROOT, check=True, capture_output=True, text=True
         ).stdout
+
+    def load(name: str, path: str, replace: tuple[str, str] | None = None) -> types.ModuleType:
+        source = show(path)
         if replace:
             source = source.replace(*replace)
         module = types.ModuleType(name)
@@ -222,7 +229,19 @@ def baseline_sweep(rev: str) -> Sweep:
         exec(compile(source, module.__file__, "exec"), module.__dict__)  # noqa: S102
         return module
 
-    load("bench_baseline_alerts", "monitoring/sla/alerts.py")
+    events = types.ModuleType("bench_baseline_events")
+    today = {k: v for k, v in vars(importlib.import_module("scrm.events")).items()}
+    events.__dict__.update({k: v for k, v in today.items() if not k.startswith("__")})
+    sys.modules["bench_baseline_events"] = events  # today's kinds, the old functions
+    tree = ast.parse(show("scrm/events.py"))
+    for node in tree.body:  # the publishing functions as they were at rev
+        if isinstance(node, ast.FunctionDef) and node.name in ("events_publish", "_push_many"):
+            exec(compile(ast.Module([node], []), f"{rev}:scrm/events.py", "exec"), vars(events))  # noqa: S102
+    load(
+        "bench_baseline_alerts",
+        "monitoring/sla/alerts.py",
+        ("from scrm.events import", "from bench_baseline_events import"),
+    )
     sweep = load(
         "bench_baseline_sweep",
         "monitoring/sla/sweep.py",
