@@ -131,6 +131,12 @@ PAGE_PARAMS = (
     "case",
     "focus",
     "arrival",
+    "actor",
+    "action",
+    "shop_account",
+    "since",
+    "until",
+    "before",
 )
 # Probed on every API GET besides what the schema declares (a parameter a view reads without
 # declaring it is still driven).
