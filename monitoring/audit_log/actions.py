@@ -30,12 +30,12 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         ],
     ),
     (
-        _("Conversations"),
+        _("Conversation work"),
         [
             ("reply.submitted", _("Reply sent")),
             ("reply.retried", _("Reply retried")),
             ("note.added", _("Note added")),
-            ("conversation.assigned", _("Assigned")),
+            ("conversation.assigned", _("Conversation assigned")),
             ("conversation.auto_assigned", _("Assigned automatically")),
             ("conversation.status_changed", _("Status changed")),
             ("conversation.priority_changed", _("Priority changed")),
@@ -53,15 +53,14 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         ],
     ),
     (
-        _("Personal data"),
+        _("Personal data access"),
         [
             ("customer.revealed", _("Personal data revealed")),
             ("audit.exported", _("Audit log exported")),
-            ("quick_reply.exported", _("Quick replies exported")),
         ],
     ),
     (
-        _("Monitoring"),
+        _("Sensitive words"),
         [
             ("violation.raised", _("Violation raised")),
             ("word_list.created", _("Word list made")),
@@ -74,7 +73,7 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         ],
     ),
     (
-        _("Settings"),
+        _("Settings changes"),
         [
             ("organisation.updated", _("Organisation settings")),
             ("member.role_changed", _("Role changed")),

@@ -143,7 +143,8 @@ def _people(org_id: int) -> dict[int, AgentFigures]:
 
 def _days(since: datetime, until: datetime, zone: Any) -> list[datetime]:
     first = since.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    out, day = [], first
+    out: list[datetime] = []
+    day = first
     while day < until and len(out) < MAX_DAYS + 1:
         out.append(day)
         day = (day + timedelta(days=1, hours=2)).replace(hour=0)  # safe across DST changes
@@ -214,8 +215,8 @@ def _activity(
     )
     hours: dict[int, set[datetime]] = defaultdict(set)
     day_index = {day.date(): i for i, day in enumerate(days)}
-    for person in people.values():
-        person.daily_replies = [0] * len(days)
+    for figures in people.values():
+        figures.daily_replies = [0] * len(days)
     for row in rows:
         person = people.get(row["actor_id"])
         if person is None:  # no longer a member: their rows stay in the log, not in the figures

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from inbox.models import Member
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
@@ -71,7 +72,7 @@ def _moment(raw: str, *, end: bool) -> datetime | None:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise ServiceError(
-            "Give a date as YYYY-MM-DD or a time as ISO 8601.",
+            gettext_noop("Give a date as YYYY-MM-DD or a time as ISO 8601."),
             code="invalid_time",
             details={"field": "until" if end else "since"},
         ) from None
@@ -86,12 +87,16 @@ def audit_filters_parse(params: Any) -> AuditFilters:
     no filter."""
     action = str(params.get("action", "") or "").strip()
     if action and not ACTION_PATTERN.fullmatch(action):
-        raise ServiceError("Unknown action.", code="invalid_action", details={"field": "action"})
+        raise ServiceError(
+            gettext_noop("Unknown action."), code="invalid_action", details={"field": "action"}
+        )
     since = _moment(str(params.get("since", "") or ""), end=False)
     until = _moment(str(params.get("until", "") or ""), end=True)
     if since and until and since >= until:
         raise ServiceError(
-            "The start is after the end.", code="invalid_range", details={"field": "since"}
+            gettext_noop("The start is after the end."),
+            code="invalid_range",
+            details={"field": "since"},
         )
     return AuditFilters(
         actor_id=int_param(params.get("actor"), minimum=1),
