@@ -1,16 +1,20 @@
 """The JSON shape of a row's open SLA deadline (the ``deadline`` field of queue rows,
-conversations and cases, and of the ``sla.deadline`` event's data)."""
+conversations and cases, and of the ``sla.deadline`` event's data), and its state: the one
+place that says ok / warning / breached (the SLA tracker's selectors and the badges read it)."""
 
 from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal
 
 from django.utils import timezone
 
 STATES = ("ok", "warning", "breached")
+DisplayState = Literal["ok", "warning", "breached"]
+UTC = zoneinfo.ZoneInfo("UTC")
 
 
 def _field(info: Any, name: str) -> Any:
@@ -20,15 +24,17 @@ def _field(info: Any, name: str) -> Any:
     return getattr(info, name, None)
 
 
+@lru_cache(maxsize=512)
 def zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
-    """The named zone, or UTC for a name the system does not know (a stale stored one)."""
+    """The named zone, or UTC for a name the system does not know (a stale stored one).
+    Remembered per name: a page asks for its shops' few zones once per row."""
     try:
         return zoneinfo.ZoneInfo(name or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+        return UTC
 
 
-def deadline_state(due_at: datetime, warn_at: datetime | None, now: datetime) -> str:
+def deadline_state(due_at: datetime, warn_at: datetime | None, now: datetime) -> DisplayState:
     """ok before the warning window; warning inside it (from ``warn_at``); breached from the
     due time on. Computed at read time, so a row read later shows the later state."""
     if now >= due_at:
@@ -51,9 +57,9 @@ def deadline_payload(
     zone = zone_or_utc(time_zone)
     return {
         "kind": str(_field(info, "kind") or ""),
-        "due_at": due_at.astimezone(zoneinfo.ZoneInfo("UTC")).isoformat(),
+        "due_at": due_at.astimezone(UTC).isoformat(),
         "due_local": due_at.astimezone(zone).isoformat(),
         "time_zone": str(zone),
-        "warn_at": warn_at.astimezone(zoneinfo.ZoneInfo("UTC")).isoformat() if warn_at else None,
+        "warn_at": warn_at.astimezone(UTC).isoformat() if warn_at else None,
         "state": deadline_state(due_at, warn_at, now or timezone.now()),
     }

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Q, Value, When
 
 from inbox.models import ShopAccount
+from inbox.payloads_deadline import deadline_payload
 from inbox.services.sla_keys import sla_due_set
 from monitoring.events import SLA_DEADLINE
 from monitoring.models.sla import Deadline, DeadlineKind, DeadlineState, SlaPolicy
@@ -230,7 +230,8 @@ def subject_settle(
     payload = None
     if first is not None:
         zone = time_zone or _shop_zone(ref.shop_account_id)
-        payload = deadline_payload(first, time_zone=zone, now=now)
+        # The queue rows' own builder (inbox/payloads_deadline.py): one shape, one state.
+        payload = deadline_payload(deadline_info(first, now=now), time_zone=zone, now=now)
     event_publish(
         organisation_id=ref.organisation_id,
         type=SLA_DEADLINE,
@@ -242,23 +243,6 @@ def subject_settle(
             "deadline": payload,
         },
     )
-
-
-def deadline_payload(deadline: Deadline, *, time_zone: str, now: datetime) -> dict[str, Any]:
-    """A deadline in the rows' ``deadline`` shape (docs/api.md)."""
-    info = deadline_info(deadline, now=now)
-    try:
-        zone = ZoneInfo(time_zone or "UTC")
-    except (ValueError, KeyError):
-        zone = ZoneInfo("UTC")
-    return {
-        "kind": info.kind,
-        "due_at": info.due_at.astimezone(UTC).isoformat(),
-        "due_local": info.due_at.astimezone(zone).isoformat(),
-        "time_zone": str(zone),
-        "warn_at": info.warn_at.astimezone(UTC).isoformat() if info.warn_at else None,
-        "state": info.state,
-    }
 
 
 def _shop_zone(shop_account_id: int) -> str:

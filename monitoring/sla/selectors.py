@@ -14,10 +14,10 @@ from typing import Any, Literal
 from django.db.models import Q
 from django.utils import timezone
 
+from inbox.payloads_deadline import DisplayState, deadline_state
 from monitoring.models.sla import DEFAULT_WARNING_MINUTES, Deadline, DeadlineState
 
 Subject = Literal["conversation", "case"]
-DisplayState = Literal["ok", "warning", "breached"]
 
 
 @dataclass(frozen=True)
@@ -46,19 +46,18 @@ def warn_at_of(due_at: datetime, rule: Mapping[str, Any] | None) -> datetime | N
     return due_at - timedelta(minutes=max(minutes)) if minutes else None
 
 
-def display_state(due_at: datetime, warn_at: datetime | None, now: datetime) -> DisplayState:
-    if now >= due_at:
-        return "breached"
-    if warn_at is not None and now >= warn_at:
-        return "warning"
-    return "ok"
+def _info(
+    kind: str, due_at: datetime, rule: Mapping[str, Any] | None, now: datetime
+) -> DeadlineInfo:
+    warn_at = warn_at_of(due_at, rule)
+    return DeadlineInfo(
+        kind=kind, due_at=due_at, warn_at=warn_at, state=deadline_state(due_at, warn_at, now)
+    )
 
 
 def deadline_info(deadline: Deadline, *, now: datetime | None = None) -> DeadlineInfo:
     """One deadline row as the queue shows it, at ``now``."""
-    warn_at = warn_at_of(deadline.due_at, deadline.rule)
-    state = display_state(deadline.due_at, warn_at, now or timezone.now())
-    return DeadlineInfo(kind=deadline.kind, due_at=deadline.due_at, warn_at=warn_at, state=state)
+    return _info(deadline.kind, deadline.due_at, deadline.rule, now or timezone.now())
 
 
 def open_deadlines_for(
@@ -77,18 +76,20 @@ def open_deadlines_for(
     if not chats and not cases:
         return {}
     now = now or timezone.now()
+    # Columns, not model instances: a page reads two or three deadlines a row.
     rows = (
         Deadline.objects.filter(Q(conversation_id__in=chats) | Q(case_id__in=cases))
         .filter(state=DeadlineState.OPEN)
         .order_by("-due_at", "-id")
-        .only("kind", "due_at", "rule", "conversation_id", "case_id")
+        .values_list("kind", "due_at", "rule", "conversation_id", "case_id")
     )
-    out: dict[tuple[Subject, int], DeadlineInfo] = {}
-    for row in rows:  # latest first: the earliest-due one is written last
+    out: dict[tuple[Subject, int], tuple[str, datetime, Any]] = {}
+    for kind, due_at, rule, conversation_id, case_id in rows:
+        # Latest first: the earliest-due one is written last.
         key: tuple[Subject, int] = (
-            ("conversation", row.conversation_id)
-            if row.conversation_id is not None
-            else ("case", row.case_id or 0)
+            ("conversation", conversation_id)
+            if conversation_id is not None
+            else ("case", case_id or 0)
         )
-        out[key] = deadline_info(row, now=now)
-    return out
+        out[key] = (kind, due_at, rule)
+    return {key: _info(*row, now) for key, row in out.items()}
