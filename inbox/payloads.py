@@ -64,6 +64,12 @@ def note_payload(n: Note) -> dict[str, Any]:
     }
 
 
+def _tag_names(c: Conversation) -> list[str]:
+    """The names the queue read for its page (``tag_names``), else the conversation's tags."""
+    names = getattr(c, "tag_names", None)
+    return names if names is not None else [t.name for t in c.tags.all()]
+
+
 def conversation_payload(
     c: Conversation, *, deadline: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -85,7 +91,7 @@ def conversation_payload(
         "status": c.status,
         "priority": c.priority,
         "assignee": person_payload(c.assignee),
-        "tags": sorted(t.name for t in c.tags.all()),
+        "tags": sorted(_tag_names(c)),
         "unread_count": c.unread_count,
         "last_message_at": _iso(c.last_message_at),
         "last_message_preview": c.last_message_preview,

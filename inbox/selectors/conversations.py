@@ -88,6 +88,47 @@ def conversations_of_shops(
     )
 
 
+# What a conversation row shows (the API's conversation_payload, the page's _queue_row.html)
+# and its place in the order: the columns read for the page's rows, not every column of the
+# conversation, its shop, buyer, assignee and membership.
+CONVERSATION_SHOWN = (
+    "id",
+    "organisation_id",
+    "platform_conversation_id",
+    "status",
+    "priority",
+    "unread_count",
+    "last_message_at",
+    "last_message_preview",
+    "last_buyer_message_at",
+    "waiting_since",
+    "queue_key",
+    "snoozed_until",
+    "sla_due_at",
+    "can_send_message",
+    "shop_account__name",
+    "shop_account__platform",
+    "shop_account__region",
+    "shop_account__time_zone",
+    "customer__display_name",
+    "assignee__username",
+    "assignee__member__display_name",
+)
+
+
+def tag_names_of(conversation_ids: list[int]) -> dict[int, list[str]]:
+    """The tag names of each given conversation, in one query of two columns (a prefetch
+    builds a model instance and a related manager per row: most of a page's reading time)."""
+    through = Conversation.tags.through
+    out: dict[int, list[str]] = {}
+    rows = through.objects.filter(conversation_id__in=conversation_ids).values_list(
+        "conversation_id", "tag__name"
+    )
+    for conversation_id, name in rows:
+        out.setdefault(conversation_id, []).append(name)
+    return out
+
+
 def _search_q(term: str, shops: list[int]) -> Q:
     """Text search: message text and preview (plain), buyer name (exact, by blind index);
     only in the shops searched, never across the deployment's other tenants."""

@@ -28,7 +28,12 @@ from inbox.models import AfterSalesCase, CaseStage
 from inbox.models.conversations import ANSWERED_SENTINEL
 from inbox.selectors.accounts import AnyUser, shop_account_ids_for
 from inbox.selectors.aftersales import with_decision_state
-from inbox.selectors.conversations import QueueFilters, conversations_of_shops
+from inbox.selectors.conversations import (
+    CONVERSATION_SHOWN,
+    QueueFilters,
+    conversations_of_shops,
+    tag_names_of,
+)
 from inbox.selectors.queue_keys import (
     CASE,
     CONVERSATION,
@@ -281,9 +286,11 @@ def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[
     chat_ids = [r.item.id for r in rows if r.kind == "conversation"]
     case_ids = [r.item.id for r in rows if r.kind == "case"]
     if chat_ids and conversations is not None:
-        by_kind["conversation"] = {
-            c.id: c for c in conversations.filter(id__in=chat_ids).order_by()
-        }
+        shown = conversations.filter(id__in=chat_ids).order_by().prefetch_related(None)
+        by_kind["conversation"] = {c.id: c for c in shown.only(*CONVERSATION_SHOWN)}
+        tags = tag_names_of(chat_ids)
+        for c in by_kind["conversation"].values():
+            c.tag_names = tags.get(c.id, [])
     if case_ids:
         cases = _shown(AfterSalesCase.objects.filter(id__in=case_ids))
         by_kind["case"] = {c.id: c for c in cases}
