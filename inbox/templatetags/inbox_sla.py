@@ -3,14 +3,16 @@ and live on ``sla.deadline``)."""
 
 from __future__ import annotations
 
+import html
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django import template
-from django.utils import formats, timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils import dateformat, formats, timezone
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from inbox.payloads_deadline import zone_or_utc
@@ -18,34 +20,83 @@ from inbox.payloads_deadline import zone_or_utc
 register = template.Library()
 
 
-def countdown(seconds: float) -> str:
+@dataclass(frozen=True)
+class _Texts:
+    """What every badge of a page says alike, translated and looked up once per request and
+    language (a queue page draws 50 badges)."""
+
+    dh: str
+    hm: str
+    m: str
+    overdue: str
+    title: str
+    reply_due: str
+    decision_due: str
+    datetime_format: str
+    viewer_zone: zoneinfo.ZoneInfo
+
+
+def _texts_now(viewer_zone: str) -> _Texts:
+    return _Texts(
+        dh=_("%(d)sd %(h)sh"),
+        hm=_("%(h)sh %(m)sm"),
+        m=_("%(m)sm"),
+        overdue=_("overdue %(time)s"),
+        title=_("Due %(shop)s shop time (%(shop_zone)s) · %(viewer)s your time (%(viewer_zone)s)"),
+        reply_due=_("Reply due:"),
+        decision_due=_("Decision due:"),
+        datetime_format=str(formats.get_format("SHORT_DATETIME_FORMAT")),
+        viewer_zone=zone_or_utc(viewer_zone),
+    )
+
+
+def _texts(context: Any) -> _Texts:
+    """The request's texts for the active language (remembered on the request)."""
+    request = context.get("request")
+    language = get_language()
+    cached = getattr(request, "_sla_badge_texts", None)
+    if cached is not None and cached[0] == language:
+        return cached[1]  # type: ignore[no-any-return]
+    texts = _texts_now(_viewer_zone(context))
+    if request is not None:
+        request._sla_badge_texts = (language, texts)
+    return texts
+
+
+def countdown(seconds: float, texts: _Texts | None = None) -> str:
     """ "2h 14m", "3d 4h", "35m"; the JavaScript mirrors it."""
+    t = texts or _texts_now("UTC")
     minutes = max(0, int(seconds // 60))
     days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
     if days:
-        return _("%(d)sd %(h)sh") % {"d": days, "h": hours}
+        return t.dh % {"d": days, "h": hours}
     if hours:
-        return _("%(h)sh %(m)sm") % {"h": hours, "m": mins}
-    return _("%(m)sm") % {"m": mins}
+        return t.hm % {"h": hours, "m": mins}
+    return t.m % {"m": mins}
 
 
-def badge_text(due_at: datetime, now: datetime) -> str:
+def badge_text(due_at: datetime, now: datetime, texts: _Texts | None = None) -> str:
+    t = texts or _texts_now("UTC")
     left = (due_at - now).total_seconds()
     if left <= 0:
-        return _("overdue %(time)s") % {"time": countdown(-left)}
-    return countdown(left)
+        return t.overdue % {"time": countdown(-left, t)}
+    return countdown(left, t)
 
 
-def _at(value: datetime, zone: zoneinfo.ZoneInfo) -> str:
-    return formats.date_format(value.astimezone(zone).replace(tzinfo=None), "SHORT_DATETIME_FORMAT")
+def _at(value: datetime, zone: zoneinfo.ZoneInfo, texts: _Texts) -> str:
+    # formats.date_format(value, "SHORT_DATETIME_FORMAT"), the format looked up once.
+    return dateformat.format(value.astimezone(zone).replace(tzinfo=None), texts.datetime_format)
 
 
-def badge_title(due_at: datetime, shop_zone: str, viewer_zone: str) -> str:
+def badge_title(
+    due_at: datetime, shop_zone: str, viewer_zone: str, texts: _Texts | None = None
+) -> str:
+    t = texts or _texts_now(viewer_zone)
     shop, viewer = zone_or_utc(shop_zone), zone_or_utc(viewer_zone)
-    return _("Due %(shop)s shop time (%(shop_zone)s) · %(viewer)s your time (%(viewer_zone)s)") % {
-        "shop": _at(due_at, shop),
+    return t.title % {
+        "shop": _at(due_at, shop, t),
         "shop_zone": str(shop),
-        "viewer": _at(due_at, viewer),
+        "viewer": _at(due_at, viewer, t),
         "viewer_zone": str(viewer),
     }
 
@@ -69,26 +120,37 @@ def sla_badge(
 ) -> SafeString:
     """The badge's slot (always there, so a live event can fill it) with the badge when the row
     has an open deadline: green (ok), amber (inside the warning window), red (breached)."""
-    slot = '<span class="sla-slot" data-sla-slot data-subject="{}" data-id="{}" data-zone="{}">'
     if not deadline:
-        return format_html(slot + "</span>", subject, pk, shop_zone)
+        return _html(_SLOT + "</span>", subject, pk, shop_zone)
+    texts = _texts(context)
     due_at = datetime.fromisoformat(deadline["due_at"])
-    warn_at = deadline.get("warn_at") or ""
-    return format_html(
-        slot + '<span class="sla-badge sla-{}" data-sla-badge data-due="{}" data-warn="{}" '
-        'data-kind="{}" title="{}"><span class="visually-hidden">{} </span>'
-        "<span data-sla-text>{}</span></span></span>",
+    return _html(
+        _BADGE,
         subject,
         pk,
         shop_zone,
         deadline.get("state", "ok"),
         deadline["due_at"],
-        warn_at,
+        deadline.get("warn_at") or "",
         deadline.get("kind", ""),
-        badge_title(due_at, shop_zone, _viewer_zone(context)),
-        _("Reply due:") if subject == "conversation" else _("Decision due:"),
-        badge_text(due_at, timezone.now()),
+        badge_title(due_at, shop_zone, str(texts.viewer_zone), texts),
+        texts.reply_due if subject == "conversation" else texts.decision_due,
+        badge_text(due_at, timezone.now(), texts),
     )
+
+
+_SLOT = '<span class="sla-slot" data-sla-slot data-subject="{}" data-id="{}" data-zone="{}">'
+_BADGE = (
+    _SLOT + '<span class="sla-badge sla-{}" data-sla-badge data-due="{}" data-warn="{}" '
+    'data-kind="{}" title="{}"><span class="visually-hidden">{} </span>'
+    "<span data-sla-text>{}</span></span></span>"
+)
+
+
+def _html(template: str, *args: object) -> SafeString:
+    """format_html for plain values (str, int: none safe already), without its per-argument
+    lazy-aware escaping: the same text, escaped by html.escape as Django's escape does."""
+    return mark_safe(template.format(*(html.escape(str(a)) for a in args)))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
