@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_get
+from monitoring.audit_log.address import request_address
 from monitoring.models import (
     DETECTOR_CATEGORIES,
     AllowEntry,
@@ -162,6 +163,7 @@ def list_changed(
             **(data or {}),
         },
         shop_account_id=word_list.shop_account_id,
+        ip=request_address(),
     )
 
 
