@@ -43,7 +43,8 @@ from monitoring.sla.alerts import (
     Telling,
     alerts_tell,
     audience_for,
-    subjects_for,
+    subject_of,
+    with_subjects,
 )
 from monitoring.sla.alerts import warning_escalate as _warning_escalate
 
@@ -97,7 +98,7 @@ def sla_sweep(
 
 @transaction.atomic
 def _sweep_batch(*, now: datetime, batch_size: int, result: SweepResult, people: People) -> int:
-    qs = Deadline.objects.filter(next_alert_at__lte=now).order_by("next_alert_at")
+    qs = with_subjects(Deadline.objects.filter(next_alert_at__lte=now).order_by("next_alert_at"))
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     deadlines = list(qs[:batch_size])
@@ -207,11 +208,10 @@ def _record_and_tell(
         shop_account_ids={d.shop_account_id for d in told},
         organisation_ids={d.organisation_id for d in told},
     )
-    subjects = subjects_for({p.deadline.id: p.deadline for p in pending}.values())
     audiences = {}
     for p in pending:
         if p.told:
-            subject = subjects[p.deadline.id]
+            subject = subject_of(p.deadline)
             audiences[(p.deadline.id, p.kind, p.threshold)] = (
                 subject,
                 audience_for(deadline=p.deadline, kind=p.kind, subject=subject, people=people),
