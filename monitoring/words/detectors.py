@@ -27,7 +27,9 @@ LINK = "link"
 # --- phone numbers ---------------------------------------------------------------------------
 # Up to three separators of any kind between digits (spaces, dashes, dots, brackets, emoji), but
 # never a currency sign, "@", ":" (times) or "%".
-_PHONE = re.compile(r"\d(?:[^\w\n+$¥€£@:%]{0,3}\d){6,19}(?![\w])")
+# Digits glued to Latin letters or other digits are something else (SF1234567890, a longer
+# number); glued to Chinese characters they are not ("电话13800138000谢谢").
+_PHONE = re.compile(r"(?<![a-z0-9])\d(?:[^\w\n+$¥€£@:%]{0,3}\d){6,19}(?![a-z0-9])")
 # A "+" or "(" right before the first digit belongs to the number (read back from the text, so
 # the regex starts only at digits).
 _PHONE_LEAD = re.compile(r"(?:\+|\()\s*$")

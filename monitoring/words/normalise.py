@@ -78,7 +78,8 @@ def _t2s() -> dict[str, str]:
 
 
 def _map_char(ch: str) -> str:
-    if unicodedata.category(ch) in _REMOVED_CATEGORIES:
+    category = unicodedata.category(ch)
+    if category in _REMOVED_CATEGORIES or (category == "Cc" and not ch.isspace()):
         return ""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold())
     t2s = _t2s()
@@ -181,6 +182,11 @@ class _Offsets(Sequence[int]):
         return self._get(i)
 
 
+# Control characters (other than whitespace) are removed like zero-width ones; NUL is then free
+# to mark, inside Views, where separators were closed up.
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_JOIN = "\x00"
+
 _special_re: tuple[int, re.Pattern[str] | None] = (0, None)
 
 
@@ -197,7 +203,7 @@ def _special_pattern() -> re.Pattern[str] | None:
 def _map_text(text: str) -> tuple[str, _Stage | None]:
     """Every character mapped (the per-character rules), with the stage back to ``text`` when
     some character did not map to exactly one (None: offsets are the identity)."""
-    if text.isascii():
+    if text.isascii() and not _ASCII_CONTROL.search(text):
         return text.lower(), None
     mapped = text.translate(_TABLE)
     special = _TABLE.special
@@ -255,6 +261,7 @@ _L = f"[^\\W_{CJK}]"
 # (One lookbehind with two branches: measured 5x faster on Chinese text than two lookbehinds.)
 _COLLAPSIBLE = re.compile(f"(?<=[{CJK}]|(?<!{_L}){_L})(?:[^\\w@]|_)+(?={_L}(?!{_L})|[{CJK}])")
 _SEP_RUN = re.compile(r"[\W_]+")
+_SEP_RUN_KEEP_JOINS = re.compile(r"(?:[^\w\x00]|_)+")
 
 
 class Views:
@@ -264,17 +271,24 @@ class Views:
     word boundary for Latin words (``a 5 stars`` becomes ``a5 stars`` and still matches ``5
     stars``)."""
 
-    __slots__ = ("_gaps", "_joins", "_m", "_map", "_seps", "detect", "words")
+    __slots__ = ("_gaps", "_joins", "_m", "_map", "_seps", "_w_marked", "detect", "words")
 
     def __init__(self, text: str) -> None:
         m, self._map = _map_text(text)
         self._m = m
-        d = _COLLAPSIBLE.sub("", m)
-        w = _SEP_RUN.sub(" ", d).strip(" ")
+        # Closed-up runs are first marked (NUL), so the words view knows where they were without
+        # working out its offsets: a boundary check needs that, most texts need no offsets.
+        marked = _COLLAPSIBLE.sub(_JOIN, m)
+        identity_d = len(marked) == len(m) and _JOIN not in marked
+        w_marked = _SEP_RUN_KEEP_JOINS.sub(" ", marked).strip(" ")
+        if identity_d:
+            d, w = m, w_marked
+        else:
+            d, w = marked.replace(_JOIN, ""), w_marked.replace(_JOIN, "")
+        self._w_marked = w_marked
         self._gaps: _Stage | None = None
         self._seps: _Stage | None = None
         self._joins: frozenset[int] | None = None
-        identity_d = len(d) == len(m)
         if identity_d:
             self._gaps = _Stage()
         if identity_d and w == d:
@@ -320,16 +334,12 @@ class Views:
     @property
     def joins(self) -> frozenset[int]:
         if self._joins is None:
-            gaps, seps = self._gap_stage(), self._sep_stage()
-            out = set()
-            for dpos in gaps.dstarts:
-                # The words-view position of the detect-view character after the removed run.
-                k = bisect_right(seps.sstarts, dpos) - 1
-                if k < 0:
-                    out.add(dpos)
-                else:
-                    out.add(seps.dends[k] + dpos - seps.sends[k])
-            self._joins = frozenset(out)
+            marks = self._w_marked
+            self._joins = (
+                frozenset(found.start() - k for k, found in enumerate(re.finditer(_JOIN, marks)))
+                if _JOIN in marks
+                else frozenset()
+            )
         return self._joins
 
 

@@ -83,31 +83,21 @@ class Screener:
         Entries whose action is ``allow`` or whose word normalises to nothing are left out; a
         detector is on when its action is block, mask or flag. The platform's own domains
         (defaults.PLATFORM_DOMAINS) are always allowed."""
-        index: dict[str, int] = {}
-        targets: list[list[tuple[str, str, str]]] = []
+        groups: dict[str, list[tuple[str, str, str]]] = {}
         for entry in entries:
-            if entry.action not in ACTIONS:
-                continue
-            key = entry.normalised or normalise_word(entry.word)
-            if not key:
-                continue
-            pid = index.setdefault(key, len(index))
-            if pid == len(targets):
-                targets.append([])
-            targets[pid].append((entry.word, entry.category, entry.action))
-        allow_ids = set()
-        for phrase in allow_phrases:
-            key = normalise_word(phrase)
-            if key:
-                pid = index.setdefault(key, len(index))
-                if pid == len(targets):
-                    targets.append([])
-                allow_ids.add(pid)
+            if entry.action in ACTIONS:
+                key = entry.normalised or normalise_word(entry.word)
+                groups.setdefault(key, []).append((entry.word, entry.category, entry.action))
+        allow_keys = {normalise_word(phrase) for phrase in allow_phrases}
+        for key in allow_keys:
+            groups.setdefault(key, [])
+        groups.pop("", None)  # a word of separators only matches nothing
+        allow_ids = frozenset(i for i, key in enumerate(groups) if key in allow_keys)
         domains = {_normalised_domain(d) for d in (*PLATFORM_DOMAINS, *allow_domains)}
         return cls(
-            Automaton(list(index)),
-            [tuple(t) for t in targets],
-            frozenset(allow_ids),
+            Automaton(list(groups)),
+            [tuple(t) for t in groups.values()],
+            allow_ids,
             {k: v for k, v in detector_actions.items() if v in ACTIONS},
             frozenset(d for d in domains if d),
         )
