@@ -6,6 +6,7 @@ mask: the buyer receives the masked text; flag: sent as written, the violation r
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from inbox.models import AfterSalesDecision, Conversation, Message, OutboxAction
 from monitoring.models import Violation
@@ -105,6 +106,16 @@ def test_a_decision_whose_message_is_blocked_is_not_taken(world, platform, api):
     [violation] = Violation.objects.all()
     assert (violation.source, violation.action) == ("case_decision", "block")
     assert violation.conversation_id == case.conversation_id
+    # The case card's form (the page) is refused alike, the word named on the card
+    client = Client()
+    client.force_login(world.agent_a1)
+    page = client.post(
+        f"/inbox/cases/{case.id}/decide/",
+        {"decision": "APPROVE_REFUND", "message_text": "zorblax me", "idempotency_key": "p1"},
+        headers={"X-Requested-With": "fetch"},
+    )
+    assert page.status_code == 422 and "zorblax" in page.content.decode()
+    assert not AfterSalesDecision.objects.exists() and Violation.objects.count() == 2
     # When the message holds a masked word instead: decided, the buyer gets it masked
     response = decide(
         api, world.agent_a1, case, key="d2", decision="APPROVE_REFUND", message="quuxword ok"
