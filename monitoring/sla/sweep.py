@@ -126,7 +126,7 @@ def _next_alert_at_save(deadlines: list[Deadline]) -> None:
     ``UPDATE_CHUNK`` (``bulk_update`` compiles a CASE of one branch per row: most of a
     20-alert sweep's Python time)."""
     table = connection.ops.quote_name(Deadline._meta.db_table)
-    column = connection.ops.quote_name(Deadline._meta.get_field("next_alert_at").column)
+    column = connection.ops.quote_name(str(Deadline._meta.get_field("next_alert_at").column))
     one = "(%s::bigint, %s::timestamptz)" if connection.vendor == "postgresql" else "(%s, %s)"
     adapt = connection.ops.adapt_datetimefield_value
     for start in range(0, len(deadlines), UPDATE_CHUNK):
