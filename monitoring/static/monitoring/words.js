@@ -101,3 +101,31 @@
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); check(); }
   });
 })();
+
+// Editing a word in place: the page carries one edit form (<template id="entry-edit">), cloned
+// under the row whose "Edit" was pressed and filled from the row's data attributes (a page of
+// hundreds of words stays light: no form per row).
+(function () {
+  "use strict";
+  const template = document.getElementById("entry-edit");
+  if (!template) return;
+  document.addEventListener("click", (event) => {
+    const edit = event.target.closest("tr[data-entry] button.edit");
+    if (edit) {
+      const row = edit.closest("tr");
+      const open = row.nextElementSibling;
+      if (open && open.classList.contains("entry-edit")) return;
+      const form = template.content.firstElementChild.cloneNode(true);
+      form.querySelector("input[name=entry]").value = row.dataset.entry;
+      const word = form.querySelector("input[name=word]");
+      word.value = row.dataset.word;
+      form.querySelector("select[name=category]").value = row.dataset.category;
+      form.querySelector("select[name=word_action]").value = row.dataset.action;
+      row.after(form);
+      word.focus();
+      return;
+    }
+    const cancel = event.target.closest("tr.entry-edit button.cancel");
+    if (cancel) cancel.closest("tr").remove();
+  });
+})();
