@@ -48,14 +48,17 @@ _lock = threading.Lock()
 _compiled: dict[tuple[int, int | None], Compiled] = {}
 
 
-def _keys(organisation_id: int, shop_account_id: int | None) -> dict[int | None, tuple[int, int]]:
+def _keys(
+    organisation_id: int, shop_account_id: int | None
+) -> dict[int | None, tuple[int, tuple[int, datetime]]]:
+    """Per list (None: the organisation's; else the shop's id): its id and cache key."""
     scope = Q(shop_account__isnull=True)
     if shop_account_id is not None:
         scope |= Q(shop_account_id=shop_account_id)
     rows = WordList.objects.filter(scope, organisation_id=organisation_id).values_list(
         "shop_account_id", "id", "version", "updated_at"
     )
-    return {shop: (pk, (version, updated)) for shop, pk, version, updated in rows}  # type: ignore[misc]
+    return {shop: (pk, (version, updated)) for shop, pk, version, updated in rows}
 
 
 def category_actions(rules: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:
