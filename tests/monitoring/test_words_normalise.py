@@ -34,6 +34,7 @@ from monitoring.words.normalise import normalise, normalise_views, normalise_wor
         # Zero-width and format characters, combining marks.
         ("what\u200bs\u200dapp", "whatsapp"),
         ("加\ufeff微\u2060信", "加微信"),
+        ("what\x00s\x07app", "whatsapp"),
         ("w\u0336e\u0336c\u0336h\u0336a\u0336t\u0336", "wechat"),
     ],
 )
