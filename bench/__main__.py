@@ -2,7 +2,7 @@
 
 Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
 ``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``, ``bench.queue_due``,
-``bench.sla_alert_latency``)
+``bench.sla_alert_latency``, ``bench.words_match``)
 with its own options; here they run with their defaults.
 """
 
@@ -22,6 +22,7 @@ BENCHES = (
     "bench.queue_due",
     "bench.sla_alert_latency",
     "bench.sla_sweep",
+    "bench.words_match",
 )
 
 
