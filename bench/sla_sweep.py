@@ -399,7 +399,7 @@ def run(args: argparse.Namespace, now: datetime) -> None:
             f"{statistics.median(few_db[name]):6.1f} ms"
             + (f"; {first} / {name}: {ratio:.2f}" if name != first else "")
         )
-    print(f"load average after: {_load()}")
+    print(f"load average after the {FEW_DUE}-due runs: {_load()}")
     if args.profile:
         make_due(_sample(FEW_DUE), now)
         profile = cProfile.Profile()
@@ -407,11 +407,12 @@ def run(args: argparse.Namespace, now: datetime) -> None:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     for line in explain(now):
         print("   ", line)
-    if args.burst:
-        burst(args.burst, now)
+    for name, sweep in sweeps.items() if args.burst else ():
+        burst(args.burst, now, name, sweep)
+    print(f"load average after: {_load()}")
 
 
-def burst(n: int, now: datetime) -> None:
+def burst(n: int, now: datetime, name: str, sweep: Sweep) -> None:
     """Many fall due at once; sweeps follow one another (as beat sends them) until every
     alert is out."""
     from django.db import connection
@@ -419,13 +420,13 @@ def burst(n: int, now: datetime) -> None:
     make_due(_sample(n), now)
     total_ms, sweeps, batches, sent = 0.0, 0, 0, 0
     while True:
-        ms, result = timed_sweep(now, budget=45.0)
+        ms, result = timed_sweep(now, budget=45.0, sweep=sweep)
         if not result.recorded:
             break
         total_ms, sweeps = total_ms + ms, sweeps + 1
         batches, sent = batches + result.batches, sent + result.sent
     print(
-        f"sweep, {n:,} due at once: {total_ms / 1000:.1f} s in {sweeps} sweeps, "
+        f"sweep, {n:,} due at once ({name}): {total_ms / 1000:.1f} s in {sweeps} sweeps, "
         f"{batches} batches of 500 ({sent / (total_ms / 1000):,.0f} alerts/s, "
         f"{total_ms / max(batches, 1):.0f} ms a batch); told {sent:,}; load {_load()}"
     )

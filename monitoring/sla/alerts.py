@@ -25,18 +25,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    F,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, F, Value, When
 
 from monitoring.models.sla import AlertKind, AlertReceipt, Deadline, SlaAlert
 
@@ -81,33 +70,6 @@ def subjects_for(deadlines: Iterable[Deadline]) -> dict[int, Subject]:
         )
         for deadline_id, conversation_id in conversation_of.items()
     }
-
-
-def with_subjects(deadlines: QuerySet[Deadline]) -> QuerySet[Deadline]:
-    """``deadlines`` with each one's :class:`Subject` read in the same query (read it with
-    :func:`subject_of`): two scalar subqueries, which PostgreSQL evaluates only for the rows a
-    ``LIMIT`` keeps (after the sort), so a sweep's selection carries them for free."""
-    from inbox.models import AfterSalesCase, Conversation
-
-    case_conversation = AfterSalesCase.objects.filter(id=OuterRef("case_id")).values(
-        "conversation_id"
-    )[:1]
-    conversation = Coalesce(
-        F("conversation_id"), Subquery(case_conversation), output_field=BigIntegerField()
-    )
-    assignee = Conversation.objects.filter(id=OuterRef("subject_conversation_id")).values(
-        "assignee_id"
-    )[:1]
-    return deadlines.annotate(subject_conversation_id=conversation).annotate(
-        subject_assignee_id=Subquery(assignee, output_field=BigIntegerField())
-    )
-
-
-def subject_of(deadline: Deadline) -> Subject:
-    """The subject read by :func:`with_subjects`."""
-    conversation_id = getattr(deadline, "subject_conversation_id", None)
-    assignee_id = getattr(deadline, "subject_assignee_id", None)
-    return Subject(conversation_id, assignee_id if conversation_id else None)
 
 
 class People:

@@ -43,8 +43,7 @@ from monitoring.sla.alerts import (
     Telling,
     alerts_tell,
     audience_for,
-    subject_of,
-    with_subjects,
+    subjects_for,
 )
 from monitoring.sla.alerts import warning_escalate as _warning_escalate
 
@@ -98,7 +97,7 @@ def sla_sweep(
 
 @transaction.atomic
 def _sweep_batch(*, now: datetime, batch_size: int, result: SweepResult, people: People) -> int:
-    qs = with_subjects(Deadline.objects.filter(next_alert_at__lte=now).order_by("next_alert_at"))
+    qs = Deadline.objects.filter(next_alert_at__lte=now).order_by("next_alert_at")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     deadlines = list(qs[:batch_size])
@@ -208,10 +207,11 @@ def _record_and_tell(
         shop_account_ids={d.shop_account_id for d in told},
         organisation_ids={d.organisation_id for d in told},
     )
+    subjects = subjects_for({p.deadline.id: p.deadline for p in pending}.values())
     audiences = {}
     for p in pending:
         if p.told:
-            subject = subject_of(p.deadline)
+            subject = subjects[p.deadline.id]
             audiences[(p.deadline.id, p.kind, p.threshold)] = (
                 subject,
                 audience_for(deadline=p.deadline, kind=p.kind, subject=subject, people=people),
