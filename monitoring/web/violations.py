@@ -46,7 +46,9 @@ from scrm.pages import signed_in_page
 from scrm.params import int_param
 
 page = signed_in_page("GET", never_cached=True)
-action = signed_in_page("POST", never_cached=True)
+# The review actions post; a GET (a link followed, a reload) is checked like the POST would be
+# (404 outside the reviewer's reach) and goes back to the queue, as the channels page does.
+action = signed_in_page("GET", "POST", never_cached=True)
 
 PAGE_SIZE = 50
 
@@ -116,6 +118,9 @@ def _review(
     request: HttpRequest, violation_id: int, act: Callable[..., Any], done: str, **back: str
 ) -> HttpResponse:
     """Call one review service; its refusal (already reviewed) is said on the queue."""
+    if request.method != "POST":
+        violation_get(request.user, violation_id)
+        return redirect("monitor:violations")
     try:
         act(actor=request.user, violation_id=violation_id)
     except NotFound:
@@ -148,6 +153,9 @@ def violation_dismiss_view(request: HttpRequest, violation_id: int) -> HttpRespo
 def violation_allow_view(request: HttpRequest, violation_id: int) -> HttpResponse:
     """One click after a dismissal: the proposed phrase (as edited) into the allow-list of
     the violation's shop, or of the organisation."""
+    if request.method != "POST":
+        violation_get(request.user, violation_id)
+        return redirect("monitor:violations")
     try:
         violation_allow(
             actor=request.user,
