@@ -72,6 +72,14 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "sla:channel-delete": {"channel_id": "channel"},
     "sla:channel-test": {"channel_id": "channel"},
     "sla_api:alert-read": {"pk": "alert"},
+    "monitor:violation-acknowledge": {"violation_id": "violation"},
+    "monitor:violation-dismiss": {"violation_id": "violation"},
+    "monitor:violation-escalate": {"violation_id": "violation"},
+    "monitor:violation-allow": {"violation_id": "violation"},
+    "monitor_api:violation-detail": {"pk": "violation"},
+    "monitor_api:violation-acknowledge": {"pk": "violation"},
+    "monitor_api:violation-dismiss": {"pk": "violation"},
+    "monitor_api:violation-escalate": {"pk": "violation"},
 }
 
 # Request bodies for write methods, by (route name, method). "@name" is a planted object's id.
@@ -103,6 +111,8 @@ QUERIES: dict[str, str] = {
     "inbox:workspace": "view=all",
     "templates_api:quick-reply-list": "archived=1",
     "templates_api:quick-reply-stats": "days=366",
+    "monitor:violations": "status=all",
+    "monitor_api:violation-list": "status=all",
 }
 
 EXCLUDED: dict[str, str] = {
@@ -137,6 +147,9 @@ PAGE_PARAMS = (
     "since",
     "until",
     "before",
+    "agent",
+    "category",
+    "proposed",
 )
 # Probed on every API GET besides what the schema declares (a parameter a view reads without
 # declaring it is still driven).

@@ -21,7 +21,14 @@ from django.test import Client
 from inbox.models import ApiToken, Conversation, Message, Note, ShopMembership
 from inbox.services.conversations import note_add
 from inbox.services.tokens import token_create
-from monitoring.models import AlertChannel, AlertReceipt, BusinessCalendar, Holiday, SlaAlert
+from monitoring.models import (
+    AlertChannel,
+    AlertReceipt,
+    BusinessCalendar,
+    Holiday,
+    SlaAlert,
+    Violation,
+)
 from templates_app.models import Material, QuickReply
 from tests.factories import QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages, pending_reply
@@ -76,6 +83,22 @@ def plant(world) -> dict[str, Any]:
         consecutive_failures=5,
         last_failure_reason=f"{MARKER} reason",
     )
+    # A violation of agent_a1's in the conversation, its text carrying the marker
+    violation = Violation.objects.create(
+        organisation=world.org_a,
+        shop_account=shop,
+        conversation=conversation,
+        actor=world.agent_a1,
+        actor_name=f"{MARKER} agent",
+        source="reply",
+        action="flag",
+        category="off_platform",
+        text=f"{MARKER} add me on wechat",
+        matches=[
+            {"start": len(MARKER) + 11, "end": len(MARKER) + 17, "category": "off_platform"}
+            | {"action": "flag", "word": "wechat"}
+        ],
+    )
     return {
         "shop": shop.id,
         "conversation": conversation.id,
@@ -90,6 +113,7 @@ def plant(world) -> dict[str, Any]:
         "case": case.id,
         "alert": alert.id,
         "channel": channel.id,
+        "violation": violation.id,
     }
 
 
@@ -115,6 +139,7 @@ def _state(objects: dict[str, Any]) -> tuple:
         token.key_digest,
         list(AlertReceipt.objects.filter(alert_id=objects["alert"]).values_list("read_at")),
         list(AlertChannel.objects.filter(id=objects["channel"]).values_list("name", "is_active")),
+        Violation.objects.get(id=objects["violation"]).status,
     )
 
 
