@@ -7,55 +7,86 @@ Matches are reported overlapping, so a word that fails its boundary check (``ass
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Container, Iterable
 
 from ahocorasick_rs import AhoCorasick, MatchKind
 
 from monitoring.words.normalise import LATIN_CHAR
 
+# The words are spread over a few automata by their hash: a list that changed by a word rebuilds
+# one of them and takes the others from this process's cache (a rebuild of 20,000 words costs
+# about a quarter), for a few more passes of the Rust search per text (microseconds each).
+SHARDS = 4
+_CACHE_MAX = 64
+_cache: OrderedDict[frozenset[str], _Shard] = OrderedDict()
 
-class Automaton:
-    """Patterns (already normalised, unique) and, per pattern, whether its first and last
-    characters need a word boundary (they are Latin letters or digits; CJK matches anywhere)."""
 
-    __slots__ = ("_ac", "left", "patterns", "right")
+class _Shard:
+    """One automaton over some of the words, and which of them need a word boundary at their
+    start (``left``) or end (``right``): those whose first / last character is a Latin letter or
+    digit (CJK matches anywhere)."""
 
-    def __init__(self, patterns: Sequence[str]) -> None:
-        self.patterns = list(patterns)
+    __slots__ = ("ac", "left", "patterns", "right")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.patterns = patterns
         # One regex pass over all first (last) characters, not one call per pattern.
-        firsts = "".join(p[0] for p in self.patterns)
-        lasts = "".join(p[-1] for p in self.patterns)
+        firsts = "".join(p[0] for p in patterns)
+        lasts = "".join(p[-1] for p in patterns)
         self.left = frozenset(m.start() for m in LATIN_CHAR.finditer(firsts))
         self.right = frozenset(m.start() for m in LATIN_CHAR.finditer(lasts))
         # The library's own choice of implementation: measured with 20,000 words, it builds in
         # a seventh of the DFA's time (DFA: over a second) and searches about as fast.
-        self._ac = AhoCorasick(self.patterns, MatchKind.Standard) if self.patterns else None
+        self.ac = AhoCorasick(patterns, MatchKind.Standard)
 
-    def find(self, text: str, joins: Callable[[], Container[int]]) -> list[tuple[int, int, int]]:
-        """(pattern index, start, end) of every occurrence in ``text`` on its boundaries; a
-        position in ``joins()`` (separators removed between single characters) is a boundary.
-        ``joins`` is called only when a boundary check fails (rarely: it costs a pass)."""
-        if self._ac is None or not text:
-            return []
-        hits = self._ac.find_matches_as_indexes(text, overlapping=True)
-        if not hits:
-            return hits
+
+def _shard(patterns: frozenset[str]) -> _Shard:
+    shard = _cache.get(patterns)
+    if shard is None:
+        # Sorted: the trie builds about twice as fast (20,000 words: ~40 against ~80 ms CPU).
+        shard = _cache[patterns] = _Shard(tuple(sorted(patterns)))
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(patterns)
+    return shard
+
+
+class Automaton:
+    """Patterns (already normalised, unique) matched all at once."""
+
+    __slots__ = ("_shards",)
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        buckets: list[list[str]] = [[] for _ in range(SHARDS)]
+        for pattern in patterns:
+            buckets[hash(pattern) % SHARDS].append(pattern)
+        self._shards = [_shard(frozenset(bucket)) for bucket in buckets if bucket]
+
+    def find(self, text: str, joins: Callable[[], Container[int]]) -> list[tuple[str, int, int]]:
+        """(pattern, start, end) of every occurrence in ``text`` on its boundaries; a position
+        in ``joins()`` (separators removed between single characters) is a boundary. ``joins``
+        is called only when a boundary check fails (rarely: it costs a pass)."""
+        out: list[tuple[str, int, int]] = []
+        if not text:
+            return out
         size = len(text)
-        out = []
-        for pid, start, end in hits:
-            if (
-                pid in self.left
-                and start > 0
-                and LATIN_CHAR.match(text[start - 1])
-                and start not in joins()
-            ):
-                continue
-            if (
-                pid in self.right
-                and end < size
-                and LATIN_CHAR.match(text[end])
-                and end not in joins()
-            ):
-                continue
-            out.append((pid, start, end))
+        for shard in self._shards:
+            for local, start, end in shard.ac.find_matches_as_indexes(text, overlapping=True):
+                if (
+                    local in shard.left
+                    and start > 0
+                    and LATIN_CHAR.match(text[start - 1])
+                    and start not in joins()
+                ):
+                    continue
+                if (
+                    local in shard.right
+                    and end < size
+                    and LATIN_CHAR.match(text[end])
+                    and end not in joins()
+                ):
+                    continue
+                out.append((shard.patterns[local], start, end))
         return out
