@@ -18,7 +18,7 @@ from monitoring.words.normalise import LATIN_CHAR
 # one of them and takes the others from this process's cache (a rebuild of 20,000 words costs
 # about a quarter), for a few more passes of the Rust search per text (microseconds each).
 SHARDS = 4
-_CACHE_MAX = 64
+_CACHE_MAX = 32  # shards kept for reuse (a live screener holds its own)
 _cache: OrderedDict[frozenset[str], _Shard] = OrderedDict()
 
 
