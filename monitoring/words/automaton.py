@@ -1,5 +1,6 @@
-"""The multi-pattern matcher: one Aho–Corasick automaton (ahocorasick-rs, Rust) over every
-normalised word and allow phrase of a list, built once per list version; never a regex per word.
+"""The multi-pattern matcher: Aho–Corasick automata (ahocorasick-rs, Rust) over every normalised
+word and allow phrase of a list, built once per list version (four, the words spread by hash, so
+a change rebuilds one); never a regex per word.
 
 Matches are reported overlapping, so a word that fails its boundary check (``ass`` inside
 ``class``) never hides another that passes at the same place.
@@ -7,6 +8,7 @@ Matches are reported overlapping, so a word that fails its boundary check (``ass
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable
 
@@ -20,6 +22,7 @@ from monitoring.words.normalise import LATIN_CHAR
 SHARDS = 4
 _CACHE_MAX = 32  # shards kept for reuse (a live screener holds its own)
 _cache: OrderedDict[frozenset[str], _Shard] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 class _Shard:
@@ -42,14 +45,17 @@ class _Shard:
 
 
 def _shard(patterns: frozenset[str]) -> _Shard:
-    shard = _cache.get(patterns)
-    if shard is None:
-        # Sorted: the trie builds about twice as fast (20,000 words: ~40 against ~80 ms CPU).
-        shard = _cache[patterns] = _Shard(tuple(sorted(patterns)))
+    with _cache_lock:  # request threads build lists at once
+        shard = _cache.get(patterns)
+        if shard is not None:
+            _cache.move_to_end(patterns)
+            return shard
+    # Sorted: the trie builds about twice as fast (20,000 words: ~40 against ~80 ms CPU).
+    shard = _Shard(tuple(sorted(patterns)))
+    with _cache_lock:
+        _cache[patterns] = shard
         while len(_cache) > _CACHE_MAX:
             _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(patterns)
     return shard
 
 

@@ -198,6 +198,17 @@ def test_masking_covers_marks_and_zero_width_characters_inside_the_match():
     assert result.masked_text == "a " + "*" * (len(text) - 4) + " b"
 
 
+def test_a_list_changed_by_one_word_matches_its_old_words_and_the_new_one():
+    words = [f"word{i:04d}" for i in range(400)] + [f"词语{i:04d}" for i in range(400)]
+    before = Screener.build([EntrySpec(w, "custom", "flag") for w in words], detector_actions={})
+    after = Screener.build(
+        [EntrySpec(w, "custom", "flag") for w in [*words[1:], "brandnew"]], detector_actions={}
+    )
+    text = f"{words[0]} {words[1]} {words[-1]} brandnew"
+    assert [m.word for m in before.scan(text).matches] == [words[0], words[1], words[-1]]
+    assert [m.word for m in after.scan(text).matches] == [words[1], words[-1], "brandnew"]
+
+
 def test_nothing_to_say_about_empty_or_separator_only_text(screener):
     for text in ("", "   ", "🙂🙂", "……", "\u200b"):
         result = screener.scan(text)
