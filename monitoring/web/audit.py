@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +28,7 @@ from scrm.pages import signed_in_page
 from scrm.params import int_param
 
 page = signed_in_page("GET", never_cached=True)
+FILTER_KEYS = ("actor", "action", "shop_account", "since", "until")
 
 
 def _filters(request: HttpRequest) -> tuple[AuditFilters, str]:
@@ -47,8 +48,11 @@ def audit_log_page(request: HttpRequest) -> HttpResponse:
     choices = audit_choices(request.user)
     shops = dict(choices["shops"])
     rows = [_row(event, shops) for event in events]
-    query = request.GET.copy()
-    query.pop("before", None)
+    query = QueryDict(mutable=True)  # the filters given, for the paging and CSV links
+    for key in FILTER_KEYS:
+        value = request.GET.get(key, "").strip()
+        if value:
+            query[key] = value
     return render(
         request,
         "monitoring/audit/log.html",
