@@ -52,7 +52,7 @@ class ViolationOut(serializers.Serializer):
     shop_account_name = serializers.CharField(allow_null=True)
     conversation_id = serializers.IntegerField(allow_null=True)
     actor = PersonOut()
-    source = serializers.ChoiceField(choices=SendSource.values)
+    source = serializers.ChoiceField(choices=SendSource.values)  # type: ignore[assignment]
     action = serializers.ChoiceField(choices=WordAction.values)
     category = serializers.ChoiceField(choices=WordCategory.values)
     text = serializers.CharField()
