@@ -67,14 +67,12 @@ def conversation_auto_assign(*, conversation: Conversation) -> int | None:
     conversation.save(update_fields=["assignee"])
     ShopAccount.objects.filter(pk=shop.pk).update(last_assigned_user_id=chosen)
     from monitoring.audit import audit_record
-    from monitoring.audit_log.address import request_address
 
-    audit_record(
+    audit_record(  # the system chose: no person's address (a webhook's would mislead)
         organisation_id=conversation.organisation_id,
         actor=None,
         action="conversation.auto_assigned",
         shop_account_id=conversation.shop_account_id,
-        ip=request_address(),
         target=conversation,
         data={"assignee_id": chosen, "mode": shop.assignment_mode},
     )

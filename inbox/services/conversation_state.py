@@ -214,7 +214,9 @@ def conversation_transition(
             actor=actor,
             action=AUDIT_ACTIONS[trigger],
             shop_account_id=conversation.shop_account_id,
-            ip=request_address(),
+            # A person's change carries their address; a buyer's message or a snooze's end
+            # (the platform's webhook, a worker) none.
+            ip=request_address() if trigger == Trigger.AGENT else None,
             target=conversation,
             data={"from": before.status, "to": target},
         )
