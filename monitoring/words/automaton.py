@@ -77,30 +77,45 @@ class Automaton:
         """(pattern, start, end) of every occurrence in ``text`` on its boundaries; a position
         in ``joins()`` (separators removed between single characters) is a boundary. ``joins``
         is called only when a boundary check fails (rarely: it costs a pass)."""
-        out: list[tuple[str, int, int]] = []
         if not text:
-            return out
-        size = len(text)
+            return []
         data = text.encode()
-        ascii_only = len(data) == size
-        for shard in self._shards:
-            for local, start, end in shard.ac.find_matches_as_indexes(data, overlapping=True):
-                if not ascii_only:  # UTF-8 offsets to characters
-                    start = len(data[:start].decode())
-                    end = start + len(shard.patterns[local])
-                if (
-                    local in shard.left
-                    and start > 0
-                    and LATIN_CHAR.match(text[start - 1])
-                    and start not in joins()
-                ):
-                    continue
-                if (
-                    local in shard.right
-                    and end < size
-                    and LATIN_CHAR.match(text[end])
-                    and end not in joins()
-                ):
-                    continue
-                out.append((shard.patterns[local], start, end))
+        hits = [
+            (shard, local, start)
+            for shard in self._shards
+            for local, start, _ in shard.ac.find_matches_as_indexes(data, overlapping=True)
+        ]
+        if not hits:
+            return []
+        size = len(text)
+        chars: dict[int, int] | None = None
+        if len(data) != size:
+            # UTF-8 offsets to characters in one walk over the text (a hit starts on a character).
+            chars = {}
+            byte = char = 0
+            for offset in sorted({start for _, _, start in hits}):
+                char += len(data[byte:offset].decode())
+                byte = offset
+                chars[offset] = char
+        out = []
+        for shard, local, start in hits:
+            pattern = shard.patterns[local]
+            if chars is not None:
+                start = chars[start]
+            end = start + len(pattern)
+            if (
+                local in shard.left
+                and start > 0
+                and LATIN_CHAR.match(text[start - 1])
+                and start not in joins()
+            ):
+                continue
+            if (
+                local in shard.right
+                and end < size
+                and LATIN_CHAR.match(text[end])
+                and end not in joins()
+            ):
+                continue
+            out.append((pattern, start, end))
         return out

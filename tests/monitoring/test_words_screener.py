@@ -209,6 +209,22 @@ def test_a_list_changed_by_one_word_matches_its_old_words_and_the_new_one():
     assert [m.word for m in after.scan(text).matches] == [words[1], words[-1], "brandnew"]
 
 
+def test_offsets_after_characters_of_every_utf8_length():
+    screener = Screener.build(
+        [EntrySpec("secret", "custom", "mask"), EntrySpec("微信", "off_platform", "flag")],
+        detector_actions={},
+    )
+    text = "😀é中 secret 𝐬𝐞𝐜𝐫𝐞𝐭 加微信 secret"
+    result = screener.scan(text)
+    assert [(text[m.start : m.end], m.word) for m in result.matches] == [
+        ("secret", "secret"),
+        ("𝐬𝐞𝐜𝐫𝐞𝐭", "secret"),
+        ("微信", "微信"),
+        ("secret", "secret"),
+    ]
+    assert result.masked_text == "😀é中 ****** ****** 加微信 ******"
+
+
 def test_nothing_to_say_about_empty_or_separator_only_text(screener):
     for text in ("", "   ", "🙂🙂", "……", "\u200b"):
         result = screener.scan(text)
