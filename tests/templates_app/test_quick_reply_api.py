@@ -183,8 +183,11 @@ def test_update_and_archive_are_audited_without_body_text(api, world, replies):
     # archived replies leave the picker but stay readable by id
     assert "Team A1" not in titles(client.get(BASE))
     assert "Team A1" in titles(client.get(BASE, {"archived": "true"}))
+    # (the quick reply's own events: saving it seeded the word list, whose id may be the same)
     events = list(
-        AuditEvent.objects.filter(target_id=str(pk)).order_by("id").values_list("action", "data")
+        AuditEvent.objects.filter(target_id=str(pk), action__startswith="quick_reply.")
+        .order_by("id")
+        .values_list("action", "data")
     )
     assert [a for a, _ in events] == [
         "quick_reply.created",
