@@ -213,7 +213,21 @@ def test_sla_deadline_when_a_buyer_starts_waiting_and_is_answered(world):
     assert (closed["id"], closed["deadline"]) == (conversation.id, None)
 
 
+def test_violation_flagged_when_a_send_matches(world):
+    # Given agent_a1's send that matched the sensitive-word monitor
+    from monitoring.events import VIOLATION_FLAGGED
+    from tests.monitoring.violation_builders import violation_of
+
+    start = last_id()
+    violation = violation_of(world.shop_a1, world.agent_a1)
+    # Then the supervisors are told, ids and values only
+    [event] = published(VIOLATION_FLAGGED, start)
+    assert (event["id"], event["action"]) == (violation.id, "block")
+    assert "WeChat" not in json.dumps(event)
+
+
 KIND_TESTS = {
+    "violation.flagged": test_violation_flagged_when_a_send_matches,
     "sla.alert": test_sla_alert_when_a_deadline_reaches_its_warning,
     SLA_DEADLINE.name: test_sla_deadline_when_a_buyer_starts_waiting_and_is_answered,
     CASE_UPDATED.name: test_case_updated_when_a_case_is_stored_and_when_it_changes,
