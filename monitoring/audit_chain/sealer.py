@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from monitoring.audit_chain.keys import audit_keys
@@ -63,8 +64,8 @@ def seal_on_commit(organisation_id: int) -> None:
     """After the current transaction commits, have the organisation's rows sealed (once per
     transaction and organisation, however many events it wrote)."""
     pending = connection.run_on_commit if connection.in_atomic_block else []
-    for _sids, func, _robust in pending:
-        if getattr(func, "audit_organisation_id", None) == organisation_id:
+    for entry in pending:  # (savepoint ids, callback, robust)
+        if getattr(entry[1], "audit_organisation_id", None) == organisation_id:
             return
     # robust: a broker that is down must not fail the caller's committed work (the sweep seals).
     transaction.on_commit(_Enqueue(organisation_id), robust=True)
@@ -103,7 +104,7 @@ def seal_sweep() -> int:
     return sum(seal_organisation(organisation_id) for organisation_id in organisations)
 
 
-def _unsealed(organisation_id: int):  # type: ignore[no-untyped-def]
+def _unsealed(organisation_id: int) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(organisation_id=organisation_id, seq=None)
 
 

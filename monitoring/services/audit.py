@@ -51,12 +51,12 @@ def audit_record(
     transaction and organisation, plus a sweep). No lock is taken here: writers never wait on
     the chain head. Never UPDATE or DELETE an audit row: the database refuses it.
     """
-    known = actor is not None and actor.is_authenticated
+    known = actor if actor is not None and actor.is_authenticated else None
     keys = audit_keys()
     event = AuditEvent(
         organisation_id=organisation_id,
-        actor_id=actor.pk if known else None,
-        actor_name=_actor_name(actor) if known else "",
+        actor_id=known.pk if known is not None else None,
+        actor_name=_actor_name(known) if known is not None else "",
         shop_account_id=shop_account_id,
         ip_digest=ip_digest(ip),
         action=action,
