@@ -44,8 +44,9 @@ PLATFORM_DOMAINS: tuple[str, ...] = (
 DEFAULT_ALLOW_DOMAINS = PLATFORM_DOMAINS
 
 _OFF_PLATFORM_EN = """
-whatsapp | wechat | weixin | telegram | add me on whatsapp | add me on wechat | add my wechat |
-add me on telegram | add me on line | my line id | my whatsapp | my wechat | my telegram |
+whatsapp | whats app | wechat | weixin | telegram | add me on whatsapp | add me on wechat |
+add my wechat | add me on telegram | add me on line | my line id | my whatsapp | my wechat |
+my telegram |
 whatsapp me | message me on whatsapp | text me on whatsapp | chat on whatsapp |
 contact me on whatsapp | reach me on telegram | dm me on instagram | message me on facebook |
 add my qq | contact me directly | order directly from us | buy directly from us |

@@ -43,6 +43,13 @@ _CN_DIGITS = {
 }  # fmt: skip
 # 两 is "two" in 两个 as much as in a phone number; mapping it keeps words and text consistent.
 
+# Cyrillic and Greek letters that look like Latin ones (after case folding), as in "wеchat" with
+# a Cyrillic е: mapped to the Latin letter. Words in those scripts go through the same table, so
+# a Russian list word still matches Russian text.
+_LOOKALIKES = str.maketrans(
+    "аеорсхуіјѕһԁԛԝвмнктοαορτικνυχ",
+    "aeopcxyijshdqwbmhktoaoptikvux",
+)
 CJK = (
     "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u3100-\u312f\u3131-\u318f"
     "\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003134f"
@@ -92,7 +99,7 @@ def _map_char(ch: str) -> str:
         if digit is None and not c.isascii():
             value = unicodedata.decimal(c, None)
             digit = None if value is None else str(value)
-        out.append(digit or c)
+        out.append(digit or c.translate(_LOOKALIKES))
     return "".join(out)
 
 

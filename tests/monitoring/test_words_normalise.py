@@ -20,6 +20,8 @@ from monitoring.words.normalise import normalise, normalise_views, normalise_wor
         ("ⓦⓔⓒⓗⓐⓣ", "wechat"),
         ("𝓽𝓮𝓵𝓮𝓰𝓻𝓪𝓶", "telegram"),
         ("Straße", "strasse"),
+        ("wеchаt", "wechat"),  # Cyrillic е and а
+        ("ΚΑΤΟ", "kato"),  # Greek capitals that look Latin
         # Traditional Chinese to simplified.
         ("好評返現", "好评返现"),
         ("聯繫我", "联系我"),

@@ -87,6 +87,8 @@ EVASIONS = [
     ("you 𝐢𝐝𝐢𝐨𝐭", "𝐢𝐝𝐢𝐨𝐭", "abuse"),
     ("ⓢⓗⓘⓣ service", "ⓢⓗⓘⓣ", "abuse"),
     ("亲加𝐯𝐱", "加𝐯𝐱", "off_platform"),
+    # look-alike letters of other scripts
+    ("add me on whаtsаpp", "add me on whаtsаpp", "off_platform"),  # Cyrillic а
     # traditional characters
     ("好評返現，謝謝", "好評返現", "review_manipulation"),
     ("請刪除差評", "刪除差評", "review_manipulation"),
