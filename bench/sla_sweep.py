@@ -328,6 +328,9 @@ def main() -> int:
         c.setup_django(args.db)
         now = kept[1]
         print(f"reusing {args.db}: {kept[0]:,} open deadlines seeded at {now:%H:%M:%S} UTC")
+        with _admin(args.db) as conn:  # earlier runs' updates leave dead index entries behind
+            for table in ("monitoring_deadline", "monitoring_slaalert", "inbox_inboxevent"):
+                conn.execute(f"VACUUM ANALYZE {table}")
     else:
         c.database_create(args.db)
         c.setup_django(args.db)
