@@ -492,6 +492,8 @@ SPECTACULAR_SETTINGS = {
         "CaseKindEnum": "inbox.models.aftersales.CaseKind",
         # a queue row's type and an SLA alert's subject: one name for the one choice set
         "SubjectTypeEnum": ["conversation", "case"],
+        # what the sensitive-word monitor does to a send (a match's, a screening's, a violation's)
+        "SendActionEnum": ["block", "mask", "flag"],
     },
 }
 

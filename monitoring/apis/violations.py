@@ -14,7 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.models import Violation, ViolationStatus, WordAction, WordCategory
+from monitoring.apis.words import ACTIONS, MatchOut
+from monitoring.models import Violation, ViolationStatus, WordCategory
 from monitoring.models.words import SendSource
 from monitoring.services.violation_review import (
     violation_acknowledge,
@@ -30,15 +31,7 @@ from monitoring.violation_selectors import (
 from scrm.api import CursorPagination, ServiceError
 
 
-class MatchOut(serializers.Serializer):
-    start = serializers.IntegerField(help_text="offset of the match in `text`")
-    end = serializers.IntegerField()
-    category = serializers.ChoiceField(choices=WordCategory.values)
-    action = serializers.ChoiceField(choices=["block", "mask", "flag"])
-    word = serializers.CharField(help_text="the list's word; empty for a detector's match")
-
-
-class PersonOut(serializers.Serializer):
+class ViolationPersonOut(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
 
@@ -51,14 +44,14 @@ class ViolationOut(serializers.Serializer):
     shop_account_id = serializers.IntegerField(allow_null=True)
     shop_account_name = serializers.CharField(allow_null=True)
     conversation_id = serializers.IntegerField(allow_null=True)
-    actor = PersonOut()
+    actor = ViolationPersonOut()
     source = serializers.ChoiceField(choices=SendSource.values)  # type: ignore[assignment]
-    action = serializers.ChoiceField(choices=WordAction.values)
+    action = serializers.ChoiceField(choices=ACTIONS, help_text="what the monitor did to the send")
     category = serializers.ChoiceField(choices=WordCategory.values)
     text = serializers.CharField()
     matches = MatchOut(many=True)
     status = serializers.ChoiceField(choices=ViolationStatus.values)
-    reviewed_by = PersonOut(allow_null=True)
+    reviewed_by = ViolationPersonOut(allow_null=True)
     reviewed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     allow_proposal = serializers.CharField(
