@@ -78,6 +78,14 @@ def _proposal(request: HttpRequest) -> dict[str, Any] | None:
     return {"violation": violation, "phrase": phrase}
 
 
+def _here(request: HttpRequest) -> str:
+    """The queue as filtered, where a review comes back to (without the last proposal)."""
+    query = request.GET.copy()
+    query.pop("proposed", None)
+    encoded = query.urlencode()
+    return request.path + (f"?{encoded}" if encoded else "")
+
+
 @page
 def violations_page(request: HttpRequest) -> HttpResponse:
     """The queue (the open violations unless ``status`` says otherwise), newest first."""
@@ -92,7 +100,7 @@ def violations_page(request: HttpRequest) -> HttpResponse:
         "agents": agent_choices(request.user),
         "shops": list(shops_for(request.user)),
         "proposal": _proposal(request),
-        "here": request.get_full_path(),
+        "here": _here(request),
         "live_config": {"wsPath": "/ws/inbox/", "lastEventId": event_last_id(request.user)},
         **_rows(request, filters),
     }
