@@ -11,6 +11,8 @@ from django.test import Client
 from monitoring.models import AuditEvent, SecurityEvent
 from monitoring.services.audit import ip_digest
 from tests.factories import PASSWORD, QuickReplyFactory
+from tests.inbox.case_decisions import decide, refund_case
+from tests.inbox.conftest import platform as platform  # the simulator fixture
 from tests.monitoring.test_sla_settings_pages import POLICY
 from tests.templates_app.conftest import make_conversation
 
@@ -121,3 +123,14 @@ def test_word_list_change(world):
     event = _last("word_list.entry_added")
     assert event.actor_id == world.supervisor_a.id
     assert event.shop_account_id == world.shop_a1.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_sales_decision(api, world, platform):
+    case = refund_case(platform, world.shop_a1, chatted=False)
+    client = _api(api, world.agent_a1)
+    decided = decide(client, world.agent_a1, case, key="a-1", decision="APPROVE_REFUND")
+    assert decided.status_code == 201, decided.content
+    event = _last("after_sales.decision_submitted")
+    assert event.actor_id == world.agent_a1.id
+    assert event.shop_account_id == world.shop_a1.id and event.ip_digest == HASH
