@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
-from typing import overload
+
+from monitoring.words.offsets import Offsets, Stage, chain
 
 # Chinese numerals written as digits (phone numbers read out: 一三八…, 壹叁捌…, 幺 for 1). The
 # table is applied after traditional -> simplified, so 貳/陸 arrive here as 贰/陆. 十/百/千 are
@@ -126,69 +126,6 @@ class _CharTable(dict[int, str]):
 _TABLE = _CharTable()
 
 
-class _Stage:
-    """One rewriting step from a source string to a derived one, as its edits: source span
-    ``[sstart, send)`` became derived span ``[dstart, dend)`` (empty for a deletion); between
-    edits characters map one to one. ``span(i)`` is the source span of derived character i."""
-
-    __slots__ = ("dends", "dstarts", "sends", "sstarts")
-
-    def __init__(self) -> None:
-        self.dstarts: list[int] = []
-        self.dends: list[int] = []
-        self.sstarts: list[int] = []
-        self.sends: list[int] = []
-
-    def add(self, sstart: int, send: int, dstart: int, length: int) -> None:
-        self.sstarts.append(sstart)
-        self.sends.append(send)
-        self.dstarts.append(dstart)
-        self.dends.append(dstart + length)
-
-    def start(self, i: int) -> int:
-        k = bisect_right(self.dstarts, i) - 1
-        if k < 0:
-            return i
-        if i < self.dends[k]:
-            return self.sstarts[k]
-        return self.sends[k] + i - self.dends[k]
-
-    def end(self, i: int) -> int:
-        k = bisect_right(self.dstarts, i) - 1
-        if k < 0:
-            return i + 1
-        if i < self.dends[k]:
-            return self.sends[k]
-        return self.sends[k] + i - self.dends[k] + 1
-
-
-class _Offsets(Sequence[int]):
-    """Original offsets of a view's characters, worked out per index on demand through the
-    stages (most texts have no match, and a match needs two offsets, not the whole list)."""
-
-    __slots__ = ("_get", "_size")
-
-    def __init__(self, get: Callable[[int], int], size: int) -> None:
-        self._get = get
-        self._size = size
-
-    def __len__(self) -> int:
-        return self._size
-
-    @overload
-    def __getitem__(self, i: int) -> int: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[int]: ...
-    def __getitem__(self, i: int | slice) -> int | list[int]:
-        if isinstance(i, slice):
-            return [self._get(j) for j in range(*i.indices(self._size))]
-        if i < 0:
-            i += self._size
-        if not 0 <= i < self._size:
-            raise IndexError(i)
-        return self._get(i)
-
-
 # Control characters (other than whitespace) are removed like zero-width ones; NUL is then free
 # to mark, inside Views, where separators were closed up.
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -207,7 +144,7 @@ def _special_pattern() -> re.Pattern[str] | None:
     return _special_re[1]
 
 
-def _map_text(text: str) -> tuple[str, _Stage | None]:
+def _map_text(text: str) -> tuple[str, Stage | None]:
     """Every character mapped (the per-character rules), with the stage back to ``text`` when
     some character did not map to exactly one (None: offsets are the identity)."""
     if text.isascii() and not _ASCII_CONTROL.search(text):
@@ -219,7 +156,7 @@ def _map_text(text: str) -> tuple[str, _Stage | None]:
     pattern = _special_pattern()
     if pattern is None:  # never: a special character was just seen
         return mapped, None
-    stage = _Stage()
+    stage = Stage()
     attached = _TABLE.attached
     shift = 0  # derived length minus source length so far
     for found in pattern.finditer(text):
@@ -240,26 +177,6 @@ def _map_text(text: str) -> tuple[str, _Stage | None]:
         stage.add(i, i + 1, i + shift, n)
         shift += n - 1
     return mapped, stage
-
-
-def _chain(*stages: _Stage | None) -> tuple[Callable[[int], int], Callable[[int], int]]:
-    """Start and end (in the original) of a character of the last stage's derived text."""
-    live = [s for s in stages if s is not None]
-    starts = [s.start for s in reversed(live)]
-    ends = [s.end for s in reversed(live)]
-
-    def start(i: int) -> int:
-        for f in starts:
-            i = f(i)
-        return i
-
-    def end(i: int) -> int:
-        i += 1
-        for f in ends:
-            i = f(i - 1)
-        return i
-
-    return start, end
 
 
 # A run of separators between two single characters: removed in both views.
@@ -305,23 +222,23 @@ class Views:
             d, w = marked.replace(_JOIN, ""), w_marked.replace(_JOIN, "")
         self._w_marked = w_marked
         self._marked = marked
-        self._gaps: _Stage | None = None
-        self._seps: _Stage | None = None
+        self._gaps: Stage | None = None
+        self._seps: Stage | None = None
         self._joins: frozenset[int] | None = None
         if identity_d:
-            self._gaps = _Stage()
+            self._gaps = Stage()
         if identity_d and w == d:
-            self._seps = _Stage()
+            self._seps = Stage()
         d_start, d_end = _lazy(self, False)
         w_start, w_end = _lazy(self, True)
-        self.detect = Normalised(d, _Offsets(d_start, len(d)), _Offsets(d_end, len(d)))
-        self.words = Normalised(w, _Offsets(w_start, len(w)), _Offsets(w_end, len(w)))
+        self.detect = Normalised(d, Offsets(d_start, len(d)), Offsets(d_end, len(d)))
+        self.words = Normalised(w, Offsets(w_start, len(w)), Offsets(w_end, len(w)))
 
-    def _gap_stage(self) -> _Stage:
+    def _gap_stage(self) -> Stage:
         if self._gaps is None:
             # The k-th mark stands for the k-th closed-up run: found by a literal search, not by
             # the collapse regex again (its lookbehind runs at every position).
-            stage = _Stage()
+            stage = Stage()
             m, removed = self._m, 0
             for k, found in enumerate(re.finditer(_JOIN, self._marked)):
                 start = found.start() - k + removed
@@ -335,7 +252,7 @@ class Views:
             self._gaps = stage
         return self._gaps
 
-    def _sep_stage(self) -> _Stage:
+    def _sep_stage(self) -> Stage:
         if self._seps is None:
             d = self.detect.text
             spans = [found.span() for found in _SEP_RUN.finditer(d)]
@@ -348,7 +265,7 @@ class Views:
             shifts = accumulate(
                 (k - (b - a) for (a, b), k in zip(spans, keep, strict=True)), initial=0
             )
-            stage = _Stage()
+            stage = Stage()
             stage.sstarts = [a for a, _ in spans]
             stage.sends = [b for _, b in spans]
             stage.dstarts = [a + s for (a, _), s in zip(spans, shifts, strict=False)]
@@ -377,7 +294,7 @@ def _lazy(views: Views, words: bool) -> tuple[Callable[[int], int], Callable[[in
             stages = [views._map, views._gap_stage()]
             if words:
                 stages.append(views._sep_stage())
-            cache.append(_chain(*stages))
+            cache.append(chain(*stages))
         return cache[0]
 
     return (lambda i: resolve()[0](i)), (lambda i: resolve()[1](i))
