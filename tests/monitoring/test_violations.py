@@ -162,3 +162,38 @@ def test_a_deactivated_supervisor_is_refused(world):
     assert session.get(f"{API}{v.id}/").status_code in (401, 403)
     assert session.post(f"{API}{v.id}/acknowledge/").status_code in (401, 403)
     assert Violation.objects.get(id=v.id).status == "open"
+
+
+def test_the_page_shows_the_queue_with_counts_to_supervisors_only(
+    world, django_assert_max_num_queries
+):
+    # Given three violations: two of agent_a1's (one of them acknowledged), one of agent_a2's
+    mine = violation_of(world.shop_a1, world.agent_a1)
+    violation_of(
+        world.shop_a1,
+        world.agent_a1,
+        text="Call 555 0100",
+        word="555 0100",
+        category="phone",
+        action="mask",
+    )
+    violation_of(world.shop_a2, world.agent_a2)
+    violation_acknowledge(actor=world.supervisor_a, violation_id=mine.id)
+    page = Client()
+    page.force_login(world.supervisor_a)
+    # When the supervisor opens the queue (open ones by default)
+    with django_assert_max_num_queries(16):
+        html = page.get("/monitoring/violations/").content.decode()
+    # Then the open two, their words highlighted, counted per agent and per category
+    assert html.count('class="vio-row') == 2
+    assert '<mark class="vio-hit cat-phone action-mask" title="phone">555 0100</mark>' in html
+    assert 'data-category="off_platform"><span class="vio-cat cat-off_platform">' in html
+    # Filtered by agent and status=all: agent_a1's two
+    html = page.get(f"/monitoring/violations/?status=all&agent={world.agent_a1.pk}").content
+    assert html.decode().count('class="vio-row') == 2
+    # Nonsense filters show the default queue rather than failing
+    assert page.get("/monitoring/violations/?status=x&agent=-1&shop=abc&page=0").status_code == 200
+    # And an agent gets the 404 page
+    page.force_login(world.agent_a1)
+    assert page.get("/monitoring/violations/").status_code == 404
+    assert page.post(f"/monitoring/violations/{mine.id}/dismiss/").status_code == 404
