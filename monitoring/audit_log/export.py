@@ -43,8 +43,10 @@ CHUNK = 2000
 @transaction.atomic
 def audit_export_record(*, actor: AnyUser, filters: AuditFilters, via: str) -> AuditEvent:
     """Record that ``actor`` exported the log with these filters (``audit.exported``), before
-    any row is written out. Keeps: supervisors and admins only (NotFound otherwise)."""
+    any row is written out. Keeps: supervisors and admins only, and a shop filter within their
+    reach (NotFound otherwise, and nothing recorded)."""
     member = audit_viewer(actor)
+    audit_event_list(actor, filters)  # a shop outside reach: NotFound before anything is recorded
     return audit_record(
         organisation_id=member.organisation_id,
         actor=actor,

@@ -117,6 +117,10 @@ def audit_event_list(user: AnyUser, filters: AuditFilters) -> QuerySet[AuditEven
     if filters.action:
         qs = qs.filter(action=filters.action)
     if filters.shop_account_id is not None:
+        # A shop outside the viewer's reach is a 404, as everywhere (never an empty answer
+        # that would tell it exists elsewhere, nor one that would look like a quiet shop).
+        if not shop_account_list(user).filter(id=filters.shop_account_id).exists():
+            raise NotFound("Shop account not found.")
         qs = qs.filter(shop_account_id=filters.shop_account_id)
     if filters.since is not None:
         qs = qs.filter(created_at__gte=filters.since)

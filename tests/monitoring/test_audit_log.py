@@ -93,6 +93,8 @@ def test_agents_and_other_organisations_find_nothing(api, client, world, log, wh
     api.as_user(user)
     if who == "supervisor_b":
         assert log["reply"].id not in _ids(api.get("/api/v1/monitoring/audit/"))
+        foreign = f"/api/v1/monitoring/audit/?shop_account={world.shop_a1.id}"
+        assert api.get(foreign).status_code == 404
         client.force_login(user)
         assert (
             f'data-event="{log["reply"].id}"'
