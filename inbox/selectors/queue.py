@@ -286,8 +286,8 @@ def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[
     chat_ids = [r.item.id for r in rows if r.kind == "conversation"]
     case_ids = [r.item.id for r in rows if r.kind == "case"]
     if chat_ids and conversations is not None:
-        shown = conversations.filter(id__in=chat_ids).order_by().prefetch_related(None)
-        by_kind["conversation"] = {c.id: c for c in shown.only(*CONVERSATION_SHOWN)}
+        chats = conversations.filter(id__in=chat_ids).order_by().prefetch_related(None)
+        by_kind["conversation"] = {c.id: c for c in chats.only(*CONVERSATION_SHOWN)}
         tags = tag_names_of(chat_ids)
         for c in by_kind["conversation"].values():
             c.tag_names = tags.get(c.id, [])

@@ -56,7 +56,7 @@ def _texts(context: Any) -> _Texts:
     language = get_language()
     cached = getattr(request, "_sla_badge_texts", None)
     if cached is not None and cached[0] == language:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     texts = _texts_now(_viewer_zone(context))
     if request is not None:
         request._sla_badge_texts = (language, texts)
