@@ -5,7 +5,7 @@ import and export; the compiled screener swapped when a list changes."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import AuditEvent, WordEntry, WordList
@@ -313,3 +313,24 @@ def test_an_import_into_a_shop_override_may_allow(world):
     assert (result.added, result.updated) == (2, 0)
     event = AuditEvent.objects.get(action="word_list.imported")
     assert event.shop_account_id == world.shop_a2.id and event.data["added"] == 2
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_change_rolled_back_after_it_was_compiled_leaves_no_stale_screener(world):
+    sup = world.supervisor_a
+    org_list(world)
+    # Given a change compiled inside its transaction, which then rolls back
+    with pytest.raises(Boom), transaction.atomic():
+        word_entry_add(actor=sup, shop_account_id=None, word="zebracode", category="custom",
+                       action="block")  # fmt: skip
+        assert actions(world, world.shop_a1, "zebracode lionmark") == [("custom", "block")]
+        raise Boom
+    assert actions(world, world.shop_a1, "zebracode lionmark") == []
+    # When the next change takes the same version number
+    word_entry_add(actor=sup, shop_account_id=None, word="lionmark", category="custom",
+                   action="flag")  # fmt: skip
+    # Then its own content is screened, not the rolled-back one's
+    assert actions(world, world.shop_a1, "zebracode lionmark") == [("custom", "flag")]
