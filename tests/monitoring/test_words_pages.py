@@ -172,3 +172,13 @@ def test_the_page_in_chinese(world):
     assert "敏感词" in page and "试一试" in page
     client.post(URL, {"action": "add", "word": "zebracode", "category": "custom"})
     assert "已添加" in html(client.get(URL))
+
+
+def test_the_page_makes_a_fixed_number_of_queries(world, django_assert_max_num_queries):
+    client = signed_in(world.supervisor_a)
+    client.get(URL)  # seeds the list
+    with django_assert_max_num_queries(20):
+        assert client.get(URL).status_code == 200
+    client.post(URL, {"action": "add", "word": "zebracode", "category": "custom"})
+    with django_assert_max_num_queries(20):
+        assert client.get(f"{URL}?shop={world.shop_a1.id}").status_code == 200
