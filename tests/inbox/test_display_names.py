@@ -4,6 +4,7 @@ login only when they have none (issue 11)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from inbox.models import InboxEvent, Member
 from inbox.services.conversations import conversation_assign, note_add
@@ -96,6 +97,9 @@ def test_the_queue_shows_names_in_a_fixed_number_of_queries(
     client.force_login(world.supervisor_a)
     client.get("/inbox/queue/")
     # Then the queue's names come with the rows, not one query per person
-    with django_assert_max_num_queries(8):
+    # 8 on PostgreSQL; SQLite cannot slice inside a UNION, so the page's two case sources and
+    # its per-shop case scans are read one query each there.
+    budget = 8 if connection.features.supports_slicing_ordering_in_compound else 10
+    with django_assert_max_num_queries(budget):
         html = client.get("/inbox/queue/").content.decode()
     assert html.count("Li Na") == 3
