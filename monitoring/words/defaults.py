@@ -137,7 +137,9 @@ add me on wechat | my whatsapp is | my wechat is | talk on whatsapp | contact yo
 outside tiktok | pay you directly | pay directly | cheaper outside | do you have wechat |
 do you have whatsapp | your phone number | your email | 你微信 | 加你微信 | 加我微信 |
 有微信吗 | 有没有微信 | 微信联系 | 私下交易 | 私下联系 | 直接转账 | 留个电话 | 你电话多少 |
-你手机号 | 加个好友 | qq多少 | 加你qq | 私聊
+你手机号 | 加个好友 | qq多少 | 加你qq | 私聊 | add you on whatsapp | add you on wechat |
+add you on telegram | add you on line | add you on instagram | 加微信 | 加个微信 | 微信号 | 加v |
+威信号
 """
 _RISK_BAD_REVIEW = """
 bad review | negative review | 1 star | one star | leave a bad review | terrible review |

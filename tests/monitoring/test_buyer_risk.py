@@ -66,6 +66,9 @@ def store(shop, *texts: str, conversation: str = "pc-risk") -> Conversation:
         ("I'll report your shop to TikTok support", "complaint_threat"),
         ("再不处理我就去 投 诉", "complaint_threat"),
         ("You are an idiot", "abuse"),
+        ("Can I add you on WeChat?", "off_platform"),
+        ("加 微 信 聊吧", "off_platform"),
+        ("你的微信号是多少", "off_platform"),
     ],
 )
 def test_a_buyer_message_carrying_a_risk_is_tagged_on_its_conversation(world, text, tag):
