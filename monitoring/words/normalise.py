@@ -5,7 +5,8 @@ Per character (a lazily filled ``str.translate`` table, so each code point is wo
 process): NFKC then case folding (full-width and decorated letters: ``ＷｅＣｈａｔ``, ``𝐰𝐞𝐜𝐡𝐚𝐭``,
 ``ⓦⓔⓒⓗⓐⓣ`` all become ``wechat``), traditional to simplified Chinese (OpenCC's character table),
 digits of every script and Chinese numerals to ASCII digits, and zero-width / format characters
-and combining marks removed.
+and combining marks removed (accents of Latin, Greek and Cyrillic letters too, typed apart or
+precomposed alike: ``wéchat``, ``we\u0301chat`` -> ``wechat``).
 
 Then separators (anything that is not a letter, digit or CJK character: spaces, dots, symbols,
 emoji) are collapsed *only between single characters*: a CJK character always counts as single, a
@@ -84,11 +85,29 @@ def _t2s() -> dict[str, str]:
     return {a: b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
 
 
+def _without_accents(text: str) -> str:
+    """A Latin, Greek or Cyrillic letter without its accents (``é``, ``ä``, ``ẉ`` -> ``e``,
+    ``a``, ``w``). Why: combining marks typed apart (``e`` + U+0301) are removed, so the same
+    letter typed precomposed must lose them too, or ``wéchat`` and ``whätsapp`` evade the list
+    and a word kept with an accent misses text that arrives decomposed (NFD). Other scripts keep
+    theirs (a kana's voicing mark is part of the letter)."""
+    out = []
+    for c in text:
+        decomposed = unicodedata.normalize("NFD", c)
+        base = ord(decomposed[0])
+        if len(decomposed) > 1 and (base < 0x0530 or 0x1E00 <= base < 0x2000):
+            kept = "".join(d for d in decomposed if unicodedata.category(d) != "Mn")
+            c = unicodedata.normalize("NFC", kept)
+        out.append(c)
+    return "".join(out)
+
+
 def _map_char(ch: str) -> str:
     category = unicodedata.category(ch)
     if category in _REMOVED_CATEGORIES or (category == "Cc" and not ch.isspace()):
         return ""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold())
+    folded = _without_accents(folded)
     t2s = _t2s()
     out = []
     for c in folded:
