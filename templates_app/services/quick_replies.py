@@ -18,7 +18,7 @@ from monitoring.services.send_screening import SendBlocked, atomic_screened
 from scrm.api import Forbidden, ServiceError
 from templates_app import library, selectors
 from templates_app.models import Material, QuickReply, Scope
-from templates_app.services.screening import bodies_of, quick_reply_screen
+from templates_app.services.screening import quick_reply_screen, unchanged_bodies
 from templates_app.validation import QuickReplyData, QuickReplyInvalid, clean
 
 MAX_IMPORT_ROWS = 5000
@@ -148,7 +148,10 @@ def quick_reply_update(*, actor: AnyUser, quick_reply_id: int, **changes: Any) -
     before = _data_of(quick_reply)
     data = _cleaned(member, actor, {**before, **changes})
     data = quick_reply_screen(
-        organisation_id=member.organisation_id, actor=actor, data=data, before=bodies_of(before)
+        organisation_id=member.organisation_id,
+        actor=actor,
+        data=data,
+        before=unchanged_bodies(before, data),
     )
     after = asdict(data)
     changed = sorted(k for k in EDITABLE if before.get(k) != after.get(k))
@@ -288,7 +291,7 @@ def _import_screened(
     for i, data in enumerate(cleaned):
         owner = member.user_id if data.scope == Scope.PERSONAL else None
         match = existing.get((data.scope, data.shortcut, owner))
-        before = bodies_of(_data_of(match, relations)) if match is not None else None
+        before = unchanged_bodies(_data_of(match, relations) if match else None, data)
         try:
             screened.append(
                 quick_reply_screen(

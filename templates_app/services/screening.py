@@ -5,8 +5,9 @@ Invariants kept here:
 - every body (the default language's and each translation) is screened against the
   organisation's list and, for a quick reply limited to shops, against each shop's override
   (a word one shop blocks blocks the quick reply that shop uses);
-- a body unchanged since it was last saved is not screened again (editing a title records no
-  second violation for the same words); a new or changed one always is;
+- a body unchanged since it was last saved, its shops too, is not screened again (editing a
+  title records no second violation for the same words); a new or changed one, or one given
+  other shops, always is;
 - a refusal names the matches per language (``details.by_language``), so the form shows the
   words beside the body that holds them; its violations are kept although nothing is saved.
 """
@@ -33,6 +34,17 @@ def bodies_of(data: QuickReplyData | dict[str, Any]) -> dict[str, str]:
     if isinstance(data, dict):
         return {data["default_language"]: data["body"], **(data.get("translations") or {})}
     return {data.default_language: data.body, **data.translations}
+
+
+def unchanged_bodies(before: dict[str, Any] | None, data: QuickReplyData) -> dict[str, str] | None:
+    """The stored bodies (``before``: the quick reply's data as stored, None: a new one) that
+    need no screening again: none when its shops changed, since each body is screened against
+    each shop's list and a shop added may block what the others let through."""
+    if before is None:
+        return None
+    if sorted(before.get("shop_account_ids") or []) != sorted(data.shop_account_ids):
+        return None
+    return bodies_of(before)
 
 
 def _screen_body(
