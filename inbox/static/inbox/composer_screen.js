@@ -58,19 +58,22 @@
     const shown = matches.filter((m) => m.action === "block" || m.action === "mask");
     if (!shown.length) return clear(form);
     const el = panel(form);
-    const kinds = new Array(text.length).fill("");
+    // The server's offsets count characters (code points), not UTF-16 units: an emoji before
+    // a match would otherwise shift its highlight (and may split a surrogate pair).
+    const chars = Array.from(text);
+    const kinds = new Array(chars.length).fill("");
     for (const m of shown) {
-      for (let i = Math.max(0, m.start); i < Math.min(text.length, m.end); i++) {
+      for (let i = Math.max(0, m.start); i < Math.min(chars.length, m.end); i++) {
         if (kinds[i] !== "block") kinds[i] = m.action;
       }
     }
     const preview = $(".screen-preview", el);
     preview.textContent = "";
     let i = 0;
-    while (i < text.length) {
+    while (i < chars.length) {
       let j = i;
-      while (j < text.length && kinds[j] === kinds[i]) j++;
-      const part = text.slice(i, j);
+      while (j < chars.length && kinds[j] === kinds[i]) j++;
+      const part = chars.slice(i, j).join("");
       if (kinds[i]) {
         const mark = document.createElement("mark");
         mark.className = "screen-" + kinds[i];
@@ -152,8 +155,9 @@
     const ta = $("#composer-text", form);
     if (!ta) return;
     seq++; // drop a preview in flight: the server's answer is the last word
-    // The server screened the trimmed text: move its offsets onto the textarea's.
-    const lead = ta.value.length - ta.value.trimStart().length;
+    // The server screened the trimmed text: move its offsets onto the textarea's (in
+    // characters, as the offsets are).
+    const lead = Array.from(ta.value).length - Array.from(ta.value.trimStart()).length;
     const matches = ((error.details && error.details.matches) || []).map((m) =>
       Object.assign({}, m, { start: m.start + lead, end: m.end + lead })
     );
