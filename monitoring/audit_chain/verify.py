@@ -132,6 +132,9 @@ def _walk_sealed(report: ChainReport, keys: AuditKeys, expected: int, previous: 
         .iterator(chunk_size=CHUNK)
     )
     report.first_seq = expected
+    # The anchor is where the chain ends until a later event is found: a checkpoint at the
+    # chain's end, nothing written since, is the head itself (not "events missing").
+    report.last_seq, report.last_mac = expected - 1, previous
     compare = hmac.compare_digest
     for (
         event_id,
