@@ -15,6 +15,19 @@ from inbox.models import Organisation, Role, ShopAccount
 from tests.factories import OrganisationFactory, ShopAccountFactory, make_person
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Passwords hashed at one PBKDF2 iteration (tests/hashers.py): the production count cost
+    # ~0.4 s a person, most of the suite's time. Set before anything hashes (the hashers are
+    # cached on first use); a test that changes PASSWORD_HASHERS through ``settings`` gets its
+    # own.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = [
+        "tests.hashers.FastPBKDF2PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
 @dataclass
 class World:
     """Two organisations. Org A: shops a1, a2, a3; agent_a1 works a1, agent_a2 works a2 and a3;
