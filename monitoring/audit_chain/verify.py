@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count
 from django.utils import timezone
@@ -123,6 +124,42 @@ def _start(
     return anchor_seq + 1, found[1]
 
 
+def _row_mac_of(keys: AuditKeys, org: int, row: tuple[Any, ...]) -> str:
+    """The row MAC that ``row``'s content gives (``row`` as ``_FIELDS`` lists it), under the
+    key it names; raises ``UnknownKey`` for a key id no longer configured."""
+    (
+        _id,
+        _seq,
+        actor_id,
+        actor_name,
+        shop_id,
+        ip,
+        action,
+        target_type,
+        target_id,
+        data,
+        created_at,
+        nonce,
+        kid,
+        *_seal,
+    ) = row
+    return row_mac(
+        keys.key(kid),
+        kid=kid,
+        organisation_id=org,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        shop_account_id=shop_id,
+        ip_digest=ip,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        data=data,
+        created_at=created_at,
+        nonce=nonce,
+    )
+
+
 def _walk_sealed(report: ChainReport, keys: AuditKeys, expected: int, previous: str) -> None:
     org = report.organisation_id
     rows = (
@@ -136,24 +173,9 @@ def _walk_sealed(report: ChainReport, keys: AuditKeys, expected: int, previous: 
     # chain's end, nothing written since, is the head itself (not "events missing").
     report.last_seq, report.last_mac = expected - 1, previous
     compare = hmac.compare_digest
-    for (
-        event_id,
-        seq,
-        actor_id,
-        actor_name,
-        shop_id,
-        ip,
-        action,
-        target_type,
-        target_id,
-        data,
-        created_at,
-        nonce,
-        kid,
-        stored_row,
-        stored_chain,
-        seal_kid,
-    ) in rows:
+    for row in rows:
+        event_id, seq = row[0], row[1]
+        stored_row, stored_chain, seal_kid = row[13:16]
         report.checked += 1
         if seq != expected:
             why = (
@@ -163,21 +185,7 @@ def _walk_sealed(report: ChainReport, keys: AuditKeys, expected: int, previous: 
             )
             report.broken(event_id, seq, why)
         try:
-            computed_row = row_mac(
-                keys.key(kid),
-                kid=kid,
-                organisation_id=org,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                shop_account_id=shop_id,
-                ip_digest=ip,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                data=data,
-                created_at=created_at,
-                nonce=nonce,
-            )
+            computed_row = _row_mac_of(keys, org, row)
             if not compare(computed_row, stored_row):
                 report.broken(event_id, seq, "content changed (row MAC mismatch)")
             elif not compare(
@@ -233,24 +241,8 @@ def _check_unsealed(report: ChainReport, keys: AuditKeys, now: datetime) -> None
         .values_list(*_FIELDS)
         .iterator(chunk_size=CHUNK)
     )
-    for (
-        event_id,
-        _seq,
-        actor_id,
-        actor_name,
-        shop_id,
-        ip,
-        action,
-        target_type,
-        target_id,
-        data,
-        created_at,
-        nonce,
-        kid,
-        stored_row,
-        _chain,
-        _seal,
-    ) in rows:
+    for row in rows:
+        event_id, created_at, stored_row = row[0], row[10], row[13]
         report.unsealed += 1
         age = now - created_at
         if report.unsealed_oldest is None or age > report.unsealed_oldest:
@@ -258,21 +250,7 @@ def _check_unsealed(report: ChainReport, keys: AuditKeys, now: datetime) -> None
         if age > SEAL_WITHIN:
             report.unsealed_late += 1
         try:
-            computed = row_mac(
-                keys.key(kid),
-                kid=kid,
-                organisation_id=org,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                shop_account_id=shop_id,
-                ip_digest=ip,
-                action=action,
-                target_type=target_type,
-                target_id=target_id,
-                data=data,
-                created_at=created_at,
-                nonce=nonce,
-            )
+            computed = _row_mac_of(keys, org, row)
         except UnknownKey as exc:
             report.broken(event_id, None, f"unsealed; key id {exc.args[0]!r} is not configured")
             continue
