@@ -32,7 +32,8 @@ def words(world):
     cache_clear()
 
 
-def test_the_composer_warns_before_send_and_shows_a_refusals_words(session, world, platform):
+def open_conversation(session, world, platform):
+    """A buyer's message through the simulator; agent a1's page on its conversation."""
     conv_id, _ = platform.sim.buyer_message(
         world.shop_a1.platform_shop_id,
         buyer_user_id="emily",
@@ -44,6 +45,11 @@ def test_the_composer_warns_before_send_and_shows_a_refusals_words(session, worl
     conversation = Conversation.objects.get(platform_conversation_id=conv_id)
     page = session.page_for(world.agent_a1)
     page.goto(f"{session.base}/inbox/c/{conversation.id}/")
+    return conversation, page
+
+
+def test_the_composer_warns_before_send_and_shows_a_refusals_words(session, world, platform):
+    conversation, page = open_conversation(session, world, platform)
     text = page.locator("#composer-text")
     warning = page.locator("#composer-screen")
 
@@ -81,3 +87,21 @@ def test_the_composer_warns_before_send_and_shows_a_refusals_words(session, worl
     zh.locator("#composer-text").press_sequentially("请看 zorblax")
     expect(zh.locator("#composer-screen .screen-message")).to_contain_text("红色")
     expect(zh.locator("#composer-screen mark.screen-block")).to_have_text("zorblax")
+
+
+def test_the_warning_highlights_the_words_after_emoji(session, world, platform):
+    # (review of issue 15) the server's offsets count characters, JavaScript strings UTF-16
+    # units: each emoji before a word shifted its highlight by one
+    _, page = open_conversation(session, world, platform)
+    warning = page.locator("#composer-screen")
+    # When the agent types emoji, then a masked and a blocked word
+    page.locator("#composer-text").fill("😀👍🏽 use quuxword 🎉 or zorblax")
+    # Then each highlight holds exactly its word
+    expect(warning.locator("mark.screen-mask")).to_have_text("quuxword")
+    expect(warning.locator("mark.screen-block")).to_have_text("zorblax")
+    expect(warning.locator(".screen-preview")).to_have_text("😀👍🏽 use quuxword 🎉 or zorblax")
+    # When sent anyway, the refusal's highlight holds the word too
+    page.locator("#composer-text").press("Enter")
+    expect(warning.locator(".screen-message")).to_contain_text("Not sent")
+    expect(warning.locator("mark.screen-block")).to_have_text("zorblax")
+    assert page.js_errors == []  # type: ignore[attr-defined]
