@@ -25,7 +25,11 @@ def ip_digest(address: str | None) -> str:
     return salted_hmac("monitoring.audit.ip", address.strip(), algorithm="sha256").hexdigest()[:32]
 
 
-def _actor_name(actor: Any) -> str:
+def actor_name(actor: Any) -> str:
+    """The name a record keeps of who acted: full name, else user name ("" for nobody or an
+    anonymous user), cut to the 150 characters the columns hold."""
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return ""
     full = (actor.get_full_name() or "").strip() if hasattr(actor, "get_full_name") else ""
     return (full or actor.get_username())[:150]
 
@@ -56,7 +60,7 @@ def audit_record(
     event = AuditEvent(
         organisation_id=organisation_id,
         actor_id=known.pk if known is not None else None,
-        actor_name=_actor_name(known) if known is not None else "",
+        actor_name=actor_name(known),
         shop_account_id=shop_account_id,
         ip_digest=ip_digest(ip),
         action=action,

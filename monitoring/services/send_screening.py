@@ -29,6 +29,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from monitoring.models.words import SendSource, WordAction, WordCategory
 from monitoring.services.screening import ScreeningResult, screen_outgoing
+from monitoring.services.violations import match_dicts as stored_matches
 from monitoring.services.violations import violations_kept
 from scrm.api import ServiceError
 
@@ -58,18 +59,8 @@ class SendBlocked(ServiceError):
 
 
 def match_dicts(text: str, result: ScreeningResult) -> list[dict[str, Any]]:
-    """The matches as the API shows them (offsets in ``text``, and the matched characters)."""
-    return [
-        {
-            "start": m.start,
-            "end": m.end,
-            "category": m.category,
-            "action": m.action,
-            "word": m.word,
-            "text": text[m.start : m.end],
-        }
-        for m in result.matches
-    ]
+    """The matches as the API shows them (violations.match_dicts, and the matched characters)."""
+    return [{**m, "text": text[m["start"] : m["end"]]} for m in stored_matches(result.matches)]
 
 
 def _name(match: Any) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from monitoring.models import Violation, WordAction
+from monitoring.services.audit import actor_name
 from monitoring.services.violation_review import violation_raised
 from monitoring.words.screener import Match
 
@@ -29,13 +30,6 @@ logger = logging.getLogger(__name__)
 
 _SEVERITY = {WordAction.BLOCK: 0, WordAction.MASK: 1, WordAction.FLAG: 2}
 _pending: ContextVar[list[dict[str, Any]] | None] = ContextVar("violations_pending", default=None)
-
-
-def _actor_name(actor: Any) -> str:
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        return ""
-    full = (actor.get_full_name() or "").strip() if hasattr(actor, "get_full_name") else ""
-    return (full or actor.get_username())[:150]
 
 
 def match_dicts(matches: Sequence[Match]) -> list[dict[str, Any]]:
@@ -73,7 +67,7 @@ def violation_record(
         shop_account_id=shop_account_id,
         conversation_id=conversation_id,
         actor_id=actor.pk if known else None,
-        actor_name=_actor_name(actor),
+        actor_name=actor_name(actor),
         source=source,
         action=action,
         category=ordered[0].category if ordered else "",
