@@ -1,29 +1,31 @@
-"""Encryption of personal data at rest: an AES-256-GCM key ring and blind indexes.
+"""Encryption of personal data at rest: an AES-256-GCM key ring.
 
-Ciphertext format (text, so it fits any database): ``v1:<kid>:<base64url(nonce || ct || tag)>``.
-The associated data binds a value to where it lives (model label and field name), so a value
-copied into another column fails to decrypt instead of leaking.
+Ciphertext format (text, so it fits any database): ``v2:<kid>:<base64url(nonce || ct || tag)>``.
+The associated data binds a value to where it lives: the model and column *and the row* (its
+``row_uid``, see ``scrm.fields``), so a value copied into another column or another row fails to
+decrypt instead of leaking. ``v1`` values (before issue 16: bound to the column only) still
+decrypt; ``manage.py rotate_keys`` rewrites them as ``v2`` under the newest key.
 
 Keys come from ``SCRM_ENCRYPTION_KEYS``: ``kid:base64key[,kid:base64key...]``; the first is used
-to encrypt, all are tried by kid to decrypt, so keys rotate by putting a new one first.
-Blind indexes are HMAC-SHA256 over a normalised value with a key derived (HKDF) from the primary
-key, truncated to 16 bytes: equal values give equal indexes, nothing else is learnt.
+to encrypt, all are tried by kid to decrypt, so keys rotate by putting a new one first, running
+``rotate_keys``, then removing the old one. Blind indexes have keys and a rotation path of their
+own (``scrm.blind``).
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
+import binascii
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-PREFIX = "v1"
+PREFIX = "v2"
+PREFIX_V1 = "v1"
 NONCE_BYTES = 12
 
 
@@ -31,83 +33,94 @@ class DecryptionError(Exception):
     """A stored value could not be decrypted (wrong key, wrong place, or tampered)."""
 
 
+def parse_keys(spec: str, *, setting: str) -> dict[str, bytes]:
+    """``kid:base64key[,kid:base64key...]`` as an ordered dict (the first is the primary)."""
+    keys: dict[str, bytes] = {}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        kid, sep, b64 = part.partition(":")
+        if not sep or not kid or ":" in b64 or "." in kid:
+            raise ValueError(f"{setting}: each key must be 'kid:base64key'")
+        try:
+            key = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True)
+        except binascii.Error:
+            raise ValueError(f"{setting}: key {kid!r} is not base64") from None
+        if len(key) != 32:
+            raise ValueError(f"{setting}: key {kid!r} must be 32 bytes, got {len(key)}")
+        if kid in keys:
+            raise ValueError(f"{setting}: key id {kid!r} given twice")
+        keys[kid] = key
+    return keys
+
+
 @dataclass(frozen=True)
 class KeyRing:
     primary_kid: str
     keys: dict[str, bytes]
-    # A key of its own for blind indexes (SCRM_BLIND_INDEX_KEY): rotating the encryption keys
-    # must not change every stored index. Without it, derived from the primary key.
-    index_key: bytes | None = None
+    _aead: dict[str, AESGCM] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def parse(cls, spec: str) -> KeyRing:
-        keys: dict[str, bytes] = {}
-        primary = ""
-        for part in (p.strip() for p in spec.split(",") if p.strip()):
-            kid, sep, b64 = part.partition(":")
-            if not sep or not kid or ":" in b64:
-                raise ValueError("each key must be 'kid:base64key'")
-            key = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_")
-            if len(key) != 32:
-                raise ValueError(f"key {kid!r} must be 32 bytes (AES-256), got {len(key)}")
-            keys[kid] = key
-            primary = primary or kid
+        keys = parse_keys(spec, setting="SCRM_ENCRYPTION_KEYS")
         if not keys:
             raise ValueError("no encryption key given")
-        return cls(primary_kid=primary, keys=keys)
+        return cls(primary_kid=next(iter(keys)), keys=keys)
+
+    def _cipher(self, kid: str) -> AESGCM:
+        # One AESGCM per key: building it costs more than a short field's encryption.
+        cipher = self._aead.get(kid)
+        if cipher is None:
+            cipher = self._aead[kid] = AESGCM(self.keys[kid])
+        return cipher
 
     def encrypt(self, plaintext: str, aad: bytes) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        ct = AESGCM(self.keys[self.primary_kid]).encrypt(nonce, plaintext.encode(), aad)
+        ct = self._cipher(self.primary_kid).encrypt(nonce, plaintext.encode(), aad)
         return f"{PREFIX}:{self.primary_kid}:{base64.urlsafe_b64encode(nonce + ct).decode()}"
 
-    def decrypt(self, token: str, aad: bytes) -> str:
+    def decrypt(self, token: str, aad: bytes, *, aad_v1: bytes | None = None) -> str:
+        """The plaintext of ``token``. ``aad`` binds ``v2`` tokens; ``aad_v1`` (the column alone)
+        is what ``v1`` tokens were bound to, accepted only where the caller passes it."""
         try:
             prefix, kid, b64 = token.split(":", 2)
-            if prefix != PREFIX:
+            if prefix == PREFIX_V1 and aad_v1 is not None:
+                aad = aad_v1
+            elif prefix != PREFIX:
                 raise ValueError
             raw = base64.urlsafe_b64decode(b64)
-            key = self.keys[kid]
-            return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode()
+            return self._cipher(kid).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode()
         except Exception as exc:  # InvalidTag, KeyError, binascii.Error, ValueError
             # Never include the token or plaintext in the message.
             raise DecryptionError("stored value could not be decrypted") from exc
 
-    @property
-    def blind_index_key(self) -> bytes:
-        return _derive(self.index_key or self.keys[self.primary_kid], b"scrm blind index v1")
 
-    def blind_index(self, value: str, *, purpose: str) -> str:
-        normalised = " ".join(value.split()).casefold()
-        mac = hmac.new(
-            self.blind_index_key, purpose.encode() + b"\x00" + normalised.encode(), hashlib.sha256
-        )
-        return mac.hexdigest()[:32]
+def token_kid(token: str) -> str:
+    """The key id a stored token was encrypted with ("" for something that is not a token)."""
+    prefix, _, rest = token.partition(":")
+    return rest.partition(":")[0] if prefix in (PREFIX, PREFIX_V1) else ""
 
 
-@lru_cache(maxsize=8)
-def _derive(master: bytes, info: bytes) -> bytes:
+def is_current(token: str, ring: KeyRing) -> bool:
+    """Whether ``token`` is in the newest format under the primary key (rotation skips it)."""
+    return token.startswith(f"{PREFIX}:{ring.primary_kid}:")
+
+
+@lru_cache(maxsize=2048)
+def derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
 @lru_cache(maxsize=4)
-def _ring_for(spec: str, index_key: str) -> KeyRing:
-    ring = KeyRing.parse(spec)
-    if not index_key:
-        return ring
-    raw = base64.b64decode(index_key + "=" * (-len(index_key) % 4), altchars=b"-_")
-    if len(raw) != 32:
-        raise ValueError("SCRM_BLIND_INDEX_KEY must be 32 bytes, base64")
-    return KeyRing(primary_kid=ring.primary_kid, keys=ring.keys, index_key=raw)
+def _ring_for(spec: str) -> KeyRing:
+    return KeyRing.parse(spec)
 
 
 def key_ring() -> KeyRing:
     """The key ring from settings (parsed once per distinct setting)."""
     from django.conf import settings
 
-    return _ring_for(settings.SCRM_ENCRYPTION_KEYS, settings.SCRM_BLIND_INDEX_KEY)
+    return _ring_for(settings.SCRM_ENCRYPTION_KEYS)
 
 
 def generate_key_spec(kid: str = "k1") -> str:
-    """A fresh ``kid:base64key`` for SCRM_ENCRYPTION_KEYS."""
+    """A fresh ``kid:base64key`` for SCRM_ENCRYPTION_KEYS or SCRM_BLIND_INDEX_KEYS."""
     return f"{kid}:{base64.urlsafe_b64encode(os.urandom(32)).decode()}"

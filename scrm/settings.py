@@ -75,8 +75,11 @@ if not DEBUG:
             "(see docs/configuration.md). Set DJANGO_DEBUG=1 for local development."
         )
 SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
-# Set it before the first key rotation: blind indexes (exact search on encrypted fields) then
-# survive rotations. Without it they are keyed from the current primary encryption key.
+# Blind-index master keys (scrm/blind.py, docs/customer-data.md): "kid:base64[,...]", the first
+# the current one. Kept apart from the encryption keys, so rotating those changes no index.
+# SCRM_BLIND_INDEX_KEY is the single key of before issue 16 (id "i0"); with neither, indexes
+# are keyed from an encryption key, which then cannot be removed before an index rotation.
+SCRM_BLIND_INDEX_KEYS = os.environ.get("SCRM_BLIND_INDEX_KEYS", "")
 SCRM_BLIND_INDEX_KEY = os.environ.get("SCRM_BLIND_INDEX_KEY", "")
 SCRM_ENCRYPTION_KEYS = SCRM_ENCRYPTION_KEYS or _DEV_ENCRYPTION_KEYS
 

@@ -160,6 +160,17 @@ def _fresh_quick_reply_libraries():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_index_keys():
+    """Each test's organisations are new rows (ids reused on SQLite): no index keys remembered
+    from another test."""
+    from scrm.blind import forget_org_index
+
+    forget_org_index()
+    yield
+    forget_org_index()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_webhook_keys():
     """Each test's shop accounts are new rows: no webhook key remembered from another test."""
     from inbox.services.webhooks import webhook_keys

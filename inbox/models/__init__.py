@@ -31,6 +31,16 @@ from inbox.models.conversations import (
 )
 from inbox.models.credentials import ApiToken, SignInSession
 from inbox.models.outbox import OPEN_STATES, OutboxAction, OutboxAttempt, OutboxState
+from inbox.models.profiles import (
+    CustomerField,
+    CustomerFieldKind,
+    CustomerMerge,
+    CustomerNote,
+    CustomerSearchToken,
+    FollowUp,
+    KeyRotation,
+    MessageToken,
+)
 from inbox.models.sync import (
     AgentPresence,
     InboxEvent,
@@ -54,13 +64,21 @@ __all__ = [
     "Conversation",
     "ConversationStatus",
     "Customer",
+    "CustomerField",
+    "CustomerFieldKind",
+    "CustomerMerge",
+    "CustomerNote",
+    "CustomerSearchToken",
     "DecisionVerb",
     "DeliveryState",
     "Direction",
+    "FollowUp",
     "InboxEvent",
     "Invitation",
+    "KeyRotation",
     "Member",
     "Message",
+    "MessageToken",
     "Note",
     "Order",
     "Organisation",

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from scrm.fields import EncryptedJSONField
+from scrm import blind
+from scrm.fields import EncryptedJSONField, SealedRow
 
 
 def validate_time_zone(value: str) -> None:
@@ -39,6 +40,12 @@ class Organisation(models.Model):
     assign_on_reply = models.BooleanField(
         _("assign an unassigned conversation to the agent who replies"), default=False
     )
+    # The blind-index master this organisation's indexes are keyed from, and the one an index
+    # rotation is moving them to (scrm/blind.py); set by inbox.services.customer_keys.
+    index_key_id = models.CharField(
+        max_length=40, blank=True, editable=False, default=blind.current_kid
+    )
+    index_key_next = models.CharField(max_length=40, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,7 +109,7 @@ class AssignmentMode(models.TextChoices):
     LEAST_OPEN = "least_open", _("Fewest open conversations among online agents")
 
 
-class ShopAccount(models.Model):
+class ShopAccount(SealedRow):
     """A seller's account on one platform in one region, with its own time zone.
 
     ``credentials`` (app key/secret, tokens, shop cipher) are encrypted at rest.
@@ -154,6 +161,10 @@ class ShopMembership(models.Model):
     shop_account = models.ForeignKey(
         ShopAccount, on_delete=models.CASCADE, related_name="memberships"
     )
+    # May see this shop's buyers' phones, e-mails, addresses and real names unmasked, one
+    # value at a time, with a reason (audited). Off for everyone, supervisors included, until
+    # an admin turns it on.
+    can_reveal = models.BooleanField(_("may reveal customer data"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from inbox.models.conversations import answered_sentinel
-from scrm.fields import EncryptedTextField
+from scrm.fields import EncryptedTextField, SealedRow
 
 
 class CaseFamily(models.TextChoices):
@@ -36,7 +36,7 @@ class CaseStage(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
-class AfterSalesCase(models.Model):
+class AfterSalesCase(SealedRow):
     """One return or cancellation as the platform last showed it.
 
     ``platform_updated_at`` is the platform's ``update_time`` of the state stored: a read older
@@ -130,7 +130,7 @@ class DecisionVerb(models.TextChoices):
     REJECT = "reject", _("Reject")
 
 
-class AfterSalesDecision(models.Model):
+class AfterSalesDecision(SealedRow):
     """One decision an agent took on a case, sent to the platform by the outbox.
 
     Its outbox action (kind ``after_sales_decision``, ``subject_id`` = this id) carries where it
@@ -180,7 +180,7 @@ class AfterSalesDecision(models.Model):
         return f"decision {self.pk} ({self.verb}) on case {self.case_id}"
 
 
-class Order(models.Model):
+class Order(SealedRow):
     """An order as Get Order Detail last showed it, read when a case, an order card or the
     buyer panel needs it and kept for ``SCRM_ORDER_FRESH_SECONDS`` (``fetched_at``).
 

@@ -10,14 +10,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scrm.fields import EncryptedTextField
+from scrm.fields import EncryptedJSONField, EncryptedTextField, SealedRow
 
 
-class Customer(models.Model):
+class Customer(SealedRow):
     """A buyer on one platform, shared by every shop of the organisation it wrote to.
 
-    ``display_name`` and ``avatar_url`` are personal data: encrypted at rest; ``name_index`` is
-    their blind index for exact search.
+    ``display_name`` (the platform nickname the buyer chats under: shown to agents so they can
+    greet them) and ``avatar_url``, and the profile's phone, e-mail and real name (from orders,
+    masked for people without the reveal permission), are encrypted at rest, bound to the row.
+    ``name_index`` is the nickname's exact blind index under the organisation's key; partial
+    names, phones and e-mails are found through ``CustomerSearchToken`` (docs/customers.md).
+
+    A merged profile keeps its row with ``merged_into`` set (so the merge can be undone); an
+    erased one keeps its row with every personal field wiped and ``erased_at`` set, and a buyer
+    who writes again starts a new profile (``im_user_id`` is then replaced by a tombstone).
     """
 
     organisation = models.ForeignKey(
@@ -31,6 +38,19 @@ class Customer(models.Model):
     display_name = EncryptedTextField(_("name"))
     avatar_url = EncryptedTextField(_("avatar"))
     name_index = models.CharField(max_length=32, blank=True, db_index=True)
+    real_name = EncryptedTextField(_("real name"))
+    phone = EncryptedTextField(_("phone"))
+    email = EncryptedTextField(_("e-mail"))
+    language = models.CharField(_("language"), max_length=16, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    # Values of the organisation's own fields (CustomerField.key -> value), encrypted as one.
+    custom_fields = EncryptedJSONField(_("custom fields"))
+    tags = models.ManyToManyField("inbox.Tag", blank=True, related_name="customers")
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from"
+    )
+    erased_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -91,7 +111,7 @@ def answered_sentinel() -> datetime:
     return ANSWERED_SENTINEL
 
 
-class Conversation(models.Model):
+class Conversation(SealedRow):
     """One buyer's chat with one shop account on its platform.
 
     ``waiting_since`` is the time of the oldest buyer message not yet answered by a human (null
@@ -120,7 +140,7 @@ class Conversation(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
     unread_count = models.PositiveIntegerField(default=0)
     last_message_at = models.DateTimeField(default=timezone.now)
-    last_message_preview = models.CharField(max_length=200, blank=True)
+    last_message_preview = EncryptedTextField()
     last_buyer_message_at = models.DateTimeField(null=True, blank=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
     # waiting_since, or ANSWERED_SENTINEL once answered: never null, so the queue's cursor and
@@ -184,7 +204,7 @@ class DeliveryState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class Message(models.Model):
+class Message(SealedRow):
     """One message of a conversation, stored once per (shop account, platform message id).
 
     Outbound replies start ``pending`` with the client's idempotency key and no platform id; their
@@ -203,8 +223,8 @@ class Message(models.Model):
     direction = models.CharField(max_length=3, choices=Direction.choices)
     sender_role = models.CharField(max_length=20)  # BUYER, SHOP, CUSTOMER_SERVICE, SYSTEM, ROBOT
     type = models.CharField(max_length=32, default="TEXT")
-    text = models.TextField(blank=True)
-    content = models.JSONField(default=dict, blank=True)
+    text = EncryptedTextField()
+    content = EncryptedJSONField()
     is_visible = models.BooleanField(default=True)
     sent_at = models.DateTimeField(db_index=True)  # the platform's create_time, or submit time
     platform_index = models.CharField(max_length=64, blank=True)
@@ -250,12 +270,12 @@ class Message(models.Model):
         return f"message {self.pk}"
 
 
-class Note(models.Model):
+class Note(SealedRow):
     """An internal note on a conversation: seen by the team, never sent to the buyer."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
-    text = models.TextField()
+    text = EncryptedTextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from scrm.fields import EncryptedJSONField, EncryptedTextField
+from scrm.fields import EncryptedJSONField, EncryptedTextField, SealedRow
 
 
 class WebhookEventStatus(models.TextChoices):
@@ -17,7 +17,7 @@ class WebhookEventStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class WebhookEvent(models.Model):
+class WebhookEvent(SealedRow):
     """A verified webhook as received, stored once per platform notification id.
 
     The raw body may carry message text, so it is stored encrypted. The platform ids the
@@ -127,7 +127,7 @@ class SyncCursor(models.Model):
         return f"{self.stream} cursor of shop {self.shop_account_id}"
 
 
-class InboxEvent(models.Model):
+class InboxEvent(SealedRow):
     """The change feed: every real-time event, with a monotonic id.
 
     Websocket pushes are a hint; a client that reconnects asks ``/api/v1/events/?after=<id>``

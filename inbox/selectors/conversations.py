@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from inbox.models import Conversation, Message, Note
-from inbox.selectors.accounts import AnyUser, shop_account_ids_for
+from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from scrm.api import NotFound
 
 OPEN_STATUSES = ("open", "pending")
@@ -79,7 +79,13 @@ def conversations_of_shops(
     if filters.due_before is not None:
         qs = qs.filter(sla_due_at__lt=filters.due_before)
     if filters.search:
-        qs = qs.filter(_search_q(filters.search, shops))
+        from inbox.selectors.search import conversation_search_q
+
+        qs = qs.filter(
+            conversation_search_q(
+                organisation_id=member_for(user).organisation_id, shops=shops, term=filters.search
+            )
+        )
     return (
         qs.select_related("shop_account", "customer", "assignee__member")
         .defer("shop_account__credentials")  # never decrypt credentials to list conversations
@@ -100,6 +106,7 @@ CONVERSATION_SHOWN = (
     "unread_count",
     "last_message_at",
     "last_message_preview",
+    "row_uid",
     "last_buyer_message_at",
     "waiting_since",
     "queue_key",
@@ -111,6 +118,7 @@ CONVERSATION_SHOWN = (
     "shop_account__region",
     "shop_account__time_zone",
     "customer__display_name",
+    "customer__row_uid",
     "assignee__username",
     "assignee__member__display_name",
 )
@@ -127,22 +135,6 @@ def tag_names_of(conversation_ids: list[int]) -> dict[int, list[str]]:
     for conversation_id, name in rows:
         out.setdefault(conversation_id, []).append(name)
     return out
-
-
-def _search_q(term: str, shops: list[int]) -> Q:
-    """Text search: message text and preview (plain), buyer name (exact, by blind index);
-    only in the shops searched, never across the deployment's other tenants."""
-    from scrm.crypto import key_ring
-
-    name_index = key_ring().blind_index(term, purpose="customer.name")
-    matching_messages = Message.objects.filter(
-        shop_account_id__in=shops, text__icontains=term
-    ).values("conversation_id")
-    q = Q(last_message_preview__icontains=term) | Q(customer__name_index=name_index)
-    q |= Q(id__in=matching_messages)
-    if term.isascii() and term.isdigit() and len(term) <= 18:  # "²".isdigit(); int("²") fails
-        q |= Q(platform_conversation_id=term) | Q(id=int(term))
-    return q
 
 
 def conversation_get(user: AnyUser, conversation_id: int) -> Conversation:

@@ -25,6 +25,7 @@ from inbox.selectors.accounts import (
     shop_account_list,
 )
 from scrm.api import NotFound
+from scrm.fields import Sealed, open_sealed
 
 # How far back a conversation's facts look for order/product cards and the buyer's language.
 RECENT_MESSAGES = 50
@@ -187,17 +188,17 @@ def conversation_facts(actor: ActingMember, conversation_id: int) -> Conversatio
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:
         raise NotFound("Conversation not found.")
-    _, shop_id, shop_name, shop_tz, buyer = rows[0][:5]
-    decrypt = Customer._meta.get_field("display_name").from_db_value
-    content_field = Message._meta.get_field("content")
+    _, shop_id, shop_name, shop_tz, buyer, buyer_uid = rows[0][:6]
+    sealed = Customer._meta.get_field("display_name").from_db_value(buyer, None, connection)
     found: dict[str, str | None] = dict.fromkeys(
         ("order_id", "product_id", "product_name", "tracking_number")
     )
     texts: list[str] = []
     for row in rows[1:]:
-        direction, type_, sender_role, text, raw = row[5:10]
-        content = content_field.from_db_value(raw, None, connection)  # type: ignore[arg-type]
+        direction, type_, sender_role, text, raw, uid = row[6:12]
+        content = open_sealed(Message, "content", Sealed(raw), uid) if raw else {}
         content = content if isinstance(content, dict) else {}
+        text = open_sealed(Message, "text", Sealed(text), uid) if text else ""
         for key in ("order_id", "product_id", "tracking_number"):
             if found[key] is None and content.get(key):
                 found[key] = str(content[key])
@@ -212,7 +213,7 @@ def conversation_facts(actor: ActingMember, conversation_id: int) -> Conversatio
         shop_account_id=shop_id,
         shop_name=shop_name,
         shop_time_zone=shop_tz,
-        buyer_name=decrypt(buyer, None, connection) or "",
+        buyer_name=open_sealed(Customer, "display_name", sealed, buyer_uid) or "",
         buyer_texts=tuple(texts[:BUYER_TEXTS]),
         **found,
     )
@@ -225,7 +226,7 @@ def _column(model: Any, name: str) -> str:
     return str(column)
 
 
-MESSAGE_FIELDS = ("direction", "type", "sender_role", "text", "content")
+MESSAGE_FIELDS = ("direction", "type", "sender_role", "text", "content", "row_uid")
 
 
 def _facts_sql(actor: ActingMember) -> tuple[str, list[Any]]:
@@ -247,7 +248,8 @@ def _facts_sql(actor: ActingMember) -> tuple[str, list[Any]]:
         f'SELECT sh."{shop.pk.column}" AS shop_id, '  # noqa: S608 - names from _meta
         f'sh."{_column(ShopAccount, "name")}" AS shop_name, '
         f'sh."{_column(ShopAccount, "time_zone")}" AS shop_tz, '
-        f'bu."{_column(Customer, "display_name")}" AS buyer FROM "{conv.db_table}" cv '
+        f'bu."{_column(Customer, "display_name")}" AS buyer, '
+        f'bu."{_column(Customer, "row_uid")}" AS buyer_uid FROM "{conv.db_table}" cv '
         f'INNER JOIN "{shop.db_table}" sh ON sh."{shop.pk.column}" = cv."{cv["shop_account"]}" '
         f'INNER JOIN "{buyer.db_table}" bu ON bu."{buyer.pk.column}" = cv."{cv["customer"]}" '
         f'WHERE cv."{conv.pk.column}" = %s AND {rule}'
@@ -255,11 +257,12 @@ def _facts_sql(actor: ActingMember) -> tuple[str, list[Any]]:
     fields = [f'ms."{_column(Message, f)}"' for f in MESSAGE_FIELDS]
     sort = [f'ms."{ms["sent_at"]}"', f'ms."{msg.pk.column}"']
     blanks = ", ".join(["NULL"] * (len(fields) + len(sort)))
-    at = 6 + len(fields)  # 1-based position of the sort key's first column
+    at = 7 + len(fields)  # 1-based position of the sort key's first column
     sql = (
         f"WITH facts AS ({facts}) "  # noqa: S608 - names from _meta
-        f"SELECT 0, shop_id, shop_name, shop_tz, buyer, {blanks} FROM facts "
-        f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, r.* FROM (SELECT {', '.join(fields + sort)} "
+        f"SELECT 0, shop_id, shop_name, shop_tz, buyer, buyer_uid, {blanks} FROM facts "
+        f"UNION ALL SELECT 1, NULL, NULL, NULL, NULL, NULL, r.* "
+        f"FROM (SELECT {', '.join(fields + sort)} "
         f'FROM "{msg.db_table}" ms WHERE ms."{ms["conversation"]}" = %s '
         f'AND ms."{ms["is_visible"]}" = %s AND EXISTS (SELECT 1 FROM facts) '
         f"ORDER BY {sort[0]} DESC, {sort[1]} DESC LIMIT %s) r "

@@ -82,9 +82,14 @@ def buyer_cases(
 
 def order_card_ids(conversation: Conversation) -> list[str]:
     """The order ids the conversation's newest order cards (and return cards) name."""
-    contents = Message.objects.filter(
-        conversation=conversation, content__has_key="order_id"
-    ).order_by("-sent_at")[:ORDER_CARD_SCAN]
+    # The content is encrypted: the newest cards (any type but plain text and media) are read
+    # and their order ids taken in Python.
+    contents = (
+        Message.objects.filter(conversation=conversation)
+        .exclude(type__in=("TEXT", "IMAGE", "VIDEO", "EMOTICONS", "STICKER"))
+        .only("id", "row_uid", "content", "sent_at")
+        .order_by("-sent_at")[:ORDER_CARD_SCAN]
+    )
     ids = (m.content.get("order_id") for m in contents if isinstance(m.content, dict))
     return list(dict.fromkeys(str(i) for i in ids if i))
 

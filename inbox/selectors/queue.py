@@ -26,7 +26,7 @@ from django.db.models import Q, QuerySet
 
 from inbox.models import AfterSalesCase, CaseStage
 from inbox.models.conversations import ANSWERED_SENTINEL
-from inbox.selectors.accounts import AnyUser, shop_account_ids_for
+from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from inbox.selectors.aftersales import with_decision_state
 from inbox.selectors.conversations import (
     CONVERSATION_SHOWN,
@@ -100,15 +100,17 @@ def case_rows(
     if filters.due_before is not None:
         qs = qs.filter(sla_due_at__lt=filters.due_before)
     if filters.search:
-        qs = qs.filter(_case_search_q(filters.search))
+        qs = qs.filter(_case_search_q(filters.search, user))
     return qs
 
 
-def _case_search_q(term: str) -> Q:
-    from scrm.crypto import key_ring
+def _case_search_q(term: str, user: AnyUser) -> Q:
+    from inbox.selectors.search import customer_ids_matching
+    from scrm.blind import org_index_for
 
-    name_index = key_ring().blind_index(term, purpose="customer.name")
-    q = Q(platform_case_id=term) | Q(order_platform_id=term) | Q(customer__name_index=name_index)
+    index = org_index_for(member_for(user).organisation_id)
+    q = Q(platform_case_id=term) | Q(order_platform_id=term)
+    q |= Q(customer_id__in=customer_ids_matching(index, term))
     if term.isascii() and term.isdigit() and len(term) <= 18:
         q |= Q(id=int(term))
     return q

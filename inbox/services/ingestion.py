@@ -55,7 +55,8 @@ from inbox.services.conversation_state import (
     conversation_transition,
 )
 from inbox.services.events import conversation_event_publish
-from scrm.crypto import key_ring
+from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
+from scrm.blind import org_index_for
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ class ShopTokenKeeper:
         self.shop_id = shop_id
 
     def load(self) -> Credentials:
-        stored = ShopAccount.objects.filter(pk=self.shop_id).values_list("credentials", flat=True)
-        return Credentials.from_dict(stored.get())
+        shop = ShopAccount.objects.only("credentials", "row_uid").get(pk=self.shop_id)
+        return Credentials.from_dict(shop.credentials)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -89,8 +90,8 @@ def shop_api(shop: ShopAccount) -> ShopApi:
     coordinates refreshes with other workers."""
 
     def save_tokens(credentials: Credentials) -> None:
-        ShopAccount.objects.filter(pk=shop.pk).update(credentials=credentials.to_dict())
         shop.credentials = credentials.to_dict()
+        shop.save(update_fields=["credentials"])
 
     if not shop_connected(shop):
         # A shop account made by hand and never connected: nothing to call the platform with.
@@ -194,6 +195,7 @@ def messages_store(
         )
     for row in new_rows:
         row.save()
+    message_tokens_write(new_rows, org_index_for(shop.organisation_id))
     inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
     change = conversation_refresh(conversation, new_inbound=len(inbound), hint=hint)
     robot = [m.sent_at for m in new_rows if m.sender_role in ROBOT_ROLES and m.is_visible]
@@ -300,7 +302,8 @@ def _buyer_from(
 
 def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) -> Customer:
     """The buyer, created on first contact; name and avatar kept current (encrypted)."""
-    name_index = key_ring().blind_index(buyer.nickname, purpose="customer.name")
+    index = org_index_for(organisation_id)
+    name_index = index.exact(buyer.nickname, purpose="customer.name")
     defaults = {
         "platform_user_id": buyer.user_id,
         "display_name": buyer.nickname,
@@ -320,8 +323,8 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
             organisation_id=organisation_id, platform=platform, im_user_id=buyer.im_user_id
         )
         created = False
+    changed: list[str] = []
     if not created:
-        changed = []
         if buyer.nickname and customer.name_index != name_index:
             customer.display_name, customer.name_index = buyer.nickname, name_index
             changed += ["display_name", "name_index"]
@@ -330,6 +333,8 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
             changed.append("platform_user_id")
         if changed:
             customer.save(update_fields=changed)
+    if created or "name_index" in changed:
+        customer_tokens_write(customer, index)
     return customer
 
 

@@ -42,11 +42,13 @@ from inbox.services.events import conversation_event_publish
 from inbox.services.ingestion import conversation_refresh, message_text
 from inbox.services.outbox import outbox_enqueue, outbox_fail, outbox_reopen, required_id
 from inbox.services.outbox_kinds import ShopHandler
+from inbox.services.search_tokens import message_tokens_write
 from monitoring.audit import audit_record
 from monitoring.audit_log.address import request_address
 from monitoring.models.words import SendSource
 from monitoring.services.send_screening import blocked_send_recorded, screen_send
 from scrm.api import NotFound, ServiceError
+from scrm.blind import org_index_for
 from scrm.events import EventKind
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ def message_send(
             idempotency_key=idempotency_key,
             synced=False,
         )
+        message_tokens_write([message], org_index_for(conversation.organisation_id))
         audit_record(
             organisation_id=conversation.organisation_id,
             actor=actor,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +41,7 @@ from inbox.platforms.base import (
 from inbox.services.aftersales import after_sales_case_sync
 from inbox.services.ingestion import conversation_sync
 from monitoring.audit import audit_record
+from scrm.fields import EncryptedTextField, open_sealed
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +91,16 @@ class WebhookKeys:
             return entry
         row = (
             ShopAccount.objects.filter(platform=platform, platform_shop_id=shop_id, is_active=True)
-            .values_list("pk", "credentials")
+            .values_list("pk", "credentials", "row_uid")
             .first()
         )
+        stored = open_sealed(ShopAccount, "credentials", row[1], row[2]) if row else {}
         if row is None:
             entry = _ShopKey(None, None, now)
-        elif not (row[1] or {}).get("app_key"):
+        elif not (stored or {}).get("app_key"):
             entry = _ShopKey(row[0], None, now)  # never connected: nothing verifies
         else:
-            entry = _ShopKey(row[0], Credentials.from_dict(row[1]), now)
+            entry = _ShopKey(row[0], Credentials.from_dict(stored), now)
         with self._lock:
             if len(self._entries) >= KEYS_MAX_ENTRIES:
                 self._entries.clear()
@@ -177,10 +180,17 @@ def _verified_key(
 
 _INSERT_SQL: dict[str, tuple[str, list]] = {}
 # The receipt's columns that need the field's own conversion on the way to the database: the
-# body is encrypted, the time adapted to the connection; the others go as they are (str, int,
-# None), without a model instance (its __init__ and a get_db_prep_save per column were a third
-# of the ack path's CPU, measured with bench/ingestion.py's receipts).
-_CONVERTED = frozenset({"body", "received_at"})
+# body (sealed for its row above), the row's uid and the time adapted to the connection; the
+# others go as they are (str, int, None), without a model instance (its __init__ and a
+# get_db_prep_save per column were a third of the ack path's CPU, measured with
+# bench/ingestion.py's receipts).
+_CONVERTED = frozenset({"body", "row_uid", "received_at"})
+
+
+def _BODY_FIELD() -> EncryptedTextField:
+    field = WebhookEvent._meta.get_field("body")
+    assert isinstance(field, EncryptedTextField)  # noqa: S101 - the model says so
+    return field
 
 
 def _receipt_store(
@@ -190,6 +200,7 @@ def _receipt_store(
     only for a redelivery. PostgreSQL and SQLite (3.35+) both speak it."""
     alias = router.db_for_write(WebhookEvent)
     connection = connections[alias]
+    row_uid = uuid.uuid4()
     values: dict[str, Any] = {
         "platform": platform,
         "notification_id": notice.notification_id,
@@ -201,7 +212,8 @@ def _receipt_store(
         "return_platform_id": notice.return_id,
         "cancellation_platform_id": notice.cancellation_id,
         "order_platform_id": notice.order_id,
-        "body": body.decode("utf-8", errors="replace"),
+        "row_uid": row_uid,
+        "body": _BODY_FIELD().seal(body.decode("utf-8", errors="replace"), row_uid),
         "status": (
             WebhookEventStatus.FAILED if notice.problem else WebhookEventStatus.RECEIVED
         ).value,  # the plain string: a driver may write an enum member by its name

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scrm.fields import EncryptedTextField
+from scrm.fields import EncryptedTextField, SealedRow
 
 # Defaults, in minutes: TikTok counts a first response within 24 hours (a 12-hour target is the
 # stricter variant sellers choose); warnings 4 h and 1 h before the due time.
@@ -355,7 +355,7 @@ class AlertChannelKind(models.TextChoices):
     WEBHOOK = "webhook", _("JSON webhook")
 
 
-class AlertChannel(models.Model):
+class AlertChannel(SealedRow):
     """Where an organisation's alerts go besides the inbox: e-mail addresses or a webhook URL.
 
     ``target`` (the URL, which carries the bot's token, or the addresses) and ``secret`` (the

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from scrm.fields import EncryptedTextField
+from scrm.fields import EncryptedTextField, SealedRow
 
 
 class WordCategory(models.TextChoices):
@@ -168,7 +168,7 @@ class ViolationStatus(models.TextChoices):
     ESCALATED = "escalated", _("Escalated")
 
 
-class Violation(models.Model):
+class Violation(SealedRow):
     """A send that matched: who, where, what was matched and what the monitor did."""
 
     organisation = models.ForeignKey(

@@ -10,6 +10,8 @@ from django.utils import timezone
 from inbox.models import Conversation, Customer, Message, OutboxAction, OutboxAttempt, ShopAccount
 from inbox.platforms.base import Participant
 from inbox.services.ingestion import conversation_refresh, customer_upsert
+from inbox.services.search_tokens import message_tokens_write
+from scrm.blind import org_index_for
 
 _seq = count(1)
 
@@ -35,8 +37,9 @@ def conversation_with_messages(
         platform_conversation_id=f"conv-{n}",
     )
     start = at or timezone.now() - waited
+    stored = []
     for i, text in enumerate(texts):
-        Message.objects.create(
+        message = Message.objects.create(
             conversation=conversation,
             shop_account=shop,
             platform_message_id=f"m-{n}-{i}",
@@ -47,6 +50,9 @@ def conversation_with_messages(
             content={"content": text},
             sent_at=start + timedelta(seconds=i),
         )
+        stored.append(message)
+    # As ingestion does: the messages' search tokens, under the organisation's index key.
+    message_tokens_write(stored, org_index_for(shop.organisation_id))
     conversation_refresh(conversation, new_inbound=len(texts))
     return conversation
 

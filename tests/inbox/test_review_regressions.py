@@ -33,7 +33,7 @@ def test_buyer_message_behind_our_own_reply_is_still_backfilled(world, platform)
     # When the backfill runs, our reply (the newest message) must not hide the lost one
     shop_backfill(shop=shop)
     timeline = conv.messages.order_by("sent_at", "platform_index", "id")
-    texts = list(timeline.values_list("text", flat=True))
+    texts = [m.text for m in timeline]
     assert texts == ["hi", "m1 lost", "On it!"]
     assert Message.objects.filter(conversation=conv).count() == 3
 

@@ -145,7 +145,7 @@ def test_expired_token_is_refreshed_once_and_stored_encrypted(world, platform):
     with connection.cursor() as cursor:  # the ORM decrypts; read the column itself
         cursor.execute("SELECT credentials FROM inbox_shopaccount WHERE id = %s", [shop.id])
         stored = cursor.fetchone()[0]
-    assert stored.startswith("v1:") and new.access_token not in stored
+    assert stored.startswith("v2:") and new.access_token not in stored
 
 
 def test_deauthorisation_webhook_stops_the_shop(world, platform, live_server):

@@ -245,7 +245,7 @@ def test_the_backfill_skips_platform_objects_whose_ids_no_platform_uses(world, p
         stored = shop_backfill(shop=shop)
     # Then the rest is stored, the unusable objects are left out with a warning (no content)
     assert stored == 1
-    assert list(Message.objects.values_list("text", flat=True)) == ["second"]
+    assert [m.text for m in Message.objects.all()] == ["second"]
     assert "1 conversations without a valid platform id skipped" in caplog.text
     assert "1 messages without a valid platform id skipped" in caplog.text
     assert "first" not in caplog.text

@@ -283,7 +283,7 @@ def test_no_personal_data_in_anything_sent(send, world, receiver: Receiver, sett
     alert = alert_for(world.shop_a1, kind="breach")
     conversation = alert.deadline.conversation
     assert MARKER in conversation.customer.display_name
-    assert conversation.messages.filter(text__contains=MARKER).exists()
+    assert any(MARKER in m.text for m in conversation.messages.all())
     # When it goes to every kind of channel
     assert len(send(alert)) == 5
     # Then the marker is in nothing sent

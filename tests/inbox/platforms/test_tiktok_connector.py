@@ -645,7 +645,7 @@ def test_onboard_command_with_auth_code(world: World, settings):
     )
     assert stored.access_token and stored.refresh_token
     raw = _raw_credentials(us.pk)
-    assert raw.startswith("v1:")
+    assert raw.startswith("v2:")
     assert APP_SECRET not in raw and stored.access_token not in raw
     assert AuditEvent.objects.filter(
         organisation=org, action="shop_account.onboarded", target_id=str(us.pk)

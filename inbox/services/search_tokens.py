@@ -1,0 +1,92 @@
+"""The token tables that search encrypted data (docs/customer-data.md): written beside every
+write of a searchable value, under the organisation's blind-index key (scrm.blind).
+
+- a customer's tokens: prefixes of the nickname and real name as people type them, each form of
+  the phone number, the e-mail (whole, and its local part);
+- a message's tokens: its words, and pairs of Chinese characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from inbox.models import Customer, CustomerSearchToken, Message, MessageToken
+from scrm.blind import OrgIndex, normalise, phone_query, phone_terms, prefix_terms, text_terms
+
+CUSTOMER_PURPOSE = "customer"
+MESSAGE_PURPOSE = "message"
+
+
+def email_terms(email: str) -> list[str]:
+    """An e-mail's search forms: the whole address, and the part before the @."""
+    value = normalise(email).replace(" ", "")
+    if "@" not in value:
+        return [value] if value else []
+    return list(dict.fromkeys([value, value.partition("@")[0]]))
+
+
+def customer_terms(customer: Customer) -> list[str]:
+    """Every term a customer is found under (prefixed by what it is, so a phone's digits never
+    match a name's)."""
+    terms = [f"n:{t}" for t in prefix_terms(customer.display_name or "")]
+    terms += [f"n:{t}" for t in prefix_terms(customer.real_name or "")]
+    terms += [f"p:{t}" for t in phone_terms(customer.phone or "")]
+    terms += [f"e:{t}" for t in email_terms(customer.email or "")]
+    return list(dict.fromkeys(terms))
+
+
+def customer_tokens_write(customer: Customer, index: OrgIndex) -> int:
+    """Replace a customer's search tokens with those of its current values; returns how many.
+    An erased or merged-away profile has none."""
+    CustomerSearchToken.objects.filter(customer_id=customer.pk).delete()
+    if customer.erased_at is not None:
+        return 0
+    tokens = index.tokens(customer_terms(customer), purpose=CUSTOMER_PURPOSE)
+    CustomerSearchToken.objects.bulk_create(
+        CustomerSearchToken(
+            organisation_id=customer.organisation_id, customer_id=customer.pk, token=t
+        )
+        for t in tokens
+    )
+    return len(tokens)
+
+
+def customer_query_terms(term: str) -> tuple[list[str], list[str]]:
+    """What a customer search for ``term`` asks: the name terms (every one must be the start of
+    a word of the nickname or real name), and alternatives (a phone's digits, an e-mail), any
+    one of which is enough."""
+    names = [f"n:{t[:12]}" for t in text_terms(term, max_terms=8)]
+    alternatives = []
+    digits = phone_query(term)
+    if len(digits) >= 6:
+        alternatives.append(f"p:{digits}")
+    if "@" in term:
+        alternatives += [f"e:{t}" for t in email_terms(term)[:1]]
+    return names, alternatives
+
+
+def message_tokens_write(messages: Iterable[Message], index: OrgIndex) -> int:
+    """Tokens for new messages (each message's words and Chinese pairs, once)."""
+    rows: list[MessageToken] = []
+    for message in messages:
+        text = message.text or ""
+        if not text:
+            continue
+        for token in index.tokens(text_terms(text), purpose=MESSAGE_PURPOSE):
+            rows.append(
+                MessageToken(
+                    shop_account_id=message.shop_account_id, message_id=message.pk, token=token
+                )
+            )
+    MessageToken.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def message_query_terms(term: str) -> list[str]:
+    """The terms of a message search (every one must be in a message for it to match)."""
+    return text_terms(term, max_terms=16)
+
+
+def message_query_tokens(index: OrgIndex, term: str) -> list[list[int]]:
+    """Per query term, its tokens under every key the organisation's searches use."""
+    return [index.token_all(t, purpose=MESSAGE_PURPOSE) for t in message_query_terms(term)]
