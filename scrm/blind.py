@@ -171,7 +171,8 @@ def forget_org_index(organisation_id: int | None = None) -> None:
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def _is_cjk(ch: str) -> bool:
+def is_cjk(ch: str) -> bool:
+    """A Chinese, Japanese or Korean character (indexed by pairs and singles, not words)."""
     code = ord(ch)
     return (
         0x4E00 <= code <= 0x9FFF
@@ -183,16 +184,68 @@ def _is_cjk(ch: str) -> bool:
     )
 
 
-def text_terms(text: str, *, max_terms: int = 512) -> list[str]:
+@lru_cache(maxsize=1)
+def _t2s() -> dict[str, str]:
+    """OpenCC's traditional -> simplified table, one character to one character (as the words
+    monitor's normalisation builds it: phrases are not used, so a query and a text convert
+    alike whatever surrounds a character)."""
+    import opencc
+
+    ranges = [(0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x2A6E0)]
+    chars = [chr(i) for lo, hi in ranges for i in range(lo, hi)]
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # never seen; a changed OpenCC would land here
+        raise RuntimeError("OpenCC t2s changed the number of lines")
+    return {a: b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+
+
+def _fold_char(ch: str) -> str:
+    if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return ""  # combining marks typed apart, zero-width characters
+    out = []
+    for c in unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", ch).casefold()):
+        decomposed = unicodedata.normalize("NFD", c)
+        base = ord(decomposed[0])
+        if len(decomposed) > 1 and (base < 0x0530 or 0x1E00 <= base < 0x2000):
+            c = decomposed[0]  # a Latin, Greek or Cyrillic letter without its accents
+        out.append(_t2s().get(c, c))
+    return "".join(out)
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table filled on first sight of each code point."""
+
+    def __missing__(self, code: int) -> str:
+        self[code] = folded = _fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """What search terms compare (messages and names): per character NFKC, case folding,
+    accents of Latin, Greek and Cyrillic letters removed, traditional Chinese as simplified.
+    So ``ＣＡＦÉ`` finds ``cafe`` and ``訂單`` finds ``订单``. Not the words monitor's evasion rules
+    (look-alike letters, Chinese numerals as digits, separators closed up): they would merge
+    words and split Chinese pairs (``一次`` -> ``1次``); see docs/customer-data.md."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD)
+
+
+def text_terms(text: str, *, max_terms: int = 512, singles: bool = False) -> list[str]:
     """The terms a text is indexed under and a query is split into: words of other scripts
-    (normalised, at most 40 characters), and for Chinese, Japanese and Korean runs every
-    character pair (a single character where the run has one). Each term once, in order."""
+    (folded, at most 40 characters), and for Chinese, Japanese and Korean runs every character
+    pair (a single character where the run has one). ``singles``: every character of such a
+    run as well (what a message is indexed under, so one typed character finds it). Each term
+    once, in order."""
     out: dict[str, None] = {}
-    for word in _WORD.findall(normalise(text)):
+    for word in _WORD.findall(fold(text)):
         run: list[str] = []
         rest: list[str] = []
         for ch in word + " ":
-            if ch != " " and _is_cjk(ch):
+            if ch != " " and is_cjk(ch):
                 if rest:
                     out.setdefault("".join(rest)[:40])
                     rest = []
@@ -202,6 +255,9 @@ def text_terms(text: str, *, max_terms: int = 512) -> list[str]:
                 pairs = ["".join(run[i : i + 2]) for i in range(len(run) - 1)] or run[:1]
                 for p in pairs:
                     out.setdefault(p)
+                if singles:
+                    for c in run:
+                        out.setdefault(c)
                 run = []
             if ch != " ":
                 rest.append(ch)
@@ -217,7 +273,7 @@ def prefix_terms(text: str, *, shortest: int = 2, longest: int = 12) -> list[str
     characters) and, for Chinese runs, every single character and pair."""
     out: dict[str, None] = {}
     for term in text_terms(text):
-        if any(_is_cjk(ch) for ch in term):
+        if any(is_cjk(ch) for ch in term):
             for ch in term:
                 out.setdefault(ch)
             out.setdefault(term)
@@ -227,10 +283,17 @@ def prefix_terms(text: str, *, shortest: int = 2, longest: int = 12) -> list[str
     return list(out)
 
 
+def _digits(text: str) -> str:
+    """The decimal digits of ``text`` as ASCII (full-width and other scripts' digits too)."""
+    return "".join(
+        str(unicodedata.decimal(ch)) for ch in text if unicodedata.decimal(ch, None) is not None
+    )
+
+
 def phone_terms(phone: str) -> list[str]:
     """A phone number's search forms: all its digits, and its last 11 to 8 digits (the
     number typed without its country code)."""
-    digits = "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
+    digits = _digits(phone)
     if len(digits) < 6:
         return []
     forms = [digits] + [digits[-n:] for n in (11, 10, 9, 8) if len(digits) > n]
@@ -239,4 +302,17 @@ def phone_terms(phone: str) -> list[str]:
 
 def phone_query(phone: str) -> str:
     """What a typed phone number is looked up as (its digits)."""
-    return "".join(ch for ch in unicodedata.normalize("NFKC", phone) if ch.isdigit())
+    return _digits(phone)
+
+
+def phone_query_forms(phone: str) -> list[str]:
+    """The forms a typed phone number is looked up under: its digits, and without the national
+    trunk prefix or the 00 of an international call (``07700 900123`` and ``0044 7700 900123`` find
+    ``+44 7700 900123``)."""
+    digits = _digits(phone)
+    if len(digits) < 6:
+        return []
+    national = digits.lstrip("0")
+    if national != digits and len(national) >= 8:
+        return [digits, national]
+    return [digits]

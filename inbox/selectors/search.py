@@ -8,83 +8,151 @@ organisation's index keys: the same words in another tenant give other tokens.
 
 from __future__ import annotations
 
-from django.db.models import Q
+from collections.abc import Callable, Iterator
+
+from django.db.models import Exists, OuterRef, Q
 
 from inbox.models import Customer, CustomerSearchToken, Message, MessageToken
+from inbox.selectors.accounts import AnyUser, member_for, shop_account_get, shop_account_ids_for
 from inbox.services.search_tokens import (
     CUSTOMER_PURPOSE,
+    MESSAGE_PURPOSE,
     customer_query_terms,
-    customer_terms,
+    email_terms,
+    message_index_terms,
     message_query_terms,
-    message_query_tokens,
 )
-from scrm.blind import OrgIndex, normalise, org_index_for, text_terms
+from scrm.blind import OrgIndex, is_cjk, normalise, org_index_for, phone_terms, prefix_terms
 
-# Messages a conversation search looks at: the newest matches, enough for any first pages.
-CONVERSATION_SEARCH_MESSAGES = 500
+# A conversation search finds conversations among the newest matching messages: at most this
+# many conversations (enough for any first pages), each known from its newest match (the
+# others in it are not decrypted).
+CONVERSATION_SEARCH_CONVERSATIONS = 500
+PAGE_SIZE = 50  # the message search endpoint's page
+# Candidates read per round: a page's worth and some (collisions are rare with 64-bit tokens,
+# so one round almost always fills the page).
+ROUNDS = 5
+
+
+def message_search_for(
+    user: AnyUser, *, term: str, shop_account_id: int | None = None, before_id: int = 0
+) -> list[Message]:
+    """The message search endpoint's page: the newest ``PAGE_SIZE`` messages holding every term of
+    ``term`` in the shops the user may see (or the one shop asked, which must be one of them:
+    NotFound otherwise), below ``before_id``; each with its shop (``shop_account``) loaded."""
+    member = member_for(user)
+    if shop_account_id is not None:
+        shops = [shop_account_get(user, shop_account_id).pk]
+    else:
+        shops = shop_account_ids_for(user)
+    return message_search(
+        organisation_id=member.organisation_id,
+        shops=shops,
+        term=term,
+        limit=PAGE_SIZE,
+        before_id=before_id,
+    )
 
 
 def message_search(
     *, organisation_id: int, shops: list[int], term: str, limit: int = 50, before_id: int = 0
 ) -> list[Message]:
-    """The newest messages of ``shops`` holding every term of ``term`` (words; pairs of
-    Chinese characters), newest first, ``limit`` at most, below ``before_id`` when given.
+    """The newest visible messages of ``shops`` holding every term of ``term`` (words; Chinese
+    pairs, or a Chinese character typed alone), newest first, ``limit`` at most, below
+    ``before_id`` when given; each with ``shop_account`` loaded (its id and name).
 
     Keeps: only ``shops`` (the caller has checked them); candidates are decrypted and checked,
     so what is returned really holds the terms."""
-    index = org_index_for(organisation_id)
-    wanted = set(message_query_terms(term))
-    per_term = message_query_tokens(index, term)
-    if not shops or not per_term:
-        return []
-    found: list[Message] = []
-    cursor = before_id
-    # Collisions are rare (64-bit tokens): one round almost always fills the page.
-    for _ in range(5):
-        ids = _candidate_ids(shops, per_term, limit=limit * 2, before_id=cursor)
-        if not ids:
+    found = []
+    for message in _matching(organisation_id, shops, term, page=limit, before_id=before_id):
+        found.append(message)
+        if len(found) >= limit:
             break
-        rows = Message.objects.filter(id__in=ids).only(
-            "id", "row_uid", "conversation_id", "shop_account_id", "text", "sent_at", "direction"
+    return found
+
+
+def _matching(
+    organisation_id: int,
+    shops: list[int],
+    term: str,
+    *,
+    page: int,
+    before_id: int = 0,
+    skip: Callable[[Message], bool] | None = None,
+) -> Iterator[Message]:
+    """Messages holding every term, newest first, checked against their decrypted text; a
+    candidate ``skip`` says needs no check is passed over without decrypting it."""
+    terms = message_query_terms(term)
+    if not shops or not terms:
+        return
+    wanted = set(terms)
+    index = org_index_for(organisation_id)
+    # The longest term drives the ordered scan: longer terms are rarer, and a rare driver
+    # reads few index entries whatever the other terms are.
+    per_term = [
+        index.token_all(t, purpose=MESSAGE_PURPOSE) for t in sorted(terms, key=len, reverse=True)
+    ]
+    cursor = before_id
+    for _ in range(ROUNDS):
+        ids = _candidate_ids(shops, per_term, limit=page * 2, before_id=cursor)
+        if not ids:
+            return
+        rows = (
+            Message.objects.filter(id__in=ids, is_visible=True)
+            .select_related("shop_account")
+            .only(
+                "id",
+                "row_uid",
+                "conversation_id",
+                "shop_account__id",
+                "shop_account__name",
+                "text",
+                "sent_at",
+                "direction",
+            )
         )
         for message in sorted(rows, key=lambda m: -m.pk):
-            if wanted <= set(text_terms(message.text or "")):
-                found.append(message)
-                if len(found) >= limit:
-                    return found
-        if len(ids) < limit * 2:
-            break
+            if skip is not None and skip(message):
+                continue
+            if wanted <= set(message_index_terms(message.text or "")):
+                yield message
+        if len(ids) < page * 2:
+            return
         cursor = min(ids)
-    return found
 
 
 def _candidate_ids(
     shops: list[int], per_term: list[list[int]], *, limit: int, before_id: int
 ) -> list[int]:
-    # The first term drives the ordered scan (token, message desc); the others filter by
-    # semi-joins on the same index.
+    # The first term drives the ordered scan of msg_token (token, message desc); each other
+    # term is a probe of the same index for that message.
     qs = MessageToken.objects.filter(token__in=per_term[0], shop_account_id__in=shops)
     if before_id:
         qs = qs.filter(message_id__lt=before_id)
     for tokens in per_term[1:]:
         qs = qs.filter(
-            message_id__in=MessageToken.objects.filter(token__in=tokens).values("message_id")
+            Exists(MessageToken.objects.filter(token__in=tokens, message_id=OuterRef("message_id")))
         )
     return list(qs.order_by("-message_id").values_list("message_id", flat=True).distinct()[:limit])
 
 
 def conversation_search_q(*, organisation_id: int, shops: list[int], term: str) -> Q:
-    """Conversations of ``shops`` matching ``term``: a message holding its words, the buyer by
-    name (whole or the start of a word, as typed), phone or e-mail, or the conversation's
-    ids."""
+    """Conversations of ``shops`` matching ``term``: a message holding its words (among the
+    ``CONVERSATION_SEARCH_CONVERSATIONS`` conversations of the newest matches), the buyer by name
+    (whole or the start of a word, as typed), phone or e-mail, or the conversation's ids."""
     index = org_index_for(organisation_id)
-    messages = message_search(
-        organisation_id=organisation_id,
-        shops=shops,
-        term=term,
-        limit=CONVERSATION_SEARCH_MESSAGES,
-    )
-    q = Q(id__in={m.conversation_id for m in messages})
+    conversations: set[int] = set()
+    for message in _matching(
+        organisation_id,
+        shops,
+        term,
+        page=CONVERSATION_SEARCH_CONVERSATIONS // 2,
+        skip=lambda m: m.conversation_id in conversations,
+    ):
+        conversations.add(message.conversation_id)
+        if len(conversations) >= CONVERSATION_SEARCH_CONVERSATIONS:
+            break
+    q = Q(id__in=conversations)
     q |= Q(customer_id__in=customer_ids_matching(index, term))
     if term.isascii() and term.isdigit() and len(term) <= 18:  # "²".isdigit(); int("²") fails
         q |= Q(platform_conversation_id=term) | Q(id=int(term))
@@ -93,31 +161,71 @@ def conversation_search_q(*, organisation_id: int, shops: list[int], term: str) 
 
 def customer_ids_matching(index: OrgIndex, term: str, *, limit: int = 1000) -> list[int]:
     """Customers of the index's organisation whose nickname or real name (whole, or the starts
-    of its words, as people type), phone (with or without its country code) or e-mail (whole,
-    or the part before the @) matches ``term``; checked against the decrypted values.
-    Merged-away and erased profiles are not found."""
+    of its words as people type, Chinese characters and pairs anywhere), phone (with or
+    without its country code) or e-mail (whole, or the part before the @) matches ``term``;
+    checked against the decrypted values. Merged-away and erased profiles are not found."""
     names, alternatives = customer_query_terms(term)
-    if not names and not alternatives:
+    org = index.organisation_id
+    ids: set[int] = set()
+    # A word being typed may be one letter yet ("alice w"): prefixes are indexed from two
+    # letters, so the index is asked the others and the check sees the letter.
+    asked = [n for n in names if len(n) > 3 or is_cjk(n[2])] or names
+    if asked:
+        # Every name term: the first drives, the others are probes of the same index.
+        qs = CustomerSearchToken.objects.filter(
+            organisation_id=org, token__in=index.token_all(asked[0], purpose=CUSTOMER_PURPOSE)
+        )
+        for name in asked[1:]:
+            tokens = index.token_all(name, purpose=CUSTOMER_PURPOSE)
+            qs = qs.filter(
+                Exists(
+                    CustomerSearchToken.objects.filter(
+                        organisation_id=org, token__in=tokens, customer_id=OuterRef("customer_id")
+                    )
+                )
+            )
+        ids.update(qs.values_list("customer_id", flat=True)[:limit])
+    if alternatives:
+        tokens = [t for a in alternatives for t in index.token_all(a, purpose=CUSTOMER_PURPOSE)]
+        ids.update(
+            CustomerSearchToken.objects.filter(organisation_id=org, token__in=tokens).values_list(
+                "customer_id", flat=True
+            )[:limit]
+        )
+    exact = index.exact_all(term, purpose="customer.name")
+    if not ids and not exact:
         return []
-    asked = names[:1] + alternatives
-    tokens = [t for a in asked for t in index.token_all(a, purpose=CUSTOMER_PURPOSE)]
-    token_ids = CustomerSearchToken.objects.filter(
-        organisation_id=index.organisation_id, token__in=tokens
-    ).values_list("customer_id", flat=True)[:limit]
-    exact = Q(name_index__in=index.exact_all(term, purpose="customer.name"))
     candidates = Customer.objects.filter(
-        Q(id__in=list(token_ids)) | exact,
-        organisation_id=index.organisation_id,
+        Q(id__in=ids) | Q(name_index__in=exact),
+        organisation_id=org,
         merged_into__isnull=True,
         erased_at__isnull=True,
     ).only("id", "row_uid", "display_name", "real_name", "phone", "email", "name_index")
-    out = []
-    for customer in candidates[:limit]:
-        have = set(customer_terms(customer))
-        if (
-            (names and all(n in have for n in names))
-            or any(a in have for a in alternatives)
-            or normalise(customer.display_name or "") == normalise(term)
-        ):
-            out.append(customer.pk)
-    return out
+    wanted_exact = set(exact)
+    return [
+        c.pk
+        for c in candidates[:limit]
+        if _customer_matches(c, names, alternatives, term, c.name_index in wanted_exact)
+    ]
+
+
+def _customer_matches(
+    customer: Customer, names: list[str], alternatives: list[str], term: str, exact: bool
+) -> bool:
+    """``customer`` really matches: checked on the decrypted values, each value decrypted only
+    when the query asks about it."""
+    if exact and normalise(customer.display_name or "") == normalise(term):
+        return True
+    if names:
+        have = {f"n:{t}" for t in prefix_terms(customer.display_name or "", shortest=1)}
+        if not all(n in have for n in names):
+            have |= {f"n:{t}" for t in prefix_terms(customer.real_name or "", shortest=1)}
+        if all(n in have for n in names):
+            return True
+    phones = [a for a in alternatives if a.startswith("p:")]
+    if phones and {f"p:{t}" for t in phone_terms(customer.phone or "")} & set(phones):
+        return True
+    emails = [a for a in alternatives if a.startswith("e:")]
+    return bool(emails) and bool(
+        {f"e:{t}" for t in email_terms(customer.email or "")} & set(emails)
+    )

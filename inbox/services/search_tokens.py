@@ -3,7 +3,11 @@ write of a searchable value, under the organisation's blind-index key (scrm.blin
 
 - a customer's tokens: prefixes of the nickname and real name as people type them, each form of
   the phone number, the e-mail (whole, and its local part);
-- a message's tokens: its words, and pairs of Chinese characters.
+- a message's tokens: its words, and for Chinese (Japanese, Korean) every pair of characters
+  and every single character.
+
+Terms are folded (``scrm.blind.fold``: case, width, accents, traditional Chinese as simplified)
+before they are keyed, so a query finds a text however either was typed.
 """
 
 from __future__ import annotations
@@ -11,7 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from inbox.models import Customer, CustomerSearchToken, Message, MessageToken
-from scrm.blind import OrgIndex, normalise, phone_query, phone_terms, prefix_terms, text_terms
+from scrm.blind import (
+    OrgIndex,
+    normalise,
+    phone_query_forms,
+    phone_terms,
+    prefix_terms,
+    text_terms,
+)
 
 CUSTOMER_PURPOSE = "customer"
 MESSAGE_PURPOSE = "message"
@@ -37,7 +48,9 @@ def customer_terms(customer: Customer) -> list[str]:
 
 def customer_tokens_write(customer: Customer, index: OrgIndex) -> int:
     """Replace a customer's search tokens with those of its current values; returns how many.
-    An erased or merged-away profile has none."""
+    Call it after every change of the nickname, real name, phone or e-mail. An erased profile
+    has none; a merged-away one keeps its own (searches skip it by ``merged_into``, so undoing
+    the merge needs no rewrite)."""
     CustomerSearchToken.objects.filter(customer_id=customer.pk).delete()
     if customer.erased_at is not None:
         return 0
@@ -53,26 +66,33 @@ def customer_tokens_write(customer: Customer, index: OrgIndex) -> int:
 
 def customer_query_terms(term: str) -> tuple[list[str], list[str]]:
     """What a customer search for ``term`` asks: the name terms (every one must be the start of
-    a word of the nickname or real name), and alternatives (a phone's digits, an e-mail), any
-    one of which is enough."""
+    a word of the nickname or real name, or a Chinese character or pair of it), and
+    alternatives, any one of which is enough: a phone's digits (also without a leading 0 or
+    00), an e-mail (whole; or its local part, typed alone or ending with "@")."""
     names = [f"n:{t[:12]}" for t in text_terms(term, max_terms=8)]
-    alternatives = []
-    digits = phone_query(term)
-    if len(digits) >= 6:
-        alternatives.append(f"p:{digits}")
-    if "@" in term:
-        alternatives += [f"e:{t}" for t in email_terms(term)[:1]]
-    return names, alternatives
+    alternatives = [f"p:{t}" for t in phone_query_forms(term)]
+    address = normalise(term).replace(" ", "")
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        alternatives.append(f"e:{address}" if domain else f"e:{local}")
+    elif address and " " not in normalise(term) and len(address) <= 64:
+        alternatives.append(f"e:{address}")
+    return names, [a for a in dict.fromkeys(alternatives) if a != "e:"]
+
+
+def message_index_terms(text: str) -> list[str]:
+    """The terms a message is indexed under: its words, Chinese pairs and single characters."""
+    return text_terms(text, singles=True)
 
 
 def message_tokens_write(messages: Iterable[Message], index: OrgIndex) -> int:
-    """Tokens for new messages (each message's words and Chinese pairs, once)."""
+    """Tokens for new messages (each message's terms, once); returns how many."""
     rows: list[MessageToken] = []
     for message in messages:
         text = message.text or ""
         if not text:
             continue
-        for token in index.tokens(text_terms(text), purpose=MESSAGE_PURPOSE):
+        for token in index.tokens(message_index_terms(text), purpose=MESSAGE_PURPOSE):
             rows.append(
                 MessageToken(
                     shop_account_id=message.shop_account_id, message_id=message.pk, token=token
@@ -83,10 +103,6 @@ def message_tokens_write(messages: Iterable[Message], index: OrgIndex) -> int:
 
 
 def message_query_terms(term: str) -> list[str]:
-    """The terms of a message search (every one must be in a message for it to match)."""
+    """The terms of a message search (every one must be in a message for it to match): words,
+    Chinese pairs, a Chinese character typed alone."""
     return text_terms(term, max_terms=16)
-
-
-def message_query_tokens(index: OrgIndex, term: str) -> list[list[int]]:
-    """Per query term, its tokens under every key the organisation's searches use."""
-    return [index.token_all(t, purpose=MESSAGE_PURPOSE) for t in message_query_terms(term)]
