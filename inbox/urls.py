@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inbox.api import accounts, aftersales, conversations, queue, tokens
+from inbox.api import accounts, aftersales, conversations, messages_search, queue, reveal, tokens
 
 app_name = "inbox_api"
 
@@ -41,6 +41,7 @@ urlpatterns = [
     path("conversations/<int:pk>/notes/", conversations.NoteCreate.as_view(), name="note-create"),
     path("conversations/<int:pk>/read/", conversations.MarkRead.as_view(), name="mark-read"),
     path("events/", conversations.EventList.as_view(), name="event-list"),
+    path("messages/search/", messages_search.MessageSearch.as_view(), name="message-search"),
     path("queue/", queue.QueueList.as_view(), name="queue-list"),
     path("after-sales/", aftersales.CaseList.as_view(), name="case-list"),
     path("after-sales/<int:pk>/", aftersales.CaseDetail.as_view(), name="case-detail"),
@@ -51,4 +52,5 @@ urlpatterns = [
     ),
     path("after-sales/<int:pk>/approve/", aftersales.CaseApprove.as_view(), name="case-approve"),
     path("after-sales/<int:pk>/reject/", aftersales.CaseReject.as_view(), name="case-reject"),
+    path("reveal/", reveal.RevealCreate.as_view(), name="reveal"),
 ]

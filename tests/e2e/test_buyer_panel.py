@@ -115,8 +115,7 @@ def test_a_return_with_evidence_is_seen_and_approved_with_a_message_in_chinese_a
     orders = page.locator("#panel-orders")
     expect(orders).to_contain_text("#576000000000042001")
     recipient = sim.orders["576000000000042001"].recipient
-    first_name, last_name = recipient["name"].split()
-    expect(orders).to_contain_text(f"{first_name[0]}*** {last_name[0]}***")
+    expect(orders).to_contain_text(recipient["name"][:2] + "**")
     expect(orders).not_to_contain_text(recipient["name"])
     expect(orders).not_to_contain_text(recipient["phone_number"])
     page.locator("#buyer").screenshot(path=str(SCREENSHOTS / "buyer-panel-zh.png"))

@@ -147,41 +147,16 @@ def test_the_recipient_is_encrypted_at_rest_and_masked(world, platform):
         "scs.tiktokw",
     ):
         assert secret not in row
-    # Masked: initials, the phone's last four digits, the city and region only
-    first, last = recipient["name"].split()
-    assert mask("name", order.recipient_name) == f"{first[0]}*** {last[0]}***"
-    assert mask("phone", order.recipient_phone) == "*** " + recipient["phone_number"][-4:]
+    # Masked (inbox.masking): the first word's first letters, the country code and the
+    # phone's last four digits, the city, region and country only, the e-mail's domain
+    first = recipient["name"].split()[0]
+    assert mask("name", order.recipient_name) == f"{first[:2]}**"
+    assert mask("phone", order.recipient_phone) == "+1 ***-***-" + recipient["phone_number"][-4:]
     city = recipient["district_info"][2]["address_name"]
     state = recipient["district_info"][1]["address_name"]
     assert mask("address", order.recipient_address) == f"{city}, {state}, US"
     assert "@" in mask("email", order.recipient_email)
-    assert mask("email", order.recipient_email).startswith("b***@s***.")
-
-
-@pytest.mark.parametrize(
-    ("kind", "value", "shown"),
-    [
-        ("name", "Jane Doe", "J*** D***"),
-        ("name", "  ", ""),
-        ("name", "王小明", "王***"),
-        ("phone", "(+1)555-010-1234", "*** 1234"),
-        ("phone", "123", "***"),
-        ("email", "jane@doe.com", "j***@d***.com"),
-        ("email", "not-an-email", "***"),
-        ("email", "jane@localhost", "j***@***"),
-        (
-            "address",
-            '{"city": "Austin", "region": "Texas", "region_code": "US"}',
-            "Austin, Texas, US",
-        ),
-        ("address", "1 Market St, San Francisco", "***"),
-        ("address", "[1, 2]", "***"),
-        ("address", "{}", "***"),
-        ("phone", None, ""),
-    ],
-)
-def test_masking_never_shows_the_value(kind, value, shown):
-    assert mask(kind, value) == shown
+    assert mask("email", order.recipient_email).endswith("***@scs.tiktokw.us")
 
 
 def test_an_order_card_teaches_the_chat_buyer_from_an_order_stored_for_a_case(world, platform):
