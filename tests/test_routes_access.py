@@ -102,6 +102,7 @@ def plant(world) -> dict[str, Any]:
     return {
         "shop": shop.id,
         "conversation": conversation.id,
+        "customer": conversation.customer_id,
         "note": note.id,
         "reply": reply.id,
         "membership": ShopMembership.objects.get(user=world.agent_a1, shop_account=shop).id,
