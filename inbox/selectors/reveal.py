@@ -80,3 +80,16 @@ def may_reveal(user: AnyUser, subject: str, subject_id: int) -> bool:
         return False
     shops = subject_shop_ids(user, subject, subject_id)
     return bool(shops and shops & allowed)
+
+
+def person_reveal_shop_ids(user: AnyUser, person_user_id: int) -> set[int]:
+    """The shops of the user's organisation in which a person may reveal (the person page's
+    checkboxes; the caller has checked the user may see the person)."""
+    member = member_for(user)
+    return set(
+        ShopMembership.objects.filter(
+            user_id=person_user_id,
+            can_reveal=True,
+            shop_account__organisation_id=member.organisation_id,
+        ).values_list("shop_account_id", flat=True)
+    )

@@ -33,6 +33,7 @@ from inbox.selectors.people import (
     person_list,
     two_factor_missing_count,
 )
+from inbox.selectors.reveal import person_reveal_shop_ids
 from inbox.selectors.shop_health import (
     HEALTH_WINDOW,
     shop_for_admin,
@@ -53,6 +54,7 @@ from inbox.services.people import (
     person_role_change,
     person_shops_set,
 )
+from inbox.services.reveal import person_reveal_set
 from inbox.services.shop_accounts import (
     shop_account_connect,
     shop_account_disconnect,
@@ -297,6 +299,7 @@ def person_page(request: HttpRequest, user_id: int) -> HttpResponse:
             "roles": Role.choices,
             "shops": list(shop_account_list(request.user)),
             "shop_ids": {s.pk for s in person.shops},
+            "reveal_ids": person_reveal_shop_ids(request.user, user_id),
             "error": error,
         },
         status=status,
@@ -313,6 +316,10 @@ def _person_act(request: HttpRequest, user_id: int, action: str) -> str:
         ids = _ids(request.POST.getlist("shops"))
         person_shops_set(actor=actor, user_id=user_id, shop_account_ids=ids)
         return _("Shop access saved. It applies at once, on open pages too.")
+    if action == "reveal":
+        ids = _ids(request.POST.getlist("reveal"))
+        person_reveal_set(actor=actor, user_id=user_id, shop_account_ids=ids)
+        return _("Customer data permission saved.")
     if action == "deactivate":
         person_deactivate(actor=actor, user_id=user_id)
         return _("Deactivated: signed out everywhere, and can no longer sign in.")

@@ -79,6 +79,8 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
             ("member.role_changed", _("Role changed")),
             ("membership.created", _("Shop membership added")),
             ("membership.deleted", _("Shop membership removed")),
+            ("membership.reveal_granted", _("Customer data permission given")),
+            ("membership.reveal_revoked", _("Customer data permission withdrawn")),
             ("invitation.created", _("Invitation sent")),
             ("invitation.accepted", _("Invitation accepted")),
             ("user.deactivated", _("Person deactivated")),
