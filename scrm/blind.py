@@ -110,12 +110,21 @@ class OrgIndex:
     def token(self, term: str, *, purpose: str, kid: str | None = None) -> int:
         """One search token of ``term`` (already normalised by the caller's tokeniser)."""
         key = self._key(kid or self.write_kid)
-        digest = hmac.new(key, purpose.encode() + b"\x01" + term.encode(), hashlib.sha256)
-        return int.from_bytes(digest.digest()[:8], "big", signed=True)
+        digest = hmac.digest(key, purpose.encode() + b"\x01" + term.encode(), "sha256")
+        return int.from_bytes(digest[:8], "big", signed=True)
 
     def tokens(self, terms: Iterable[str], *, purpose: str) -> list[int]:
-        """Tokens of ``terms`` under the write key, each once."""
-        return list(dict.fromkeys(self.token(t, purpose=purpose) for t in terms))
+        """Tokens of ``terms`` under the write key, each once (``token``'s, the key looked up
+        once: a message's dozens of terms are keyed at every ingestion)."""
+        key, prefix = self._key(self.write_kid), purpose.encode() + b"\x01"
+        return list(
+            dict.fromkeys(
+                int.from_bytes(
+                    hmac.digest(key, prefix + t.encode(), "sha256")[:8], "big", signed=True
+                )
+                for t in terms
+            )
+        )
 
     def token_all(self, term: str, *, purpose: str) -> list[int]:
         """``term``'s token under every key a search asks under."""
@@ -167,9 +176,6 @@ def forget_org_index(organisation_id: int | None = None) -> None:
 
 
 # --- tokenisers: what a token index holds ----------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
 
 def is_cjk(ch: str) -> bool:
     """A Chinese, Japanese or Korean character (indexed by pairs and singles, not words)."""
@@ -234,6 +240,13 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+_CJK_RANGES = (
+    "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002a6df"
+)
+# A run of CJK characters, or a run of other letters and digits (``_`` and punctuation split).
+_TERM = re.compile(f"((?:(?=\\w)[{_CJK_RANGES}])+)|([^\\W_{_CJK_RANGES}]+)")
+
+
 def text_terms(text: str, *, max_terms: int = 512, singles: bool = False) -> list[str]:
     """The terms a text is indexed under and a query is split into: words of other scripts
     (folded, at most 40 characters), and for Chinese, Japanese and Korean runs every character
@@ -241,28 +254,17 @@ def text_terms(text: str, *, max_terms: int = 512, singles: bool = False) -> lis
     run as well (what a message is indexed under, so one typed character finds it). Each term
     once, in order."""
     out: dict[str, None] = {}
-    for word in _WORD.findall(fold(text)):
-        run: list[str] = []
-        rest: list[str] = []
-        for ch in word + " ":
-            if ch != " " and is_cjk(ch):
-                if rest:
-                    out.setdefault("".join(rest)[:40])
-                    rest = []
-                run.append(ch)
-                continue
-            if run:
-                pairs = ["".join(run[i : i + 2]) for i in range(len(run) - 1)] or run[:1]
-                for p in pairs:
-                    out.setdefault(p)
-                if singles:
-                    for c in run:
-                        out.setdefault(c)
-                run = []
-            if ch != " ":
-                rest.append(ch)
-        if rest:
-            out.setdefault("".join(rest)[:40])
+    for run, word in _TERM.findall(fold(text)):
+        if word:
+            out.setdefault(word[:40])
+        elif len(run) == 1:
+            out.setdefault(run)
+        else:
+            for i in range(len(run) - 1):
+                out.setdefault(run[i : i + 2])
+            if singles:
+                for ch in run:
+                    out.setdefault(ch)
         if len(out) >= max_terms:
             break
     return list(out)[:max_terms]

@@ -29,8 +29,8 @@ from scrm.blind import OrgIndex, is_cjk, normalise, org_index_for, phone_terms, 
 # others in it are not decrypted).
 CONVERSATION_SEARCH_CONVERSATIONS = 500
 PAGE_SIZE = 50  # the message search endpoint's page
-# Candidates read per round: a page's worth and some (collisions are rare with 64-bit tokens,
-# so one round almost always fills the page).
+# Rounds of candidates (a page each): a candidate that fails the check is a token collision (rare
+# with 64-bit tokens) or a hidden message, so one round almost always fills the page.
 ROUNDS = 5
 
 
@@ -94,7 +94,7 @@ def _matching(
     ]
     cursor = before_id
     for _ in range(ROUNDS):
-        ids = _candidate_ids(shops, per_term, limit=page * 2, before_id=cursor)
+        ids = _candidate_ids(shops, per_term, limit=page, before_id=cursor)
         if not ids:
             return
         rows = (
@@ -116,7 +116,7 @@ def _matching(
                 continue
             if wanted <= set(message_index_terms(message.text or "")):
                 yield message
-        if len(ids) < page * 2:
+        if len(ids) < page:
             return
         cursor = min(ids)
 

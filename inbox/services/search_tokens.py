@@ -69,8 +69,11 @@ def customer_query_terms(term: str) -> tuple[list[str], list[str]]:
     a word of the nickname or real name, or a Chinese character or pair of it), and
     alternatives, any one of which is enough: a phone's digits (also without a leading 0 or
     00), an e-mail (whole; or its local part, typed alone or ending with "@")."""
+    phones = phone_query_forms(term)
     names = [f"n:{t[:12]}" for t in text_terms(term, max_terms=8)]
-    alternatives = [f"p:{t}" for t in phone_query_forms(term)]
+    if "@" in term.strip().lstrip("@") or (phones and not any(c.isalpha() for c in term)):
+        names = []  # an address or a number is not a name: no scan of every "gmail" or "138"
+    alternatives = [f"p:{t}" for t in phones]
     address = normalise(term).replace(" ", "")
     if "@" in address:
         local, _, domain = address.partition("@")
