@@ -108,6 +108,7 @@ QUERIES: dict[str, str] = {
     "inbox_api:event-list": "after=0",
     "inbox_api:conversation-list": "status=all",
     "inbox_api:case-list": "stage=needs_decision",
+    "inbox_api:message-search": "q=ZQX7-shop-a1-only",  # the planted marker's words
     "inbox:workspace": "view=all",
     "templates_api:quick-reply-list": "archived=1",
     "templates_api:quick-reply-stats": "days=366",
