@@ -57,7 +57,7 @@ EXAMPLE = {
             "shop_account": {"id": 3, "name": "Acme US"},
             "sent_at": "2026-12-03T09:14:02Z",
             "direction": "in",
-            "snippet": "…the parcel says delivered but no refund yet, call me at *** 4821",
+            "snippet": "…the parcel says delivered but no refund yet, call me at +1 ***-***-4821",
         }
     ],
     "next": "https://inbox.example.com/api/v1/messages/search/?q=refund&before=90211",
