@@ -80,6 +80,9 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "monitor_api:violation-acknowledge": {"pk": "violation"},
     "monitor_api:violation-dismiss": {"pk": "violation"},
     "monitor_api:violation-escalate": {"pk": "violation"},
+    "buyer_data:customer-data": {"customer_id": "customer"},
+    "buyer_data_api:customer-export": {"pk": "customer"},
+    "buyer_data_api:customer-erase": {"pk": "customer"},
 }
 
 # Request bodies for write methods, by (route name, method). "@name" is a planted object's id.
@@ -101,6 +104,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "reject_reason": "seller_reject_apply_no_evidence",
     },
     ("monitor_api:screen", "post"): {"text": "hello", "shop_account": "@shop"},
+    # Erasure is admins' only: no route test signs in as one, so nothing planted is erased.
+    ("buyer_data_api:customer-erase", "post"): {"reason": "routes test", "confirm": "@customer"},
 }
 
 # The query that makes a GET route show everything it can (the access test reads it).
