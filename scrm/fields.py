@@ -14,13 +14,16 @@ as is ``bulk_update`` (use ``sealed_bulk_update``).
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import Any
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from scrm.crypto import key_ring
+from scrm.crypto import DecryptionError, key_ring
+
+logger = logging.getLogger(__name__)
 
 
 class Sealed:
@@ -66,9 +69,29 @@ class _SealedAttribute(DeferredAttribute):
             return self
         value = super().__get__(instance, cls)
         if isinstance(value, Sealed):
-            value = self.field.open(value, getattr(instance, "row_uid", None))
+            try:
+                value = self.field.open(value, getattr(instance, "row_uid", None))
+            except DecryptionError:
+                return self._unreadable(instance)
             instance.__dict__[self.field.attname] = value
         return value
+
+    def _unreadable(self, instance: Any) -> Any:
+        # A ciphertext moved from another row or column, tampered with, or under a key no
+        # longer configured: the page shows a marker instead of failing as a whole, the
+        # stored value is kept as it is (a save writes it back unchanged), and the row is
+        # logged by id, never the value.
+        flag = f"_unreadable_{self.field.attname}"
+        if flag not in instance.__dict__:
+            instance.__dict__[flag] = True
+            logger.error(
+                "%s.%s of row %s could not be decrypted (a key missing from "
+                "SCRM_ENCRYPTION_KEYS, or a value moved from another row or column, or tampered)",
+                self.field.label,
+                self.field.name,
+                instance.pk,
+            )
+        return self.field.unreadable()
 
     def __set__(self, instance: Any, value: Any) -> None:
         # A data descriptor, so reads come through __get__ even once the value is loaded.
@@ -101,6 +124,12 @@ class EncryptedTextField(models.TextField):
 
     def empty(self) -> Any:
         return ""
+
+    def unreadable(self) -> Any:
+        """What a value that fails to decrypt reads as (the field's users see a marker)."""
+        from django.utils.translation import gettext
+
+        return gettext("[could not be decrypted]")
 
     def seal(self, value: Any, row_uid: uuid.UUID | str | None) -> Sealed | str:
         """``value`` encrypted for this column of the row ``row_uid`` ("" stays "")."""
@@ -178,6 +207,9 @@ class EncryptedJSONField(EncryptedTextField):
         return json.loads(text)
 
     def empty(self) -> Any:
+        return {}
+
+    def unreadable(self) -> Any:
         return {}
 
     def seal(self, value: Any, row_uid: uuid.UUID | str | None) -> Sealed | str:

@@ -14,12 +14,15 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from inbox.models import AfterSalesCase, Conversation, CustomerNote, FollowUp, Message
+from inbox.models import AfterSalesCase, Conversation, CustomerNote, FollowUp, Message, Note
 from inbox.services.conversations import note_add
 from inbox.services.orders import orders_for
 from inbox.services.search_tokens import customer_tokens_write
 from monitoring.services.violations import violation_record
 from scrm.blind import org_index_for
+from scrm.crypto import DecryptionError
+from scrm.fields import Sealed
+from tests.inbox.builders import conversation_with_messages
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -190,3 +193,63 @@ def test_no_personal_value_or_buyer_text_in_any_table(world, platform, api):
 
     # Then none holds any of the values
     assert found == []
+
+
+def _copy(table: str, column: str, from_id: int, to_table: str, to_column: str, to_id: int):
+    with connection.cursor() as cursor:
+        q = connection.ops.quote_name
+        cursor.execute(f"SELECT {q(column)} FROM {q(table)} WHERE id = %s", [from_id])  # noqa: S608
+        token = cursor.fetchone()[0]
+        cursor.execute(
+            f"UPDATE {q(to_table)} SET {q(to_column)} = %s WHERE id = %s",  # noqa: S608
+            [token, to_id],
+        )
+    return token
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_ciphertext_copied_elsewhere_fails_to_decrypt_and_pages_say_so(
+    world, api, client, caplog
+):
+    # Given two buyer messages and a note, each readable
+    conversation = conversation_with_messages(
+        world.shop_a1, buyer="Ines Marchetti", texts=("first QXSECRETONE", "second QXSECRETTWO")
+    )
+    first, second = Message.objects.filter(conversation=conversation).order_by("id")
+    note = Note.objects.create(conversation=conversation, text="note QXSECRETNOTE")
+
+    # When the first message's ciphertext is copied over the second's (another row), and over
+    # the note (another table and column)
+    token = _copy("inbox_message", "text", first.id, "inbox_message", "text", second.id)
+    _copy("inbox_message", "text", first.id, "inbox_note", "text", note.id)
+
+    # Then neither copy decrypts where it now is; the original still does
+    field = Message._meta.get_field("text")
+    with pytest.raises(DecryptionError):
+        field.open(Sealed(token), second.row_uid)
+    with pytest.raises(DecryptionError):
+        Note._meta.get_field("text").open(Sealed(token), note.row_uid)
+    assert field.open(Sealed(token), first.row_uid) == "first QXSECRETONE"
+
+    # ... and the agent's API and page answer (no server error): the moved values show as
+    # "could not be decrypted", the rest as usual, and the log names the rows, not the values
+    agent = world.agent_a1
+    response = api.as_user(agent).get(f"/api/v1/conversations/{conversation.id}/messages/")
+    assert response.status_code == 200
+    texts = {row["id"]: row["text"] for row in response.json()["results"]}
+    assert texts == {first.id: "first QXSECRETONE", second.id: "[could not be decrypted]"}
+    client.force_login(agent)
+    page = client.get(f"/inbox/c/{conversation.id}/")
+    assert page.status_code == 200
+    assert "[could not be decrypted]" in page.content.decode()
+    logged = [r.getMessage() for r in caplog.records if r.name == "scrm.fields"]
+    assert any(f"inbox.message.text of row {second.id}" in m for m in logged)
+    assert not any("QXSECRET" in m or token in m for m in logged)
+
+    # ... and saving the row keeps its stored value (nothing overwritten with the marker)
+    reread = Message.objects.get(pk=second.pk)
+    _ = reread.text
+    reread.save()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT text FROM inbox_message WHERE id = %s", [second.id])
+        assert cursor.fetchone()[0] == token

@@ -18,6 +18,7 @@ from inbox.services.key_rotation.encryption import (
     _update_sqlite,
 )
 from scrm.crypto import DecryptionError, KeyRing, key_ring
+from scrm.fields import Sealed
 from tests.scrm.rotation_world import NEW_KEY, OLD_KEYS, answers, seed
 
 pytestmark = pytest.mark.django_db
@@ -140,8 +141,10 @@ def test_v1_values_are_bound_to_their_row(world):
         cursor.execute(
             "UPDATE inbox_customer SET display_name = %s WHERE id = %s", [token, customers[1].id]
         )
+    assert Customer.objects.get(pk=customers[1].pk).display_name == "[could not be decrypted]"
+    field = Customer._meta.get_field("display_name")
     with pytest.raises(DecryptionError):
-        _ = Customer.objects.get(pk=customers[1].pk).display_name
+        field.open(Sealed(token), customers[1].row_uid)
     assert seeded.organisation_id
 
 
