@@ -58,6 +58,11 @@ def _rotating(target: str) -> dict[int, OrgIndex]:
     return {o.id: org_index(o) for o in Organisation.objects.exclude(index_key_next="")}
 
 
+def _unreadable(row: object, attname: str) -> bool:
+    """Whether reading ``attname`` of ``row`` failed to decrypt (see scrm.fields)."""
+    return bool(row.__dict__.get(f"_unreadable_{attname}"))
+
+
 def _progress(target: str, step: str) -> KeyRotation:
     state, _ = KeyRotation.objects.get_or_create(kind=KIND, target_kid=target, table=step)
     return state
@@ -72,6 +77,8 @@ def _customers_batch(indexes: dict[int, OrgIndex], after: int, size: int) -> tup
     for customer in customers:
         index = indexes[customer.organisation_id]
         name = customer.display_name or ""
+        if _unreadable(customer, "display_name"):
+            name = ""  # logged by the field; never indexed as its marker
         customer.name_index = index.exact(name, purpose="customer.name") if name else ""
         customer_tokens_write(customer, index)
     Customer.objects.bulk_update(customers, ["name_index"], batch_size=size)
@@ -92,6 +99,8 @@ def _messages_batch(
     MessageToken.objects.filter(message_id__in=[m.id for m in messages]).delete()
     by_org: dict[int, list[Message]] = defaultdict(list)
     for message in messages:
+        if message.text and _unreadable(message, "text"):
+            continue  # logged by the field; never indexed as its marker
         by_org[shops[message.shop_account_id]].append(message)
     for org_id, group in by_org.items():
         message_tokens_write(group, indexes[org_id])
