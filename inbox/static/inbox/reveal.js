@@ -57,7 +57,9 @@
       });
       const body = await response.json().catch(() => ({}));
       if (!response.ok) {
-        showError((body.error && body.error.message) || d.dataset.error);
+        // the page's language for the codes it knows (dataset: data-error-<code>)
+        const code = body.error && body.error.code;
+        showError((code && d.getAttribute("data-error-" + code)) || d.dataset.error);
         return;
       }
       const value = target.querySelector(".masked-value");
