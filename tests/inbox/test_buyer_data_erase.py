@@ -12,7 +12,14 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
-from inbox.models import AfterSalesCase, Conversation, Customer, Message, OutboxAction
+from inbox.models import (
+    AfterSalesCase,
+    Conversation,
+    Customer,
+    InboxEvent,
+    Message,
+    OutboxAction,
+)
 from monitoring.audit_chain.sealer import seal_organisation
 from monitoring.models import AuditEvent
 from tests.inbox import buyer_data_builders as b
@@ -77,6 +84,13 @@ def test_erasure_leaves_no_trace_and_keeps_the_counts(world, platform, api, admi
     assert AfterSalesCase.objects.filter(pk=seeded.case.pk, customer=seeded.customer).exists()
     customer = Customer.objects.get(pk=seeded.customer.pk)
     assert customer.erased_at is not None
+    # And open screens are told: the row as it now is, nameless and without a preview
+    told = InboxEvent.objects.filter(type="conversation.updated").latest("id").data
+    assert (told["id"], told["customer"]["name"], told["last_message_preview"]) == (
+        conversation.pk,
+        "",
+        "",
+    )
     assert customer.im_user_id == f"erased:{customer.pk}"
     # And the erasure is audited with counts, never a value; the chain still verifies
     event = AuditEvent.objects.get(action="customer.erased")

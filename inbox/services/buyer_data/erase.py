@@ -11,6 +11,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from inbox.events import CONVERSATION_UPDATED
 from inbox.models import (
     AfterSalesCase,
     AfterSalesDecision,
@@ -24,9 +25,11 @@ from inbox.models import (
     Note,
     Order,
 )
+from inbox.payloads import conversation_payload
 from inbox.services.buyer_data.access import AnyUser, customer_shop_ids, may_erase
 from inbox.services.buyer_data.export import profiles_of
 from inbox.services.buyer_data.traces import BuyerRefs, events_scrub, outbox_wipe, webhooks_wipe
+from inbox.services.events import conversation_event_publish
 from monitoring.services.audit import audit_record
 from monitoring.services.buyer_data import (
     buyer_risks_erase_for_conversations,
@@ -161,6 +164,20 @@ def _profiles_wipe(profiles: list[Customer], now: Any) -> dict[str, int]:
     return counts
 
 
+def _rows_publish(refs: BuyerRefs) -> None:
+    """Tell the open queues and conversations: each wiped row, as it now is (no name, no
+    preview), so no screen keeps showing what was erased until it reloads."""
+    rows = (
+        Conversation.objects.filter(pk__in=list(refs.conversations))
+        .select_related("shop_account", "customer", "assignee")
+        .prefetch_related("tags")
+    )
+    for conversation in rows:
+        conversation_event_publish(
+            conversation, CONVERSATION_UPDATED, conversation_payload(conversation)
+        )
+
+
 @transaction.atomic
 def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str, int]:
     """Erase one buyer's personal data everywhere it lives (docs/customer-data.md): their
@@ -201,6 +218,7 @@ def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str
     counts["violations"] = violations_erase_for_conversations(conversation_ids=refs.conversations)
     counts["risk_flags"] = buyer_risks_erase_for_conversations(conversation_ids=refs.conversations)
     counts.update(_profiles_wipe(profiles, timezone.now()))
+    _rows_publish(refs)
     audit_record(
         organisation_id=customer.organisation_id,
         actor=actor,
