@@ -38,6 +38,9 @@ urlpatterns = [
     # The sensitive-word monitor, violations and the audit log: pages and API.
     path("monitoring/", include("monitoring.web.monitor_urls")),
     path("api/v1/monitoring/", include("monitoring.apis.urls")),
+    # Customer profiles: pages and API (docs/customers.md).
+    path("customers/", include("inbox.web.customers_urls")),
+    path("api/v1/customers/", include("inbox.api.customers_urls")),
     # A buyer's data on request: the export and erasure (docs/customer-data.md).
     path("customers/", include("inbox.web.buyer_data")),
     path("api/v1/customers/", include("inbox.api.buyer_data")),

@@ -80,6 +80,16 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "monitor_api:violation-acknowledge": {"pk": "violation"},
     "monitor_api:violation-dismiss": {"pk": "violation"},
     "monitor_api:violation-escalate": {"pk": "violation"},
+    "customers:profile": {"customer_id": "customer"},
+    "customers_api:customer-detail": {"pk": "customer"},
+    "customers_api:customer-timeline": {"pk": "customer"},
+    "customers_api:note-create": {"pk": "customer"},
+    "customers_api:note-detail": {"pk": "customer", "note_id": "customer_note"},
+    "customers_api:follow-up-create": {"pk": "customer"},
+    "customers_api:follow-up-detail": {"pk": "customer", "follow_up_id": "follow_up"},
+    "customers_api:merge-create": {"pk": "customer"},
+    "customers_api:merge-undo": {"pk": "merge"},
+    "customers_api:field-detail": {"pk": "customer_field"},
     "buyer_data:customer-data": {"customer_id": "customer"},
     "buyer_data_api:customer-export": {"pk": "customer"},
     "buyer_data_api:customer-erase": {"pk": "customer"},
@@ -104,8 +114,24 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "reject_reason": "seller_reject_apply_no_evidence",
     },
     ("monitor_api:screen", "post"): {"text": "hello", "shop_account": "@shop"},
+    ("customers_api:customer-detail", "patch"): {"country": "GB", "tags": ["x"]},
+    ("customers_api:note-create", "post"): {"text": "a note"},
+    ("customers_api:follow-up-create", "post"): {
+        "promise": "call back",
+        "due_at": "2026-12-01T09:00:00Z",
+    },
+    ("customers_api:follow-up-detail", "patch"): {"done": True},
+    ("customers_api:merge-create", "post"): {"merged_id": "@customer_twin"},
+    ("customers_api:field-list", "post"): {"key": "tier", "label": "Tier", "kind": "text"},
+    ("customers_api:field-detail", "patch"): {"label": "changed"},
     # Erasure is admins' only: no route test signs in as one, so nothing planted is erased.
     ("buyer_data_api:customer-erase", "post"): {"reason": "routes test", "confirm": "@customer"},
+    ("inbox_api:reveal", "post"): {
+        "subject": "customer",
+        "id": "@customer",
+        "field": "phone",
+        "reason": "courier asked",
+    },
 }
 
 # The query that makes a GET route show everything it can (the access test reads it).

@@ -12,13 +12,26 @@ nobody signed in. tests/inbox/test_access.py keeps the hand-written cases beside
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from inbox.models import ApiToken, Conversation, Message, Note, ShopMembership
+from inbox.models import (
+    ApiToken,
+    Conversation,
+    Customer,
+    CustomerField,
+    CustomerMerge,
+    CustomerNote,
+    FollowUp,
+    Message,
+    Note,
+    ShopMembership,
+)
+from inbox.services import profiles
 from inbox.services.conversations import note_add
 from inbox.services.tokens import token_create
 from monitoring.models import (
@@ -100,6 +113,7 @@ def plant(world) -> dict[str, Any]:
         ],
     )
     return {
+        **_plant_profiles(world, conversation),
         "shop": shop.id,
         "conversation": conversation.id,
         "customer": conversation.customer_id,
@@ -115,6 +129,36 @@ def plant(world) -> dict[str, Any]:
         "alert": alert.id,
         "channel": channel.id,
         "violation": violation.id,
+    }
+
+
+def _plant_profiles(world, conversation) -> dict[str, Any]:
+    """A buyer's profile of shop a1: a note, a follow-up, a merge, a twin to merge; and a
+    custom field of organisation A (its label has no marker: every person of A sees it)."""
+    shop, customer = world.shop_a1, conversation.customer
+    twin = conversation_with_messages(shop, buyer=f"{MARKER} twin").customer
+    gone = conversation_with_messages(shop, buyer=f"{MARKER} merged").customer
+    note = profiles.customer_note_add(
+        actor=world.agent_a1, customer_id=customer.id, text=f"{MARKER} customer note"
+    )
+    follow_up = profiles.follow_up_create(
+        actor=world.agent_a1,
+        customer_id=customer.id,
+        promise=f"{MARKER} promise",
+        due_at=timezone.now() + timedelta(days=1),
+    )
+    merge = profiles.customer_merge(
+        actor=world.supervisor_a, survivor_id=customer.id, merged_id=gone.id
+    )
+    field = profiles.customer_field_create(
+        actor=world.supervisor_a, key="plant_tier", label="Tier", kind="text"
+    )
+    return {
+        "customer_twin": twin.id,
+        "customer_note": note.id,
+        "follow_up": follow_up.id,
+        "merge": merge.id,
+        "customer_field": field.id,
     }
 
 
@@ -141,6 +185,25 @@ def _state(objects: dict[str, Any]) -> tuple:
         list(AlertReceipt.objects.filter(alert_id=objects["alert"]).values_list("read_at")),
         list(AlertChannel.objects.filter(id=objects["channel"]).values_list("name", "is_active")),
         Violation.objects.get(id=objects["violation"]).status,
+        _profile_state(objects),
+    )
+
+
+def _profile_state(objects: dict[str, Any]) -> tuple:
+    customer = Customer.objects.get(id=objects["customer"])
+    return (
+        customer.country,
+        customer.phone,
+        sorted(customer.tags.values_list("name", flat=True)),
+        Customer.objects.get(id=objects["customer_twin"]).merged_into_id,
+        CustomerNote.objects.filter(customer=customer).count(),
+        FollowUp.objects.get(id=objects["follow_up"]).done_at,
+        CustomerMerge.objects.get(id=objects["merge"]).undone_at,
+        list(
+            CustomerField.objects.filter(id=objects["customer_field"]).values_list(
+                "label", "is_active"
+            )
+        ),
     )
 
 

@@ -74,16 +74,14 @@ def profile_search(user: AnyUser, q: str = "") -> QuerySet[Customer]:
     term = q.strip()[:100]
     if term:
         ids = set(customer_ids_matching(org_index_for(member.organisation_id), term))
-        ids |= set(
-            Order.objects.filter(
+        if term.isalnum() and term.isascii():  # an order id: its buyer (or whom they merged into)
+            rows = Order.objects.filter(
                 organisation_id=member.organisation_id,
                 shop_account_id__in=shop_account_ids_for(user),
                 platform_order_id=term,
                 customer_id__isnull=False,
-            ).values_list("customer_id", flat=True)[:50]
-        )
-        merged_into = Customer.objects.filter(id__in=ids, merged_into__isnull=False)
-        ids |= set(merged_into.values_list("merged_into_id", flat=True))
+            ).values_list("customer_id", "customer__merged_into_id")[:50]
+            ids |= {merged_into or customer for customer, merged_into in rows}
         qs = qs.filter(id__in=ids)
     return qs.prefetch_related("tags").order_by("-id")
 
@@ -110,6 +108,8 @@ class Profile:
     follow_ups: list[FollowUp]
     tags: list[str]
     merges: list[CustomerMerge] = field(default_factory=list)  # merged into this, not undone
+    # The addresses as stored, for the reveal tag only (it masks them): never output as such.
+    stored_addresses: list[str] = field(default_factory=list)
 
 
 def profile_customer(user: AnyUser, customer_id: int) -> Customer:
@@ -127,13 +127,10 @@ def profile_get(user: AnyUser, customer_id: int) -> Profile:
     customer = profile_customer(user, customer_id)
     shops = shop_account_ids_for(user)
     orders = Order.objects.filter(_family(customer.pk), shop_account_id__in=shops)
-    addresses = [
-        mask("address", a)
-        for a in orders.order_by("-platform_created_at").values_list(
-            "recipient_address", flat=True
-        )[:20]
-        if a
-    ]
+    # Model rows, not values_list: an encrypted column's values come back sealed.
+    newest = orders.order_by("-platform_created_at").only("id", "row_uid", "recipient_address")
+    stored = [o.recipient_address for o in newest[:20] if o.recipient_address]
+    addresses = [mask("address", a) for a in stored]
     fields = list(CustomerField.objects.filter(organisation_id=customer.organisation_id))
     values = customer.custom_fields or {}
     return Profile(
@@ -142,6 +139,7 @@ def profile_get(user: AnyUser, customer_id: int) -> Profile:
         email=mask("email", customer.email),
         real_name=mask("name", customer.real_name),
         addresses=list(dict.fromkeys(a for a in addresses if a)),
+        stored_addresses=stored,
         figures=_figures(customer, shops, orders),
         risk_tags=_risk_tags(customer, shops),
         custom_fields=[(f, values.get(f.key)) for f in fields if f.is_active or f.key in values],

@@ -60,6 +60,22 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         ],
     ),
     (
+        _("Customer profiles"),
+        [
+            ("customer.updated", _("Customer profile changed")),
+            ("customer.note_added", _("Customer note added")),
+            ("customer.note_deleted", _("Customer note deleted")),
+            ("customer.merged", _("Customer profiles merged")),
+            ("customer.merge_undone", _("Customer merge undone")),
+            ("customer_field.created", _("Customer field made")),
+            ("customer_field.updated", _("Customer field changed")),
+            ("customer_field.archived", _("Customer field archived")),
+            ("follow_up.created", _("Follow-up added")),
+            ("follow_up.completed", _("Follow-up done")),
+            ("follow_up.reopened", _("Follow-up reopened")),
+        ],
+    ),
+    (
         _("Sensitive words"),
         [
             ("violation.raised", _("Violation raised")),

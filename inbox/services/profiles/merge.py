@@ -44,17 +44,17 @@ MOVED: dict[str, Any] = {
 
 def _both(actor: AnyUser, survivor_id: int, merged_id: int) -> tuple[Customer, Customer]:
     supervisor_for(actor)
+    ids = set(
+        customer_visible(actor).filter(id__in=[survivor_id, merged_id]).values_list("id", flat=True)
+    )
+    if ids != {survivor_id, merged_id}:
+        raise NotFound(gettext_noop("Customer not found."))
     if survivor_id == merged_id:
         raise ServiceError(
             gettext_noop("A profile cannot be merged into itself."),
             code="invalid",
             details={"merged_id": "same as the survivor"},
         )
-    ids = set(
-        customer_visible(actor).filter(id__in=[survivor_id, merged_id]).values_list("id", flat=True)
-    )
-    if ids != {survivor_id, merged_id}:
-        raise NotFound(gettext_noop("Customer not found."))
     rows = {c.pk: c for c in Customer.objects.select_for_update().filter(id__in=ids).order_by("id")}
     survivor, merged = rows[survivor_id], rows[merged_id]
     for customer in (survivor, merged):
