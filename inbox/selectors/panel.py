@@ -5,8 +5,9 @@ Reads only what the user may see: the conversation and the case come through the
 selectors (``conversation_get``, ``aftersales.case_get``), so another shop's case is a 404.
 The buyer may be two customers until they are merged (a chat customer, and one known by the
 order-side ``user_id`` alone): both are the same buyer here when they share that ``user_id``.
-The recipient of an order is always masked (``inbox.masking``): revealing comes with the
-customer-data issue.
+The recipient of an order is masked (``inbox.masking``); the templates show it through
+``{% masked %}`` (``inbox.templatetags.reveal``), which offers people with the reveal
+permission in the shop to reveal one value, audited.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ class OrderView:
 
 
 def order_view(order: Order) -> OrderView:
-    """An order as everyone sees it today: the recipient masked."""
+    """An order as shown before any reveal: the recipient masked."""
     return OrderView(
         order=order,
         items=grouped_lines(order.lines, "sale_price"),

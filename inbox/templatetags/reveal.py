@@ -15,7 +15,6 @@ a request, whatever the number of values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django import template
@@ -73,8 +72,7 @@ def masked(
 ) -> SafeString:
     """The masked value, and a Reveal button for a viewer who may reveal it."""
     text = masked_text(subject, field, value)
-    empty = not value or (isinstance(value, Iterable) and not isinstance(value, str) and not text)
-    if empty or not text:
+    if not text:  # nothing stored: nothing to show or reveal
         return format_html('<span class="masked" data-masked-field="{}"></span>', field)
     if field not in REVEALABLE.get(subject, {}) or not _may_reveal(
         context, subject, subject_id, shop

@@ -235,3 +235,22 @@ def test_only_admins_give_the_permission(world):
     response = client.post(url, {"action": "reveal", "reveal": [str(world.shop_a1.id)]})
     assert response.status_code == 403
     assert not ShopMembership.objects.filter(can_reveal=True).exists()
+
+
+def test_the_tag_masks_a_customers_addresses_and_shows_nothing_for_no_value(world, order):
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = world.agent_a1
+    template = Template(
+        '{% load reveal %}<p>{% masked "customer" c.id "addresses" addresses %}</p>'
+        '<p>{% masked "customer" c.id "phone" "" %}</p>'
+        '<p>{% masked "customer" c.id "display_name" "lina_shops" %}</p>'
+    )
+    context = {"c": order.customer, "addresses": [ADDRESS, ADDRESS, "not json"]}
+    html = template.render(Context({"request": request, **context}))
+    assert ">Austin, Texas, US; ***<" in html  # one place per distinct address
+    assert "Harbour" not in html and "78701" not in html
+    assert '<span class="masked" data-masked-field="phone"></span>' in html
+    assert "lina_shops" not in html  # a field that is not a personal one is never shown raw
