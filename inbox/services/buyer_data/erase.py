@@ -53,8 +53,13 @@ def _checked_reason(reason: str) -> str:
 
 
 def _refs(profile_ids: list[int], shops: set[int]) -> BuyerRefs:
+    # Locked first: ingestion locks a conversation before storing its messages, so a message
+    # arriving meanwhile is either committed before (and wiped) or waits, then finds the
+    # conversation's platform id tombstoned and starts a new one.
     conversations = set(
-        Conversation.objects.filter(customer_id__in=profile_ids).values_list("id", flat=True)
+        Conversation.objects.select_for_update()
+        .filter(customer_id__in=profile_ids)
+        .values_list("id", flat=True)
     )
     cases = set(
         AfterSalesCase.objects.filter(
