@@ -242,3 +242,34 @@ CASE_UPDATED = _shop_kind(
     CasePayload,
     CASE_EXAMPLE,
 )
+
+
+# --- follow_up.due ---------------------------------------------------------------------------
+class FollowUpDuePayload(TypedDict):
+    """A follow-up of yours came due (the reminder, once): ids, times, and a line without any
+    buyer data (docs/customers.md)."""
+
+    id: int  # the follow-up's
+    customer_id: int
+    shop_account_id: int | None
+    due_at: str
+    text: str  # "Follow-up due: customer #17, shop Sunny Home UK", in your language
+    url: str  # the customer's profile page
+
+
+FOLLOW_UP_DUE_EXAMPLE: FollowUpDuePayload = {
+    "id": 31,
+    "customer_id": 17,
+    "shop_account_id": 2,
+    "due_at": "2026-11-28T09:00:00+00:00",
+    "text": "Follow-up due: customer #17, shop Sunny Home UK",
+    "url": "/customers/17/",
+}
+
+FOLLOW_UP_DUE = event_kind_register(
+    name="follow_up.due",
+    description="a follow-up record of yours came due (its reminder, once)",
+    schema=FollowUpDuePayload,
+    example=FOLLOW_UP_DUE_EXAMPLE,
+    audience=Audience.USER,
+)

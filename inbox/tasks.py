@@ -175,3 +175,12 @@ def wake_snoozed_conversations() -> int:
     from inbox.services.conversations import conversations_wake_snoozed
 
     return conversations_wake_snoozed()
+
+
+@shared_task(acks_late=True)
+def follow_ups_remind() -> int:
+    """Every minute: remind the owners of follow-ups that came due (once each; a re-run or a
+    second worker reminds nobody twice). Periodic, never an ETA task."""
+    from inbox.services.profiles.reminders import follow_ups_remind as remind
+
+    return remind().reminded

@@ -410,6 +410,8 @@ SCRM_PERIODIC_TASKS["monitoring.tasks.prune_security_events"] = 3600.0
 # The SLA tracker: alerts whose threshold has come, and each shop's end-of-day digest.
 SCRM_PERIODIC_TASKS["monitoring.tasks.sla_sweep"] = 60.0
 SCRM_PERIODIC_TASKS["monitoring.tasks.sla_digest"] = 60.0
+# Customer profiles: remind the owners of follow-ups that came due (docs/customers.md).
+SCRM_PERIODIC_TASKS["inbox.tasks.follow_ups_remind"] = 60.0
 # The audit chain (docs/audit.md): HMAC keys "kid:base64[,...]", the first signs, all verify;
 # empty: one key derived from SECRET_KEY. The sweep seals rows no on-commit task sealed.
 SCRM_AUDIT_KEYS = os.environ.get("SCRM_AUDIT_KEYS", "")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from inbox.events import (
     CASE_UPDATED,
@@ -188,6 +189,31 @@ def test_sla_alert_when_a_deadline_reaches_its_warning(world):
     assert InboxEvent.objects.get(id__gt=start, type="sla.alert").user_id == world.agent_a1.pk
 
 
+def test_follow_up_due_when_a_follow_up_comes_due(world):
+    # Given agent_a1's follow-up with a buyer, past its time
+    from inbox.events import FOLLOW_UP_DUE
+    from inbox.models import FollowUp
+    from inbox.services.profiles import follow_up_create
+    from inbox.services.profiles.reminders import follow_ups_remind
+
+    conversation = conversation_with_messages(world.shop_a1)
+    follow_up = follow_up_create(
+        actor=world.agent_a1,
+        customer_id=conversation.customer_id,
+        promise="Send the tracking number",
+        due_at=timezone.now() + timedelta(minutes=5),
+    )
+    FollowUp.objects.filter(id=follow_up.id).update(due_at=timezone.now() - timedelta(minutes=1))
+    start = last_id()
+    # When the reminder sweep runs
+    follow_ups_remind()
+    # Then agent_a1 got one follow_up.due matching the schema, without what was promised
+    [event] = published(FOLLOW_UP_DUE, start)
+    assert (event["id"], event["customer_id"]) == (follow_up.id, conversation.customer_id)
+    assert "tracking" not in json.dumps(event)
+    assert InboxEvent.objects.get(id__gt=start, type="follow_up.due").user_id == world.agent_a1.pk
+
+
 def test_sla_deadline_when_a_buyer_starts_waiting_and_is_answered(world):
     # Given a buyer who writes (their wait starts)
     start = last_id()
@@ -229,6 +255,7 @@ def test_violation_flagged_when_a_send_matches(world):
 KIND_TESTS = {
     "violation.flagged": test_violation_flagged_when_a_send_matches,
     "sla.alert": test_sla_alert_when_a_deadline_reaches_its_warning,
+    "follow_up.due": test_follow_up_due_when_a_follow_up_comes_due,
     SLA_DEADLINE.name: test_sla_deadline_when_a_buyer_starts_waiting_and_is_answered,
     CASE_UPDATED.name: test_case_updated_when_a_case_is_stored_and_when_it_changes,
     MESSAGE_CREATED.name: test_message_created_when_a_buyer_writes_and_a_reply_is_stored,
