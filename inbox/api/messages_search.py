@@ -4,6 +4,7 @@ work on, found through the organisation's blind token index without plaintext in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -22,6 +23,11 @@ from scrm.blind import fold, text_terms
 from scrm.params import MAX_ID
 
 SNIPPET_BEFORE, SNIPPET_AFTER = 40, 80
+# What a phone number or an e-mail address needs somewhere in a text, whatever its writing
+# (digits of any script, Chinese numerals, "@", a spelled-out or Chinese "at").
+_MAYBE_CONTACT = re.compile(
+    r"\d|[@＠〇零○◯一二三四五六七八九壹贰貳叁肆伍陆陸柒捌玖幺两兩]|at\b|艾特|圈a", re.I
+)
 Q_MAX = 100
 
 
@@ -132,13 +138,10 @@ def snippet(text: str, term: str) -> str:
 def _first_match(text: str, terms: list[str]) -> tuple[int, int]:
     """Where in ``text`` the earliest term occurs (original offsets); (0, 0) if none does
     (a term masked away)."""
-    folded: list[str] = []
-    origin: list[int] = []  # per folded character: its character in ``text``
-    for i, ch in enumerate(text):
-        for f in fold(ch):
-            folded.append(f)
-            origin.append(i)
-    haystack = "".join(folded)
+    haystack = fold(text)
+    origin: list[int] | range = range(len(text))  # per folded character: its character in text
+    if len(haystack) != len(text):  # some character folded to none or several (rare)
+        origin = [i for i, ch in enumerate(text) for _ in fold(ch)]
     best: tuple[int, int] | None = None
     for term in terms:
         at = haystack.find(term)
@@ -155,6 +158,8 @@ def masked_contacts(text: str) -> str:
     from monitoring.words.detectors import EMAIL, find_emails, find_phones
     from monitoring.words.normalise import normalise_views
 
+    if not _MAYBE_CONTACT.search(text):
+        return text  # no digit, no "@", no "at": most texts, and no detector would fire
     detect = normalise_views(text).detect
     found = sorted(
         (detect.starts[s], detect.ends[e - 1], kind)

@@ -96,3 +96,6 @@ def test_snippet_cuts_around_the_first_match_and_masks_contacts():
     assert "我的訂單 refund" in shown
     assert "lina.w@gmail.com" not in shown and "l***@gmail.com" in shown
     assert snippet("short one", "one") == "short one"
+    # numbers read out in Chinese and spelled-out addresses are contacts too
+    assert "一三八" not in snippet("我的电话 一三八〇〇一三八〇〇〇 谢谢", "谢谢")
+    assert "gmail" not in snippet("mail me lina [at] gmail dot com thanks", "thanks")
