@@ -14,9 +14,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from inbox.models import AfterSalesCase, Conversation, CustomerNote, FollowUp, Message, Note
+from inbox.models import AfterSalesCase, Conversation, Message, Note
 from inbox.services.conversations import note_add
 from inbox.services.orders import orders_for
+from inbox.services.profiles.followups import follow_up_create
+from inbox.services.profiles.notes import customer_note_add
+from inbox.services.profiles.update import customer_update
 from inbox.services.search_tokens import customer_tokens_write
 from monitoring.services.violations import violation_record
 from scrm.blind import org_index_for
@@ -87,21 +90,20 @@ def _seed(world, platform, api) -> Seeded:
         format="json",
     )
     assert response.status_code in (200, 201, 202), response.content
+    # The profile through its services (phone, e-mail, a note, a follow-up); the real name and
+    # a custom value as an order import and a custom field would leave them.
+    customer_update(actor=agent, customer_id=customer.id, changes={"phone": PHONE, "email": EMAIL})
     customer.refresh_from_db()
-    customer.phone, customer.email, customer.real_name = PHONE, EMAIL, REAL_NAME
-    customer.custom_fields = {"tier": "QXGOLDENOKAPI"}
-    customer.save()
+    customer.real_name, customer.custom_fields = REAL_NAME, {"tier": "QXGOLDENOKAPI"}
+    customer.save(update_fields=["real_name", "custom_fields"])
     customer_tokens_write(customer, org_index_for(customer.organisation_id))
-    CustomerNote.objects.create(customer=customer, author=agent, text=PROFILE_NOTE)
-    FollowUp.objects.create(
-        organisation_id=customer.organisation_id,
-        customer=customer,
-        shop_account=shop,
-        conversation=conversation,
+    customer_note_add(actor=agent, customer_id=customer.id, text=PROFILE_NOTE)
+    follow_up_create(
+        actor=agent,
+        customer_id=customer.id,
         promise=PROMISE,
-        owner=agent,
-        created_by=agent,
         due_at=timezone.now() + timedelta(days=1),
+        conversation_id=conversation.id,
     )
     violation_record(
         organisation_id=customer.organisation_id,
