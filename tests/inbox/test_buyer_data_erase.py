@@ -66,6 +66,16 @@ def test_erasure_leaves_no_trace_and_keeps_the_counts(world, platform, api, admi
     # Given a buyer's traffic through the real paths, all of it findable before
     seeded = b.seed_buyer(world, platform, api)
     assert {v for _, v in _traces(seeded.values)} == set(seeded.values)
+    # and another buyer of the same shop, in another organisation's shop too
+    others = ["Tobiah QXKEEPNAME", "QXKEEPTEXT", "Vesna QXKEEPOTHERORG"]
+    for shop, buyer, nickname in (
+        (world.shop_a1, "7494000000099001", others[0]),
+        (world.shop_b1, "7494000000099002", others[2]),
+    ):
+        platform.sim.buyer_message(
+            shop.platform_shop_id, buyer_user_id=buyer, nickname=nickname, text=others[1]
+        )
+    platform.sim.deliver_webhooks()
     messages = Message.objects.filter(conversation=seeded.conversation).count()
     # When an admin erases their data
     response = _erase(api, admin, seeded.customer.id)
@@ -76,6 +86,8 @@ def test_erasure_leaves_no_trace_and_keeps_the_counts(world, platform, api, admi
     assert counts["webhook_events"] >= 1 and counts["events"] >= 1
     # And no table holds any of their values, stored or decrypted
     assert _traces(seeded.values) == []
+    # while the other buyers' data is all there
+    assert {v for _, v in _traces(others)} == set(others)
     # While the conversation and the case stay, counted, under tombstones
     conversation = Conversation.objects.get(pk=seeded.conversation.pk)
     assert conversation.platform_conversation_id == f"erased:{conversation.pk}"
