@@ -188,3 +188,16 @@ def test_bad_options_are_refused(db):
 def test_check_with_one_key_passes_on_a_fresh_database(db):
     ring = KeyRing.parse(OLD_KEYS)
     assert key_check(ring).ok
+
+
+def test_check_says_when_an_organisations_index_key_is_gone(world, settings):
+    # Given organisations indexing under the key derived from t1, and t1 removed too early
+    settings.SCRM_ENCRYPTION_KEYS = NEW_KEY
+
+    # When the keys are checked
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("rotate_keys", "--check", stdout=out)
+
+    # Then it says which index key is missing, for how many organisations
+    assert "index key 'e.t1' of 2 organisation(s) is not configured" in out.getvalue()

@@ -115,6 +115,12 @@ class Command(BaseCommand):
                 f"(index key 'e.{kid}'): it cannot be removed before rotate_keys --index "
                 f"(set SCRM_BLIND_INDEX_KEYS first, or make a newer encryption key first)"
             )
+        for kid, orgs in check.index_missing.items():
+            self.stdout.write(
+                f"index key {kid!r} of {orgs} organisation(s) is not configured: their searches "
+                f"fail until it is back in SCRM_BLIND_INDEX_KEYS (or the encryption key it came "
+                f"from is back in SCRM_ENCRYPTION_KEYS)"
+            )
         if not check.ok:
             raise CommandError("old keys still in use: see above")
         old = [k for k in ring.keys if k != ring.primary_kid]

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from inbox.models import Organisation
 from inbox.services.key_rotation.encryption import SealedTable, sealed_tables
+from scrm.blind import masters
 from scrm.crypto import PREFIX, KeyRing
 
 
@@ -22,6 +23,8 @@ class KeyCheck:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     # Old encryption keys that still derive an organisation's blind indexes: {kid: orgs}.
     index_uses: dict[str, int] = field(default_factory=dict)
+    # Index keys organisations use that are not configured at all: {index kid: orgs}.
+    index_missing: dict[str, int] = field(default_factory=dict)
 
     @property
     def current(self) -> str:
@@ -37,7 +40,7 @@ class KeyCheck:
 
     @property
     def ok(self) -> bool:
-        return not self.behind() and not self.index_uses
+        return not self.behind() and not self.index_uses and not self.index_missing
 
 
 def _kid_counts(table: SealedTable) -> Counter[str]:
@@ -72,4 +75,10 @@ def key_check(ring: KeyRing, *, only: str | None = None) -> KeyCheck:
         n = Organisation.objects.filter(Q(index_key_id=derived) | Q(index_key_next=derived)).count()
         if n:
             check.index_uses[kid] = n
+    configured = masters()
+    for column in ("index_key_id", "index_key_next"):
+        used = Organisation.objects.exclude(**{column: ""}).values_list(column, flat=True)
+        for kid in used:
+            if kid not in configured:
+                check.index_missing[kid] = check.index_missing.get(kid, 0) + 1
     return check
