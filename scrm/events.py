@@ -23,7 +23,10 @@ production the check is off: a drift is a test failure, never a lost event.
 Shaping: a kind whose payload carries personal fields (a buyer's name, message text) has a
 shaper, ``(data, viewer) -> data``, applied for each receiver — by the websocket consumer for
 every socket, and by the change feed for every reader — so what one person sees can differ from
-what another sees (masking for agents comes with the data-protection work). Shapers are pure
+what another sees. No kind carries a phone, an e-mail, an address or a real name today (the
+buyer's name in events is the platform nickname, which stays visible; docs/customer-data.md,
+"Masking and reveal"): a kind that adds one masks it in its shaper, and
+tests/inbox/test_masking_everywhere.py fails until it does. Shapers are pure
 (no database, no I/O: they run once per socket in the event loop) and never mutate ``data``.
 """
 
