@@ -21,6 +21,7 @@ from inbox.models import CustomerFieldKind
 from inbox.selectors import member_for
 from inbox.selectors import profiles as read
 from inbox.services import profiles as work
+from inbox.services.buyer_data.access import may_export_data
 from inbox.web.customers_actions import PROFILE_ACTIONS, field_choices
 from scrm.api import Forbidden, NotFound, ServiceError
 from scrm.pages import signed_in_page
@@ -100,6 +101,7 @@ def customer_profile_page(request: HttpRequest, customer_id: int) -> HttpRespons
             "page": page,
             "more": more,
             "may_merge": member.sees_all_shops,
+            "may_export_data": may_export_data(request.user, customer_id),
             "error": error,
             "form": request.POST if error else {},
         },

@@ -100,8 +100,12 @@ def test_the_page_shows_the_export_in_both_languages(world, platform, api, admin
     Member.objects.filter(user=admin).update(language="zh-hans")
     chinese = client.get(url)
     assert "下载 JSON" in chinese.content.decode()
+    # The profile links to it for those who may open it, not for agents
+    profile = f"/customers/{seeded.customer.id}/"
+    assert 'id="customer-data-link"' in client.get(profile).content.decode()
     # An agent gets the 403 page, an agent of another shop the 404 page
     client.force_login(world.agent_a1)
     assert client.get(url).status_code == 403
+    assert 'id="customer-data-link"' not in client.get(profile).content.decode()
     client.force_login(world.agent_a2)
     assert client.get(url).status_code == 404

@@ -74,3 +74,12 @@ def may_erase(actor: AnyUser, customer_id: int) -> Customer:
     if member.role != Role.ADMIN:
         raise Forbidden(gettext_noop("Only admins erase a buyer's data."), code="erase_forbidden")
     return customer
+
+
+def may_export_data(actor: AnyUser, customer_id: int) -> bool:
+    """Whether ``actor`` may open the buyer's data page (a link shows it only to them)."""
+    try:
+        may_export(actor, customer_id)
+    except (NotFound, Forbidden):
+        return False
+    return True
