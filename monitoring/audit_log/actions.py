@@ -56,6 +56,8 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         _("Personal data access"),
         [
             ("customer.revealed", _("Personal data revealed")),
+            ("customer.exported", _("A buyer's data exported")),
+            ("customer.erased", _("A buyer's data erased")),
             ("audit.exported", _("Audit log exported")),
         ],
     ),
