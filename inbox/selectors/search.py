@@ -9,8 +9,10 @@ organisation's index keys: the same words in another tenant give other tokens.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from inbox.models import Customer, CustomerSearchToken, Message, MessageToken
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_get, shop_account_ids_for
@@ -163,10 +165,13 @@ def customer_ids_matching(index: OrgIndex, term: str, *, limit: int = 1000) -> l
     """Customers of the index's organisation whose nickname or real name (whole, or the starts
     of its words as people type, Chinese characters and pairs anywhere), phone (with or
     without its country code) or e-mail (whole, or the part before the @) matches ``term``;
-    checked against the decrypted values. Merged-away and erased profiles are not found."""
+    checked against the decrypted values. Merged-away and erased profiles are not found.
+
+    One query: the candidates' ids (by name tokens, by phone or e-mail tokens, by the exact
+    nickname index) as one UNION, the candidates read by primary key."""
     names, alternatives = customer_query_terms(term)
     org = index.organisation_id
-    ids: set[int] = set()
+    found: list[QuerySet[Any]] = []
     # A word being typed may be one letter yet ("alice w"): prefixes are indexed from two
     # letters, so the index is asked the others and the check sees the letter.
     asked = [n for n in names if len(n) > 3 or is_cjk(n[2])] or names
@@ -184,22 +189,28 @@ def customer_ids_matching(index: OrgIndex, term: str, *, limit: int = 1000) -> l
                     )
                 )
             )
-        ids.update(qs.values_list("customer_id", flat=True)[:limit])
+        found.append(qs.values("customer_id"))
     if alternatives:
         tokens = [t for a in alternatives for t in index.token_all(a, purpose=CUSTOMER_PURPOSE)]
-        ids.update(
-            CustomerSearchToken.objects.filter(organisation_id=org, token__in=tokens).values_list(
-                "customer_id", flat=True
-            )[:limit]
+        found.append(
+            CustomerSearchToken.objects.filter(organisation_id=org, token__in=tokens).values(
+                "customer_id"
+            )
         )
     exact = index.exact_all(term, purpose="customer.name")
-    if not ids and not exact:
+    if not found and not exact:
         return []
+    # A common name prefix has many tokens: each branch stops at ``limit`` where the database
+    # allows a LIMIT inside a UNION (PostgreSQL; SQLite does not).
+    if connection.features.supports_slicing_ordering_in_compound or len(found) + bool(exact) < 2:
+        found = [qs[:limit] for qs in found]
+    if exact:
+        found.append(
+            Customer.objects.filter(organisation_id=org, name_index__in=exact).values("id")
+        )
+    ids = found[0].union(*found[1:]) if len(found) > 1 else found[0]
     candidates = Customer.objects.filter(
-        Q(id__in=ids) | Q(name_index__in=exact),
-        organisation_id=org,
-        merged_into__isnull=True,
-        erased_at__isnull=True,
+        id__in=ids, organisation_id=org, merged_into__isnull=True, erased_at__isnull=True
     ).only("id", "row_uid", "display_name", "real_name", "phone", "email", "name_index")
     wanted_exact = set(exact)
     return [
