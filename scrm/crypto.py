@@ -19,6 +19,7 @@ import binascii
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -114,11 +115,17 @@ def _ring_for(spec: str) -> KeyRing:
     return KeyRing.parse(spec)
 
 
+_settings: Any = None
+
+
 def key_ring() -> KeyRing:
     """The key ring from settings (parsed once per distinct setting)."""
-    from django.conf import settings
+    global _settings
+    if _settings is None:  # imported once: this is on every encrypted value's path
+        from django.conf import settings
 
-    return _ring_for(settings.SCRM_ENCRYPTION_KEYS)
+        _settings = settings
+    return _ring_for(_settings.SCRM_ENCRYPTION_KEYS)
 
 
 def generate_key_spec(kid: str = "k1") -> str:

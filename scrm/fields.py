@@ -137,13 +137,26 @@ class EncryptedTextField(models.TextField):
             return value
         return Sealed(self._encrypt(self.encode(value), row_uid))
 
+    def _binding(self) -> tuple[bytes, bytes]:
+        """(``<label>.<name>\x00``, ``<label>.<name>``): the start of a value's associated
+        data and its v1 form, built once per field (they are on every value's path)."""
+        binding = self.__dict__.get("_binding_cache")
+        if binding is None:
+            v1 = _aad_v1(self.label, self.name)
+            binding = self.__dict__["_binding_cache"] = (v1 + b"\x00", v1)
+        return binding
+
+    def _aad(self, row_uid: uuid.UUID | str) -> bytes:
+        uid = row_uid.hex if isinstance(row_uid, uuid.UUID) else uuid.UUID(str(row_uid)).hex
+        return self._binding()[0] + uid.encode()
+
     def _encrypt(self, text: str, row_uid: uuid.UUID | str | None) -> str:
         if row_uid is None:
             # A migration's historical model, from before rows had a uid: bound to the column
             # only, as values were then (v1); rotate_keys binds it to its row later.
-            token = key_ring().encrypt(text, _aad_v1(self.label, self.name))
+            token = key_ring().encrypt(text, self._binding()[1])
             return "v1" + token[2:]
-        return key_ring().encrypt(text, _aad(self.label, self.name, row_uid))
+        return key_ring().encrypt(text, self._aad(row_uid))
 
     def open(self, value: Any, row_uid: uuid.UUID | str | None) -> Any:
         """The plaintext of a stored value of this column of the row ``row_uid``."""
@@ -153,8 +166,8 @@ class EncryptedTextField(models.TextField):
             return self.empty() if value == "" else None
         else:
             return value  # already plaintext (set on the instance, not yet saved)
-        aad_v1 = _aad_v1(self.label, self.name)
-        aad = _aad(self.label, self.name, row_uid) if row_uid is not None else aad_v1
+        aad_v1 = self._binding()[1]
+        aad = self._aad(row_uid) if row_uid is not None else aad_v1
         text = key_ring().decrypt(token, aad, aad_v1=aad_v1)
         return self.decode(text)
 
