@@ -125,6 +125,34 @@ PROFILE_EXAMPLE = {
 }
 
 
+# --- output (documentation) -----------------------------------------------------------------
+class CustomerOut(serializers.Serializer):
+    """A customer as the list shows it (``customer_payload``): personal fields masked."""
+
+    id = serializers.IntegerField()
+    platform = serializers.CharField()
+    display_name = serializers.CharField(help_text="the platform nickname, as it is")
+    real_name = serializers.CharField(help_text="masked")
+    phone = serializers.CharField(help_text="masked")
+    email = serializers.CharField(help_text="masked")
+    language = serializers.CharField()
+    country = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    merged_into = serializers.IntegerField(allow_null=True)
+    erased = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+
+class CustomerFieldOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    kind = serializers.ChoiceField(choices=CustomerFieldKind.values)
+    choices = serializers.ListField(child=serializers.CharField())
+    position = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+
+
 # --- input -----------------------------------------------------------------------------------
 class CustomerPatch(serializers.Serializer):
     phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
@@ -137,7 +165,7 @@ class CustomerPatch(serializers.Serializer):
     )
 
 
-class NoteIn(serializers.Serializer):
+class CustomerNoteIn(serializers.Serializer):
     text = serializers.CharField(max_length=5000)
 
 
@@ -191,6 +219,7 @@ class CustomerList(ListAPIView):
     first; ``q`` searches them without decrypting anything."""
 
     pagination_class = CustomerCursor
+    serializer_class = CustomerOut
 
     @extend_schema(
         parameters=[
@@ -201,7 +230,6 @@ class CustomerList(ListAPIView):
                 "country code), an e-mail or its part before the @, or an order id",
             )
         ],
-        examples=[OpenApiExample("a customer", value=PROFILE_EXAMPLE, response_only=True)],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         q = str(request.query_params.get("q", ""))[:100]
@@ -263,9 +291,9 @@ class CustomerTimeline(APIView):
 
 
 class CustomerNoteCreate(APIView):
-    @extend_schema(request=NoteIn, responses={201: dict})
+    @extend_schema(request=CustomerNoteIn, responses={201: dict})
     def post(self, request: Request, pk: int) -> Response:
-        data = _valid(NoteIn, request.data)
+        data = _valid(CustomerNoteIn, request.data)
         note = work.customer_note_add(actor=request.user, customer_id=pk, text=data["text"])
         return Response(note_payload(note), status=status.HTTP_201_CREATED)
 
@@ -357,15 +385,16 @@ class CustomerFieldList(ListAPIView):
     """The organisation's custom fields; supervisors and admins add them."""
 
     pagination_class = FieldCursor
+    serializer_class = CustomerFieldOut
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=CustomerFieldOut(many=True))
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(read.customer_field_list(request.user))
         return self.get_paginated_response([field_payload(f) for f in page or []])
 
     @extend_schema(
         request=FieldIn,
-        responses={201: dict},
+        responses={201: CustomerFieldOut},
         examples=[
             OpenApiExample(
                 "choice",
