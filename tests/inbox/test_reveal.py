@@ -254,3 +254,37 @@ def test_the_tag_masks_a_customers_addresses_and_shows_nothing_for_no_value(worl
     assert "Harbour" not in html and "78701" not in html
     assert '<span class="masked" data-masked-field="phone"></span>' in html
     assert "lina_shops" not in html  # a field that is not a personal one is never shown raw
+
+
+def test_reveal_buttons_cost_no_query_per_order(world, order):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    grant(world.agent_a1, world.shop_a1)
+    conversation = order.customer.conversations.get()
+    client = Client()
+    client.force_login(world.agent_a1)
+    url = f"/inbox/c/{conversation.id}/orders/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            html = client.get(url).content.decode()
+        assert "data-reveal " in html
+        return len(ctx.captured_queries)
+
+    one = queries()
+    # Given four more orders of the buyer in the shop
+    fields = ("status", "currency", "total_amount", "platform_created_at", "platform_updated_at")
+    for n in range(4):
+        Order.objects.create(
+            organisation=world.org_a,
+            shop_account=world.shop_a1,
+            customer=order.customer,
+            platform_order_id=f"57600000000007710{n}",
+            recipient_name="Lina Wong",
+            recipient_phone=PHONE,
+            fetched_at=order.fetched_at,
+            **{f: getattr(order, f) for f in fields},
+        )
+    # Then the panel shows five orders with their buttons for the same number of queries
+    assert queries() == one
