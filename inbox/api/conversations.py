@@ -202,7 +202,12 @@ class ConversationList(ListAPIView):
             OpenApiParameter("assignee", str, description="me | unassigned | anyone | <user id>"),
             OpenApiParameter("tag", str),
             OpenApiParameter("waiting_minutes", int),
-            OpenApiParameter("q", str, description="text, buyer name (exact) or conversation id"),
+            OpenApiParameter(
+                "q",
+                str,
+                description="words of the messages, the buyer's name as typed, phone or e-mail, "
+                "or a conversation id",
+            ),
             OpenApiParameter(
                 "sort", str, description="waiting (default) | newest | priority | due"
             ),

@@ -74,7 +74,10 @@ class QueueList(APIView):
             OpenApiParameter("tag", str, description="a case by its conversation's tags"),
             OpenApiParameter("waiting_minutes", int),
             OpenApiParameter(
-                "q", str, description="text, buyer name (exact), conversation, case or order id"
+                "q",
+                str,
+                description="words of the messages, the buyer's name as typed, phone or e-mail, "
+                "a conversation, case or order id",
             ),
             OpenApiParameter(
                 "sort", str, description="waiting (default) | newest | priority | due"
