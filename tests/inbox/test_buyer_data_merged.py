@@ -26,6 +26,12 @@ def test_a_merged_profile_is_exported_and_erased_with_its_survivor(world, admin)
     assert [p["name"] for p in doc["merged_profiles"]] == ["Ilse QXTWO"]
     texts = {m["text"] for c in doc["conversations"] for m in c["messages"]}
     assert texts == {"QXFIRST", "QXSECOND"}
+    # The merged-away profile alone cannot be erased: its data lives on the survivor now
+    with pytest.raises(Conflict) as refused:
+        customer_erase(actor=admin, customer_id=second.customer_id, reason="ticket 7")
+    assert refused.value.code == "merged_profile"
+    assert refused.value.details == {"merged_into": first.customer_id}
+    assert Customer.objects.get(pk=second.customer_id).erased_at is None
     # When they erase it: both profiles and both chats are wiped
     counts = customer_erase(actor=admin, customer_id=first.customer_id, reason="ticket 7")
     assert (counts["profiles"], counts["conversations"]) == (2, 2)

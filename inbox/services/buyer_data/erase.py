@@ -183,6 +183,25 @@ def _rows_publish(refs: BuyerRefs) -> None:
         )
 
 
+def _erasable(customer_id: int) -> Customer:
+    """The customer, locked; refused when erased already or merged into another."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if customer.erased_at is not None:
+        raise Conflict(gettext_noop("This buyer's data was erased already."), code="already_erased")
+    if customer.merged_into_id is not None:
+        # Its conversations, orders and cases now live on the survivor: erasing this row alone
+        # would leave the buyer's data there.
+        raise Conflict(
+            gettext_noop(
+                "This profile was merged into another: erase that one, which holds this "
+                "buyer's data now (the merged profile is erased with it)."
+            ),
+            code="merged_profile",
+            details={"merged_into": customer.merged_into_id},
+        )
+    return customer
+
+
 @transaction.atomic
 def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str, int]:
     """Erase one buyer's personal data everywhere it lives (docs/customer-data.md): their
@@ -192,16 +211,14 @@ def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str
     search tokens. Returns what was wiped, counted.
 
     Keeps: admins only (``access.may_erase``); a reason is required; refused (409) on an
-    erased profile; conversations, cases and orders stay as tombstones (their counts and
-    times feed the SLA figures); the profile's ``im_user_id`` becomes ``erased:<id>``, so a
+    erased profile and on one merged into another (erase the survivor); conversations, cases
+    and orders stay as tombstones (their counts and times feed the SLA figures); the profile's ``im_user_id`` becomes ``erased:<id>``, so a
     buyer who writes again starts a new profile; audited as ``customer.erased`` with ids and
     counts, never a value; one transaction, nothing to undo.
     """
     reason = _checked_reason(reason)
     may_erase(actor, customer_id)
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
-    if customer.erased_at is not None:
-        raise Conflict(gettext_noop("This buyer's data was erased already."), code="already_erased")
+    customer = _erasable(customer_id)
     profiles = profiles_of(customer)
     ids = [p.pk for p in profiles]
     refs = _refs(ids, customer_shop_ids(ids))
