@@ -212,9 +212,10 @@ def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str
 
     Keeps: admins only (``access.may_erase``); a reason is required; refused (409) on an
     erased profile and on one merged into another (erase the survivor); conversations, cases
-    and orders stay as tombstones (their counts and times feed the SLA figures); the profile's ``im_user_id`` becomes ``erased:<id>``, so a
-    buyer who writes again starts a new profile; audited as ``customer.erased`` with ids and
-    counts, never a value; one transaction, nothing to undo.
+    and orders stay as tombstones (their counts and times feed the SLA figures); the
+    profile's ``im_user_id`` becomes ``erased:<id>``, so a buyer who writes again starts a new
+    profile; audited as ``customer.erased`` with ids and counts, never a value; one
+    transaction, nothing to undo.
     """
     reason = _checked_reason(reason)
     may_erase(actor, customer_id)
