@@ -177,6 +177,7 @@ def forget_org_index(organisation_id: int | None = None) -> None:
 
 # --- tokenisers: what a token index holds ----------------------------------------------------
 
+
 def is_cjk(ch: str) -> bool:
     """A Chinese, Japanese or Korean character (indexed by pairs and singles, not words)."""
     code = ord(ch)
