@@ -34,7 +34,7 @@ def _plaintexts() -> list[object]:
     """Every encrypted value of the seeded tables, read through the models."""
     values: list[object] = []
     for table in sealed_tables():
-        for row in table.model._default_manager.all():
+        for row in table.model._default_manager.order_by("pk"):
             values += [getattr(row, f.attname) for f in table.columns]
     return values
 
