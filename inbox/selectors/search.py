@@ -8,7 +8,7 @@ organisation's index keys: the same words in another tenant give other tokens.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
@@ -24,7 +24,16 @@ from inbox.services.search_tokens import (
     message_index_terms,
     message_query_terms,
 )
-from scrm.blind import OrgIndex, is_cjk, normalise, org_index_for, phone_terms, prefix_terms
+from scrm.blind import (
+    OrgIndex,
+    fold,
+    is_cjk,
+    normalise,
+    org_index_for,
+    phone_terms,
+    text_terms,
+)
+from scrm.fields import open_sealed
 
 # A conversation search finds conversations among the newest matching messages: at most this
 # many conversations (enough for any first pages), each known from its newest match (the
@@ -65,40 +74,9 @@ def message_search(
 
     Keeps: only ``shops`` (the caller has checked them); candidates are decrypted and checked,
     so what is returned really holds the terms."""
-    found = []
-    for message in _matching(organisation_id, shops, term, page=limit, before_id=before_id):
-        found.append(message)
-        if len(found) >= limit:
-            break
-    return found
-
-
-def _matching(
-    organisation_id: int,
-    shops: list[int],
-    term: str,
-    *,
-    page: int,
-    before_id: int = 0,
-    skip: Callable[[Message], bool] | None = None,
-) -> Iterator[Message]:
-    """Messages holding every term, newest first, checked against their decrypted text; a
-    candidate ``skip`` says needs no check is passed over without decrypting it."""
-    terms = message_query_terms(term)
-    if not shops or not terms:
-        return
-    wanted = set(terms)
-    index = org_index_for(organisation_id)
-    # The longest term drives the ordered scan: longer terms are rarer, and a rare driver
-    # reads few index entries whatever the other terms are.
-    per_term = [
-        index.token_all(t, purpose=MESSAGE_PURPOSE) for t in sorted(terms, key=len, reverse=True)
-    ]
-    cursor = before_id
-    for _ in range(ROUNDS):
-        ids = _candidate_ids(shops, per_term, limit=page, before_id=cursor)
-        if not ids:
-            return
+    wanted = set(message_query_terms(term))
+    found: list[Message] = []
+    for ids in _rounds(organisation_id, shops, term, page=limit, before_id=before_id):
         rows = (
             Message.objects.filter(id__in=ids, is_visible=True)
             .select_related("shop_account")
@@ -114,13 +92,46 @@ def _matching(
             )
         )
         for message in sorted(rows, key=lambda m: -m.pk):
-            if skip is not None and skip(message):
-                continue
-            if wanted <= set(message_index_terms(message.text or "")):
-                yield message
+            if _holds(wanted, message.text or ""):
+                found.append(message)
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def _rounds(
+    organisation_id: int, shops: list[int], term: str, *, page: int, before_id: int = 0
+) -> Iterator[list[int]]:
+    """Ids of candidate messages (every term's token present), newest first, a page a round,
+    ``ROUNDS`` at most."""
+    terms = message_query_terms(term)
+    if not shops or not terms:
+        return
+    index = org_index_for(organisation_id)
+    # The longest term drives the ordered scan: longer terms are rarer, and a rare driver
+    # reads few index entries whatever the other terms are.
+    per_term = [
+        index.token_all(t, purpose=MESSAGE_PURPOSE) for t in sorted(terms, key=len, reverse=True)
+    ]
+    cursor = before_id
+    for _ in range(ROUNDS):
+        ids = _candidate_ids(shops, per_term, limit=page, before_id=cursor)
+        if not ids:
+            return
+        yield ids
         if len(ids) < page:
             return
         cursor = min(ids)
+
+
+def _holds(wanted: set[str], text: str) -> bool:
+    """``text`` holds every query term (the check after the tokens: a collision fails it)."""
+    if all(is_cjk(t[0]) for t in wanted):
+        # Chinese (Japanese, Korean) terms are characters and pairs of adjacent characters: in
+        # the folded text as substrings exactly when they are among its terms.
+        folded = fold(text)
+        return all(t in folded for t in wanted)
+    return wanted <= set(message_index_terms(text))
 
 
 def _candidate_ids(
@@ -143,22 +154,31 @@ def conversation_search_q(*, organisation_id: int, shops: list[int], term: str) 
     ``CONVERSATION_SEARCH_CONVERSATIONS`` conversations of the newest matches), the buyer by name
     (whole or the start of a word, as typed), phone or e-mail, or the conversation's ids."""
     index = org_index_for(organisation_id)
-    conversations: set[int] = set()
-    for message in _matching(
-        organisation_id,
-        shops,
-        term,
-        page=CONVERSATION_SEARCH_CONVERSATIONS // 2,
-        skip=lambda m: m.conversation_id in conversations,
-    ):
-        conversations.add(message.conversation_id)
-        if len(conversations) >= CONVERSATION_SEARCH_CONVERSATIONS:
-            break
-    q = Q(id__in=conversations)
+    q = Q(id__in=_conversation_ids_matching(organisation_id, shops, term))
     q |= Q(customer_id__in=customer_ids_matching(index, term))
     if term.isascii() and term.isdigit() and len(term) <= 18:  # "²".isdigit(); int("²") fails
         q |= Q(platform_conversation_id=term) | Q(id=int(term))
     return q
+
+
+def _conversation_ids_matching(organisation_id: int, shops: list[int], term: str) -> set[int]:
+    """Conversations of the newest messages holding every term: each known from its newest
+    match, checked; its other candidates are not decrypted. Rows read as values (no models)."""
+    wanted = set(message_query_terms(term))
+    conversations: set[int] = set()
+    page = CONVERSATION_SEARCH_CONVERSATIONS // 2
+    for ids in _rounds(organisation_id, shops, term, page=page):
+        rows = Message.objects.filter(id__in=ids, is_visible=True).values_list(
+            "id", "conversation_id", "row_uid", "text"
+        )
+        for _id, conversation_id, row_uid, sealed in sorted(rows, reverse=True):
+            if conversation_id in conversations:
+                continue
+            if _holds(wanted, open_sealed(Message, "text", sealed, row_uid) or ""):
+                conversations.add(conversation_id)
+                if len(conversations) >= CONVERSATION_SEARCH_CONVERSATIONS:
+                    return conversations
+    return conversations
 
 
 def customer_ids_matching(index: OrgIndex, term: str, *, limit: int = 1000) -> list[int]:
@@ -228,10 +248,11 @@ def _customer_matches(
     if exact and normalise(customer.display_name or "") == normalise(term):
         return True
     if names:
-        have = {f"n:{t}" for t in prefix_terms(customer.display_name or "", shortest=1)}
-        if not all(n in have for n in names):
-            have |= {f"n:{t}" for t in prefix_terms(customer.real_name or "", shortest=1)}
-        if all(n in have for n in names):
+        asked = [n[2:] for n in names]
+        words = text_terms(customer.display_name or "")
+        if not all(_name_has(words, t) for t in asked):
+            words += text_terms(customer.real_name or "")
+        if all(_name_has(words, t) for t in asked):
             return True
     phones = [a for a in alternatives if a.startswith("p:")]
     if phones and {f"p:{t}" for t in phone_terms(customer.phone or "")} & set(phones):
@@ -240,3 +261,11 @@ def _customer_matches(
     return bool(emails) and bool(
         {f"e:{t}" for t in email_terms(customer.email or "")} & set(emails)
     )
+
+
+def _name_has(words: list[str], term: str) -> bool:
+    """A name's terms (``text_terms``) hold ``term`` as its index would: the start of a word
+    (compared on 12 characters at most), a Chinese pair, or one character of one."""
+    if is_cjk(term[0]):
+        return any(term == w or (len(term) == 1 and term in w) for w in words if is_cjk(w[0]))
+    return any(w.startswith(term) for w in words if not is_cjk(w[0]))
