@@ -135,7 +135,13 @@ class Command(BaseCommand):
         target = current_kid()
         self.stdout.write(f"moving blind indexes to index key {target!r}")
 
+        last: dict[str, float] = {}
+
         def report(p: IndexProgress) -> None:
+            # At most every few seconds per step, and at a step's end.
+            if not p.finished and p.seconds - last.get(p.step, -99.0) < 5:
+                return
+            last[p.step] = p.seconds
             self.stdout.write(
                 f"{p.step}: {p.rows} rows re-indexed in {p.seconds:.1f}s"
                 + (" (finished)" if p.finished else "")
