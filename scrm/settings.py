@@ -502,6 +502,8 @@ SPECTACULAR_SETTINGS = {
         "SubjectTypeEnum": ["conversation", "case"],
         # what the sensitive-word monitor does to a send (a match's, a screening's, a violation's)
         "SendActionEnum": ["block", "mask", "flag"],
+        # a customer field's kind (the organisation's own profile fields)
+        "CustomerFieldKindEnum": ["text", "number", "date", "choice", "yes_no"],
     },
 }
 
