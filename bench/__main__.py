@@ -2,7 +2,8 @@
 
 Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
 ``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``, ``bench.queue_due``,
-``bench.sla_alert_latency``, ``bench.words_match``)
+``bench.sla_alert_latency``, ``bench.words_match``, ``bench.crypto_fields``, ``bench.rotation``,
+``bench.customer_search``, ``bench.message_search``)
 with its own options; here they run with their defaults.
 """
 
@@ -23,6 +24,10 @@ BENCHES = (
     "bench.sla_alert_latency",
     "bench.sla_sweep",
     "bench.words_match",
+    "bench.crypto_fields",
+    "bench.rotation",
+    "bench.customer_search",
+    "bench.message_search",
 )
 
 
