@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,13 +37,13 @@ class SealedTable:
     table: str
     columns: tuple[EncryptedTextField, ...]
 
+    # The field's own bindings: a rotated value must be bound exactly as the field reads it.
     def aad(self, column: EncryptedTextField, row_uid: Any) -> bytes:
-        uid = row_uid if isinstance(row_uid, uuid.UUID) else uuid.UUID(str(row_uid))
-        return f"{column.label}.{column.name}\x00{uid.hex}".encode()
+        return column._aad(row_uid)
 
     @staticmethod
     def aad_v1(column: EncryptedTextField) -> bytes:
-        return f"{column.label}.{column.name}".encode()
+        return column._binding()[1]
 
 
 def sealed_tables(only: str | None = None) -> list[SealedTable]:
