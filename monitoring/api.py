@@ -27,10 +27,17 @@ class AlertOut(serializers.Serializer):
     """One alert in your bell: the ``sla.alert`` event's fields, and when you read it."""
 
     id = serializers.IntegerField(help_text="the alert's id (the one to mark read)")
-    kind = serializers.ChoiceField(choices=["warning", "breach", "digest"])
-    shop_account_id = serializers.IntegerField()
-    subject = serializers.ChoiceField(choices=["conversation", "case"], allow_null=True)
+    kind = serializers.ChoiceField(choices=["warning", "breach", "digest", "followup"])
+    shop_account_id = serializers.IntegerField(
+        allow_null=True, help_text="null: a follow-up made outside any shop"
+    )
+    subject = serializers.ChoiceField(
+        choices=["conversation", "case", "customer"],
+        allow_null=True,
+        help_text="customer: a follow-up reminder (subject_id is the customer's id)",
+    )
     subject_id = serializers.IntegerField(allow_null=True)
+    follow_up_id = serializers.IntegerField(allow_null=True)
     deadline_kind = serializers.CharField(allow_null=True)
     due_at = serializers.DateTimeField(allow_null=True)
     threshold_minutes = serializers.IntegerField(help_text="minutes before due; 0: the breach")

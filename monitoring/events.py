@@ -14,10 +14,11 @@ class SlaAlertPayload(TypedDict):
     """One SLA alert in one person's bell: ids, kinds and times only (no buyer data)."""
 
     id: int  # the alert's
-    kind: str  # "warning" | "breach" | "digest"
-    shop_account_id: int
-    subject: str | None  # "conversation" | "case"; null for a digest
+    kind: str  # "warning" | "breach" | "digest" | "followup"
+    shop_account_id: int | None  # null: a follow-up made outside any shop
+    subject: str | None  # "conversation" | "case" | "customer" (a follow-up); null: a digest
     subject_id: int | None
+    follow_up_id: int | None  # a follow-up reminder's follow-up
     deadline_kind: str | None  # first_reply, next_reply, after_sales, same_day
     due_at: str | None
     threshold_minutes: int  # minutes before due_at (0: the breach)
@@ -34,6 +35,7 @@ SLA_ALERT_EXAMPLE: SlaAlertPayload = {
     "shop_account_id": 2,
     "subject": "conversation",
     "subject_id": 42,
+    "follow_up_id": None,
     "deadline_kind": "first_reply",
     "due_at": "2026-11-27T23:53:48+00:00",
     "threshold_minutes": 60,
@@ -46,7 +48,9 @@ SLA_ALERT_EXAMPLE: SlaAlertPayload = {
 
 SLA_ALERT = event_kind_register(
     name="sla.alert",
-    description="an SLA alert for you (a warning, a breach or the same-day digest)",
+    description=(
+        "an SLA alert for you (a warning, a breach, the same-day digest or a follow-up due)"
+    ),
     schema=SlaAlertPayload,
     example=SLA_ALERT_EXAMPLE,
     audience=Audience.USER,

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from inbox.models import Conversation, Customer, Member, Message, ShopAccount
+from inbox.models import Conversation, Customer, Member, Message, Organisation, ShopAccount
 from inbox.payloads import person_name
 from inbox.selectors.accounts import (
     AnyUser,
@@ -151,6 +151,14 @@ def shop_facts(shop_account_id: int) -> ShopFacts:
         "id", "organisation_id", "name", "time_zone", "organisation__language"
     ).get(id=shop_account_id)
     return ShopFacts(*row)
+
+
+def organisation_language(organisation_id: int) -> str:
+    """The organisation's language (its channels' alerts are written in it)."""
+    found = (
+        Organisation.objects.filter(id=organisation_id).values_list("language", flat=True).first()
+    )
+    return found or "en"
 
 
 def organisation_member_names(

@@ -38,7 +38,9 @@ def default_working_hours() -> dict[str, list[list[str]]]:
 
 
 def default_alert_kinds() -> list[str]:
-    return [AlertKind.WARNING.value, AlertKind.BREACH.value, AlertKind.DIGEST.value]
+    """A new channel takes every kind (a channel made before follow-up reminders keeps the
+    kinds it had: adding one is a supervisor's choice)."""
+    return list(AlertKind.values)
 
 
 class DeadlineKind(models.TextChoices):
@@ -275,11 +277,14 @@ class AlertKind(models.TextChoices):
     WARNING = "warning", _("Warning")
     BREACH = "breach", _("Breach")
     DIGEST = "digest", _("Same-day digest")
+    FOLLOW_UP = "followup", _("Follow-up due")
 
 
 class SlaAlert(models.Model):
     """One alert, recorded exactly once: per deadline, kind and threshold (``threshold_minutes``
-    before the due time; 0 for the breach), or per shop and local day for the same-day digest.
+    before the due time; 0 for the breach), or per shop and local day for the same-day digest;
+    a follow-up reminder (``follow_up``; its shop, or none when the promise was made outside
+    any shop) once per time it comes due (``inbox.services.profiles.reminders``).
     ``assignee``: whom the deadline's subject was assigned to when the alert was made (null:
     the shop's agents were told). ``escalated``: the shop's supervisors were told too (a breach;
     or a warning nobody could be auto-assigned to)."""
@@ -288,10 +293,13 @@ class SlaAlert(models.Model):
         "inbox.Organisation", on_delete=models.CASCADE, related_name="+"
     )
     shop_account = models.ForeignKey(
-        "inbox.ShopAccount", on_delete=models.CASCADE, related_name="+"
+        "inbox.ShopAccount", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     deadline = models.ForeignKey(
         Deadline, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    follow_up = models.ForeignKey(
+        "inbox.FollowUp", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=8, choices=AlertKind.choices)
     threshold_minutes = models.PositiveIntegerField(default=0)
@@ -316,6 +324,12 @@ class SlaAlert(models.Model):
                 fields=["shop_account", "digest_date"],
                 condition=Q(kind="digest"),
                 name="uniq_digest_per_shop_day",
+            ),
+            # Only a follow-up reminder may be of no shop; only it names a follow-up.
+            models.CheckConstraint(
+                condition=Q(kind="followup", follow_up__isnull=False)
+                | Q(shop_account__isnull=False, follow_up__isnull=True),
+                name="alert_shop_unless_follow_up",
             ),
         ]
         indexes = [

@@ -194,7 +194,7 @@ def warning_escalate(
     """
     if alert.kind != AlertKind.WARNING or subject.assignee_id or not subject.conversation_id:
         return fallback
-    if not people.auto_assigns(alert.shop_account_id):
+    if alert.shop_account_id is None or not people.auto_assigns(alert.shop_account_id):
         return fallback  # manual: nothing to try (the assignment would say the same)
     chosen = _auto_assign(subject.conversation_id)
     if chosen is None:
@@ -234,17 +234,22 @@ def alert_payload(alert: SlaAlert, deadline: Deadline | None) -> dict[str, Any]:
     """The ``sla.alert`` event's payload and the bell API's item: ids, kinds and times only."""
     subject = None
     subject_id = None
+    due_at = _iso(deadline.due_at) if deadline is not None else None
     if deadline is not None:
         subject = "conversation" if deadline.conversation_id else "case"
         subject_id = deadline.conversation_id or deadline.case_id
+    elif alert.kind == AlertKind.FOLLOW_UP:
+        subject, subject_id = "customer", alert.data.get("customer_id")
+        due_at = alert.data.get("due_at")
     return {
         "id": alert.id,
         "kind": alert.kind,
         "shop_account_id": alert.shop_account_id,
         "subject": subject,
         "subject_id": subject_id,
+        "follow_up_id": alert.follow_up_id,
         "deadline_kind": deadline.kind if deadline is not None else None,
-        "due_at": _iso(deadline.due_at) if deadline is not None else None,
+        "due_at": due_at,
         "threshold_minutes": alert.threshold_minutes,
         "escalated": alert.escalated,
         "assignee_id": alert.assignee_id,

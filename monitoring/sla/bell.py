@@ -1,13 +1,13 @@
-"""The bell: one person's SLA alerts (their receipts), newest first, the unread count, and
-marking them read. Everything is the acting user's own: a receipt of someone else, or of a
-shop the person no longer works on, is not found (404), never a 403."""
+"""The bell: one person's SLA alerts and follow-up reminders (their receipts), newest first,
+the unread count, and marking them read. Everything is the acting user's own: a receipt of
+someone else, or of a shop the person no longer works on, is not found (404), never a 403."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
@@ -22,10 +22,14 @@ def bell_receipts(user: AnyUser, *, unread: bool = False) -> QuerySet[AlertRecei
     Keeps: only the user's own receipts, of shops they still work on (a person moved off a
     shop no longer sees its alerts); a fixed number of queries per page.
     """
-    qs = AlertReceipt.objects.filter(
-        user_id=member_for(user).user_id,
-        alert__shop_account_id__in=shop_account_list(user).order_by().values("id"),
-    ).select_related("alert", "alert__deadline")
+    member = member_for(user)
+    shops = Q(alert__shop_account_id__in=shop_account_list(user).order_by().values("id"))
+    # A follow-up made outside any shop: the organisation's (its receipts are its owner's or
+    # its supervisors').
+    no_shop = Q(alert__shop_account__isnull=True, alert__organisation_id=member.organisation_id)
+    qs = AlertReceipt.objects.filter(shops | no_shop, user_id=member.user_id).select_related(
+        "alert", "alert__deadline"
+    )
     if unread:
         qs = qs.filter(read_at__isnull=True)
     return qs.order_by("-id")

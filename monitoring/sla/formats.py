@@ -4,7 +4,8 @@ their signing), a Slack incoming webhook, a plain JSON webhook (HMAC-signed) and
 What an alert says, in the organisation's language: the shop, what happened (a warning N hours
 before the due time, a breach, the same-day digest's counts), the due time in the shop's local
 time with its zone, whom it is assigned to (or "unassigned") and a link to the conversation or
-case. Never the buyer's name, a message's text or any other personal data: the alert's row
+case; a follow-up reminder names the customer by number and links the profile. Never the
+buyer's name, a message's text, what was promised or any other personal data: the alert's row
 holds ids, kinds, times and counts only, and only those are read here.
 """
 
@@ -29,7 +30,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from inbox.selectors.for_apps import ShopFacts, organisation_member_names, shop_facts
+from inbox.selectors.for_apps import (
+    ShopFacts,
+    organisation_language,
+    organisation_member_names,
+    shop_facts,
+)
 from monitoring.models import AlertChannel, AlertChannelKind, AlertKind, DeadlineKind, SlaAlert
 from monitoring.sla.calendar import time_zone_or_utc
 
@@ -109,7 +115,9 @@ def _subject_link(alert: SlaAlert) -> tuple[str, str, dict[str, Any]]:
 
 def alert_text(alert: SlaAlert) -> AlertText:
     """The alert in its organisation's language (no personal data: see the module's doc)."""
-    shop = shop_facts(alert.shop_account_id)
+    if alert.kind == AlertKind.FOLLOW_UP:
+        return follow_up_text(alert)
+    shop = shop_facts(int(alert.shop_account_id or 0))  # only a follow-up may be of no shop
     names = (
         organisation_member_names(shop.organisation_id, {alert.assignee_id})
         if alert.assignee_id
@@ -145,6 +153,51 @@ def alert_text(alert: SlaAlert) -> AlertText:
         "url": link,
     }
     return AlertText(title, tuple(lines), link, label, shop.organisation_language, data)
+
+
+def follow_up_text(alert: SlaAlert) -> AlertText:
+    """A follow-up reminder: the shop (if any), the customer's number (never a name or what
+    was promised), when it was due in the shop's time, its owner, and the profile's link."""
+    customer_id = int(alert.data.get("customer_id") or 0)
+    due_at = datetime.fromisoformat(str(alert.data["due_at"])) if alert.data.get("due_at") else None
+    shop = shop_facts(alert.shop_account_id) if alert.shop_account_id is not None else None
+    organisation_id = alert.organisation_id
+    if shop is not None:
+        language, time_zone = shop.organisation_language, shop.time_zone
+    else:
+        language, time_zone = organisation_language(organisation_id), "UTC"
+    names = (
+        organisation_member_names(organisation_id, {alert.assignee_id}) if alert.assignee_id else {}
+    )
+    owner = names.get(alert.assignee_id or 0)
+    with translation.override(language):
+        lines = [_("Shop: %(shop)s") % {"shop": shop.name}] if shop is not None else []
+        lines.append(_("Follow-up due: customer #%(customer)s") % {"customer": customer_id})
+        if due_at is not None:
+            lines.append(_("Due: %(due)s") % {"due": local_time_text(due_at, time_zone)})
+        if owner:
+            lines.append(_("Owner: %(name)s") % {"name": owner})
+        if alert.escalated:
+            lines.append(_("Its owner can no longer be told: the supervisors were."))
+        link = public_url(reverse("customers:profile", args=[customer_id]))
+        label = _("Open the customer")
+        where = shop.name if shop is not None else _("all shops")
+        title = _("Follow-up due (%(shop)s)") % {"shop": where}
+    data = {
+        "alert_id": alert.id,
+        "kind": alert.kind,
+        "shop_account_id": alert.shop_account_id,
+        "shop_name": shop.name if shop is not None else None,
+        "subject": "customer",
+        "subject_id": customer_id,
+        "follow_up_id": alert.follow_up_id,
+        "due_at": due_at.isoformat() if due_at is not None else None,
+        "time_zone": time_zone,
+        "escalated": alert.escalated,
+        "assignee": owner,
+        "url": link,
+    }
+    return AlertText(title, tuple(lines), link, label, language, data)
 
 
 def _facts(alert: SlaAlert, shop: ShopFacts, assignee: str | None) -> dict[str, Any]:
@@ -185,6 +238,7 @@ def _kind_label(kind: str) -> str:
         AlertKind.WARNING: _("Warning"),
         AlertKind.BREACH: _("Breached"),
         AlertKind.DIGEST: _("Same-day digest"),
+        AlertKind.FOLLOW_UP: _("Follow-up due"),
     }.get(AlertKind(kind), kind)
 
 

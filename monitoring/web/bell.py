@@ -38,23 +38,26 @@ class BellItem:
     """One alert in one person's bell: ids, kinds, times and the shop (no buyer data)."""
 
     alert_id: int
-    kind: str  # warning | breach | digest
+    kind: str  # warning | breach | digest | followup
     deadline_kind: str
     deadline_label: str
     threshold_minutes: int
     escalated: bool
-    shop_name: str
-    shop_time_zone: str
+    shop_name: str  # "" for a follow-up made outside any shop
+    shop_time_zone: str  # the shop's, else the viewer's
     due_at: datetime | None
     open_count: int | None
     digest_date: object
     url: str
     created_at: datetime
     unread: bool
+    customer_id: int | None = None  # a follow-up reminder's customer (an id, never a name)
 
 
 def _url(receipt: AlertReceipt, sees_all_shops: bool) -> str:
     deadline = receipt.alert.deadline
+    if receipt.alert.kind == AlertKind.FOLLOW_UP and receipt.alert.data.get("customer_id"):
+        return reverse("customers:profile", args=[int(receipt.alert.data["customer_id"])])
     if deadline is not None and deadline.conversation_id:
         return reverse("inbox:conversation", args=[deadline.conversation_id])
     if deadline is not None and deadline.case_id:
@@ -65,13 +68,18 @@ def _url(receipt: AlertReceipt, sees_all_shops: bool) -> str:
 def bell_items(user: AnyUser, *, limit: int = BELL_SIZE) -> tuple[list[BellItem], int]:
     """One's latest alerts, newest first, and how many are unread (a fixed number of
     queries)."""
-    sees_all = member_for(user).sees_all_shops
+    member = member_for(user)
+    sees_all = member.sees_all_shops
     receipts = list(bell_receipts(user).select_related("alert__shop_account")[:limit])
     unread = bell_unread_count(user)
     items = []
     for r in receipts:
         alert, deadline = r.alert, r.alert.deadline
         kind = deadline.kind if deadline is not None else ""
+        shop = alert.shop_account
+        due_at = deadline.due_at if deadline is not None else None
+        if alert.kind == AlertKind.FOLLOW_UP and alert.data.get("due_at"):
+            due_at = datetime.fromisoformat(str(alert.data["due_at"]))
         items.append(
             BellItem(
                 alert_id=alert.id,
@@ -80,14 +88,17 @@ def bell_items(user: AnyUser, *, limit: int = BELL_SIZE) -> tuple[list[BellItem]
                 deadline_label=str(DeadlineKind(kind).label) if kind in DeadlineKind.values else "",
                 threshold_minutes=alert.threshold_minutes,
                 escalated=alert.escalated,
-                shop_name=alert.shop_account.name,
-                shop_time_zone=alert.shop_account.time_zone,
-                due_at=deadline.due_at if deadline is not None else None,
+                shop_name=shop.name if shop is not None else "",
+                shop_time_zone=shop.time_zone if shop is not None else member.time_zone,
+                due_at=due_at,
                 open_count=alert.data.get("open_count") if alert.kind == AlertKind.DIGEST else None,
                 digest_date=alert.digest_date,
                 url=_url(r, sees_all),
                 created_at=r.created_at,
                 unread=r.read_at is None,
+                customer_id=alert.data.get("customer_id")
+                if alert.kind == AlertKind.FOLLOW_UP
+                else None,
             )
         )
     return items, unread

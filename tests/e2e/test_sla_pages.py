@@ -165,3 +165,36 @@ def test_the_risk_view_lists_an_at_risk_conversation_in_chinese(session, world):
     agent_row = page.locator(f'#risk-agents [data-agent="{world.agent_a2.id}"]')
     expect(agent_row).to_contain_text("A2 UK")
     watch.assert_clean("at risk")
+
+
+def test_a_follow_up_reminder_arrives_in_the_bell_live_in_chinese(session, world):
+    from inbox.models import FollowUp
+    from inbox.services import profiles
+    from inbox.services.profiles.reminders import follow_ups_remind
+
+    conversation = conversation_with_messages(world.shop_a1, buyer="Emily R.")
+    follow_up = profiles.follow_up_create(
+        actor=world.agent_a1,
+        customer_id=conversation.customer_id,
+        promise="Call back about the refund",
+        due_at=timezone.now() + timedelta(minutes=1),
+    )
+    FollowUp.objects.filter(id=follow_up.id).update(due_at=timezone.now() - timedelta(minutes=1))
+    page = session.page_for(world.agent_a1, lang="zh-hans")
+    watch = Watch(page, session.base)
+    page.goto(f"{session.base}/inbox/")
+    expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
+    expect(page.locator("#sla-bell-count")).to_be_hidden()
+    # When the reminder sweep runs (a worker's thread)
+    in_a_worker_thread(follow_ups_remind)
+    # Then the bell counts it live and lists it in Chinese, linking the buyer's profile,
+    # without what was promised
+    expect(page.locator("#sla-bell-count")).to_have_text("1")
+    page.locator("#sla-bell-button").click()
+    item = page.locator("#sla-bell-panel .bell-item.kind-followup")
+    expect(item).to_contain_text(f"跟进到期：客户 #{conversation.customer_id}")
+    expect(item.locator("a.bell-open")).to_have_attribute(
+        "href", f"/customers/{conversation.customer_id}/"
+    )
+    expect(item).not_to_contain_text("refund")
+    watch.assert_clean("a follow-up in the bell")

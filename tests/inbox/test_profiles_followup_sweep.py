@@ -1,5 +1,6 @@
 """Follow-up reminders: the periodic sweep reminds a due follow-up's owner once (a
-``follow_up.due`` event to them, no buyer data), through the scheduler as it runs in
+``follow_up.due`` event to them, no buyer data; the bell and channels:
+test_profiles_followup_alerts.py), through the scheduler as it runs in
 production, after an idle period longer than the sweep's interval."""
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def test_a_due_follow_up_reminds_its_owner_once(world):
 
 
 @pytest.mark.django_db
-def test_a_deactivated_owner_is_not_told_and_it_is_not_retried(world):
+def test_a_deactivated_owner_gets_no_event_and_it_is_not_retried(world):
     follow_up = _follow_up(world, due_in=-timedelta(minutes=1))
     world.agent_a1.is_active = False
     world.agent_a1.save(update_fields=["is_active"])
@@ -86,6 +87,11 @@ def test_the_reminder_is_in_the_owners_language(world):
     assert "Follow-up due" not in event["text"]
 
 
+async def _receive(layer, channel: str, n: int) -> list[dict]:
+    # On one event loop: channels_redis buffers a specific channel's messages per loop.
+    return [await layer.receive(channel) for _ in range(n)]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_periodic_sweep_reminds_after_an_idle_period(world, settings):
     # Given the owner's live group on the channel layer (Redis in services mode), and the
@@ -101,9 +107,11 @@ def test_the_periodic_sweep_reminds_after_an_idle_period(world, settings):
         time.sleep(2.5)
     finally:
         scheduler.stop()
-    # Then the owner was reminded exactly once, live and in the change feed
+    # Then the owner was reminded exactly once, live (the bell's sla.alert and the
+    # follow_up.due) and in the change feed
     assert [e["id"] for e in _reminders(world.agent_a1.id)] == [follow_up.id]
-    received = async_to_sync(layer.receive)(channel)
-    assert "follow_up.due" in str(received)
+    received = async_to_sync(_receive)(layer, channel, 2)
+    assert sorted(r["event"]["type"] for r in received) == ["follow_up.due", "sla.alert"]
     assert f"/customers/{follow_up.customer_id}/" in str(received)
+    assert f"'follow_up_id': {follow_up.id}" in str(received)
     assert FollowUp.objects.get(id=follow_up.id).reminded_at is not None

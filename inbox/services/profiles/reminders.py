@@ -1,10 +1,12 @@
 """Follow-up reminders: a periodic sweep (``inbox.tasks.follow_ups_remind``, every minute)
 finds open follow-ups past their time and not yet reminded (the ``followup_due`` index), marks
-each reminded by a conditional UPDATE (so two sweeps, or a re-run, remind once), and tells its
-owner in the inbox: a ``follow_up.due`` event to them, in their language, carrying ids and a
-line without buyer data ("Follow-up due: customer #17, shop Sunny Home UK") and the profile's
-link. An owner deactivated since, or no longer working on the shop, is not told (the
-follow-up still shows as due on the profile).
+each reminded by a conditional UPDATE (so two sweeps, or a re-run, remind once), and sends the
+reminder through the SLA alert channels (``monitoring.sla.follow_ups``): an alert of kind
+``followup`` in its owner's bell with a live ``sla.alert``, and the organisation's e-mail and
+chat channels that take follow-ups. The owner also gets a ``follow_up.due`` event in their
+language, carrying ids and a line without buyer data ("Follow-up due: customer #17, shop Sunny
+Home UK") and the profile's link. An owner deactivated since, or no longer working on the shop,
+is not told: the organisation's supervisors are, in the bell (escalated) and the channels.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from inbox.events import FOLLOW_UP_DUE
 from inbox.models import FollowUp, Member, Role
+from monitoring.sla.follow_ups import FollowUpDue, follow_up_alerts_record
 from scrm.events import EventSpec, events_publish
 
 BATCH = 200
@@ -66,13 +69,26 @@ def _remind(ids: list[int], now: datetime) -> tuple[int, int]:
     )
     owners = _owners({(f.owner_id, f.organisation_id, f.shop_account_id) for f in rows})
     specs = []
+    dues = []
     for f in rows:
         language = owners.get((f.owner_id, f.organisation_id, f.shop_account_id))
+        dues.append(
+            FollowUpDue(
+                follow_up_id=f.id,
+                organisation_id=f.organisation_id,
+                shop_account_id=f.shop_account_id,
+                customer_id=f.customer_id,
+                owner_id=f.owner_id,
+                owner_may_be_told=language is not None,
+                due_at=f.due_at,
+            )
+        )
         if language is None:
             continue
         specs.append(
             EventSpec(f.organisation_id, FOLLOW_UP_DUE, _payload(f, language), user_id=f.owner_id)
         )
+    follow_up_alerts_record(dues, now=now)
     events_publish(specs)
     return len(won), len(specs)
 
