@@ -43,7 +43,7 @@ INSERT INTO inbox_aftersalescase (
     platform_status, stage, requested_by, reason_code, buyer_reason, lines, amounts,
     seller_action, seller_deadline, arbitration_status, order_platform_id, customer_id,
     conversation_id, evidence, history, platform_created_at, platform_updated_at, created_at,
-    updated_at, sla_due_at)
+    updated_at, sla_due_at, row_uid)
 SELECT %(org)s, shops[1 + (g %% %(n_shops)s)], 'return', 'r' || g,
        (ARRAY['refund', 'return_and_refund', 'replacement'])[1 + g %% 3], 'REFUND',
        CASE st WHEN 'needs_decision' THEN 'RETURN_OR_REFUND_REQUEST_PENDING'
@@ -55,7 +55,7 @@ SELECT %(org)s, shops[1 + (g %% %(n_shops)s)], 'return', 'r' || g,
                 ELSE created + interval '36 hours'
                      + ((hashint4(g * 17) & 2147483647) %% 172800) * interval '1 second' END,
        '', 'o' || g, customers[1 + (g * 7919) %% %(n_customers)s], NULL, '[]'::jsonb, '[]'::jsonb,
-       created, created, created, created, '9999-01-01'::timestamptz
+       created, created, created, created, '9999-01-01'::timestamptz, %(uid)s::uuid
 FROM (
   SELECT g,
          CASE WHEN r < 20 THEN 'needs_decision' WHEN r < 50 THEN 'waiting'
@@ -75,7 +75,16 @@ def _generate_cases(org_id: int, n: int) -> float:
     t0 = time.perf_counter()
     with connection.cursor() as cur:
         cur.execute("TRUNCATE inbox_aftersalescase CASCADE")
-        cur.execute(GENERATE_CASES, {"org": org_id, "n": n, "n_shops": SHOPS, "n_customers": 2000})
+        cur.execute(
+            GENERATE_CASES,
+            {
+                "org": org_id,
+                "n": n,
+                "n_shops": SHOPS,
+                "n_customers": 2000,
+                "uid": c.BENCH_ROW_UID,
+            },
+        )
         # As autovacuum leaves a table after inserts (the visibility map set: index-only scans).
         cur.execute("VACUUM ANALYZE inbox_aftersalescase")
     return time.perf_counter() - t0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from bench import _common as c
+from bench.queue_page import message_texts, previews
 
 SHOPS, CUSTOMERS, MESSAGES_PER_CONVERSATION = 200, 2000, 10
 # Shop ranks (1 = the largest) of the agents' shops: one agent with a large, a middling and two
@@ -37,13 +38,14 @@ INSERT INTO inbox_conversation (
     organisation_id, shop_account_id, customer_id, platform_conversation_id, status, priority,
     assignee_id, unread_count, last_message_at, last_message_preview, last_buyer_message_at,
     waiting_since, queue_key, sla_due_at, snoozed_until, can_send_message, created_at,
-    updated_at)
+    updated_at, row_uid)
 SELECT %(org)s, shops[rank], customers[1 + (g::bigint * 7919) %% %(n_customers)s],
        'c' || g, st, 1 + (g %% 3 = 0)::int, NULL, (st IN ('open', 'pending'))::int * (g %% 4),
-       w, 'Where is my order? #' || g, w, ws, coalesce(ws, '9999-01-01'::timestamptz),
+       w, (%(previews)s::text[])[1 + g %% cardinality(%(previews)s::text[])], w, ws,
+       coalesce(ws, '9999-01-01'::timestamptz),
        coalesce(least(ws + interval '24 hours', {SAME_DAY.format(ws="ws")}),
                 '9999-01-01'::timestamptz),
-       NULL, true, w, w
+       NULL, true, w, w, %(uid)s::uuid
 FROM (
   SELECT g, w, least(%(n_shops)s, floor(power(%(n_shops)s + 1, u))::int) AS rank,
          CASE WHEN r < 30 THEN 'open' WHEN r < 40 THEN 'pending'
@@ -64,14 +66,14 @@ GENERATE_MESSAGES = """
 INSERT INTO inbox_message (
     conversation_id, shop_account_id, platform_message_id, direction, sender_role, type, text,
     content, is_visible, sent_at, platform_index, delivery_state, failure_reason, author_id,
-    idempotency_key, synced, created_at, updated_at)
+    idempotency_key, synced, created_at, updated_at, row_uid)
 SELECT cv.id, cv.shop_account_id, cv.platform_conversation_id || '-' || k,
        CASE WHEN k %% 2 = 1 THEN 'in' ELSE 'out' END,
        CASE WHEN k %% 2 = 1 THEN 'BUYER' ELSE 'SHOP' END, 'TEXT',
-       'message ' || k || ' of ' || cv.platform_conversation_id,
-       jsonb_build_object('content', 'message ' || k), true,
+       (%(texts)s::text[])[1 + (cv.id + k) %% cardinality(%(texts)s::text[])],
+       (%(contents)s::text[])[1 + (cv.id + k) %% cardinality(%(contents)s::text[])], true,
        cv.last_message_at - (%(per)s - k) * interval '5 minutes', k::text, 'received', '', NULL,
-       '', true, cv.created_at, cv.created_at
+       '', true, cv.created_at, cv.created_at, %(uid)s::uuid
 FROM inbox_conversation cv, generate_series(1, %(per)s) AS k
 """
 
@@ -177,12 +179,18 @@ def generate(db_name: str, org_id: int, n: int) -> dict[str, float]:
         for table in TABLES:
             for name, _sql in indexes[table]:
                 cur.execute(f'DROP INDEX "{name}"')
-        params = {"org": org_id, "n": n, "n_shops": SHOPS, "n_customers": CUSTOMERS}
+        params = {
+            "org": org_id,
+            "n": n,
+            "n_shops": SHOPS,
+            "n_customers": CUSTOMERS,
+            **previews(),
+        }
         cur.execute(GENERATE_CONVERSATIONS, params)
         cur.execute(GENERATE_DEADLINES)
         steps["conversations + deadlines"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        cur.execute(GENERATE_MESSAGES, {"per": MESSAGES_PER_CONVERSATION})
+        cur.execute(GENERATE_MESSAGES, {"per": MESSAGES_PER_CONVERSATION, **message_texts()})
         steps["messages"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         for table in TABLES:

@@ -69,11 +69,12 @@ INSERT INTO inbox_conversation (
     organisation_id, shop_account_id, customer_id, platform_conversation_id, status, priority,
     assignee_id, unread_count, last_message_at, last_message_preview, last_buyer_message_at,
     waiting_since, queue_key, snoozed_until, can_send_message, created_at, updated_at,
-    sla_due_at)
+    sla_due_at, row_uid)
 SELECT %(org)s, shops[1 + (g %% %(n_shops)s)], customers[1 + (g * 7919) %% %(n_customers)s],
        'c' || g, st, 1 + (g %% 3 = 0)::int, NULL, (st IN ('open', 'pending'))::int * (g %% 4),
-       w, 'Where is my order? #' || g, w, ws, coalesce(ws, '9999-01-01'::timestamptz),
-       NULL, true, w, w, '9999-01-01'::timestamptz
+       w, (%(previews)s::text[])[1 + g %% cardinality(%(previews)s::text[])], w, ws,
+       coalesce(ws, '9999-01-01'::timestamptz), NULL, true, w, w, '9999-01-01'::timestamptz,
+       %(uid)s::uuid
 FROM (
   SELECT g, w,
          CASE WHEN r < 30 THEN 'open' WHEN r < 40 THEN 'pending'
@@ -93,16 +94,41 @@ GENERATE_MESSAGES = """
 INSERT INTO inbox_message (
     conversation_id, shop_account_id, platform_message_id, direction, sender_role, type, text,
     content, is_visible, sent_at, platform_index, delivery_state, failure_reason, author_id,
-    idempotency_key, synced, created_at, updated_at)
+    idempotency_key, synced, created_at, updated_at, row_uid)
 SELECT cv.id, cv.shop_account_id, cv.platform_conversation_id || '-' || k,
        CASE WHEN k %% 2 = 1 THEN 'in' ELSE 'out' END,
        CASE WHEN k %% 2 = 1 THEN 'BUYER' ELSE 'SHOP' END, 'TEXT',
-       'message ' || k || ' of ' || cv.platform_conversation_id,
-       jsonb_build_object('content', 'message ' || k), true,
+       (%(texts)s::text[])[1 + (cv.id + k) %% cardinality(%(texts)s::text[])],
+       (%(contents)s::text[])[1 + (cv.id + k) %% cardinality(%(contents)s::text[])], true,
        cv.last_message_at - (%(per)s - k) * interval '5 minutes', k::text, 'received', '', NULL,
-       '', true, cv.created_at, cv.created_at
+       '', true, cv.created_at, cv.created_at, %(uid)s::uuid
 FROM inbox_conversation cv, generate_series(1, %(per)s) AS k
 """
+
+
+def previews() -> dict[str, object]:
+    """Conversations' encrypted previews for the SQL above (a pool: ``bench._common``)."""
+    from inbox.models import Conversation
+
+    texts = [f"Where is my order? #{i} It was due last week" for i in range(64)]
+    return {
+        "previews": c.sealed_pool(Conversation, "last_message_preview", texts),
+        "uid": c.BENCH_ROW_UID,
+    }
+
+
+def message_texts() -> dict[str, object]:
+    """Messages' encrypted text and content for the SQL above (a pool of 64 of each)."""
+    from inbox.models import Message
+
+    texts = [
+        f"message {i}: the parcel has not arrived, can you check the tracking?" for i in range(64)
+    ]
+    return {
+        "texts": c.sealed_pool(Message, "text", texts),
+        "contents": c.sealed_pool(Message, "content", [{"content": t} for t in texts]),
+        "uid": c.BENCH_ROW_UID,
+    }
 
 
 def _generate(org_id: int, n: int) -> float:
@@ -113,9 +139,9 @@ def _generate(org_id: int, n: int) -> float:
         cur.execute("TRUNCATE inbox_message, inbox_conversation_tags, inbox_conversation CASCADE")
         cur.execute(
             GENERATE_CONVERSATIONS,
-            {"org": org_id, "n": n, "n_shops": SHOPS, "n_customers": CUSTOMERS},
+            {"org": org_id, "n": n, "n_shops": SHOPS, "n_customers": CUSTOMERS, **previews()},
         )
-        cur.execute(GENERATE_MESSAGES, {"per": MESSAGES_PER_CONVERSATION})
+        cur.execute(GENERATE_MESSAGES, {"per": MESSAGES_PER_CONVERSATION, **message_texts()})
         cur.execute("ANALYZE inbox_conversation")
         cur.execute("ANALYZE inbox_message")
     return time.perf_counter() - t0
@@ -130,6 +156,8 @@ def _time_api(client, runs: int) -> tuple[list[float], int]:
         elapsed = (time.perf_counter() - t0) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"queue answered {response.status_code}: {response.content[:200]}")
+        if b"could not be decrypted" in response.content:
+            raise RuntimeError("the queue shows values it could not decrypt: fix the seeding")
         if i >= 5:  # warm-up
             timings.append(elapsed)
         rows = len(response.json()["results"])

@@ -92,7 +92,8 @@ def _admin(db_name: str):
 CONVERSATION_COLUMNS = (
     "organisation_id, shop_account_id, customer_id, platform_conversation_id, status, priority, "
     "assignee_id, unread_count, last_message_at, last_message_preview, last_buyer_message_at, "
-    "waiting_since, queue_key, sla_due_at, snoozed_until, can_send_message, created_at, updated_at"
+    "waiting_since, queue_key, sla_due_at, snoozed_until, can_send_message, created_at, "
+    "updated_at, row_uid"
 )
 DEADLINE_COLUMNS = (
     "organisation_id, shop_account_id, kind, conversation_id, case_id, started_at, due_at, "
@@ -147,6 +148,7 @@ def seed(w: dict, n_deadlines: int, now: datetime, db_name: str = DB_NAME) -> di
                         True,
                         waited,
                         waited,
+                        c.BENCH_ROW_UID,
                     )
                 )
         steps["conversations (COPY)"] = time.perf_counter() - t0
