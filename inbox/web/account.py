@@ -244,8 +244,14 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
 
 
 def _qr_svg(uri: str) -> str:
-    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    svg = image.to_string(encoding="unicode")
+    # One fixed mask: any of the eight is valid for a scanner, and trying all eight to pick the
+    # "best" was most of this page's time.
+    code = qrcode.QRCode(
+        box_size=10, border=2, mask_pattern=0, image_factory=qrcode.image.svg.SvgPathImage
+    )
+    code.add_data(uri)
+    code.make(fit=True)
+    svg = code.make_image().to_string(encoding="unicode")
     # Our own drawing of our own URI (no user text in it): safe to inline.
     return mark_safe(svg)  # noqa: S308
 
