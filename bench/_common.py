@@ -22,7 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+# Redis db 15 by default: the suite's workers take the configured db + 1, + 2 (CI: 0, 1, 2), and
+# the bench refuses a db holding keys it did not write (``redis_flush``).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+REDIS_OWNER_KEY = "scrmbench:owned"
 # A fixed key so the bench process, the server and the worker read each other's ciphertext.
 ENCRYPTION_KEYS = "bench:" + "YmVuY2gta2V5LW5vdC1mb3ItcHJvZHVjdGlvbi0wMDA="
 PROTECTED_DATABASES = frozenset({"test", "test_test", "postgres", "template0", "template1"})
@@ -100,6 +103,7 @@ def _admin_execute(sql: str) -> None:
 
 def database_create(db_name: str) -> None:
     services_env(db_name)  # name check
+    redis_claim()
     _admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     with contextlib.suppress(Exception):  # already there
         _admin_execute(f"CREATE ROLE {DB_ROLE} LOGIN CONNECTION LIMIT {DB_ROLE_CONNECTION_LIMIT}")
@@ -123,16 +127,44 @@ def migrate() -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def redis_flush() -> None:
-    """Flush the bench's own Redis db (never another one)."""
+def redis_claim() -> None:
+    """Mark the bench's Redis db as its own before anything writes to it (``database_create``
+    calls it: every bench starts there); refused when the db holds someone else's keys."""
     import redis
 
     client = redis.Redis.from_url(REDIS_URL)
-    db = client.connection_pool.connection_kwargs.get("db", 0)
-    if db == 0:
-        raise ValueError("refusing to flush Redis db 0")
-    client.flushdb()
-    client.close()
+    try:
+        if client.dbsize() and not client.exists(REDIS_OWNER_KEY):
+            db = client.connection_pool.connection_kwargs.get("db", 0)
+            raise ValueError(
+                f"Redis db {db} holds keys the benchmarks did not write: set BENCH_REDIS_URL "
+                "to an empty db (redis://127.0.0.1:6379/<n>)"
+            )
+        client.set(REDIS_OWNER_KEY, "1")
+    finally:
+        client.close()
+
+
+def redis_flush() -> None:
+    """Empty the bench's own Redis db: one that is empty or that a bench marked as its own
+    (``REDIS_OWNER_KEY``); a db holding someone else's keys (a test run, a server) is refused
+    with what to do, never flushed. Marks it as the bench's again."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        if db == 0:
+            raise ValueError("refusing to flush Redis db 0")
+        if client.dbsize() and not client.exists(REDIS_OWNER_KEY):
+            raise ValueError(
+                f"Redis db {db} holds keys the benchmarks did not write: set BENCH_REDIS_URL "
+                "to an empty db (redis://127.0.0.1:6379/<n>)"
+            )
+        client.flushdb()
+        client.set(REDIS_OWNER_KEY, "1")
+    finally:
+        client.close()
 
 
 def free_port() -> int:

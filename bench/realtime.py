@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.realtime [--sockets 50] [--events 200] [--interval 0.05]
 
-Services mode on a throw-away database (``scrm_bench_realtime``) and Redis db 5. The server
+Services mode on a throw-away database (``scrm_bench_realtime``) and Redis db 15 (``BENCH_REDIS_URL``). The server
 (``uvicorn scrm.asgi:application``, one worker) runs as a subprocess; 50 agent users of one shop
 are logged in (Django sessions) and open ``/ws/inbox/`` with the ``websockets`` package (Origin
 ``http://127.0.0.1:<port>``; each socket first receives ``{"type": "hello"}``). This process
