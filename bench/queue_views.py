@@ -1,0 +1,252 @@
+"""The whole queue request for the views people use, at 10k and 1M conversations (10 messages
+each), with the database's share beside it (issue 18).
+
+    .venv/bin/python -m bench.queue_views [--runs 40] [--sizes 10000,1000000]
+
+The world of ``bench.queue_due`` (200 shop accounts of skewed sizes, 2,000 buyers with encrypted
+names, conversations with sealed previews and messages, open SLA deadlines; rows in SQL, indexes
+after, ``VACUUM ANALYZE``), made realistic for the views: 40 more agents on four shops each,
+half the open and pending conversations assigned to an agent of their shop (some of them to
+the measured agent), 8 tags on ~15 % of the conversations, then ``ANALYZE`` as autovacuum
+would. Views, each ``GET /api/v1/queue/...`` through Django's whole request path (session,
+member, selector, payload, JSON) with the test ``Client``:
+
+- agent default (an agent of four shops: one large, one middling, two small), ``sort=waiting``;
+- supervisor of all 200 shops;
+- "mine" (``assignee=me``), the same agent;
+- a tag (``tag=refund``), the supervisor;
+- sorted by due time (``sort=due``), the agent;
+- page 5 (the agent's default queue, following ``next`` four times; the fifth page is timed).
+
+Per view: median / p95 wall ms of ``--runs`` requests after 5 warm-ups, this thread's CPU ms,
+and the request's SQL: the number of queries and the time spent inside them (sum of
+``cursor.execute`` round trips on this machine: the database's execution plus the driver), the
+limit the request is measured against. Beside it, the first request of a fresh process (a new
+Python process that sets Django up and then times its first and second request of the view).
+
+Target (issue): the whole request ≤ 10 ms median at 1M conversations / 10M messages, warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from bench import _common as c
+from bench import queue_due_seed as seed
+
+DB = "scrm_bench_queue_views"
+TARGET_MS = 10.0
+EXTRA_AGENTS = 40
+TAGS = ("refund", "shipping", "damaged", "vip", "wrong size", "follow up", "late", "other")
+VIEWS = {
+    "agent default": ("agent_mixed", "/api/v1/queue/"),
+    "supervisor": ("supervisor", "/api/v1/queue/"),
+    "mine": ("agent_mixed", "/api/v1/queue/?assignee=me"),
+    "a tag": ("supervisor", "/api/v1/queue/?tag=refund"),
+    "sorted by due": ("agent_mixed", "/api/v1/queue/?sort=due"),
+    "page 5": ("agent_mixed", "page5"),
+}
+
+
+def realism(w: dict) -> None:
+    """More agents (four shops each) and the organisation's tags; kept in ``w`` for
+    :func:`assign_and_tag`."""
+    from django.contrib.auth import get_user_model
+
+    from inbox.models import Member, ShopMembership, Tag
+
+    shops, org = w["shops"], w["org"]
+    agent_of_shop: dict[int, int] = {}
+    for i in range(EXTRA_AGENTS):
+        user = get_user_model().objects.create_user(f"agent{i:02d}")
+        Member.objects.create(user=user, organisation=org, role="agent")
+        for k in range(4):
+            shop = shops[(i * 5 + k * 50) % len(shops)]
+            ShopMembership.objects.create(user=user, shop_account=shop)
+            agent_of_shop.setdefault(shop.id, user.id)
+    for rank in seed.AGENT_MIXED_RANKS:  # the measured agent holds their shops' conversations
+        agent_of_shop[shops[rank - 1].id] = w["users"]["agent_mixed"].id
+    fallback = w["users"]["supervisor"].id
+    w["assignee_by_shop"] = [agent_of_shop.get(s.id, fallback) for s in shops]
+    w["tags"] = [Tag.objects.create(organisation=org, name=name).id for name in TAGS]
+
+
+def assign_and_tag(w: dict) -> dict[str, float]:
+    """Half the open and pending conversations assigned to an agent of their shop, ~15 % of all
+    tagged, then ``ANALYZE`` (as autovacuum would); seconds taken."""
+    t0 = time.perf_counter()
+    with seed._admin(DB) as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE inbox_conversation SET assignee_id = (%s::bigint[])[shop_account_id] "
+            "WHERE status IN ('open', 'pending') AND (hashint4(id::int * 13) & 1) = 0",
+            (w["assignee_by_shop"],),
+        )
+        cur.execute(
+            "INSERT INTO inbox_conversation_tags (conversation_id, tag_id) "
+            "SELECT id, (%s::bigint[])[1 + (hashint4(id::int * 7) & 2147483647) %% 8] "
+            "FROM inbox_conversation WHERE (hashint4(id::int * 3) & 2147483647) %% 100 < 15",
+            (w["tags"],),
+        )
+        cur.execute("VACUUM ANALYZE inbox_conversation")
+        cur.execute("ANALYZE inbox_conversation_tags")
+    return {"assignees and tags": time.perf_counter() - t0}
+
+
+def _page5(client) -> str:
+    """The path of the agent's fifth page (four ``next`` links followed)."""
+    path = "/api/v1/queue/"
+    for _ in range(4):
+        body = client.get(path).json()
+        if not body.get("next"):
+            raise RuntimeError("fewer than five pages")
+        path = body["next"].split("testserver", 1)[-1]
+    return path
+
+
+def _measure(client, path: str, runs: int) -> dict[str, list[float]]:
+    from django.db import connection
+
+    sql_ms: list[float] = []
+    queries: list[int] = []
+
+    def timer(execute, sql, params, many, context):
+        t0 = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            sql_ms[-1] += (time.perf_counter() - t0) * 1000
+            queries[-1] += 1
+
+    wall, cpu = [], []
+    for i in range(runs + 5):
+        sql_ms.append(0.0)
+        queries.append(0)
+        t0, c0 = time.perf_counter(), time.thread_time()
+        with connection.execute_wrapper(timer):
+            response = client.get(path)
+        elapsed, spent = (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000
+        if response.status_code != 200 or b"could not be decrypted" in response.content:
+            raise RuntimeError(f"{path} answered {response.status_code}: {response.content[:200]}")
+        if i >= 5:
+            wall.append(elapsed)
+            cpu.append(spent)
+    return {"wall": wall, "cpu": cpu, "sql": sql_ms[5:], "queries": [float(q) for q in queries[5:]]}
+
+
+FRESH = """
+import json, sys, time
+from bench import _common as c
+c.setup_django(sys.argv[1])
+from django.contrib.auth import get_user_model
+from django.test import Client
+client = Client()
+client.force_login(get_user_model().objects.get(username=sys.argv[2]))
+out = []
+for _ in range(2):
+    t0 = time.perf_counter()
+    response = client.get(sys.argv[3])
+    out.append((time.perf_counter() - t0) * 1000)
+    assert response.status_code == 200, response.status_code
+print(json.dumps(out))
+"""
+
+
+def fresh_process(username: str, path: str) -> list[float]:
+    """The first and second request of a new process (Django set up, nothing warmed)."""
+    result = subprocess.run(
+        [sys.executable, "-c", FRESH, DB, username, path],
+        env=c.child_env(DB),
+        cwd=c.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run(*, runs: int, sizes: tuple[int, ...]) -> None:
+    c.database_create(DB)
+    c.setup_django(DB)
+    rows, summary = [], []
+    try:
+        c.migrate()
+        from django.test import Client
+
+        w = seed.world()
+        realism(w)
+        clients = {}
+        for name, user in w["users"].items():
+            clients[name] = Client()
+            clients[name].force_login(user)
+        for n in sorted(sizes):
+            steps = seed.generate(DB, w["org"].id, n)
+            steps.update(assign_and_tag(w))
+            load = [os.getloadavg()[0]]
+            for view, (who, path) in VIEWS.items():
+                client = clients[who]
+                if path == "page5":
+                    path = _page5(client)
+                m = _measure(client, path, runs)
+                fresh = fresh_process(w["users"][who].username, path) if n == max(sizes) else []
+                load.append(os.getloadavg()[0])
+                median = c.median(m["wall"])
+                rows.append(
+                    [
+                        f"{n:,} / {n * 10:,}",
+                        view,
+                        median,
+                        c.pct(m["wall"], 95),
+                        c.median(m["cpu"]),
+                        int(c.median(m["queries"])),
+                        c.median(m["sql"]),
+                        " / ".join(f"{x:.1f}" for x in fresh) if fresh else "",
+                    ]
+                )
+                if n == max(sizes):
+                    summary.append([view, median, "met" if median <= TARGET_MS else "NO"])
+            print(
+                f"\n{n:,}: seeding seconds {json.dumps({k: round(v, 1) for k, v in steps.items()})}"
+            )
+            print(
+                f"{n:,}: load average (1 min) while measuring: "
+                + ", ".join(f"{x:.1f}" for x in load)
+            )
+        c.table(
+            f"GET /api/v1/queue/ per view, {runs} runs ({c.machine()})",
+            [
+                "conversations / messages",
+                "view",
+                "median ms",
+                "p95 ms",
+                "CPU ms here",
+                "queries",
+                "in SQL ms",
+                "fresh process: 1st / 2nd ms",
+            ],
+            rows,
+        )
+        c.table(
+            f"Target: median <= {TARGET_MS:g} ms at {max(sizes):,}",
+            ["view", "median ms", "target"],
+            summary,
+        )
+    finally:
+        c.redis_flush()
+        c.database_drop(DB)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--sizes", default="10000,1000000")
+    args = parser.parse_args(argv)
+    run(runs=args.runs, sizes=tuple(int(s) for s in args.sizes.split(",")))
+
+
+if __name__ == "__main__":
+    main()
