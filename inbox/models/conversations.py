@@ -178,6 +178,13 @@ class Conversation(SealedRow):
                 fields=["shop_account", "status", "-last_message_at", "id"], name="conv_recent"
             ),
             models.Index(fields=["assignee", "status"], name="conv_assignee"),
+            # "Mine" (assignee=me) in the default order: read in order, a page, whatever the
+            # person holds (a bitmap of their open rows, sorted, took 11 ms for 17k at 1M).
+            models.Index(
+                fields=["assignee", "queue_key", "id"],
+                condition=Q(status__in=["open", "pending"]),
+                name="conv_assignee_open",
+            ),
             # The queue sorted by due time (sort=due), per shop and across shops.
             models.Index(fields=["shop_account", "status", "sla_due_at", "id"], name="conv_due"),
             models.Index(

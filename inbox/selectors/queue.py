@@ -33,6 +33,7 @@ from inbox.selectors.conversations import (
     QueueFilters,
     conversations_of_shops,
     tag_names_of,
+    tagged_q,
 )
 from inbox.selectors.queue_keys import (
     CASE,
@@ -92,7 +93,7 @@ def case_rows(
     elif filters.assignee.isascii() and filters.assignee.isdigit():
         qs = qs.filter(conversation__assignee_id=int(filters.assignee))
     if filters.tag:
-        qs = qs.filter(conversation__tags__name=filters.tag)
+        qs = qs.filter(tagged_q(member_for(user).organisation_id, filters.tag, "conversation_id"))
     if filters.waiting_longer_than is not None:
         from django.utils import timezone
 
