@@ -2,32 +2,44 @@
 8 concurrent writers in one organisation (target p99 <= 2 ms), sealing throughput, and
 ``audit_verify`` throughput (target >= 10,000 events/s).
 
-``.venv/bin/python -m bench.audit_chain [--writers 8] [--appends 300] [--rows 50000] [--rounds 2]``
+``.venv/bin/python -m bench.audit_chain [--writers 8] [--appends 300] [--rows 50000] [--rounds 2]
+[--rate 10]``
 
 Writers are processes of their own (as web and worker processes are), released together by a
 barrier; each append is ``audit_record`` in its own ``transaction.atomic()``, timed through the
 commit, the on-commit enqueue of the seal task to Redis included, while one more process seals
 the organisation every 20 ms (the worker). The baseline, in the same run and interleaved with
 it round by round, is a plain ``AuditEvent`` INSERT of the same row (same columns, a random
-string where the MAC goes, no key, no task) in another organisation. Prints figures, the load
-average before and after, and drops its database.
+string where the MAC goes, no key, no task) in another organisation. Two loads: the closed loop
+(each writer appends back to back: the capacity, where an append mostly waits for the other
+seven's CPU on two cores) and the open loop (each writer's appends due ``--rate`` times a
+second, spread over the period, timed from when each was due: the latency at a steady load).
+Prints figures, the load average before and after, and drops its database.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import secrets
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from bench import _common as c
 
 DB_NAME = "scrm_bench_audit_chain"
 
 
-def _writer(db: str, org_id: int, mode: str, count: int, barrier, results) -> None:
-    """One writer process: ``count`` appends, each timed through its commit (ms)."""
+def _writer(
+    db: str, org_id: int, mode: str, count: int, barrier, results, rate: float, phase: float
+) -> None:
+    """One writer process: ``count`` appends, each timed through its commit (ms). ``rate`` 0:
+    back to back (the closed loop); else the i-th append is due ``phase + i / rate`` seconds
+    after the start and timed from when it was due (a late start counts: the open loop)."""
     c.setup_django(db)
     from django.db import connections, transaction
 
@@ -52,8 +64,14 @@ def _writer(db: str, org_id: int, mode: str, count: int, barrier, results) -> No
         append()
     times = []
     barrier.wait(timeout=120)
-    for _ in range(count):
+    start = time.perf_counter()
+    for i in range(count):
         began = time.perf_counter()
+        if rate:
+            due = start + phase + i / rate
+            if due > began:
+                time.sleep(due - began)
+            began = due
         with transaction.atomic():
             append()
         times.append((time.perf_counter() - began) * 1000)
@@ -76,16 +94,29 @@ def _sealer(db: str, org_id: int, stop, results) -> None:
     results.put(sealed)
 
 
-def appends(db: str, org_id: int, mode: str, writers: int, count: int) -> list[float]:
+def appends(
+    db: str,
+    org_id: int,
+    mode: str,
+    writers: int,
+    count: int,
+    rate: float = 0.0,
+    *,
+    poll_sealer: bool = True,
+) -> list[float]:
     ctx = multiprocessing.get_context("spawn")
     barrier, results, stop = ctx.Barrier(writers), ctx.Queue(), ctx.Event()
     sealer = None
-    if mode == "chain":
+    if mode == "chain" and poll_sealer:
         sealer = ctx.Process(target=_sealer, args=(db, org_id, stop, results))
         sealer.start()
     procs = [
-        ctx.Process(target=_writer, args=(db, org_id, mode, count, barrier, results))
-        for _ in range(writers)
+        ctx.Process(
+            target=_writer,
+            # Open loop: the writers' appends spread over each period, not in lockstep.
+            args=(db, org_id, mode, count, barrier, results, rate, k / (writers * rate or 1)),
+        )
+        for k in range(writers)
     ]
     for p in procs:
         p.start()
@@ -129,6 +160,19 @@ def main() -> int:
     parser.add_argument("--appends", type=int, default=300, help="per writer and round")
     parser.add_argument("--rows", type=int, default=50_000, help="sealed and verified")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--sealer",
+        choices=["poll", "worker"],
+        default="poll",
+        help="poll: a process sealing every 20 ms; worker: a real Celery worker running the "
+        "audit_seal tasks the writers enqueue on commit (as production does)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=10.0,
+        help="appends a second per writer for the open loop (0: closed loop only)",
+    )
     parser.add_argument("--no-appends", action="store_true", help="only seal and verify")
     args = parser.parse_args()
     print(f"machine: {c.machine()}; load average before: {os.getloadavg()}")
@@ -156,16 +200,49 @@ def run(args: argparse.Namespace) -> None:
 
 
 def concurrent_appends(args: argparse.Namespace, chain_org: int, plain_org: int) -> None:
+    loops = [("closed loop: each writer appends back to back", 0.0)]
+    if args.rate:
+        total = args.rate * args.writers
+        loops.append((f"open loop: {args.rate:g} appends/s per writer ({total:g}/s)", args.rate))
+    with _sealing_worker(args.sealer == "worker"):
+        for title, rate in loops:
+            _loop(args, title, rate, chain_org, plain_org)
+
+
+@contextlib.contextmanager
+def _sealing_worker(wanted: bool) -> Iterator[None]:
+    """A real ``celery -A scrm worker`` (concurrency 1) running the ``audit_seal`` tasks the
+    writers enqueue on commit, as production seals, when asked."""
+    if not wanted:
+        yield
+        return
+    args = [os.path.join(os.path.dirname(c.PYTHON), "celery"), "-A", "scrm", "worker"]
+    args += ["--concurrency", "1", "--loglevel", "WARNING", "--without-gossip"]
+    args += ["--without-mingle", "--without-heartbeat"]
+    log = Path(tempfile.gettempdir()) / "bench-audit-worker.log"
+    with c.subprocess_running(args, c.child_env(DB_NAME), log):
+        time.sleep(8)  # the worker up and consuming before the writers start
+        yield
+
+
+def _loop(
+    args: argparse.Namespace, title: str, rate: float, chain_org: int, plain_org: int
+) -> None:
     from monitoring.models import AuditEvent
 
     samples: dict[str, list[float]] = {"plain": [], "chain": []}
+    poll = args.sealer == "poll"
     for _ in range(args.rounds):
         for mode, org in (("plain", plain_org), ("chain", chain_org)):
-            samples[mode].extend(appends(DB_NAME, org, mode, args.writers, args.appends))
+            samples[mode].extend(
+                appends(DB_NAME, org, mode, args.writers, args.appends, rate, poll_sealer=poll)
+            )
     unsealed = AuditEvent.objects.filter(organisation_id=chain_org, seq=None).count()
     rows = [(mode, len(t), c.median(t), c.pct(t, 99), max(t)) for mode, t in samples.items()]
+    sealer = "a polling sealer" if poll else "a Celery worker sealing"
     c.table(
-        f"Audit append through commit, {args.writers} writer processes, one organisation",
+        f"Audit append through commit, {args.writers} writer processes, one organisation, "
+        f"{title}; {sealer}",
         ["append", "n", "p50 ms", "p99 ms", "max ms"],
         rows,
     )
