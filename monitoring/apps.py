@@ -25,6 +25,11 @@ class MonitoringConfig(AppConfig):
 
         sla_settings_subscribe()
 
+        # The problem log (issue 17): a closed case's record, its periodic tasks.
+        from monitoring.problems.hooks import subscribe as problems_subscribe
+
+        problems_subscribe()
+
         # monitoring's outbox kinds (sla_alert_delivery), known to every process before its
         # first delivery, as the inbox registers its own.
         from monitoring.sla.channels import register_kinds

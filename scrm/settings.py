@@ -412,6 +412,9 @@ SCRM_PERIODIC_TASKS["monitoring.tasks.sla_sweep"] = 60.0
 SCRM_PERIODIC_TASKS["monitoring.tasks.sla_digest"] = 60.0
 # Customer profiles: remind the owners of follow-ups that came due (docs/customers.md).
 SCRM_PERIODIC_TASKS["inbox.tasks.follow_ups_remind"] = 60.0
+# The problem log (docs/problem-log.md): trend alert rules, and each shop's weekly e-mail.
+SCRM_PERIODIC_TASKS["monitoring.problems.tasks.problem_trends"] = 3600.0
+SCRM_PERIODIC_TASKS["monitoring.problems.tasks.problem_weekly_mails"] = 3600.0
 # The audit chain (docs/audit.md): HMAC keys "kid:base64[,...]", the first signs, all verify;
 # empty: one key derived from SECRET_KEY. The sweep seals rows no on-commit task sealed.
 SCRM_AUDIT_KEYS = os.environ.get("SCRM_AUDIT_KEYS", "")

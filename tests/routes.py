@@ -93,6 +93,10 @@ PATH_PARAMS: dict[str, dict[str, str]] = {
     "buyer_data:customer-data": {"customer_id": "customer"},
     "buyer_data_api:customer-export": {"pk": "customer"},
     "buyer_data_api:customer-erase": {"pk": "customer"},
+    "monitor:problems-report": {"shop_account_id": "shop"},
+    "monitor:problems-export": {"shop_account_id": "shop"},
+    "monitor_api:problem": {"pk": "problem"},
+    "monitor_api:problem-weekly": {"shop_account_id": "shop"},
 }
 
 # Request bodies for write methods, by (route name, method). "@name" is a planted object's id.
@@ -126,6 +130,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("customers_api:field-detail", "patch"): {"label": "changed"},
     # Erasure is admins' only: no route test signs in as one, so nothing planted is erased.
     ("buyer_data_api:customer-erase", "post"): {"reason": "routes test", "confirm": "@customer"},
+    ("monitor_api:problem", "patch"): {"issue_type": "size", "sku": "ZQX-SKU"},
     ("inbox_api:reveal", "post"): {
         "subject": "customer",
         "id": "@customer",
@@ -182,6 +187,7 @@ PAGE_PARAMS = (
     "agent",
     "category",
     "proposed",
+    "week",
 )
 # Probed on every API GET besides what the schema declares (a parameter a view reads without
 # declaring it is still driven).

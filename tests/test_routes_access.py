@@ -42,6 +42,7 @@ from monitoring.models import (
     SlaAlert,
     Violation,
 )
+from monitoring.models.problems import ProblemRecord
 from templates_app.models import Material, QuickReply
 from tests.factories import QuickReplyFactory
 from tests.inbox.builders import conversation_with_messages, pending_reply
@@ -112,8 +113,21 @@ def plant(world) -> dict[str, Any]:
             | {"action": "flag", "word": "wechat"}
         ],
     )
+    # The conversation's problem-log record, the buyer's words carrying the marker
+    problem = ProblemRecord.objects.create(
+        organisation=world.org_a,
+        shop_account=shop,
+        source="conversation",
+        conversation=conversation,
+        issue_type="damaged",
+        suggested_type="damaged",
+        sku="MUG-1",
+        quote=f"{MARKER} it broke",
+        local_date=timezone.now().date(),
+    )
     return {
         **_plant_profiles(world, conversation),
+        "problem": problem.id,
         "shop": shop.id,
         "conversation": conversation.id,
         "customer": conversation.customer_id,
@@ -185,6 +199,7 @@ def _state(objects: dict[str, Any]) -> tuple:
         list(AlertReceipt.objects.filter(alert_id=objects["alert"]).values_list("read_at")),
         list(AlertChannel.objects.filter(id=objects["channel"]).values_list("name", "is_active")),
         Violation.objects.get(id=objects["violation"]).status,
+        list(ProblemRecord.objects.filter(id=objects["problem"]).values_list("issue_type", "sku")),
         _profile_state(objects),
     )
 

@@ -21,6 +21,7 @@ from inbox.selectors.conversations import SORTS
 from inbox.selectors.deadlines import end_of_viewer_day, row_deadlines
 from inbox.services import conversations as work
 from inbox.services import replies
+from monitoring.models.problems import IssueType
 from monitoring.violation_selectors import conversation_risk_tags
 from scrm.api import CursorPagination, IdField, KeysetPagination, ServiceError
 from scrm.params import MAX_ID, int_param
@@ -128,6 +129,9 @@ class ConversationPatch(serializers.Serializer):
     remove_tags = serializers.ListField(
         child=serializers.CharField(max_length=50), required=False, max_length=20
     )
+    # With status "resolved": the problem log's issue type and SKU (else the suggestion).
+    issue_type = serializers.ChoiceField(choices=IssueType.values, required=False)
+    sku = serializers.CharField(required=False, max_length=128, allow_blank=True)
 
 
 class BulkIn(serializers.Serializer):

@@ -110,12 +110,19 @@ def conversation_set_status(
     conversation_id: int,
     status: str,
     snoozed_until: datetime | None = None,
+    issue_type: str | None = None,
+    sku: str | None = None,
 ) -> Conversation:
     """Open, pend, snooze (until a time) or resolve a conversation.
 
     Keeps: a bad status or a snooze without a time is a 400 before anything is read; the
-    move is the state service's (audited as ``conversation.status_changed``)."""
+    move is the state service's (audited as ``conversation.status_changed``); a resolve
+    records the conversation's problem (``issue_type``/``sku``, else the suggestion) in the
+    problem log, whose refusal (an issue type required) rolls the resolve back."""
+    from monitoring.problems.services import issue_choice_check, problem_record_at_resolve
+
     status_request_check(status, snoozed_until)
+    issue_choice_check(issue_type, sku)
     conversation = _locked(actor, conversation_id)
     conversation_transition(
         conversation=conversation,
@@ -124,6 +131,10 @@ def conversation_set_status(
         status=status,
         snoozed_until=snoozed_until,
     )
+    if status == ConversationStatus.RESOLVED:
+        problem_record_at_resolve(
+            actor=actor, conversation_id=conversation.id, issue_type=issue_type, sku=sku
+        )
     _publish_row(conversation)
     return conversation
 
@@ -202,12 +213,18 @@ def conversation_mark_read(*, actor: AnyUser, conversation_id: int) -> Conversat
 def conversation_update(*, actor: AnyUser, conversation_id: int, changes: dict[str, Any]) -> None:
     """Several changes at once (the API's PATCH): all apply, or none (one bad assignee rolls
     back the status change made with it)."""
+    if ("issue_type" in changes or "sku" in changes) and changes.get("status") != "resolved":
+        raise ServiceError(
+            "An issue type is set when resolving.", code="invalid", details={"status": None}
+        )
     if "status" in changes:
         conversation_set_status(
             actor=actor,
             conversation_id=conversation_id,
             status=changes["status"],
             snoozed_until=changes.get("snoozed_until"),
+            issue_type=changes.get("issue_type"),
+            sku=changes.get("sku"),
         )
     if "priority" in changes:
         conversation_set_priority(

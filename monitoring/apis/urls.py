@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from monitoring.apis import audit_urls, violations_urls, words_urls
+from monitoring.apis import audit_urls, problems_urls, violations_urls, words_urls
 
 app_name = "monitor_api"
 
@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *words_urls.urlpatterns,
     *violations_urls.urlpatterns,
     *audit_urls.urlpatterns,
+    *problems_urls.urlpatterns,
 ]

@@ -78,6 +78,19 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         ],
     ),
     (
+        _("Problem log (issue types, trends)"),
+        [
+            ("problem.recorded", _("Problem recorded")),
+            ("problem.updated", _("Problem corrected")),
+            ("problem.settings_changed", _("Problem log settings changed")),
+            ("problem.report_exported", _("Weekly problem report exported")),
+            ("trend_rule.added", _("Trend rule added")),
+            ("trend_rule.paused", _("Trend rule paused")),
+            ("trend_rule.resumed", _("Trend rule resumed")),
+            ("trend_rule.deleted", _("Trend rule deleted")),
+        ],
+    ),
+    (
         _("Sensitive words"),
         [
             ("violation.raised", _("Violation raised")),

@@ -3,6 +3,16 @@
 (``words``: lists, violations, buyer risk tags)."""
 
 from monitoring.models.audit import AuditChainHead, AuditEvent, SecurityEvent
+from monitoring.models.problems import (
+    IssueType,
+    ProblemRecord,
+    ProblemSettings,
+    ProblemSource,
+    TrendFinding,
+    TrendKind,
+    TrendRule,
+    WeeklyReportMail,
+)
 from monitoring.models.sla import (
     DEFAULT_WARNING_MINUTES,
     AlertChannel,
@@ -55,13 +65,21 @@ __all__ = [
     "DeadlineState",
     "Holiday",
     "HolidaySource",
+    "IssueType",
+    "ProblemRecord",
+    "ProblemSettings",
+    "ProblemSource",
     "RiskTag",
     "SecurityEvent",
     "SendSource",
     "SlaAlert",
     "SlaPolicy",
+    "TrendFinding",
+    "TrendKind",
+    "TrendRule",
     "Violation",
     "ViolationStatus",
+    "WeeklyReportMail",
     "WordAction",
     "WordCategory",
     "WordEntry",

@@ -278,6 +278,7 @@ class AlertKind(models.TextChoices):
     BREACH = "breach", _("Breach")
     DIGEST = "digest", _("Same-day digest")
     FOLLOW_UP = "followup", _("Follow-up due")
+    TREND = "trend", _("Problem trend")
 
 
 class SlaAlert(models.Model):
@@ -300,6 +301,14 @@ class SlaAlert(models.Model):
     )
     follow_up = models.ForeignKey(
         "inbox.FollowUp", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # A problem trend (issue 17's problem log): the finding it tells, once.
+    trend = models.ForeignKey(
+        "monitoring.TrendFinding",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     kind = models.CharField(max_length=8, choices=AlertKind.choices)
     threshold_minutes = models.PositiveIntegerField(default=0)
@@ -330,6 +339,9 @@ class SlaAlert(models.Model):
                 condition=Q(kind="followup", follow_up__isnull=False)
                 | Q(shop_account__isnull=False, follow_up__isnull=True),
                 name="alert_shop_unless_follow_up",
+            ),
+            models.UniqueConstraint(
+                fields=["trend"], condition=Q(trend__isnull=False), name="uniq_alert_per_trend"
             ),
         ]
         indexes = [

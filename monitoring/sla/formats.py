@@ -117,6 +117,10 @@ def alert_text(alert: SlaAlert) -> AlertText:
     """The alert in its organisation's language (no personal data: see the module's doc)."""
     if alert.kind == AlertKind.FOLLOW_UP:
         return follow_up_text(alert)
+    if alert.kind == AlertKind.TREND:
+        from monitoring.problems.alerts import trend_text
+
+        return trend_text(alert)
     shop = shop_facts(int(alert.shop_account_id or 0))  # only a follow-up may be of no shop
     names = (
         organisation_member_names(shop.organisation_id, {alert.assignee_id})
@@ -239,6 +243,7 @@ def _kind_label(kind: str) -> str:
         AlertKind.BREACH: _("Breached"),
         AlertKind.DIGEST: _("Same-day digest"),
         AlertKind.FOLLOW_UP: _("Follow-up due"),
+        AlertKind.TREND: _("Problem trend"),
     }.get(AlertKind(kind), kind)
 
 

@@ -58,6 +58,9 @@ def _url(receipt: AlertReceipt, sees_all_shops: bool) -> str:
     deadline = receipt.alert.deadline
     if receipt.alert.kind == AlertKind.FOLLOW_UP and receipt.alert.data.get("customer_id"):
         return reverse("customers:profile", args=[int(receipt.alert.data["customer_id"])])
+    if receipt.alert.kind == AlertKind.TREND and receipt.alert.shop_account_id and sees_all_shops:
+        path = reverse("monitor:problems-report", args=[receipt.alert.shop_account_id])
+        return f"{path}?week={receipt.alert.data.get('started_on', '')}"
     if deadline is not None and deadline.conversation_id:
         return reverse("inbox:conversation", args=[deadline.conversation_id])
     if deadline is not None and deadline.case_id:

@@ -24,6 +24,7 @@ SCREEN = "screen_outgoing"
 NOT_TO_BUYERS = {
     "MARK_READ": "asks the platform to mark a conversation read",
     "SLA_ALERT_DELIVERY": "an SLA alert to the shop's own people (e-mail, webhook, chat)",
+    "PROBLEM_WEEKLY_MAIL": "the weekly problem report to the supervisors (figures, no buyer words)",
 }
 QUICK_REPLY_WRITES = {"create", "bulk_create", "get_or_create", "update_or_create"}
 # Send points that deliver what a screened path stored (checked to exist and to be the only

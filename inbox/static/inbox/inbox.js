@@ -644,6 +644,17 @@
     return row && Number(row.dataset.id) !== Number(id) ? Number(row.dataset.id) : null;
   }
 
+  // Resolving carries the problem log's issue type and SKU when the agent set them (else the
+  // server keeps its suggestion; where a type is required, its refusal is announced).
+  function resolveBody() {
+    const body = { status: "resolved" };
+    const type = $("#conv-issue-type");
+    const sku = $("#conv-issue-sku");
+    if (type && type.value) body.issue_type = type.value;
+    if (sku && sku.value.trim() !== (sku.dataset.initial || "")) body.sku = sku.value.trim();
+    return body;
+  }
+
   function snoozeUntil(until) {
     return headerChange({ status: "snoozed", snoozed_until: until }, T.snoozed, { thenNext: true });
   }
@@ -651,7 +662,7 @@
   function conversationAction(action) {
     if (!openId) return announce(T.no_conversation);
     if (action === "assign-me") return headerChange({ assignee_id: cfg.me }, T.assigned_me);
-    if (action === "resolve") return headerChange({ status: "resolved" }, T.resolved, { thenNext: true });
+    if (action === "resolve") return headerChange(resolveBody(), T.resolved, { thenNext: true });
     if (action === "reopen") return headerChange({ status: "open" }, T.reopened);
   }
 

@@ -1,0 +1,75 @@
+"""The problem log in a browser: an agent resolves a conversation choosing its issue type
+beside the Resolve button; a supervisor opens the shop's weekly report in Chinese, sees the
+counts and the masked buyer's words, and exports the CSV."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from inbox.models import Conversation
+from monitoring.models import AuditEvent
+from monitoring.models.problems import ProblemRecord
+from monitoring.problems.report import shop_today, week_start_of
+from tests.inbox.builders import conversation_with_messages
+from tests.monitoring.problem_builders import seed
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_agent_sets_an_issue_type_at_resolve(session, world):
+    # Given a buyer who says (in Chinese) the parcel is late, in agent a1's queue
+    chat = conversation_with_messages(
+        world.shop_a1, buyer="王芳", texts=("还没收到货，物流太慢了",), waited=timedelta(minutes=20)
+    )
+    page = session.page_for(world.agent_a1)
+    page.goto(f"{session.base}/inbox/c/{chat.id}/")
+    # Then the header suggests "Late" beside the Resolve button
+    picker = page.locator("#conv-issue-type")
+    expect(picker).to_have_attribute("data-suggested", "late")
+    expect(picker.locator("option").first).to_have_text("Suggested: Late")
+    # When the agent picks "Missing part", types an SKU and resolves
+    picker.select_option("missing_part")
+    page.locator("#conv-issue-sku").fill("BOX-3")
+    page.locator('#conv-header [data-action="resolve"]').click()
+    expect(page.locator("#announcer")).to_have_text("Conversation resolved.")
+    # Then the conversation is resolved with the agent's choice recorded
+    assert Conversation.objects.get(id=chat.id).status == "resolved"
+    record = ProblemRecord.objects.get(conversation_id=chat.id)
+    assert (record.issue_type, record.suggested_type, record.sku) == (
+        "missing_part",
+        "late",
+        "BOX-3",
+    )
+    assert record.set_by_id == world.agent_a1.pk
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_supervisor_reads_the_weekly_report_in_chinese_and_exports_it(session, world):
+    # Given this week's problems in shop a1 (3 damaged MUG-1, one quote with a phone number)
+    monday = week_start_of(shop_today(world.shop_a1.time_zone))
+    seed(world.shop_a1, monday, "damaged", "MUG-1", 2)
+    seed(world.shop_a1, monday, "damaged", "MUG-1", quote="碎了 call 13800138000")
+    seed(world.shop_a1, monday - timedelta(weeks=1), "damaged", "MUG-1")
+    page = session.page_for(world.supervisor_a, lang="zh-hans")
+    page.goto(f"{session.base}/monitoring/problems/")
+    # When they open the shop's report from the problem log, in Chinese
+    page.locator(f'#problems-shops a[data-shop="{world.shop_a1.id}"]').click()
+    expect(page.locator("h1")).to_have_text("每周问题报告：A1 US")
+    # Then this week's count by SKU and type, the change, and the words masked
+    row = page.locator('#report-rows tr[data-sku="MUG-1"][data-type="damaged"]')
+    expect(row.locator("td[data-count]")).to_have_text("3")
+    expect(row.locator("td[data-trend]")).to_have_text("+2")
+    expect(row.locator("td", has_text="损坏")).to_have_count(1)
+    expect(row.locator(".quotes q")).to_have_text("碎了 call ***-***-8000")
+    # When they export the CSV
+    with page.expect_download() as download:
+        page.locator("#report-csv").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith(f"A1 US,{monday.isoformat()},MUG-1,damaged,3,1,0,0,0,2,up,")
+    # Then the export is in the audit log
+    assert AuditEvent.objects.filter(action="problem.report_exported").count() == 1
+    assert page.js_errors == []  # type: ignore[attr-defined]
