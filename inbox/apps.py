@@ -19,3 +19,8 @@ class InboxConfig(AppConfig):
 
         # The inbox's event kinds, registered before any event is published or shaped.
         from inbox import events  # noqa: F401
+
+        # After-sales rules (issue 17): tried on every request that arrives or changes.
+        from inbox.services.rules.hooks import rules_subscribe
+
+        rules_subscribe()

@@ -412,6 +412,8 @@ SCRM_PERIODIC_TASKS["monitoring.tasks.sla_sweep"] = 60.0
 SCRM_PERIODIC_TASKS["monitoring.tasks.sla_digest"] = 60.0
 # Customer profiles: remind the owners of follow-ups that came due (docs/customers.md).
 SCRM_PERIODIC_TASKS["inbox.tasks.follow_ups_remind"] = 60.0
+# After-sales rules (docs/after-sales-rules.md): the requests a lost task left unseen.
+SCRM_PERIODIC_TASKS["inbox.services.rules.tasks.after_sales_rules_catch_up"] = 120.0
 # The problem log (docs/problem-log.md): trend alert rules, and each shop's weekly e-mail.
 SCRM_PERIODIC_TASKS["monitoring.problems.tasks.problem_trends"] = 3600.0
 SCRM_PERIODIC_TASKS["monitoring.problems.tasks.problem_weekly_mails"] = 3600.0
