@@ -14,6 +14,7 @@ from inbox.models import Conversation
 from monitoring.models import AuditEvent
 from monitoring.models.problems import ProblemRecord
 from monitoring.problems.report import shop_today, week_start_of
+from tests.e2e.conftest import SCREENSHOTS
 from tests.inbox.builders import conversation_with_messages
 from tests.monitoring.problem_builders import seed
 
@@ -31,6 +32,7 @@ def test_the_agent_sets_an_issue_type_at_resolve(session, world):
     picker = page.locator("#conv-issue-type")
     expect(picker).to_have_attribute("data-suggested", "late")
     expect(picker.locator("option").first).to_have_text("Suggested: Late")
+    page.locator("#conv-header").screenshot(path=str(SCREENSHOTS / "problem-picker.png"))
     # When the agent picks "Missing part", types an SKU and resolves
     picker.select_option("missing_part")
     page.locator("#conv-issue-sku").fill("BOX-3")
@@ -65,6 +67,7 @@ def test_a_supervisor_reads_the_weekly_report_in_chinese_and_exports_it(session,
     expect(row.locator("td[data-trend]")).to_have_text("+2")
     expect(row.locator("td", has_text="损坏")).to_have_count(1)
     expect(row.locator(".quotes q")).to_have_text("碎了 call ***-***-8000")
+    page.screenshot(path=str(SCREENSHOTS / "problem-report-zh.png"), full_page=True)
     # When they export the CSV
     with page.expect_download() as download:
         page.locator("#report-csv").click()
