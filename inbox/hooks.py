@@ -51,6 +51,8 @@ case_stage_changed: Hook[CaseStageChanged] = Hook("case.stage_changed")
 
 # Platform sender roles of robot and auto-replies (an answer only where the SLA policy says so).
 ROBOT_ROLES = ("ROBOT",)
+# The platform's own sender role (notices, rating cards): announced for the metrics only.
+PLATFORM_ROLES = ("SYSTEM",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ class MessagesStored:
     ``conversation`` is the row as written (locked), ``change`` what its state transition did,
     ``buyer_times`` and ``robot_times`` the platform times of the new messages, oldest first;
     ``buyer_messages`` the new visible buyer messages themselves, as written (the monitor scans
-    them for risk tags).
+    them for risk tags); ``platform_messages`` the new visible messages of the platform itself
+    (``PLATFORM_ROLES``: notices, the buyer's rating of the chat), which the metrics read.
     """
 
     conversation: Conversation
@@ -68,6 +71,7 @@ class MessagesStored:
     buyer_times: tuple[datetime, ...]
     robot_times: tuple[datetime, ...]
     buyer_messages: tuple[Message, ...] = ()
+    platform_messages: tuple[Message, ...] = ()
 
 
 # Emitted by ``inbox.services.ingestion.messages_store`` after the conversation's state moved;

@@ -15,6 +15,11 @@ class MonitoringConfig(AppConfig):
 
         sla_deadlines_subscribe()
 
+        # The shop-score metrics' facts follow the same moments (issue 17).
+        from monitoring.metrics.facts import subscribe as metric_facts_subscribe
+
+        metric_facts_subscribe()
+
         # New buyer messages are scanned for risk tags (the conversation's chips).
         from monitoring.services.buyer_risk import subscribe as buyer_risk_subscribe
 

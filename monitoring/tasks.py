@@ -61,3 +61,21 @@ def audit_seal_sweep() -> int:
     from monitoring.audit_chain.sealer import seal_sweep
 
     return seal_sweep()
+
+
+@shared_task(acks_late=True)
+def metrics_rollup() -> int:
+    """Every minute: rebuild the metric days whose facts changed (the number of days); a
+    second worker skips the days the first holds (issue 17, docs/insights.md)."""
+    from monitoring.metrics.rollup import dirty_days_rebuild
+
+    return dirty_days_rebuild()
+
+
+@shared_task(acks_late=True)
+def metrics_platform_performance() -> int:
+    """Every six hours: each connected shop's customer-service figures as its platform counts
+    them (Get Customer Service Performance), kept for the readiness panel (issue 17)."""
+    from monitoring.metrics.platform import platform_performance_refresh_all
+
+    return platform_performance_refresh_all()

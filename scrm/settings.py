@@ -410,6 +410,9 @@ SCRM_PERIODIC_TASKS["monitoring.tasks.prune_security_events"] = 3600.0
 # The SLA tracker: alerts whose threshold has come, and each shop's end-of-day digest.
 SCRM_PERIODIC_TASKS["monitoring.tasks.sla_sweep"] = 60.0
 SCRM_PERIODIC_TASKS["monitoring.tasks.sla_digest"] = 60.0
+# The shop-score metrics: the daily rollup of the days whose facts changed (docs/insights.md).
+SCRM_PERIODIC_TASKS["monitoring.tasks.metrics_rollup"] = 60.0
+SCRM_PERIODIC_TASKS["monitoring.tasks.metrics_platform_performance"] = 6 * 3600.0
 # Customer profiles: remind the owners of follow-ups that came due (docs/customers.md).
 SCRM_PERIODIC_TASKS["inbox.tasks.follow_ups_remind"] = 60.0
 # After-sales rules (docs/after-sales-rules.md): the requests a lost task left unseen.

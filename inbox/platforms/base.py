@@ -11,10 +11,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-# After-sales and order dataclasses live in base_commerce.py; they are part of this interface.
+# After-sales and order dataclasses live in base_commerce.py, the platform's customer-service
+# figures in base_performance.py; they are part of this interface.
 from inbox.platforms.base_commerce import (
     AfterSalesLine,
     DecisionRequest,
@@ -26,6 +27,7 @@ from inbox.platforms.base_commerce import (
     RejectReason,
     ReturnRecord,
 )
+from inbox.platforms.base_performance import ServicePerformance
 
 __all__ = [
     "AfterSalesLine",
@@ -37,6 +39,7 @@ __all__ = [
     "PlatformRecipient",
     "RejectReason",
     "ReturnRecord",
+    "ServicePerformance",
 ]
 
 T = TypeVar("T")
@@ -306,6 +309,10 @@ class ShopApi(Protocol):
 
     def create_conversation(self, buyer_user_id: str) -> str:
         """Open (or find) the chat with a buyer known by ``user_id``; its conversation id."""
+        ...
+
+    def service_performance(self, start: date, end: date) -> ServicePerformance:
+        """The platform's customer-service figures for the shop over ``[start, end)``."""
         ...
 
 

@@ -22,7 +22,7 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
-from inbox.hooks import ROBOT_ROLES, MessagesStored, messages_stored
+from inbox.hooks import PLATFORM_ROLES, ROBOT_ROLES, MessagesStored, messages_stored
 from inbox.models import (
     Conversation,
     Customer,
@@ -199,7 +199,8 @@ def messages_store(
     inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
     change = conversation_refresh(conversation, new_inbound=len(inbound), hint=hint)
     robot = [m.sent_at for m in new_rows if m.sender_role in ROBOT_ROLES and m.is_visible]
-    if inbound or robot:
+    system = [m for m in new_rows if m.sender_role in PLATFORM_ROLES and m.is_visible]
+    if inbound or robot or system:
         messages_stored.emit(
             MessagesStored(
                 conversation=conversation,
@@ -207,6 +208,7 @@ def messages_store(
                 buyer_times=tuple(m.sent_at for m in inbound),
                 robot_times=tuple(robot),
                 buyer_messages=tuple(inbound),
+                platform_messages=tuple(system),
             )
         )
     if created:

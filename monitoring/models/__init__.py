@@ -1,8 +1,18 @@
 """monitoring's records: the audit and security logs (``audit``), the SLA tracker
 (``sla``: policies, calendars, deadlines, alerts, channels) and the sensitive-word monitor
-(``words``: lists, violations, buyer risk tags)."""
+(``words``: lists, violations, buyer risk tags) and the shop-score metrics (``metrics``:
+response facts, daily rollups, chat ratings)."""
 
 from monitoring.models.audit import AuditChainHead, AuditEvent, SecurityEvent
+from monitoring.models.metrics import (
+    ChatRating,
+    FactState,
+    MetricDay,
+    MetricDirtyDay,
+    MetricSubject,
+    PlatformPerformance,
+    ResponseFact,
+)
 from monitoring.models.problems import (
     IssueType,
     ProblemRecord,
@@ -60,15 +70,22 @@ __all__ = [
     "BusinessCalendar",
     "BuyerRisk",
     "CategoryRule",
+    "ChatRating",
     "Deadline",
     "DeadlineKind",
     "DeadlineState",
+    "FactState",
     "Holiday",
     "HolidaySource",
     "IssueType",
+    "MetricDay",
+    "MetricDirtyDay",
+    "MetricSubject",
+    "PlatformPerformance",
     "ProblemRecord",
     "ProblemSettings",
     "ProblemSource",
+    "ResponseFact",
     "RiskTag",
     "SecurityEvent",
     "SendSource",

@@ -1,7 +1,8 @@
 """TikTok Shop behind the platform interface of ``inbox/platforms/base.py``.
 
 The calls live by subject: chat (``adapter_chat``), returns and cancellations
-(``adapter_aftersales``), orders (``adapter_orders``) and webhook parsing
+(``adapter_aftersales``), orders (``adapter_orders``), customer-service performance
+(``adapter_performance``) and webhook parsing
 (``adapter_webhooks``); this module puts them together. All HTTP goes through
 :class:`~inbox.platforms.tiktok_shop.client.TikTokShopClient`.
 """
@@ -49,6 +50,7 @@ from inbox.platforms.tiktok_shop.adapter_orders import (
     OrderCalls,
     order_from,
 )
+from inbox.platforms.tiktok_shop.adapter_performance import PERFORMANCE_PATH, PerformanceCalls
 from inbox.platforms.tiktok_shop.adapter_webhooks import (
     MAX_WEBHOOK_DEPTH,
     WEBHOOK_KINDS,
@@ -71,6 +73,7 @@ __all__ = [
     "MAX_WEBHOOK_DEPTH",
     "MIN_RETURNS_PAGE",
     "ORDERS_PATH",
+    "PERFORMANCE_PATH",
     "RETURNS_SEARCH_PATH",
     "SENDABLE",
     "SEND_MESSAGE_PATH",
@@ -92,7 +95,7 @@ __all__ = [
 ]
 
 
-class TikTokShopApi(ChatCalls, AfterSalesCalls, OrderCalls):
+class TikTokShopApi(ChatCalls, AfterSalesCalls, OrderCalls, PerformanceCalls):
     """Calls on one authorised shop (implements ``base.ShopApi``)."""
 
     def __init__(self, client: TikTokShopClient) -> None:

@@ -13,6 +13,7 @@ import random
 import threading
 from typing import TYPE_CHECKING
 
+from inbox.platforms.tiktok_shop.simulator.ratings import maybe_rate
 from inbox.platforms.tiktok_shop.simulator.traffic_cases import CaseTraffic
 
 if TYPE_CHECKING:
@@ -232,7 +233,8 @@ class Traffic:
 
     def step(self) -> None:
         """One buyer message (a new conversation or a follow-up); about one step in ten an
-        after-sales request (:mod:`.traffic_cases`), and one in fourteen moves a case on."""
+        after-sales request (:mod:`.traffic_cases`), one in fourteen moves a case on, and one in
+        twenty-five rates a chat the shop answered (:mod:`.ratings`)."""
         rng = self.rng
         shop_ids = self.shop_ids or sorted(self.sim.shops)
         if not shop_ids:
@@ -275,6 +277,8 @@ class Traffic:
             return
         if 0.23 <= kind < 0.3 and self.cases.move():
             return
+        if 0.3 <= kind < 0.34 and maybe_rate(self.sim, rng, shop_id, user_id):
+            return  # the buyer rated the chat the shop answered (.ratings)
         if kind < 0.13:
             product_id = str(rng.randint(1_729_000_000_000_000_000, 1_729_999_999_999_999_999))
             self.sim.buyer_message(
