@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from inbox.models import Conversation
 from monitoring.models import AuditEvent
-from monitoring.models.problems import ProblemRecord
+from monitoring.models.problems import ProblemRecord, TrendRule
 from monitoring.problems.report import shop_today, week_start_of
 from tests.e2e.conftest import SCREENSHOTS
 from tests.inbox.builders import conversation_with_messages
@@ -76,3 +76,43 @@ def test_a_supervisor_reads_the_weekly_report_in_chinese_and_exports_it(session,
     # Then the export is in the audit log
     assert AuditEvent.objects.filter(action="problem.report_exported").count() == 1
     assert page.js_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_supervisor_requires_the_type_and_adds_a_trend_rule_then_an_agent_must_choose(
+    session, world
+):
+    # Given a supervisor on the problem log page
+    page = session.page_for(world.supervisor_a)
+    page.goto(f"{session.base}/monitoring/problems/")
+    expect(page.locator("h1")).to_have_text("Problem log")
+    # When they require an issue type at resolve and add a rule for shop a1
+    page.locator("#require-issue-type").check()
+    page.locator("#problems-require button[type=submit]").click()
+    expect(page.locator("#problems-message")).to_have_text("Setting saved.")
+    page.locator("#rule-kind").select_option("sku_rising")
+    page.locator("#rule-shop").select_option(str(world.shop_a1.id))
+    page.locator("#rule-days").fill("4")
+    page.locator("#trend-rule-add button[type=submit]").click()
+    expect(page.locator("#problems-message")).to_have_text("Rule added.")
+    rule = TrendRule.objects.get()
+    assert (rule.kind, rule.shop_account_id, rule.days) == ("sku_rising", world.shop_a1.id, 4)
+    expect(page.locator(f'tr[data-rule="{rule.id}"]')).to_contain_text("A1 US")
+    assert page.js_errors == []  # type: ignore[attr-defined]
+    # Then an agent resolving without a type is told to choose, and nothing changes
+    chat = conversation_with_messages(world.shop_a1, texts=("the strap is broken",))
+    agent = session.page_for(world.agent_a1)
+    agent.goto(f"{session.base}/inbox/c/{chat.id}/")
+    expect(agent.locator("#conv-issue-type option").first).to_have_text(
+        "Choose (suggested: Damaged)"
+    )
+    agent.locator('#conv-header [data-action="resolve"]').click()
+    expect(agent.locator("#announcer")).to_have_text(
+        "Choose an issue type to resolve this conversation."
+    )
+    assert Conversation.objects.get(id=chat.id).status == "open"
+    # and with one chosen, it resolves
+    agent.locator("#conv-issue-type").select_option("damaged")
+    agent.locator('#conv-header [data-action="resolve"]').click()
+    expect(agent.locator("#announcer")).to_have_text("Conversation resolved.")
+    assert ProblemRecord.objects.get(conversation_id=chat.id).issue_type == "damaged"
+    assert agent.js_errors == []  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
+from inbox.models import AfterSalesCase, Message
 from inbox.platforms.base_commerce import AfterSalesLine
 from inbox.services import conversations as work
 from monitoring.models import AuditEvent
@@ -195,3 +196,41 @@ def test_the_suggestion_endpoint_and_correcting_a_record(world, api):
         assert r.status_code == 404
     record.refresh_from_db()
     assert record.issue_type == "size"
+
+
+def test_the_sku_comes_from_the_conversations_case(world, api):
+    # Given a chat whose after-sales case lists the seller SKU "LAMP-2"
+    chat = chat_with(world.shop_a1, "pl-c8", "the lamp is cracked", at=AT)
+    line = AfterSalesLine(
+        line_item_id="l2",
+        order_line_item_id="ol2",
+        sku_id="2048",
+        sku_name="White",
+        product_name="Lamp",
+        seller_sku="LAMP-2",
+        image_url="",
+        refund_total="9.99",
+        currency="USD",
+    )
+    row = case_store(world.shop_a1, platform_case(AT, case_id="4036000000000077", lines=(line,)))
+    AfterSalesCase.objects.filter(id=row.id).update(conversation=chat)
+    # When it is resolved without a choice
+    assert _patch(api, world.agent_a1, chat.id, {"status": "resolved"}).status_code == 200
+    # Then the record has the case's SKU, suggested
+    record = ProblemRecord.objects.get(conversation=chat)
+    assert (record.issue_type, record.sku, record.suggested_sku) == ("damaged", "LAMP-2", "LAMP-2")
+
+
+def test_words_that_cannot_be_decrypted_never_stop_a_resolve(world, api):
+    # Given a buyer message whose ciphertext was copied from another row (undecryptable here)
+    chat = chat_with(world.shop_a1, "pl-c9", "first words", "broken words", at=AT)
+    first, second = Message.objects.filter(conversation=chat).order_by("id")
+    table = Message._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT text FROM {table} WHERE id = %s", [first.id])  # noqa: S608
+        token = cursor.fetchone()[0]
+        cursor.execute(f"UPDATE {table} SET text = %s WHERE id = %s", [token, second.id])  # noqa: S608
+    # When the agent resolves it, then it resolves, recorded as "other" without a quote
+    assert _patch(api, world.agent_a1, chat.id, {"status": "resolved"}).status_code == 200
+    record = ProblemRecord.objects.get(conversation=chat)
+    assert (record.issue_type, record.quote) == ("other", "")

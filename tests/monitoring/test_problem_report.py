@@ -11,7 +11,7 @@ from django.test import Client
 
 from monitoring.models import AuditEvent
 from monitoring.problems.report import weekly_report
-from tests.monitoring.problem_builders import SECRET, seed_fortnight
+from tests.monitoring.problem_builders import SECRET, seed, seed_fortnight
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +165,16 @@ def test_the_settings_page_manages_the_requirement_and_the_rules(world):
         .status_code
         == 404
     )
+
+
+def test_the_report_reads_in_a_fixed_number_of_queries(world, api, django_assert_max_num_queries):
+    # Given the fortnight and as many again in other SKUs this week
+    seed_fortnight(world.shop_a1)
+    for n in range(12):
+        seed(world.shop_a1, date(2026, 11, 24), "size", f"EXTRA-{n}", quote=f"{SECRET} {n}")
+    url = f"/api/v1/monitoring/problems/weekly/{world.shop_a1.id}/"
+    # When the supervisor reads the week: the same few queries whatever the rows
+    client = api.as_user(world.supervisor_a)
+    with django_assert_max_num_queries(8):
+        r = client.get(url, {"week": "2026-11-23"})
+    assert r.status_code == 200 and len(r.json()["rows"]) == 16
