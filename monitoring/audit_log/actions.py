@@ -59,6 +59,7 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
             ("customer.exported", _("A buyer's data exported")),
             ("customer.erased", _("A buyer's data erased")),
             ("audit.exported", _("Audit log exported")),
+            ("insights.exported", _("Shop score figures exported")),
         ],
     ),
     (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from monitoring.web import bell, channels, risk
+from monitoring.web import bell, channels, insights, risk
 from monitoring.web import settings as sla_settings
 
 app_name = "sla"
@@ -22,4 +22,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("policies/<int:shop_account_id>/", sla_settings.shop_policy_page, name="shop-policy"),
     path("calendars/", sla_settings.calendars_page, name="calendars"),
     path("calendars/<int:shop_account_id>/", sla_settings.calendar_page, name="calendar"),
+    # The shop-score metrics and readiness panel (issue 17)
+    path("insights/", insights.insights_overview, name="insights"),
+    path("insights/<int:shop_account_id>/", insights.insights_shop, name="insights-shop"),
+    path("insights/<int:shop_account_id>/daily.csv", insights.insights_csv, name="insights-csv"),
 ]
