@@ -2,12 +2,14 @@
 # output, holding only this part's operations (the other parts of the issue have their own
 # migration files).
 
+import uuid
+
 import django.db.models.deletion
 import django.utils.timezone
-import scrm.fields
-import uuid
 from django.conf import settings
 from django.db import migrations, models
+
+import scrm.fields
 
 
 class Migration(migrations.Migration):
