@@ -1,6 +1,7 @@
 from django.urls import path
 
 from inbox.api import accounts, aftersales, conversations, messages_search, queue, reveal, tokens
+from inbox.api.rules_urls import urlpatterns as rules_urlpatterns
 
 app_name = "inbox_api"
 
@@ -54,3 +55,5 @@ urlpatterns = [
     path("after-sales/<int:pk>/reject/", aftersales.CaseReject.as_view(), name="case-reject"),
     path("reveal/", reveal.RevealCreate.as_view(), name="reveal"),
 ]
+# After-sales rules and compensation suggestions (issue 17).
+urlpatterns += rules_urlpatterns

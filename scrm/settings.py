@@ -512,6 +512,9 @@ SPECTACULAR_SETTINGS = {
         "SendActionEnum": ["block", "mask", "flag"],
         # a customer field's kind (the organisation's own profile fields)
         "CustomerFieldKindEnum": ["text", "number", "date", "choice", "yes_no"],
+        # after-sales rules: a compensation's kind; a decision's verb, also a rule's decision
+        "CompensationKindEnum": ["coupon", "partial_refund", "resend"],
+        "VerbEnum": ["approve", "reject"],
     },
 }
 

@@ -31,6 +31,7 @@ from inbox.models import (
     Note,
     ShopMembership,
 )
+from inbox.models.rules import AfterSalesRule, CompensationSuggestion, RuleDryRun
 from inbox.services import profiles
 from inbox.services.conversations import note_add
 from inbox.services.tokens import token_create
@@ -79,6 +80,30 @@ def plant(world) -> dict[str, Any]:
     material.shop_accounts.set([shop])
     token, key = token_create(user=world.agent_a1, name=f"{MARKER} token")
     case = case_needing_decision(shop, buyer=f"{MARKER} case buyer")
+    # An after-sales rule of organisation A and a compensation suggestion, carrying the marker
+    rule = AfterSalesRule.objects.create(
+        organisation=world.org_a,
+        name=f"{MARKER} rule",
+        reason_codes=[f"{MARKER} reason"],
+        tag="rule-tag",
+        note=f"{MARKER} rule note",
+    )
+    RuleDryRun.objects.create(
+        organisation=world.org_a,
+        rule=rule,
+        rule_version=rule.version,
+        window_start=timezone.now() - timedelta(days=30),
+        window_end=timezone.now(),
+        rows=[{"platform_case_id": f"{MARKER} case"}],
+    )
+    compensation = CompensationSuggestion.objects.create(
+        organisation=world.org_a,
+        issue_type="damaged",
+        kind="coupon",
+        title=f"{MARKER} coupon",
+        cost="5.00",
+        currency="USD",
+    )
     # The shop's SLA calendar (its page names the shop): a holiday carrying the marker
     calendar = BusinessCalendar.objects.create(organisation=world.org_a, shop_account=shop)
     Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1), name=f"{MARKER} holiday")
@@ -143,6 +168,8 @@ def plant(world) -> dict[str, Any]:
         "alert": alert.id,
         "channel": channel.id,
         "violation": violation.id,
+        "rule": rule.id,
+        "compensation": compensation.id,
     }
 
 
@@ -199,6 +226,16 @@ def _state(objects: dict[str, Any]) -> tuple:
         list(AlertReceipt.objects.filter(alert_id=objects["alert"]).values_list("read_at")),
         list(AlertChannel.objects.filter(id=objects["channel"]).values_list("name", "is_active")),
         Violation.objects.get(id=objects["violation"]).status,
+        list(
+            AfterSalesRule.objects.filter(id=objects["rule"]).values_list(
+                "name", "is_enabled", "version"
+            )
+        ),
+        list(
+            CompensationSuggestion.objects.filter(id=objects["compensation"]).values_list(
+                "title", "is_active"
+            )
+        ),
         list(ProblemRecord.objects.filter(id=objects["problem"]).values_list("issue_type", "sku")),
         _profile_state(objects),
     )

@@ -91,6 +91,15 @@ def compensation_list_for(user: AnyUser) -> QuerySet[CompensationSuggestion]:
     )
 
 
+def compensation_active(organisation_id: int) -> list[CompensationSuggestion]:
+    """The organisation's active suggestions, by issue type and order."""
+    return list(
+        CompensationSuggestion.objects.filter(
+            organisation_id=organisation_id, is_active=True
+        ).order_by("issue_type", "position", "id")
+    )
+
+
 def compensation_for_case(case: AfterSalesCase) -> list[CompensationSuggestion]:
     """The active suggestions for a case's issue type (the case was read through the acting
     user's selectors: this adds no access of its own)."""

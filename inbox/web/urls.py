@@ -15,4 +15,5 @@ urlpatterns = [
     path("team/", views.team, name="team"),
     path("team/figures/", views.team_figures, name="team-figures"),
     path("manage/", include("inbox.web.manage_urls")),
+    path("rules/", include("inbox.web.rules_urls")),
 ]

@@ -79,6 +79,20 @@ GROUPS: list[tuple[Promise, list[tuple[str, Promise]]]] = [
         ],
     ),
     (
+        _("After-sales rules"),
+        [
+            ("after_sales_rule.created", _("Rule created")),
+            ("after_sales_rule.updated", _("Rule changed")),
+            ("after_sales_rule.dry_run", _("Rule dry run")),
+            ("after_sales_rule.enabled", _("Rule enabled")),
+            ("after_sales_rule.disabled", _("Rule disabled")),
+            ("after_sales_rule.applied", _("Rule applied to a case")),
+            ("after_sales_rule.left_to_person", _("Rule left a case to a person")),
+            ("compensation.created", _("Compensation suggestion added")),
+            ("compensation.updated", _("Compensation suggestion changed")),
+        ],
+    ),
+    (
         _("Problem log (issue types, trends)"),
         [
             ("problem.recorded", _("Problem recorded")),
