@@ -3,7 +3,7 @@
 Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
 ``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``, ``bench.queue_due``,
 ``bench.sla_alert_latency``, ``bench.words_match``, ``bench.crypto_fields``, ``bench.rotation``,
-``bench.customer_search``, ``bench.message_search``)
+``bench.customer_search``, ``bench.message_search``, ``bench.rules_dry_run``)
 with its own options; here they run with their defaults.
 """
 
@@ -28,6 +28,7 @@ BENCHES = (
     "bench.rotation",
     "bench.customer_search",
     "bench.message_search",
+    "bench.rules_dry_run",
 )
 
 
