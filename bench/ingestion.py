@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.ingestion [--requests 5000] [--concurrency 32] [--process 2000]
 
-Services mode on a throw-away database (``scrm_bench_ingestion``) and Redis db 15 (``BENCH_REDIS_URL``):
+Services mode on a throw-away database (``scrm_bench_ingestion``) and Redis db 15
+(``BENCH_REDIS_URL``):
 
 1. ack: ``uvicorn scrm.asgi:application`` with 1 and with 2 workers, one shop account whose
    app key/secret sign NEW_MESSAGE (type 14) notifications, each with its own

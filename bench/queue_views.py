@@ -5,11 +5,11 @@ each), with the database's share beside it (issue 18).
 
 The world of ``bench.queue_due`` (200 shop accounts of skewed sizes, 2,000 buyers with encrypted
 names, conversations with sealed previews and messages, open SLA deadlines; rows in SQL, indexes
-after, ``VACUUM ANALYZE``), made realistic for the views: 40 more agents on four shops each,
-half the open and pending conversations assigned to an agent of their shop (some of them to
-the measured agent), 8 tags on ~15 % of the conversations, then ``ANALYZE`` as autovacuum
-would. Views, each ``GET /api/v1/queue/...`` through Django's whole request path (session,
-member, selector, payload, JSON) with the test ``Client``:
+after, ``VACUUM ANALYZE``), made realistic for the views: 50 more agents on four shops each
+(every shop has one), half the open and pending conversations assigned to an agent of their shop
+(some of them to the measured agent), 8 tags on ~15 % of the conversations, then ``ANALYZE`` as
+autovacuum would. Views, each ``GET /api/v1/queue/...`` through Django's whole request path
+(session, member, selector, payload, JSON) with the test ``Client``:
 
 - agent default (an agent of four shops: one large, one middling, two small), ``sort=waiting``;
 - supervisor of all 200 shops;
@@ -41,7 +41,7 @@ from bench import queue_due_seed as seed
 
 DB = "scrm_bench_queue_views"
 TARGET_MS = 10.0
-EXTRA_AGENTS = 40
+EXTRA_AGENTS = 50  # on shops i, i + 50, i + 100, i + 150: every shop has one
 TAGS = ("refund", "shipping", "damaged", "vip", "wrong size", "follow up", "late", "other")
 VIEWS = {
     "agent default": ("agent_mixed", "/api/v1/queue/"),
@@ -66,12 +66,13 @@ def realism(w: dict) -> None:
         user = get_user_model().objects.create_user(f"agent{i:02d}")
         Member.objects.create(user=user, organisation=org, role="agent")
         for k in range(4):
-            shop = shops[(i * 5 + k * 50) % len(shops)]
+            shop = shops[(i + k * EXTRA_AGENTS) % len(shops)]
             ShopMembership.objects.create(user=user, shop_account=shop)
             agent_of_shop.setdefault(shop.id, user.id)
     for rank in seed.AGENT_MIXED_RANKS:  # the measured agent holds their shops' conversations
         agent_of_shop[shops[rank - 1].id] = w["users"]["agent_mixed"].id
     fallback = w["users"]["supervisor"].id
+    w["shop_ids"] = [s.id for s in shops]
     w["assignee_by_shop"] = [agent_of_shop.get(s.id, fallback) for s in shops]
     w["tags"] = [Tag.objects.create(organisation=org, name=name).id for name in TAGS]
 
@@ -82,9 +83,10 @@ def assign_and_tag(w: dict) -> dict[str, float]:
     t0 = time.perf_counter()
     with seed._admin(DB) as conn, conn.cursor() as cur:
         cur.execute(
-            "UPDATE inbox_conversation SET assignee_id = (%s::bigint[])[shop_account_id] "
+            "UPDATE inbox_conversation SET assignee_id = "
+            "(%s::bigint[])[array_position(%s::bigint[], shop_account_id)] "
             "WHERE status IN ('open', 'pending') AND (hashint4(id::int * 13) & 1) = 0",
-            (w["assignee_by_shop"],),
+            (w["assignee_by_shop"], w["shop_ids"]),
         )
         cur.execute(
             "INSERT INTO inbox_conversation_tags (conversation_id, tag_id) "

@@ -2,15 +2,16 @@
 
     .venv/bin/python -m bench.realtime [--sockets 50] [--events 200] [--interval 0.05]
 
-Services mode on a throw-away database (``scrm_bench_realtime``) and Redis db 15 (``BENCH_REDIS_URL``). The server
-(``uvicorn scrm.asgi:application``, one worker) runs as a subprocess; 50 agent users of one shop
-are logged in (Django sessions) and open ``/ws/inbox/`` with the ``websockets`` package (Origin
-``http://127.0.0.1:<port>``; each socket first receives ``{"type": "hello"}``). This process
-then publishes events the way ingestion does: ``event_publish`` inside ``transaction.atomic()``
-(change-feed row, then ``group_send`` on commit), ``--events`` times, ``--interval`` apart, each
-carrying its wall-clock send time. The figure is per-socket receive latency (receive time minus
-the time in the event) p50/p95/max. Baseline in the same run: a raw channels-redis
-``group_send`` to plain channels in this process (1 channel, and 50 channels in one group).
+Services mode on a throw-away database (``scrm_bench_realtime``) and Redis db 15
+(``BENCH_REDIS_URL``). The server (``uvicorn scrm.asgi:application``, one worker) runs as a
+subprocess; 50 agent users of one shop are logged in (Django sessions) and open ``/ws/inbox/``
+with the ``websockets`` package (Origin ``http://127.0.0.1:<port>``; each socket first receives
+``{"type": "hello"}``). This process then publishes events the way ingestion does:
+``event_publish`` inside ``transaction.atomic()`` (change-feed row, then ``group_send`` on
+commit), ``--events`` times, ``--interval`` apart, each carrying its wall-clock send time. The
+figure is per-socket receive latency (receive time minus the time in the event) p50/p95/max.
+Baseline in the same run: a raw channels-redis ``group_send`` to plain channels in this process
+(1 channel, and 50 channels in one group).
 
 Target (issue): p95 <= 100 ms to 50 sockets.
 """

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from monitoring.models.sla import AlertReceipt
+from monitoring.models.sla import AlertKind, AlertReceipt
 from monitoring.sla.alerts import alert_payload
 from monitoring.sla.bell import (
     bell_mark_all_read,
@@ -27,7 +27,7 @@ class AlertOut(serializers.Serializer):
     """One alert in your bell: the ``sla.alert`` event's fields, and when you read it."""
 
     id = serializers.IntegerField(help_text="the alert's id (the one to mark read)")
-    kind = serializers.ChoiceField(choices=["warning", "breach", "digest", "followup"])
+    kind = serializers.ChoiceField(choices=AlertKind.values)
     shop_account_id = serializers.IntegerField(
         allow_null=True, help_text="null: a follow-up made outside any shop"
     )

@@ -14,7 +14,7 @@ class SlaAlertPayload(TypedDict):
     """One SLA alert in one person's bell: ids, kinds and times only (no buyer data)."""
 
     id: int  # the alert's
-    kind: str  # "warning" | "breach" | "digest" | "followup"
+    kind: str  # "warning" | "breach" | "digest" | "followup" | "trend"
     shop_account_id: int | None  # null: a follow-up made outside any shop
     subject: str | None  # "conversation" | "case" | "customer" (a follow-up); null: a digest
     subject_id: int | None

@@ -153,12 +153,13 @@ def shop_facts(shop_account_id: int) -> ShopFacts:
     return ShopFacts(*row)
 
 
-def organisation_language(organisation_id: int) -> str:
-    """The organisation's language (its channels' alerts are written in it)."""
+def organisation_clock(organisation_id: int) -> tuple[str, str]:
+    """The organisation's language and time zone (an alert about no shop in particular is
+    written in the one and dated in the other)."""
     found = (
-        Organisation.objects.filter(id=organisation_id).values_list("language", flat=True).first()
+        Organisation.objects.filter(id=organisation_id).values_list("language", "time_zone").first()
     )
-    return found or "en"
+    return (found[0] or "en", found[1] or "UTC") if found else ("en", "UTC")
 
 
 def organisation_member_names(

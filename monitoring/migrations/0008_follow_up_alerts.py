@@ -5,6 +5,12 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def forget_follow_up_alerts(apps, schema_editor):
+    """Going back: the alerts of a kind the older code does not know (some without a shop,
+    which the older column refuses) are deleted first."""
+    apps.get_model("monitoring", "SlaAlert").objects.filter(kind="followup").delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -33,4 +39,5 @@ class Migration(migrations.Migration):
             model_name='slaalert',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('follow_up__isnull', False), ('kind', 'followup')), models.Q(('follow_up__isnull', True), ('shop_account__isnull', False)), _connector='OR'), name='alert_shop_unless_follow_up'),
         ),
+        migrations.RunPython(migrations.RunPython.noop, reverse_code=forget_follow_up_alerts),
     ]

@@ -32,7 +32,7 @@ from django.utils.translation import ngettext
 
 from inbox.selectors.for_apps import (
     ShopFacts,
-    organisation_language,
+    organisation_clock,
     organisation_member_names,
     shop_facts,
 )
@@ -169,7 +169,7 @@ def follow_up_text(alert: SlaAlert) -> AlertText:
     if shop is not None:
         language, time_zone = shop.organisation_language, shop.time_zone
     else:
-        language, time_zone = organisation_language(organisation_id), "UTC"
+        language, time_zone = organisation_clock(organisation_id)
     names = (
         organisation_member_names(organisation_id, {alert.assignee_id}) if alert.assignee_id else {}
     )

@@ -11,12 +11,14 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from inbox.models import FollowUp, InboxEvent
+from inbox.models import Customer, FollowUp, InboxEvent, Role, ShopMembership
 from inbox.services import profiles
+from inbox.services.buyer_data.erase import customer_erase
 from inbox.services.profiles.reminders import follow_ups_remind
 from monitoring.events import SLA_ALERT
 from monitoring.models import AlertReceipt, SlaAlert
 from scrm.events import payload_check
+from tests.factories import make_person
 from tests.inbox.profile_builders import buyer
 from tests.monitoring.channel_receiver import Receiver, channel, receiver_serving
 
@@ -151,13 +153,74 @@ def test_an_owner_who_left_is_replaced_by_the_supervisors(
 
 
 @pytest.mark.django_db
-def test_an_erased_buyers_follow_up_alerts_go_with_it(world, django_capture_on_commit_callbacks):
-    # Given a reminded follow-up
+def test_an_owner_moved_off_the_shop_is_replaced_by_the_supervisors(
+    world, django_capture_on_commit_callbacks
+):
+    # Given a due follow-up whose owner, still active, no longer works on its shop
     follow_up = _follow_up(world)
+    ShopMembership.objects.filter(user=world.agent_a1, shop_account=world.shop_a1).delete()
+    # When the sweep runs
     _remind(django_capture_on_commit_callbacks)
-    assert SlaAlert.objects.filter(follow_up_id=follow_up.id).exists()
-    # When the follow-up is deleted (as an erasure deletes the buyer's follow-ups)
-    FollowUp.objects.filter(id=follow_up.id).delete()
-    # Then its alert and the bell's receipt are gone too
+    # Then the supervisors were told (escalated), not the former owner
+    (alert,) = SlaAlert.objects.filter(follow_up_id=follow_up.id)
+    assert (alert.assignee_id, alert.escalated) == (None, True)
+    told = set(AlertReceipt.objects.filter(alert=alert).values_list("user_id", flat=True))
+    assert told == {world.supervisor_a.id}
+
+
+@pytest.mark.django_db
+def test_a_follow_up_outside_any_shop_reaches_its_owner_and_the_organisations_channels(
+    world, client, receiver: Receiver, django_capture_on_commit_callbacks
+):
+    # Given a follow-up of no shop (the buyer has no conversation in any shop) owned by the
+    # supervisor, a channel for the whole organisation and one for shop a1 only
+    customer = Customer.objects.create(
+        organisation=world.org_a, platform="tiktok_shop", im_user_id="im-x", display_name=NAME
+    )
+    follow_up = profiles.follow_up_create(
+        actor=world.supervisor_a,
+        customer_id=customer.id,
+        promise=PROMISE,
+        due_at=timezone.now() + timedelta(minutes=1),
+    )
+    assert follow_up.shop_account_id is None
+    FollowUp.objects.filter(id=follow_up.id).update(due_at=timezone.now() - timedelta(minutes=1))
+    channel(world.shop_a1, "webhook", f"{receiver.base}/org")
+    channel(world.shop_a1, "webhook", f"{receiver.base}/a1", shop_account=world.shop_a1)
+    # When the sweep runs
+    _remind(django_capture_on_commit_callbacks)
+    # Then one alert of no shop, in the supervisor's bell only, and only the organisation's
+    # channel got it, naming the customer by number
+    (alert,) = SlaAlert.objects.filter(follow_up_id=follow_up.id)
+    assert alert.shop_account_id is None
+    client.force_login(world.supervisor_a)
+    (item,) = client.get("/api/v1/sla/alerts/").json()["results"]
+    assert (item["kind"], item["shop_account_id"], item["subject_id"]) == (
+        "followup",
+        None,
+        customer.id,
+    )
+    assert f"customer #{customer.id}" in client.get("/sla/bell/").content.decode()
+    for other in (world.agent_a1, world.supervisor_b):
+        client.force_login(other)
+        assert client.get("/api/v1/sla/alerts/").json()["results"] == []
+        refused = client.post(f"/api/v1/sla/alerts/{alert.id}/read/")
+        assert refused.status_code == 404
+    assert [r.path for r in receiver.received] == ["/org"]
+    data = receiver.received[0].json()["data"]
+    assert (data["shop_account_id"], data["subject_id"]) == (None, customer.id)
+    assert "ZQXPROMISE" not in receiver.received[0].body.decode()
+
+
+@pytest.mark.django_db
+def test_an_erased_buyers_open_follow_up_reminds_nobody(world, django_capture_on_commit_callbacks):
+    # Given an open follow-up about a buyer, then the buyer's data erased by an admin
+    follow_up = _follow_up(world)
+    admin = make_person(world.org_a, Role.ADMIN, username="admin_a")
+    customer_erase(actor=admin, customer_id=follow_up.customer_id, reason="the buyer asked")
+    # When the sweep runs
+    _remind(django_capture_on_commit_callbacks)
+    # Then the follow-up was closed by the erasure and nobody is reminded
+    assert FollowUp.objects.get(id=follow_up.id).done_at is not None
     assert not SlaAlert.objects.filter(kind="followup").exists()
     assert not AlertReceipt.objects.exists()

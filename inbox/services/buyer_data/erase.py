@@ -147,6 +147,10 @@ def _profiles_wipe(profiles: list[Customer], now: Any) -> dict[str, int]:
     counts = {
         "profile_notes": CustomerNote.objects.filter(customer_id__in=ids).update(text=""),
         "follow_ups": FollowUp.objects.filter(customer_id__in=ids).update(promise=""),
+        # Nothing left to follow up: an open one would remind someone of an erased buyer.
+        "follow_ups_closed": FollowUp.objects.filter(
+            customer_id__in=ids, done_at__isnull=True
+        ).update(done_at=now),
         "search_tokens": CustomerSearchToken.objects.filter(customer_id__in=ids).delete()[0],
     }
     for profile in profiles:
