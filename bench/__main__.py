@@ -3,7 +3,8 @@
 Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
 ``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``, ``bench.queue_due``,
 ``bench.sla_alert_latency``, ``bench.words_match``, ``bench.crypto_fields``, ``bench.rotation``,
-``bench.customer_search``, ``bench.message_search``, ``bench.rules_dry_run``)
+``bench.customer_search``, ``bench.message_search``, ``bench.rules_dry_run``,
+``bench.insights_panel``, ``bench.queue_views``, ``bench.audit_chain``)
 with its own options; here they run with their defaults.
 """
 
@@ -29,6 +30,9 @@ BENCHES = (
     "bench.customer_search",
     "bench.message_search",
     "bench.rules_dry_run",
+    "bench.insights_panel",
+    "bench.queue_views",
+    "bench.audit_chain",
 )
 
 
