@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -95,7 +96,10 @@ class WeekIn(serializers.Serializer):
 
 
 class ProblemSuggest(APIView):
-    @extend_schema(parameters=[OpenApiParameter("conversation", int, required=True)])
+    @extend_schema(
+        parameters=[OpenApiParameter("conversation", int, required=True)],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
         query = SuggestIn(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -110,7 +114,7 @@ class ProblemSuggest(APIView):
 
 
 class ProblemDetail(APIView):
-    @extend_schema(request=ProblemPatch)
+    @extend_schema(request=ProblemPatch, responses=OpenApiTypes.OBJECT)
     def patch(self, request: Request, pk: int) -> Response:
         patch = ProblemPatch(data=request.data)
         patch.is_valid(raise_exception=True)
@@ -127,7 +131,7 @@ class ProblemDetail(APIView):
 
 
 class WeeklyReportView(APIView):
-    @extend_schema(parameters=[OpenApiParameter("week", date)])
+    @extend_schema(parameters=[OpenApiParameter("week", date)], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, shop_account_id: int) -> Response:
         query = WeekIn(data=request.query_params)
         query.is_valid(raise_exception=True)
