@@ -6,11 +6,13 @@ the organisation's setting, and the trend rules. Each is keyword-only, transacti
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
@@ -217,6 +219,14 @@ def problem_update(
         data={"from": before, "to": {"issue_type": record.issue_type, "sku": record.sku}},
     )
     return record
+
+
+def problem_quotes_erase(*, conversation_ids: Iterable[int], case_ids: Iterable[int]) -> int:
+    """Empty the buyer's words kept on the problem records of these conversations and cases (a
+    buyer's erasure, inside its transaction); the records stay, with their issue type, SKU and
+    day, for the weekly report's counts and the trends. Returns how many were emptied."""
+    subject = Q(conversation_id__in=list(conversation_ids)) | Q(case_id__in=list(case_ids))
+    return ProblemRecord.objects.filter(subject).exclude(quote="").update(quote="")
 
 
 def _supervisor(actor: AnyUser) -> int:

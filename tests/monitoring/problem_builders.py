@@ -15,8 +15,11 @@ _seq = count(1)
 BUYER = Participant(role="BUYER", im_user_id="im-pl-buyer", user_id="u-pl", nickname="Mia K.")
 
 
-def chat_with(shop: ShopAccount, chat: str, *texts: str, at: datetime) -> Conversation:
-    """A conversation ``chat`` where the buyer wrote ``texts`` (oldest first)."""
+def chat_with(
+    shop: ShopAccount, chat: str, *texts: str, at: datetime, buyer: Participant = BUYER
+) -> Conversation:
+    """A conversation ``chat`` where the buyer (``BUYER`` unless given) wrote ``texts``
+    (oldest first)."""
     batch = []
     for text in texts:
         n = next(_seq)
@@ -27,7 +30,7 @@ def chat_with(shop: ShopAccount, chat: str, *texts: str, at: datetime) -> Conver
                 type="TEXT",
                 content={"content": text},
                 create_time=at,
-                sender=BUYER,
+                sender=buyer,
                 index=str(n),
             )
         )

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection
 
-from inbox.models import AfterSalesCase, Message
+from inbox.models import AfterSalesCase, Message, Role
+from inbox.platforms.base import Participant
 from inbox.platforms.base_commerce import AfterSalesLine
 from inbox.services import conversations as work
 from monitoring.models import AuditEvent
 from monitoring.models.problems import ProblemRecord
 from monitoring.problems.services import problem_settings_set
+from tests.factories import make_person
 from tests.monitoring.problem_builders import chat_with
 from tests.monitoring.sla_builders import case_store, platform_case
 
@@ -234,3 +236,36 @@ def test_words_that_cannot_be_decrypted_never_stop_a_resolve(world, api):
     assert _patch(api, world.agent_a1, chat.id, {"status": "resolved"}).status_code == 200
     record = ProblemRecord.objects.get(conversation=chat)
     assert (record.issue_type, record.quote) == ("other", "")
+
+
+def test_a_buyers_erasure_empties_their_quotes_and_keeps_the_counts(world, api):
+    # Given a resolved conversation whose buyer wrote their words, and another buyer's
+    words = "QXERASEME the lid arrived cracked, call +1 555 010 4821"
+    chat = chat_with(world.shop_a1, "pl-c-erase", words, at=AT)
+    someone_else = Participant(role="BUYER", im_user_id="im-pl-other", user_id="u-pl-2")
+    other = chat_with(
+        world.shop_a1, "pl-c-keep", "QXKEEPME the lid arrived cracked", at=AT, buyer=someone_else
+    )
+    for conversation in (chat, other):
+        assert _patch(api, world.agent_a1, conversation.id, {"status": "resolved"}).status_code
+    report_url = f"/api/v1/monitoring/problems/weekly/{world.shop_a1.id}/"
+    quotes = api.as_user(world.supervisor_a).get(report_url).json()["rows"][0]["quotes"]
+    assert any("QXERASEME" in q for q in quotes)
+    # When an admin erases the first buyer's data
+    admin = make_person(world.org_a, Role.ADMIN, username="admin_erase")
+    customer_id = chat.customer_id
+    erased = api.as_user(admin).post(
+        f"/api/v1/customers/{customer_id}/erase/",
+        {"reason": "Buyer's request", "confirm": str(customer_id)},
+        format="json",
+    )
+    assert erased.status_code == 200, erased.content
+    assert erased.json()["counts"]["problem_quotes"] == 1
+    # Then their words are gone from the record and the report; the other buyer's stay, and
+    # both problems are still counted
+    record = ProblemRecord.objects.get(conversation=chat)
+    assert (record.quote, record.issue_type) == ("", "damaged")
+    report = api.as_user(world.supervisor_a).get(report_url).json()
+    assert report["total"] == 2
+    shown = " ".join(q for row in report["rows"] for q in row["quotes"])
+    assert "QXERASEME" not in shown and "4821" not in shown and "QXKEEPME" in shown

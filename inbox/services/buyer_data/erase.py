@@ -30,6 +30,7 @@ from inbox.services.buyer_data.access import AnyUser, customer_shop_ids, may_era
 from inbox.services.buyer_data.export import profiles_of
 from inbox.services.buyer_data.traces import BuyerRefs, events_scrub, outbox_wipe, webhooks_wipe
 from inbox.services.events import conversation_event_publish
+from monitoring.problems.services import problem_quotes_erase
 from monitoring.services.audit import audit_record
 from monitoring.services.buyer_data import (
     buyer_risks_erase_for_conversations,
@@ -211,8 +212,8 @@ def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str
     """Erase one buyer's personal data everywhere it lives (docs/customer-data.md): their
     profile and the profiles merged into it, messages, previews, notes, follow-ups' promises,
     raw webhook bodies, change-feed payloads, outbox params, the order cache's recipients,
-    after-sales reasons, evidence and decision comments, violations' text, risk tags and
-    search tokens. Returns what was wiped, counted.
+    after-sales reasons, evidence and decision comments, violations' text, risk tags, the
+    problem log's quotes and search tokens. Returns what was wiped, counted.
 
     Keeps: admins only (``access.may_erase``); a reason is required; refused (409) on an
     erased profile and on one merged into another (erase the survivor); conversations, cases
@@ -244,6 +245,9 @@ def customer_erase(*, actor: AnyUser, customer_id: int, reason: str) -> dict[str
     counts.update(_commerce_wipe(refs, ids))
     counts["violations"] = violations_erase_for_conversations(conversation_ids=refs.conversations)
     counts["risk_flags"] = buyer_risks_erase_for_conversations(conversation_ids=refs.conversations)
+    counts["problem_quotes"] = problem_quotes_erase(
+        conversation_ids=refs.conversations, case_ids=refs.cases
+    )
     counts.update(_profiles_wipe(profiles, timezone.now()))
     _rows_publish(refs)
     audit_record(
