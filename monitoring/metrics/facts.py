@@ -72,10 +72,19 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def days_mark(shop_account_id: int, days: Iterable[date]) -> None:
-    """Mark shop-local days whose facts changed (their rollup is rebuilt)."""
-    rows = [MetricDirtyDay(shop_account_id=shop_account_id, date=d) for d in set(days)]
+    """Mark shop-local days whose facts changed (their rollup is rebuilt).
+
+    An upsert, not an insert that ignores conflicts: a mark a rebuilder has claimed (locked,
+    and deleted when it commits) is waited for and written again, so a change the rebuild
+    could not see is never left unmarked. Days in order, so two markers never deadlock."""
+    rows = [MetricDirtyDay(shop_account_id=shop_account_id, date=d) for d in sorted(set(days))]
     if rows:
-        MetricDirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+        MetricDirtyDay.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["shop_account", "date"],
+            update_fields=["date"],
+        )
 
 
 def _answer(fact: ResponseFact, *, at: datetime, agent_id: int | None, automated: bool) -> None:

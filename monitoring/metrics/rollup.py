@@ -4,7 +4,8 @@ A day's rows are rebuilt whole from that day's facts and ratings (at most a few 
 of one shop), never incremented: a fact answered twice, replayed or corrected leaves the same
 rows. The days to rebuild are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``, so two
 rebuilders (the periodic task and a page view) never build one day at the same time, and a day
-marked again while it was being built stays marked for the next pass.
+marked again while it was being built stays marked for the next pass (``facts.days_mark``
+upserts: it waits for the claimed mark to go and writes it again).
 """
 
 from __future__ import annotations

@@ -1,0 +1,94 @@
+"""A rebuild racing a change on PostgreSQL: an answer stored while the rollup is rebuilding the
+answer's day (the rebuild having read that day's facts before the answer committed) leaves the
+day marked, so the next rebuild counts it. Held by a trigger that keeps the rebuild between
+its read of the facts and its writes; SQLite serialises writers, so the race is PostgreSQL's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection, connections
+
+from monitoring.metrics.facts import days_mark
+from monitoring.metrics.rollup import dirty_days_rebuild
+from monitoring.metrics.selectors import shop_metrics
+from monitoring.models.metrics import MetricDirtyDay
+from tests.monitoring.metrics_builders import store, utc
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOW = utc(2026, 11, 30, 12, 0)
+ASKED = utc(2026, 11, 20, 9, 0)  # 20 November, in the window (shop a1: Los Angeles)
+HOLD_SECONDS = 3
+
+
+def _hold_rebuilds() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION hold_rollup() RETURNS trigger AS $$ BEGIN "
+            f"PERFORM pg_sleep({HOLD_SECONDS}); RETURN NULL; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER hold_rollup BEFORE DELETE ON monitoring_metricday "
+            "FOR EACH STATEMENT EXECUTE FUNCTION hold_rollup()"
+        )
+
+
+def _release_rebuilds() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS hold_rollup ON monitoring_metricday")
+        cursor.execute("DROP FUNCTION IF EXISTS hold_rollup()")
+
+
+def _rebuild_sleeping() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+            "AND query LIKE '%%monitoring_metricday%%'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_an_answer_stored_during_a_rebuild_of_its_day_is_counted_by_the_next(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race is PostgreSQL's (SQLite serialises writers)")
+    shop = world.shop_a1
+    # Given a chat request of 20 November, not answered, in the rollup
+    store(shop, "race-1", ("BUYER", ASKED))
+    dirty_days_rebuild()
+    figures = shop_metrics(world.supervisor_a, shop.id, now=NOW).figures.chat
+    assert (figures.counted, figures.answered) == (1, 0)
+    # and its day marked again (another change of it), a rebuild of it under way that has
+    # read the day's facts and is held before writing
+    day = date(2026, 11, 20)  # 01:00 in Los Angeles
+    days_mark(shop.id, [day])
+    _hold_rebuilds()
+    try:
+        rebuilder = threading.Thread(target=_rebuild_in_thread, args=(shop.id,))
+        rebuilder.start()
+        deadline = time.monotonic() + 10
+        while not _rebuild_sleeping():
+            assert time.monotonic() < deadline, "the rebuild never reached its writes"
+            time.sleep(0.05)
+        # When a person's answer of that request is stored meanwhile
+        store(shop, "race-1", ("CUSTOMER_SERVICE", ASKED + timedelta(hours=2)))
+        rebuilder.join(timeout=30)
+    finally:
+        _release_rebuilds()
+    # Then the day is still marked once the held rebuild is done, and the next rebuild (the
+    # periodic task's) counts the answer
+    assert MetricDirtyDay.objects.filter(shop_account=shop, date=day).exists()
+    dirty_days_rebuild()
+    figures = shop_metrics(world.supervisor_a, shop.id, now=NOW).figures.chat
+    assert (figures.counted, figures.answered, figures.within_24h) == (1, 1, 1)
+
+
+def _rebuild_in_thread(shop_id: int) -> None:
+    try:
+        dirty_days_rebuild(shop_account_ids=[shop_id])
+    finally:
+        connections.close_all()
