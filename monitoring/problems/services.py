@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_list
 from inbox.selectors.for_problems import (
@@ -44,10 +45,10 @@ def issue_choice_check(issue_type: str | None, sku: str | None) -> None:
     """An agent's issue type and SKU, checked before anything is read (400 ``invalid``)."""
     if issue_type is not None and issue_type not in ISSUE_TYPES:
         raise ServiceError(
-            "Unknown issue type.", code="invalid", details={"issue_type": issue_type[:40]}
+            _("Unknown issue type."), code="invalid", details={"issue_type": issue_type[:40]}
         )
     if sku is not None and (len(sku) > SKU_MAX or "\x00" in sku):
-        raise ServiceError("An SKU is at most 128 characters.", code="invalid")
+        raise ServiceError(_("An SKU is at most 128 characters."), code="invalid")
 
 
 def require_issue_type(organisation_id: int) -> bool:
@@ -123,11 +124,11 @@ def problem_record_at_resolve(
     facts = conversation_problem_facts(actor, conversation_id)
     if issue_type is None and require_issue_type(facts.organisation_id):
         raise ServiceError(
-            "Choose an issue type to resolve this conversation.",
+            _("Choose an issue type to resolve this conversation."),
             code="issue_type_required",
             details={"conversation_id": conversation_id},
         )
-    record, _ = _upsert(
+    record, _created = _upsert(
         facts=facts,
         source=ProblemSource.CONVERSATION,
         subject={"conversation_id": conversation_id},
@@ -164,7 +165,7 @@ def problem_record_for_case(*, case: object) -> ProblemRecord | None:
     if ProblemRecord.objects.filter(case_id=case.pk).exists():
         return None
     facts = case_problem_facts(case)
-    record, _ = _upsert(
+    record, _created = _upsert(
         facts=facts,
         source=ProblemSource.CASE,
         subject={"case_id": case.pk},
@@ -242,7 +243,7 @@ def problem_settings_set(*, actor: AnyUser, require_issue_type: bool) -> Problem
     """Turn "an issue type is required at resolve" on or off for the organisation
     (supervisors and admins); audited as ``problem.settings_changed``."""
     organisation_id = _supervisor(actor)
-    found, _ = ProblemSettings.objects.select_for_update().get_or_create(
+    found, _created = ProblemSettings.objects.select_for_update().get_or_create(
         organisation_id=organisation_id
     )
     before = found.require_issue_type
@@ -264,18 +265,18 @@ _NUMBER = re.compile(r"^\d{1,2}(\.\d{1,2})?$")
 
 def _rule_values(kind: str, days: object, factor: object, min_count: object) -> dict:
     if kind not in TrendKind.values:
-        raise ServiceError("Unknown kind of trend.", code="invalid", details={"kind": "unknown"})
+        raise ServiceError(_("Unknown kind of trend."), code="invalid", details={"kind": "unknown"})
     try:
         days_n, count_n = int(str(days)), int(str(min_count))
         factor_d = Decimal(str(factor)) if _NUMBER.match(str(factor)) else Decimal("0")
     except (ValueError, InvalidOperation):
-        raise ServiceError("Days, factor and count must be numbers.", code="invalid") from None
+        raise ServiceError(_("Days, factor and count must be numbers."), code="invalid") from None
     if not 2 <= days_n <= 14:
-        raise ServiceError("Days in a row: 2 to 14.", code="invalid", details={"days": days_n})
+        raise ServiceError(_("Days in a row: 2 to 14."), code="invalid", details={"days": days_n})
     if not Decimal("1.1") <= factor_d <= Decimal("20"):
-        raise ServiceError("The factor is between 1.1 and 20.", code="invalid")
+        raise ServiceError(_("The factor is between 1.1 and 20."), code="invalid")
     if not 1 <= count_n <= 1000:
-        raise ServiceError("The least count is between 1 and 1000.", code="invalid")
+        raise ServiceError(_("The least count is between 1 and 1000."), code="invalid")
     return {"days": days_n, "factor": factor_d, "min_count": count_n}
 
 

@@ -56,7 +56,7 @@ def _week(request: HttpRequest) -> date | None:
     try:
         return date.fromisoformat(raw[:10])
     except ValueError:
-        raise ServiceError("The week is a date: YYYY-MM-DD.", code="invalid") from None
+        raise ServiceError(_("The week is a date: YYYY-MM-DD."), code="invalid") from None
 
 
 def _act(request: HttpRequest) -> str:

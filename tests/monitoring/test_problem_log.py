@@ -82,6 +82,15 @@ def test_a_required_type_refuses_a_resolve_without_one_and_loses_nothing(world, 
     # Then a 400 says why, and the conversation is still open, with no record
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "issue_type_required"
+    assert r.json()["error"]["message"] == "Choose an issue type to resolve this conversation."
+    # ... in the agent's language, which the inbox shows as it is
+    r = api.as_user(world.agent_a1).patch(
+        f"/api/v1/conversations/{chat.id}/",
+        {"status": "resolved"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert (r.status_code, r.json()["error"]["message"]) == (400, "请先选择问题类型，再解决此会话。")
     chat.refresh_from_db()
     assert chat.status == "open"
     assert not ProblemRecord.objects.filter(conversation=chat).exists()

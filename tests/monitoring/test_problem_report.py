@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from inbox.models import Member
 from monitoring.models import AuditEvent
 from monitoring.problems.report import weekly_report
 from tests.monitoring.problem_builders import SECRET, seed, seed_fortnight
@@ -156,7 +157,14 @@ def test_the_settings_page_manages_the_requirement_and_the_rules(world):
         "/monitoring/problems/",
         {"action": "add_rule", "kind": "sku_rising", "days": "99", "factor": "2", "min_count": "2"},
     )
-    assert r.status_code == 400
+    assert r.status_code == 400 and "Days in a row: 2 to 14." in r.content.decode()
+    # ... in Chinese for a supervisor who reads Chinese
+    Member.objects.filter(user=world.supervisor_a).update(language="zh-hans")
+    r = _client(world.supervisor_a).post(
+        "/monitoring/problems/",
+        {"action": "add_rule", "kind": "sku_rising", "days": "3", "factor": "50", "min_count": "2"},
+    )
+    assert r.status_code == 400 and "倍数须在 1.1 到 20 之间。" in r.content.decode()
     # agents: 404
     assert _client(world.agent_a1).get("/monitoring/problems/").status_code == 404
     assert (
