@@ -90,7 +90,8 @@ def test_a_required_type_refuses_a_resolve_without_one_and_loses_nothing(world, 
         format="json",
         HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
-    assert (r.status_code, r.json()["error"]["message"]) == (400, "请先选择问题类型，再解决此会话。")
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "请先选择问题类型，再解决此会话。"
     chat.refresh_from_db()
     assert chat.status == "open"
     assert not ProblemRecord.objects.filter(conversation=chat).exists()
