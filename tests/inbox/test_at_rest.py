@@ -1,5 +1,6 @@
 """At rest: after traffic through the real paths (simulator webhooks, replies, orders read
-from the platform, a return with a decision, notes, follow-ups, a violation, profile details),
+from the platform, a return with a decision, notes, follow-ups, a violation, profile details,
+a resolve that keeps the buyer's words in the problem log),
 no table holds any personal value or buyer message text in plaintext; and a ciphertext copied
 to another row or column fails to decrypt, with a clear error rather than a crash."""
 
@@ -21,6 +22,7 @@ from inbox.services.profiles.followups import follow_up_create
 from inbox.services.profiles.notes import customer_note_add
 from inbox.services.profiles.update import customer_update
 from inbox.services.search_tokens import customer_tokens_write
+from monitoring.models.problems import ProblemRecord
 from monitoring.services.violations import violation_record
 from scrm.blind import org_index_for
 from scrm.crypto import DecryptionError
@@ -115,6 +117,12 @@ def _seed(world, platform, api) -> Seeded:
         text=VIOLATION,
         matches=[],
     )
+    # Resolved: the problem log keeps the buyer's words as its quote (issue 17)
+    response = api.as_user(agent).patch(
+        f"/api/v1/conversations/{conversation.id}/", {"status": "resolved"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert ProblemRecord.objects.get(conversation=conversation).quote in TEXTS
     order.refresh_from_db()
     address = json.loads(order.recipient_address)
     recipient = [order.recipient_name, order.recipient_phone, address["full_address"]]
