@@ -74,8 +74,9 @@ class RuleOutcome(models.TextChoices):
 
 
 class RuleApplication(models.Model):
-    """A rule acted on a case: one row per (rule, case), written in the transaction of the
-    actions, so replaying a case's events can never act twice. ``actions`` lists what was done
+    """A rule acted on a case: one row per case (rules act on a case once, whichever rule),
+    written in the transaction of the actions, so replaying a case's events, a rule enabled
+    later or a case that came to match another rule can never act twice. ``actions`` lists what was done
     (``decision``, ``reply``, ``assign``, ``tag``, ``note``); ``reason`` says why a case was
     left to a person (``reply_blocked``, ``reply_not_rendered``, ``decision_not_possible``,
     ``buyer_unknown``...), as a code, never text from the buyer."""
@@ -104,7 +105,8 @@ class RuleApplication(models.Model):
         verbose_name = _("rule application")
         verbose_name_plural = _("rule applications")
         constraints = [
-            models.UniqueConstraint(fields=["rule", "case"], name="uniq_rule_application")
+            # Rules act on a case once, whichever rule (inbox/services/rules/apply.py).
+            models.UniqueConstraint(fields=["case"], name="uniq_case_rule_application")
         ]
         indexes = [models.Index(fields=["rule", "-created_at"], name="rule_application_recent")]
 

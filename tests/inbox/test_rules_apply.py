@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from inbox.hooks import CaseStageChanged, case_stage_changed
 from inbox.models import (
@@ -180,6 +181,39 @@ def test_replaying_a_pending_case_never_replies_or_tags_twice(world, platform):
         RuleApplication.objects.create(
             organisation_id=case.organisation_id,
             rule_id=application.rule_id,
+            case=case,
+            rule_version=1,
+            outcome="applied",
+        )
+
+
+def test_a_rule_enabled_later_leaves_a_case_another_rule_acted_on_alone(world, platform):
+    shop = world.shop_a1
+    ack = QuickReplyFactory(organisation=world.org_a, body="We are looking into it.")
+    # Given a rule that acknowledged a damaged request and left the decision to a person
+    first = _enabled_rule(
+        world, name="Acknowledge damaged", reason_codes=[DAMAGED], quick_reply=ack.id, position=10
+    )
+    case = _request(platform, shop, price="12.50")
+    assert RuleApplication.objects.get(case=case).rule_id == first.id
+    # When a supervisor then enables an approving rule ahead of it, and the case changes after
+    second = _damaged_rule(world, position=0)
+    AfterSalesCase.objects.filter(id=case.id).update(updated_at=timezone.now())
+    _replay(case)
+    # Then the second rule does not act on the case: no decision, no second automatic answer
+    assert sim_decisions(platform, shop) == []
+    sent = [s["content"] for s in platform.sim.sent_messages(shop.platform_shop_id)]
+    assert sent == [{"content": "We are looking into it."}]
+    assert list(RuleApplication.objects.filter(case=case).values_list("rule_id", flat=True)) == [
+        first.id
+    ]
+    case.refresh_from_db()
+    assert case.stage == "needs_decision"  # a person's to decide
+    # and the database itself refuses a second rule's application to the case
+    with pytest.raises(IntegrityError), transaction.atomic():
+        RuleApplication.objects.create(
+            organisation_id=case.organisation_id,
+            rule=second,
             case=case,
             rule_version=1,
             outcome="applied",

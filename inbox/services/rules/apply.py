@@ -4,10 +4,13 @@ Invariants kept here:
 - a rule acts on a request waiting for the seller's first answer (``REQUEST_STATUSES``, not in
   arbitration) that arrived or changed after the rule was enabled; the organisation's enabled
   rules are tried in order and the first that matches acts (first match);
-- never twice: the ``RuleApplication(rule, case)`` row is written in the transaction of the
-  actions, under the case's row lock, after checking none exists (and its unique constraint
-  holds if that were ever bypassed); the decision also carries the idempotency key
-  ``rule-<id>``, so even a replayed decision is the first one;
+- never twice: rules act on a case once, whichever rule — the case's one ``RuleApplication``
+  row is written in the transaction of the actions, under the case's row lock, after checking
+  the case has none (and its unique constraint on the case holds if that were ever bypassed).
+  A rule enabled later, or one that matches once the case has changed, leaves a case another
+  rule acted on (or left to a person) alone: the buyer never gets a second automatic answer.
+  The decision also carries the idempotency key ``rule-<id>``, so even a replayed decision is
+  the first one;
 - every action goes through the service a person's would (checks, sensitive-word screening,
   audit, outbox), with the rule as the actor (``actor.RuleActor``), and the application is
   audited as ``after_sales_rule.applied``;
@@ -120,7 +123,7 @@ def rules_apply(*, case_id: int) -> RuleApplication | None:
     if case is None or not case_awaits_rules(case):
         return None
     rule = rule_first_match(case, _enabled_rules(case.organisation_id))
-    if rule is None or RuleApplication.objects.filter(rule=rule, case_id=case.id).exists():
+    if rule is None or RuleApplication.objects.filter(case_id=case.id).exists():
         return None
     actor = rule_actor(rule)
     try:
@@ -181,7 +184,7 @@ def _apply(
     from inbox.services.replies import message_send
 
     case = AfterSalesCase.objects.select_for_update().get(id=case_id)
-    if not case_awaits_rules(case) or RuleApplication.objects.filter(rule=rule, case=case).exists():
+    if not case_awaits_rules(case) or RuleApplication.objects.filter(case=case).exists():
         return None
     text = _reply_text(rule, actor, conversation_id)
     application = RuleApplication.objects.create(
@@ -231,7 +234,7 @@ def _left_to_person(
     from inbox.services.conversations import conversation_assign
 
     case = AfterSalesCase.objects.select_for_update().get(id=case_id)
-    if RuleApplication.objects.filter(rule=rule, case=case).exists():
+    if RuleApplication.objects.filter(case=case).exists():
         return None
     application = RuleApplication.objects.create(
         organisation_id=case.organisation_id,
