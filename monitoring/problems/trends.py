@@ -7,7 +7,10 @@ trend is alerted once however often the task runs. Ids, SKUs, issue types and co
 
 - ``sku_rising``: an SKU's problems per day rose ``days`` days in a row up to yesterday (each
   day more than the one before), yesterday's count at least ``min_count``. The trend's first
-  day is the first day of the whole rise, so a rise that goes on is the same trend.
+  day is the first day of the whole rise, so a rise that goes on is the same trend; one longer
+  than the look-back (whose first day the evaluation no longer sees) is recognised by its
+  finding reaching the day before the rise now found begins: the finding is extended, nobody
+  told again.
 - ``share_growth``: an issue type's share of the shop's problems in the last full week is at
   least ``factor`` times its share the week before (or it had none then), with at least
   ``min_count`` problems of it; the trend's first day is that week's Monday.
@@ -164,9 +167,36 @@ def _local(now: datetime, time_zone: str) -> date:
     return now.astimezone(ZoneInfo(time_zone_or_utc(time_zone))).date()
 
 
+def _rise_goes_on(rule: TrendRule, shop_id: int, found: Found) -> bool:
+    """Whether ``found`` continues a rise already recorded (its finding ends on or after the
+    day before ``found`` begins): the finding then reaches ``found``'s last day."""
+    earlier = (
+        TrendFinding.objects.select_for_update()
+        .filter(
+            rule=rule,
+            shop_account_id=shop_id,
+            subject=found.subject[:128],
+            started_on__lte=found.ended_on,
+            ended_on__gte=found.started_on - timedelta(days=1),
+        )
+        .order_by("-ended_on", "-id")
+        .first()
+    )
+    if earlier is None:
+        return False
+    if found.ended_on > earlier.ended_on:
+        earlier.ended_on = found.ended_on
+        earlier.figures = {**found.figures, "days": (found.ended_on - earlier.started_on).days + 1}
+        earlier.save(update_fields=["ended_on", "figures"])
+    return True
+
+
 @transaction.atomic
 def trend_alert(*, rule: TrendRule, shop_id: int, found: Found, now: datetime) -> int:
-    """Record one trend and tell the supervisors; 0 when it was recorded before."""
+    """Record one trend and tell the supervisors; 0 when it was recorded before (a rise that
+    goes on extends its finding)."""
+    if rule.kind == TrendKind.SKU_RISING and _rise_goes_on(rule, shop_id, found):
+        return 0
     try:
         with transaction.atomic():
             finding = TrendFinding.objects.create(

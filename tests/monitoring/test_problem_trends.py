@@ -62,6 +62,30 @@ def test_an_sku_rising_three_days_in_a_row_is_alerted_once(world):
     assert SECRET not in repr(text) and SECRET not in str(alert.data)
 
 
+def test_a_rise_longer_than_the_look_back_stays_one_trend(world):
+    # Given a rule (3 days) and MUG-7's problems rising every day for 20 days, Nov 1-20
+    trend_rule_add(
+        actor=world.supervisor_a, kind="sku_rising", shop_account_id=None, days=3, min_count=1
+    )
+    for n in range(1, 21):
+        seed(world.shop_a1, date(2026, 11, n), "damaged", "MUG-7", n)
+    # When the rules are evaluated every day from Nov 4 to Nov 21 (the rise is longer than the
+    # 15 days the evaluation looks back over from Nov 17 on)
+    alerted = [trends_evaluate(now=_at(date(2026, 11, day))) for day in range(4, 22)]
+    # Then it was alerted once, on Nov 4, and its finding follows the rise to Nov 20
+    assert alerted == [1] + [0] * 17
+    (finding,) = TrendFinding.objects.all()
+    assert (finding.started_on, finding.ended_on) == (date(2026, 11, 1), date(2026, 11, 20))
+    assert finding.figures["days"] == 20
+    assert SlaAlert.objects.filter(kind="trend").count() == 1
+    # When the rise breaks (Nov 21 lower) and starts again Nov 22-25, that is a new trend
+    seed(world.shop_a1, date(2026, 11, 21), "damaged", "MUG-7", 1)
+    for day, n in ((22, 2), (23, 3), (24, 4)):
+        seed(world.shop_a1, date(2026, 11, day), "damaged", "MUG-7", n)
+    assert trends_evaluate(now=_at(date(2026, 11, 25))) == 1
+    assert SlaAlert.objects.filter(kind="trend").count() == 2
+
+
 def test_a_share_doubling_week_over_week_is_alerted_once(world, settings):
     # Given the seeded fortnight (damaged: 1 of 5 the week before, 3 of 7 the week of Nov 23)
     settings.SCRM_PUBLIC_URL = "https://scrm.example.com"
