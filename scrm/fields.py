@@ -84,18 +84,22 @@ class _SealedAttribute(DeferredAttribute):
         flag = f"_unreadable_{self.field.attname}"
         if flag not in instance.__dict__:
             instance.__dict__[flag] = True
-            logger.error(
-                "%s.%s of row %s could not be decrypted (a key missing from "
-                "SCRM_ENCRYPTION_KEYS, or a value moved from another row or column, or tampered)",
-                self.field.label,
-                self.field.name,
-                instance.pk,
-            )
+            _log_unreadable(self.field, instance.pk)
         return self.field.unreadable()
 
     def __set__(self, instance: Any, value: Any) -> None:
         # A data descriptor, so reads come through __get__ even once the value is loaded.
         instance.__dict__[self.field.attname] = value
+
+
+def _log_unreadable(field: EncryptedTextField, pk: Any) -> None:
+    logger.error(
+        "%s.%s of row %s could not be decrypted (a key missing from "
+        "SCRM_ENCRYPTION_KEYS, or a value moved from another row or column, or tampered)",
+        field.label,
+        field.name,
+        pk,
+    )
 
 
 class EncryptedTextField(models.TextField):
@@ -264,6 +268,22 @@ def open_sealed(model: type[models.Model], field_name: str, value: Any, row_uid:
     if not isinstance(field, EncryptedTextField):
         raise TypeError(f"{model._meta.label}.{field_name} is not encrypted")
     return field.open(value, row_uid)
+
+
+def open_or_marker(
+    model: type[models.Model], field_name: str, value: Any, row_uid: Any, pk: Any
+) -> Any:
+    """``open_sealed`` for a page that lists rows read with ``values()``: a value that fails to
+    decrypt reads as the field's marker and is logged by the row's id (``pk``), as a model
+    instance's attribute does, so one bad row does not fail the page."""
+    field = model._meta.get_field(field_name)
+    if not isinstance(field, EncryptedTextField):
+        raise TypeError(f"{model._meta.label}.{field_name} is not encrypted")
+    try:
+        return field.open(value, row_uid)
+    except DecryptionError:
+        _log_unreadable(field, pk)
+        return field.unreadable()
 
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedTextField]:

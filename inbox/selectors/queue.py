@@ -26,10 +26,10 @@ from django.db.models import Q, QuerySet
 
 from inbox.models import AfterSalesCase, CaseStage
 from inbox.models.conversations import ANSWERED_SENTINEL
+from inbox.selectors import queue_rows
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from inbox.selectors.aftersales import with_decision_state
 from inbox.selectors.conversations import (
-    CONVERSATION_SHOWN,
     QueueFilters,
     conversations_of_shops,
     tag_names_of,
@@ -93,7 +93,7 @@ def case_rows(
     elif filters.assignee.isascii() and filters.assignee.isdigit():
         qs = qs.filter(conversation__assignee_id=int(filters.assignee))
     if filters.tag:
-        qs = qs.filter(tagged_q(member_for(user).organisation_id, filters.tag, "conversation_id"))
+        qs = qs.filter(tagged_q(user, filters.tag, "conversation_id"))
     if filters.waiting_longer_than is not None:
         from django.utils import timezone
 
@@ -143,14 +143,6 @@ def decision_of(case: AfterSalesCase) -> tuple[str, str] | None:
     return None
 
 
-def _conversation_keys(sort: str) -> tuple[str, ...]:
-    if sort == "newest":
-        return ("id", "last_message_at")
-    if sort == "due":
-        return ("id", "sla_due_at")
-    return ("id", "queue_key", "priority") if sort == "priority" else ("id", "queue_key")
-
-
 def _due_from(column: str, offset: timedelta = timedelta(0)) -> Any:
     """A case's due time as a column of phase one (``queue_due``)."""
     from django.db.models import DateTimeField, ExpressionWrapper, F, Value
@@ -172,7 +164,8 @@ def _sources(
                 (),  # conversation_list orders by the sort already
                 conversation_after(sort, chat_reply_target()),
                 per_shop=False,  # the conv_queue_open partial index serves every shop at once
-                keys=_conversation_keys(sort),
+                # The whole row at once: a page of conversations is one query of columns.
+                keys=queue_rows.COLUMNS,
             )
         )
     if kind in ("all", "cases"):
@@ -239,8 +232,9 @@ def _key_parts(
     limit: int,
     shops: list[int],
 ) -> list[tuple[tuple[str, ...], QuerySet[Any]]]:
-    """Phase one, unread: the ordering columns of up to ``limit`` rows of one source (``qs``)
-    after the cursor, as sliced querysets (no model instances, no joins)."""
+    """Phase one, unread: up to ``limit`` rows of one source (``qs``) after the cursor, as
+    sliced querysets of columns (no model instances): a case's ordering columns (phase two
+    reads the page's cases), a conversation's whole row (``queue_rows``)."""
     if qs is None:
         return []
     if position is not None:
@@ -268,9 +262,13 @@ def _compound_slices() -> bool:
     return bool(connection.features.supports_slicing_ordering_in_compound)
 
 
-def _read(parts: list[tuple[tuple[str, ...], QuerySet[Any]]]) -> list[SimpleNamespace]:
+def _read(
+    parts: list[tuple[tuple[str, ...], QuerySet[Any]]],
+    type_: int,
+    shops: dict[int, queue_rows.ShopView],
+) -> list[Any]:
     """Phase one, read: the parts of one type (same columns) in one query where the database
-    allows."""
+    allows; conversations as ``ConversationRow``s, cases' ordering columns as namespaces."""
     if not parts:
         return []
     names = parts[0][0]
@@ -279,32 +277,35 @@ def _read(parts: list[tuple[tuple[str, ...], QuerySet[Any]]]) -> list[SimpleName
         values = list(querysets[0].union(*querysets[1:], all=True))
     else:
         values = [v for qs in querysets for v in qs]
+    if type_ == CONVERSATION:
+        return [queue_rows.ConversationRow(v, shops) for v in values]
     return [SimpleNamespace(**dict(zip(names, v, strict=True))) for v in values]
 
 
-def _hydrate(rows: list[QueueRow], conversations: QuerySet[Any] | None) -> list[QueueRow]:
-    """Phase two: the page's rows as model instances with what the rows show (one query per
-    type, plus the conversations' tags)."""
-    by_kind: dict[str, dict[int, Any]] = {"conversation": {}, "case": {}}
-    chat_ids = [r.item.id for r in rows if r.kind == "conversation"]
+def _hydrate(rows: list[QueueRow]) -> list[QueueRow]:
+    """Phase two: the page's cases as model instances with what their rows show (one query),
+    the conversations' tags (one query); the conversations themselves were read whole in
+    phase one."""
+    chats = [r.item for r in rows if r.kind == "conversation"]
     case_ids = [r.item.id for r in rows if r.kind == "case"]
-    if chat_ids and conversations is not None:
-        chats = conversations.filter(id__in=chat_ids).order_by().prefetch_related(None)
-        by_kind["conversation"] = {c.id: c for c in chats.only(*CONVERSATION_SHOWN)}
-        tags = tag_names_of(chat_ids)
-        for c in by_kind["conversation"].values():
+    if chats:
+        tags = tag_names_of([c.id for c in chats])
+        for c in chats:
             c.tag_names = tags.get(c.id, [])
+        queue_rows.attach_assignees(chats)
+    cases: dict[int, Any] = {}
     if case_ids:
-        cases = _shown(AfterSalesCase.objects.filter(id__in=case_ids))
-        by_kind["case"] = {c.id: c for c in cases}
-    # A row gone between the two phases (deleted) is left out; one changed keeps the place
+        cases = {c.id: c for c in _shown(AfterSalesCase.objects.filter(id__in=case_ids))}
+    # A case gone between the two phases (deleted) is left out; one changed keeps the place
     # phase one saw, as if read a moment earlier.
     shown = []
     for r in rows:
-        item = by_kind[r.kind].get(r.item.id)
-        if item is not None:
-            due = shown_due(CONVERSATION if r.kind == "conversation" else CASE, item)
-            shown.append(replace(r, item=item, due=due))
+        if r.kind == "conversation":
+            shown.append(replace(r, due=shown_due(CONVERSATION, r.item)))
+            continue
+        case = cases.get(r.item.id)
+        if case is not None:
+            shown.append(replace(r, item=case, due=shown_due(CASE, case)))
     return shown
 
 
@@ -333,23 +334,23 @@ def queue_page(
     """
     sort = filters.sort if filters.sort in SORTS else "waiting"
     kind = kind if kind in KINDS else "all"
-    allowed = shop_account_ids_for(user)
+    shown = queue_rows.shops_shown_for(user)
     shops = (
-        [s for s in filters.shop_account_ids if s in allowed]
+        [s for s in filters.shop_account_ids if s in shown]
         if filters.shop_account_ids
-        else allowed
+        else list(shown)
     )
+    if filters.platform:  # the shops' platform, known here: no join in the rows' queries
+        shops = [s for s in shops if shown[s].platform == filters.platform]
+        filters = replace(filters, platform="")
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
-    conversations = None
     parts: dict[int, list[tuple[tuple[str, ...], QuerySet[Any]]]] = {CONVERSATION: [], CASE: []}
     for source in _sources(user, filters, sort, kind, shops):
         qs = source.queryset()
-        if source.kind == CONVERSATION:
-            conversations = qs
         parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
     for type_, type_parts in parts.items():
-        for item in _read(type_parts):
+        for item in _read(type_parts, type_, shown):
             due = _phase_one_due(sort, type_, item)
             rows.append(
                 QueueRow(
@@ -362,7 +363,7 @@ def queue_page(
     rows.sort(key=lambda r: sort_key(sort, r.position))
     page = rows[:limit]
     next_cursor = page[-1].cursor if len(rows) > limit and page else None
-    return QueuePage(_hydrate(page, conversations), next_cursor)
+    return QueuePage(_hydrate(page), next_cursor)
 
 
 def queue_case_row(

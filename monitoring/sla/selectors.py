@@ -76,20 +76,21 @@ def open_deadlines_for(
     if not chats and not cases:
         return {}
     now = now or timezone.now()
-    # Columns, not model instances: a page reads two or three deadlines a row.
+    # Columns, not model instances: a page reads two or three deadlines a row; of the rule,
+    # only its warnings (the rest of the policy's snapshot is not parsed for a page).
     rows = (
         Deadline.objects.filter(Q(conversation_id__in=chats) | Q(case_id__in=cases))
         .filter(state=DeadlineState.OPEN)
         .order_by("-due_at", "-id")
-        .values_list("kind", "due_at", "rule", "conversation_id", "case_id")
+        .values_list("kind", "due_at", "rule__warnings", "conversation_id", "case_id")
     )
     out: dict[tuple[Subject, int], tuple[str, datetime, Any]] = {}
-    for kind, due_at, rule, conversation_id, case_id in rows:
+    for kind, due_at, warnings, conversation_id, case_id in rows:
         # Latest first: the earliest-due one is written last.
         key: tuple[Subject, int] = (
             ("conversation", conversation_id)
             if conversation_id is not None
             else ("case", case_id or 0)
         )
-        out[key] = (kind, due_at, rule)
+        out[key] = (kind, due_at, {"warnings": warnings} if warnings is not None else None)
     return {key: _info(*row, now) for key, row in out.items()}
