@@ -2,6 +2,7 @@
 each), with the database's share beside it (issue 18).
 
     .venv/bin/python -m bench.queue_views [--runs 40] [--sizes 10000,1000000]
+        [--views "agent default,mine"] [--no-fresh] [--profile]
 
 The world of ``bench.queue_due`` (200 shop accounts of skewed sizes, 2,000 buyers with encrypted
 names, conversations with sealed previews and messages, open SLA deadlines; rows in SQL, indexes
@@ -171,7 +172,30 @@ def fresh_process(username: str, path: str) -> list[float]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run(*, runs: int, sizes: tuple[int, ...]) -> None:
+def profile(client, path: str, runs: int = 200) -> None:
+    """Where a request's time goes: ``cProfile`` over ``runs`` requests, the top functions by
+    their own time and by cumulative time."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        client.get(path)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+
+
+def run(
+    *,
+    runs: int,
+    sizes: tuple[int, ...],
+    views: tuple[str, ...] = tuple(VIEWS),
+    fresh: bool = True,
+    profiled: bool = False,
+) -> None:
     c.database_create(DB)
     c.setup_django(DB)
     rows, summary = [], []
@@ -189,12 +213,17 @@ def run(*, runs: int, sizes: tuple[int, ...]) -> None:
             steps = seed.generate(DB, w["org"].id, n)
             steps.update(assign_and_tag(w))
             load = [os.getloadavg()[0]]
-            for view, (who, path) in VIEWS.items():
+            for view in views:
+                who, path = VIEWS[view]
                 client = clients[who]
                 if path == "page5":
                     path = _page5(client)
                 m = _measure(client, path, runs)
-                fresh = fresh_process(w["users"][who].username, path) if n == max(sizes) else []
+                first = (
+                    fresh_process(w["users"][who].username, path)
+                    if fresh and n == max(sizes)
+                    else []
+                )
                 load.append(os.getloadavg()[0])
                 median = c.median(m["wall"])
                 rows.append(
@@ -206,7 +235,7 @@ def run(*, runs: int, sizes: tuple[int, ...]) -> None:
                         c.median(m["cpu"]),
                         int(c.median(m["queries"])),
                         c.median(m["sql"]),
-                        " / ".join(f"{x:.1f}" for x in fresh) if fresh else "",
+                        " / ".join(f"{x:.1f}" for x in first) if first else "",
                     ]
                 )
                 if n == max(sizes):
@@ -237,6 +266,12 @@ def run(*, runs: int, sizes: tuple[int, ...]) -> None:
             ["view", "median ms", "target"],
             summary,
         )
+        if profiled:
+            for view in views:
+                who, path = VIEWS[view]
+                if path != "page5":
+                    print(f"\n### cProfile of {view}: {path}")
+                    profile(clients[who], path)
     finally:
         c.redis_flush()
         c.database_drop(DB)
@@ -246,8 +281,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--views", default=",".join(VIEWS), help="comma-separated view names")
+    parser.add_argument("--no-fresh", action="store_true", help="skip the fresh-process runs")
+    parser.add_argument("--profile", action="store_true", help="cProfile each view at the end")
     args = parser.parse_args(argv)
-    run(runs=args.runs, sizes=tuple(int(s) for s in args.sizes.split(",")))
+    views = tuple(v.strip() for v in args.views.split(",") if v.strip())
+    unknown = [v for v in views if v not in VIEWS]
+    if unknown:
+        parser.error(f"unknown views {unknown}; choose from {list(VIEWS)}")
+    run(
+        runs=args.runs,
+        sizes=tuple(int(s) for s in args.sizes.split(",")),
+        views=views,
+        fresh=not args.no_fresh,
+        profiled=args.profile,
+    )
 
 
 if __name__ == "__main__":
