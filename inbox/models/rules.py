@@ -76,10 +76,10 @@ class RuleOutcome(models.TextChoices):
 class RuleApplication(models.Model):
     """A rule acted on a case: one row per case (rules act on a case once, whichever rule),
     written in the transaction of the actions, so replaying a case's events, a rule enabled
-    later or a case that came to match another rule can never act twice. ``actions`` lists what was done
-    (``decision``, ``reply``, ``assign``, ``tag``, ``note``); ``reason`` says why a case was
-    left to a person (``reply_blocked``, ``reply_not_rendered``, ``decision_not_possible``,
-    ``buyer_unknown``...), as a code, never text from the buyer."""
+    later or a case that came to match another rule can never act twice. ``actions`` lists
+    what was done (``decision``, ``reply``, ``assign``, ``tag``, ``note``); ``reason`` says why
+    a case was left to a person (``reply_blocked``, ``reply_not_rendered``,
+    ``decision_not_possible``, ``buyer_unknown``...), as a code, never text from the buyer."""
 
     organisation = models.ForeignKey(
         "inbox.Organisation", on_delete=models.CASCADE, related_name="+"
