@@ -53,7 +53,6 @@ from typing import (
     is_typeddict,
 )
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.apps import apps
 from django.conf import settings
@@ -369,13 +368,10 @@ def _push_loop() -> asyncio.AbstractEventLoop:
 
 
 def _push(group: str, payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        async_to_sync(layer.group_send)(group, payload)
-    except Exception:  # a lost push is recovered by the change feed; never fail the request
-        logger.warning("could not push event to %s", group, exc_info=True)
+    """One event to its group, on this process's push loop (``_push_many``): with
+    ``async_to_sync`` each push made an event loop and, on it, a new Redis connection for the
+    channel layer (~9 ms a push in a worker storing messages, a fifth of its time)."""
+    _push_many([(group, payload)])
 
 
 # --- shaping ---------------------------------------------------------------------------------
