@@ -54,7 +54,7 @@ from inbox.services.conversation_state import (
     Trigger,
     conversation_transition,
 )
-from inbox.services.events import conversation_event_publish
+from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
 
@@ -215,15 +215,12 @@ def messages_store(
         from inbox.services.assignment import conversation_auto_assign
 
         conversation_auto_assign(conversation=conversation)
-    for row in new_rows:
-        if row.is_visible:
-            conversation_event_publish(conversation, MESSAGE_CREATED, message_payload(row))
-    for row in updated_rows:
-        conversation_event_publish(conversation, MESSAGE_UPDATED, message_payload(row))
+    # The batch's events in one feed INSERT and one push after commit, in this order.
+    events = [(MESSAGE_CREATED, message_payload(row)) for row in new_rows if row.is_visible]
+    events += [(MESSAGE_UPDATED, message_payload(row)) for row in updated_rows]
     if new_rows or updated_rows or created:
-        conversation_event_publish(
-            conversation, CONVERSATION_UPDATED, conversation_payload(conversation)
-        )
+        events.append((CONVERSATION_UPDATED, conversation_payload(conversation)))
+    conversation_events_publish(conversation, events)
     return len(new_rows)
 
 
