@@ -4,8 +4,8 @@ Each one also runs alone (``python -m bench.ingestion``, ``bench.queue_page``,
 ``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``, ``bench.queue_due``,
 ``bench.sla_alert_latency``, ``bench.words_match``, ``bench.crypto_fields``, ``bench.rotation``,
 ``bench.customer_search``, ``bench.message_search``, ``bench.rules_dry_run``,
-``bench.insights_panel``, ``bench.queue_views``, ``bench.audit_chain``)
-with its own options; here they run with their defaults.
+``bench.insights_panel``, ``bench.queue_views``, ``bench.audit_chain``, ``bench.soak``)
+with its own options; here they run with their defaults (the soak's is an hour at 100/s).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ BENCHES = (
     "bench.insights_panel",
     "bench.queue_views",
     "bench.audit_chain",
+    "bench.soak",
 )
 
 

@@ -1,0 +1,3 @@
+from bench.soak import main
+
+main()

@@ -1,0 +1,108 @@
+"""The soak's processes: a child that can be killed and started again, and the memory of a
+process tree."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from bench import _common as c
+
+
+# --- processes ---------------------------------------------------------------------------------
+def celery_args(*args: str) -> list[str]:
+    return [os.path.join(os.path.dirname(c.PYTHON), "celery"), "-A", "scrm", *args]
+
+
+class Restartable:
+    """A child in its own process group that can be killed (SIGKILL, the whole group) and
+    started again; ``stop`` ends it with SIGTERM as ``c.subprocess_running`` does."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.proc: subprocess.Popen | None = None
+        self.kills = 0
+
+    def start(self) -> int:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.args,
+                cwd=c.ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self.proc.pid
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.proc.pid, signal.SIGTERM)  # the main process: a warm shutdown
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+
+def rss_kb(pid: int) -> int:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as f:
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
+            if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def rss_tree(roots: dict[str, int]) -> dict[str, int]:
+    """{process name: VmRSS kB} for each root and its children (``name/child n``)."""
+    out = {}
+    for name, pid in roots.items():
+        out[name] = rss_kb(pid)
+        for n, child in enumerate(sorted(_children(pid)), 1):
+            out[f"{name} / child {n}"] = rss_kb(child)
+    return out
+
+
+def server_pid(port: int) -> int:
+    """The uvicorn process listening on ``port`` (the supervisor when it runs workers)."""
+    target = f":{port:04X}"
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            if parts[1].endswith(target) and parts[3] == "0A":  # LISTEN
+                inodes.add(parts[9])
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                link = os.readlink(f"/proc/{entry}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(entry)
+    raise RuntimeError(f"no process listens on port {port}")
