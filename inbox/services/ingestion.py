@@ -349,6 +349,7 @@ def _conversation_upsert(
         .first()
     )
     if conversation is not None:
+        conversation.shop_account = shop  # the same row: its readers need no query of their own
         if hint is not None and hint.can_send_message != conversation.can_send_message:
             conversation.can_send_message = hint.can_send_message
             conversation.save(update_fields=["can_send_message"])

@@ -58,9 +58,12 @@ RATING_MESSAGE_TYPE = "SATISFACTION_RATING"
 
 def shop_zone(shop_account_id: int) -> ZoneInfo:
     """The shop's time zone (its days are the metrics' days)."""
-    name = (
+    return _zone(
         ShopAccount.objects.filter(pk=shop_account_id).values_list("time_zone", flat=True).first()
     )
+
+
+def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ValueError, KeyError):
@@ -155,7 +158,11 @@ def messages_stored(event: MessagesStored, *, now: datetime | None = None) -> No
     ]
     if not (event.buyer_times or automated or ratings):
         return
-    zone = shop_zone(conversation.shop_account_id)
+    loaded = conversation._state.fields_cache.get("shop_account")  # ingestion's, no query
+    if loaded is not None:
+        zone = _zone(loaded.time_zone)
+    else:
+        zone = shop_zone(conversation.shop_account_id)
     touched = _chat_timeline(
         conversation, list(event.buyer_times), automated, zone, now or timezone.now()
     )
