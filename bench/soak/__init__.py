@@ -4,13 +4,14 @@ replying, the periodic sweeps running, Celery workers killed and started again (
     .venv/bin/python -m bench.soak [--minutes 60] [--rate 100] [--shops 200] [--agents 50]
     .venv/bin/python -m bench.soak --minutes 2 --rate 20 --drain 75    # the CI form
 
-Services mode on a throw-away database (``scrm_bench_soak``) and the bench's Redis db
-(``BENCH_REDIS_URL``), every part real and as deployed: ``uvicorn scrm.asgi:application``
-(``--web-workers``), ``celery -A scrm worker --concurrency 2`` and ``celery -A scrm beat``
-(``settings.SCRM_PERIODIC_TASKS``: the backfill of every shop, the outbox and stale-webhook
-sweeps, the SLA sweep and digest, metrics, audit sealing, ...). The TikTok Shop simulator
-serves its HTTP API from this process (``TIKTOK_API_BASE``); the workers read messages from it
-and deliver replies to it.
+Services mode on a throw-away database (``scrm_bench_soak``) and a Redis db of its own (db 14,
+``BENCH_SOAK_REDIS_URL``: not the other benches' db 15, which a bench run beside it would flush,
+channel groups and Celery queue with it), every part real and as deployed: ``uvicorn
+scrm.asgi:application`` (``--web-workers``), ``celery -A scrm worker --concurrency 2`` and
+``celery -A scrm beat`` (``settings.SCRM_PERIODIC_TASKS``: the backfill of every shop, the
+outbox and stale-webhook sweeps, the SLA sweep and digest, metrics, audit sealing, ...). The
+TikTok Shop simulator serves its HTTP API from this process (``TIKTOK_API_BASE``); the workers
+read messages from it and deliver replies to it.
 
 - Buyers: ``--rate`` messages a second, open loop (message i is due at start + i/rate whether
   or not earlier ones were answered), each to a random one of ``--shops`` shops, about three a
@@ -78,10 +79,13 @@ from bench.soak.load import (
     worker_kills,
 )
 from bench.soak.procs import Restartable, celery_args, rss_kb, rss_tree, server_pid
-from bench.soak.report import drain_wait, final_counts, report, sent_replies
+from bench.soak.report import backlog_read, drain_wait, final_counts, report, sent_replies
 from bench.soak.world import world_create
 
 DB = "scrm_bench_soak"
+# Its own Redis db: the other benches share db 15 (``c.REDIS_URL``), and one run beside the soak
+# flushes it (the sockets' channel groups with it) and shares its Celery queue.
+REDIS_URL = os.environ.get("BENCH_SOAK_REDIS_URL", "redis://127.0.0.1:6379/14")
 WARM_UP_S = 30.0  # into the load: when the memory figures' "start" is read
 PUSH_GRACE_S = 5.0
 
@@ -100,8 +104,10 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
     rss_start: dict[str, int] = {}
     peaks: dict[str, int] = {}
     killed_at: list[float] = []
+    timeline: list[tuple[float, dict, int]] = []
     poster = Poster(run)
     run.started = time.monotonic()
+    wall_start = time.time()
     seconds = opts["minutes"] * 60
 
     def on_kill(k: int) -> None:
@@ -120,10 +126,20 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
                 peaks[name] = max(peaks.get(name, 0), kb)
             await asyncio.sleep(15)
 
+    async def minutes() -> None:
+        # The backlog and the server's memory once a minute: growth shows in a long run.
+        while not run.stop_all:
+            await asyncio.sleep(60)
+            at = time.monotonic() - run.started
+            backlog = await asyncio.to_thread(backlog_read)
+            web = (await asyncio.to_thread(sample)).get("uvicorn", 0)
+            timeline.append((at, backlog, web))
+
     background = [
         asyncio.create_task(echoes(run, sim, poster)),
         asyncio.create_task(worker_kills(run, worker, seconds, opts["kills"], on_kill)),
         asyncio.create_task(sampler()),
+        asyncio.create_task(minutes()),
         *(asyncio.create_task(agent_replies(run, a, opts["reply_every"])) for a in agents),
     ]
     await buyers(run, sim, poster, world["shops"], opts["rate"], seconds)
@@ -138,6 +154,15 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
     await asyncio.sleep(PUSH_GRACE_S)
     for agent in agents:
         await catch_up(run, agent)
+    # A stored message no socket got (its push lost: e.g. the worker killed between its commit
+    # and the push) is looked for in the whole feed of one agent of its shop.
+    unreached = {
+        run.shop_of[p]
+        for p in run.posted
+        if p in counts["inbound"] and p not in run.on_socket and p not in run.in_feed
+    }
+    for shop in sorted(unreached):
+        await catch_up(run, next(a for a in agents if shop in a.shops), after=0)
     rss_end = await asyncio.to_thread(sample)
     run.stop_all = True
     await asyncio.gather(*sockets, *background, return_exceptions=True)
@@ -153,6 +178,8 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
         "rss_end": rss_end,
         "rss_peak": {k: max(v, rss_end.get(k, 0)) for k, v in peaks.items()},
         "killed_at": killed_at,
+        "timeline": timeline,
+        "wall_start": wall_start,
     }
 
 
@@ -168,6 +195,7 @@ def run(
     drain: float = 300.0,
     web_workers: int = 1,
 ) -> int:
+    c.REDIS_URL = REDIS_URL  # read by _common's services_env, redis_claim and redis_flush
     c.database_create(DB)
     c.setup_django(DB)
     c.redis_flush()

@@ -66,6 +66,7 @@ class Run:
     posted: dict = field(default_factory=dict)  # buyer platform message id -> due wall time
     shop_of: dict = field(default_factory=dict)  # buyer platform message id -> shop id
     lag_ms: list = field(default_factory=list)
+    lag_due: list = field(default_factory=list)  # the due wall time of each lag_ms entry
     ack_ms: list = field(default_factory=list)
     on_socket: dict = field(default_factory=dict)  # platform message id -> sockets reached
     in_feed: set = field(default_factory=set)  # reached an agent through the feed only
@@ -106,6 +107,7 @@ class Run:
             return
         self.on_socket[pid] = self.on_socket.get(pid, 0) + 1
         self.lag_ms.append((now - self.posted[pid]) * 1000)
+        self.lag_due.append(self.posted[pid])
 
 
 # --- buyers: open-loop webhooks ----------------------------------------------------------------
@@ -226,17 +228,21 @@ async def echoes(run: Run, sim, poster: Poster) -> None:
 
 
 # --- agents ------------------------------------------------------------------------------------
-async def catch_up(run: Run, agent: Agent) -> None:
+async def catch_up(run: Run, agent: Agent, after: int | None = None) -> None:
+    """What the change feed holds for the agent after its last id (as a reopened socket asks),
+    or after ``after`` (the whole feed from 0: an event whose push was lost while later ones
+    arrived lies below the last id)."""
+    cursor = agent.last_id if after is None else after
     more = True
     while more:
         status, page = await http_json(
-            run.port, "GET", f"/api/v1/events/?after={agent.last_id}", agent.token
+            run.port, "GET", f"/api/v1/events/?after={cursor}", agent.token
         )
         if status != 200 or not page:
             return
         for event in page["events"]:
             run.receive(agent, event, None)
-        agent.last_id = max(agent.last_id, int(page["last_id"]))
+        cursor = int(page["last_id"])
         more = bool(page["has_more"])
 
 

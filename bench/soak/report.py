@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 
 import redis
@@ -27,11 +29,17 @@ def backlog_read() -> dict:
     connection.close()
     broker = redis.Redis.from_url(c.REDIS_URL)
     try:
-        queued = broker.llen("celery")  # Celery's default queue: tasks not yet taken
+        queued = broker.lrange("celery", 0, -1)  # Celery's default queue: tasks not yet taken
     finally:
         broker.close()
+    names: dict[str, int] = {}
+    for raw in queued:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            name = json.loads(raw)["headers"]["task"].rsplit(".", 1)[-1]
+            names[name] = names.get(name, 0) + 1
     return {
-        "tasks queued": queued,
+        "tasks queued": len(queued),
+        "tasks queued by name": names,
         "webhooks unprocessed": received,
         "webhooks failed": failed,
         "outbox open": open_actions,
@@ -200,7 +208,14 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
                 f"{backlog['webhooks unprocessed']} ({len(waiting)})",
             ],
             ["backlog: outbox actions open", backlog["outbox open"]],
-            ["backlog: Celery tasks queued in Redis", backlog["tasks queued"]],
+            [
+                "backlog: Celery tasks queued in Redis (task: n)",
+                f"{backlog['tasks queued']:,} ("
+                + " ".join(
+                    f"{k}: {v:,}" for k, v in sorted(backlog["tasks queued by name"].items())
+                )
+                + ")",
+            ],
             [
                 "webhooks failed / outbox actions failed",
                 f"{backlog['webhooks failed']} / {backlog['outbox failed']}",
@@ -250,6 +265,7 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
             "ok" if not reply_failed and not reply_lost else "FAIL",
         ],
     ]
+    _timeline(run, result)
     _api_calls(sim, result["load_s"] + result["drain_s"])
     c.table("Counted once (these set the exit status)", ["check", "value", "result"], checks)
     failed = [row[0] for row in checks if row[2] != "ok"]
@@ -262,6 +278,46 @@ def _pcts(values: list[float]) -> list[object]:
     if not values:
         return ["-", "-", "-"]
     return [c.pct(values, 50), c.pct(values, 99), max(values)]
+
+
+def _timeline(run, result) -> None:
+    """Minute by minute: the lag of the messages due in it, the backlog and uvicorn's RSS at
+    its end."""
+    by_minute: dict[int, list[float]] = {}
+    for due, lag in zip(run.lag_due, run.lag_ms, strict=True):
+        by_minute.setdefault(int((due - result["wall_start"]) // 60), []).append(lag)
+    rows = []
+    for at, backlog, web_kb in result["timeline"]:
+        minute = int(at // 60) - 1
+        lags = by_minute.get(minute, [])
+        rows.append(
+            [
+                f"{minute + 1}",
+                len(lags),
+                c.pct(lags, 50) / 1000 if lags else "-",
+                c.pct(lags, 99) / 1000 if lags else "-",
+                backlog["webhooks unprocessed"],
+                backlog["tasks queued"],
+                " ".join(f"{k}: {v}" for k, v in sorted(backlog["tasks queued by name"].items())),
+                backlog["outbox open"],
+                f"{web_kb / 1024:.0f}",
+            ]
+        )
+    c.table(
+        "Minute by minute (lag of the messages due in the minute; the rest at its end)",
+        [
+            "minute",
+            "socket receipts",
+            "lag p50 s",
+            "lag p99 s",
+            "webhooks unprocessed",
+            "tasks queued",
+            "of which",
+            "outbox open",
+            "uvicorn MB",
+        ],
+        rows,
+    )
 
 
 def _api_calls(sim, seconds: float) -> None:
