@@ -77,7 +77,7 @@ bench: install-dev
 # the worker killed twice), which .ci/run runs after the suite; it fails on a message or reply
 # lost or doubled. Needs PostgreSQL and Redis on 127.0.0.1 (Redis db 15, BENCH_REDIS_URL).
 soak-ci: install-dev
-	$(BIN)/python -m bench.soak --minutes 2 --rate 20 --drain 75
+	$(BIN)/python -m bench.soak --minutes 2 --rate 20 --drain 60
 
 clean:
 	rm -rf $(VENV) var

@@ -72,7 +72,6 @@ class Run:
     in_feed: set = field(default_factory=set)  # reached an agent through the feed only
     duplicate_pushes: int = 0
     alerts_received: int = 0
-    alerts_in_feed: int = 0
     statuses: dict = field(default_factory=dict)
     reposts: int = 0
     stale_connections: int = 0
@@ -86,11 +85,8 @@ class Run:
         """One event from a socket (``now``: its arrival) or the feed (``now`` None)."""
         agent.last_id = max(agent.last_id, int(event.get("id") or 0))
         kind, data = event.get("type"), event.get("data") or {}
-        if kind == "sla.alert":
-            if now is None:
-                self.alerts_in_feed += 1
-            else:
-                self.alerts_received += 1
+        if kind == "sla.alert" and now is not None:
+            self.alerts_received += 1
         if kind != "message.created" or data.get("direction") != "in":
             return
         pid = data.get("platform_message_id")
