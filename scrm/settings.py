@@ -295,6 +295,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# A shop's stream whose backfill task was lost (its worker killed) is queued again after this
+# long; one still queued or running is never queued twice (inbox/tasks.py:backfill_all_shops).
+SCRM_BACKFILL_QUEUED_SECONDS = float(os.environ.get("SCRM_BACKFILL_QUEUED_SECONDS", 600))
 # Periodic jobs: run by `celery beat` in services mode and by scrm.scheduler in embedded mode.
 # Each entry: task name -> seconds between runs. Apps add theirs here.
 SCRM_PERIODIC_TASKS: dict[str, float] = {

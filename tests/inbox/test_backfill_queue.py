@@ -1,0 +1,83 @@
+"""The periodic backfill queues a shop's stream only when its last backfill is neither queued
+nor running: under load the tick (600 tasks a minute for 200 shops) no longer piles up on the
+workers (the soak benchmark's finding), and a task lost with its worker is queued again after
+``SCRM_BACKFILL_QUEUED_SECONDS``."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from django.core.cache import cache
+
+from inbox.models import ShopAccount
+from inbox.services.ingestion import SYNC_STREAM_READERS
+from inbox.tasks import backfill_all_shops, backfill_shop
+from scrm.celery import app as celery_app
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def broker_queue():
+    """Celery as in services mode (not eager), the real broker's default queue emptied before
+    and after (Redis in CI, the in-memory transport elsewhere), and the queued marks cleared."""
+    celery_app.conf.task_always_eager = False
+    cache.delete_many(_marks())
+    with celery_app.connection_for_write() as conn:
+        queue = conn.SimpleQueue("celery")
+        queue.clear()
+        yield queue
+        queue.clear()
+        queue.close()
+    celery_app.conf.task_always_eager = True
+    cache.delete_many(_marks())
+
+
+def _marks() -> list[str]:
+    return [
+        f"scrm:backfill-queued:{shop_id}:{stream}"
+        for shop_id in ShopAccount.objects.values_list("id", flat=True)
+        for stream in SYNC_STREAM_READERS
+    ]
+
+
+def _queued(queue) -> Counter:
+    found: Counter = Counter()
+    while True:
+        try:
+            message = queue.get(timeout=0.3)
+        except queue.Empty:
+            return found
+        assert message.headers["task"] == "inbox.tasks.backfill_shop"
+        found[tuple(message.payload[0])] += 1
+        message.ack()
+
+
+def test_a_stream_still_queued_is_not_queued_again(world, broker_queue):
+    shops = list(ShopAccount.objects.filter(is_active=True).values_list("id", flat=True))
+    every = {(shop, stream) for shop in shops for stream in SYNC_STREAM_READERS}
+    # When the tick runs three times while no worker has taken anything
+    for _ in range(3):
+        assert backfill_all_shops() == len(shops)
+    # Then each shop's stream is queued once, not three times
+    first = _queued(broker_queue)
+    assert set(first) == every and set(first.values()) == {1}
+    # When a worker runs one of them, the next tick queues that one again, and only it
+    shop, stream = min(every)
+    backfill_shop.apply(args=[shop, stream])
+    backfill_all_shops()
+    assert _queued(broker_queue) == Counter({(shop, stream): 1})
+
+
+def test_a_backfill_lost_with_its_worker_is_queued_again_later(world, broker_queue, settings):
+    settings.SCRM_BACKFILL_QUEUED_SECONDS = 1
+    backfill_all_shops()
+    lost = _queued(broker_queue)  # taken by a worker that was then killed: never run
+    assert lost
+    backfill_all_shops()
+    assert _queued(broker_queue) == Counter()  # still marked queued
+    time.sleep(1.2)
+    backfill_all_shops()
+    assert _queued(broker_queue) == lost  # the marks expired: every stream queued again
