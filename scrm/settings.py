@@ -22,6 +22,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -295,6 +296,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Deliveries to the platform (agents' replies, decisions, alert channels) on a queue of their
+# own: a worker started without -Q consumes every queue named here, taking from each in turn, so
+# a reply never waits behind a backlog of webhooks and backfills (the soak measured replies
+# waiting 3 minutes in one FIFO queue). A worker started with -Q must name both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"))
+CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # A shop's stream whose backfill task was lost (its worker killed) is queued again after this
 # long; one still queued or running is never queued twice (inbox/tasks.py:backfill_all_shops).
 SCRM_BACKFILL_QUEUED_SECONDS = float(os.environ.get("SCRM_BACKFILL_QUEUED_SECONDS", 600))

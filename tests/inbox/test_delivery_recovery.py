@@ -115,10 +115,22 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
         ),
     )
     broker = redis.Redis.from_url(settings.REDIS_URL)
-    broker.delete("celery", "unacked", "unacked_index")
+    broker.delete("celery", "outbox", "unacked", "unacked_index")
     # Given a real Celery worker on the real broker, delivering the reply
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "-P", "solo", "-Q", "celery"],
+        # Both queues, as a worker started with -Q must name them (deliveries go to "outbox")
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "scrm",
+            "worker",
+            "-P",
+            "solo",
+            "-Q",
+            "celery,outbox",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -159,7 +171,7 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     assert reply.delivery_state == "sent"
     assert len(sim.sent_messages(shop_id)) == 1
     assert time.monotonic() - killed_at < 10
-    broker.delete("celery", "unacked", "unacked_index")
+    broker.delete("celery", "outbox", "unacked", "unacked_index")
 
 
 def test_the_sweep_queues_a_late_reply_once_per_lease_not_every_run(world, platform, settings):

@@ -1,0 +1,67 @@
+"""Deliveries to the platform go to a queue of their own ("outbox"), so an agent's reply never
+waits behind a backlog of webhook processing and backfills in the one FIFO queue (the soak
+benchmark measured replies waiting three minutes behind them); a worker started without -Q
+consumes both queues, in turn."""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox.tasks import backfill_shop, process_webhook_events
+from scrm.celery import app as celery_app
+from tests.inbox.builders import conversation_with_messages
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broker():
+    """Celery as in services mode (not eager) on the real broker (Redis in CI, the in-memory
+    transport elsewhere), both queues emptied before and after."""
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as main, celery_app.connection_for_write() as out:
+        # A connection each: one channel reading two queues would take from both at once
+        queues = {"celery": main.SimpleQueue("celery"), "outbox": out.SimpleQueue("outbox")}
+        for q in queues.values():
+            q.clear()
+        yield queues
+        for q in queues.values():
+            q.clear()
+            q.close()
+    celery_app.conf.task_always_eager = True
+
+
+def _tasks(queue) -> list[str]:
+    names = []
+    while True:
+        try:
+            message = queue.get(timeout=0.3)
+        except queue.Empty:
+            return names
+        names.append(message.headers["task"])
+        message.ack()
+
+
+def test_a_reply_is_queued_apart_from_a_backlog_of_ingestion(world, api, broker):
+    conversation = conversation_with_messages(world.shop_a1)
+    # Given a backlog of webhook batches and backfills in the main queue
+    for i in range(30):
+        process_webhook_events.delay([10_000 + i])
+        backfill_shop.delay(world.shop_a1.id, "messages")
+    # When an agent replies (the delivery is queued once the reply commits)
+    response = api.as_user(world.agent_a1).post(
+        f"/api/v1/conversations/{conversation.id}/messages/",
+        {"text": "On its way today", "idempotency_key": "queue-1"},
+        format="json",
+    )
+    assert response.status_code in (200, 201, 202), response.content
+    # Then the delivery waits in the outbox queue, first in line there, not behind the 60
+    assert _tasks(broker["outbox"]) == ["inbox.tasks.deliver_outbox_action"]
+    behind = _tasks(broker["celery"])
+    assert behind.count("inbox.tasks.process_webhook_events") == 30
+    assert "inbox.tasks.deliver_outbox_action" not in behind
+
+
+def test_a_worker_without_q_consumes_both_queues():
+    # What `celery -A scrm worker` (docker/compose.yml, the benches) listens to by default
+    assert {q.name for q in celery_app.amqp.queues.consume_from.values()} >= {"celery", "outbox"}
