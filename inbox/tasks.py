@@ -170,8 +170,16 @@ def backfill_all_shops() -> int:
     ttl = settings.SCRM_BACKFILL_QUEUED_SECONDS
     for shop_id in ids:
         for stream in ingestion.SYNC_STREAM_READERS:
-            if cache.add(_backfill_queued_key(shop_id, stream), True, timeout=ttl):
+            key = _backfill_queued_key(shop_id, stream)
+            if not cache.add(key, True, timeout=ttl):
+                continue
+            try:
                 backfill_shop.delay(shop_id, stream)
+            except Exception:  # the broker refused: unmark, the next tick tries again
+                cache.delete(key)
+                logger.warning(
+                    "backfill of shop %s (%s) not queued", shop_id, stream, exc_info=True
+                )
     return len(ids)
 
 

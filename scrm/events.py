@@ -342,7 +342,11 @@ def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
         gate = asyncio.Semaphore(PUSH_GROUPS_AT_ONCE)
         await asyncio.gather(*(send_group(g, p, gate) for g, p in by_group.items()))
 
-    future = asyncio.run_coroutine_threadsafe(send_all(), _push_loop())
+    try:  # no loop to push on (the interpreter stopping): the change feed has the events
+        future = asyncio.run_coroutine_threadsafe(send_all(), _push_loop())
+    except Exception:
+        logger.warning("could not push %d events", len(messages), exc_info=True)
+        return
     try:
         future.result(timeout=PUSH_TIMEOUT_SECONDS)
     except Exception:  # a timeout; each send's own errors are caught above
@@ -371,7 +375,10 @@ def _push(group: str, payload: dict[str, Any]) -> None:
     """One event to its group, on this process's push loop (``_push_many``): with
     ``async_to_sync`` each push made an event loop and, on it, a new Redis connection for the
     channel layer (~9 ms a push in a worker storing messages, a fifth of its time)."""
-    _push_many([(group, payload)])
+    try:
+        _push_many([(group, payload)])
+    except Exception:  # a lost push is recovered by the change feed; never fail the request
+        logger.warning("could not push event to %s", group, exc_info=True)
 
 
 # --- shaping ---------------------------------------------------------------------------------

@@ -37,13 +37,10 @@ def conversation_auto_assign(*, conversation: Conversation) -> int | None:
     with the fewest open conversations in that shop (ties: lowest id). Manual mode, or nobody
     online, leaves it unassigned. Call inside the ingestion transaction.
     """
-    if conversation.assignee_id:
-        return None
-    loaded = conversation._state.fields_cache.get("shop_account")
-    if loaded is not None and loaded.assignment_mode == AssignmentMode.MANUAL:
-        return None  # the shop read with the batch (ingestion): manual, no lock to take
+    # The shop's row, locked and read now: a shop read when a backfill run began may have
+    # been switched from manual since, and its new conversations would stay unassigned.
     shop = ShopAccount.objects.select_for_update().get(pk=conversation.shop_account_id)
-    if shop.assignment_mode == AssignmentMode.MANUAL:
+    if shop.assignment_mode == AssignmentMode.MANUAL or conversation.assignee_id:
         return None
     candidates = online_agents(shop)
     if not candidates:

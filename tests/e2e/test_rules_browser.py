@@ -8,6 +8,7 @@ what it did. Background work runs as the mode deploys it (``mode_worker``)."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -150,13 +151,17 @@ def test_a_supervisor_dry_runs_and_enables_a_rule_that_then_approves_a_damaged_r
     # then deadlocked with the flush's TRUNCATE once in CI): every webhook handled, every
     # delivery settled
     page.close()
-    _eventually(
-        lambda: (
+
+    def quiet() -> bool:
+        return (
             not WebhookEvent.objects.filter(status="received").exists()
             and not OutboxAction.objects.filter(state__in=OPEN_STATES).exists()
-        ),
-        timeout=30,
-    )
+        )
+
+    for _ in range(2):  # and still so a second later (a late webhook or task would show)
+        _eventually(quiet, timeout=30)
+        time.sleep(1.0)
+    _eventually(quiet, timeout=30)
 
 
 def test_the_rules_pages_speak_chinese(session, world):

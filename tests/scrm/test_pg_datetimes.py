@@ -43,6 +43,9 @@ def test_a_new_connection_reads_timestamps_through_the_c_loader():
     assert loader is UtcTimestamptzLoader
     with connection.cursor() as cursor:  # Django's cursor keeps it (same time zone)
         assert cursor.connection.adapters.get_loader(1184, 0) is UtcTimestamptzLoader
+    # and each value goes through psycopg's C loader, not a Python fallback
+    made = UtcTimestamptzLoader(1184, connection.connection)
+    assert type(made.load.__self__).__module__.startswith("psycopg_binary")
 
 
 @pytest.mark.parametrize(("literal", "expected"), CASES)
