@@ -261,13 +261,17 @@ class SealedRow(models.Model):
         abstract = True
 
 
-def open_sealed(model: type[models.Model], field_name: str, value: Any, row_uid: Any) -> Any:
-    """The plaintext of ``value`` read with ``values()`` from ``model.field_name`` of the row
-    whose ``row_uid`` is given."""
+def _encrypted_field(model: type[models.Model], field_name: str) -> EncryptedTextField:
     field = model._meta.get_field(field_name)
     if not isinstance(field, EncryptedTextField):
         raise TypeError(f"{model._meta.label}.{field_name} is not encrypted")
-    return field.open(value, row_uid)
+    return field
+
+
+def open_sealed(model: type[models.Model], field_name: str, value: Any, row_uid: Any) -> Any:
+    """The plaintext of ``value`` read with ``values()`` from ``model.field_name`` of the row
+    whose ``row_uid`` is given."""
+    return _encrypted_field(model, field_name).open(value, row_uid)
 
 
 def open_or_marker(
@@ -276,9 +280,7 @@ def open_or_marker(
     """``open_sealed`` for a page that lists rows read with ``values()``: a value that fails to
     decrypt reads as the field's marker and is logged by the row's id (``pk``), as a model
     instance's attribute does, so one bad row does not fail the page."""
-    field = model._meta.get_field(field_name)
-    if not isinstance(field, EncryptedTextField):
-        raise TypeError(f"{model._meta.label}.{field_name} is not encrypted")
+    field = _encrypted_field(model, field_name)
     try:
         return field.open(value, row_uid)
     except DecryptionError:

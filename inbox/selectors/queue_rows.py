@@ -22,7 +22,7 @@ from inbox.models import Conversation, Customer, Platform, Priority
 from inbox.selectors.accounts import AnyUser, shop_account_list
 from scrm.fields import open_or_marker
 
-# The columns of a row, in the order ``ConversationRow.of`` unpacks them.
+# The columns of a row, in the order ``ConversationRow.__init__`` unpacks them.
 COLUMNS = (
     "id",
     "platform_conversation_id",
