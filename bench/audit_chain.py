@@ -3,16 +3,16 @@
 ``audit_verify`` throughput (target >= 10,000 events/s).
 
 ``.venv/bin/python -m bench.audit_chain [--writers 8] [--appends 300] [--rows 50000] [--rounds 2]
-[--rate 10]``
+[--rate 10] [--seal-every 5]``
 
 Writers are processes of their own (as web and worker processes are), released together by a
 barrier; each append is ``audit_record`` in its own ``transaction.atomic()``, timed through the
-commit, the on-commit enqueue of the seal task to Redis included, while one more process seals
-the organisation every 20 ms (the worker). The baseline, in the same run and interleaved with
-it round by round, is a plain ``AuditEvent`` INSERT of the same row (same columns, a random
-string where the MAC goes, no key, no task) in another organisation. Two loads: the closed loop
-(each writer appends back to back: the capacity, where an append mostly waits for the other
-seven's CPU on two cores) and the open loop (each writer's appends due ``--rate`` times a
+commit, while one more process runs the seal sweep every ``--seal-every`` seconds (as beat runs
+``audit_seal_sweep`` in production, where writers publish no task). The baseline, in the same run
+and interleaved with it round by round, is a plain ``AuditEvent`` INSERT of the same row (same
+columns, a random string where the MAC goes, no key, no task) in another organisation. Two loads:
+the closed loop (each writer appends back to back: the capacity, where an append mostly waits for
+the other seven's CPU on two cores) and the open loop (each writer's appends due ``--rate`` times a
 second, spread over the period, timed from when each was due: the latency at a steady load).
 Prints figures, the load average before and after, and drops its database.
 """
@@ -20,14 +20,10 @@ Prints figures, the load average before and after, and drops its database.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import os
 import secrets
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 from bench import _common as c
 
@@ -79,17 +75,16 @@ def _writer(
     results.put(times)
 
 
-def _sealer(db: str, org_id: int, stop, results) -> None:
+def _sealer(db: str, every: float, stop, results) -> None:
     c.setup_django(db)
     from django.db import connections
 
-    from monitoring.audit_chain.sealer import seal_organisation
+    from monitoring.audit_chain.sealer import seal_sweep
 
     sealed = 0
-    while not stop.is_set():
-        sealed += seal_organisation(org_id)
-        time.sleep(0.02)
-    sealed += seal_organisation(org_id)
+    while not stop.wait(every):
+        sealed += seal_sweep()
+    sealed += seal_sweep()
     connections.close_all()
     results.put(sealed)
 
@@ -102,13 +97,13 @@ def appends(
     count: int,
     rate: float = 0.0,
     *,
-    poll_sealer: bool = True,
+    seal_every: float = 5.0,
 ) -> list[float]:
     ctx = multiprocessing.get_context("spawn")
     barrier, results, stop = ctx.Barrier(writers), ctx.Queue(), ctx.Event()
     sealer = None
-    if mode == "chain" and poll_sealer:
-        sealer = ctx.Process(target=_sealer, args=(db, org_id, stop, results))
+    if mode == "chain":
+        sealer = ctx.Process(target=_sealer, args=(db, seal_every, stop, results))
         sealer.start()
     procs = [
         ctx.Process(
@@ -133,25 +128,20 @@ def appends(
 
 
 def seed_unsealed(org_id: int, rows: int) -> None:
-    """``rows`` audit events through ``audit_record`` (1,000 a transaction), left unsealed."""
+    """``rows`` audit events through ``audit_record`` (1,000 a transaction), left unsealed for
+    the timed sealer (services mode: writers publish no seal task, and no sweep runs here)."""
     from django.db import transaction
 
-    import monitoring.services.audit as audit_service
     from monitoring.services import audit_record
 
-    original = audit_service.seal_on_commit
-    audit_service.seal_on_commit = lambda organisation_id: None  # left for the timed sealer
-    try:
-        for start in range(0, rows, 1000):
-            with transaction.atomic():
-                for i in range(start, min(rows, start + 1000)):
-                    audit_record(
-                        organisation_id=org_id, actor=None, action="message.sent",
-                        data={"conversation": i, "shop": i % 7}, shop_account_id=i % 7,
-                        ip="198.51.100.7",
-                    )  # fmt: skip
-    finally:
-        audit_service.seal_on_commit = original  # type: ignore[assignment]
+    for start in range(0, rows, 1000):
+        with transaction.atomic():
+            for i in range(start, min(rows, start + 1000)):
+                audit_record(
+                    organisation_id=org_id, actor=None, action="message.sent",
+                    data={"conversation": i, "shop": i % 7}, shop_account_id=i % 7,
+                    ip="198.51.100.7",
+                )  # fmt: skip
 
 
 def main() -> int:
@@ -161,11 +151,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=50_000, help="sealed and verified")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument(
-        "--sealer",
-        choices=["poll", "worker"],
-        default="poll",
-        help="poll: a process sealing every 20 ms; worker: a real Celery worker running the "
-        "audit_seal tasks the writers enqueue on commit (as production does)",
+        "--seal-every",
+        type=float,
+        default=5.0,
+        help="seconds between the sealing process's sweeps (production: beat every 5 s)",
     )
     parser.add_argument(
         "--rate",
@@ -195,8 +184,31 @@ def run(args: argparse.Namespace) -> None:
     chain_org = Organisation.objects.create(name="Chain", slug="chain").id
     plain_org = Organisation.objects.create(name="Plain", slug="plain").id
     if not args.no_appends:
+        round_trip_floor()
         concurrent_appends(args, chain_org, plain_org)
     volume(args)
+
+
+def round_trip_floor(samples: int = 100) -> None:
+    """The machine's floor under an append: one ``SELECT 1`` round trip from this process back
+    to back, and after 100 ms idle (as each open-loop append comes). An append through commit
+    makes three (BEGIN, INSERT, COMMIT); on a VM whose idle CPUs wake slowly the second figure,
+    not the application, sets what an append can reach at a low rate."""
+    from django.db import connection
+
+    rows = []
+    for label, pause in (("back to back", 0.0), ("after 100 ms idle", 0.1)):
+        times = []
+        with connection.cursor() as cursor:
+            for _ in range(samples):
+                if pause:
+                    time.sleep(pause)
+                began = time.perf_counter()
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+                times.append((time.perf_counter() - began) * 1000)
+        rows.append((label, samples, c.median(times), c.pct(times, 99)))
+    c.table("A SELECT 1 round trip (the floor)", ["when", "n", "p50 ms", "p99 ms"], rows)
 
 
 def concurrent_appends(args: argparse.Namespace, chain_org: int, plain_org: int) -> None:
@@ -204,25 +216,8 @@ def concurrent_appends(args: argparse.Namespace, chain_org: int, plain_org: int)
     if args.rate:
         total = args.rate * args.writers
         loops.append((f"open loop: {args.rate:g} appends/s per writer ({total:g}/s)", args.rate))
-    with _sealing_worker(args.sealer == "worker"):
-        for title, rate in loops:
-            _loop(args, title, rate, chain_org, plain_org)
-
-
-@contextlib.contextmanager
-def _sealing_worker(wanted: bool) -> Iterator[None]:
-    """A real ``celery -A scrm worker`` (concurrency 1) running the ``audit_seal`` tasks the
-    writers enqueue on commit, as production seals, when asked."""
-    if not wanted:
-        yield
-        return
-    args = [os.path.join(os.path.dirname(c.PYTHON), "celery"), "-A", "scrm", "worker"]
-    args += ["--concurrency", "1", "--loglevel", "WARNING", "--without-gossip"]
-    args += ["--without-mingle", "--without-heartbeat"]
-    log = Path(tempfile.gettempdir()) / "bench-audit-worker.log"
-    with c.subprocess_running(args, c.child_env(DB_NAME), log):
-        time.sleep(8)  # the worker up and consuming before the writers start
-        yield
+    for title, rate in loops:
+        _loop(args, title, rate, chain_org, plain_org)
 
 
 def _loop(
@@ -231,19 +226,22 @@ def _loop(
     from monitoring.models import AuditEvent
 
     samples: dict[str, list[float]] = {"plain": [], "chain": []}
-    poll = args.sealer == "poll"
     for _ in range(args.rounds):
         for mode, org in (("plain", plain_org), ("chain", chain_org)):
             samples[mode].extend(
-                appends(DB_NAME, org, mode, args.writers, args.appends, rate, poll_sealer=poll)
+                appends(
+                    DB_NAME, org, mode, args.writers, args.appends, rate, seal_every=args.seal_every
+                )
             )
     unsealed = AuditEvent.objects.filter(organisation_id=chain_org, seq=None).count()
-    rows = [(mode, len(t), c.median(t), c.pct(t, 99), max(t)) for mode, t in samples.items()]
-    sealer = "a polling sealer" if poll else "a Celery worker sealing"
+    rows = [
+        (mode, len(t), c.median(t), c.pct(t, 90), c.pct(t, 99), max(t))
+        for mode, t in samples.items()
+    ]
     c.table(
         f"Audit append through commit, {args.writers} writer processes, one organisation, "
-        f"{title}; {sealer}",
-        ["append", "n", "p50 ms", "p99 ms", "max ms"],
+        f"{title}; the seal sweep every {args.seal_every:g} s",
+        ["append", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"],
         rows,
     )
     ratio99 = c.pct(samples["chain"], 99) / c.pct(samples["plain"], 99)

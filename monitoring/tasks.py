@@ -47,8 +47,9 @@ def sla_digest() -> int:
 
 @shared_task(acks_late=True)
 def audit_seal(organisation_id: int) -> int:
-    """Seal the organisation's committed audit rows into its chain (enqueued on commit by
-    ``audit_record``; ids only). Returns at once when another sealer is on it."""
+    """Seal the organisation's committed audit rows into its chain (run on commit by
+    ``audit_record`` when tasks are eager; ids only). Returns at once when another sealer is
+    on it."""
     from monitoring.audit_chain.sealer import seal_organisation
 
     return seal_organisation(organisation_id)
@@ -56,8 +57,9 @@ def audit_seal(organisation_id: int) -> int:
 
 @shared_task(acks_late=True)
 def audit_seal_sweep() -> int:
-    """Every 30 s: seal whatever no on-commit task sealed (a lost task, a broker down), so
-    every committed audit row is sealed within a minute."""
+    """Every 5 s: seal every organisation's committed, unsealed audit rows (in services mode the
+    writers publish no task: this is how rows are sealed), so every committed audit row is
+    sealed within a minute; one query when there is nothing to seal."""
     from monitoring.audit_chain.sealer import seal_sweep
 
     return seal_sweep()

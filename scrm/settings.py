@@ -432,9 +432,10 @@ SCRM_PERIODIC_TASKS["inbox.services.rules.tasks.after_sales_rules_catch_up"] = 1
 SCRM_PERIODIC_TASKS["monitoring.problems.tasks.problem_trends"] = 3600.0
 SCRM_PERIODIC_TASKS["monitoring.problems.tasks.problem_weekly_mails"] = 3600.0
 # The audit chain (docs/audit.md): HMAC keys "kid:base64[,...]", the first signs, all verify;
-# empty: one key derived from SECRET_KEY. The sweep seals rows no on-commit task sealed.
+# empty: one key derived from SECRET_KEY. The sweep seals the rows writers committed (they
+# publish no task: monitoring/audit_chain/sealer.py); its interval is a row's usual wait.
 SCRM_AUDIT_KEYS = os.environ.get("SCRM_AUDIT_KEYS", "")
-SCRM_PERIODIC_TASKS["monitoring.tasks.audit_seal_sweep"] = 30.0
+SCRM_PERIODIC_TASKS["monitoring.tasks.audit_seal_sweep"] = 5.0
 
 # --- i18n and time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

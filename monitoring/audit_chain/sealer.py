@@ -1,14 +1,20 @@
 """The sealer: chains an organisation's committed, unsealed audit rows after commit.
 
-Writers only INSERT (with their row MAC) and, on commit, enqueue ``audit_seal`` with the
-organisation's id. The sealer takes the organisation's chain-head row with ``SELECT ... FOR
-UPDATE SKIP LOCKED`` (one sealer per organisation; another one skips instead of queueing), reads
-the unsealed rows it can see (committed ones only), gives them the next sequence numbers in id
-order and a chain MAC each, moves the head and commits. Rows are thus sealed in the order they
-became visible: a row committed late is sealed after the rows committed before it, whatever its
-id. A sealer that skipped never loses rows: the holder looks again after its commit and seals
-what came meanwhile, and the sweep (``audit_seal_sweep``, every 30 s) catches anything else, so
-every committed row is sealed within a minute.
+Writers only INSERT (with their row MAC); they publish nothing. In services mode the periodic
+``audit_seal_sweep`` (every 5 s: ``settings.SCRM_PERIODIC_TASKS``) seals every organisation with
+unsealed rows: a Celery publish after an idle moment costs a writer 1.5-2 ms, more than its whole
+audit row, and was the chain's whole tail at p99 (docs/performance.md, "The audit chain"). With
+eager tasks (embedded mode, tests) the writer's commit seals at once instead, through one on-commit
+callback per transaction and organisation.
+
+The sealer takes the organisation's chain-head row with ``SELECT ... FOR UPDATE SKIP LOCKED``
+(one sealer per organisation; another one skips instead of queueing), reads the unsealed rows it
+can see (committed ones only), gives them the next sequence numbers in id order and a chain MAC
+each, moves the head and commits. Rows are thus sealed in the order they became visible: a row
+committed late is sealed after the rows committed before it, whatever its id. A sealer that
+skipped never loses rows: the holder looks again after its commit and seals what came
+meanwhile, and the next sweep catches anything else, so every committed row is sealed within
+a minute.
 """
 
 from __future__ import annotations
@@ -35,15 +41,7 @@ _UPDATE = (
 )
 
 
-# A process enqueues at most one seal task per organisation this often: publishing a task costs
-# a writer more than its whole audit row (bench/audit_chain.py), and one task seals everything
-# committed by then and keeps going while rows arrive. A row committed inside the window after
-# that task has finished waits for the sweep (30 s): still sealed within the minute.
-ENQUEUE_EVERY_SECONDS = 1.0
-_last_enqueued: dict[int, float] = {}
-
-
-class _Enqueue:
+class _SealNow:
     """The on-commit callback of one organisation (recognisable, so one per transaction)."""
 
     def __init__(self, organisation_id: int) -> None:
@@ -52,23 +50,23 @@ class _Enqueue:
     def __call__(self) -> None:
         from monitoring.tasks import audit_seal
 
-        organisation_id, now = self.audit_organisation_id, time.monotonic()
-        eager = bool(audit_seal.app.conf.task_always_eager)  # tests: every commit, in order
-        if not eager and now - _last_enqueued.get(organisation_id, -1e9) < ENQUEUE_EVERY_SECONDS:
-            return
-        _last_enqueued[organisation_id] = now
-        audit_seal.delay(organisation_id)
+        audit_seal.delay(self.audit_organisation_id)  # eager: runs here, in commit order
 
 
 def seal_on_commit(organisation_id: int) -> None:
-    """After the current transaction commits, have the organisation's rows sealed (once per
-    transaction and organisation, however many events it wrote)."""
+    """With eager tasks, seal the organisation's rows once the current transaction commits
+    (once per transaction and organisation, however many events it wrote). Otherwise nothing:
+    the sweep seals them, and the writer's commit publishes no task."""
+    from monitoring.tasks import audit_seal
+
+    if not audit_seal.app.conf.task_always_eager:
+        return
     pending = connection.run_on_commit if connection.in_atomic_block else []
     for entry in pending:  # (savepoint ids, callback, robust)
         if getattr(entry[1], "audit_organisation_id", None) == organisation_id:
             return
-    # robust: a broker that is down must not fail the caller's committed work (the sweep seals).
-    transaction.on_commit(_Enqueue(organisation_id), robust=True)
+    # robust: a sealing error must not fail the caller's committed work (the sweep seals).
+    transaction.on_commit(_SealNow(organisation_id), robust=True)
 
 
 def seal_organisation(

@@ -51,9 +51,10 @@ def audit_record(
     ``ip`` is kept only as a keyed hash (``ip_digest``).
 
     Tamper-evident (docs/audit.md): the row carries an HMAC of its content under the signing
-    key; after commit the organisation's sealer chains it (a task enqueued once per
-    transaction and organisation, plus a sweep). No lock is taken here: writers never wait on
-    the chain head. Never UPDATE or DELETE an audit row: the database refuses it.
+    key; after commit the sealer chains it (the periodic sweep, within seconds; with eager
+    tasks at once, on commit). No lock is taken and no task published here: writers never
+    wait on the chain head or the broker. Never UPDATE or DELETE an audit row: the database
+    refuses it.
     """
     known = actor if actor is not None and actor.is_authenticated else None
     keys = audit_keys()

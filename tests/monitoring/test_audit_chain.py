@@ -181,6 +181,31 @@ def test_rows_are_sealed_on_commit_with_one_task_per_transaction_and_organisatio
     assert chain_verify(world.org_a.id).ok
 
 
+def test_without_eager_tasks_a_writer_publishes_nothing_and_the_sweep_seals(
+    world, django_capture_on_commit_callbacks
+):
+    # Services mode: a Celery publish on commit cost a writer more than its whole row
+    # (docs/performance.md, "The audit chain"), so the periodic sweep is what seals there.
+    from django.conf import settings
+
+    from monitoring.tasks import audit_seal, audit_seal_sweep
+
+    conf = audit_seal.app.conf
+    eager, conf.task_always_eager = conf.task_always_eager, False
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+            audit_record(organisation_id=world.org_a.id, actor=world.agent_a1, action="x.y")
+    finally:
+        conf.task_always_eager = eager
+    assert callbacks == []
+    assert AuditEvent.objects.filter(organisation=world.org_a, seq=None).count() == 1
+    # The sweep as beat runs it (here in the test's process)
+    assert audit_seal_sweep.apply().get() == 1
+    assert chain_verify(world.org_a.id).ok and chain_verify(world.org_a.id).unsealed == 0
+    # And the sweep runs often enough that every committed row is sealed within a minute
+    assert settings.SCRM_PERIODIC_TASKS["monitoring.tasks.audit_seal_sweep"] <= 30
+
+
 def test_data_is_kept_as_it_was_signed(world):
     event = audit_record(
         organisation_id=world.org_a.id, actor=None, action="x.y",
