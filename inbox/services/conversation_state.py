@@ -26,7 +26,7 @@ conversation once per operation whatever changed.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -173,9 +173,14 @@ def conversation_transition(
     status: str | None = None,
     snoozed_until: datetime | None = None,
     save_also: Iterable[str] = (),
+    newer_messages: Sequence[Message] | None = None,
 ) -> StateChange:
     """Move a conversation's state: the one writer of its status, ``snoozed_until``,
     ``waiting_since`` and ``queue_key``.
+
+    ``newer_messages`` (ingestion): the messages just stored, when each visible one is newer
+    than every other visible message of the conversation; the wait then follows from them and
+    the stored one, reading no message (``_waiting_since_after``).
 
     Call inside the caller's transaction with the conversation's row locked. ``status`` (and
     ``snoozed_until`` for a snooze) only with ``Trigger.AGENT``; the other triggers' outcome is
@@ -195,7 +200,11 @@ def conversation_transition(
     fields = ["status", "snoozed_until", *save_also, "updated_at"]
     conversation.status, conversation.snoozed_until = target, snoozed_until
     if trigger in WAIT_FROM_MESSAGES:
-        conversation.waiting_since = _waiting_since(conversation)
+        conversation.waiting_since = (
+            _waiting_since(conversation)
+            if newer_messages is None
+            else _waiting_since_after(conversation, newer_messages)
+        )
         conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
         fields += ["waiting_since", "queue_key"]
     conversation.save(update_fields=fields)
@@ -240,6 +249,28 @@ def _target(
         raise TransitionRefused(trigger, before, status)
     (target,) = allowed
     return target
+
+
+def _waiting_since_after(conversation: Conversation, newer: Sequence[Message]) -> datetime | None:
+    """``_waiting_since`` after ``newer`` messages, each later than every visible message
+    before them, given the stored wait (exact: this module is its one writer and recomputes it
+    whenever messages change). A human answer among them decides alone: the buyer messages
+    after it (older ones are all before it); else the wait goes on, or starts with them."""
+    visible = [m for m in newer if m.is_visible]
+    answers = [
+        m.sent_at
+        for m in visible
+        if m.direction == Direction.OUTBOUND
+        and m.sender_role in HUMAN_ROLES
+        and m.delivery_state in (DeliveryState.SENT, DeliveryState.RECEIVED)
+    ]
+    buyer = [m.sent_at for m in visible if m.direction == Direction.INBOUND]
+    if answers:
+        answered = max(answers)
+        return min((t for t in buyer if t >= answered), default=None)
+    if conversation.waiting_since is not None:
+        return conversation.waiting_since
+    return min(buyer, default=None)
 
 
 def _waiting_since(conversation: Conversation) -> datetime | None:

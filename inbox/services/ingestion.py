@@ -12,7 +12,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -193,11 +193,21 @@ def messages_store(
                 delivery_state=DeliveryState.RECEIVED,
             )
         )
-    for row in new_rows:
-        row.save()
+    Message.objects.bulk_create(new_rows)  # one INSERT; ids back (PostgreSQL, SQLite)
     message_tokens_write(new_rows, org_index_for(shop.organisation_id))
     inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
-    change = conversation_refresh(conversation, new_inbound=len(inbound), hint=hint)
+    # The display fields from the batch itself when it holds everything they depend on: a new
+    # conversation's messages, or messages all newer than the conversation's last (two
+    # message reads fewer); stored rows whose times changed (re-synced or adopted replies) make
+    # it read them again.
+    resynced = updated_rows or any(flag is False for flag in stored.values())
+    change = conversation_refresh(
+        conversation,
+        new_inbound=len(inbound),
+        hint=hint,
+        batch=None if resynced else new_rows,
+        batch_is_whole=created,
+    )
     robot = [m.sent_at for m in new_rows if m.sender_role in ROBOT_ROLES and m.is_visible]
     system = [m for m in new_rows if m.sender_role in PLATFORM_ROLES and m.is_visible]
     if inbound or robot or system:
@@ -333,7 +343,7 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
         if changed:
             customer.save(update_fields=changed)
     if created or "name_index" in changed:
-        customer_tokens_write(customer, index)
+        customer_tokens_write(customer, index, new=created)
     return customer
 
 
@@ -344,7 +354,9 @@ def _conversation_upsert(
     hint: PlatformConversation | None,
 ) -> tuple[Conversation, bool]:
     conversation = (
-        Conversation.objects.select_for_update()
+        # The buyer with it (the batch's events name them): locking only the conversation.
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer")
         .filter(shop_account=shop, platform_conversation_id=conversation_id)
         .first()
     )
@@ -378,21 +390,35 @@ def _conversation_upsert(
 
 
 def conversation_refresh(
-    conversation: Conversation, *, new_inbound: int = 0, hint: PlatformConversation | None = None
+    conversation: Conversation,
+    *,
+    new_inbound: int = 0,
+    hint: PlatformConversation | None = None,
+    batch: Sequence[Message] | None = None,
+    batch_is_whole: bool = False,
 ) -> StateChange:
     """Recompute the queue's display fields from the stored messages (call under the
     conversation lock), and let the state service recompute the wait: new buyer messages
     (``new_inbound``) may reopen a resolved or snoozed conversation
     (``conversation_state.TRANSITIONS``). One UPDATE for all of it.
+
+    ``batch``: the messages just inserted. The fields are then taken from it, reading nothing,
+    when that gives what the read would: the batch is all the conversation has
+    (``batch_is_whole``: it was created with them), or each of its visible messages is newer
+    than the conversation's last message (whose fields the last refresh left exact); the wait
+    is then computed from it too (``conversation_transition``'s ``newer_messages``).
     """
-    messages = Message.objects.filter(conversation=conversation, is_visible=True)
-    last = messages.order_by("-sent_at", "-platform_index", "-id").first()
-    conversation.last_buyer_message_at = messages.filter(direction=Direction.INBOUND).aggregate(
-        t=Max("sent_at")
-    )["t"]
-    if last is not None:
-        conversation.last_message_at = last.sent_at
-        conversation.last_message_preview = (last.text or f"[{last.type}]")[:200]
+    from_batch = batch is not None and _display_from_batch(
+        conversation, batch, whole=batch_is_whole
+    )
+    if not from_batch:
+        messages = Message.objects.filter(conversation=conversation, is_visible=True)
+        last = messages.order_by("-sent_at", "-platform_index", "-id").first()
+        conversation.last_buyer_message_at = messages.filter(direction=Direction.INBOUND).aggregate(
+            t=Max("sent_at")
+        )["t"]
+        if last is not None:
+            _last_message_show(conversation, last)
     conversation.unread_count += new_inbound
     return conversation_transition(
         conversation=conversation,
@@ -403,7 +429,37 @@ def conversation_refresh(
             "last_message_preview",
             "unread_count",
         ),
+        newer_messages=batch if from_batch else None,
     )
+
+
+def _last_message_show(conversation: Conversation, last: Message) -> None:
+    conversation.last_message_at = last.sent_at
+    conversation.last_message_preview = (last.text or f"[{last.type}]")[:200]
+
+
+def _display_from_batch(
+    conversation: Conversation, batch: Sequence[Message], *, whole: bool
+) -> bool:
+    """Set the display fields from ``batch`` if it decides them (see ``conversation_refresh``);
+    False, changing nothing, when the messages must be read."""
+    visible = [m for m in batch if m.is_visible]
+    if not whole:
+        newest_known = conversation.last_message_at
+        if newest_known is None or any(m.sent_at <= newest_known for m in visible):
+            return False
+    if visible:
+        # The timeline's order: platform time, then the platform's index, then our id.
+        _last_message_show(
+            conversation, max(visible, key=lambda m: (m.sent_at, m.platform_index, m.pk))
+        )
+    buyer_times = [m.sent_at for m in visible if m.direction == Direction.INBOUND]
+    if whole:
+        conversation.last_buyer_message_at = max(buyer_times, default=None)
+    elif buyer_times:
+        known = conversation.last_buyer_message_at
+        conversation.last_buyer_message_at = max([*buyer_times, *([known] if known else [])])
+    return True
 
 
 # --- backfill: one cursor per (shop account, stream) -----------------------------------------

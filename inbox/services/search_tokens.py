@@ -46,12 +46,14 @@ def customer_terms(customer: Customer) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-def customer_tokens_write(customer: Customer, index: OrgIndex) -> int:
+def customer_tokens_write(customer: Customer, index: OrgIndex, *, new: bool = False) -> int:
     """Replace a customer's search tokens with those of its current values; returns how many.
     Call it after every change of the nickname, real name, phone or e-mail. An erased profile
     has none; a merged-away one keeps its own (searches skip it by ``merged_into``, so undoing
-    the merge needs no rewrite)."""
-    CustomerSearchToken.objects.filter(customer_id=customer.pk).delete()
+    the merge needs no rewrite). ``new``: the customer was created in this transaction, so has
+    none to remove yet."""
+    if not new:
+        CustomerSearchToken.objects.filter(customer_id=customer.pk).delete()
     if customer.erased_at is not None:
         return 0
     tokens = index.tokens(customer_terms(customer), purpose=CUSTOMER_PURPOSE)
