@@ -228,6 +228,15 @@ def test_a_handler_added_to_the_table_receives_its_events_by_their_columns(
     assert set(WebhookEvent.objects.filter(id__in=ids).values_list("status", flat=True)) == {
         "processed"
     }
+    # And each counts one attempt; the batch queued again (a redelivery) acts on and counts
+    # nothing more
+    assert list(WebhookEvent.objects.filter(id__in=ids).values_list("attempts", flat=True)) == [
+        1,
+        1,
+    ]
+    process_webhook_events.apply(args=[ids]).get()
+    assert len(calls) == 1
+    assert set(WebhookEvent.objects.filter(id__in=ids).values_list("attempts", flat=True)) == {1}
 
 
 def test_events_of_a_shop_gone_are_kept_and_marked_ignored(world, platform, asgi_server):
