@@ -219,7 +219,7 @@ def event_publish(
         user_id=user_id,
         type=kind.name,
         data=data,
-        txid=_current_txid(),
+        txid=_txid_in_insert(),  # the database's, in the INSERT: no round trip of its own
     )
     message = {"type": "inbox.event", "event": {"id": event.id, "type": kind.name, "data": data}}
     transaction.on_commit(lambda: _push(group, message))
@@ -295,19 +295,12 @@ def control_publish(*, user_id: int, message: dict[str, Any]) -> None:
 
 
 def _txid_in_insert() -> RawSQL | None:
-    """The transaction id as the INSERT computes it: the value :func:`_current_txid` reads,
-    without a round trip of its own."""
+    """The transaction id as the INSERT computes it (``pg_current_xact_id()``, which the
+    change feed's readers compare), without a round trip of its own; not read back into the
+    row object (nothing reads it there)."""
     if connection.vendor != "postgresql":
         return None
     return RawSQL("pg_current_xact_id()::text::bigint", ())
-
-
-def _current_txid() -> int | None:
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
-        return int(cursor.fetchone()[0])
 
 
 PUSH_GROUPS_AT_ONCE = 8  # groups pushed concurrently by _push_many (Redis connections used)

@@ -319,19 +319,14 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
         "avatar_url": buyer.avatar,
         "name_index": name_index if buyer.nickname else "",
     }
-    try:
-        with transaction.atomic():
-            customer, created = Customer.objects.get_or_create(
-                organisation_id=organisation_id,
-                platform=platform,
-                im_user_id=buyer.im_user_id,
-                defaults=defaults,
-            )
-    except IntegrityError:  # created concurrently
-        customer = Customer.objects.get(
-            organisation_id=organisation_id, platform=platform, im_user_id=buyer.im_user_id
-        )
-        created = False
+    # get_or_create inserts in a savepoint of its own and, when a concurrent sync created the
+    # buyer first (IntegrityError), reads theirs.
+    customer, created = Customer.objects.get_or_create(
+        organisation_id=organisation_id,
+        platform=platform,
+        im_user_id=buyer.im_user_id,
+        defaults=defaults,
+    )
     changed: list[str] = []
     if not created:
         if buyer.nickname and customer.name_index != name_index:
