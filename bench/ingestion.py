@@ -18,9 +18,10 @@ Services mode on a throw-away database (``scrm_bench_ingestion``) and Redis db 1
    same run: the closed loop on ``/healthz`` (one ``SELECT 1`` through Django's whole request
    path), so the ratio compares verify + store with Django's own floor.
 2. processing: ``--process`` further notifications are acked with no worker running, then a
-   real ``celery -A scrm worker --concurrency 2`` fetches each message from the simulator
-   (``SimulatorServer`` in this process; ``TIKTOK_API_BASE`` points at it) and stores it; the
-   figure is processed events/s until the queue drains (bounded by ``--drain-limit``).
+   real ``celery -A scrm worker --concurrency 2`` (``--worker-concurrency``) fetches each
+   message from the simulator (``SimulatorServer`` in this process; ``TIKTOK_API_BASE`` points
+   at it) and stores it; the figure is processed events/s until the queue drains (bounded by
+   ``--drain-limit``).
 
 Target (issue): >= 500 acks/s sustained, ack p99 <= 50 ms: judged on the open loop at 500/s.
 """
@@ -204,6 +205,7 @@ def run(
     variants: tuple[str, ...] = ("shipped",),
     rate: float = TARGET_RATE,
     seconds: float = 10.0,
+    worker_concurrency: int = 2,
 ) -> dict:
     if "pool" in variants and not c.pool_available():
         print("psycopg_pool not importable: the 'pool' variant is skipped (see --help)")
@@ -321,7 +323,7 @@ def run(
             "scrm",
             "worker",
             "--concurrency",
-            "2",
+            str(worker_concurrency),
             "--pool",
             "prefork",
             "--loglevel",
@@ -335,7 +337,8 @@ def run(
             drained = _drain(proc_ids, drain_limit)
         results["process"] = {**drained, "acked": acked["ok"]}
         c.table(
-            "Processing by a celery worker (concurrency 2): fetch from the simulator, store",
+            f"Processing by a celery worker (concurrency {worker_concurrency}): fetch from the "
+            "simulator, store",
             [
                 "events acked",
                 "processed",
@@ -372,6 +375,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=2,
+        help="the processing worker's processes (the shipped default: one per core)",
+    )
     parser.add_argument("--process", type=int, default=2000)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--drain-limit", type=float, default=120.0)
@@ -396,6 +405,7 @@ def main(argv: list[str] | None = None) -> None:
         variants=tuple(v for v in args.variants.split(",") if v in VARIANTS),
         rate=min(args.rate, 5000.0),
         seconds=min(args.seconds, 60.0),
+        worker_concurrency=max(1, min(args.worker_concurrency, 16)),
     )
 
 
