@@ -45,14 +45,10 @@ def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
     groups one after another; a group that fails is retried event by event
     (``process_webhook_event``), so it never holds up or repeats the others."""
     outcomes: dict[str, int] = {}
-    groups = webhooks.webhook_event_groups(event_ids=event_ids)
-    # One UPDATE counts the batch's attempt, not one per group (a worker killed mid-batch has
-    # tried them all, as far as giving up is concerned).
-    webhooks.webhook_events_attempted(event_ids=[e.id for group in groups for e in group])
-    for group in groups:
+    for group in webhooks.webhook_event_groups(event_ids=event_ids):
         ids = [event.id for event in group]
         try:
-            outcome = webhooks.webhook_event_group_process(events=group, attempt_counted=True)
+            outcome = webhooks.webhook_event_group_process(events=group)
         except PlatformError as exc:
             if exc.retryable:
                 outcome = "retrying"

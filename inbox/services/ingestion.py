@@ -196,10 +196,10 @@ def messages_store(
     Message.objects.bulk_create(new_rows)  # one INSERT; ids back (PostgreSQL, SQLite)
     message_tokens_write(new_rows, org_index_for(shop.organisation_id))
     inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
-    # The display fields from the batch itself when it holds everything they depend on: a new
-    # conversation's messages, or messages all newer than the conversation's last (two
-    # message reads fewer); stored rows whose times changed (re-synced or adopted replies) make
-    # it read them again.
+    # The display fields from the batch itself when it holds what they depend on: a new
+    # conversation's messages, or messages all newer than the conversation's last (a message read
+    # fewer, and the wait's two); stored rows whose times changed (re-synced or adopted replies)
+    # make it read them again.
     resynced = updated_rows or any(flag is False for flag in stored.values())
     change = conversation_refresh(
         conversation,
@@ -349,9 +349,7 @@ def _conversation_upsert(
     hint: PlatformConversation | None,
 ) -> tuple[Conversation, bool]:
     conversation = (
-        # The buyer with it (the batch's events name them): locking only the conversation.
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("customer")
+        Conversation.objects.select_for_update()
         .filter(shop_account=shop, platform_conversation_id=conversation_id)
         .first()
     )
@@ -397,10 +395,11 @@ def conversation_refresh(
     (``new_inbound``) may reopen a resolved or snoozed conversation
     (``conversation_state.TRANSITIONS``). One UPDATE for all of it.
 
-    ``batch``: the messages just inserted. The fields are then taken from it, reading nothing,
-    when that gives what the read would: the batch is all the conversation has
-    (``batch_is_whole``: it was created with them), or each of its visible messages is newer
-    than the conversation's last message (whose fields the last refresh left exact); the wait
+    ``batch``: the messages just inserted. The fields are then taken from it when that gives
+    what the read would: the batch is all the conversation has (``batch_is_whole``: it was
+    created with them; nothing is read), or each of its visible messages is newer than the
+    conversation's last message (whose buyer time the last refresh left exact; the last
+    message itself is still read, as a reply of ours submitted since may be newer); the wait
     is then computed from it too (``conversation_transition``'s ``newer_messages``).
     """
     from_batch = batch is not None and _display_from_batch(
@@ -443,7 +442,17 @@ def _display_from_batch(
         newest_known = conversation.last_message_at
         if newest_known is None or any(m.sent_at <= newest_known for m in visible):
             return False
-    if visible:
+        # The last message is still read: our replies are stored visible, timed when submitted,
+        # before anything refreshes the conversation (message_send), so one may be newer than
+        # the batch. Buyer messages and answers that count are all before last_message_at.
+        last = (
+            Message.objects.filter(conversation=conversation, is_visible=True)
+            .order_by("-sent_at", "-platform_index", "-id")
+            .first()
+        )
+        if last is not None:
+            _last_message_show(conversation, last)
+    elif visible:
         # The timeline's order: platform time, then the platform's index, then our id.
         _last_message_show(
             conversation, max(visible, key=lambda m: (m.sent_at, m.platform_index, m.pk))

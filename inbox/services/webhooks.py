@@ -353,29 +353,17 @@ def webhook_event_groups(*, event_ids: Sequence[int]) -> list[list[WebhookEvent]
     return list(groups.values())
 
 
-def webhook_events_attempted(*, event_ids: Sequence[int]) -> None:
-    """Count a processing attempt for each of these events still ``received``, before acting
-    on them: a worker that dies while on them has tried them (``webhook_events_give_up``)."""
-    WebhookEvent.objects.filter(id__in=event_ids, status=WebhookEventStatus.RECEIVED).update(
-        attempts=F("attempts") + 1
-    )
-
-
-def webhook_event_group_process(
-    *, events: Sequence[WebhookEvent], attempt_counted: bool = False
-) -> str:
+def webhook_event_group_process(*, events: Sequence[WebhookEvent]) -> str:
     """Act on stored webhooks about the same thing (one event, or a group from
     ``webhook_event_groups``) through their kind's handler: one platform read for all, then
     each marked with the outcome, and the reason where it is ignored. Idempotent: only
     events still ``received`` are acted on (processed, ignored and failed ones are final).
-    Raises PlatformError, events unchanged but for their attempt count
-    (``attempt_counted``: the caller counted it for the whole batch already)."""
+    Raises PlatformError, events unchanged but for their attempt count."""
     todo = [e for e in events if e.status == WebhookEventStatus.RECEIVED]
     if not todo:
         return events[0].status if events else WebhookEventStatus.PROCESSED
     ids = [e.id for e in todo]
-    if not attempt_counted:
-        webhook_events_attempted(event_ids=ids)
+    WebhookEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
     first = todo[0]
     shop = first.shop_account
     handler = WEBHOOK_HANDLERS.get(first.kind)

@@ -1,20 +1,20 @@
 """The sealer: chains an organisation's committed, unsealed audit rows after commit.
 
-Writers only INSERT (with their row MAC); they publish nothing. In services mode the periodic
+Writers only INSERT (with their row MAC); they publish nothing. Outside the tests the periodic
 ``audit_seal_sweep`` (every 5 s: ``settings.SCRM_PERIODIC_TASKS``) seals every organisation with
 unsealed rows: a Celery publish after an idle moment costs a writer 1.5-2 ms, more than its whole
 audit row, and was the chain's whole tail at p99 (docs/performance.md, "The audit chain"). With
-eager tasks (embedded mode, tests) the writer's commit seals at once instead, through one on-commit
+eager tasks (the test suite) the writer's commit seals at once instead, through one on-commit
 callback per transaction and organisation.
 
-The sealer takes the organisation's chain-head row with ``SELECT ... FOR UPDATE SKIP LOCKED``
-(one sealer per organisation; another one skips instead of queueing), reads the unsealed rows it
-can see (committed ones only), gives them the next sequence numbers in id order and a chain MAC
-each, moves the head and commits. Rows are thus sealed in the order they became visible: a row
-committed late is sealed after the rows committed before it, whatever its id. A sealer that
-skipped never loses rows: the holder looks again after its commit and seals what came
-meanwhile, and the next sweep catches anything else, so every committed row is sealed within
-a minute.
+The sealer takes the organisation's chain-head row with ``SELECT ... FOR UPDATE SKIP LOCKED`` (one
+sealer per organisation; another one skips instead of queueing), reads the unsealed rows it can see
+(committed ones only), gives them the next sequence numbers in id order and a chain MAC each, moves
+the head and commits. Rows are thus sealed in the order they became visible, sweep by sweep: a row
+committed after a sweep is sealed after every row that sweep sealed, whatever its id (within one
+sweep, rows are in id order). A sealer that skipped never loses rows: the holder looks again after
+its commit and seals what came meanwhile, and the next sweep catches anything else, so every
+committed row is sealed within a minute.
 """
 
 from __future__ import annotations

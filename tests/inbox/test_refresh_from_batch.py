@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db.models import Max
 
-from inbox.models import Conversation, Direction, Message
+from inbox.models import Conversation, DeliveryState, Direction, Message
 from inbox.platforms.base import Participant, PlatformMessage
 from inbox.services.conversation_state import _waiting_since
 from inbox.services.ingestion import messages_store
@@ -121,3 +121,28 @@ def test_a_new_conversation_of_hidden_messages_only_shows_no_buyer_time(world):
     conversation = _store(world.shop_a1, _pm(1, "BUYER", "hidden", 0, visible=False))
     assert conversation.last_buyer_message_at is None
     assert not Message.objects.filter(conversation=conversation, is_visible=True).exists()
+
+
+def test_a_reply_of_ours_still_pending_stays_the_last_message_when_an_older_buyer_message_arrives(
+    world,
+):
+    shop = world.shop_a1
+    conversation = _store(shop, _pm(1, "BUYER", "hello", 0))
+    # Our reply, stored as message_send stores it: visible, pending, timed when submitted,
+    # the conversation not refreshed
+    Message.objects.create(
+        conversation=conversation,
+        shop_account=shop,
+        direction=Direction.OUTBOUND,
+        sender_role="CUSTOMER_SERVICE",
+        type="TEXT",
+        text="our answer",
+        content={"content": "our answer"},
+        delivery_state=DeliveryState.PENDING,
+        sent_at=T0 + timedelta(minutes=5),
+    )
+    # A buyer message timed before the reply, after the conversation's last, arrives late
+    conversation = _store(shop, _pm(2, "BUYER", "late webhook", 3))
+    assert _shown(conversation) == _as_read(conversation)
+    assert conversation.last_message_preview == "our answer"
+    assert conversation.waiting_since == T0  # a pending reply answers nobody yet
