@@ -57,7 +57,7 @@ def audit_seal(organisation_id: int) -> int:
 
 @shared_task(acks_late=True)
 def audit_seal_sweep() -> int:
-    """Every 5 s: seal every organisation's committed, unsealed audit rows (in services mode the
+    """Every 5 s: seal every organisation's committed, unsealed audit rows (outside the tests
     writers publish no task: this is how rows are sealed), so every committed audit row is
     sealed within a minute; one query when there is nothing to seal."""
     from monitoring.audit_chain.sealer import seal_sweep

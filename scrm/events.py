@@ -239,7 +239,7 @@ class EventSpec:
 
 def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
     """:func:`event_publish` for many events of one transaction at once (a sweep telling
-    many people): one feed INSERT, one read of the transaction id, one push call after
+    many people): one feed INSERT (the transaction id computed in it), one push call after
     commit for all of them, in order.
 
     Keeps: every check of :func:`event_publish` (kind, audience, schema) holds for each, and

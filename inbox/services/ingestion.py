@@ -407,12 +407,10 @@ def conversation_refresh(
     )
     if not from_batch:
         messages = Message.objects.filter(conversation=conversation, is_visible=True)
-        last = messages.order_by("-sent_at", "-platform_index", "-id").first()
         conversation.last_buyer_message_at = messages.filter(direction=Direction.INBOUND).aggregate(
             t=Max("sent_at")
         )["t"]
-        if last is not None:
-            _last_message_show(conversation, last)
+        _last_message_read(conversation)
     conversation.unread_count += new_inbound
     return conversation_transition(
         conversation=conversation,
@@ -432,6 +430,17 @@ def _last_message_show(conversation: Conversation, last: Message) -> None:
     conversation.last_message_preview = (last.text or f"[{last.type}]")[:200]
 
 
+def _last_message_read(conversation: Conversation) -> None:
+    """Show the conversation's last visible message in the timeline's order (none: unchanged)."""
+    last = (
+        Message.objects.filter(conversation=conversation, is_visible=True)
+        .order_by("-sent_at", "-platform_index", "-id")
+        .first()
+    )
+    if last is not None:
+        _last_message_show(conversation, last)
+
+
 def _display_from_batch(
     conversation: Conversation, batch: Sequence[Message], *, whole: bool
 ) -> bool:
@@ -445,13 +454,7 @@ def _display_from_batch(
         # The last message is still read: our replies are stored visible, timed when submitted,
         # before anything refreshes the conversation (message_send), so one may be newer than
         # the batch. Buyer messages and answers that count are all before last_message_at.
-        last = (
-            Message.objects.filter(conversation=conversation, is_visible=True)
-            .order_by("-sent_at", "-platform_index", "-id")
-            .first()
-        )
-        if last is not None:
-            _last_message_show(conversation, last)
+        _last_message_read(conversation)
     elif visible:
         # The timeline's order: platform time, then the platform's index, then our id.
         _last_message_show(
