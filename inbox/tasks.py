@@ -70,8 +70,10 @@ def _send_webhook_batch(event_ids: Sequence[int]) -> None:
     process_webhook_events.delay(list(event_ids))
 
 
+WEBHOOK_BATCH = 50  # events a processing task takes at most
+
 _webhook_batches: Batcher[int] = Batcher(
-    _send_webhook_batch, linger=0.01, max_items=50, name="webhook-tasks"
+    _send_webhook_batch, linger=0.01, max_items=WEBHOOK_BATCH, name="webhook-tasks"
 )
 
 
@@ -92,12 +94,13 @@ def webhook_batches_drain(timeout: float = 5.0) -> bool:
 
 @shared_task
 def reprocess_stale_webhooks() -> int:
-    """Periodic: stored webhooks whose processing task was lost are queued again (those that
-    kept failing are given up first, visibly)."""
+    """Periodic: stored webhooks whose processing task was lost are queued again, once a lease
+    each, in batches as the ack path queues them (a conversation's events in one platform read);
+    those that kept failing are given up first, visibly."""
     webhooks.webhook_events_give_up()
-    ids = webhooks.webhook_events_stale()
-    for event_id in ids:
-        process_webhook_event.delay(event_id)
+    ids = webhooks.webhook_events_stale_claim()
+    for start in range(0, len(ids), WEBHOOK_BATCH):
+        process_webhook_events.delay(ids[start : start + WEBHOOK_BATCH])
     return len(ids)
 
 

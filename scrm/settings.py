@@ -321,6 +321,9 @@ SCRM_DELIVERY_LEASE_SECONDS = int(os.environ.get("SCRM_DELIVERY_LEASE_SECONDS", 
 # (see inbox/services/outbox.py outbox_stuck): worst case after a dead worker, the longest retry
 # countdown (64 s) + this + the sweep period.
 SCRM_DELIVERY_SWEEP_GRACE_SECONDS = float(os.environ.get("SCRM_DELIVERY_SWEEP_GRACE_SECONDS", 15))
+# The stale-webhook sweep queues an event whose task was lost at most once this long
+# (inbox/services/webhooks.py webhook_events_stale_claim).
+SCRM_WEBHOOK_REQUEUE_SECONDS = int(os.environ.get("SCRM_WEBHOOK_REQUEUE_SECONDS", 600))
 SCRM_RUN_SCHEDULER = env_bool("SCRM_RUN_SCHEDULER", default=not SERVICES_MODE)
 # Orders read through Get Order Detail are kept this long before the next need reads them
 # again (inbox/services/orders.py): open orders (unpaid, awaiting shipment, in transit, ...)

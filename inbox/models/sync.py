@@ -51,6 +51,9 @@ class WebhookEvent(SealedRow):
     attempts = models.PositiveSmallIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the stale sweep last queued it again: the sweep queues an event once a lease, not on
+    # every run while a backlog of tasks holds the queue back (webhook_events_stale_claim).
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook event")

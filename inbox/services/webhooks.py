@@ -11,7 +11,8 @@ Invariants kept here:
   kept and marked ignored with the reason "no handler for <kind> (type <code>)";
 - processing is idempotent and never lost for good: a processed event is not processed again,
   and events whose task went missing (broker down, process killed after the ack) are queued
-  again by ``webhook_events_stale``; the messages themselves are also recovered by the backfill.
+  again by ``webhook_events_stale_claim`` (once a lease); the messages themselves are also
+  recovered by the backfill.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from inbox.models import ShopAccount, WebhookEvent, WebhookEventStatus
@@ -221,6 +223,7 @@ def _receipt_store(
         "attempts": 0,
         "received_at": timezone.now(),
         "processed_at": None,
+        "requeued_at": None,
     }
     if alias not in _INSERT_SQL:
         meta = WebhookEvent._meta
@@ -410,22 +413,37 @@ def webhook_events_give_up(*, max_attempts: int = STALE_MAX_ATTEMPTS) -> int:
     return len(ids)
 
 
-def webhook_events_stale(*, limit: int = 500) -> list[int]:
+def webhook_requeue_lease() -> timedelta:
+    """How long an event queued again by the stale sweep is left to that task before the sweep
+    queues it once more (its task lost too, or still behind a backlog that long)."""
+    return timedelta(seconds=settings.SCRM_WEBHOOK_REQUEUE_SECONDS)
+
+
+def webhook_events_stale_claim(*, limit: int = 500, now: datetime | None = None) -> list[int]:
     """Events still ``received`` minutes after they arrived (their task was lost: the broker
-    was down, or the process died between the ack and the queueing), oldest first; events older
-    than a day are left to the backfill, and events tried STALE_MAX_ATTEMPTS times to
-    ``webhook_events_give_up``."""
-    now = timezone.now()
-    return list(
-        WebhookEvent.objects.filter(
-            status=WebhookEventStatus.RECEIVED,
-            attempts__lt=STALE_MAX_ATTEMPTS,
-            received_at__lt=now - STALE_AFTER,
-            received_at__gte=now - STALE_WINDOW,
+    was down, or the process died between the ack and the queueing), oldest first, each claimed
+    for one lease (``requeued_at``) so that the caller queues it once: under a backlog an
+    event's task may simply not have run yet, and queueing it again every minute added work
+    exactly when the workers were behind (bench/soak). Two sweeps never claim the same event.
+    Events older than a day are left to the backfill, and events tried STALE_MAX_ATTEMPTS times
+    to ``webhook_events_give_up``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            WebhookEvent.objects.filter(
+                Q(requeued_at=None) | Q(requeued_at__lt=now - webhook_requeue_lease()),
+                status=WebhookEventStatus.RECEIVED,
+                attempts__lt=STALE_MAX_ATTEMPTS,
+                received_at__lt=now - STALE_AFTER,
+                received_at__gte=now - STALE_WINDOW,
+            )
+            .order_by("status", "received_at")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
         )
-        .order_by("status", "received_at")
-        .values_list("id", flat=True)[:limit]
-    )
+        if ids:
+            WebhookEvent.objects.filter(id__in=ids).update(requeued_at=now)
+    return ids
 
 
 @transaction.atomic

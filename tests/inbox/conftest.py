@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from inbox.models import Role
+from scrm.celery import app as celery_app
 from tests.factories import make_person
 from tests.inbox.platform_world import start_platform
 
@@ -35,3 +39,41 @@ def platform(settings, world, asgi_server):
     yield p
     p.server.stop()
     p.sim.close()
+
+
+class Broker:
+    """The real broker's queues as services mode fills them: ``take`` reads (and acks) what is
+    queued, as (task name, args) in order, until the queue stays empty for ``wait`` seconds."""
+
+    def __init__(self, queues: dict[str, Any]) -> None:
+        self.queues = queues
+
+    def take(self, queue: str = "celery", *, wait: float = 0.3) -> list[tuple[str, tuple]]:
+        q = self.queues[queue]
+        found: list[tuple[str, tuple]] = []
+        while True:
+            try:
+                message = q.get(timeout=wait)
+            except q.Empty:
+                return found
+            found.append((message.headers["task"], tuple(message.payload[0])))
+            message.ack()
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    """Celery as in services mode (not eager) on the real broker (Redis in CI, the in-memory
+    transport elsewhere); its two queues, "celery" and "outbox", emptied before and after."""
+    celery_app.conf.task_always_eager = False
+    try:
+        with celery_app.connection_for_write() as main, celery_app.connection_for_write() as out:
+            # A connection each: one channel reading two queues would take from both at once
+            queues = {"celery": main.SimpleQueue("celery"), "outbox": out.SimpleQueue("outbox")}
+            for q in queues.values():
+                q.clear()
+            yield Broker(queues)
+            for q in queues.values():
+                q.clear()
+                q.close()
+    finally:
+        celery_app.conf.task_always_eager = True

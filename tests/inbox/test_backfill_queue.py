@@ -14,24 +14,16 @@ from django.core.cache import cache
 from inbox.models import ShopAccount
 from inbox.services.ingestion import SYNC_STREAM_READERS
 from inbox.tasks import backfill_all_shops, backfill_shop
-from scrm.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def broker_queue():
-    """Celery as in services mode (not eager), the real broker's default queue emptied before
-    and after (Redis in CI, the in-memory transport elsewhere), and the queued marks cleared."""
-    celery_app.conf.task_always_eager = False
+def broker_queue(broker):
+    """The broker as services mode fills it (tests/inbox/conftest.py), the queued marks
+    cleared before and after."""
     cache.delete_many(_marks())
-    with celery_app.connection_for_write() as conn:
-        queue = conn.SimpleQueue("celery")
-        queue.clear()
-        yield queue
-        queue.clear()
-        queue.close()
-    celery_app.conf.task_always_eager = True
+    yield broker
     cache.delete_many(_marks())
 
 
@@ -43,16 +35,12 @@ def _marks() -> list[str]:
     ]
 
 
-def _queued(queue) -> Counter:
+def _queued(broker) -> Counter:
     found: Counter = Counter()
-    while True:
-        try:
-            message = queue.get(timeout=0.3)
-        except queue.Empty:
-            return found
-        assert message.headers["task"] == "inbox.tasks.backfill_shop"
-        found[tuple(message.payload[0])] += 1
-        message.ack()
+    for name, args in broker.take():
+        assert name == "inbox.tasks.backfill_shop"
+        found[args] += 1
+    return found
 
 
 def test_a_stream_still_queued_is_not_queued_again(world, broker_queue):

@@ -14,34 +14,6 @@ from tests.inbox.builders import conversation_with_messages
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def broker():
-    """Celery as in services mode (not eager) on the real broker (Redis in CI, the in-memory
-    transport elsewhere), both queues emptied before and after."""
-    celery_app.conf.task_always_eager = False
-    with celery_app.connection_for_write() as main, celery_app.connection_for_write() as out:
-        # A connection each: one channel reading two queues would take from both at once
-        queues = {"celery": main.SimpleQueue("celery"), "outbox": out.SimpleQueue("outbox")}
-        for q in queues.values():
-            q.clear()
-        yield queues
-        for q in queues.values():
-            q.clear()
-            q.close()
-    celery_app.conf.task_always_eager = True
-
-
-def _tasks(queue) -> list[str]:
-    names = []
-    while True:
-        try:
-            message = queue.get(timeout=0.3)
-        except queue.Empty:
-            return names
-        names.append(message.headers["task"])
-        message.ack()
-
-
 def test_a_reply_is_queued_apart_from_a_backlog_of_ingestion(world, api, broker):
     conversation = conversation_with_messages(world.shop_a1)
     # Given a backlog of webhook batches and backfills in the main queue
@@ -56,8 +28,8 @@ def test_a_reply_is_queued_apart_from_a_backlog_of_ingestion(world, api, broker)
     )
     assert response.status_code in (200, 201, 202), response.content
     # Then the delivery waits in the outbox queue, first in line there, not behind the 60
-    assert _tasks(broker["outbox"]) == ["inbox.tasks.deliver_outbox_action"]
-    behind = _tasks(broker["celery"])
+    assert [name for name, _ in broker.take("outbox")] == ["inbox.tasks.deliver_outbox_action"]
+    behind = [name for name, _ in broker.take("celery")]
     assert behind.count("inbox.tasks.process_webhook_events") == 30
     assert "inbox.tasks.deliver_outbox_action" not in behind
 

@@ -178,21 +178,7 @@ def test_after_deauthorisation_the_shops_deliveries_are_refused(world, platform)
 
 
 # --- processing in batches --------------------------------------------------------------------
-@pytest.fixture
-def broker_queue():
-    """Celery as in services mode (not eager), with the real broker's default queue emptied
-    before and after: Redis in CI, the in-memory transport elsewhere."""
-    celery_app.conf.task_always_eager = False
-    with celery_app.connection_for_write() as conn:
-        queue = conn.SimpleQueue("celery")
-        queue.clear()
-        yield queue
-        queue.clear()
-        queue.close()
-    celery_app.conf.task_always_eager = True
-
-
-def test_services_mode_queues_processing_in_batches(world, platform, broker_queue):
+def test_services_mode_queues_processing_in_batches(world, platform, broker):
     bodies = _new_message_bodies(platform.sim, world.shop_a1, 5)
     # When five deliveries are acknowledged in services mode
     ids = [
@@ -202,14 +188,9 @@ def test_services_mode_queues_processing_in_batches(world, platform, broker_queu
     assert webhook_batches_drain()
     # Then the broker holds batch tasks naming each event once, and nothing is processed yet
     queued: list[int] = []
-    while True:
-        try:
-            message = broker_queue.get(timeout=0.5)
-        except broker_queue.Empty:
-            break
-        assert message.headers["task"] == "inbox.tasks.process_webhook_events"
-        queued.extend(message.payload[0][0])
-        message.ack()
+    for name, args in broker.take(wait=0.5):
+        assert name == "inbox.tasks.process_webhook_events"
+        queued.extend(args[0])
     assert sorted(queued) == sorted(ids)
     assert len(set(queued)) == 5
     assert not WebhookEvent.objects.exclude(status="received").exists()
@@ -289,6 +270,44 @@ def test_events_whose_task_was_lost_are_swept_up(world, platform):
     # days-old one is the backfill's
     statuses = dict(WebhookEvent.objects.values_list("id", "status"))
     assert statuses == {old: "processed", fresh: "received", ancient: "received"}
+
+
+def test_under_a_backlog_the_sweep_queues_a_stale_event_once_a_lease_in_batches(
+    world, platform, broker, settings
+):
+    # Given 60 events acknowledged in services mode minutes ago, whose tasks the broker lost
+    bodies = _new_message_bodies(platform.sim, world.shop_a1, 60)
+    ids = [
+        webhook_receive(platform="tiktok_shop", headers=_headers(b), body=b).event_id
+        for b in bodies
+    ]
+    assert webhook_batches_drain()
+    broker.take()  # lost
+    minutes_ago = timezone.now() - timedelta(minutes=5)
+    WebhookEvent.objects.filter(id__in=ids).update(received_at=minutes_ago)
+    # When the sweep runs
+    assert reprocess_stale_webhooks() == 60
+    # Then they are queued once each, in batches as the ack path queues them
+    queued = broker.take()
+    assert [name for name, _ in queued] == ["inbox.tasks.process_webhook_events"] * 2
+    assert sorted(i for _, (batch,) in queued for i in batch) == sorted(ids)
+    assert [len(batch) for _, (batch,) in queued] == [50, 10]
+    # And while those tasks wait behind a backlog, later sweeps queue nothing again
+    assert reprocess_stale_webhooks() == 0
+    assert reprocess_stale_webhooks() == 0
+    assert broker.take() == []
+    # Until the lease runs out (their tasks lost too, or still behind): queued once more
+    lease = timedelta(seconds=settings.SCRM_WEBHOOK_REQUEUE_SECONDS)
+    WebhookEvent.objects.filter(id__in=ids[:3]).update(
+        requeued_at=timezone.now() - lease - timedelta(seconds=1)
+    )
+    assert reprocess_stale_webhooks() == 3
+    assert broker.take() == [("inbox.tasks.process_webhook_events", (ids[:3],))]
+    # And once a worker has processed them, nothing is stale
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 60}
+    WebhookEvent.objects.update(requeued_at=None)
+    assert reprocess_stale_webhooks() == 0
+    assert Message.objects.filter(shop_account=world.shop_a1).count() == 60
 
 
 # --- the batcher itself -------------------------------------------------------------------------
