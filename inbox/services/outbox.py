@@ -294,7 +294,16 @@ def outbox_deliver(*, action_id: int) -> str:
             raise
         outbox_fail(action_id=action.id, reason=reason, attempt=attempt)
         return OutboxState.FAILED
-    _mark_sent(action.id, result or "", attempt, outcome)
+    try:
+        _mark_sent(action.id, result or "", attempt, outcome)
+    except Exception as exc:
+        # The platform has it; our record of it failed (a deadlock, a lost connection) and rolled
+        # back. The attempt is closed so that the task's retry runs now and adopts what the
+        # platform holds (an attempt after the first looks before acting), instead of finding
+        # the attempt open, answering "in flight" and leaving the reply to the sweep after the
+        # lease (minutes).
+        _attempt_finish(attempt, "error", type(exc).__name__)
+        raise
     return OutboxState.SENT
 
 

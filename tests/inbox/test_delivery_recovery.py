@@ -241,3 +241,40 @@ def test_a_reply_retried_the_day_after_gets_a_day_of_its_own(world, platform, ap
     assert outbox_give_up_stale(now=timezone.now() + timedelta(hours=25)) == 1
     reply.refresh_from_db()
     assert reply.delivery_state == "failed"
+
+
+def test_a_reply_sent_whose_record_deadlocked_is_adopted_by_the_retry_at_once(world, platform):
+    if connection.vendor != "postgresql":
+        pytest.skip("the failure is injected with a PostgreSQL trigger")
+    sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
+    reply = submitted_reply(platform, world)
+    # Given the platform takes the reply but recording it as sent deadlocks, once (as two
+    # deliveries of one case did in CI)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE fail_sent_once")
+        cursor.execute(
+            "CREATE FUNCTION fail_sent_once() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.state = 'sent' AND nextval('fail_sent_once') = 1 THEN "
+            "RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF; "
+            "RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            "CREATE TRIGGER fail_sent_once BEFORE UPDATE ON inbox_outboxaction "
+            "FOR EACH ROW EXECUTE FUNCTION fail_sent_once()"
+        )
+    try:
+        # When its delivery task runs (eager: the retry runs at once, as a worker's would)
+        state = deliver(reply)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER fail_sent_once ON inbox_outboxaction")
+            cursor.execute("DROP FUNCTION fail_sent_once()")
+            cursor.execute("DROP SEQUENCE fail_sent_once")
+    # Then the retry found the reply on the platform and recorded it, without waiting for the
+    # lease and without sending it again
+    assert state == "sent"
+    reply.refresh_from_db()
+    assert reply.delivery_state == "sent"
+    assert len(sim.sent_messages(shop_id)) == 1
+    outcomes = list(reply_attempts(reply).order_by("started_at").values_list("outcome", flat=True))
+    assert outcomes == ["error", "adopted"]
