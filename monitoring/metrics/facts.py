@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -75,19 +75,46 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
 
 
 def days_mark(shop_account_id: int, days: Iterable[date]) -> None:
-    """Mark shop-local days whose facts changed (their rollup is rebuilt).
+    """Mark shop-local days whose facts changed (their rollup is rebuilt). Never waits.
 
-    An upsert, not an insert that ignores conflicts: a mark a rebuilder has claimed (locked,
-    and deleted when it commits) is waited for and written again, so a change the rebuild
-    could not see is never left unmarked. Days in order, so two markers never deadlock."""
-    rows = [MetricDirtyDay(shop_account_id=shop_account_id, date=d) for d in sorted(set(days))]
-    if rows:
-        MetricDirtyDay.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["shop_account", "date"],
-            update_fields=["date"],
+    The marks have no unique key: a marker that waited on another's uncommitted mark of the
+    same day deadlocked whenever the two then wanted each other's rows (a rule's reply and
+    its decision, delivered at once, each marking the day and locking the conversation in the
+    other order). A day already marked and not claimed by a rebuilder is kept (and held, key
+    share, until this transaction ends, so no rebuild claims it before this change commits); a
+    day whose mark a rebuilder holds, or none, gets a new mark, which that rebuild does not
+    delete. Two markers racing on an unmarked day may leave two marks: the rollup reads a day
+    once however many it has."""
+    days = sorted(set(days))
+    if not days:
+        return
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to race
+        marked = set(
+            MetricDirtyDay.objects.filter(
+                shop_account_id=shop_account_id, date__in=days
+            ).values_list("date", flat=True)
         )
+        MetricDirtyDay.objects.bulk_create(
+            [
+                MetricDirtyDay(shop_account_id=shop_account_id, date=d)
+                for d in days
+                if d not in marked
+            ]
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_MARK_SQL, [shop_account_id, days, shop_account_id])
+
+
+_MARK_SQL = f"""
+    INSERT INTO {MetricDirtyDay._meta.db_table} (shop_account_id, date)
+    SELECT %s, d FROM unnest(%s::date[]) AS d
+    WHERE NOT EXISTS (
+        SELECT 1 FROM {MetricDirtyDay._meta.db_table} m
+        WHERE m.shop_account_id = %s AND m.date = d
+        FOR KEY SHARE SKIP LOCKED
+    )
+"""  # noqa: S608 - the table's own name; values go as parameters
 
 
 def _answer(fact: ResponseFact, *, at: datetime, agent_id: int | None, automated: bool) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from monitoring.models.metrics import (
     HISTOGRAM_EDGES,
@@ -129,8 +129,12 @@ def dirty_days_rebuild(*, shop_account_ids: Iterable[int] | None = None, limit: 
     rows = list(claimed.values_list("id", "shop_account_id", "date")[:limit])
     if not rows:
         return 0
+    # A day may have two marks (facts.days_mark): one rebuild a day at a time, the day's key
+    # taken for this transaction; marks of a day another rebuilder has are left for later.
+    held = _days_take({(shop_id, day) for _, shop_id, day in rows})
+    rows = [r for r in rows if (r[1], r[2]) in held]
     by_shop: dict[int, list[date]] = defaultdict(list)
-    for _, shop_id, day in rows:
+    for shop_id, day in sorted(held):
         by_shop[shop_id].append(day)
     organisations = dict(
         ShopAccount.objects.filter(pk__in=list(by_shop)).values_list("id", "organisation_id")
@@ -139,4 +143,21 @@ def dirty_days_rebuild(*, shop_account_ids: Iterable[int] | None = None, limit: 
         if shop_id in organisations:
             days_rebuild(shop_account_id=shop_id, organisation_id=organisations[shop_id], days=days)
     MetricDirtyDay.objects.filter(pk__in=[r[0] for r in rows]).delete()
-    return len(rows)
+    return len(held)
+
+
+def _days_take(days: set[tuple[int, date]]) -> set[tuple[int, date]]:
+    """The (shop, day) keys this transaction now holds alone: PostgreSQL's transaction-level
+    advisory locks (shop id, the day's ordinal), tried, never waited for. SQLite serialises
+    writers: all of them."""
+    if connection.vendor != "postgresql" or not days:
+        return days
+    keys = sorted(days)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.shop, k.day FROM unnest(%s::int[], %s::int[]) AS k(shop, day) "
+            "WHERE pg_try_advisory_xact_lock(k.shop, k.day)",
+            [[shop for shop, _ in keys], [day.toordinal() for _, day in keys]],
+        )
+        taken = set(cursor.fetchall())
+    return {(shop, day) for shop, day in keys if (shop, day.toordinal()) in taken}

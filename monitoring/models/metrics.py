@@ -206,7 +206,9 @@ class ChatRating(models.Model):
 
 
 class MetricDirtyDay(models.Model):
-    """A (shop, local day) whose facts changed since its rollup was built."""
+    """A (shop, local day) whose facts changed since its rollup was built. No unique key: a
+    marker never waits for another (``monitoring.metrics.facts.days_mark``), so a day may have
+    two marks."""
 
     shop_account = models.ForeignKey(
         "inbox.ShopAccount", on_delete=models.CASCADE, related_name="+", db_index=False
@@ -216,9 +218,7 @@ class MetricDirtyDay(models.Model):
     class Meta:
         verbose_name = _("metric day to rebuild")
         verbose_name_plural = _("metric days to rebuild")
-        constraints = [
-            models.UniqueConstraint(fields=["shop_account", "date"], name="uniq_metric_dirty")
-        ]
+        indexes = [models.Index(fields=["shop_account", "date"], name="metric_dirty_shop_day")]
 
     def __str__(self) -> str:
         return f"shop {self.shop_account_id} {self.date}"

@@ -92,3 +92,51 @@ def _rebuild_in_thread(shop_id: int) -> None:
         dirty_days_rebuild(shop_account_ids=[shop_id])
     finally:
         connections.close_all()
+
+
+def test_two_changes_of_a_day_locking_rows_in_opposite_orders_both_commit(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race is PostgreSQL's (SQLite serialises writers)")
+    # A rule's reply and its decision, delivered at once, each mark the shop's day and lock a
+    # row the other holds; when a mark waited for the other's uncommitted mark, they deadlocked.
+    from django.db import transaction
+
+    from inbox.models import ShopAccount
+
+    shop, day = world.shop_a1, date(2026, 11, 20)
+    both_started = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def first() -> None:  # marks the day, then wants the shop's row
+        try:
+            with transaction.atomic():
+                days_mark(shop.id, [day])
+                both_started.wait()
+                ShopAccount.objects.select_for_update().get(id=shop.id)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def second() -> None:  # holds the shop's row, then marks the day
+        try:
+            with transaction.atomic():
+                ShopAccount.objects.select_for_update().get(id=shop.id)
+                both_started.wait()
+                time.sleep(0.2)  # the first is waiting for the row by now
+                days_mark(shop.id, [day])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    # And the day is marked (twice: neither saw the other's mark), rebuilt once, then clear
+    assert MetricDirtyDay.objects.filter(shop_account=shop, date=day).count() == 2
+    assert dirty_days_rebuild() == 1
+    assert not MetricDirtyDay.objects.exists()
