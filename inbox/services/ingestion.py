@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
@@ -57,6 +57,7 @@ from inbox.services.conversation_state import (
 from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
+from scrm.db import insert_unless_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -319,14 +320,17 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
         "avatar_url": buyer.avatar,
         "name_index": name_index if buyer.nickname else "",
     }
-    # get_or_create inserts in a savepoint of its own and, when a concurrent sync created the
-    # buyer first (IntegrityError), reads theirs.
-    customer, created = Customer.objects.get_or_create(
-        organisation_id=organisation_id,
-        platform=platform,
-        im_user_id=buyer.im_user_id,
-        defaults=defaults,
-    )
+    key = {"organisation_id": organisation_id, "platform": platform, "im_user_id": buyer.im_user_id}
+    created = False
+    try:
+        customer = Customer.objects.get(**key)
+    except Customer.DoesNotExist:
+        customer = Customer(**key, **defaults)
+        # One INSERT … ON CONFLICT DO NOTHING (no savepoint): when a concurrent sync created
+        # the buyer first, theirs is read.
+        created = insert_unless_conflict(customer)
+        if not created:
+            customer = Customer.objects.get(**key)
     changed: list[str] = []
     if not created:
         if buyer.nickname and customer.name_index != name_index:
@@ -365,21 +369,20 @@ def _conversation_upsert(
     customer = customer_upsert(
         organisation_id=shop.organisation_id, platform=shop.platform, buyer=buyer
     )
-    try:
-        with transaction.atomic():
-            conversation = Conversation.objects.create(
-                organisation_id=shop.organisation_id,
-                shop_account=shop,
-                customer=customer,
-                platform_conversation_id=conversation_id,
-                can_send_message=hint.can_send_message if hint else True,
-            )
+    conversation = Conversation(
+        organisation_id=shop.organisation_id,
+        shop_account=shop,
+        customer=customer,
+        platform_conversation_id=conversation_id,
+        can_send_message=hint.can_send_message if hint else True,
+    )
+    if insert_unless_conflict(conversation):
         return conversation, True
-    except IntegrityError:  # created by a concurrent sync: take the lock on theirs
-        conversation = Conversation.objects.select_for_update().get(
-            shop_account=shop, platform_conversation_id=conversation_id
-        )
-        return conversation, False
+    # Created by a concurrent sync: take the lock on theirs
+    conversation = Conversation.objects.select_for_update().get(
+        shop_account=shop, platform_conversation_id=conversation_id
+    )
+    return conversation, False
 
 
 def conversation_refresh(

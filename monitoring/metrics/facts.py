@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -46,6 +46,7 @@ from monitoring.models.metrics import (
     MetricSubject,
     ResponseFact,
 )
+from scrm.db import insert_unless_conflict
 
 NEEDS_DECISION = CaseStage.NEEDS_DECISION.value
 CHAT = MetricSubject.CHAT.value
@@ -256,18 +257,15 @@ def _open_chat_fact(
 ) -> ResponseFact | None:
     """Insert a waiting chat request (the caller saw none waiting, under the conversation's
     lock; the unique index is the backstop: a conflict adds nothing and raises nothing)."""
-    try:
-        with transaction.atomic():
-            return ResponseFact.objects.create(
-                organisation_id=conversation.organisation_id,
-                shop_account_id=conversation.shop_account_id,
-                subject=CHAT,
-                conversation_id=conversation.pk,
-                received_at=received_at,
-                local_date=local_day(received_at, zone),
-            )
-    except IntegrityError:
-        return None
+    fact = ResponseFact(
+        organisation_id=conversation.organisation_id,
+        shop_account_id=conversation.shop_account_id,
+        subject=CHAT,
+        conversation_id=conversation.pk,
+        received_at=received_at,
+        local_date=local_day(received_at, zone),
+    )
+    return fact if insert_unless_conflict(fact) else None
 
 
 def _stars(message: Message) -> int | None:
