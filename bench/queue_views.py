@@ -2,7 +2,7 @@
 each), with the database's share beside it (issue 18).
 
     .venv/bin/python -m bench.queue_views [--runs 40] [--sizes 10000,1000000]
-        [--views "agent default,mine"] [--no-fresh] [--profile]
+        [--views "agent default,mine"] [--no-fresh] [--profile] [--explain]
 
 The world of ``bench.queue_due`` (200 shop accounts of skewed sizes, 2,000 buyers with encrypted
 names, conversations with sealed previews and messages, open SLA deadlines; rows in SQL, indexes
@@ -188,6 +188,30 @@ def profile(client, path: str, runs: int = 200) -> None:
     stats.sort_stats("cumulative").print_stats(40)
 
 
+def _shorten(sql: str, head: int = 160, tail: int = 900) -> str:
+    return sql if len(sql) <= head + tail else f"{sql[:head]} … {sql[-tail:]}"
+
+
+def explain(client, path: str) -> list[tuple[float, float, str]]:
+    """The database's own times for one request's reads: each SELECT of the request run again
+    under ``EXPLAIN (ANALYZE)``, as (planning ms, execution ms, SQL); warm (after ``_measure``)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(path)
+    out = []
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0][0]
+            out.append((plan["Planning Time"], plan["Execution Time"], sql))
+    return out
+
+
 def run(
     *,
     runs: int,
@@ -195,10 +219,13 @@ def run(
     views: tuple[str, ...] = tuple(VIEWS),
     fresh: bool = True,
     profiled: bool = False,
+    explained: bool = False,
 ) -> None:
     c.database_create(DB)
     c.setup_django(DB)
     rows, summary = [], []
+    db_rows: list[list] = []
+    slowest: list[str] = []
     try:
         c.migrate()
         from django.test import Client
@@ -226,6 +253,23 @@ def run(
                 )
                 load.append(os.getloadavg()[0])
                 median = c.median(m["wall"])
+                if explained:
+                    plans = explain(client, path)
+                    db_rows.append(
+                        [
+                            f"{n:,}",
+                            view,
+                            len(plans),
+                            round(sum(p for p, _, _ in plans), 2),
+                            round(sum(e for _, e, _ in plans), 2),
+                            c.median(m["sql"]),
+                        ]
+                    )
+                    worst = max(plans, key=lambda t: t[0] + t[1])
+                    slowest.append(
+                        f"{n:,} {view}: planning {worst[0]:.2f} ms, execution {worst[1]:.2f} ms"
+                        f"\n    {_shorten(worst[2])}"
+                    )
                 rows.append(
                     [
                         f"{n:,} / {n * 10:,}",
@@ -266,6 +310,22 @@ def run(
             ["view", "median ms", "target"],
             summary,
         )
+        if explained:
+            c.table(
+                "The database's own time per request (each SELECT again under EXPLAIN ANALYZE)",
+                [
+                    "conversations",
+                    "view",
+                    "SELECTs",
+                    "planning ms",
+                    "execution ms",
+                    "round trips ms (median, above)",
+                ],
+                db_rows,
+            )
+            print("\nThe costliest SELECT of each view:")
+            for line in slowest:
+                print(line)
         if profiled:
             for view in views:
                 who, path = VIEWS[view]
@@ -284,6 +344,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--views", default=",".join(VIEWS), help="comma-separated view names")
     parser.add_argument("--no-fresh", action="store_true", help="skip the fresh-process runs")
     parser.add_argument("--profile", action="store_true", help="cProfile each view at the end")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="each view's SELECTs again under EXPLAIN ANALYZE: planning and execution ms",
+    )
     args = parser.parse_args(argv)
     views = tuple(v.strip() for v in args.views.split(",") if v.strip())
     unknown = [v for v in views if v not in VIEWS]
@@ -295,6 +360,7 @@ def main(argv: list[str] | None = None) -> None:
         views=views,
         fresh=not args.no_fresh,
         profiled=args.profile,
+        explained=args.explain,
     )
 
 
