@@ -89,18 +89,11 @@ def days_mark(shop_account_id: int, days: Iterable[date]) -> None:
     days = sorted(set(days))
     if not days:
         return
-    if connection.vendor != "postgresql":  # SQLite: one writer at a time, nothing to race
-        marked = set(
-            MetricDirtyDay.objects.filter(
-                shop_account_id=shop_account_id, date__in=days
-            ).values_list("date", flat=True)
-        )
+    if connection.vendor != "postgresql":
+        # SQLite (one writer at a time): a mark each time, no check that a rebuild could make
+        # stale between it and this commit; the rollup reads a day once however many it has.
         MetricDirtyDay.objects.bulk_create(
-            [
-                MetricDirtyDay(shop_account_id=shop_account_id, date=d)
-                for d in days
-                if d not in marked
-            ]
+            [MetricDirtyDay(shop_account_id=shop_account_id, date=d) for d in days]
         )
         return
     with connection.cursor() as cursor:
