@@ -100,7 +100,12 @@ def reprocess_stale_webhooks() -> int:
     webhooks.webhook_events_give_up()
     ids = webhooks.webhook_events_stale_claim()
     for start in range(0, len(ids), WEBHOOK_BATCH):
-        process_webhook_events.delay(ids[start : start + WEBHOOK_BATCH])
+        try:
+            process_webhook_events.delay(ids[start : start + WEBHOOK_BATCH])
+        except Exception:  # the broker refused: those not queued go to the next sweep
+            webhooks.webhook_events_requeue_release(event_ids=ids[start:])
+            logger.warning("%d stale webhook events not queued", len(ids) - start, exc_info=True)
+            return start
     return len(ids)
 
 

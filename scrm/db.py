@@ -5,50 +5,42 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import Model, UniqueConstraint
 
-_SQL: dict[tuple[str, type[Model]], tuple[str, list]] = {}
+_SQL: dict[tuple[str, type[Model], str], tuple[str, list]] = {}
 
 
-def insert_unless_conflict(obj: Model) -> bool:
-    """Insert ``obj`` with ``INSERT … ON CONFLICT DO NOTHING RETURNING pk`` (PostgreSQL, and
-    SQLite 3.35+): True, its pk set, when the row was inserted; False, nothing written, when
-    a unique constraint or index (partial ones too) already holds such a row.
+def insert_unless_conflict(obj: Model, *, constraint: str) -> bool:
+    """Insert ``obj`` with ``INSERT … ON CONFLICT (its columns) [WHERE its condition] DO
+    NOTHING RETURNING pk`` (PostgreSQL, and SQLite 3.35+): True, its pk set, when the row was
+    inserted; False, nothing written, when the model's unique ``constraint`` (named as in its
+    ``Meta.constraints``; a conditional one too) already holds such a row.
 
     What ``create`` in a savepoint with ``except IntegrityError`` does, in one statement
-    instead of three: a conflict raises nothing and leaves the transaction usable. Values are
+    instead of three: that conflict raises nothing and leaves the transaction usable; any
+    other integrity error (another unique key, a check, NOT NULL) raises as usual. Values are
     prepared as Django's own insert prepares them (each field's ``pre_save`` with add, then
-    ``get_db_prep_save``: defaults, ``auto_now_add``, encrypted fields sealed for the row). No
-    model signals are sent (no receiver in this project listens to them). Other integrity
-    errors (a check, a foreign key) raise as usual."""
+    ``get_db_prep_save``: defaults, ``auto_now_add``, encrypted fields sealed for the row); a
+    value that is an expression (``db_default``, ``F``, ``Now()``) is refused, as is an
+    explicit auto primary key. No model signals are sent (no receiver in this project listens
+    to them)."""
     model = type(obj)
     alias = router.db_for_write(model, instance=obj)
     connection = connections[alias]
-    key = (alias, model)
+    key = (alias, model, constraint)
     if key not in _SQL:
-        meta = model._meta
-        pk = meta.pk
-        if pk is None:  # every concrete model has one; for the type checker
-            raise TypeError(f"{model.__name__} has no primary key")
-        fields = [
-            f
-            for f in meta.local_concrete_fields
-            if not getattr(f, "generated", False) and not (f is pk and pk.db_returning)
-        ]
-        qn = connection.ops.quote_name
-
-        def column(f: Any) -> str:
-            return qn(f.attname if f.column is None else f.column)
-
-        columns = ", ".join(column(f) for f in fields)
-        _SQL[key] = (
-            f"INSERT INTO {qn(meta.db_table)} ({columns})"  # noqa: S608 - model names only
-            f" VALUES ({', '.join(['%s'] * len(fields))})"
-            f" ON CONFLICT DO NOTHING RETURNING {column(pk)}",
-            fields,
-        )
+        _SQL[key] = _insert_sql(model, constraint, connection)
     sql, fields = _SQL[key]
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    if obj.pk is not None and model._meta.pk in model._meta.local_concrete_fields:
+        pk = model._meta.pk
+        if pk is not None and pk.db_returning:
+            raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
+    params = []
+    for f in fields:
+        value = f.pre_save(obj, True)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{model.__name__}.{f.name}: an expression, not a value")
+        params.append(f.get_db_prep_save(value, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -58,3 +50,38 @@ def insert_unless_conflict(obj: Model) -> bool:
     obj._state.adding = False
     obj._state.db = alias
     return True
+
+
+def _insert_sql(model: type[Model], constraint: str, connection: Any) -> tuple[str, list]:
+    meta = model._meta
+    pk = meta.pk
+    if pk is None:  # every concrete model has one; for the type checker
+        raise TypeError(f"{model.__name__} has no primary key")
+    unique = next(
+        (c for c in meta.constraints if isinstance(c, UniqueConstraint) and c.name == constraint),
+        None,
+    )
+    if unique is None or not unique.fields or unique.expressions:
+        raise ValueError(f"{model.__name__} has no unique constraint {constraint!r} on fields")
+    fields = [
+        f
+        for f in meta.local_concrete_fields
+        if not getattr(f, "generated", False) and not (f is pk and pk.db_returning)
+    ]
+    qn = connection.ops.quote_name
+
+    def column(f: Any) -> str:
+        return qn(f.attname if f.column is None else f.column)
+
+    target = ", ".join(column(meta.get_field(name)) for name in unique.fields)
+    # The constraint's condition as its index has it, so PostgreSQL infers that partial index
+    # (Django's own rendering of it, as in CREATE INDEX).
+    render = unique._get_condition_sql  # type: ignore[attr-defined]
+    condition = render(model, connection.SchemaEditorClass(connection))
+    where = f" WHERE {condition}" if condition else ""
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(column(f) for f in fields)})"  # noqa: S608
+        f" VALUES ({', '.join(['%s'] * len(fields))})"
+        f" ON CONFLICT ({target}){where} DO NOTHING RETURNING {column(pk)}"
+    )  # the model's own names; values go as parameters
+    return sql, fields

@@ -115,6 +115,9 @@ class OutboxAttempt(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, blank=True)  # sent | adopted | retry | failed | error
     error = models.CharField(max_length=300, blank=True)
+    # What the platform answered (its id of the sent message, ...) when recording it then
+    # failed: the next attempt adopts it without asking the platform again.
+    result = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         verbose_name = _("outbox attempt")

@@ -328,7 +328,7 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
         customer = Customer(**key, **defaults)
         # One INSERT … ON CONFLICT DO NOTHING (no savepoint): when a concurrent sync created
         # the buyer first, theirs is read.
-        created = insert_unless_conflict(customer)
+        created = insert_unless_conflict(customer, constraint="uniq_customer")
         if not created:
             customer = Customer.objects.get(**key)
     changed: list[str] = []
@@ -376,7 +376,7 @@ def _conversation_upsert(
         platform_conversation_id=conversation_id,
         can_send_message=hint.can_send_message if hint else True,
     )
-    if insert_unless_conflict(conversation):
+    if insert_unless_conflict(conversation, constraint="uniq_conversation"):
         return conversation, True
     # Created by a concurrent sync: take the lock on theirs
     conversation = Conversation.objects.select_for_update().get(

@@ -266,6 +266,13 @@ def outbox_deliver(*, action_id: int) -> str:
             # a broker redelivery, the sweep): it alone may act.
             return IN_FLIGHT
         first_attempt = action.attempts.order_by("started_at").first()
+        # An earlier attempt the platform answered but whose record failed: adopt its answer.
+        known = (
+            action.attempts.exclude(result="").order_by("-started_at")
+            .values_list("result", flat=True).first()
+            if first_attempt is not None
+            else None
+        )  # fmt: skip
         attempt = OutboxAttempt.objects.create(action=action, started_at=now)
         action.state = OutboxState.SENDING
         # A worker that dies inside this attempt is noticed once its lease has run out.
@@ -274,6 +281,8 @@ def outbox_deliver(*, action_id: int) -> str:
         handler.on_sending(action)
     # Committed: a crash from here on leaves a visible "sending" action with an open attempt,
     # which the next attempt (task retry or the sweep) resolves.
+    if known:
+        return _record_sent(action.id, known, attempt, "adopted")
     try:
         prepared = handler.prepare(action)
         result = None
@@ -294,15 +303,18 @@ def outbox_deliver(*, action_id: int) -> str:
             raise
         outbox_fail(action_id=action.id, reason=reason, attempt=attempt)
         return OutboxState.FAILED
+    return _record_sent(action.id, result or "", attempt, outcome)
+
+
+def _record_sent(action_id: int, result: str, attempt: OutboxAttempt, outcome: str) -> str:
     try:
-        _mark_sent(action.id, result or "", attempt, outcome)
+        _mark_sent(action_id, result, attempt, outcome)
     except Exception as exc:
         # The platform has it; our record of it failed (a deadlock, a lost connection) and rolled
-        # back. The attempt is closed so that the task's retry runs now and adopts what the
-        # platform holds (an attempt after the first looks before acting), instead of finding
-        # the attempt open, answering "in flight" and leaving the reply to the sweep after the
-        # lease (minutes).
-        _attempt_finish(attempt, "error", type(exc).__name__)
+        # back. The attempt is closed with the platform's answer, so that the task's retry runs
+        # now and adopts it, instead of finding the attempt open, answering "in flight" and
+        # leaving the reply to the sweep after the lease (minutes).
+        _attempt_finish(attempt, "error", type(exc).__name__, result=result)
         raise
     return OutboxState.SENT
 
@@ -313,9 +325,13 @@ def delivery_error_retryable(error: BaseException) -> bool | None:
     return retryable if isinstance(retryable, bool) else None
 
 
-def _attempt_finish(attempt: OutboxAttempt, outcome: str, error: str = "") -> None:
-    OutboxAttempt.objects.filter(id=attempt.id).update(
-        finished_at=timezone.now(), outcome=outcome, error=error[:300]
+def _attempt_finish(
+    attempt: OutboxAttempt, outcome: str, error: str = "", *, result: str = ""
+) -> None:
+    """Close an attempt still open (one already closed, e.g. recorded sent before a callback
+    on its commit raised, is left as it is)."""
+    OutboxAttempt.objects.filter(id=attempt.id, finished_at__isnull=True).update(
+        finished_at=timezone.now(), outcome=outcome, error=error[:300], result=result[:128]
     )
 
 

@@ -413,6 +413,11 @@ def webhook_events_give_up(*, max_attempts: int = STALE_MAX_ATTEMPTS) -> int:
     return len(ids)
 
 
+def webhook_events_requeue_release(*, event_ids: Sequence[int]) -> None:
+    """Give claims back (the broker refused the batch): the next sweep queues them."""
+    WebhookEvent.objects.filter(id__in=list(event_ids)).update(requeued_at=None)
+
+
 def webhook_requeue_lease() -> timedelta:
     """How long an event queued again by the stale sweep is left to that task before the sweep
     queues it once more (its task lost too, or still behind a backlog that long)."""
@@ -437,7 +442,7 @@ def webhook_events_stale_claim(*, limit: int = 500, now: datetime | None = None)
                 received_at__lt=now - STALE_AFTER,
                 received_at__gte=now - STALE_WINDOW,
             )
-            .order_by("status", "received_at")
+            .order_by("status", "received_at", "id")
             .select_for_update(skip_locked=True)
             .values_list("id", flat=True)[:limit]
         )

@@ -258,7 +258,7 @@ def _open_chat_fact(
         received_at=received_at,
         local_date=local_day(received_at, zone),
     )
-    return fact if insert_unless_conflict(fact) else None
+    return fact if insert_unless_conflict(fact, constraint="uniq_open_fact_conversation") else None
 
 
 def _stars(message: Message) -> int | None:

@@ -2,10 +2,11 @@
 
 A day's rows are rebuilt whole from that day's facts and ratings (at most a few thousand rows
 of one shop), never incremented: a fact answered twice, replayed or corrected leaves the same
-rows. The days to rebuild are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED``, so two
-rebuilders (the periodic task and a page view) never build one day at the same time, and a day
-marked again while it was being built stays marked for the next pass (``facts.days_mark``
-upserts: it waits for the claimed mark to go and writes it again).
+rows. The marks to rebuild are claimed with ``SELECT ... FOR UPDATE SKIP LOCKED`` and each
+(shop, day) with a transaction-level advisory lock, tried and never waited for, so two
+rebuilders (the periodic task and a page view) never build one day at the same time; a day
+marked again while it was being built stays marked for the next pass (``facts.days_mark`` adds
+a new mark beside one a rebuilder holds, and never waits).
 """
 
 from __future__ import annotations
@@ -148,16 +149,14 @@ def dirty_days_rebuild(*, shop_account_ids: Iterable[int] | None = None, limit: 
 
 def _days_take(days: set[tuple[int, date]]) -> set[tuple[int, date]]:
     """The (shop, day) keys this transaction now holds alone: PostgreSQL's transaction-level
-    advisory locks (shop id, the day's ordinal), tried, never waited for. SQLite serialises
-    writers: all of them."""
+    advisory locks, tried, never waited for, one 64-bit key a day (shop id x 10^6 + the day's
+    ordinal, under 10^6 until the year 2738). SQLite serialises writers: all of them."""
     if connection.vendor != "postgresql" or not days:
         return days
-    keys = sorted(days)
+    keyed = {shop * 1_000_000 + day.toordinal(): (shop, day) for shop, day in days}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT k.shop, k.day FROM unnest(%s::int[], %s::int[]) AS k(shop, day) "
-            "WHERE pg_try_advisory_xact_lock(k.shop, k.day)",
-            [[shop for shop, _ in keys], [day.toordinal() for _, day in keys]],
+            "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)",
+            [sorted(keyed)],
         )
-        taken = set(cursor.fetchall())
-    return {(shop, day) for shop, day in keys if (shop, day.toordinal()) in taken}
+        return {keyed[k] for (k,) in cursor.fetchall()}

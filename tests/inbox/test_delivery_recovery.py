@@ -270,11 +270,13 @@ def test_a_reply_sent_whose_record_deadlocked_is_adopted_by_the_retry_at_once(wo
             cursor.execute("DROP TRIGGER fail_sent_once ON inbox_outboxaction")
             cursor.execute("DROP FUNCTION fail_sent_once()")
             cursor.execute("DROP SEQUENCE fail_sent_once")
-    # Then the retry found the reply on the platform and recorded it, without waiting for the
-    # lease and without sending it again
+    # Then the retry recorded the platform's answer the first attempt kept, at once: without
+    # waiting for the lease, without sending it again
     assert state == "sent"
     reply.refresh_from_db()
     assert reply.delivery_state == "sent"
     assert len(sim.sent_messages(shop_id)) == 1
-    outcomes = list(reply_attempts(reply).order_by("started_at").values_list("outcome", flat=True))
-    assert outcomes == ["error", "adopted"]
+    attempts = list(reply_attempts(reply).order_by("started_at").values("outcome", "result"))
+    assert [a["outcome"] for a in attempts] == ["error", "adopted"]
+    assert attempts[0]["result"] and attempts[0]["result"] == reply_action(reply).result
+    assert reply.platform_message_id == sim.sent_messages(shop_id)[0]["message_id"]

@@ -17,7 +17,12 @@ from inbox.models import Message, WebhookEvent
 from inbox.onboarding import shop_accounts_onboard
 from inbox.platforms.base import get_adapter
 from inbox.platforms.tiktok_shop.signing import webhook_signature
-from inbox.services.webhooks import WebhookRejected, webhook_receive
+from inbox.services.webhooks import (
+    WebhookRejected,
+    webhook_events_requeue_release,
+    webhook_events_stale_claim,
+    webhook_receive,
+)
 from inbox.tasks import (
     process_webhook_events,
     reprocess_stale_webhooks,
@@ -302,12 +307,27 @@ def test_under_a_backlog_the_sweep_queues_a_stale_event_once_a_lease_in_batches(
         requeued_at=timezone.now() - lease - timedelta(seconds=1)
     )
     assert reprocess_stale_webhooks() == 3
-    assert broker.take() == [("inbox.tasks.process_webhook_events", (ids[:3],))]
+    ((name, (batch,)),) = broker.take()
+    assert name == "inbox.tasks.process_webhook_events" and sorted(batch) == sorted(ids[:3])
     # And once a worker has processed them, nothing is stale
     assert process_webhook_events.apply(args=[ids]).get() == {"processed": 60}
     WebhookEvent.objects.update(requeued_at=None)
     assert reprocess_stale_webhooks() == 0
     assert Message.objects.filter(shop_account=world.shop_a1).count() == 60
+
+
+def test_claims_the_broker_refused_are_given_back_to_the_next_sweep(world, platform):
+    bodies = _new_message_bodies(platform.sim, world.shop_a1, 3)
+    ids = _acked_in_services_mode(bodies)
+    WebhookEvent.objects.filter(id__in=ids).update(
+        received_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert sorted(webhook_events_stale_claim()) == sorted(ids)
+    assert webhook_events_stale_claim() == []  # claimed for the lease
+    # When queueing them failed (the sweep gives back what it could not queue)
+    webhook_events_requeue_release(event_ids=ids[1:])
+    # Then the next sweep claims those again, and only those
+    assert sorted(webhook_events_stale_claim()) == sorted(ids[1:])
 
 
 # --- the batcher itself -------------------------------------------------------------------------

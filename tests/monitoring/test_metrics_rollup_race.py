@@ -140,3 +140,39 @@ def test_two_changes_of_a_day_locking_rows_in_opposite_orders_both_commit(world)
     assert MetricDirtyDay.objects.filter(shop_account=shop, date=day).count() == 2
     assert dirty_days_rebuild() == 1
     assert not MetricDirtyDay.objects.exists()
+
+
+def test_a_mark_a_rebuild_holds_is_not_waited_for_and_the_day_stays_marked(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("the race is PostgreSQL's (SQLite serialises writers)")
+    from django.db import transaction
+
+    shop, day = world.shop_a1, date(2026, 11, 20)
+    days_mark(shop.id, [day])
+    claimed, done = threading.Event(), threading.Event()
+
+    def rebuilder() -> None:  # claims the day's mark as a rebuild does, and deletes it late
+        try:
+            with transaction.atomic():
+                rows = list(
+                    MetricDirtyDay.objects.select_for_update(skip_locked=True).values_list("id")
+                )
+                claimed.set()
+                done.wait(10)
+                MetricDirtyDay.objects.filter(id__in=[r[0] for r in rows]).delete()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=rebuilder)
+    thread.start()
+    assert claimed.wait(10)
+    try:
+        # When a change of the same day is marked meanwhile, it does not wait for the rebuild
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '1s'")
+            days_mark(shop.id, [day])
+    finally:
+        done.set()
+        thread.join(10)
+    # Then the day is still marked after the rebuild deleted the mark it held
+    assert MetricDirtyDay.objects.filter(shop_account=shop, date=day).count() == 1

@@ -14,6 +14,8 @@ from tests.inbox.builders import conversation_with_messages
 
 pytestmark = pytest.mark.django_db
 
+OPEN_FACT = "uniq_open_fact_conversation"
+
 
 def _buyer(world, im_user_id: str, name: str) -> Customer:
     return Customer(
@@ -27,7 +29,7 @@ def _buyer(world, im_user_id: str, name: str) -> Customer:
 
 def test_a_new_row_is_inserted_with_its_defaults_and_sealed_fields(world):
     buyer = _buyer(world, "im-new", "Mia K.")
-    assert insert_unless_conflict(buyer) is True
+    assert insert_unless_conflict(buyer, constraint="uniq_customer") is True
     assert buyer.pk is not None and not buyer._state.adding
     stored = Customer.objects.get(pk=buyer.pk)
     assert stored.display_name == "Mia K."  # encrypted for its row, and opens
@@ -37,10 +39,10 @@ def test_a_new_row_is_inserted_with_its_defaults_and_sealed_fields(world):
 
 def test_a_conflict_writes_nothing_and_leaves_the_transaction_usable(world):
     first = _buyer(world, "im-twice", "First")
-    assert insert_unless_conflict(first)
+    assert insert_unless_conflict(first, constraint="uniq_customer")
     with transaction.atomic():
         second = _buyer(world, "im-twice", "Second")
-        assert insert_unless_conflict(second) is False
+        assert insert_unless_conflict(second, constraint="uniq_customer") is False
         assert second.pk is None
         # the transaction goes on (a failed INSERT without a savepoint would have aborted it)
         assert Customer.objects.filter(im_user_id="im-twice").count() == 1
@@ -61,8 +63,10 @@ def test_a_partial_unique_index_is_a_conflict_too(world):
             local_date=timezone.now().date(),
         )
 
-    assert insert_unless_conflict(fact()) is True
-    assert insert_unless_conflict(fact()) is False  # one open request a conversation
+    assert insert_unless_conflict(fact(), constraint=OPEN_FACT) is True
+    assert (
+        insert_unless_conflict(fact(), constraint=OPEN_FACT) is False
+    )  # one open request a conversation
     assert ResponseFact.objects.filter(conversation=conversation).count() == 1
 
 
@@ -74,4 +78,20 @@ def test_other_integrity_errors_still_raise(world):
         platform_conversation_id=None,  # NOT NULL
     )
     with pytest.raises(IntegrityError), transaction.atomic():
-        insert_unless_conflict(conversation)
+        insert_unless_conflict(conversation, constraint="uniq_conversation")
+
+
+def test_expressions_an_explicit_id_and_an_unknown_constraint_are_refused(world):
+    from django.db.models import F
+
+    buyer = _buyer(world, "im-expr", "Mia")
+    buyer.platform = F("platform")
+    with pytest.raises(TypeError, match="expression"):
+        insert_unless_conflict(buyer, constraint="uniq_customer")
+    buyer = _buyer(world, "im-id", "Mia")
+    buyer.pk = 424242
+    with pytest.raises(ValueError, match="primary key"):
+        insert_unless_conflict(buyer, constraint="uniq_customer")
+    with pytest.raises(ValueError, match="no unique constraint"):
+        insert_unless_conflict(_buyer(world, "im-x", "Mia"), constraint="uniq_nothing")
+    assert not Customer.objects.filter(im_user_id__in=["im-expr", "im-id", "im-x"]).exists()
