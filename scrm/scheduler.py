@@ -47,10 +47,15 @@ class Scheduler:
                 ran.append(name)
         return ran
 
-    def start(self) -> None:
+    def start(self, ready: Callable[[], bool] | None = None, ready_timeout: float = 30.0) -> None:
+        """Start the thread; with ``ready``, its first turn waits until ``ready()`` is true (at
+        most ``ready_timeout`` seconds): ``serve`` waits for its own port, since the first
+        backfills call the simulator mounted in that server."""
         if self._thread is not None or not self.table:
             return
-        self._thread = threading.Thread(target=self._loop, name="scrm-scheduler", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, args=(ready, ready_timeout), name="scrm-scheduler", daemon=True
+        )
         self._thread.start()
         logger.info("in-process scheduler started: %s", ", ".join(sorted(self.table)))
 
@@ -60,7 +65,12 @@ class Scheduler:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def _loop(self) -> None:
+    def _loop(self, ready: Callable[[], bool] | None, ready_timeout: float) -> None:
+        if ready is not None:
+            deadline = time.monotonic() + ready_timeout
+            while not self._stop.is_set() and time.monotonic() < deadline and not ready():
+                self._stop.wait(0.05)
+            self._next_due = {name: self._clock() for name in self.table}
         while not self._stop.is_set():
             self.tick()
             wait = max(0.05, min(self._next_due.values()) - self._clock())
@@ -91,14 +101,31 @@ _lock = threading.Lock()
 _current: Scheduler | None = None
 
 
-def scheduler_start(table: dict[str, float]) -> Scheduler:
-    """Start the process's scheduler (once); ``scheduler_stop`` ends it."""
+def scheduler_start(table: dict[str, float], ready: Callable[[], bool] | None = None) -> Scheduler:
+    """Start the process's scheduler (once), its first turn when ``ready()`` (see
+    ``Scheduler.start``); ``scheduler_stop`` ends it."""
     global _current
     with _lock:
         if _current is None:
             _current = Scheduler(table)
-            _current.start()
+            _current.start(ready)
         return _current
+
+
+def port_accepting(host: str, port: int) -> Callable[[], bool]:
+    """A check that a TCP connection to ``host``:``port`` is accepted (a server listening)."""
+    import socket
+
+    address = "127.0.0.1" if host in ("", "0.0.0.0") else ("::1" if host == "::" else host)  # noqa: S104
+
+    def check() -> bool:
+        try:
+            socket.create_connection((address, port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
+    return check
 
 
 def scheduler_stop() -> None:

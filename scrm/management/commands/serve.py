@@ -34,13 +34,15 @@ class Command(BaseCommand):
                 "set DATABASE_URL and REDIS_URL for several workers"
             )
 
-        from scrm.scheduler import scheduler_start
+        from scrm.scheduler import port_accepting, scheduler_start
         from scrm.worker import background_stop, worker_start
 
         if settings.SCRM_IN_PROCESS_WORKER:
             worker_start()
         if settings.SCRM_RUN_SCHEDULER:
-            scheduler_start(settings.SCRM_PERIODIC_TASKS)
+            # Its first turn once this server listens: the first backfills call the simulator
+            # mounted in it (they failed and retried while Uvicorn was still starting).
+            scheduler_start(settings.SCRM_PERIODIC_TASKS, ready=port_accepting(host, port))
         try:
             # No access log: URLs carry search terms (a buyer's name) and platform signatures.
             uvicorn.run(
