@@ -27,14 +27,10 @@ def insert_unless_conflict(obj: Model, *, constraint: str) -> bool:
     model = type(obj)
     alias = router.db_for_write(model, instance=obj)
     connection = connections[alias]
-    key = (alias, model, constraint)
-    if key not in _SQL:
-        _SQL[key] = _insert_sql(model, constraint, connection)
-    sql, fields = _SQL[key]
-    if obj.pk is not None and model._meta.pk in model._meta.local_concrete_fields:
-        pk = model._meta.pk
-        if pk is not None and pk.db_returning:
-            raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
+    sql, fields = insert_sql(model, constraint, alias)
+    pk = model._meta.pk
+    if obj.pk is not None and pk is not None and pk.db_returning:
+        raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
     params = []
     for f in fields:
         value = f.pre_save(obj, True)
@@ -50,6 +46,16 @@ def insert_unless_conflict(obj: Model, *, constraint: str) -> bool:
     obj._state.adding = False
     obj._state.db = alias
     return True
+
+
+def insert_sql(model: type[Model], constraint: str, alias: str) -> tuple[str, list]:
+    """``INSERT INTO <model's table> (<every column but a database-given id>) VALUES (%s, …) ON
+    CONFLICT (<constraint's columns>) [WHERE <its condition>] DO NOTHING RETURNING <pk>`` and
+    those fields in order, built once per database, model and constraint."""
+    key = (alias, model, constraint)
+    if key not in _SQL:
+        _SQL[key] = _insert_sql(model, constraint, connections[alias])
+    return _SQL[key]
 
 
 def _insert_sql(model: type[Model], constraint: str, connection: Any) -> tuple[str, list]:

@@ -70,7 +70,6 @@ class Scheduler:
             deadline = time.monotonic() + ready_timeout
             while not self._stop.is_set() and time.monotonic() < deadline and not ready():
                 self._stop.wait(0.05)
-            self._next_due = {name: self._clock() for name in self.table}
         while not self._stop.is_set():
             self.tick()
             wait = max(0.05, min(self._next_due.values()) - self._clock())

@@ -43,6 +43,7 @@ from inbox.platforms.base import (
 from inbox.services.aftersales import after_sales_case_sync
 from inbox.services.ingestion import conversation_sync
 from monitoring.audit import audit_record
+from scrm.db import insert_sql
 from scrm.fields import EncryptedTextField, open_sealed
 
 logger = logging.getLogger(__name__)
@@ -180,7 +181,8 @@ def _verified_key(
     return key
 
 
-_INSERT_SQL: dict[str, tuple[str, list]] = {}
+# The databases whose receipt INSERT (scrm.db.insert_sql) was checked against the values below.
+_RECEIPT_CHECKED: set[str] = set()
 # The receipt's columns that need the field's own conversion on the way to the database: the
 # body (sealed for its row above), the row's uid and the time adapted to the connection; the
 # others go as they are (str, int, None), without a model instance (its __init__ and a
@@ -225,23 +227,12 @@ def _receipt_store(
         "processed_at": None,
         "requeued_at": None,
     }
-    if alias not in _INSERT_SQL:
-        meta = WebhookEvent._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
+    sql, fields = insert_sql(WebhookEvent, "uniq_webhook_notification", alias)
+    if alias not in _RECEIPT_CHECKED:
         missing = {f.attname for f in fields} ^ set(values)
         if missing:  # a column added to the model and not here (a test fails on it)
             raise ImproperlyConfigured(f"webhook receipt columns out of step: {sorted(missing)}")
-        qn = connection.ops.quote_name
-        # Built from the model's own names and placeholders only; values go as parameters.
-        columns = ", ".join(qn(f.attname if f.column is None else f.column) for f in fields)
-        _INSERT_SQL[alias] = (
-            f"INSERT INTO {qn(meta.db_table)} ({columns})"  # noqa: S608
-            f" VALUES ({', '.join(['%s'] * len(fields))})"
-            f" ON CONFLICT ({qn('platform')}, {qn('notification_id')}) DO NOTHING"
-            f" RETURNING {qn('id')}",
-            fields,
-        )
-    sql, fields = _INSERT_SQL[alias]
+        _RECEIPT_CHECKED.add(alias)
     params = [
         f.get_db_prep_save(values[f.attname], connection)
         if f.attname in _CONVERTED
