@@ -37,10 +37,21 @@ def conversation_auto_assign(*, conversation: Conversation) -> int | None:
     with the fewest open conversations in that shop (ties: lowest id). Manual mode, or nobody
     online, leaves it unassigned. Call inside the ingestion transaction.
     """
-    # The shop's row, locked and read now: a shop read when a backfill run began may have
-    # been switched from manual since, and its new conversations would stay unassigned.
-    shop = ShopAccount.objects.select_for_update().get(pk=conversation.shop_account_id)
-    if shop.assignment_mode == AssignmentMode.MANUAL or conversation.assignee_id:
+    if conversation.assignee_id:
+        return None
+    # The shop's row read now (a shop read when a backfill run began may have been switched
+    # from manual since, and its new conversations would stay unassigned), and locked only when
+    # it assigns: a manual shop's new conversations do not wait for each other's commits. FOR
+    # NO KEY UPDATE: assigners take turns, while the rows that reference the shop (messages,
+    # conversations, deadlines: FOR KEY SHARE) are written meanwhile; FOR UPDATE would hold
+    # every insert of the shop until the assigner commits.
+    shop = (
+        ShopAccount.objects.select_for_update(no_key=True)
+        .filter(pk=conversation.shop_account_id)
+        .exclude(assignment_mode=AssignmentMode.MANUAL)
+        .first()
+    )
+    if shop is None:
         return None
     candidates = online_agents(shop)
     if not candidates:

@@ -120,6 +120,10 @@ class StateChange:
     actor_id: int | None
     before: ConversationState
     after: ConversationState
+    # Every message of the conversation, when the transition knew them all (ingestion creating
+    # it with its first messages): subscribers then read none (no deadline, fact or answer can
+    # exist yet). None: read what you need.
+    history: tuple[Message, ...] | None = None
 
     @property
     def changed(self) -> bool:
@@ -174,13 +178,16 @@ def conversation_transition(
     snoozed_until: datetime | None = None,
     save_also: Iterable[str] = (),
     newer_messages: Sequence[Message] | None = None,
+    newer_are_all: bool = False,
 ) -> StateChange:
     """Move a conversation's state: the one writer of its status, ``snoozed_until``,
     ``waiting_since`` and ``queue_key``.
 
     ``newer_messages`` (ingestion): the messages just stored, when each visible one is newer
     than every other visible message of the conversation; the wait then follows from them and
-    the stored one, reading no message (``_waiting_since_after``).
+    the stored one, reading no message (``_waiting_since_after``). ``newer_are_all``: they are
+    all the conversation has (it was created with them): the change carries them as its
+    ``history``.
 
     Call inside the caller's transaction with the conversation's row locked. ``status`` (and
     ``snoozed_until`` for a snooze) only with ``Trigger.AGENT``; the other triggers' outcome is
@@ -216,6 +223,7 @@ def conversation_transition(
         actor_id=actor.pk if actor is not None and actor.is_authenticated else None,
         before=before,
         after=ConversationState.of(conversation),
+        history=tuple(newer_messages) if newer_are_all and newer_messages is not None else None,
     )
     if trigger == Trigger.AGENT or change.status_changed:
         audit_record(

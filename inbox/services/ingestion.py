@@ -70,7 +70,8 @@ ADOPT_CLOCK_SKEW = timedelta(minutes=2)  # our clock against the platform's
 # --- connections -----------------------------------------------------------------------------
 class ShopTokenKeeper:
     """A shop's tokens in the database; the refresh lock is its row lock (a transaction held
-    for one token call, about once a week per shop)."""
+    for one token call, about once a week per shop). FOR NO KEY UPDATE: refreshes take turns
+    while the shop's messages and conversations (FOR KEY SHARE on it) are stored meanwhile."""
 
     def __init__(self, shop_id: int) -> None:
         self.shop_id = shop_id
@@ -82,7 +83,7 @@ class ShopTokenKeeper:
     @contextmanager
     def lock(self) -> Iterator[None]:
         with transaction.atomic():
-            ShopAccount.objects.select_for_update().filter(pk=self.shop_id).exists()
+            ShopAccount.objects.select_for_update(no_key=True).filter(pk=self.shop_id).exists()
             yield
 
 
@@ -153,9 +154,14 @@ def messages_store(
     batch = sorted(messages, key=lambda m: (m.create_time, m.index, m.message_id))
     conversation, created = _conversation_upsert(shop, conversation_id, batch, hint)
     ids = [m.message_id for m in batch]
-    stored = dict(
-        Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
-            "platform_message_id", "synced"
+    # A conversation created just now has no messages yet (each belongs to its conversation).
+    stored: dict[str | None, bool] = (
+        {}
+        if created
+        else dict(
+            Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
+                "platform_message_id", "synced"
+            )
         )
     )
     known = set(stored)
@@ -352,8 +358,10 @@ def _conversation_upsert(
     batch: list[PlatformMessage],
     hint: PlatformConversation | None,
 ) -> tuple[Conversation, bool]:
+    # The buyer comes with it (the change feed's row shows their name), unlocked.
     conversation = (
-        Conversation.objects.select_for_update()
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("customer")
         .filter(shop_account=shop, platform_conversation_id=conversation_id)
         .first()
     )
@@ -425,6 +433,7 @@ def conversation_refresh(
             "unread_count",
         ),
         newer_messages=batch if from_batch else None,
+        newer_are_all=from_batch and batch_is_whole,
     )
 
 

@@ -185,7 +185,12 @@ def messages_stored(event: MessagesStored, *, now: datetime | None = None) -> No
     else:
         zone = shop_zone(conversation.shop_account_id)
     touched = _chat_timeline(
-        conversation, list(event.buyer_times), automated, zone, now or timezone.now()
+        conversation,
+        list(event.buyer_times),
+        automated,
+        zone,
+        now or timezone.now(),
+        new=event.change.history is not None,
     )
     touched += ratings_record(conversation, ratings, zone)
     days_mark(conversation.shop_account_id, touched)
@@ -215,12 +220,17 @@ def _chat_timeline(
     automated: list[datetime],
     zone: ZoneInfo,
     now: datetime,
+    *,
+    new: bool = False,
 ) -> list[date]:
     """Walk the batch: a buyer message opens a request when none waits and the last answered
     one was answered before it; an answer after a waiting request answers it (automated, or
-    as its author's). Returns the days touched."""
+    as its author's). ``new``: the conversation was created with the batch (it has no request
+    yet: none is read). Returns the days touched."""
     last = (
-        ResponseFact.objects.filter(conversation_id=conversation.pk)
+        None
+        if new
+        else ResponseFact.objects.filter(conversation_id=conversation.pk)
         .order_by("-received_at", "-id")
         .first()
     )

@@ -67,9 +67,23 @@ def _human_answers(conversation_id: int) -> QuerySet[Message]:
     )
 
 
-def reply_kind(conversation_id: int) -> str:
-    """first_reply while no human ever answered in the conversation, else next_reply."""
-    answered = _human_answers(conversation_id).exists()
+def _is_human_answer(message: Message) -> bool:
+    """What ``_human_answers`` selects, for a message in hand."""
+    return (
+        message.is_visible
+        and message.direction == Direction.OUTBOUND
+        and message.sender_role in HUMAN_ROLES
+        and message.delivery_state in (DeliveryState.SENT, DeliveryState.RECEIVED)
+    )
+
+
+def reply_kind(conversation_id: int, history: tuple[Message, ...] | None = None) -> str:
+    """first_reply while no human ever answered in the conversation, else next_reply.
+    ``history``: all its messages, when known (``StateChange.history``): nothing is read."""
+    if history is not None:
+        answered = any(_is_human_answer(m) for m in history)
+    else:
+        answered = _human_answers(conversation_id).exists()
     return DeadlineKind.NEXT_REPLY.value if answered else DeadlineKind.FIRST_REPLY.value
 
 
@@ -120,7 +134,8 @@ def _wait_started(change: StateChange, *, started_at: datetime, now: datetime) -
     """The wait began (from none), moved later (answered, and the buyer wrote again in the same
     batch) or earlier (an older buyer message arrived late: the open ones move)."""
     ref = _conversation_ref(change)
-    rows = ref.open_rows()
+    # A conversation created with these messages has no deadline yet.
+    rows = [] if change.history is not None else ref.open_rows()
     previous = change.before.waiting_since
     rules = Rules.for_shop(ref.shop_account_id)
     if previous is not None and started_at < previous and rows:
@@ -136,7 +151,14 @@ def _wait_started(change: StateChange, *, started_at: datetime, now: datetime) -
             now=now,
             started_by=started_at,
         )
-    _open_reply(ref, started_at=started_at, rows=rows, rules=rules, now=now)
+    _open_reply(
+        ref,
+        started_at=started_at,
+        rows=rows,
+        rules=rules,
+        now=now,
+        kind=reply_kind(ref.id, change.history),
+    )
 
 
 def _open_reply(
