@@ -82,7 +82,7 @@ from bench.soak.load import (
     echoes,
     worker_kills,
 )
-from bench.soak.procs import Restartable, celery_args, rss_kb, rss_tree, server_pid
+from bench.soak.procs import CpuMeter, Restartable, celery_args, rss_kb, rss_tree, server_pid
 from bench.soak.report import backlog_read, drain_wait, final_counts, report, sent_replies
 from bench.soak.world import world_create
 
@@ -90,6 +90,7 @@ DB = "scrm_bench_soak"
 # Its own Redis db: the other benches share db 15 (``c.REDIS_URL``), and one run beside the soak
 # flushes it (the sockets' channel groups with it) and shares its Celery queue.
 REDIS_URL = os.environ.get("BENCH_SOAK_REDIS_URL", "redis://127.0.0.1:6379/14")
+CPU_SAMPLE_S = 5.0  # how often the CPU of every process is read
 WARM_UP_S = 30.0  # into the load: when the memory figures' "start" is read
 PUSH_GRACE_S = 5.0
 
@@ -130,6 +131,14 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
                 peaks[name] = max(peaks.get(name, 0), kb)
             await asyncio.sleep(15)
 
+    cpu = CpuMeter()
+
+    async def cpu_sampler() -> None:
+        # Where the machine's CPU goes, by process role, from the load's start to the drain's end.
+        while not run.stop_all:
+            await asyncio.to_thread(cpu.take)
+            await asyncio.sleep(CPU_SAMPLE_S)
+
     async def minutes() -> None:
         # The backlog and the server's memory once a minute: growth shows in a long run.
         while not run.stop_all:
@@ -144,6 +153,7 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
         asyncio.create_task(worker_kills(run, worker, seconds, opts["kills"], on_kill)),
         asyncio.create_task(sampler()),
         asyncio.create_task(minutes()),
+        asyncio.create_task(cpu_sampler()),
         *(asyncio.create_task(agent_replies(run, a, opts["reply_every"])) for a in agents),
     ]
     await buyers(run, sim, poster, world["shops"], opts["rate"], seconds)
@@ -168,6 +178,7 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
     for shop in sorted(unreached):
         await catch_up(run, next(a for a in agents if shop in a.shops), after=0)
     rss_end = await asyncio.to_thread(sample)
+    await asyncio.to_thread(cpu.take)
     run.stop_all = True
     await asyncio.gather(*sockets, *background, return_exceptions=True)
     await poster.close()
@@ -184,6 +195,7 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
         "killed_at": killed_at,
         "timeline": timeline,
         "wall_start": wall_start,
+        "cpu": cpu.result(),
     }
 
 

@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from bench import _common as c
@@ -106,3 +107,64 @@ def server_pid(port: int) -> int:
                 if link.startswith("socket:[") and link[8:-1] in inodes:
                     return int(entry)
     raise RuntimeError(f"no process listens on port {port}")
+
+
+def _role(pid: int, own: int) -> str:
+    if pid == own:
+        return "bench (simulator, clients)"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "other"
+    if "uvicorn" in cmd:
+        return "uvicorn"
+    if "celery" in cmd:
+        return "celery beat" if " beat" in cmd else "celery worker"
+    if cmd.startswith("postgres") or "/postgres " in cmd:
+        return "PostgreSQL"
+    if "redis-server" in cmd:
+        return "Redis"
+    return "other"
+
+
+class CpuMeter:
+    """CPU seconds (user + system) by role over a run, from ``/proc``: every process of the
+    machine, sampled with ``take`` (every few seconds). A process that ends between two samples
+    loses its last interval (a killed worker: at most one interval)."""
+
+    def __init__(self) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.seen: dict[int, float] = {}
+        self.roles: dict[int, str] = {}
+        self.used: dict[str, float] = {}
+        self.started = time.monotonic()
+        self.first = True
+
+    def take(self) -> None:
+        own = os.getpid()
+        now: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            with (
+                contextlib.suppress(OSError, IndexError, ValueError),
+                open(f"/proc/{entry}/stat") as f,
+            ):
+                fields = f.read().rsplit(")", 1)[1].split()
+                now[int(entry)] = (int(fields[11]) + int(fields[12])) / self.tick
+        for pid, seconds in now.items():
+            if pid not in self.roles:
+                self.roles[pid] = _role(pid, own)
+            # A process first seen after the first sample started within the interval.
+            before = self.seen.get(pid, seconds if self.first else 0.0)
+            role = self.roles[pid]
+            self.used[role] = self.used.get(role, 0.0) + max(0.0, seconds - before)
+        self.seen = now
+        if self.first:
+            self.started = time.monotonic()
+            self.first = False
+
+    def result(self) -> dict[str, float]:
+        """{role: CPU seconds}, and "wall s" the time between the first and last sample."""
+        return {**self.used, "wall s": time.monotonic() - self.started}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 
 import redis
@@ -180,6 +181,7 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
         ["process", "start", "end", "peak sampled"],
         rows,
     )
+    _cpu(result["cpu"])
     backlog = result["backlog"]
     c.table(
         "Sockets, alerts and the backlog at the end",
@@ -272,6 +274,37 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
     if failed:
         print("soak: FAILED: " + "; ".join(failed), flush=True)
     return 1 if failed else 0
+
+
+def _cpu(used: dict[str, float]) -> None:
+    """Where the machine's CPU went, by process role (``procs.CpuMeter``)."""
+    wall = used.get("wall s", 0.0)
+    cores = os.cpu_count() or 1
+    roles = sorted((k for k in used if k != "wall s"), key=lambda k: -used[k])
+    total = sum(used[k] for k in roles)
+    rows = [
+        [
+            role,
+            f"{used[role]:,.0f}",
+            f"{used[role] / wall:.2f}" if wall else "-",
+            f"{100 * used[role] / (wall * cores):.0f} %" if wall else "-",
+        ]
+        for role in [*roles]
+    ]
+    rows.append(
+        [
+            "all",
+            f"{total:,.0f}",
+            f"{total / wall:.2f}" if wall else "-",
+            f"{100 * total / (wall * cores):.0f} %" if wall else "-",
+        ]
+    )
+    c.table(
+        f"CPU by process role over {wall:,.0f} s of load and drain ({cores} cores; a killed "
+        "worker's last 5 s are not counted)",
+        ["role", "CPU s", "cores used", "of the machine"],
+        rows,
+    )
 
 
 def _pcts(values: list[float]) -> list[object]:
