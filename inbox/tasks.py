@@ -173,11 +173,19 @@ def backfill_all_shops() -> int:
     shops the tick queued 600 tasks a minute whether or not the workers had done the last
     minute's, and under load the queue grew without end (bench/soak). The mark is a cache key
     the task removes when it ends; a task lost with its worker leaves the key to expire after
-    ``SCRM_BACKFILL_QUEUED_SECONDS``, and the stream is queued again then."""
+    ``SCRM_BACKFILL_QUEUED_SECONDS``, and the stream is queued again then.
+
+    A stream whose last runs found nothing missing rests until its ``next_run_at``
+    (``ingestion.backfill_wait``: up to ``SCRM_BACKFILL_QUIET_MAX_SECONDS``): with the webhooks
+    delivering everything, most of those tasks only confirmed it (a tenth of the workers' time
+    in the soak at 200 shops)."""
     ids = list(ShopAccount.objects.filter(is_active=True).values_list("id", flat=True))
     ttl = settings.SCRM_BACKFILL_QUEUED_SECONDS
+    resting = ingestion.backfill_resting()
     for shop_id in ids:
         for stream in ingestion.SYNC_STREAM_READERS:
+            if (shop_id, stream) in resting:
+                continue
             key = _backfill_queued_key(shop_id, stream)
             if not cache.add(key, True, timeout=ttl):
                 continue

@@ -306,6 +306,11 @@ CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # A shop's stream whose backfill task was lost (its worker killed) is queued again after this
 # long; one still queued or running is never queued twice (inbox/tasks.py:backfill_all_shops).
 SCRM_BACKFILL_QUEUED_SECONDS = float(os.environ.get("SCRM_BACKFILL_QUEUED_SECONDS", 600))
+# A stream whose backfills keep finding nothing missing (the webhooks deliver everything) is
+# read less often: twice the tick's period after each quiet run, up to this long; a run that
+# finds something, fails or is cut short brings it back to every tick. It bounds how late a
+# message whose webhook was lost is found once a shop has been quiet (docs/architecture.md).
+SCRM_BACKFILL_QUIET_MAX_SECONDS = float(os.environ.get("SCRM_BACKFILL_QUIET_MAX_SECONDS", 300))
 # Periodic jobs: run by `celery beat` in services mode and by scrm.scheduler in embedded mode.
 # Each entry: task name -> seconds between runs. Apps add theirs here.
 SCRM_PERIODIC_TASKS: dict[str, float] = {

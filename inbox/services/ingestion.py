@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
@@ -576,15 +577,49 @@ def stream_backfill(*, shop: ShopAccount, stream: str, api: ShopApi | None = Non
         run = reader(shop, api or shop_api(shop), cursor.high_water)
     except Exception as exc:
         SyncCursor.objects.filter(pk=cursor.pk).update(
-            last_run_at=timezone.now(), last_error=type(exc).__name__
+            last_run_at=timezone.now(),
+            last_error=type(exc).__name__,
+            quiet_runs=0,
+            next_run_at=None,
         )
         raise
+    quiet = cursor.quiet_runs + 1 if run.complete and not run.stored else 0
+    now = timezone.now()
     SyncCursor.objects.filter(pk=cursor.pk).update(
         high_water=run.newest if run.complete else cursor.high_water,
-        last_run_at=timezone.now(),
+        last_run_at=now,
         last_error="" if run.complete else "page limit reached",
+        quiet_runs=min(quiet, QUIET_RUNS_KEPT),
+        next_run_at=now + backfill_wait(quiet),
     )
     return run.stored
+
+
+QUIET_RUNS_KEPT = 30  # enough for any cap: 2**30 ticks
+
+
+def backfill_tick() -> timedelta:
+    """How often the periodic backfill runs (``SCRM_PERIODIC_TASKS``)."""
+    return timedelta(seconds=settings.SCRM_PERIODIC_TASKS.get("inbox.tasks.backfill_all_shops", 60))
+
+
+def backfill_wait(quiet_runs: int) -> timedelta:
+    """How long after a run its stream is read again: the tick's period after a run that found
+    something (``quiet_runs`` 0), doubling with each quiet run in a row, at most
+    ``SCRM_BACKFILL_QUIET_MAX_SECONDS`` (never less than the tick)."""
+    tick = backfill_tick()
+    most = max(tick, timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS))
+    return min(tick * 2 ** min(quiet_runs, QUIET_RUNS_KEPT), most)
+
+
+def backfill_resting() -> set[tuple[int, str]]:
+    """The (shop account, stream) pairs the periodic tick leaves for later: quiet streams whose
+    next run is not due by the tick after this one's midpoint (a tick a little early still
+    runs what is due at it)."""
+    due_by = timezone.now() + backfill_tick() / 2
+    return set(
+        SyncCursor.objects.filter(next_run_at__gt=due_by).values_list("shop_account_id", "stream")
+    )
 
 
 def shop_backfill(*, shop: ShopAccount, streams: Iterable[str] | None = None) -> int:

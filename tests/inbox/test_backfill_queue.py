@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
-from inbox.models import ShopAccount
+from inbox.models import ShopAccount, SyncCursor, SyncStream
 from inbox.services.ingestion import SYNC_STREAM_READERS
 from inbox.tasks import backfill_all_shops, backfill_shop
 
@@ -52,9 +54,13 @@ def test_a_stream_still_queued_is_not_queued_again(world, broker_queue):
     # Then each shop's stream is queued once, not three times
     first = _queued(broker_queue)
     assert set(first) == every and set(first.values()) == {1}
-    # When a worker runs one of them, the next tick queues that one again, and only it
+    # When a worker runs one of them, the tick once its next run is due queues that one
+    # again, and only it
     shop, stream = min(every)
     backfill_shop.apply(args=[shop, stream])
+    SyncCursor.objects.filter(shop_account_id=shop, stream=stream).update(
+        next_run_at=timezone.now()
+    )
     backfill_all_shops()
     assert _queued(broker_queue) == Counter({(shop, stream): 1})
 
@@ -69,3 +75,28 @@ def test_a_backfill_lost_with_its_worker_is_queued_again_later(world, broker_que
     time.sleep(1.2)
     backfill_all_shops()
     assert _queued(broker_queue) == lost  # the marks expired: every stream queued again
+
+
+def test_the_tick_leaves_a_resting_stream_for_later(world, broker_queue):
+    shop = world.shop_a1.id
+    now = timezone.now()
+    # Given a quiet stream resting four minutes more, and one due twenty seconds from now
+    SyncCursor.objects.create(
+        shop_account_id=shop, stream=SyncStream.MESSAGES, next_run_at=now + timedelta(minutes=4)
+    )
+    SyncCursor.objects.create(
+        shop_account_id=shop, stream=SyncStream.RETURNS, next_run_at=now + timedelta(seconds=20)
+    )
+    # When the tick runs
+    backfill_all_shops()
+    queued = _queued(broker_queue)
+    # Then the resting one is left for later; the one due before the next tick is queued
+    assert (shop, SyncStream.MESSAGES) not in queued
+    assert (shop, SyncStream.RETURNS) in queued and (shop, SyncStream.CANCELLATIONS) in queued
+    # And once its time has come, the tick queues it
+    SyncCursor.objects.filter(shop_account_id=shop, stream=SyncStream.MESSAGES).update(
+        next_run_at=now - timedelta(seconds=1)
+    )
+    cache.delete_many(_marks())  # the others' tasks were taken above and never run
+    backfill_all_shops()
+    assert (shop, SyncStream.MESSAGES) in _queued(broker_queue)

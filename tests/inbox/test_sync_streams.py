@@ -131,6 +131,55 @@ def test_the_periodic_backfill_runs_each_stream_of_each_active_shop(
     assert not SyncCursor.objects.filter(shop_account=world.shop_a3).exists()
 
 
+def _rest(cursor: SyncCursor) -> float:
+    """Seconds from the cursor's last run to its next."""
+    return (cursor.next_run_at - cursor.last_run_at).total_seconds()
+
+
+def test_a_quiet_stream_rests_longer_after_each_quiet_run_and_not_once_it_finds_something(
+    world, platform, settings
+):
+    settings.SCRM_BACKFILL_QUIET_MAX_SECONDS = 300  # the tick: every 60 s
+    shop = world.shop_a1
+    # Given the webhooks deliver everything: each run finds nothing missing
+    rests = []
+    for _ in range(4):
+        assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 0
+        rests.append(_rest(_cursor(shop, SyncStream.MESSAGES)))
+    # Then the stream is read again 2, 4, then 5 minutes later (twice as long after each quiet
+    # run, at most the cap)
+    assert rests == [120.0, 240.0, 300.0, 300.0]
+    # When a buyer's message reaches the platform but its webhook is lost
+    _lost_buyer_messages(platform, shop, 1)
+    # Then the next run finds it, and the stream is read at every tick again
+    assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 1
+    cursor = _cursor(shop, SyncStream.MESSAGES)
+    assert (cursor.quiet_runs, _rest(cursor)) == (0, 60.0)
+    # And after a run that failed, at the next tick too
+    platform.sim.set_fault("/customer_service/", "5xx", count=20)
+    with pytest.raises(TransientError):
+        stream_backfill(shop=shop, stream=SyncStream.MESSAGES)
+    cursor = _cursor(shop, SyncStream.MESSAGES)
+    assert (cursor.quiet_runs, cursor.next_run_at, cursor.last_error) == (
+        0,
+        None,
+        "TransientError",
+    )
+
+
+def test_a_run_cut_short_is_followed_at_the_next_tick(world, platform, returns_stream):
+    shop = world.shop_a1
+    returns_stream.append(StreamRun(stored=0, newest=RETURNS_MARK, complete=True))
+    stream_backfill(shop=shop, stream=SyncStream.RETURNS)
+    assert _cursor(shop, SyncStream.RETURNS).quiet_runs == 1
+    # When a run reaches its page limit having stored nothing new (all it read was stored)
+    returns_stream.append(StreamRun(stored=0, newest=RETURNS_MARK, complete=False))
+    stream_backfill(shop=shop, stream=SyncStream.RETURNS)
+    # Then it is not quiet: the next tick reads on
+    cursor = _cursor(shop, SyncStream.RETURNS)
+    assert (cursor.quiet_runs, _rest(cursor)) == (0, 60.0)
+
+
 def test_two_cursors_of_one_stream_cannot_exist(world):
     SyncCursor.objects.create(shop_account=world.shop_a1, stream=SyncStream.MESSAGES)
     with pytest.raises(IntegrityError), transaction.atomic():
