@@ -183,6 +183,9 @@ def test_the_backfill_pages_on_from_its_stored_update_time_cursor(world, platfor
     sim.deliver_webhooks(drop=1.0)
     with sim.lock:
         sim.requests.clear()
+    # a minute later (the first run found cases: its stream is due at the next tick)
+    assert SyncCursor.objects.get(pk=cursor.pk).quiet_runs == 0
+    SyncCursor.objects.filter(shop_account=shop).update(next_run_at=None)
     backfill_all_shops.delay()
     # Then the next run asks only for what changed since its cursor (less ten minutes of
     # slack): one page, the three withdrawn and the three newest
