@@ -84,9 +84,11 @@ def test_a_new_conversation_reads_back_no_deadline_request_or_message(world):
         assert not [sql for sql in reads if f'FROM "{table}"' in sql], table
 
 
-def _hold(target, held: threading.Event, release: threading.Event) -> threading.Thread:
-    """Run ``target`` in a transaction of another thread and keep it open until released (a
-    context manager it returns stays entered until then)."""
+@contextlib.contextmanager
+def _held(target):
+    """Run ``target`` in a transaction of another thread and keep that transaction open (a
+    context manager ``target`` returns stays entered) while the block runs."""
+    held, release = threading.Event(), threading.Event()
 
     def run() -> None:
         try:
@@ -101,8 +103,12 @@ def _hold(target, held: threading.Event, release: threading.Event) -> threading.
 
     thread = threading.Thread(target=run)
     thread.start()
-    assert held.wait(10)
-    return thread
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join(10)
 
 
 def _store_without_waiting(shop, chat: str, at: datetime):
@@ -127,16 +133,11 @@ def test_a_shop_auto_assigning_does_not_hold_up_its_other_conversations(world, m
     chat = store(shop, "new-c5", ("BUYER", T0))
     other = store(shop, "new-c6", ("BUYER", T0))
     other.assignee_id = None
-    held, release = threading.Event(), threading.Event()
-    holder = _hold(lambda: conversation_auto_assign(conversation=other), held, release)
-    try:
+    with _held(lambda: conversation_auto_assign(conversation=other)):
         # When the buyer of the stored chat writes again meanwhile
         after = _store_without_waiting(shop, "new-c5", T0 + M)
         # Then it is stored (the assigner's lock on the shop leaves its rows' inserts alone)
         assert after.pk == chat.pk and after.last_buyer_message_at == T0 + M
-    finally:
-        release.set()
-        holder.join(10)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
@@ -146,19 +147,12 @@ def test_a_manual_shop_new_conversations_do_not_wait_for_an_assigner(world):
     # that read it before the supervisor switched it to manual)
     shop = world.shop_a1
     ShopAccount.objects.filter(pk=shop.pk).update(assignment_mode=AssignmentMode.MANUAL)
-    held, release = threading.Event(), threading.Event()
-    holder = _hold(
-        lambda: ShopAccount.objects.select_for_update(no_key=True).get(pk=shop.pk), held, release
-    )
-    try:
+    with _held(lambda: ShopAccount.objects.select_for_update(no_key=True).get(pk=shop.pk)):
         # When a buyer opens a chat meanwhile
         chat = _store_without_waiting(shop, "new-c7", T0)
         # Then it is stored, unassigned, with its deadlines
         assert chat.assignee_id is None
         assert [k for k, _, _ in _deadlines(chat)] == ["first_reply", "same_day"]
-    finally:
-        release.set()
-        holder.join(10)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL")
@@ -166,13 +160,8 @@ def test_a_manual_shop_new_conversations_do_not_wait_for_an_assigner(world):
 def test_a_token_refresh_in_progress_does_not_hold_up_the_shops_messages(world):
     # Given a worker refreshing the shop's tokens (its lock held for the platform's answer)
     shop = world.shop_a1
-    held, release = threading.Event(), threading.Event()
-    holder = _hold(lambda: ShopTokenKeeper(shop.pk).lock(), held, release)
-    try:
+    with _held(lambda: ShopTokenKeeper(shop.pk).lock()):
         # When a buyer opens a chat meanwhile
         chat = _store_without_waiting(shop, "new-c8", T0)
         # Then it is stored
         assert chat.last_buyer_message_at == T0
-    finally:
-        release.set()
-        holder.join(10)
