@@ -183,6 +183,8 @@ def profile(client, path: str, runs: int = 200) -> None:
     for _ in range(runs):
         client.get(path)
     profiler.disable()
+    if out := os.environ.get("SCRM_BENCH_PROFILE_OUT"):
+        profiler.dump_stats(out)
     stats = pstats.Stats(profiler, stream=sys.stdout)
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(40)

@@ -64,9 +64,18 @@ def language_for(user: AnyUser) -> str | None:
 def shop_account_list(user: AnyUser) -> QuerySet[ShopAccount]:
     """Shop accounts visible to the user: all of the organisation for supervisors and admins,
     only member shops for agents."""
-    member = member_for(user)
+    return shops_of_member(member_for(user))
+
+
+def shops_of_member(
+    member: MemberIds, *, sees_all_shops: bool | None = None
+) -> QuerySet[ShopAccount]:
+    """``shop_account_list`` for a member given by its ids (and its role's reach:
+    ``sees_all_shops``, the member's own when not given)."""
+    if sees_all_shops is None:
+        sees_all_shops = bool(member.sees_all_shops)
     qs = ShopAccount.objects.filter(organisation_id=member.organisation_id)
-    if not member.sees_all_shops:
+    if not sees_all_shops:
         qs = qs.filter(memberships__user_id=member.user_id)
     return qs.order_by("name", "id")
 

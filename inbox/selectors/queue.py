@@ -31,7 +31,10 @@ from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from inbox.selectors.aftersales import with_decision_state
 from inbox.selectors.conversations import (
     QueueFilters,
+    conversations_filtered,
     conversations_of_shops,
+    tag_id_for,
+    tag_id_q,
     tag_names_of,
     tagged_q,
 )
@@ -53,6 +56,7 @@ from inbox.selectors.queue_keys import (
     sort_due,
     sort_key,
 )
+from scrm.compiled import read_compiled
 
 # Up to this many shops, the cases with a deadline are read shop by shop (see _key_parts).
 PER_SHOP_SCANS_MAX = 10
@@ -309,6 +313,55 @@ def _hydrate(rows: list[QueueRow]) -> list[QueueRow]:
     return shown
 
 
+def _first_conversations(
+    user: AnyUser, filters: QueueFilters, sort: str, shops: list[int], limit: int
+) -> list[Any] | None:
+    """Phase one's conversations of a first page, as ``_key_parts`` and ``_read`` would read
+    them, with the statement compiled once per view (``read_compiled``: the sort, statuses,
+    assignee and tag filters are its key; the shops, the person and the tag's id its values).
+    None for what it does not cover — search, "waiting longer than", "due today" (values of
+    the moment), an unknown tag, an assignee id beyond any person's: the ORM reads those."""
+    if filters.search or filters.waiting_longer_than is not None or filters.due_before:
+        return None
+    values: list[Any] = [shops]
+    assignee = filters.assignee
+    if assignee == "me":
+        values.append(user.pk)
+    elif assignee.isascii() and assignee.isdigit():
+        if len(assignee) > 9:
+            return None
+        values.append(int(assignee))
+        assignee = "<id>"
+    elif assignee != "unassigned":
+        assignee = "anyone"
+    tag_id = None
+    if filters.tag:
+        tag_id = tag_id_for(user, filters.tag)
+        if tag_id is None:
+            return None
+        values.append(tag_id)
+    statuses, tagged = filters.statuses, tag_id is not None
+
+    def build(shop_ids: list[int], *ids: int) -> QuerySet[Any]:
+        given = iter(ids)
+        user_id = next(given) if assignee == "me" else 0
+        as_filters = replace(
+            filters,
+            sort=sort,
+            platform="",
+            assignee=str(next(given)) if assignee == "<id>" else assignee,
+            tag="",
+        )
+        tag_q = tag_id_q(next(given), "pk") if tagged else None
+        qs = conversations_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
+        return (
+            qs.select_related(None).prefetch_related(None).values_list(*queue_rows.COLUMNS)[:limit]
+        )
+
+    key = ("queue.first_conversations", sort, statuses, assignee, tagged, limit)
+    return read_compiled(key, build, *values)
+
+
 def _phase_one_due(sort: str, kind: int, item: SimpleNamespace) -> datetime:
     if sort == "newest":  # the position is the last activity; the due time comes in phase two
         return ANSWERED_SENTINEL
@@ -346,11 +399,20 @@ def queue_page(
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
     parts: dict[int, list[tuple[tuple[str, ...], QuerySet[Any]]]] = {CONVERSATION: [], CASE: []}
+    compiled: list[Any] | None = None
     for source in _sources(user, filters, sort, kind, shops):
+        if source.kind == CONVERSATION and position is None:
+            compiled = _first_conversations(user, filters, sort, shops, limit + 1)
+            if compiled is not None:
+                continue
         qs = source.queryset()
         parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
     for type_, type_parts in parts.items():
-        for item in _read(type_parts, type_, shown):
+        if type_ == CONVERSATION and compiled is not None:
+            items = [queue_rows.ConversationRow(v, shown) for v in compiled]
+        else:
+            items = _read(type_parts, type_, shown)
+        for item in items:
             due = _phase_one_due(sort, type_, item)
             rows.append(
                 QueueRow(

@@ -16,10 +16,14 @@ more than it took to run it; the two-table one plans in 0.2-0.4 ms.
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
+from django.db.models import QuerySet
+
 from inbox.models import Conversation, Customer, Platform, Priority
-from inbox.selectors.accounts import AnyUser, shop_account_list
+from inbox.selectors.accounts import AnyUser, member_for, shops_of_member
+from scrm.compiled import read_compiled
 from scrm.fields import open_or_marker
 
 # The columns of a row, in the order ``ConversationRow.__init__`` unpacks them.
@@ -151,8 +155,22 @@ class ConversationRow:
 def shops_shown_for(user: AnyUser) -> dict[int, ShopView]:
     """The shop accounts the user may work on (``shop_account_list``: the queue's scope), by
     id in their list order, as rows show them: one query."""
-    rows = shop_account_list(user).values_list("id", "name", "platform", "region", "time_zone")
+    member = member_for(user)
+    if member.sees_all_shops:  # every shop of the organisation: the person is no value
+        values: tuple[int, ...] = (member.organisation_id,)
+    else:
+        values = (member.organisation_id, member.user_id)
+    rows = read_compiled(("shops_shown_for", member.sees_all_shops), _shops_query, *values)
     return {row[0]: ShopView(*row) for row in rows}
+
+
+def _shops_query(organisation_id: int, user_id: int | None = None) -> QuerySet[Any]:
+    """``shop_account_list``'s query: of a supervisor or admin (no ``user_id``: every shop of
+    the organisation) or of an agent (``read_compiled``)."""
+    ids = SimpleNamespace(organisation_id=organisation_id, user_id=user_id)
+    return shops_of_member(ids, sees_all_shops=user_id is None).values_list(
+        "id", "name", "platform", "region", "time_zone"
+    )
 
 
 def attach_assignees(rows: list[ConversationRow]) -> None:
@@ -165,9 +183,15 @@ def attach_assignees(rows: list[ConversationRow]) -> None:
         return
     people = {
         pk: PersonView(pk, username, display_name)
-        for pk, username, display_name in get_user_model()
-        .objects.filter(pk__in=ids)
-        .values_list("pk", "username", "member__display_name")
+        for pk, username, display_name in read_compiled(
+            "attach_assignees",
+            lambda pks: (
+                get_user_model()
+                .objects.filter(pk__in=pks)
+                .values_list("pk", "username", "member__display_name")
+            ),
+            sorted(ids),
+        )
     }
     for r in rows:
         if r.assignee_id is not None:

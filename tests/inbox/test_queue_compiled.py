@@ -1,0 +1,86 @@
+"""The queue's first page reads its conversations with a statement compiled once per view
+(``queue._first_conversations``): the same rows, in the same order, as the ORM's query of that
+view, for every filter it covers, and the ORM's own read for those it does not (issue 18)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from inbox.models import Conversation, Tag
+from inbox.selectors.conversations import QueueFilters, conversations_of_shops
+from inbox.selectors.queue import queue_page
+from inbox.selectors.queue_rows import shops_shown_for
+from tests.inbox.builders import conversation_with_messages
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def busy(world):
+    vip = Tag.objects.create(organisation=world.org_a, name="vip")
+    rows = []
+    for i in range(12):
+        shop = (world.shop_a1, world.shop_a2, world.shop_a3)[i % 3]
+        c = conversation_with_messages(shop, waited=timedelta(minutes=5 * (i + 1)))
+        c.assignee = (None, world.agent_a2, world.supervisor_a)[i % 3] if i % 4 else None
+        c.priority = i % 4
+        c.status = ("open", "pending", "open", "resolved")[i % 4]
+        c.save(update_fields=["assignee", "priority", "status"])
+        if i % 2:
+            c.tags.add(vip)
+        rows.append(c)
+    return rows
+
+
+VIEWS = [
+    QueueFilters(),
+    QueueFilters(assignee="me"),
+    QueueFilters(assignee="unassigned"),
+    QueueFilters(assignee="{supervisor}"),
+    QueueFilters(tag="vip"),
+    QueueFilters(tag="vip", assignee="me", sort="priority"),
+    QueueFilters(sort="due"),
+    QueueFilters(sort="newest", statuses=("open", "pending", "resolved")),
+    QueueFilters(statuses=()),
+    QueueFilters(tag="no-such-tag"),
+    QueueFilters(waiting_longer_than=timedelta(minutes=20)),
+]
+
+
+@pytest.mark.parametrize("view", range(len(VIEWS)))
+@pytest.mark.parametrize("who", ["agent_a2", "supervisor_a"])
+def test_the_first_page_is_the_orms_query_of_that_view(world, busy, view, who):
+    from dataclasses import replace
+
+    user = getattr(world, who)
+    filters = VIEWS[view]
+    if filters.assignee == "{supervisor}":
+        filters = replace(filters, assignee=str(world.supervisor_a.id))
+    shops = list(shops_shown_for(user))
+    expected = list(conversations_of_shops(user, filters, shops).values_list("id", flat=True)[:5])
+    # When the first page of five is read (twice: compiled, then run from the compiled one)
+    for _ in range(2):
+        page = queue_page(user, filters, kind="conversations", limit=5)
+        assert [r.item.id for r in page.rows] == expected
+    # And the next page continues where the ORM's order does
+    if page.next_cursor:
+        rest = queue_page(user, filters, kind="conversations", cursor=page.next_cursor, limit=50)
+        everything = list(conversations_of_shops(user, filters, shops).values_list("id", flat=True))
+        assert [r.item.id for r in page.rows + rest.rows] == everything
+
+
+def test_another_persons_first_page_is_theirs_not_the_compiled_ones(world, busy):
+    # Given the statement compiled for one agent's "mine"
+    first = queue_page(world.agent_a2, QueueFilters(assignee="me"), kind="conversations")
+    assert first.rows and all(r.item.assignee_id == world.agent_a2.id for r in first.rows)
+    # Then the supervisor's "mine" (same view, same statement) lists theirs, not the agent's
+    theirs = queue_page(world.supervisor_a, QueueFilters(assignee="me"), kind="conversations")
+    assert theirs.rows
+    assert {r.item.assignee_id for r in theirs.rows} == {world.supervisor_a.id}
+    # And an agent of another organisation sees none of them
+    other = queue_page(world.agent_b, QueueFilters(), kind="conversations")
+    ids = {c.id for c in busy}
+    assert not ids & {r.item.id for r in other.rows}
+    assert Conversation.objects.filter(id__in=ids).count() == 12

@@ -1,0 +1,151 @@
+"""``scrm.compiled.read_compiled``: a hot read's SQL compiled once per shape and run with each
+call's values — the same rows as the ORM, and a loud refusal where a value would have shaped
+the query (issue 18)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from inbox.models import Conversation, ShopAccount, SyncCursor, Tag
+from inbox.selectors.conversations import tag_names_of
+from inbox.selectors.queue_rows import shops_shown_for
+from scrm.compiled import read_compiled
+from scrm.fields import open_or_marker
+from tests.inbox.builders import conversation_with_messages
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(ids):
+    return ShopAccount.objects.filter(id__in=ids).order_by("id").values_list("id", "name")
+
+
+def test_rows_follow_each_calls_values_not_the_first_calls(world):
+    # Given two calls of one shape (one id each) with different values
+    a1, a2 = world.shop_a1, world.shop_a2
+    # Then each answers its own, as the ORM does
+    assert read_compiled("t.names", _names, [a1.id]) == [(a1.id, "A1 US")]
+    assert read_compiled("t.names", _names, [a2.id]) == [(a2.id, "A2 UK")]
+    # And another shape (two ids) is its own statement
+    both = read_compiled("t.names", _names, [a2.id, a1.id])
+    assert both == list(_names([a1.id, a2.id]))
+
+
+def test_the_second_call_compiles_nothing(world):
+    read_compiled("t.names", _names, [world.shop_a1.id])
+    from django.db.models.sql import compiler
+
+    calls = []
+    original = compiler.SQLCompiler.as_sql
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    compiler.SQLCompiler.as_sql = counting
+    try:
+        with CaptureQueriesContext(connection) as captured:
+            rows = read_compiled("t.names", _names, [world.shop_a3.id])
+    finally:
+        compiler.SQLCompiler.as_sql = original
+    assert rows == [(world.shop_a3.id, "A3 MY")]
+    assert calls == [] and len(captured.captured_queries) == 1
+
+
+def test_an_empty_id_list_matches_nothing_without_a_query(world):
+    with CaptureQueriesContext(connection) as captured:
+        assert read_compiled("t.names", _names, []) == []
+    assert captured.captured_queries == []
+
+
+def test_converters_run_as_the_orms_do(world):
+    # Given conversations whose preview is encrypted at rest
+    c1 = conversation_with_messages(world.shop_a1, texts=("where is my parcel?",))
+    c2 = conversation_with_messages(world.shop_a2, texts=("refund please",))
+
+    def previews(ids):
+        return (
+            Conversation.objects.filter(id__in=ids)
+            .order_by("id")
+            .values_list("id", "last_message_preview", "row_uid")
+        )
+
+    ids = [c1.id, c2.id]
+    rows = read_compiled("t.previews", previews, ids)
+    assert rows == list(previews(ids))
+    # Then the sealed values open with their rows' keys, as the ORM's do
+    opened = {open_or_marker(Conversation, "last_message_preview", p, uid, i) for i, p, uid in rows}
+    assert opened == {"where is my parcel?", "refund please"}
+
+
+def test_a_value_that_shapes_the_query_is_refused_not_answered_wrongly(world):
+    # A value the query uses to choose its structure is no parameter: refused at once
+    def shaped(shop_id):
+        return ShopAccount.objects.filter(name="x" if shop_id else "y").values_list("id")
+
+    with pytest.raises(ValueError, match="key"):
+        read_compiled("t.shaped", shaped, world.shop_a1.id)
+
+    # A small-integer column the marker overflows (Django folds that lookup into "no rows"):
+    # refused too, never cached as "no rows" for every later call of that shape
+    def resting(quiet_runs):
+        return SyncCursor.objects.filter(quiet_runs=quiet_runs).values_list("id")
+
+    if connection.vendor == "postgresql":
+        with pytest.raises(ValueError, match="key"):
+            read_compiled("t.small", resting, 2)
+    else:  # SQLite gives every integer column 64 bits: the marker is a parameter like any
+        assert read_compiled("t.small", resting, 2) == list(resting(2))
+
+
+def test_each_thread_has_its_own_statements(world):
+    # Given a read compiled in this thread
+    read_compiled("t.names", _names, [world.shop_a1.id])
+    seen = []
+
+    def other():
+        try:
+            seen.append("_scrm_compiled" in connections["default"].__dict__)
+            seen.append(read_compiled("t.names", _names, [world.shop_a2.id]))
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    worker.join()
+    # Then another thread's connection starts with none of them
+    assert seen[0] is False and isinstance(seen[1], list)
+
+
+def test_the_queue_reads_equal_their_orm_forms(world):
+    # Given a tagged conversation
+    c = conversation_with_messages(world.shop_a1, texts=("hello",))
+    tag = Tag.objects.create(organisation=world.org_a, name="vip")
+    c.tags.add(tag)
+    # Then the compiled reads answer as the plain ORM would
+    assert tag_names_of([c.id]) == {c.id: ["vip"]}
+    assert list(shops_shown_for(world.agent_a2)) == sorted(
+        [world.shop_a2.id, world.shop_a3.id],
+        key=lambda i: ShopAccount.objects.get(id=i).name,
+    )
+    assert list(shops_shown_for(world.supervisor_a)) == list(
+        ShopAccount.objects.filter(organisation=world.org_a)
+        .order_by("name", "id")
+        .values_list("id", flat=True)
+    )
+
+
+def test_the_statements_kept_are_bounded(world, monkeypatch):
+    import scrm.compiled
+
+    monkeypatch.setattr(scrm.compiled, "MAX_STATEMENTS", 3)
+    connections["default"].__dict__.pop("_scrm_compiled", None)
+    ids = [world.shop_a1.id, world.shop_a2.id, world.shop_a3.id, world.shop_b1.id]
+    for n in range(1, 5):  # four shapes
+        assert len(read_compiled("t.names", _names, ids[:n])) == n
+    assert len(connections["default"].__dict__["_scrm_compiled"]) == 3
+    assert read_compiled("t.names", _names, ids[:1]) == [(ids[0], "A1 US")]
