@@ -126,7 +126,8 @@ MIDDLEWARE = [
     "monitoring.audit_log.address.AuditAddressMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, moving sessions of Django's own ModelBackend to scrm.auth.ModelBackend.
+    "scrm.auth.AuthenticationMiddleware",
     "scrm.middleware.UserTimezoneMiddleware",
     # The signed-in person's language (theirs, else their organisation's) over LocaleMiddleware's
     # browser choice.
@@ -367,7 +368,9 @@ LOGOUT_REDIRECT_URL = "login"
 # django-axes first: it refuses a locked-out account or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend whose read of the signed-in person brings their membership
+    # (scrm/auth.py); sessions naming Django's own move to it on their next request.
+    "scrm.auth.ModelBackend",
 ]
 
 # --- sessions, tokens, sign-in and proxies (docs/security.md, docs/configuration.md) ------------

@@ -20,7 +20,7 @@ from scrm.api import NotFound, ServiceError
 
 # The backend a person who just accepted an invitation is signed in with (they typed their
 # password a moment ago, on this page).
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "scrm.auth.ModelBackend"
 
 
 @sensitive_post_parameters("password", "password2")
