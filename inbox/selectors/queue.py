@@ -60,6 +60,9 @@ from scrm.compiled import read_compiled
 
 # Up to this many shops, the cases with a deadline are read shop by shop (see _key_parts).
 PER_SHOP_SCANS_MAX = 10
+# The columns phase one reads of a case: its position's makings, no more.
+CASE_KEYS = ("id", "queue_due")
+CASE_KEYS_NEWEST = ("id", "platform_updated_at")
 
 
 @dataclass(frozen=True)
@@ -87,17 +90,12 @@ def case_rows(
     """
     if filters.statuses and "open" not in filters.statuses:
         return None
-    qs = AfterSalesCase.objects.filter(shop_account_id__in=shops, stage=CaseStage.NEEDS_DECISION)
-    if filters.platform:
-        qs = qs.filter(shop_account__platform=filters.platform)
-    if filters.assignee == "me":
-        qs = qs.filter(conversation__assignee_id=user.pk)
-    elif filters.assignee == "unassigned":
-        qs = qs.filter(Q(conversation__isnull=True) | Q(conversation__assignee__isnull=True))
-    elif filters.assignee.isascii() and filters.assignee.isdigit():
-        qs = qs.filter(conversation__assignee_id=int(filters.assignee))
-    if filters.tag:
-        qs = qs.filter(tagged_q(user, filters.tag, "conversation_id"))
+    qs = cases_filtered(
+        filters,
+        shops,
+        user_id=user.pk,
+        tag_q=tagged_q(user, filters.tag, "conversation_id") if filters.tag else None,
+    )
     if filters.waiting_longer_than is not None:
         from django.utils import timezone
 
@@ -106,6 +104,25 @@ def case_rows(
         qs = qs.filter(sla_due_at__lt=filters.due_before)
     if filters.search:
         qs = qs.filter(_case_search_q(filters.search, user))
+    return qs
+
+
+def cases_filtered(
+    filters: QueueFilters, shops: list[int], *, user_id: int, tag_q: Q | None
+) -> QuerySet[AfterSalesCase]:
+    """``case_rows`` by platform, assignee (``user_id``: the person's own for "me") and tag
+    (``tag_q``); the filters of a moment (waiting, due, search) are ``case_rows``'."""
+    qs = AfterSalesCase.objects.filter(shop_account_id__in=shops, stage=CaseStage.NEEDS_DECISION)
+    if filters.platform:
+        qs = qs.filter(shop_account__platform=filters.platform)
+    if filters.assignee == "me":
+        qs = qs.filter(conversation__assignee_id=user_id)
+    elif filters.assignee == "unassigned":
+        qs = qs.filter(Q(conversation__isnull=True) | Q(conversation__assignee__isnull=True))
+    elif filters.assignee.isascii() and filters.assignee.isdigit():
+        qs = qs.filter(conversation__assignee_id=int(filters.assignee))
+    if tag_q is not None:
+        qs = qs.filter(tag_q)
     return qs
 
 
@@ -174,59 +191,60 @@ def _sources(
         )
     if kind in ("all", "cases"):
         base = case_rows(user, filters, shops)
-        if base is None:
-            return sources
-        if sort == "due":
-            sources.append(
-                _Source(
-                    CASE,
-                    lambda: base,
-                    ("sla_due_at", "id"),
-                    case_after(sort, "sla_due_at", timedelta(0)),
-                    per_shop=True,  # case_due (shop, stage, sla_due_at, id), one scan a shop
-                    keys=("id", "queue_due"),
-                    annotations={"queue_due": _due_from("sla_due_at")},
-                )
-            )
-            return sources
-        if sort == "newest":
-            sources.append(
-                _Source(
-                    CASE,
-                    lambda: base,
-                    ("-platform_updated_at", "-id"),
-                    case_after(sort, "platform_updated_at", timedelta(0)),
-                    per_shop=False,
-                    keys=("id", "platform_updated_at"),
-                )
-            )
-            return sources
-        with_deadline = base.filter(seller_deadline__isnull=False)
-        without = base.filter(seller_deadline__isnull=True)
-        default = case_default_deadline()
-        sources.append(
-            _Source(
-                CASE,
-                lambda: with_deadline,
-                ("seller_deadline", "id"),
-                case_after(sort, "seller_deadline", timedelta(0)),
-                per_shop=True,  # case_queue (shop, stage, seller_deadline, id), one scan a shop
-                keys=("id", "queue_due"),
-                annotations={"queue_due": _due_from("seller_deadline")},
-            )
-        )
-        sources.append(
-            _Source(
-                CASE,
-                lambda: without,
-                ("platform_created_at", "id"),
-                case_after(sort, "platform_created_at", default),
-                per_shop=False,  # few: the platform gives a deadline to what needs a decision
-                keys=("id", "queue_due"),
-                annotations={"queue_due": _due_from("platform_created_at", default)},
-            )
-        )
+        if base is not None:
+            sources += _case_sources(base, sort)
     return sources
+
+
+def _case_sources(base: QuerySet[AfterSalesCase], sort: str) -> list[_Source]:
+    """The sources of the cases ``base`` holds, for ``sort``: one by their SLA deadline (due),
+    by their last activity (newest), else those with a seller deadline and those without."""
+    if sort == "due":
+        return [
+            _Source(
+                CASE,
+                lambda: base,
+                ("sla_due_at", "id"),
+                case_after(sort, "sla_due_at", timedelta(0)),
+                per_shop=True,  # case_due (shop, stage, sla_due_at, id), one scan a shop
+                keys=CASE_KEYS,
+                annotations={"queue_due": _due_from("sla_due_at")},
+            )
+        ]
+    if sort == "newest":
+        return [
+            _Source(
+                CASE,
+                lambda: base,
+                ("-platform_updated_at", "-id"),
+                case_after(sort, "platform_updated_at", timedelta(0)),
+                per_shop=False,
+                keys=CASE_KEYS_NEWEST,
+            )
+        ]
+    with_deadline = base.filter(seller_deadline__isnull=False)
+    without = base.filter(seller_deadline__isnull=True)
+    default = case_default_deadline()
+    return [
+        _Source(
+            CASE,
+            lambda: with_deadline,
+            ("seller_deadline", "id"),
+            case_after(sort, "seller_deadline", timedelta(0)),
+            per_shop=True,  # case_queue (shop, stage, seller_deadline, id), one scan a shop
+            keys=CASE_KEYS,
+            annotations={"queue_due": _due_from("seller_deadline")},
+        ),
+        _Source(
+            CASE,
+            lambda: without,
+            ("platform_created_at", "id"),
+            case_after(sort, "platform_created_at", default),
+            per_shop=False,  # few: the platform gives a deadline to what needs a decision
+            keys=CASE_KEYS,
+            annotations={"queue_due": _due_from("platform_created_at", default)},
+        ),
+    ]
 
 
 def _key_parts(
@@ -275,12 +293,24 @@ def _read(
     allows; conversations as ``ConversationRow``s, cases' ordering columns as namespaces."""
     if not parts:
         return []
-    names = parts[0][0]
+    return _items(list(_combined(parts)), type_, parts[0][0], shops)
+
+
+def _combined(parts: list[tuple[tuple[str, ...], QuerySet[Any]]]) -> Any:
+    """The parts' querysets as one (``UNION ALL``) where the database allows, else a list."""
     querysets = [qs for _, qs in parts]
+    if not querysets:
+        return []
     if len(querysets) > 1 and _compound_slices():
-        values = list(querysets[0].union(*querysets[1:], all=True))
-    else:
-        values = [v for qs in querysets for v in qs]
+        return querysets[0].union(*querysets[1:], all=True)
+    if len(querysets) == 1:
+        return querysets[0]
+    return [v for qs in querysets for v in qs]
+
+
+def _items(
+    values: list[Any], type_: int, names: tuple[str, ...], shops: dict[int, queue_rows.ShopView]
+) -> list[Any]:
     if type_ == CONVERSATION:
         return [queue_rows.ConversationRow(v, shops) for v in values]
     return [SimpleNamespace(**dict(zip(names, v, strict=True))) for v in values]
@@ -313,14 +343,15 @@ def _hydrate(rows: list[QueueRow]) -> list[QueueRow]:
     return shown
 
 
-def _first_conversations(
-    user: AnyUser, filters: QueueFilters, sort: str, shops: list[int], limit: int
-) -> list[Any] | None:
-    """Phase one's conversations of a first page, as ``_key_parts`` and ``_read`` would read
-    them, with the statement compiled once per view (``read_compiled``: the sort, statuses,
-    assignee and tag filters are its key; the shops, the person and the tag's id its values).
-    None for what it does not cover — search, "waiting longer than", "due today" (values of
-    the moment), an unknown tag, an assignee id beyond any person's: the ORM reads those."""
+def _first_page(
+    user: AnyUser, filters: QueueFilters, sort: str, kind: str, shops: list[int], limit: int
+) -> dict[int, list[Any]] | None:
+    """Phase one of a first page — each type's rows as ``_key_parts`` and ``_read`` would read
+    them — with each type's statement compiled once per view (``read_compiled``: the sort,
+    statuses, assignee and tag filters are its key; the shops, the person and the tag's id its
+    values). None for what it does not cover — search, "waiting longer than", "due today"
+    (values of the moment), an unknown tag, an assignee id beyond any person's: the ORM reads
+    those."""
     if filters.search or filters.waiting_longer_than is not None or filters.due_before:
         return None
     values: list[Any] = [shops]
@@ -340,26 +371,58 @@ def _first_conversations(
         if tag_id is None:
             return None
         values.append(tag_id)
-    statuses, tagged = filters.statuses, tag_id is not None
+    tagged = tag_id is not None
 
-    def build(shop_ids: list[int], *ids: int) -> QuerySet[Any]:
-        given = iter(ids)
-        user_id = next(given) if assignee == "me" else 0
+    def given(ids: tuple[int, ...], column: str) -> tuple[QueueFilters, int, Q | None]:
+        it = iter(ids)
+        user_id = next(it) if assignee == "me" else 0
         as_filters = replace(
             filters,
             sort=sort,
             platform="",
-            assignee=str(next(given)) if assignee == "<id>" else assignee,
+            assignee=str(next(it)) if assignee == "<id>" else assignee,
             tag="",
         )
-        tag_q = tag_id_q(next(given), "pk") if tagged else None
+        return as_filters, user_id, tag_id_q(next(it), column) if tagged else None
+
+    def conversations(shop_ids: list[int], *ids: int) -> QuerySet[Any]:
+        as_filters, user_id, tag_q = given(ids, "pk")
         qs = conversations_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
         return (
             qs.select_related(None).prefetch_related(None).values_list(*queue_rows.COLUMNS)[:limit]
         )
 
-    key = ("queue.first_conversations", sort, statuses, assignee, tagged, limit)
-    return read_compiled(key, build, *values)
+    def cases(shop_ids: list[int], *ids: int) -> Any:
+        as_filters, user_id, tag_q = given(ids, "conversation_id")
+        base = cases_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
+        return _combined(_case_parts(base, sort, limit, shop_ids))
+
+    view = (sort, filters.statuses, assignee, tagged, limit)
+    out: dict[int, list[Any]] = {CONVERSATION: [], CASE: []}
+    if kind in ("all", "conversations"):
+        out[CONVERSATION] = read_compiled(("queue.conversations", *view), conversations, *values)
+    if kind in ("all", "cases") and (not filters.statuses or "open" in filters.statuses):
+        if _compound_slices():
+            # The default deadline is a constant of the statement: a changed setting, another.
+            key = ("queue.cases", *view, case_default_deadline())
+            out[CASE] = read_compiled(key, cases, *values)
+        else:  # no UNION of sliced reads (SQLite): a statement a part, the ORM's way
+            out[CASE] = list(
+                _combined(_case_parts(case_rows(user, filters, shops), sort, limit, shops))
+            )
+    return out
+
+
+def _case_parts(
+    base: QuerySet[AfterSalesCase] | None, sort: str, limit: int, shops: list[int]
+) -> list[tuple[tuple[str, ...], QuerySet[Any]]]:
+    if base is None:
+        return []
+    return [
+        part
+        for source in _case_sources(base, sort)
+        for part in _key_parts(source, source.queryset(), None, limit, shops)
+    ]
 
 
 def _phase_one_due(sort: str, kind: int, item: SimpleNamespace) -> datetime:
@@ -398,20 +461,23 @@ def queue_page(
         filters = replace(filters, platform="")
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
-    parts: dict[int, list[tuple[tuple[str, ...], QuerySet[Any]]]] = {CONVERSATION: [], CASE: []}
-    compiled: list[Any] | None = None
-    for source in _sources(user, filters, sort, kind, shops):
-        if source.kind == CONVERSATION and position is None:
-            compiled = _first_conversations(user, filters, sort, shops, limit + 1)
-            if compiled is not None:
-                continue
-        qs = source.queryset()
-        parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
-    for type_, type_parts in parts.items():
-        if type_ == CONVERSATION and compiled is not None:
-            items = [queue_rows.ConversationRow(v, shown) for v in compiled]
-        else:
-            items = _read(type_parts, type_, shown)
+    first = _first_page(user, filters, sort, kind, shops, limit + 1) if position is None else None
+    if first is not None:
+        case_keys = CASE_KEYS_NEWEST if sort == "newest" else CASE_KEYS
+        phase_one = [
+            _items(first[CONVERSATION], CONVERSATION, queue_rows.COLUMNS, shown),
+            _items(first[CASE], CASE, case_keys, shown),
+        ]
+    else:
+        parts: dict[int, list[tuple[tuple[str, ...], QuerySet[Any]]]] = {
+            CONVERSATION: [],
+            CASE: [],
+        }
+        for source in _sources(user, filters, sort, kind, shops):
+            qs = source.queryset()
+            parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
+        phase_one = [_read(type_parts, type_, shown) for type_, type_parts in parts.items()]
+    for type_, items in zip((CONVERSATION, CASE), phase_one, strict=True):
         for item in items:
             due = _phase_one_due(sort, type_, item)
             rows.append(

@@ -10,9 +10,10 @@ import pytest
 
 from inbox.models import Conversation, Tag
 from inbox.selectors.conversations import QueueFilters, conversations_of_shops
-from inbox.selectors.queue import queue_page
+from inbox.selectors.queue import case_rows, queue_page
 from inbox.selectors.queue_rows import shops_shown_for
 from tests.inbox.builders import conversation_with_messages
+from tests.inbox.case_builders import case_needing_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,13 @@ def busy(world):
         if i % 2:
             c.tags.add(vip)
         rows.append(c)
+    # and cases needing a decision in each shop, some with a deadline, one of another org
+    for i, shop in enumerate((world.shop_a1, world.shop_a2, world.shop_a3, world.shop_a2)):
+        case_needing_decision(shop, due_in=timedelta(hours=i + 1) if i % 2 == 0 else None)
+    case_needing_decision(world.shop_b1, due_in=timedelta(hours=1))
+    # one with the chat it came from: assigned to agent_a2, tagged vip (the filters reach it)
+    assert rows[1].assignee_id == world.agent_a2.id and rows[1].tags.filter(name="vip").exists()
+    case_needing_decision(world.shop_a2, conversation=rows[1], due_in=timedelta(hours=2))
     return rows
 
 
@@ -69,6 +77,23 @@ def test_the_first_page_is_the_orms_query_of_that_view(world, busy, view, who):
         rest = queue_page(user, filters, kind="conversations", cursor=page.next_cursor, limit=50)
         everything = list(conversations_of_shops(user, filters, shops).values_list("id", flat=True))
         assert [r.item.id for r in page.rows + rest.rows] == everything
+
+
+@pytest.mark.parametrize("view", range(len(VIEWS)))
+@pytest.mark.parametrize("who", ["agent_a2", "supervisor_a"])
+def test_the_first_pages_cases_are_the_orms_cases_of_that_view(world, busy, view, who):
+    from dataclasses import replace
+
+    user = getattr(world, who)
+    filters = VIEWS[view]
+    if filters.assignee == "{supervisor}":
+        filters = replace(filters, assignee=str(world.supervisor_a.id))
+    shops = list(shops_shown_for(user))
+    base = case_rows(user, filters, shops)
+    expected = set(base.values_list("id", flat=True)) if base is not None else set()
+    for _ in range(2):  # compiled, then run from the compiled statement
+        page = queue_page(user, filters, kind="all", limit=50)
+        assert {r.item.id for r in page.rows if r.kind == "case"} == expected
 
 
 def test_another_persons_first_page_is_theirs_not_the_compiled_ones(world, busy):
