@@ -79,7 +79,7 @@ def user_with_member(user_id: Any) -> Any:
         member = Member.from_db("default", members, row[a:b])
         member.organisation = Organisation.from_db("default", orgs, row[b:])
         user.member = member  # the relation's cache both ways (nothing saved)
-        user._scrm_member = member  # member_for's own cache
+        setattr(user, "_scrm_member", member)  # noqa: B010 - member_for's own cache
     return user
 
 
@@ -106,5 +106,5 @@ class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
-        request.user = SimpleLazyObject(partial(_user, request))
+        request.user = SimpleLazyObject(partial(_user, request))  # type: ignore[assignment]
         request.auser = partial(_auser, request)

@@ -11,7 +11,8 @@ its converters (decryption, JSON), without the ORM's per-call work.
 Keeps:
 - the same rows as the queryset built with the real values (a test holds them equal for
   every read that uses this);
-- values are integers (ids), or lists of integers; anything that changes the query's
+- values are integers (ids), lists of integers, or aware datetimes on PostgreSQL (a keyset
+  cursor's; SQLite's adapter turns them into text); anything that changes the query's
   *structure* (which filters, a role, a sort) belongs in the key, never among the values —
   a value the compile transformed or folded away (so its marker is not a parameter) fails
   loudly at the first call, not with wrong rows;
@@ -22,6 +23,7 @@ Keeps:
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -32,11 +34,14 @@ from django.db.models import QuerySet
 # lookup on an integer column whose value is out of the column's range into "no rows").
 _MARK = 2_000_000_000
 _EMPTY = object()
+# Time markers: aware datetimes a microsecond apart, from a date no row of ours holds.
+_TIME_MARK = datetime(1001, 1, 1, tzinfo=UTC)
+_SCALAR, _TIME = -1, -2
 # Statements kept per connection. A person's choices (page size, statuses, how many shops) make
 # new shapes; the bound keeps a stream of odd requests from growing the process.
 MAX_STATEMENTS = 512
 
-Value = int | Sequence[int]
+Value = int | datetime | Sequence[int]
 
 
 def read_compiled(
@@ -48,7 +53,7 @@ def read_compiled(
     """The rows of ``build(*values)`` (a ``values_list`` queryset) as tuples, compiled once per
     ``key`` and per length of each list among ``values``."""
     connection = connections[using]
-    shape = tuple(len(v) if not isinstance(v, int) else -1 for v in values)
+    shape = tuple(_shape_of(v, connection.vendor) for v in values)
     cache: dict[Hashable, Any] = connection.__dict__.setdefault("_scrm_compiled", {})
     entry = cache.get((key, shape))
     if entry is None:
@@ -58,9 +63,9 @@ def read_compiled(
     if entry is _EMPTY:
         return []
     sql, slots, compiler, converters = entry
-    flat: list[int] = []
+    flat: list[Any] = []
     for v in values:
-        if isinstance(v, int):
+        if isinstance(v, int | datetime):
             flat.append(v)
         else:
             flat.extend(v)
@@ -73,11 +78,26 @@ def read_compiled(
     return rows
 
 
+def _shape_of(value: Value, vendor: str) -> int:
+    if isinstance(value, datetime):
+        # PostgreSQL's adapter passes an aware datetime through as it is (the marker stays
+        # findable among the parameters); SQLite's turns it into text.
+        if vendor != "postgresql" or value.tzinfo is None:
+            raise TypeError("read_compiled: aware datetimes on PostgreSQL only")
+        return _TIME
+    if isinstance(value, int):
+        return _SCALAR
+    return len(value)
+
+
 def _markers(shape: tuple[int, ...]) -> tuple[list[Any], int]:
     markers: list[Any] = []
     n = 0
     for length in shape:
-        if length < 0:
+        if length == _TIME:
+            markers.append(_TIME_MARK + timedelta(microseconds=n))
+            n += 1
+        elif length == _SCALAR:
             markers.append(_MARK + n)
             n += 1
         else:
@@ -104,9 +124,10 @@ def _compile(build: Callable[..., QuerySet[Any]], shape: tuple[int, ...], using:
     query = qs.query
     # As ValuesListIterable checks: columns the SELECT puts in another order than asked
     # (annotations mixed with fields) would need its reordering; not supported here.
+    wanted: tuple[str, ...] = getattr(qs, "_fields", None) or ()
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
-    asked = [*qs._fields, *(f for f in query.annotation_select if f not in qs._fields)]
-    if not qs._fields or asked != names:
+    asked = [*wanted, *(f for f in query.annotation_select if f not in wanted)]
+    if not wanted or asked != names:
         raise ValueError("read_compiled: a values_list() of fields in their SELECT order only")
     compiler = query.get_compiler(using=using)
     try:
@@ -121,10 +142,15 @@ def _compile(build: Callable[..., QuerySet[Any]], shape: tuple[int, ...], using:
         return _EMPTY
     slots: list[int | tuple[Any]] = []
     seen = set()
+    last_time = _TIME_MARK + timedelta(microseconds=n)
     for p in params:
         if type(p) is int and _MARK <= p < _MARK + n:
             slots.append(p - _MARK)
             seen.add(p - _MARK)
+        elif isinstance(p, datetime) and p.tzinfo is not None and _TIME_MARK <= p < last_time:
+            index = (p - _TIME_MARK) // timedelta(microseconds=1)
+            slots.append(index)
+            seen.add(index)
         else:
             slots.append((p,))
     if len(seen) != n:

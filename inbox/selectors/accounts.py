@@ -73,7 +73,7 @@ def shops_of_member(
     """``shop_account_list`` for a member given by its ids (and its role's reach:
     ``sees_all_shops``, the member's own when not given)."""
     if sees_all_shops is None:
-        sees_all_shops = bool(member.sees_all_shops)
+        sees_all_shops = bool(getattr(member, "sees_all_shops", False))
     qs = ShopAccount.objects.filter(organisation_id=member.organisation_id)
     if not sees_all_shops:
         qs = qs.filter(memberships__user_id=member.user_id)

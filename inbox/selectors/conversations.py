@@ -101,7 +101,7 @@ def conversations_of_shops(
     qs = conversations_filtered(
         filters,
         shops,
-        user_id=user.pk,
+        user_id=int(user.pk or 0),
         tag_q=tagged_q(user, filters.tag, "pk") if filters.tag else None,
     )
     if filters.waiting_longer_than is not None:

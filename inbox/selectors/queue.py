@@ -15,28 +15,26 @@ repeat or go missing because of the pages before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from inbox.models import AfterSalesCase, CaseStage
+from inbox.models import AfterSalesCase
 from inbox.models.conversations import ANSWERED_SENTINEL
-from inbox.selectors import queue_rows
-from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
+from inbox.selectors import queue_rows, queue_sources
+from inbox.selectors.accounts import AnyUser, shop_account_ids_for
 from inbox.selectors.aftersales import with_decision_state
 from inbox.selectors.conversations import (
     QueueFilters,
     conversations_filtered,
-    conversations_of_shops,
     tag_id_for,
     tag_id_q,
     tag_names_of,
-    tagged_q,
 )
 from inbox.selectors.queue_keys import (
     CASE,
@@ -45,97 +43,31 @@ from inbox.selectors.queue_keys import (
     SORTS,
     QueuePage,
     QueueRow,
-    case_after,
+    after_cursor,
     case_default_deadline,
-    chat_reply_target,
-    conversation_after,
     conversation_due,
     parse_cursor,
+    parts_of_shape,
+    parts_shape,
     position_of,
     shown_due,
     sort_due,
     sort_key,
 )
+from inbox.selectors.queue_sources import (
+    CASE_KEYS,
+    CASE_KEYS_NEWEST,
+    Source,
+    case_rows,
+    case_sources,
+    cases_filtered,
+    combined,
+    compound_slices,
+    conversation_source,
+    key_parts,
+    sources_for,
+)
 from scrm.compiled import read_compiled
-
-# Up to this many shops, the cases with a deadline are read shop by shop (see _key_parts).
-PER_SHOP_SCANS_MAX = 10
-# The columns phase one reads of a case: its position's makings, no more.
-CASE_KEYS = ("id", "queue_due")
-CASE_KEYS_NEWEST = ("id", "platform_updated_at")
-
-
-@dataclass(frozen=True)
-class _Source:
-    kind: int
-    queryset: Callable[[], QuerySet[Any] | None]
-    order: tuple[str, ...]
-    after: Callable[[tuple[int, ...]], Q | bool]
-    per_shop: bool  # read shop by shop (ordered index scans) and merge
-    keys: tuple[str, ...]  # the columns phase one reads (a position's makings, no more)
-    annotations: dict[str, Any] = field(default_factory=dict)
-
-
-def case_rows(
-    user: AnyUser, filters: QueueFilters, shops: list[int]
-) -> QuerySet[AfterSalesCase] | None:
-    """Cases needing a decision in ``shops`` (already the user's), with the queue's filters as
-    they apply to a case; None when the filters leave no case.
-
-    A case is open work: it shows when the status filter includes ``open`` (or is empty).
-    Assignee and tag apply through the case's conversation (the chat with that buyer in that
-    shop); a case not linked to a conversation yet counts as unassigned and untagged. "Waiting
-    longer than" counts from the buyer's request. Search finds a case by its platform id, its
-    order id or the buyer's exact name.
-    """
-    if filters.statuses and "open" not in filters.statuses:
-        return None
-    qs = cases_filtered(
-        filters,
-        shops,
-        user_id=user.pk,
-        tag_q=tagged_q(user, filters.tag, "conversation_id") if filters.tag else None,
-    )
-    if filters.waiting_longer_than is not None:
-        from django.utils import timezone
-
-        qs = qs.filter(platform_created_at__lte=timezone.now() - filters.waiting_longer_than)
-    if filters.due_before is not None:
-        qs = qs.filter(sla_due_at__lt=filters.due_before)
-    if filters.search:
-        qs = qs.filter(_case_search_q(filters.search, user))
-    return qs
-
-
-def cases_filtered(
-    filters: QueueFilters, shops: list[int], *, user_id: int, tag_q: Q | None
-) -> QuerySet[AfterSalesCase]:
-    """``case_rows`` by platform, assignee (``user_id``: the person's own for "me") and tag
-    (``tag_q``); the filters of a moment (waiting, due, search) are ``case_rows``'."""
-    qs = AfterSalesCase.objects.filter(shop_account_id__in=shops, stage=CaseStage.NEEDS_DECISION)
-    if filters.platform:
-        qs = qs.filter(shop_account__platform=filters.platform)
-    if filters.assignee == "me":
-        qs = qs.filter(conversation__assignee_id=user_id)
-    elif filters.assignee == "unassigned":
-        qs = qs.filter(Q(conversation__isnull=True) | Q(conversation__assignee__isnull=True))
-    elif filters.assignee.isascii() and filters.assignee.isdigit():
-        qs = qs.filter(conversation__assignee_id=int(filters.assignee))
-    if tag_q is not None:
-        qs = qs.filter(tag_q)
-    return qs
-
-
-def _case_search_q(term: str, user: AnyUser) -> Q:
-    from inbox.selectors.search import customer_ids_matching
-    from scrm.blind import org_index_for
-
-    index = org_index_for(member_for(user).organisation_id)
-    q = Q(platform_case_id=term) | Q(order_platform_id=term)
-    q |= Q(customer_id__in=customer_ids_matching(index, term))
-    if term.isascii() and term.isdigit() and len(term) <= 18:
-        q |= Q(id=int(term))
-    return q
 
 
 def _shown(qs: QuerySet[AfterSalesCase]) -> QuerySet[AfterSalesCase]:
@@ -164,126 +96,6 @@ def decision_of(case: AfterSalesCase) -> tuple[str, str] | None:
     return None
 
 
-def _due_from(column: str, offset: timedelta = timedelta(0)) -> Any:
-    """A case's due time as a column of phase one (``queue_due``)."""
-    from django.db.models import DateTimeField, ExpressionWrapper, F, Value
-
-    if not offset:
-        return F(column)
-    return ExpressionWrapper(F(column) + Value(offset), output_field=DateTimeField())
-
-
-def _sources(
-    user: AnyUser, filters: QueueFilters, sort: str, kind: str, shops: list[int]
-) -> list[_Source]:
-    sources: list[_Source] = []
-    if kind in ("all", "conversations"):
-        sources.append(
-            _Source(
-                CONVERSATION,
-                lambda: conversations_of_shops(user, filters, shops),
-                (),  # conversation_list orders by the sort already
-                conversation_after(sort, chat_reply_target()),
-                per_shop=False,  # the conv_queue_open partial index serves every shop at once
-                # The whole row at once: a page of conversations is one query of columns.
-                keys=queue_rows.COLUMNS,
-            )
-        )
-    if kind in ("all", "cases"):
-        base = case_rows(user, filters, shops)
-        if base is not None:
-            sources += _case_sources(base, sort)
-    return sources
-
-
-def _case_sources(base: QuerySet[AfterSalesCase], sort: str) -> list[_Source]:
-    """The sources of the cases ``base`` holds, for ``sort``: one by their SLA deadline (due),
-    by their last activity (newest), else those with a seller deadline and those without."""
-    if sort == "due":
-        return [
-            _Source(
-                CASE,
-                lambda: base,
-                ("sla_due_at", "id"),
-                case_after(sort, "sla_due_at", timedelta(0)),
-                per_shop=True,  # case_due (shop, stage, sla_due_at, id), one scan a shop
-                keys=CASE_KEYS,
-                annotations={"queue_due": _due_from("sla_due_at")},
-            )
-        ]
-    if sort == "newest":
-        return [
-            _Source(
-                CASE,
-                lambda: base,
-                ("-platform_updated_at", "-id"),
-                case_after(sort, "platform_updated_at", timedelta(0)),
-                per_shop=False,
-                keys=CASE_KEYS_NEWEST,
-            )
-        ]
-    with_deadline = base.filter(seller_deadline__isnull=False)
-    without = base.filter(seller_deadline__isnull=True)
-    default = case_default_deadline()
-    return [
-        _Source(
-            CASE,
-            lambda: with_deadline,
-            ("seller_deadline", "id"),
-            case_after(sort, "seller_deadline", timedelta(0)),
-            per_shop=True,  # case_queue (shop, stage, seller_deadline, id), one scan a shop
-            keys=CASE_KEYS,
-            annotations={"queue_due": _due_from("seller_deadline")},
-        ),
-        _Source(
-            CASE,
-            lambda: without,
-            ("platform_created_at", "id"),
-            case_after(sort, "platform_created_at", default),
-            per_shop=False,  # few: the platform gives a deadline to what needs a decision
-            keys=CASE_KEYS,
-            annotations={"queue_due": _due_from("platform_created_at", default)},
-        ),
-    ]
-
-
-def _key_parts(
-    source: _Source,
-    qs: QuerySet[Any] | None,
-    position: tuple[int, ...] | None,
-    limit: int,
-    shops: list[int],
-) -> list[tuple[tuple[str, ...], QuerySet[Any]]]:
-    """Phase one, unread: up to ``limit`` rows of one source (``qs``) after the cursor, as
-    sliced querysets of columns (no model instances): a case's ordering columns (phase two
-    reads the page's cases), a conversation's whole row (``queue_rows``)."""
-    if qs is None:
-        return []
-    if position is not None:
-        after = source.after(position)
-        if after is False:
-            return []
-        if after is not True:
-            qs = qs.filter(after)
-    if source.order:
-        qs = qs.order_by(*source.order)
-    names = source.keys
-    qs = qs.select_related(None).prefetch_related(None)
-    if source.annotations:
-        qs = qs.annotate(**source.annotations)
-    if source.per_shop and 1 < len(shops) <= PER_SHOP_SCANS_MAX and _compound_slices():
-        # PostgreSQL does not merge ordered index scans over an IN list: one ordered, limited
-        # scan of case_queue per shop, put together (UNION ALL) and merged here. Each reads a
-        # page whatever the shop holds; for many shops one scan of the IN list (every open
-        # case of those shops, sorted) reads less than a page per shop.
-        return [(names, qs.filter(shop_account_id=s).values_list(*names)[:limit]) for s in shops]
-    return [(names, qs.values_list(*names)[:limit])]
-
-
-def _compound_slices() -> bool:
-    return bool(connection.features.supports_slicing_ordering_in_compound)
-
-
 def _read(
     parts: list[tuple[tuple[str, ...], QuerySet[Any]]],
     type_: int,
@@ -293,19 +105,7 @@ def _read(
     allows; conversations as ``ConversationRow``s, cases' ordering columns as namespaces."""
     if not parts:
         return []
-    return _items(list(_combined(parts)), type_, parts[0][0], shops)
-
-
-def _combined(parts: list[tuple[tuple[str, ...], QuerySet[Any]]]) -> Any:
-    """The parts' querysets as one (``UNION ALL``) where the database allows, else a list."""
-    querysets = [qs for _, qs in parts]
-    if not querysets:
-        return []
-    if len(querysets) > 1 and _compound_slices():
-        return querysets[0].union(*querysets[1:], all=True)
-    if len(querysets) == 1:
-        return querysets[0]
-    return [v for qs in querysets for v in qs]
+    return _items(list(combined(parts)), type_, parts[0][0], shops)
 
 
 def _items(
@@ -343,16 +143,26 @@ def _hydrate(rows: list[QueueRow]) -> list[QueueRow]:
     return shown
 
 
-def _first_page(
-    user: AnyUser, filters: QueueFilters, sort: str, kind: str, shops: list[int], limit: int
+def _page_compiled(
+    user: AnyUser,
+    filters: QueueFilters,
+    sort: str,
+    kind: str,
+    shops: list[int],
+    limit: int,
+    position: tuple[int, ...] | None,
 ) -> dict[int, list[Any]] | None:
-    """Phase one of a first page — each type's rows as ``_key_parts`` and ``_read`` would read
-    them — with each type's statement compiled once per view (``read_compiled``: the sort,
-    statuses, assignee and tag filters are its key; the shops, the person and the tag's id its
-    values). None for what it does not cover — search, "waiting longer than", "due today"
-    (values of the moment), an unknown tag, an assignee id beyond any person's: the ORM reads
-    those."""
+    """Phase one — each type's rows as ``key_parts`` and ``_read`` would read them — with
+    each type's statement compiled once per view (``read_compiled``): the sort, statuses,
+    assignee and tag filters and the cursor's shape are its key; the shops, the person, the
+    tag's id and the cursor's values its values. None for what it does not cover — search,
+    "waiting longer than", "due today" (values of the moment), an unknown tag, an assignee id
+    beyond any person's, a cursor outside PostgreSQL (SQLite's adapter turns the cursor's
+    times into text) or of the priority sort: the ORM reads those."""
     if filters.search or filters.waiting_longer_than is not None or filters.due_before:
+        return None
+    if position is not None and (connection.vendor != "postgresql" or sort == "priority"):
+        # (a priority is a small integer: a marker would overflow it, read_compiled refuses)
         return None
     values: list[Any] = [shops]
     assignee = filters.assignee
@@ -373,8 +183,7 @@ def _first_page(
         values.append(tag_id)
     tagged = tag_id is not None
 
-    def given(ids: tuple[int, ...], column: str) -> tuple[QueueFilters, int, Q | None]:
-        it = iter(ids)
+    def given(it: Iterator[Any], column: str) -> tuple[QueueFilters, int, Q | None]:
         user_id = next(it) if assignee == "me" else 0
         as_filters = replace(
             filters,
@@ -385,44 +194,56 @@ def _first_page(
         )
         return as_filters, user_id, tag_id_q(next(it), column) if tagged else None
 
-    def conversations(shop_ids: list[int], *ids: int) -> QuerySet[Any]:
-        as_filters, user_id, tag_q = given(ids, "pk")
-        qs = conversations_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
-        return (
-            qs.select_related(None).prefetch_related(None).values_list(*queue_rows.COLUMNS)[:limit]
-        )
-
-    def cases(shop_ids: list[int], *ids: int) -> Any:
-        as_filters, user_id, tag_q = given(ids, "conversation_id")
-        base = cases_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
-        return _combined(_case_parts(base, sort, limit, shop_ids))
+    def cursor(source: Source) -> tuple[Any, list[Any]]:
+        """The cursor's shape for ``source`` (None: first page; False: nothing after it) and
+        its values."""
+        if position is None:
+            return None, []
+        parts = source.after(position)
+        if after_cursor(parts) is False:
+            return False, []
+        return parts_shape(parts)
 
     view = (sort, filters.statuses, assignee, tagged, limit)
     out: dict[int, list[Any]] = {CONVERSATION: [], CASE: []}
     if kind in ("all", "conversations"):
-        out[CONVERSATION] = read_compiled(("queue.conversations", *view), conversations, *values)
+        source = conversation_source(user, filters, sort, shops)
+        shape, cursor_values = cursor(source)
+
+        def conversations(shop_ids: list[int], *rest: Any) -> QuerySet[Any]:
+            it = iter(rest)
+            as_filters, user_id, tag_q = given(it, "pk")
+            qs = conversations_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
+            after = parts_of_shape(shape, it) if shape else None
+            ((_, part),) = key_parts(source, qs, after, limit, shop_ids)
+            return part
+
+        if shape is not False:
+            key = ("queue.conversations", *view, shape)
+            out[CONVERSATION] = read_compiled(key, conversations, *values, *cursor_values)
     if kind in ("all", "cases") and (not filters.statuses or "open" in filters.statuses):
-        if _compound_slices():
-            # The default deadline is a constant of the statement: a changed setting, another.
-            key = ("queue.cases", *view, case_default_deadline())
-            out[CASE] = read_compiled(key, cases, *values)
-        else:  # no UNION of sliced reads (SQLite): a statement a part, the ORM's way
-            out[CASE] = list(
-                _combined(_case_parts(case_rows(user, filters, shops), sort, limit, shops))
-            )
+        if not compound_slices():  # no UNION of sliced reads (SQLite): the ORM's way
+            return None
+        sources = [(s, *cursor(s)) for s in case_sources(None, sort)]
+        sources = [(s, shape, v) for s, shape, v in sources if shape is not False]
+
+        def cases(shop_ids: list[int], *rest: Any) -> Any:
+            it = iter(rest)
+            as_filters, user_id, tag_q = given(it, "conversation_id")
+            base = cases_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
+            parts = []
+            for source, shape, _ in sources:
+                after = parts_of_shape(shape, it) if shape else None
+                parts += key_parts(source, source.narrow(base), after, limit, shop_ids)
+            return combined(parts)
+
+        if sources:
+            # The default deadline is a constant of the statement and the per-shop bound
+            # its structure: a changed setting, another statement.
+            shaped = (case_default_deadline(), queue_sources.PER_SHOP_SCANS_MAX)
+            key = ("queue.cases", *view, *shaped, *(s[1] for s in sources))
+            out[CASE] = read_compiled(key, cases, *values, *(v for s in sources for v in s[2]))
     return out
-
-
-def _case_parts(
-    base: QuerySet[AfterSalesCase] | None, sort: str, limit: int, shops: list[int]
-) -> list[tuple[tuple[str, ...], QuerySet[Any]]]:
-    if base is None:
-        return []
-    return [
-        part
-        for source in _case_sources(base, sort)
-        for part in _key_parts(source, source.queryset(), None, limit, shops)
-    ]
 
 
 def _phase_one_due(sort: str, kind: int, item: SimpleNamespace) -> datetime:
@@ -461,7 +282,7 @@ def queue_page(
         filters = replace(filters, platform="")
     position = parse_cursor(sort, cursor)
     rows: list[QueueRow] = []
-    first = _first_page(user, filters, sort, kind, shops, limit + 1) if position is None else None
+    first = _page_compiled(user, filters, sort, kind, shops, limit + 1, position)
     if first is not None:
         case_keys = CASE_KEYS_NEWEST if sort == "newest" else CASE_KEYS
         phase_one = [
@@ -473,9 +294,10 @@ def queue_page(
             CONVERSATION: [],
             CASE: [],
         }
-        for source in _sources(user, filters, sort, kind, shops):
+        for source in sources_for(user, filters, sort, kind, shops):
             qs = source.queryset()
-            parts[source.kind] += _key_parts(source, qs, position, limit + 1, shops)
+            after = source.after(position) if position is not None else None
+            parts[source.kind] += key_parts(source, qs, after, limit + 1, shops)
         phase_one = [_read(type_parts, type_, shown) for type_, type_parts in parts.items()]
     for type_, items in zip((CONVERSATION, CASE), phase_one, strict=True):
         for item in items:

@@ -155,7 +155,7 @@ class RowAfter(Expression):
     def get_source_expressions(self) -> list[Any]:
         return list(self.columns)
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Any) -> None:
         self.columns = list(exprs)
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
@@ -226,66 +226,92 @@ def _sla_due_parts(kind: Const, c: tuple[int, ...]) -> list[tuple[Any, bool, Any
     return [("sla_due_at", False, _from_micros(c[0])), (kind, False, c[1]), ("id", False, c[2])]
 
 
-def conversation_after(sort: str, target: timedelta) -> Callable[[tuple[int, ...]], Q | bool]:
+Parts = list[tuple[Any, bool, Any]]  # (field or Const, descending, the cursor's value)
+
+
+def conversation_after_parts(sort: str, target: timedelta) -> Callable[[tuple[int, ...]], Parts]:
+    """A conversation's key after a cursor of ``sort``, as ``after_cursor``'s parts."""
+
     def queue_key_at(due_us: int) -> datetime:
         due = _from_micros(due_us)
         return ANSWERED_SENTINEL if due >= ANSWERED_SENTINEL else due - target
 
-    def after(c: tuple[int, ...]) -> Q | bool:
+    def parts(c: tuple[int, ...]) -> Parts:
         kind = Const(CONVERSATION)
         if sort == "newest":
-            return after_cursor(
-                [
-                    ("last_message_at", True, _from_micros(c[0])),
-                    (kind, False, c[1]),
-                    ("id", True, c[2]),
-                ]
-            )
+            return [
+                ("last_message_at", True, _from_micros(c[0])),
+                (kind, False, c[1]),
+                ("id", True, c[2]),
+            ]
         if sort == "due":
-            return after_cursor(_sla_due_parts(kind, c))
+            return _sla_due_parts(kind, c)
         if sort == "priority":
-            return after_cursor(
-                [
-                    ("priority", True, c[0]),
-                    ("queue_key", False, queue_key_at(c[1])),
-                    (kind, False, c[2]),
-                    ("id", False, c[3]),
-                ]
-            )
-        return after_cursor(
-            [("queue_key", False, queue_key_at(c[0])), (kind, False, c[1]), ("id", False, c[2])]
-        )
+            return [
+                ("priority", True, c[0]),
+                ("queue_key", False, queue_key_at(c[1])),
+                (kind, False, c[2]),
+                ("id", False, c[3]),
+            ]
+        return [("queue_key", False, queue_key_at(c[0])), (kind, False, c[1]), ("id", False, c[2])]
 
-    return after
+    return parts
 
 
-def case_after(sort: str, field: str, offset: timedelta) -> Callable[[tuple[int, ...]], Q | bool]:
-    """``field`` + ``offset`` is the case's due time (seller_deadline + 0, or
-    platform_created_at + the default deadline)."""
+def case_after_parts(
+    sort: str, field: str, offset: timedelta
+) -> Callable[[tuple[int, ...]], Parts]:
+    """A case's key after a cursor of ``sort``, as ``after_cursor``'s parts. ``field`` +
+    ``offset`` is the case's due time (seller_deadline + 0, or platform_created_at + the
+    default deadline)."""
 
-    def after(c: tuple[int, ...]) -> Q | bool:
+    def parts(c: tuple[int, ...]) -> Parts:
         kind = Const(CASE)
         if sort == "newest":
-            return after_cursor(
-                [
-                    ("platform_updated_at", True, _from_micros(c[0])),
-                    (kind, False, c[1]),
-                    ("id", True, c[2]),
-                ]
-            )
+            return [
+                ("platform_updated_at", True, _from_micros(c[0])),
+                (kind, False, c[1]),
+                ("id", True, c[2]),
+            ]
         if sort == "due":
-            return after_cursor(_sla_due_parts(kind, c))
+            return _sla_due_parts(kind, c)
         if sort == "priority":
-            return after_cursor(
-                [
-                    (Const(1), True, c[0]),
-                    (field, False, _from_micros(c[1]) - offset),
-                    (kind, False, c[2]),
-                    ("id", False, c[3]),
-                ]
-            )
-        return after_cursor(
-            [(field, False, _from_micros(c[0]) - offset), (kind, False, c[1]), ("id", False, c[2])]
-        )
+            return [
+                (Const(1), True, c[0]),
+                (field, False, _from_micros(c[1]) - offset),
+                (kind, False, c[2]),
+                ("id", False, c[3]),
+            ]
+        return [
+            (field, False, _from_micros(c[0]) - offset),
+            (kind, False, c[1]),
+            ("id", False, c[2]),
+        ]
 
-    return after
+    return parts
+
+
+def parts_shape(parts: Parts) -> tuple[tuple[Any, ...], list[Any]]:
+    """``parts`` split into what shapes the filter (each column and direction; each type
+    part whole, as it decides the comparison, and nothing after a type that differs from the
+    cursor's) and the columns' values, for a statement compiled once per shape
+    (``read_compiled``). ``after_cursor`` of the parts and of ``parts_of_shape`` of the
+    result are the same filter."""
+    shape: list[tuple[Any, ...]] = []
+    values: list[Any] = []
+    for lhs, desc, value in parts:
+        if isinstance(lhs, Const):
+            shape.append(("const", lhs.value, desc, value))
+            if lhs.value != value:  # the type decides: the parts after it are never read
+                break
+        else:
+            shape.append((lhs, desc))
+            values.append(value)
+    return tuple(shape), values
+
+
+def parts_of_shape(shape: tuple[tuple[Any, ...], ...], values: Any) -> Parts:
+    """``parts_shape`` undone, with ``values`` (an iterator) for the columns."""
+    return [
+        (Const(k[1]), k[2], k[3]) if k[0] == "const" else (k[0], k[1], next(values)) for k in shape
+    ]

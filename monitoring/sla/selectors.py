@@ -61,7 +61,7 @@ def deadline_info(deadline: Deadline, *, now: datetime | None = None) -> Deadlin
     return _info(deadline.kind, deadline.due_at, deadline.rule, now or timezone.now())
 
 
-def _open_query(chats: list[int], cases: list[int]) -> QuerySet[Deadline]:
+def _open_query(chats: list[int], cases: list[int]) -> QuerySet[Any]:
     return (
         Deadline.objects.filter(Q(conversation_id__in=chats) | Q(case_id__in=cases))
         .filter(state=DeadlineState.OPEN)

@@ -1,5 +1,5 @@
 """The queue's first page reads its conversations with a statement compiled once per view
-(``queue._first_conversations``): the same rows, in the same order, as the ORM's query of that
+(``queue._page_compiled``): the same rows, in the same order, as the ORM's query of that
 view, for every filter it covers, and the ORM's own read for those it does not (issue 18)."""
 
 from __future__ import annotations

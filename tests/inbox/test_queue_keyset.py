@@ -18,6 +18,8 @@ from inbox.selectors.queue_keys import (
     Const,
     _nested_after,
     after_cursor,
+    parts_of_shape,
+    parts_shape,
 )
 from tests.inbox.builders import conversation_with_messages
 
@@ -97,3 +99,20 @@ def test_a_later_page_bounds_the_queue_index_with_one_row_comparison(world, tied
     )
     ids = [r["conversation"]["id"] for r in first["results"] + second["results"]]
     assert len(ids) == len(set(ids)) == 4
+
+
+@pytest.mark.parametrize("cursor_kind", [CASE, CONVERSATION])
+@pytest.mark.parametrize("desc", [False, True])
+def test_a_cursors_shape_and_values_rebuild_the_same_filter(tied, cursor_kind, desc):
+    # (what a statement compiled once per shape runs with each cursor's values)
+    for row in tied:
+        parts = [
+            ("queue_key", desc, row.queue_key),
+            (Const(CONVERSATION), False, cursor_kind),
+            ("id", desc, row.id),
+        ]
+        shape, values = parts_shape(parts)
+        rebuilt = parts_of_shape(shape, iter(values))
+        assert _ids(after_cursor(rebuilt)) == _ids(after_cursor(parts))
+        # a type that differs from the cursor's decides: the id after it is no value
+        assert len(values) == (2 if cursor_kind == CONVERSATION else 1)

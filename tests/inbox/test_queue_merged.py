@@ -91,9 +91,9 @@ def test_the_reply_target_setting_moves_conversations(world, mixed, settings):
 def test_paging_over_the_merged_order_gives_each_row_once(
     world, mixed, monkeypatch, per_shop_scans_max
 ):
-    from inbox.selectors import queue
+    from inbox.selectors import queue_sources
 
-    monkeypatch.setattr(queue, "PER_SHOP_SCANS_MAX", per_shop_scans_max)
+    monkeypatch.setattr(queue_sources, "PER_SHOP_SCANS_MAX", per_shop_scans_max)
     for due in (5, 1, 9, 3):
         case_needing_decision(world.shop_a2, due_in=due * H)
     whole = labels(queue_page(world.supervisor_a, QueueFilters(), limit=100))

@@ -5,6 +5,7 @@ the query (issue 18)."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
@@ -149,3 +150,23 @@ def test_the_statements_kept_are_bounded(world, monkeypatch):
         assert len(read_compiled("t.names", _names, ids[:n])) == n
     assert len(connections["default"].__dict__["_scrm_compiled"]) == 3
     assert read_compiled("t.names", _names, ids[:1]) == [(ids[0], "A1 US")]
+
+
+def test_a_cursors_times_are_values_on_postgresql_only(world):
+    # Given conversations a minute apart
+    first = conversation_with_messages(world.shop_a1, waited=timedelta(minutes=3))
+    second = conversation_with_messages(world.shop_a1, waited=timedelta(minutes=1))
+
+    def after(at):
+        return Conversation.objects.filter(last_message_at__gt=at).order_by("id").values_list("id")
+
+    if connection.vendor != "postgresql":  # SQLite's adapter turns the time into text
+        with pytest.raises(TypeError):
+            read_compiled("t.after", after, first.last_message_at)
+        return
+    # Then each call's time is its own, as the ORM's
+    assert read_compiled("t.after", after, first.last_message_at) == [(second.id,)]
+    early = first.last_message_at - timedelta(minutes=1)
+    assert read_compiled("t.after", after, early) == [(first.id,), (second.id,)]
+    with pytest.raises(TypeError):  # a naive time is refused, not guessed at
+        read_compiled("t.after", after, early.replace(tzinfo=None))
