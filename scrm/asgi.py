@@ -20,12 +20,12 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from inbox.ingress import WebhookIngress  # noqa: E402
 from inbox.routing import websocket_urlpatterns  # noqa: E402
+from scrm.auth import websocket_auth_stack  # noqa: E402
 from scrm.ws_origin import OriginValidator  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ router = ProtocolTypeRouter(
         # Webhooks are answered before Django's request path (see inbox.ingress).
         "http": WebhookIngress(django_asgi_app),
         # Channels' AllowedHostsOriginValidator compares host names only (issue 10).
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": OriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -7,8 +7,10 @@ organisation, in one statement compiled once (``read_compiled``), and leaves the
 user as ``member_for`` would.
 
 Sessions signed in before this backend name Django's (``LEGACY_BACKEND``);
-``AuthenticationMiddleware`` moves them to this one on their next request, so nobody is
-signed out by the change.
+``AuthenticationMiddleware`` moves them to this one on their next request, and the
+websockets read them as this one (``websocket_auth_stack``), so nobody is signed out by the
+change. (Rolling back to a release before it signs out whoever made a request since: their
+sessions name a backend the old release does not know.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import BACKEND_SESSION_KEY, backends, get_user_model
 from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest
@@ -32,6 +35,9 @@ class ModelBackend(backends.ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         user = user_with_member(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id: Any) -> Any:
+        return await sync_to_async(self.get_user)(user_id)
 
 
 def _columns() -> tuple[list[str], list[str], list[str]]:
@@ -83,10 +89,13 @@ def user_with_member(user_id: Any) -> Any:
     return user
 
 
-def _upgrade_legacy_session(request: HttpRequest) -> None:
-    session = getattr(request, "session", None)
+def _upgrade_session(session: Any) -> None:
     if session is not None and session.get(BACKEND_SESSION_KEY) == LEGACY_BACKEND:
         session[BACKEND_SESSION_KEY] = BACKEND
+
+
+def _upgrade_legacy_session(request: HttpRequest) -> None:
+    _upgrade_session(getattr(request, "session", None))
 
 
 def _user(request: HttpRequest) -> Any:
@@ -99,6 +108,29 @@ async def _auser(request: HttpRequest) -> Any:
     if session is not None and await session.aget(BACKEND_SESSION_KEY) == LEGACY_BACKEND:
         await session.aset(BACKEND_SESSION_KEY, BACKEND)
     return await auth_middleware.auser(request)
+
+
+def websocket_auth_stack(inner: Any) -> Any:
+    """Channels' ``AuthMiddlewareStack`` for the websockets, with a session naming Django's
+    own backend read as naming ``BACKEND`` (in memory: the next page request saves it), so an
+    open tab's socket reconnecting after the release is not refused before any page loads."""
+    from channels.auth import AuthMiddleware
+    from channels.sessions import CookieMiddleware, SessionMiddleware
+
+    return CookieMiddleware(SessionMiddleware(_LegacySessions(AuthMiddleware(inner))))
+
+
+class _LegacySessions:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        from channels.db import database_sync_to_async
+
+        session = scope.get("session")
+        if session is not None:
+            await database_sync_to_async(_upgrade_session)(session)
+        return await self.inner(scope, receive, send)
 
 
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):

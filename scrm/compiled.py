@@ -16,32 +16,53 @@ Keeps:
   *structure* (which filters, a role, a sort) belongs in the key, never among the values —
   a value the compile transformed or folded away (so its marker is not a parameter) fails
   loudly at the first call, not with wrong rows;
-- one cache per database connection object (Django's are per thread and per alias), so a
-  converter never meets another thread's connection; at most ``MAX_STATEMENTS`` in it.
+- one cache for the process (under ASGI every request runs in a thread of its own, with a
+  connection object of its own: a cache per connection was empty at every request), keyed by
+  database alias and vendor, at most ``MAX_STATEMENTS`` statements, the least recently used
+  going first; the converters are resolved for, and called with, the calling thread's
+  connection.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
+from django.db.models.query import ValuesListIterable
 
-# Markers: unique within one compile, positive and inside a 32-bit integer (Django 5 folds a
-# lookup on an integer column whose value is out of the column's range into "no rows").
-_MARK = 2_000_000_000
-_EMPTY = object()
-# Time markers: aware datetimes a microsecond apart, from a date no row of ours holds.
+# Markers: positive, inside a 32-bit integer (Django 5 folds a lookup on an integer column
+# whose value is out of its range into "no rows") and 1,000 apart, so a value a build shifted
+# a little lands between markers and is refused instead of taken for its neighbour.
+_MARK, _STEP = 2_000_000_000, 1_000
+# Time markers: aware datetimes a second apart, from a date no row of ours holds.
 _TIME_MARK = datetime(1001, 1, 1, tzinfo=UTC)
+_TIME_STEP = timedelta(seconds=1)
 _SCALAR, _TIME = -1, -2
-# Statements kept per connection. A person's choices (page size, statuses, how many shops) make
-# new shapes; the bound keeps a stream of odd requests from growing the process.
+# Statements kept for the process. A person's choices (page size, statuses, how many shops)
+# make new shapes; the bound keeps a stream of odd requests from growing the process.
 MAX_STATEMENTS = 512
 
 Value = int | datetime | Sequence[int]
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    slots: tuple[int | tuple[Any], ...]  # each parameter: its value's index, or (constant,)
+    fields: tuple[Any, ...]  # the SELECT's expressions, for their converters
+    width: int  # the columns the caller asked for (a SELECT may carry more)
+
+
+_EMPTY = _Statement("", (), (), 0)
+_cache: OrderedDict[Hashable, _Statement] = OrderedDict()
+_lock = threading.Lock()
 
 
 def read_compiled(
@@ -50,32 +71,75 @@ def read_compiled(
     *values: Value,
     using: str = "default",
 ) -> list[tuple[Any, ...]]:
-    """The rows of ``build(*values)`` (a ``values_list`` queryset) as tuples, compiled once per
-    ``key`` and per length of each list among ``values``."""
+    """The rows of ``build(*values)`` (a plain ``values_list`` queryset) as tuples, compiled
+    once per ``key`` and per length of each list among ``values``."""
     connection = connections[using]
     shape = tuple(_shape_of(v, connection.vendor) for v in values)
-    cache: dict[Hashable, Any] = connection.__dict__.setdefault("_scrm_compiled", {})
-    entry = cache.get((key, shape))
-    if entry is None:
-        if len(cache) >= MAX_STATEMENTS:  # the oldest goes: shapes come from requests
-            del cache[next(iter(cache))]
-        entry = cache[(key, shape)] = _compile(build, shape, using)
-    if entry is _EMPTY:
+    full_key = (using, connection.vendor, key, shape)
+    with _lock:
+        statement = _cache.get(full_key)
+        if statement is not None:
+            _cache.move_to_end(full_key)
+    if statement is None:
+        statement = _compile(build, shape, using)  # outside the lock: another may compile too
+        with _lock:
+            _cache[full_key] = statement
+            while len(_cache) > MAX_STATEMENTS:
+                _cache.popitem(last=False)
+    if statement is _EMPTY:
         return []
-    sql, slots, compiler, converters = entry
     flat: list[Any] = []
     for v in values:
         if isinstance(v, int | datetime):
             flat.append(v)
         else:
             flat.extend(v)
-    params = [flat[s] if isinstance(s, int) else s[0] for s in slots]
+    params = [flat[s] if isinstance(s, int) else s[0] for s in statement.slots]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement.sql, params)
         rows = cursor.fetchall()
-    if converters:
-        return [tuple(r) for r in compiler.apply_converters(rows, converters)]
-    return rows
+    converters = _converters(statement, connection)
+    width = statement.width
+    if not converters:
+        return [tuple(r[:width]) for r in rows] if rows and len(rows[0]) != width else rows
+    out = []
+    for row in rows:
+        values_ = list(row[:width])
+        for pos, (convs, expression) in converters:
+            value = values_[pos]
+            for convert in convs:
+                value = convert(value, expression, connection)
+            values_[pos] = value
+        out.append(tuple(values_))
+    return out
+
+
+def padded(ids: Sequence[int]) -> list[int]:
+    """``ids`` for an ``IN`` list, padded with -1 (no row's id) to the next power of two: a
+    page's 1-200 ids then make 9 statements, not 200 (nor, for two lists, 40,000)."""
+    out = list(ids)
+    if out:
+        out += [-1] * ((1 << (len(out) - 1).bit_length()) - len(out))
+    return out
+
+
+def _converters(statement: _Statement, connection: Any) -> list[tuple[int, tuple[list, Any]]]:
+    """The statement's column converters for this connection (backend's, then field's, as
+    ``SQLCompiler.get_converters``), remembered on the connection object."""
+    known: dict[int, Any] = connection.__dict__.setdefault("_scrm_converters", {})
+    found = known.get(id(statement))
+    if found is None or found[0] is not statement:
+        converters = []
+        for i, expression in enumerate(statement.fields[: statement.width]):
+            if expression:
+                backend = connection.ops.get_db_converters(expression)
+                field = expression.get_db_converters(connection)
+                if backend or field:
+                    converters.append((i, (backend + field, expression)))
+        if len(known) > MAX_STATEMENTS:
+            known.clear()
+        found = known[id(statement)] = (statement, converters)
+    return found[1]
 
 
 def _shape_of(value: Value, vendor: str) -> int:
@@ -95,13 +159,13 @@ def _markers(shape: tuple[int, ...]) -> tuple[list[Any], int]:
     n = 0
     for length in shape:
         if length == _TIME:
-            markers.append(_TIME_MARK + timedelta(microseconds=n))
+            markers.append(_TIME_MARK + n * _TIME_STEP)
             n += 1
         elif length == _SCALAR:
-            markers.append(_MARK + n)
+            markers.append(_MARK + n * _STEP)
             n += 1
         else:
-            markers.append([_MARK + n + i for i in range(length)])
+            markers.append([_MARK + (n + i) * _STEP for i in range(length)])
             n += length
     return markers, n
 
@@ -116,19 +180,37 @@ def _compiles_empty(
     return False
 
 
+def _marker_index(p: Any, n: int) -> int | None:
+    """Which marker ``p`` is (None: not one); ValueError for a value inside the markers' range
+    that is none of them (a build changed a value instead of passing it on)."""
+    if type(p) is int and _MARK <= p < _MARK + n * _STEP:
+        index, rest = divmod(p - _MARK, _STEP)
+    elif isinstance(p, datetime) and p.tzinfo is not None and p >= _TIME_MARK:
+        if p >= _TIME_MARK + n * _TIME_STEP:
+            return None
+        index, rest = divmod(p - _TIME_MARK, _TIME_STEP)
+        rest = int(rest / timedelta(microseconds=1))
+    else:
+        return None
+    if rest:
+        raise ValueError("read_compiled: a value was changed in the build; pass it as it is")
+    return int(index)
+
+
 def _compile(build: Callable[..., QuerySet[Any]], shape: tuple[int, ...], using: str) -> Any:
-    """(SQL, for each parameter its value's index or (constant,), the compiler, its
-    converters), or ``_EMPTY`` when the query can match nothing (an empty id list)."""
+    """The statement, or ``_EMPTY`` when the query can match nothing (an empty id list)."""
     markers, n = _markers(shape)
     qs = build(*markers)
     query = qs.query
     # As ValuesListIterable checks: columns the SELECT puts in another order than asked
-    # (annotations mixed with fields) would need its reordering; not supported here.
+    # (annotations mixed with fields) would need its reordering; not supported here, nor
+    # flat or named rows.
     wanted: tuple[str, ...] = getattr(qs, "_fields", None) or ()
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
     asked = [*wanted, *(f for f in query.annotation_select if f not in wanted)]
-    if not wanted or asked != names:
-        raise ValueError("read_compiled: a values_list() of fields in their SELECT order only")
+    plain = getattr(qs, "_iterable_class", None) is ValuesListIterable
+    if not wanted or asked != names or not plain:
+        raise ValueError("read_compiled: a plain values_list() of fields in SELECT order only")
     compiler = query.get_compiler(using=using)
     try:
         sql, params = compiler.as_sql()
@@ -142,18 +224,14 @@ def _compile(build: Callable[..., QuerySet[Any]], shape: tuple[int, ...], using:
         return _EMPTY
     slots: list[int | tuple[Any]] = []
     seen = set()
-    last_time = _TIME_MARK + timedelta(microseconds=n)
     for p in params:
-        if type(p) is int and _MARK <= p < _MARK + n:
-            slots.append(p - _MARK)
-            seen.add(p - _MARK)
-        elif isinstance(p, datetime) and p.tzinfo is not None and _TIME_MARK <= p < last_time:
-            index = (p - _TIME_MARK) // timedelta(microseconds=1)
+        index = _marker_index(p, n)
+        if index is None:
+            slots.append((p,))
+        else:
             slots.append(index)
             seen.add(index)
-        else:
-            slots.append((p,))
     if len(seen) != n:
         raise ValueError("read_compiled: a value shaped the query; put what varies it in the key")
-    fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
-    return sql, slots, compiler, compiler.get_converters(fields)
+    fields = tuple(s[0] for s in compiler.select)
+    return _Statement(sql, tuple(slots), fields, compiler.col_count)

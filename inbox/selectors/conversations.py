@@ -12,7 +12,7 @@ from django.utils import timezone
 from inbox.models import Conversation, Message, Note, Tag
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from scrm.api import NotFound
-from scrm.compiled import read_compiled
+from scrm.compiled import padded, read_compiled
 
 OPEN_STATUSES = ("open", "pending")
 
@@ -158,7 +158,7 @@ def tag_names_of(conversation_ids: list[int]) -> dict[int, list[str]]:
     builds a model instance and a related manager per row: most of a page's reading time),
     compiled once (``read_compiled``)."""
     out: dict[int, list[str]] = {}
-    rows = read_compiled("tag_names_of", _tag_names_query, conversation_ids)
+    rows = read_compiled("tag_names_of", _tag_names_query, padded(conversation_ids))
     for conversation_id, name in rows:
         out.setdefault(conversation_id, []).append(name)
     return out

@@ -206,6 +206,9 @@ def _page_compiled(
 
     view = (sort, filters.statuses, assignee, tagged, limit)
     out: dict[int, list[Any]] = {CONVERSATION: [], CASE: []}
+    with_cases = kind in ("all", "cases") and (not filters.statuses or "open" in filters.statuses)
+    if with_cases and not compound_slices():  # no UNION of sliced reads (SQLite): the ORM's way
+        return None
     if kind in ("all", "conversations"):
         source = conversation_source(user, filters, sort, shops)
         shape, cursor_values = cursor(source)
@@ -221,9 +224,7 @@ def _page_compiled(
         if shape is not False:
             key = ("queue.conversations", *view, shape)
             out[CONVERSATION] = read_compiled(key, conversations, *values, *cursor_values)
-    if kind in ("all", "cases") and (not filters.statuses or "open" in filters.statuses):
-        if not compound_slices():  # no UNION of sliced reads (SQLite): the ORM's way
-            return None
+    if with_cases:
         sources = [(s, *cursor(s)) for s in case_sources(None, sort)]
         sources = [(s, shape, v) for s, shape, v in sources if shape is not False]
 

@@ -124,6 +124,9 @@ def parse_cursor(sort: str, cursor: str | None) -> tuple[int, ...] | None:
     due = values[1] if sort == "priority" else values[0]
     if not (0 <= due <= _micros(ANSWERED_SENTINEL) + 10**12 and values[-2] in (CASE, CONVERSATION)):
         return None
+    # An id (and a priority) a column can hold: SQLite's driver overflows on a larger one.
+    if not all(-(2**63) <= v < 2**63 for v in values):
+        return None
     return values
 
 

@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 
 from inbox.models import Conversation, Customer, Platform, Priority
 from inbox.selectors.accounts import AnyUser, member_for, shops_of_member
-from scrm.compiled import read_compiled
+from scrm.compiled import padded, read_compiled
 from scrm.fields import open_or_marker
 
 # The columns of a row, in the order ``ConversationRow.__init__`` unpacks them.
@@ -190,7 +190,7 @@ def attach_assignees(rows: list[ConversationRow]) -> None:
                 .objects.filter(pk__in=pks)
                 .values_list("pk", "username", "member__display_name")
             ),
-            sorted(ids),
+            padded(sorted(ids)),
         )
     }
     for r in rows:

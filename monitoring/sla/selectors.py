@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from inbox.payloads_deadline import DisplayState, deadline_state
 from monitoring.models.sla import DEFAULT_WARNING_MINUTES, Deadline, DeadlineState
-from scrm.compiled import read_compiled
+from scrm.compiled import padded, read_compiled
 
 Subject = Literal["conversation", "case"]
 
@@ -89,7 +89,7 @@ def open_deadlines_for(
     # Columns, not model instances: a page reads two or three deadlines a row; of the rule,
     # only its warnings (the rest of the policy's snapshot is not parsed for a page).
     # Compiled once per number of ids (read_compiled): a page's read costs no ORM build.
-    rows = read_compiled("open_deadlines_for", _open_query, chats, cases)
+    rows = read_compiled("open_deadlines_for", _open_query, padded(chats), padded(cases))
     out: dict[tuple[Subject, int], tuple[str, datetime, Any]] = {}
     for kind, due_at, warnings, conversation_id, case_id in rows:
         # Latest first: the earliest-due one is written last.

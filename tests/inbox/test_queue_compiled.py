@@ -109,3 +109,54 @@ def test_another_persons_first_page_is_theirs_not_the_compiled_ones(world, busy)
     ids = {c.id for c in busy}
     assert not ids & {r.item.id for r in other.rows}
     assert Conversation.objects.filter(id__in=ids).count() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_through_asgi_compiles_nothing(world, busy, monkeypatch):
+    # (under ASGI each request runs in a thread of its own, with a connection object of its
+    # own: the statements must outlive both)
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    import scrm.compiled
+
+    compiles = []
+    compile_ = scrm.compiled._compile
+
+    def counted(*args):
+        compiles.append(args[1])
+        return compile_(*args)
+
+    monkeypatch.setattr(scrm.compiled, "_compile", counted)
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(world.agent_a2)
+
+    async def queue():
+        return await client.get("/api/v1/queue/")
+
+    first = async_to_sync(queue)()
+    assert first.status_code == 200 and first.json()["results"]
+    done = len(compiles)
+    second = async_to_sync(queue)()
+    assert second.status_code == 200 and second.json() == first.json()
+    assert len(compiles) == done  # the second request compiled nothing
+
+
+def test_two_people_of_one_view_and_shape_see_their_own_rows(world, busy):
+    # Given a second agent with as many shops as agent_a2 (so the same statement), other shops
+    from inbox.models import Role
+    from tests.factories import make_person
+
+    other = make_person(world.org_a, Role.AGENT, [world.shop_a1, world.shop_a3], username="a13")
+    mine = queue_page(world.agent_a2, QueueFilters(), kind="all", limit=50)
+    theirs = queue_page(other, QueueFilters(), kind="all", limit=50)
+    # Then each page holds its own shops' rows only
+    assert {r.item.shop_account_id for r in mine.rows} == {world.shop_a2.id, world.shop_a3.id}
+    assert {r.item.shop_account_id for r in theirs.rows} == {world.shop_a1.id, world.shop_a3.id}
+    # And the same for the next page of each (a cursor of the same shape)
+    for user in (world.agent_a2, other):
+        first = queue_page(user, QueueFilters(), kind="all", limit=3)
+        rest = queue_page(user, QueueFilters(), kind="all", cursor=first.next_cursor, limit=50)
+        whole = queue_page(user, QueueFilters(), kind="all", limit=100)
+        labels = [(r.kind, r.item.id) for r in first.rows + rest.rows]
+        assert labels == [(r.kind, r.item.id) for r in whole.rows]

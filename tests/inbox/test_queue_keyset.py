@@ -116,3 +116,16 @@ def test_a_cursors_shape_and_values_rebuild_the_same_filter(tied, cursor_kind, d
         assert _ids(after_cursor(rebuilt)) == _ids(after_cursor(parts))
         # a type that differs from the cursor's decides: the id after it is no value
         assert len(values) == (2 if cursor_kind == CONVERSATION else 1)
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [f"1796459221143670.1.{10**20}", f"1796459221143670.{10**20}.5", "1.1.-99999999999999999999"],
+)
+def test_a_cursor_beyond_what_a_column_holds_is_a_clear_error(world, tied, api, cursor):
+    agent = api.as_user(world.agent_a1)
+    response = agent.get(f"/api/v1/queue/?cursor={cursor}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_cursor"
+    # and the pages' own cursors still work
+    assert agent.get("/api/v1/queue/?page_size=2").status_code == 200

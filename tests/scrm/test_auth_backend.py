@@ -51,12 +51,21 @@ def test_a_signed_in_request_reads_person_membership_and_organisation_once(world
     assert '"inbox_member"' in reads[0] and '"inbox_organisation"' in reads[0]
 
 
-def test_the_person_and_membership_are_the_real_ones(world):
+def test_the_person_and_membership_are_the_real_ones(world, django_user_model):
+    from django.forms.models import model_to_dict
+
+    from inbox.models import Member, Organisation
     from scrm.auth import user_with_member
 
     user = user_with_member(world.agent_a2.pk)
-    assert user.pk == world.agent_a2.pk and user.get_username() == "agent_a2"
-    assert user.member.role == "agent" and user.member.organisation.slug == "org-a"
+    # Then every field is the ORM's, of the person, their membership and organisation
+    orm = django_user_model.objects.get(pk=world.agent_a2.pk)
+    member = Member.objects.get(user=orm)
+    assert model_to_dict(user) == model_to_dict(orm)
+    assert model_to_dict(user.member) == model_to_dict(member)
+    assert model_to_dict(user.member.organisation) == model_to_dict(
+        Organisation.objects.get(pk=member.organisation_id)
+    )
     assert user.check_password(PASSWORD)
     assert user_with_member(10**9) is None and user_with_member("x") is None
 
@@ -81,7 +90,8 @@ def test_a_deactivated_person_is_signed_out_on_their_next_request(world):
     world.agent_a1.is_active = False
     world.agent_a1.save(update_fields=["is_active"])
     assert browser.get("/api/v1/queue/").status_code in (401, 403)
-    assert browser.get("/inbox/").status_code == 302
+    response = browser.get("/inbox/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
 
 
 def test_a_changed_password_ends_other_sessions(world):
@@ -89,7 +99,8 @@ def test_a_changed_password_ends_other_sessions(world):
     browser.force_login(world.agent_a1)
     world.agent_a1.set_password("a-new-long-password-1")
     world.agent_a1.save()
-    assert browser.get("/inbox/").status_code == 302
+    response = browser.get("/inbox/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
 
 
 def test_a_person_of_no_organisation_is_refused_not_an_error(world, django_user_model):

@@ -11,10 +11,11 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
+import scrm.compiled
 from inbox.models import Conversation, ShopAccount, SyncCursor, Tag
 from inbox.selectors.conversations import tag_names_of
 from inbox.selectors.queue_rows import shops_shown_for
-from scrm.compiled import read_compiled
+from scrm.compiled import padded, read_compiled
 from scrm.fields import open_or_marker
 from tests.inbox.builders import conversation_with_messages
 
@@ -103,23 +104,49 @@ def test_a_value_that_shapes_the_query_is_refused_not_answered_wrongly(world):
         assert read_compiled("t.small", resting, 2) == list(resting(2))
 
 
-def test_each_thread_has_its_own_statements(world):
-    # Given a read compiled in this thread
+def test_a_statement_compiled_in_one_thread_serves_another(world):
+    # (under ASGI every request runs in a thread of its own, with its own connection object)
     read_compiled("t.names", _names, [world.shop_a1.id])
-    seen = []
+    compiled_there = []
 
     def other():
         try:
-            seen.append("_scrm_compiled" in connections["default"].__dict__)
-            seen.append(read_compiled("t.names", _names, [world.shop_a2.id]))
+            before = len(scrm.compiled._cache)
+            compiled_there.append(read_compiled("t.names", _names, [world.shop_a2.id]))
+            compiled_there.append(len(scrm.compiled._cache) - before)
         finally:
-            connection.close()
+            connections["default"].close()
 
     worker = threading.Thread(target=other)
     worker.start()
     worker.join()
-    # Then another thread's connection starts with none of them
-    assert seen[0] is False and isinstance(seen[1], list)
+    assert compiled_there[1] == 0  # nothing compiled there: the statement was the process's
+
+
+def test_a_value_changed_by_the_build_is_refused(world):
+    def shifted(shop_id):
+        return ShopAccount.objects.filter(id=shop_id + 1).values_list("id")
+
+    with pytest.raises(ValueError, match="changed"):
+        read_compiled("t.shifted", shifted, world.shop_a1.id)
+
+
+def test_flat_and_named_rows_are_refused(world):
+    with pytest.raises(ValueError, match="plain"):
+        read_compiled(
+            "t.flat", lambda i: ShopAccount.objects.filter(id=i).values_list("id", flat=True), 1
+        )
+    with pytest.raises(ValueError, match="plain"):
+        read_compiled(
+            "t.named", lambda i: ShopAccount.objects.filter(id=i).values_list("id", named=True), 1
+        )
+
+
+def test_padded_lists_keep_the_rows_and_few_shapes(world):
+    ids = [world.shop_a1.id, world.shop_a2.id, world.shop_a3.id]
+    assert padded(ids) == [*ids, -1]
+    assert padded([]) == [] and len(padded(list(range(1, 200)))) == 256
+    assert read_compiled("t.names", _names, padded(ids)) == list(_names(ids))
 
 
 def test_the_queue_reads_equal_their_orm_forms(world):
@@ -144,12 +171,15 @@ def test_the_statements_kept_are_bounded(world, monkeypatch):
     import scrm.compiled
 
     monkeypatch.setattr(scrm.compiled, "MAX_STATEMENTS", 3)
-    connections["default"].__dict__.pop("_scrm_compiled", None)
     ids = [world.shop_a1.id, world.shop_a2.id, world.shop_a3.id, world.shop_b1.id]
-    for n in range(1, 5):  # four shapes
+    read_compiled("t.names", _names, ids[:1])
+    for n in range(2, 5):  # three more shapes, the first used again between them
         assert len(read_compiled("t.names", _names, ids[:n])) == n
-    assert len(connections["default"].__dict__["_scrm_compiled"]) == 3
-    assert read_compiled("t.names", _names, ids[:1]) == [(ids[0], "A1 US")]
+        assert read_compiled("t.names", _names, ids[:1]) == [(ids[0], "A1 US")]
+    # Then three are kept, the one used most recently among them (least recently used go)
+    kept = [k for k in scrm.compiled._cache if k[2] == "t.names"]
+    assert len(scrm.compiled._cache) == 3 and len(kept) == 3
+    assert any(k[3] == (1,) for k in kept)
 
 
 def test_a_cursors_times_are_values_on_postgresql_only(world):
