@@ -188,8 +188,8 @@ def _marker_index(p: Any, n: int) -> int | None:
     elif isinstance(p, datetime) and p.tzinfo is not None and p >= _TIME_MARK:
         if p >= _TIME_MARK + n * _TIME_STEP:
             return None
-        index, rest = divmod(p - _TIME_MARK, _TIME_STEP)
-        rest = int(rest / timedelta(microseconds=1))
+        index, off = divmod(p - _TIME_MARK, _TIME_STEP)
+        rest = off // timedelta(microseconds=1)
     else:
         return None
     if rest:
