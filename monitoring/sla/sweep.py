@@ -97,7 +97,7 @@ def sla_sweep(
 
 @transaction.atomic
 def _sweep_batch(*, now: datetime, batch_size: int, result: SweepResult, people: People) -> int:
-    qs = Deadline.objects.filter(next_alert_at__lte=now).order_by("next_alert_at")
+    qs = Deadline.objects.filter(next_alert_at__lte=now).order_by("next_alert_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     deadlines = list(qs[:batch_size])
