@@ -116,3 +116,23 @@ def test_the_list_costs_the_same_queries_for_2_or_40_alerts(world, api):
     few = page_queries()
     alerts_for(world, 38)
     assert page_queries() == few <= 4
+
+
+def test_alerts_of_one_sweep_list_in_their_deadlines_order_whatever_the_rows_storage(world, api):
+    # Given three deadlines due at the same time, the first of them rewritten since (a row
+    # PostgreSQL then stores after the others: equal times used to come back in that order)
+    from django.db.models import F
+
+    from monitoring.models.sla import Deadline
+
+    deadlines = []
+    for _ in range(3):
+        conversation = conversation_with_messages(world.shop_a1)
+        Conversation.objects.filter(id=conversation.id).update(assignee=world.agent_a1)
+        deadlines.append(deadline_for(conversation, due_at=DUE))
+    Deadline.objects.filter(id=deadlines[0].id).update(next_alert_at=F("next_alert_at"))
+    # When one sweep alerts all three
+    sla_sweep(now=DUE - timedelta(hours=3))
+    # Then the bell lists them newest first in the deadlines' own order
+    rows = api.as_user(world.agent_a1).get(URL).json()["results"]
+    assert [r["subject_id"] for r in rows] == [d.conversation_id for d in reversed(deadlines)]
