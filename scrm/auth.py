@@ -15,6 +15,7 @@ sessions name a backend the old release does not know.)
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from typing import Any
 
@@ -40,14 +41,17 @@ class ModelBackend(backends.ModelBackend):
         return await sync_to_async(self.get_user)(user_id)
 
 
-def _columns() -> tuple[list[str], list[str], list[str]]:
+@functools.cache
+def _columns() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The three models' columns (their metadata does not change in a running process; every
+    signed-in request reads them)."""
     from inbox.models import Member, Organisation
 
     user_model = get_user_model()
     return (
-        [f.attname for f in user_model._meta.concrete_fields],
-        [f.attname for f in Member._meta.concrete_fields],
-        [f.attname for f in Organisation._meta.concrete_fields],
+        tuple(f.attname for f in user_model._meta.concrete_fields),
+        tuple(f.attname for f in Member._meta.concrete_fields),
+        tuple(f.attname for f in Organisation._meta.concrete_fields),
     )
 
 

@@ -143,6 +143,29 @@ def _hydrate(rows: list[QueueRow]) -> list[QueueRow]:
     return shown
 
 
+def _filter_values(user: AnyUser, filters: QueueFilters) -> tuple[list[int], str, bool] | None:
+    """The ids a view's filters give its compiled statement (the person for "mine", an
+    assignee's id, the tag's id), the assignee filter's kind (me, <id>, unassigned, anyone)
+    and whether a tag filters; None for an assignee id beyond any person's or an unknown tag."""
+    ids: list[int] = []
+    assignee = filters.assignee
+    if assignee == "me":
+        ids.append(int(user.pk or 0))
+    elif assignee.isascii() and assignee.isdigit():
+        if len(assignee) > 9:
+            return None
+        ids.append(int(assignee))
+        assignee = "<id>"
+    elif assignee != "unassigned":
+        assignee = "anyone"
+    if filters.tag:
+        tag_id = tag_id_for(user, filters.tag)
+        if tag_id is None:
+            return None
+        ids.append(tag_id)
+    return ids, assignee, bool(filters.tag)
+
+
 def _page_compiled(
     user: AnyUser,
     filters: QueueFilters,
@@ -164,24 +187,11 @@ def _page_compiled(
     if position is not None and (connection.vendor != "postgresql" or sort == "priority"):
         # (a priority is a small integer: a marker would overflow it, read_compiled refuses)
         return None
-    values: list[Any] = [shops]
-    assignee = filters.assignee
-    if assignee == "me":
-        values.append(user.pk)
-    elif assignee.isascii() and assignee.isdigit():
-        if len(assignee) > 9:
-            return None
-        values.append(int(assignee))
-        assignee = "<id>"
-    elif assignee != "unassigned":
-        assignee = "anyone"
-    tag_id = None
-    if filters.tag:
-        tag_id = tag_id_for(user, filters.tag)
-        if tag_id is None:
-            return None
-        values.append(tag_id)
-    tagged = tag_id is not None
+    filter_values = _filter_values(user, filters)
+    if filter_values is None:
+        return None
+    ids, assignee, tagged = filter_values
+    values: list[Any] = [shops, *ids]
 
     def given(it: Iterator[Any], column: str) -> tuple[QueueFilters, int, Q | None]:
         user_id = next(it) if assignee == "me" else 0

@@ -57,16 +57,21 @@ VIEWS = [
 ]
 
 
-@pytest.mark.parametrize("view", range(len(VIEWS)))
-@pytest.mark.parametrize("who", ["agent_a2", "supervisor_a"])
-def test_the_first_page_is_the_orms_query_of_that_view(world, busy, view, who):
+def _view(world, view: int, who: str):
+    """The person, the view's filters (the supervisor's id put in) and the person's shops."""
     from dataclasses import replace
 
     user = getattr(world, who)
     filters = VIEWS[view]
     if filters.assignee == "{supervisor}":
         filters = replace(filters, assignee=str(world.supervisor_a.id))
-    shops = list(shops_shown_for(user))
+    return user, filters, list(shops_shown_for(user))
+
+
+@pytest.mark.parametrize("view", range(len(VIEWS)))
+@pytest.mark.parametrize("who", ["agent_a2", "supervisor_a"])
+def test_the_first_page_is_the_orms_query_of_that_view(world, busy, view, who):
+    user, filters, shops = _view(world, view, who)
     expected = list(conversations_of_shops(user, filters, shops).values_list("id", flat=True)[:5])
     # When the first page of five is read (twice: compiled, then run from the compiled one)
     for _ in range(2):
@@ -82,13 +87,7 @@ def test_the_first_page_is_the_orms_query_of_that_view(world, busy, view, who):
 @pytest.mark.parametrize("view", range(len(VIEWS)))
 @pytest.mark.parametrize("who", ["agent_a2", "supervisor_a"])
 def test_the_first_pages_cases_are_the_orms_cases_of_that_view(world, busy, view, who):
-    from dataclasses import replace
-
-    user = getattr(world, who)
-    filters = VIEWS[view]
-    if filters.assignee == "{supervisor}":
-        filters = replace(filters, assignee=str(world.supervisor_a.id))
-    shops = list(shops_shown_for(user))
+    user, filters, shops = _view(world, view, who)
     base = case_rows(user, filters, shops)
     expected = set(base.values_list("id", flat=True)) if base is not None else set()
     for _ in range(2):  # compiled, then run from the compiled statement
