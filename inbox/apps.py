@@ -24,3 +24,17 @@ class InboxConfig(AppConfig):
         from inbox.services.rules.hooks import rules_subscribe
 
         rules_subscribe()
+
+        # The tag links' copies of their conversation's queue position: triggers, made again
+        # after every migrate (SQLite drops a table's triggers when a migration rebuilds it).
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_tag_links_ensure, sender=self)
+
+
+def _tag_links_ensure(sender: AppConfig, using: str, **kwargs: object) -> None:
+    from django.db import connections
+
+    from inbox import tag_links
+
+    tag_links.ensure(connections[using])

@@ -137,7 +137,9 @@ class Conversation(SealedRow):
         on_delete=models.SET_NULL,
         related_name="assigned_conversations",
     )
-    tags = models.ManyToManyField(Tag, blank=True, related_name="conversations")
+    tags = models.ManyToManyField(
+        Tag, blank=True, related_name="conversations", through="ConversationTag"
+    )
     unread_count = models.PositiveIntegerField(default=0)
     last_message_at = models.DateTimeField(default=timezone.now)
     last_message_preview = EncryptedTextField()
@@ -196,6 +198,50 @@ class Conversation(SealedRow):
 
     def __str__(self) -> str:
         return f"conversation {self.pk}"
+
+
+class ConversationTag(models.Model):
+    """A tag on a conversation (the table of the ``tags`` many-to-many, Django's own until
+    issue 18), with a copy of the conversation's queue position while it is open work.
+
+    ``queue_key`` (the conversation's, while its status is open or pending; null otherwise)
+    and ``shop_account`` are written by the database, never by the application: triggers
+    copy them when a link is made and whenever the conversation's ``queue_key`` or status
+    changes (``inbox/tag_links.py``), so they are right in every transaction, whichever code
+    changed the conversation. They let a tag's open conversations be read in queue order
+    from ``conv_tag_queue_open`` and stop after a page, where testing the queue's rows for
+    the tag one by one probed thousands of rows at 1M conversations.
+    """
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="tag_links"
+    )
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="conversation_links")
+    queue_key = models.DateTimeField(null=True, editable=False)
+    shop_account = models.ForeignKey(
+        "inbox.ShopAccount",
+        null=True,
+        editable=False,
+        on_delete=models.DO_NOTHING,  # the conversation's cascade removes the link first
+        db_constraint=False,
+        db_index=False,  # read through conv_tag_queue_open
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "inbox_conversation_tags"
+        unique_together = [("conversation", "tag")]
+        indexes = [
+            # A tag's open conversations in the default queue's order (the queue's tag view).
+            models.Index(
+                fields=["tag", "queue_key", "conversation", "shop_account"],
+                condition=Q(queue_key__isnull=False),
+                name="conv_tag_queue_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"tag {self.tag_id} on conversation {self.conversation_id}"
 
 
 class Direction(models.TextChoices):

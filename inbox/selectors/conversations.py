@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from inbox.models import Conversation, Message, Note, Tag
+from inbox.models import Conversation, ConversationTag, Message, Note, Tag
 from inbox.selectors.accounts import AnyUser, member_for, shop_account_ids_for
 from scrm.api import NotFound
 from scrm.compiled import padded, read_compiled
@@ -73,7 +73,7 @@ def tagged_q(user: AnyUser, name: str, conversation: str) -> Q:
 
 def tag_id_q(tag_id: int, conversation: str) -> Q:
     """``tagged_q`` once the tag's id is known."""
-    links = Conversation.tags.through.objects.filter(
+    links = ConversationTag.objects.filter(
         conversation_id=OuterRef(conversation), tag_id=tag_id
     )
     return Q(Exists(links))
@@ -147,8 +147,7 @@ def conversations_filtered(
 
 
 def _tag_names_query(conversation_ids: list[int]) -> QuerySet[Any]:
-    through = Conversation.tags.through
-    return through.objects.filter(conversation_id__in=conversation_ids).values_list(
+    return ConversationTag.objects.filter(conversation_id__in=conversation_ids).values_list(
         "conversation_id", "tag__name"
     )
 

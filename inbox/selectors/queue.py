@@ -223,10 +223,15 @@ def _page_compiled(
         source = conversation_source(user, filters, sort, shops)
         shape, cursor_values = cursor(source)
 
+        led = queue_sources.tag_led(filters, sort)
+
         def conversations(shop_ids: list[int], *rest: Any) -> QuerySet[Any]:
             it = iter(rest)
-            as_filters, user_id, tag_q = given(it, "pk")
-            qs = conversations_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
+            if led:  # the tag's links in queue order (ids: the tag's only)
+                qs = queue_sources.tagged_open(next(it), shop_ids, filters.statuses)
+            else:
+                as_filters, user_id, tag_q = given(it, "pk")
+                qs = conversations_filtered(as_filters, shop_ids, user_id=user_id, tag_q=tag_q)
             after = parts_of_shape(shape, it) if shape else None
             ((_, part),) = key_parts(source, qs, after, limit, shop_ids)
             return part

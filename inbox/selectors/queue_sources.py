@@ -12,10 +12,16 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from inbox.models import AfterSalesCase, CaseStage
+from inbox.models import AfterSalesCase, CaseStage, ConversationTag
 from inbox.selectors import queue_rows
 from inbox.selectors.accounts import AnyUser, member_for
-from inbox.selectors.conversations import QueueFilters, conversations_of_shops, tagged_q
+from inbox.selectors.conversations import (
+    OPEN_STATUSES,
+    QueueFilters,
+    conversations_of_shops,
+    tag_id_for,
+    tagged_q,
+)
 from inbox.selectors.queue_keys import (
     CASE,
     CONVERSATION,
@@ -134,6 +140,8 @@ def sources_for(
 def conversation_source(
     user: AnyUser, filters: QueueFilters, sort: str, shops: list[int]
 ) -> Source:
+    if tag_led(filters, sort):
+        return _tagged_source(user, filters, sort, shops)
     return Source(
         CONVERSATION,
         lambda: conversations_of_shops(user, filters, shops),
@@ -143,6 +151,58 @@ def conversation_source(
         # The whole row at once: a page of conversations is one query of columns.
         keys=queue_rows.COLUMNS,
     )
+
+
+# A conversation's row (queue_rows.COLUMNS, in that order) read from its tag link.
+TAGGED_COLUMNS = tuple(
+    "conversation_id" if c == "id" else f"conversation__{c}" for c in queue_rows.COLUMNS
+)
+
+
+def tag_led(filters: QueueFilters, sort: str) -> bool:
+    """Whether a view's conversations are read from their tag's links in queue order
+    (``conv_tag_queue_open``): a tag's open work in the default order, whoever holds it.
+    Other tag views test the queue's rows for the tag (``tagged_q``)."""
+    return bool(
+        filters.tag
+        and sort == "waiting"
+        and filters.statuses
+        and set(filters.statuses) <= set(OPEN_STATUSES)
+        and filters.assignee == "anyone"
+        and not (filters.platform or filters.search or filters.due_before)
+        and filters.waiting_longer_than is None
+    )
+
+
+def tagged_open(tag_id: int, shops: list[int], statuses: tuple[str, ...]) -> QuerySet[Any]:
+    """The links of tag ``tag_id`` to open conversations of ``shops`` with one of
+    ``statuses``, in the default queue's order: read from ``conv_tag_queue_open``, which
+    stops after a page (the link's ``queue_key`` is the conversation's while it is open
+    work, null otherwise: inbox/tag_links.py)."""
+    return ConversationTag.objects.filter(
+        tag_id=tag_id,
+        queue_key__isnull=False,
+        shop_account_id__in=shops,
+        conversation__status__in=statuses,
+    ).order_by("queue_key", "conversation_id")
+
+
+def _tagged_source(user: AnyUser, filters: QueueFilters, sort: str, shops: list[int]) -> Source:
+    conversation_after = conversation_after_parts(sort, chat_reply_target())
+
+    def after(position: tuple[int, ...]) -> Parts:
+        # The key's columns as the link has them: its queue_key (the conversation's) and
+        # its conversation's id.
+        return [
+            ("conversation_id" if lhs == "id" else lhs, desc, value)
+            for lhs, desc, value in conversation_after(position)
+        ]
+
+    def queryset() -> QuerySet[Any] | None:
+        tag_id = tag_id_for(user, filters.tag)
+        return None if tag_id is None else tagged_open(tag_id, shops, filters.statuses)
+
+    return Source(CONVERSATION, queryset, (), after, per_shop=False, keys=TAGGED_COLUMNS)
 
 
 def case_sources(base: QuerySet[AfterSalesCase] | None, sort: str) -> list[Source]:

@@ -5,6 +5,7 @@ that fails when a second writer of status, snoozed_until, waiting_since or queue
 from __future__ import annotations
 
 import ast
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -333,8 +334,9 @@ def _writers(
 
 
 def _sql_writers(source: str) -> bool:
-    text = source.lower()
-    return "update inbox_conversation" in text or 'update "inbox_conversation"' in text
+    """SQL updating the conversation table itself (not another table named after it, such
+    as the tag links inbox/tag_links.py keeps)."""
+    return re.search(r'update\s+"?inbox_conversation"?(?![\w])', source.lower()) is not None
 
 
 def test_the_queue_rows_write_nothing():
@@ -386,6 +388,8 @@ def test_the_scan_finds_the_writers_it_is_meant_to_find():
     for code, count in samples.items():
         assert len(_writers(ast.parse(code))) == count, code
     assert _sql_writers('cursor.execute("UPDATE inbox_conversation SET status = %s")')
+    assert _sql_writers('UPDATE "inbox_conversation" SET queue_key = now()')
+    assert not _sql_writers("UPDATE inbox_conversation_tags SET queue_key = NULL")
 
 
 def test_the_state_service_is_the_writer_the_scan_excludes():
