@@ -162,10 +162,15 @@ def _drain(process_ids: list[str], limit: float) -> dict:
     processed_at."""
     from django.db import connection
 
+    from bench.soak.procs import CpuMeter
+
     stored, _ = _stored(process_ids)
     start = time.monotonic()
     done = processed = 0
+    cpu = CpuMeter()  # where the machine's time goes while the worker drains (by process role)
+    cpu.take()
     while time.monotonic() - start < limit:
+        cpu.take()
         with connection.cursor() as cur:
             cur.execute(
                 "SELECT count(*) FILTER (WHERE status IN ('processed','ignored','failed')),"
@@ -178,6 +183,7 @@ def _drain(process_ids: list[str], limit: float) -> dict:
         if done >= stored:
             break
         time.sleep(0.5)
+    cpu.take()
     wall = time.monotonic() - start
     span = (last - first).total_seconds() if first and last else float("nan")
     with connection.cursor() as cur:
@@ -191,6 +197,7 @@ def _drain(process_ids: list[str], limit: float) -> dict:
         "rate": processed / span if span and span == span and span > 0 else float("nan"),
         "messages": messages,
         "conversations": conversations,
+        "cpu": cpu.result(),
     }
 
 
@@ -357,6 +364,14 @@ def run(
                     drained["conversations"],
                 ]
             ],
+        )
+        used = {k: v for k, v in drained["cpu"].items() if k != "wall s"}
+        per_event = {k: 1000 * v / max(drained["processed"], 1) for k, v in used.items()}
+        c.table(
+            "Where the machine's CPU went while the worker drained (CPU ms an event, by process;"
+            f" {drained['cpu']['wall s']:.1f} s sampled, 2 cores)",
+            [*sorted(per_event), "all"],
+            [[*(per_event[k] for k in sorted(per_event)), sum(per_event.values())]],
         )
         print(f"(logs in {logs})")
     finally:

@@ -33,6 +33,7 @@ from monitoring.sla.calendar import (
     time_zone_or_utc,
     working_hours_parse,
 )
+from scrm.compiled import read_compiled
 
 # The N-minute targets: kind → (minutes field, business-hours flag) on SlaPolicy.
 MINUTE_TARGETS: dict[str, tuple[str, str]] = {
@@ -50,30 +51,54 @@ class DueTime:
     rule: dict[str, Any] = field(default_factory=dict)
 
 
-def _shop_row(shop_account_id: int) -> dict[str, Any]:
-    """The shop's organisation, time zone and calendar week in one query."""
+# The three reads run for every wait that starts (every buyer message a human has not
+# answered yet): compiled once per process (``read_compiled``), the same statements and rows.
+_POLICY_FIELDS = tuple(f.attname for f in SlaPolicy._meta.concrete_fields)
+
+
+def _shop_row_query(shop_account_id: int) -> Any:
     hours = BusinessCalendar.objects.filter(shop_account=OuterRef("pk")).values("working_hours")
-    row = (
+    return (
         ShopAccount.objects.filter(pk=shop_account_id)
         .annotate(calendar_hours=Subquery(hours[:1], output_field=JSONField()))
-        .values("organisation_id", "time_zone", "calendar_hours")
-        .get()
+        .values_list("organisation_id", "time_zone", "calendar_hours")
     )
-    return dict(row)
+
+
+def _shop_row(shop_account_id: int) -> dict[str, Any]:
+    """The shop's organisation, time zone and calendar week in one query."""
+    rows = read_compiled("sla.shop_row", _shop_row_query, shop_account_id)
+    if not rows:
+        raise ShopAccount.DoesNotExist("ShopAccount matching query does not exist.")
+    organisation_id, time_zone, calendar_hours = rows[0]
+    return {
+        "organisation_id": organisation_id,
+        "time_zone": time_zone,
+        "calendar_hours": calendar_hours,
+    }
+
+
+def _policies_query(shop_account_id: int, organisation_id: int) -> Any:
+    return (
+        SlaPolicy.objects.filter(organisation_id=organisation_id)
+        .filter(Q(shop_account_id=shop_account_id) | Q(shop_account__isnull=True))
+        .values_list(*_POLICY_FIELDS)
+    )
 
 
 def _policy(shop_account_id: int, organisation_id: int) -> SlaPolicy:
-    policies = list(
-        SlaPolicy.objects.filter(organisation_id=organisation_id).filter(
-            Q(shop_account_id=shop_account_id) | Q(shop_account__isnull=True)
-        )
-    )
+    rows = read_compiled("sla.policies", _policies_query, shop_account_id, organisation_id)
+    policies = [SlaPolicy.from_db("default", _POLICY_FIELDS, row) for row in rows]
     policies.sort(key=lambda policy: policy.shop_account_id is None)
     return policies[0] if policies else SlaPolicy(organisation_id=organisation_id)
 
 
+def _holidays_query(shop_account_id: int) -> Any:
+    return Holiday.objects.filter(calendar__shop_account_id=shop_account_id).values_list("date")
+
+
 def _calendar(shop_account_id: int, row: dict[str, Any]) -> CalendarSpec:
-    holidays = Holiday.objects.filter(calendar__shop_account_id=shop_account_id)
+    holidays = read_compiled("sla.holidays", _holidays_query, shop_account_id)
     stored = row["calendar_hours"]  # None: the shop has no BusinessCalendar row
     try:
         week = working_hours_parse(
@@ -84,7 +109,7 @@ def _calendar(shop_account_id: int, row: dict[str, Any]) -> CalendarSpec:
     return CalendarSpec(
         time_zone=time_zone_or_utc(row["time_zone"]),
         working_hours=week,
-        holidays=frozenset(holidays.values_list("date", flat=True)),
+        holidays=frozenset(date for (date,) in holidays),
     )
 
 

@@ -200,3 +200,46 @@ def test_a_cursors_times_are_values_on_postgresql_only(world):
     assert read_compiled("t.after", after, early) == [(first.id,), (second.id,)]
     with pytest.raises(TypeError):  # a naive time is refused, not guessed at
         read_compiled("t.after", after, early.replace(tzinfo=None))
+
+
+def test_the_sla_rules_reads_equal_their_orm_forms_and_follow_every_change(world):
+    """The shop's policy and calendar (read for every wait that starts) come from compiled
+    statements: the same objects as the ORM's, and a change applies to the next read."""
+    from datetime import date, time
+
+    from monitoring.models.sla import BusinessCalendar, Holiday, SlaPolicy
+    from monitoring.sla.policies import policy_and_calendar_for_shop
+
+    shop = world.shop_a2  # Europe/London
+    # Given only the default, then the organisation's policy and the shop's own override
+    policy, calendar = policy_and_calendar_for_shop(shop.id)
+    assert policy.pk is None and policy.first_reply_minutes == SlaPolicy().first_reply_minutes
+    assert str(calendar.time_zone) == "Europe/London" and calendar.holidays == frozenset()
+    SlaPolicy.objects.create(organisation=world.org_a, first_reply_minutes=90)
+    override = SlaPolicy.objects.create(
+        organisation=world.org_a,
+        shop_account=shop,
+        first_reply_minutes=30,
+        same_day_cutoff=time(16, 30),
+        warning_minutes=[20, 5],
+    )
+    policy, _ = policy_and_calendar_for_shop(shop.id)
+    orm = SlaPolicy.objects.get(pk=override.pk)
+    fields = [f.attname for f in SlaPolicy._meta.concrete_fields]
+    assert [getattr(policy, f) for f in fields] == [getattr(orm, f) for f in fields]
+    assert policy.same_day_cutoff == time(16, 30) and policy.warning_minutes == [20, 5]
+    # When the override goes, a calendar with a week and a holiday comes
+    override.delete()
+    week = {"mon": [["08:00", "12:00"]]}
+    cal = BusinessCalendar.objects.create(
+        organisation=world.org_a, shop_account=shop, working_hours=week
+    )
+    Holiday.objects.create(calendar=cal, date=date(2026, 12, 25), name="Christmas")
+    policy, calendar = policy_and_calendar_for_shop(shop.id)
+    # Then the organisation's policy and the new calendar apply at once
+    assert policy.first_reply_minutes == 90 and policy.shop_account_id is None
+    assert calendar.holidays == frozenset({date(2026, 12, 25)})
+    assert calendar.working_hours != policy_and_calendar_for_shop(world.shop_a1.id)[1].working_hours
+    # And an unknown shop is the ORM's DoesNotExist, as before
+    with pytest.raises(ShopAccount.DoesNotExist):
+        policy_and_calendar_for_shop(10**9)
