@@ -236,6 +236,10 @@ def messages_store(
     # The batch's events in one feed INSERT and one push after commit, in this order.
     events = [(MESSAGE_CREATED, message_payload(row)) for row in new_rows if row.is_visible]
     events += [(MESSAGE_UPDATED, message_payload(row)) for row in updated_rows]
+    if created and getattr(conversation, "tag_names", None) is None:
+        # Made in this transaction, so linked to no tag yet (nothing tags a chat while its
+        # first messages are stored: the rules tag through cases): the payload reads none.
+        conversation.tag_names = []
     if new_rows or updated_rows or created:
         events.append((CONVERSATION_UPDATED, conversation_payload(conversation)))
     conversation_events_publish(conversation, events)

@@ -16,7 +16,7 @@ import pytest
 from django.db import close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from inbox.models import AssignmentMode, ShopAccount
+from inbox.models import AssignmentMode, InboxEvent, ShopAccount
 from inbox.services.assignment import conversation_auto_assign
 from inbox.services.ingestion import ShopTokenKeeper
 from monitoring.models.metrics import ResponseFact
@@ -69,7 +69,7 @@ def test_a_new_conversation_gives_what_the_same_messages_give_one_sync_at_a_time
     assert _requests(at_once) == _requests(one_by_one)
 
 
-def test_a_new_conversation_reads_back_no_deadline_request_or_message(world):
+def test_a_new_conversation_reads_back_no_deadline_request_message_or_tag(world):
     # When a buyer's first message opens a chat
     with CaptureQueriesContext(connection) as queries:
         chat = store(world.shop_a1, "new-c4", ("BUYER", T0))
@@ -80,8 +80,12 @@ def test_a_new_conversation_reads_back_no_deadline_request_or_message(world):
     reads = [
         q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")
     ]
-    for table in ("monitoring_deadline", "monitoring_responsefact", "inbox_message"):
+    for table in ("monitoring_deadline", "monitoring_responsefact", "inbox_message", "inbox_tag"):
         assert not [sql for sql in reads if f'FROM "{table}"' in sql], table
+    # and the agents are told it has no tags
+    update = InboxEvent.objects.filter(type="conversation.updated").latest("id")
+    assert update.data["id"] == chat.id
+    assert update.data["tags"] == []
 
 
 @contextlib.contextmanager
