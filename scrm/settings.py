@@ -288,6 +288,15 @@ SCRM_IN_PROCESS_WORKER = not SERVICES_MODE and not SCRM_TASKS_EAGER
 SCRM_WORKER_THREADS = int(os.environ.get("SCRM_WORKER_THREADS", 2))
 if SCRM_WORKER_THREADS < 1:
     raise ImproperlyConfigured("SCRM_WORKER_THREADS must be 1 or more.")
+# Services mode's celery worker: processes in its pool. A task waits on PostgreSQL and the
+# platform for part of its time, so one process more than the cores keeps them busy (2 cores:
+# 2 processes drained stored webhooks at 218-226 events/s, 3 at 239-271, 4 at 204-215;
+# docs/performance.md, issue 18). ``--concurrency`` on the command line overrides it.
+CELERY_WORKER_CONCURRENCY = int(
+    os.environ.get("SCRM_WORKER_CONCURRENCY", (os.cpu_count() or 1) + 1)
+)
+if CELERY_WORKER_CONCURRENCY < 1:
+    raise ImproperlyConfigured("SCRM_WORKER_CONCURRENCY must be 1 or more.")
 # On shutdown the worker finishes what is running or due for at most this long.
 SCRM_WORKER_STOP_SECONDS = float(os.environ.get("SCRM_WORKER_STOP_SECONDS", 10))
 CELERY_TASK_EAGER_PROPAGATES = False

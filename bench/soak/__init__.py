@@ -7,11 +7,11 @@ replying, the periodic sweeps running, Celery workers killed and started again (
 Services mode on a throw-away database (``scrm_bench_soak``) and a Redis db of its own (db 14,
 ``BENCH_SOAK_REDIS_URL``: not the other benches' db 15, which a bench run beside it would flush,
 channel groups and Celery queue with it), every part real and as deployed: ``uvicorn
-scrm.asgi:application`` (``--web-workers``), ``celery -A scrm worker --concurrency 2`` and
-``celery -A scrm beat`` (``settings.SCRM_PERIODIC_TASKS``: the backfill of every shop, the
-outbox and stale-webhook sweeps, the SLA sweep and digest, metrics, audit sealing, ...). The
-TikTok Shop simulator serves its HTTP API from this process (``TIKTOK_API_BASE``); the workers
-read messages from it and deliver replies to it.
+scrm.asgi:application`` (``--web-workers``), ``celery -A scrm worker`` (its pool as shipped:
+the cores + 1) and ``celery -A scrm beat`` (``settings.SCRM_PERIODIC_TASKS``: the backfill of
+every shop, the outbox and stale-webhook sweeps, the SLA sweep and digest, metrics, audit
+sealing, ...). The TikTok Shop simulator serves its HTTP API from this process
+(``TIKTOK_API_BASE``); the workers read messages from it and deliver replies to it.
 
 - Buyers: ``--rate`` messages a second, open loop (message i is due at start + i/rate whether
   or not earlier ones were answered), each to a random one of ``--shops`` shops, about three a
@@ -235,7 +235,7 @@ def run(
         )
         env = c.child_env(DB, "shipped", sim_env)
         worker = Restartable(
-            celery_args("worker", "--concurrency", "2", "--loglevel", "WARNING"),
+            celery_args("worker", "--loglevel", "WARNING"),  # the shipped pool size
             env,
             logs / "worker.log",
         )

@@ -73,9 +73,7 @@ def tagged_q(user: AnyUser, name: str, conversation: str) -> Q:
 
 def tag_id_q(tag_id: int, conversation: str) -> Q:
     """``tagged_q`` once the tag's id is known."""
-    links = ConversationTag.objects.filter(
-        conversation_id=OuterRef(conversation), tag_id=tag_id
-    )
+    links = ConversationTag.objects.filter(conversation_id=OuterRef(conversation), tag_id=tag_id)
     return Q(Exists(links))
 
 
