@@ -38,7 +38,9 @@ import logging
 import os
 import threading
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from typing import (
@@ -213,6 +215,17 @@ def event_publish(
     if _checking():
         payload_check(kind, data)
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
+    gathered = _gathered.get()
+    if gathered is not None:  # recorded with the others when the gathering ends
+        row = feed(
+            organisation_id=organisation_id,
+            shop_account_id=shop_account_id,
+            user_id=user_id,
+            type=kind.name,
+            data=data,
+        )
+        gathered.append((group, row))
+        return row
     event = feed.objects.create(
         organisation_id=organisation_id,
         shop_account_id=shop_account_id,
@@ -249,7 +262,8 @@ def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
     if not specs:
         return []
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    txid = _txid_in_insert()
+    gathered = _gathered.get()
+    txid = _txid_in_insert() if gathered is None else None
     rows, groups = [], []
     for spec in specs:
         kind = event_kind_get(spec.type)
@@ -266,13 +280,50 @@ def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
                 txid=txid,
             )
         )
-    events = feed.objects.bulk_create(rows)
+    if gathered is not None:  # recorded with the others when the gathering ends
+        gathered.extend(zip(groups, rows, strict=True))
+        return rows
+    return _record(list(zip(groups, rows, strict=True)), txid)
+
+
+def _record(pending: list[tuple[str, Any]], txid: RawSQL | None) -> list[InboxEvent]:
+    """The feed rows in one INSERT (the transaction id computed in it), their pushes after
+    commit in one call, in order."""
+    feed = cast("FeedModel", apps.get_model(FEED_MODEL))
+    for _, row in pending:
+        row.txid = txid
+    events = feed.objects.bulk_create([row for _, row in pending])
     messages = [
         (group, {"type": "inbox.event", "event": {"id": e.id, "type": e.type, "data": e.data}})
-        for group, e in zip(groups, events, strict=True)
+        for (group, _), e in zip(pending, events, strict=True)
     ]
     transaction.on_commit(lambda: _push_many(messages))
     return events
+
+
+# The events published inside ``events_gathered``, waiting to be recorded together.
+_gathered: ContextVar[list[tuple[str, Any]] | None] = ContextVar("scrm_events", default=None)
+
+
+@contextmanager
+def events_gathered() -> Iterator[None]:
+    """Inside a transaction: what ``event_publish`` and ``events_publish`` are asked in the
+    block is checked at once (kind, audience, schema: a refusal raises there, as without the
+    gathering) and recorded when the block ends — one feed INSERT and one push after commit for
+    all, in the order they were published — instead of an INSERT and a push each. The rows
+    they return get their ids then. Nothing is recorded when the block raises. Nested: the
+    outermost records."""
+    if _gathered.get() is not None:
+        yield
+        return
+    pending: list[tuple[str, Any]] = []
+    token = _gathered.set(pending)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+    if pending:
+        _record(pending, _txid_in_insert())
 
 
 def _group_for(

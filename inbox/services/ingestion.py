@@ -59,6 +59,7 @@ from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
 from scrm.db import insert_unless_conflict
+from scrm.events import events_gathered
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,20 @@ def messages_store(
 
     Outbound messages that match a reply of ours still being delivered adopt that reply's row
     instead of creating a second one.
+
+    The events of the store (the messages', the conversation's, the SLA tracker's deadline)
+    are recorded in one feed INSERT and pushed in one call after commit (``events_gathered``).
     """
+    with events_gathered():
+        return _messages_store(shop, conversation_id, messages, hint)
+
+
+def _messages_store(
+    shop: ShopAccount,
+    conversation_id: str,
+    messages: Iterable[PlatformMessage],
+    hint: PlatformConversation | None,
+) -> int:
     batch = sorted(messages, key=lambda m: (m.create_time, m.index, m.message_id))
     conversation, created = _conversation_upsert(shop, conversation_id, batch, hint)
     ids = [m.message_id for m in batch]
@@ -239,7 +253,7 @@ def messages_store(
     if created and getattr(conversation, "tag_names", None) is None:
         # Made in this transaction, so linked to no tag yet (nothing tags a chat while its
         # first messages are stored: the rules tag through cases): the payload reads none.
-        conversation.tag_names = []
+        conversation.tag_names = []  # type: ignore[attr-defined]  # (conversation_payload)
     if new_rows or updated_rows or created:
         events.append((CONVERSATION_UPDATED, conversation_payload(conversation)))
     conversation_events_publish(conversation, events)

@@ -86,6 +86,16 @@ def test_a_new_conversation_reads_back_no_deadline_request_message_or_tag(world)
     update = InboxEvent.objects.filter(type="conversation.updated").latest("id")
     assert update.data["id"] == chat.id
     assert update.data["tags"] == []
+    # and its events — the deadline's, the message's, the conversation's — are one INSERT
+    feed = [
+        q["sql"] for q in queries.captured_queries if 'INSERT INTO "inbox_inboxevent"' in q["sql"]
+    ]
+    assert len(feed) == 1
+    assert list(InboxEvent.objects.order_by("id").values_list("type", flat=True)) == [
+        "sla.deadline",
+        "message.created",
+        "conversation.updated",
+    ]
 
 
 @contextlib.contextmanager

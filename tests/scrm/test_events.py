@@ -26,7 +26,7 @@ from scrm.events import (
     payload_check,
     user_group,
 )
-from tests.inbox.event_payloads import marked
+from tests.inbox.event_payloads import marked, marker_of
 
 
 class Probe(TypedDict):
@@ -176,3 +176,58 @@ def _alert_example() -> dict:
     from scrm.events import event_kind_get
 
     return dict(event_kind_get("sla.alert").example)
+
+
+def test_events_gathered_are_one_insert_and_one_push_in_publishing_order(
+    world, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scrm.events import events_gathered
+
+    # Given a socket on agent a1's group
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(world.agent_a1.pk), channel)
+    shop = {"organisation_id": world.org_a.id, "shop_account_id": world.shop_a1.id}
+    # When one event, then two together, then one more are published in a gathering
+    with (
+        django_capture_on_commit_callbacks(execute=True) as pushes,
+        CaptureQueriesContext(connection) as queries,
+        transaction.atomic(),
+        events_gathered(),
+    ):
+        first = event_publish(
+            type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "a"), **shop
+        )
+        both = events_publish(
+            [
+                EventSpec(world.org_a.id, "sla.alert", _alert_example(), user_id=world.agent_a1.pk),
+                EventSpec(
+                    type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "b"), **shop
+                ),
+            ]
+        )
+        last = event_publish(
+            type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "c"), **shop
+        )
+        assert first.id is None and not InboxEvent.objects.exists()  # not recorded yet
+    # Then they are recorded by one INSERT, in that order, with the transaction's id
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    rows = list(InboxEvent.objects.order_by("id"))
+    assert [r.id for r in rows] == [first.id, both[0].id, both[1].id, last.id]
+    assert [marker_of(r.type, r.data) for r in rows] == ["a", None, "b", "c"]
+    assert len({r.txid for r in rows}) == 1
+    assert rows[0].txid is not None or connection.vendor != "postgresql"  # (PostgreSQL's id)
+    # and pushed once after commit, the person's alert reaching their socket
+    assert len(pushes) == 1
+    got = async_to_sync(layer.receive)(channel)
+    assert (got["event"]["id"], got["event"]["type"]) == (both[0].id, "sla.alert")
+
+    # And a refused event raises where it is published; the block's events are not recorded
+    with pytest.raises(EventPayloadInvalid), transaction.atomic(), events_gathered():
+        event_publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "d"), **shop)
+        event_publish(type=CONVERSATION_UPDATED, data={"id": 1}, **shop)
+    assert InboxEvent.objects.count() == 4
