@@ -288,13 +288,12 @@ SCRM_IN_PROCESS_WORKER = not SERVICES_MODE and not SCRM_TASKS_EAGER
 SCRM_WORKER_THREADS = int(os.environ.get("SCRM_WORKER_THREADS", 2))
 if SCRM_WORKER_THREADS < 1:
     raise ImproperlyConfigured("SCRM_WORKER_THREADS must be 1 or more.")
-# Services mode's celery worker: processes in its pool. A task waits on PostgreSQL and the
-# platform for part of its time, so one process more than the cores keeps them busy (2 cores:
-# 2 processes drained stored webhooks at 218-226 events/s, 3 at 239-271, 4 at 204-215;
-# docs/performance.md, issue 18). ``--concurrency`` on the command line overrides it.
-CELERY_WORKER_CONCURRENCY = int(
-    os.environ.get("SCRM_WORKER_CONCURRENCY", (os.cpu_count() or 1) + 1)
-)
+# Services mode's celery worker: processes in its pool, one a core by default (Celery's own
+# default, made explicit and settable). Measured on 2 cores (docs/performance.md, issue 18):
+# one process more than the cores drained stored webhooks faster while a store made 22 round
+# trips (239-271 events/s against 218-226), no faster at 20 (233-261 against 207-262), at
+# more CPU an event (PostgreSQL's doubled). ``--concurrency`` on the command line overrides it.
+CELERY_WORKER_CONCURRENCY = int(os.environ.get("SCRM_WORKER_CONCURRENCY", os.cpu_count() or 1))
 if CELERY_WORKER_CONCURRENCY < 1:
     raise ImproperlyConfigured("SCRM_WORKER_CONCURRENCY must be 1 or more.")
 # On shutdown the worker finishes what is running or due for at most this long.

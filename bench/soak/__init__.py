@@ -8,7 +8,7 @@ Services mode on a throw-away database (``scrm_bench_soak``) and a Redis db of i
 ``BENCH_SOAK_REDIS_URL``: not the other benches' db 15, which a bench run beside it would flush,
 channel groups and Celery queue with it), every part real and as deployed: ``uvicorn
 scrm.asgi:application`` (``--web-workers``), ``celery -A scrm worker`` (its pool as shipped:
-the cores + 1) and ``celery -A scrm beat`` (``settings.SCRM_PERIODIC_TASKS``: the backfill of
+one process a core) and ``celery -A scrm beat`` (``settings.SCRM_PERIODIC_TASKS``: the backfill of
 every shop, the outbox and stale-webhook sweeps, the SLA sweep and digest, metrics, audit
 sealing, ...). The TikTok Shop simulator serves its HTTP API from this process
 (``TIKTOK_API_BASE``); the workers read messages from it and deliver replies to it.
