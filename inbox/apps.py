@@ -25,11 +25,21 @@ class InboxConfig(AppConfig):
 
         rules_subscribe()
 
-        # The tag links' copies of their conversation's queue position: triggers, made again
-        # after every migrate (SQLite drops a table's triggers when a migration rebuilds it).
-        from django.db.models.signals import post_migrate
+        # The tag links' copies of their conversation's queue position are kept by triggers:
+        # on SQLite out of the way of the migrations' table rebuilds, and made again after
+        # (inbox/tag_links.py).
+        from django.db.models.signals import post_migrate, pre_migrate
 
+        pre_migrate.connect(_tag_links_before, sender=self)
         post_migrate.connect(_tag_links_ensure, sender=self)
+
+
+def _tag_links_before(sender: AppConfig, using: str, **kwargs: object) -> None:
+    from django.db import connections
+
+    from inbox import tag_links
+
+    tag_links.before_migrate(connections[using])
 
 
 def _tag_links_ensure(sender: AppConfig, using: str, **kwargs: object) -> None:

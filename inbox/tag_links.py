@@ -9,9 +9,17 @@ the conversation waits for it and copies its result); a conversation whose ``que
 status changes updates its links (AFTER). SQLite: the same by AFTER triggers (one writer at a
 time: no race to guard).
 
-SQLite drops a table's triggers when a migration rebuilds the table (its ``AlterField``), so
-``ensure`` runs after every ``migrate`` (``post_migrate``, inbox/apps.py): it re-creates the
-triggers and recomputes any copy that differs, which is a no-op when nothing was missed.
+SQLite checks every trigger of the schema when a migration rebuilds a table (its
+``AlterField``: a new table, a copy, a rename), and these name both tables: the rebuild would
+fail. So on SQLite the triggers are dropped before each ``migrate`` (``pre_migrate``) and made
+again after it (``post_migrate``, inbox/apps.py: ``ensure``), every copy then recomputed for
+whatever the migrations changed meanwhile. PostgreSQL keeps triggers through ``ALTER TABLE``:
+there ``ensure`` only makes those missing (a deploy takes no lock on the tables), and a trigger
+whose body changes needs a migration of its own (``CREATE OR REPLACE FUNCTION``).
+
+Whoever writes links must lock the conversation first (``conversation_tag`` takes it ``FOR
+UPDATE``): the link's ``FOR SHARE`` on it would otherwise wait for, and then be waited on by, a
+transaction that updates the conversation after making links of its own.
 """
 
 from __future__ import annotations
@@ -92,8 +100,8 @@ SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS inbox_tag_link_copy",
 ]
 
-# Every link whose copies differ from its conversation's, set right: one statement for both
-# databases (SQLite has IS DISTINCT FROM since 3.39), writing nothing when all agree.
+# Every link whose copies differ from its conversation's, set right, writing nothing when
+# all agree. SQLite before 3.39 has no IS DISTINCT FROM; its IS NOT is the same test.
 RESYNC = (
     "UPDATE inbox_conversation_tags AS l "
     + _SET.format(link="l")
@@ -102,10 +110,16 @@ RESYNC = (
     + " OR l.shop_account_id IS DISTINCT FROM "
     + _COPY_SHOP.format(link="l")
 )
+TRIGGERS = {
+    "inbox_tag_link_copy": "inbox_conversation_tags",
+    "inbox_tag_links_follow": "inbox_conversation",
+}
 
 
 def triggers_create(connection: Any) -> None:
     """Create (or make again) the triggers on ``connection``'s database."""
+    if connection.vendor == "sqlite":
+        triggers_drop(connection)  # IF NOT EXISTS would keep an older body
     statements = {"postgresql": [POSTGRESQL_CREATE], "sqlite": SQLITE_CREATE}
     with connection.cursor() as cursor:
         for sql in statements.get(connection.vendor, []):
@@ -120,21 +134,48 @@ def triggers_drop(connection: Any) -> None:
 
 
 def resync(connection: Any) -> int:
-    """Set right every link whose copies differ from its conversation's; how many were.
-    (One statement for both databases: SQLite has ``IS DISTINCT FROM`` since 3.39.)"""
+    """Set right every link whose copies differ from its conversation's; how many were."""
+    sql = RESYNC
+    if connection.vendor == "sqlite":
+        sql = sql.replace("IS DISTINCT FROM", "IS NOT")
     with connection.cursor() as cursor:
-        cursor.execute(RESYNC)
+        cursor.execute(sql)
         return int(cursor.rowcount or 0)
 
 
-def ensure(connection: Any) -> None:
-    """The triggers present and every copy right (after each ``migrate``); nothing while the
-    links have no copies (migrated back before inbox 0024)."""
+def _has_copies(connection: Any) -> bool:
+    """Whether the links carry the copies (inbox 0024 applied, not migrated back)."""
     with connection.cursor() as cursor:
         if "inbox_conversation_tags" not in connection.introspection.table_names(cursor):
-            return
+            return False
         columns = connection.introspection.get_table_description(cursor, "inbox_conversation_tags")
-    if "queue_key" not in {c.name for c in columns}:
+    return "queue_key" in {c.name for c in columns}
+
+
+def _present_on_postgresql(connection: Any) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND (t.tgname, c.relname) IN"
+            " (('inbox_tag_link_copy', 'inbox_conversation_tags'),"
+            " ('inbox_tag_links_follow', 'inbox_conversation'))"
+        )
+        return bool(cursor.fetchone()[0] == len(TRIGGERS))
+
+
+def before_migrate(connection: Any) -> None:
+    """SQLite: the triggers out of the way of the migrations' table rebuilds."""
+    if connection.vendor == "sqlite":
+        triggers_drop(connection)
+
+
+def ensure(connection: Any) -> None:
+    """After each ``migrate``: the triggers present and, where they were made again, every
+    copy right; nothing while the links have no copies (migrated back before inbox 0024).
+    PostgreSQL's present triggers are left as they are (no lock taken on the tables)."""
+    if not _has_copies(connection):
+        return
+    if connection.vendor == "postgresql" and _present_on_postgresql(connection):
         return
     with transaction.atomic(using=connection.alias):
         triggers_create(connection)

@@ -215,7 +215,7 @@ def event_publish(
     if _checking():
         payload_check(kind, data)
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    gathered = _gathered.get()
+    gathered = _gathering()
     if gathered is not None:  # recorded with the others when the gathering ends
         row = feed(
             organisation_id=organisation_id,
@@ -262,7 +262,7 @@ def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
     if not specs:
         return []
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    gathered = _gathered.get()
+    gathered = _gathering()
     txid = _txid_in_insert() if gathered is None else None
     rows, groups = [], []
     for spec in specs:
@@ -301,8 +301,21 @@ def _record(pending: list[tuple[str, Any]], txid: RawSQL | None) -> list[InboxEv
     return events
 
 
-# The events published inside ``events_gathered``, waiting to be recorded together.
-_gathered: ContextVar[list[tuple[str, Any]] | None] = ContextVar("scrm_events", default=None)
+# The events published inside ``events_gathered``, waiting to be recorded together, and the
+# savepoint depth the gathering began at.
+_gathered: ContextVar[tuple[list[tuple[str, Any]], int] | None] = ContextVar(
+    "scrm_events", default=None
+)
+
+
+def _gathering() -> list[tuple[str, Any]] | None:
+    """The gathering's list, when a publish is at the depth it began at: one made inside a
+    nested ``atomic`` (a savepoint that may be rolled back while the gathering goes on) is
+    recorded at once, in its savepoint, as without the gathering."""
+    gathered = _gathered.get()
+    if gathered is None or len(connection.savepoint_ids) != gathered[1]:
+        return None
+    return gathered[0]
 
 
 @contextmanager
@@ -312,12 +325,13 @@ def events_gathered() -> Iterator[None]:
     gathering) and recorded when the block ends — one feed INSERT and one push after commit for
     all, in the order they were published — instead of an INSERT and a push each. The rows
     they return get their ids then. Nothing is recorded when the block raises. Nested: the
-    outermost records."""
+    outermost records. A publish inside a nested ``atomic`` of the block is recorded at once,
+    in that savepoint, so rolling it back takes its events with it."""
     if _gathered.get() is not None:
         yield
         return
     pending: list[tuple[str, Any]] = []
-    token = _gathered.set(pending)
+    token = _gathered.set((pending, len(connection.savepoint_ids)))
     try:
         yield
     finally:

@@ -291,9 +291,12 @@ if SCRM_WORKER_THREADS < 1:
 # Services mode's celery worker: processes in its pool, one a core by default (Celery's own
 # default, made explicit and settable). Measured on 2 cores (docs/performance.md, issue 18):
 # one process more than the cores drained stored webhooks faster while a store made 22 round
-# trips (239-271 events/s against 218-226), no faster at 20 (233-261 against 207-262), at
+# trips (239-271 events/s against 218-226), no faster at 20 (212-261 against 207-262), at
 # more CPU an event (PostgreSQL's doubled). ``--concurrency`` on the command line overrides it.
-CELERY_WORKER_CONCURRENCY = int(os.environ.get("SCRM_WORKER_CONCURRENCY", os.cpu_count() or 1))
+# The cores this process may run on (a CPU set): a container's CPU quota is not seen here.
+CELERY_WORKER_CONCURRENCY = int(
+    os.environ.get("SCRM_WORKER_CONCURRENCY", len(os.sched_getaffinity(0)) or 1)
+)
 if CELERY_WORKER_CONCURRENCY < 1:
     raise ImproperlyConfigured("SCRM_WORKER_CONCURRENCY must be 1 or more.")
 # On shutdown the worker finishes what is running or due for at most this long.

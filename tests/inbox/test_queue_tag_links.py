@@ -190,3 +190,48 @@ def test_a_tag_added_while_the_conversation_changes_copies_the_change(world):
         t.join(20)
     assert not errors
     assert _copies(c) == {(ANSWERED_SENTINEL, world.shop_a1.id)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_rebuilding_both_tables_run_and_the_copies_come_back(world):
+    """SQLite rebuilds a table for most schema changes and checks every trigger as it does:
+    with the triggers in place a rebuild of either table failed. ``pre_migrate`` takes them
+    away, ``post_migrate`` makes them again and sets every copy right."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL alters tables in place and keeps their triggers")
+    a = conversation_with_messages(world.shop_a1, waited=timedelta(hours=2))
+    conversation_tag(actor=world.supervisor_a, conversation_id=a.id, add=["refund"], remove=[])
+    # When a migrate runs: before it, its rebuilds of both tables, a data change, after it
+    tag_links.before_migrate(connection)
+    with connection.schema_editor() as editor:
+        editor._remake_table(Conversation)
+        editor._remake_table(ConversationTag)
+    Conversation.objects.filter(id=a.id).update(queue_key=ANSWERED_SENTINEL)
+    tag_links.ensure(connection)
+    # Then the copy has the change made while the triggers were away, and they follow again
+    assert _copies(Conversation.objects.get(id=a.id)) == {(ANSWERED_SENTINEL, world.shop_a1.id)}
+    later = timezone.now() - timedelta(days=1)
+    Conversation.objects.filter(id=a.id).update(queue_key=later)
+    assert _copies(Conversation.objects.get(id=a.id)) == {(later, world.shop_a1.id)}
+
+
+@pytest.mark.django_db
+def test_on_postgresql_a_migrate_leaves_present_triggers_alone(world):
+    """A deploy's migrate takes no lock on the tables when the triggers are there."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's check of its triggers")
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        tag_links.ensure(connection)
+    ddl = ("CREATE", "DROP", "ALTER")
+    assert not [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith(ddl)]
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    # and one gone is made again
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER inbox_tag_links_follow ON inbox_conversation")
+    tag_links.ensure(connection)
+    c = conversation_with_messages(world.shop_a1)
+    conversation_tag(actor=world.supervisor_a, conversation_id=c.id, add=["refund"], remove=[])
+    Conversation.objects.filter(id=c.id).update(queue_key=ANSWERED_SENTINEL)
+    assert _copies(c) == {(ANSWERED_SENTINEL, world.shop_a1.id)}

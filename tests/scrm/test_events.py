@@ -231,3 +231,22 @@ def test_events_gathered_are_one_insert_and_one_push_in_publishing_order(
         event_publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "d"), **shop)
         event_publish(type=CONVERSATION_UPDATED, data={"id": 1}, **shop)
     assert InboxEvent.objects.count() == 4
+
+
+def test_an_event_in_a_rolled_back_savepoint_of_a_gathering_is_not_recorded(world):
+    from scrm.events import events_gathered
+
+    shop = {"organisation_id": world.org_a.id, "shop_account_id": world.shop_a1.id}
+    with transaction.atomic(), events_gathered():
+        event_publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "kept"), **shop)
+        try:
+            with transaction.atomic():  # a savepoint, rolled back
+                event_publish(
+                    type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "undone"), **shop
+                )
+                raise RuntimeError("changed my mind")
+        except RuntimeError:
+            pass
+        event_publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "also"), **shop)
+    rows = InboxEvent.objects.order_by("id")
+    assert [marker_of(r.type, r.data) for r in rows] == ["kept", "also"]
