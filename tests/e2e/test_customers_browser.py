@@ -66,6 +66,9 @@ def test_search_edit_note_follow_up_merge_and_undo(session, world, lang):
     # When the supervisor opens Customers and types the start of her name
     page.goto(session.base + "/inbox/manage/organisation/")
     page.get_by_role("link", name=words["customers"], exact=True).first.click()
+    # (typed once the page has loaded and its scripts run: keys pressed before htmx wires the
+    # field send nothing, which a loaded machine showed as a list never narrowed)
+    page.wait_for_url(re.compile(r"/customers/$"), wait_until="load")
     page.locator("#customer-q").press_sequentially("ali", delay=40)
     # Then the results narrow as she types (no page load), Bob is gone
     rows = page.locator("#customer-results tr[data-customer]")
