@@ -110,6 +110,7 @@ RESYNC = (
     + " OR l.shop_account_id IS DISTINCT FROM "
     + _COPY_SHOP.format(link="l")
 )
+# The triggers PostgreSQL keeps, and their tables (``ensure`` looks for them).
 TRIGGERS = {
     "inbox_tag_link_copy": "inbox_conversation_tags",
     "inbox_tag_links_follow": "inbox_conversation",
@@ -157,8 +158,8 @@ def _present_on_postgresql(connection: Any) -> bool:
         cursor.execute(
             "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
             " WHERE NOT t.tgisinternal AND (t.tgname, c.relname) IN"
-            " (('inbox_tag_link_copy', 'inbox_conversation_tags'),"
-            " ('inbox_tag_links_follow', 'inbox_conversation'))"
+            " (SELECT * FROM unnest(%s::text[], %s::text[]))",
+            [list(TRIGGERS), list(TRIGGERS.values())],
         )
         return bool(cursor.fetchone()[0] == len(TRIGGERS))
 

@@ -210,22 +210,14 @@ def event_publish(
     the payload matches the kind's schema (``EventPayloadInvalid``). ``data`` holds ids and
     display fields; it is shaped for each receiver on the way out (``event_shape``).
     """
+    if _gathering() is not None:  # checked now, recorded with the others when it ends
+        spec = EventSpec(organisation_id, type, data, shop_account_id, user_id)
+        return events_publish([spec])[0]
     kind = event_kind_get(type)
     group = _group_for(kind, organisation_id, shop_account_id, user_id)
     if _checking():
         payload_check(kind, data)
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    gathered = _gathering()
-    if gathered is not None:  # recorded with the others when the gathering ends
-        row = feed(
-            organisation_id=organisation_id,
-            shop_account_id=shop_account_id,
-            user_id=user_id,
-            type=kind.name,
-            data=data,
-        )
-        gathered.append((group, row))
-        return row
     event = feed.objects.create(
         organisation_id=organisation_id,
         shop_account_id=shop_account_id,
@@ -262,8 +254,6 @@ def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
     if not specs:
         return []
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    gathered = _gathering()
-    txid = _txid_in_insert() if gathered is None else None
     rows, groups = [], []
     for spec in specs:
         kind = event_kind_get(spec.type)
@@ -277,19 +267,20 @@ def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
                 user_id=spec.user_id,
                 type=kind.name,
                 data=spec.data,
-                txid=txid,
             )
         )
+    gathered = _gathering()
     if gathered is not None:  # recorded with the others when the gathering ends
         gathered.extend(zip(groups, rows, strict=True))
         return rows
-    return _record(list(zip(groups, rows, strict=True)), txid)
+    return _record(list(zip(groups, rows, strict=True)))
 
 
-def _record(pending: list[tuple[str, Any]], txid: RawSQL | None) -> list[InboxEvent]:
+def _record(pending: list[tuple[str, Any]]) -> list[InboxEvent]:
     """The feed rows in one INSERT (the transaction id computed in it), their pushes after
     commit in one call, in order."""
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
+    txid = _txid_in_insert()
     for _, row in pending:
         row.txid = txid
     events = feed.objects.bulk_create([row for _, row in pending])
@@ -337,7 +328,7 @@ def events_gathered() -> Iterator[None]:
     finally:
         _gathered.reset(token)
     if pending:
-        _record(pending, _txid_in_insert())
+        _record(pending)
 
 
 def _group_for(
