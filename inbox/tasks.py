@@ -43,26 +43,46 @@ def process_webhook_event(self, event_id: int) -> str:
 def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
     """A batch queued by the ack path: each conversation's notifications in one platform read,
     groups one after another; a group that fails is retried event by event
-    (``process_webhook_event``), so it never holds up or repeats the others."""
+    (``process_webhook_event``), so it never holds up or repeats the others.
+
+    The batch's bookkeeping is three statements whatever its size: the events read, one
+    attempt counted on all still to act on, and the outcomes written at the end (one UPDATE
+    per distinct outcome). A worker killed in the middle leaves the groups it had acted on
+    ``received``: the stale sweep queues them again and they change nothing the second time
+    (a message is stored once); the attempt counted on the groups it had not reached yet
+    brings them one closer to ``webhook_events_give_up`` (the backfill reads their messages
+    then)."""
     outcomes: dict[str, int] = {}
-    for group in webhooks.webhook_event_groups(event_ids=event_ids):
-        ids = [event.id for event in group]
-        try:
-            outcome = webhooks.webhook_event_group_process(events=group)
-        except PlatformError as exc:
-            if exc.retryable:
+    groups = webhooks.webhook_event_groups(event_ids=event_ids)
+    todo = [webhooks.webhook_events_received(group) for group in groups]
+    webhooks.webhook_events_attempted(event_ids=[e.id for events in todo for e in events])
+    done: dict[webhooks.Outcome, list[int]] = {}
+    try:
+        for group, events in zip(groups, todo, strict=True):
+            if not events:  # a redelivered batch: these are final already
+                outcomes[group[0].status] = outcomes.get(group[0].status, 0) + len(group)
+                continue
+            ids = [event.id for event in events]
+            try:
+                result = webhooks.webhook_event_group_act(events=events)
+                done.setdefault(result, []).extend(ids)
+                outcome = result.status
+            except PlatformError as exc:
+                if exc.retryable:
+                    outcome = "retrying"
+                else:
+                    outcome = "failed"
+                    for event_id in ids:
+                        webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
+            except Exception as exc:
+                logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
                 outcome = "retrying"
-            else:
-                outcome = "failed"
+            if outcome == "retrying":
                 for event_id in ids:
-                    webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
-        except Exception as exc:
-            logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
-            outcome = "retrying"
-        if outcome == "retrying":
-            for event_id in ids:
-                process_webhook_event.apply_async((event_id,), countdown=backoff(0))
-        outcomes[outcome] = outcomes.get(outcome, 0) + len(ids)
+                    process_webhook_event.apply_async((event_id,), countdown=backoff(0))
+            outcomes[outcome] = outcomes.get(outcome, 0) + len(group)
+    finally:
+        webhooks.webhook_events_mark(outcomes=done)
     return outcomes
 
 

@@ -353,27 +353,56 @@ def webhook_event_group_process(*, events: Sequence[WebhookEvent]) -> str:
     each marked with the outcome, and the reason where it is ignored. Idempotent: only
     events still ``received`` are acted on (processed, ignored and failed ones are final).
     Raises PlatformError, events unchanged but for their attempt count."""
-    todo = [e for e in events if e.status == WebhookEventStatus.RECEIVED]
+    todo = webhook_events_received(events)
     if not todo:
         return events[0].status if events else WebhookEventStatus.PROCESSED
     ids = [e.id for e in todo]
-    WebhookEvent.objects.filter(id__in=ids).update(attempts=F("attempts") + 1)
-    first = todo[0]
+    webhook_events_attempted(event_ids=ids)
+    outcome = webhook_event_group_act(events=todo)
+    webhook_events_mark(outcomes={outcome: ids})
+    return outcome.status
+
+
+def webhook_events_received(events: Sequence[WebhookEvent]) -> list[WebhookEvent]:
+    """The events still to act on (processed, ignored and failed ones are final)."""
+    return [e for e in events if e.status == WebhookEventStatus.RECEIVED]
+
+
+def webhook_events_attempted(*, event_ids: Sequence[int]) -> None:
+    """Count one processing attempt of each event, before acting on it: an event whose
+    processing keeps failing, or keeps killing its worker, is given up after
+    ``STALE_MAX_ATTEMPTS`` (``webhook_events_give_up``). One UPDATE for a whole batch."""
+    if event_ids:
+        WebhookEvent.objects.filter(id__in=list(event_ids)).update(attempts=F("attempts") + 1)
+
+
+def webhook_event_group_act(*, events: Sequence[WebhookEvent]) -> Outcome:
+    """What ``webhook_event_group_process`` does for ``received`` events of one group,
+    without writing their status: the caller marks them (``webhook_events_mark``), a batch's
+    groups in one UPDATE. Raises PlatformError (and whatever the handler raises)."""
+    first = events[0]
     shop = first.shop_account
     handler = WEBHOOK_HANDLERS.get(first.kind)
     if shop is None or not shop.is_active:
         # Deleted or disconnected since the notification was signed and stored.
-        outcome = Outcome(WebhookEventStatus.IGNORED, "shop account deleted or disconnected")
-    elif handler is None:
-        outcome = Outcome(
+        return Outcome(WebhookEventStatus.IGNORED, "shop account deleted or disconnected")
+    if handler is None:
+        return Outcome(
             WebhookEventStatus.IGNORED, f"no handler for {first.kind} (type {first.type_code})"
         )
-    else:
-        outcome = handler.handle(shop, todo)
-    WebhookEvent.objects.filter(id__in=ids).update(
-        status=outcome.status, processed_at=timezone.now(), error=outcome.reason[:300]
-    )
-    return outcome.status
+    return handler.handle(shop, events)
+
+
+def webhook_events_mark(*, outcomes: Mapping[Outcome, Sequence[int]]) -> None:
+    """Write each outcome on its events (processed or ignored, with the reason): one UPDATE
+    per distinct outcome, whatever the number of groups. Only events still ``received`` are
+    written: one failed meanwhile stays failed."""
+    now = timezone.now()
+    for outcome, ids in outcomes.items():
+        if ids:
+            WebhookEvent.objects.filter(
+                id__in=list(ids), status=WebhookEventStatus.RECEIVED
+            ).update(status=outcome.status, processed_at=now, error=outcome.reason[:300])
 
 
 def _warn_failed(event_id: int, reason: str) -> None:

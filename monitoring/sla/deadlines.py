@@ -64,7 +64,7 @@ class Rules:
 
     @classmethod
     def for_shop(cls, shop_account_id: int) -> Rules:
-        """At most three queries (the shop with its calendar week, its policies, holidays)."""
+        """One query (the shop with its calendar week, the policy it follows, its holidays)."""
         policy, calendar = policy_and_calendar_for_shop(shop_account_id)
         return cls(policy=policy, calendar=calendar)
 

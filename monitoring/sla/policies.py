@@ -2,19 +2,21 @@
 (docs/sla.md, "Targets" and "Business hours and time zones").
 
 Nothing is cached between calls: a policy or calendar saved a moment ago applies to the next
-request. ``deadline_due`` runs for every buyer message, so it reads at most three rows' worth
-of queries (the shop with its calendar, its policies, its holidays) and takes a policy and a
+request. ``deadline_due`` runs for every buyer message, so it reads them in one query (the
+shop with its calendar, the policy it follows and its holidays) and takes a policy and a
 calendar already read, for callers that compute many due times at once (recompute).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import JSONField, OuterRef, Q, Subquery
+from django.db.models import Aggregate, F, JSONField, OuterRef, Q, Subquery
+from django.db.models.functions import JSONObject
 
 from inbox.models import ShopAccount
 from monitoring.models.sla import (
@@ -51,54 +53,94 @@ class DueTime:
     rule: dict[str, Any] = field(default_factory=dict)
 
 
-# The three reads run for every wait that starts (every buyer message a human has not
-# answered yet): compiled once per process (``read_compiled``), the same statements and rows.
+# What a wait that starts reads (every buyer message a human has not answered yet): the shop's
+# organisation, time zone and week, the policy it follows and its holidays, in one statement
+# compiled once per process (``read_compiled``). The policy and the holidays come back as JSON
+# built by the database (a policy row, a list of dates) and are typed here by their fields.
 _POLICY_FIELDS = tuple(f.attname for f in SlaPolicy._meta.concrete_fields)
 
 
-def _shop_row_query(shop_account_id: int) -> Any:
-    hours = BusinessCalendar.objects.filter(shop_account=OuterRef("pk")).values("working_hours")
+class _JSONArrayAgg(Aggregate):
+    """A column's values as one JSON array: PostgreSQL's ``JSONB_AGG``, SQLite's
+    ``JSON_GROUP_ARRAY``."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra)
+
+
+def _shop_rules_query(shop_account_id: int) -> Any:
+    shop = OuterRef("pk")
+    hours = BusinessCalendar.objects.filter(shop_account=shop).values("working_hours")
+    # The shop's own policy, else its organisation's (no row: the defaults).
+    policy = (
+        SlaPolicy.objects.filter(organisation_id=OuterRef("organisation_id"))
+        .filter(Q(shop_account_id=shop) | Q(shop_account__isnull=True))
+        .order_by(F("shop_account_id").asc(nulls_last=True))
+        .values(row=JSONObject(**{name: F(name) for name in _POLICY_FIELDS}))
+    )
+    holidays = (
+        Holiday.objects.filter(calendar__shop_account_id=shop)
+        .values("calendar_id")
+        .annotate(dates=_JSONArrayAgg("date"))
+        .values("dates")
+    )
     return (
         ShopAccount.objects.filter(pk=shop_account_id)
-        .annotate(calendar_hours=Subquery(hours[:1], output_field=JSONField()))
-        .values_list("organisation_id", "time_zone", "calendar_hours")
+        .annotate(
+            calendar_hours=Subquery(hours[:1], output_field=JSONField()),
+            policy_row=Subquery(policy[:1], output_field=JSONField()),
+            holiday_dates=Subquery(holidays[:1], output_field=JSONField()),
+        )
+        .values_list(
+            "organisation_id", "time_zone", "calendar_hours", "policy_row", "holiday_dates"
+        )
     )
 
 
 def _shop_row(shop_account_id: int) -> dict[str, Any]:
-    """The shop's organisation, time zone and calendar week in one query."""
-    rows = read_compiled("sla.shop_row", _shop_row_query, shop_account_id)
+    """The shop's organisation, time zone, calendar week, policy and holidays: one query."""
+    rows = read_compiled("sla.shop_rules", _shop_rules_query, shop_account_id)
     if not rows:
         raise ShopAccount.DoesNotExist("ShopAccount matching query does not exist.")
-    organisation_id, time_zone, calendar_hours = rows[0]
+    organisation_id, time_zone, calendar_hours, policy_row, holiday_dates = rows[0]
     return {
         "organisation_id": organisation_id,
         "time_zone": time_zone,
         "calendar_hours": calendar_hours,
+        "policy_row": policy_row,
+        "holiday_dates": holiday_dates or [],
     }
 
 
-def _policies_query(shop_account_id: int, organisation_id: int) -> Any:
-    return (
-        SlaPolicy.objects.filter(organisation_id=organisation_id)
-        .filter(Q(shop_account_id=shop_account_id) | Q(shop_account__isnull=True))
-        .values_list(*_POLICY_FIELDS)
-    )
+def _policy_from_json(row: dict[str, Any]) -> SlaPolicy:
+    """The policy the database gave as JSON, each value typed by its field as a read of the
+    row types it (times and datetimes come as text, SQLite's booleans as 0/1, SQLite's JSON
+    column as its text)."""
+    values = []
+    for model_field in SlaPolicy._meta.concrete_fields:
+        value = row.get(model_field.attname)
+        if value is not None:
+            if isinstance(model_field, JSONField):
+                value = json.loads(value) if isinstance(value, str) else value
+            else:
+                value = model_field.to_python(value)
+                if isinstance(value, datetime) and value.tzinfo is None:
+                    value = value.replace(tzinfo=UTC)  # SQLite keeps UTC without its offset
+        values.append(value)
+    return SlaPolicy.from_db("default", _POLICY_FIELDS, values)
 
 
-def _policy(shop_account_id: int, organisation_id: int) -> SlaPolicy:
-    rows = read_compiled("sla.policies", _policies_query, shop_account_id, organisation_id)
-    policies = [SlaPolicy.from_db("default", _POLICY_FIELDS, row) for row in rows]
-    policies.sort(key=lambda policy: policy.shop_account_id is None)
-    return policies[0] if policies else SlaPolicy(organisation_id=organisation_id)
+def _policy(row: dict[str, Any]) -> SlaPolicy:
+    stored = row["policy_row"]
+    if stored is None:
+        return SlaPolicy(organisation_id=row["organisation_id"])
+    return _policy_from_json(stored)
 
 
-def _holidays_query(shop_account_id: int) -> Any:
-    return Holiday.objects.filter(calendar__shop_account_id=shop_account_id).values_list("date")
-
-
-def _calendar(shop_account_id: int, row: dict[str, Any]) -> CalendarSpec:
-    holidays = read_compiled("sla.holidays", _holidays_query, shop_account_id)
+def _calendar(row: dict[str, Any]) -> CalendarSpec:
     stored = row["calendar_hours"]  # None: the shop has no BusinessCalendar row
     try:
         week = working_hours_parse(
@@ -109,15 +151,15 @@ def _calendar(shop_account_id: int, row: dict[str, Any]) -> CalendarSpec:
     return CalendarSpec(
         time_zone=time_zone_or_utc(row["time_zone"]),
         working_hours=week,
-        holidays=frozenset(date for (date,) in holidays),
+        holidays=frozenset(date.fromisoformat(day) for day in row["holiday_dates"]),
     )
 
 
 def policy_and_calendar_for_shop(
     shop_account_id: int, *, policy: SlaPolicy | None = None, calendar: CalendarSpec | None = None
 ) -> tuple[SlaPolicy, CalendarSpec]:
-    """The shop's policy and calendar (``policy_for_shop``, ``calendar_for_shop``) in at most
-    three queries, or the ones given: read once, pass them to ``deadline_due`` for many due
+    """The shop's policy and calendar (``policy_for_shop``, ``calendar_for_shop``) in one
+    query, or the ones given: read once, pass them to ``deadline_due`` for many due
     times of one shop. Raises ``ShopAccount.DoesNotExist``."""
     return _resolve(shop_account_id, policy, calendar)
 
@@ -125,30 +167,29 @@ def policy_and_calendar_for_shop(
 def _resolve(
     shop_account_id: int, policy: SlaPolicy | None, calendar: CalendarSpec | None
 ) -> tuple[SlaPolicy, CalendarSpec]:
-    """The given policy and calendar, reading what is missing (at most three queries)."""
+    """The given policy and calendar, reading what is missing (one query)."""
     if policy is not None and calendar is not None:
         return policy, calendar
     row = _shop_row(shop_account_id)
     if policy is None:
-        policy = _policy(shop_account_id, row["organisation_id"])
+        policy = _policy(row)
     if calendar is None:
-        calendar = _calendar(shop_account_id, row)
+        calendar = _calendar(row)
     return policy, calendar
 
 
 def policy_for_shop(shop_account_id: int) -> SlaPolicy:
     """The policy the shop follows: its own override, else its organisation's, else an unsaved
     default (``pk`` None: 24 h targets, wall-clock, same-day with a 17:00 cut-off, warnings
-    4 h and 1 h before). Two queries. Raises ``ShopAccount.DoesNotExist``."""
-    row = _shop_row(shop_account_id)
-    return _policy(shop_account_id, row["organisation_id"])
+    4 h and 1 h before). One query. Raises ``ShopAccount.DoesNotExist``."""
+    return _policy(_shop_row(shop_account_id))
 
 
 def calendar_for_shop(shop_account_id: int) -> CalendarSpec:
     """The shop's calendar: its time zone (``ShopAccount.time_zone``), its working week (the
-    default Monday–Friday 09:00–18:00 without a ``BusinessCalendar``) and its holidays. Two
-    queries. Raises ``ShopAccount.DoesNotExist``."""
-    return _calendar(shop_account_id, _shop_row(shop_account_id))
+    default Monday–Friday 09:00–18:00 without a ``BusinessCalendar``) and its holidays. One
+    query. Raises ``ShopAccount.DoesNotExist``."""
+    return _calendar(_shop_row(shop_account_id))
 
 
 def _minutes_due(
@@ -197,7 +238,7 @@ def deadline_due(
     Invariants: after-sales is due by the platform's ``platform_deadline`` when that is earlier
     (``rule["platform_deadline"]`` True), also when the policy's own after-sales target is off;
     a business-hours target on a calendar without working time counts wall-clock time
-    (``rule["business_fallback"]``); at most three queries without ``policy``/``calendar``.
+    (``rule["business_fallback"]``); one query without ``policy``/``calendar``.
     """
     policy, calendar = _resolve(shop_account_id, policy, calendar)
     if kind == DeadlineKind.SAME_DAY:

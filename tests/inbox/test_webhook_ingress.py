@@ -246,6 +246,63 @@ def test_a_buyers_burst_is_read_from_the_platform_once(world, platform):
     assert sim.api_calls[READ_MESSAGES] - reads_before == 2
 
 
+def test_a_batchs_bookkeeping_is_three_statements_whatever_its_size(world, platform):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    shop, sim = world.shop_a1, platform.sim
+    for count in (2, 8):
+        # Given a batch of notifications, each about another buyer's conversation
+        bodies = _new_message_bodies(sim, shop, count)
+        ids = _acked_in_services_mode(bodies)
+        # When a worker processes it
+        with CaptureQueriesContext(connection) as queries:
+            assert process_webhook_events.apply(args=[ids]).get() == {"processed": count}
+        # Then the events were read once, counted one attempt each in one statement, and
+        # marked processed in one: not two writes a conversation
+        own = [q["sql"] for q in queries.captured_queries if "inbox_webhookevent" in q["sql"]]
+        assert [sql.split(None, 1)[0] for sql in own] == ["SELECT", "UPDATE", "UPDATE"]
+        events = WebhookEvent.objects.filter(id__in=ids)
+        assert {(e.status, e.attempts, e.processed_at is not None) for e in events} == {
+            ("processed", 1, True)
+        }
+
+
+def test_a_batch_cut_short_marks_what_it_did_and_leaves_the_rest_received(
+    world, platform, monkeypatch
+):
+    from inbox.services import webhooks
+
+    shop, sim = world.shop_a1, platform.sim
+    bodies = _new_message_bodies(sim, shop, 3)
+    ids = _acked_in_services_mode(bodies)
+    # Given the worker is stopped (a warm shutdown's SystemExit) while the second group runs
+    act = webhooks.webhook_event_group_act
+    calls = []
+
+    def stopped_at_the_second(*, events):
+        calls.append(events[0].id)
+        if len(calls) == 2:
+            raise SystemExit(1)
+        return act(events=events)
+
+    monkeypatch.setattr(webhooks, "webhook_event_group_act", stopped_at_the_second)
+    with pytest.raises(SystemExit):
+        process_webhook_events.apply(args=[ids], throw=True).get()
+    # Then the first group's outcome is written, the others are still received (the stale
+    # sweep queues them again), each with one attempt counted
+    statuses = dict(WebhookEvent.objects.filter(id__in=ids).values_list("id", "status"))
+    assert statuses == {ids[0]: "processed", ids[1]: "received", ids[2]: "received"}
+    # And processing them again stores each message once
+    monkeypatch.setattr(webhooks, "webhook_event_group_act", act)
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 3}
+    assert Message.objects.filter(shop_account=shop).count() == 3
+    assert set(WebhookEvent.objects.filter(id__in=ids).values_list("attempts", flat=True)) == {
+        1,
+        2,
+    }
+
+
 def test_a_failing_event_does_not_hold_up_its_batch(world, platform, settings):
     shop, sim = world.shop_a1, platform.sim
     bodies = _new_message_bodies(sim, shop, 2)

@@ -245,20 +245,20 @@ def test_holidays_and_changes_apply_to_the_next_call_without_caching(shop):
     assert second is not None and second.due_at == at(LA, "2026-03-10 18:00")
 
 
-def test_deadline_due_reads_at_most_three_queries_and_none_when_given_everything(
-    shop, django_assert_max_num_queries, django_assert_num_queries
+def test_deadline_due_reads_one_query_and_none_when_given_everything(
+    shop, django_assert_num_queries
 ):
     # Given an override, a calendar and holidays
     shop_policy(shop, first_reply_business_hours=True)
     calendar = BusinessCalendar.objects.create(organisation=shop.organisation, shop_account=shop)
     Holiday.objects.create(calendar=calendar, date=date(2026, 3, 10))
     started = at(LA, "2026-03-09 17:00")
-    # When computed from ids alone, then three queries at most
-    with django_assert_max_num_queries(3):
+    # When computed from ids alone, then one query: the shop with its week, policy and holidays
+    with django_assert_num_queries(1):
         due = deadline_due(kind="first_reply", started_at=started, shop_account_id=shop.pk)
     assert due is not None and due.due_at == at(LA, "2026-03-13 14:00")
     # When the policy and calendar are passed in (a batch), then none
-    with django_assert_max_num_queries(3):
+    with django_assert_num_queries(1):
         policy, spec = policy_and_calendar_for_shop(shop.pk)
     assert (policy, spec) == (policy_for_shop(shop.pk), calendar_for_shop(shop.pk))
     with django_assert_num_queries(0):
@@ -270,10 +270,51 @@ def test_deadline_due_reads_at_most_three_queries_and_none_when_given_everything
             calendar=spec,
         )
     assert again == due
-    with django_assert_max_num_queries(2):
+    with django_assert_num_queries(1):
         policy_for_shop(shop.pk)
-    with django_assert_max_num_queries(2):
+    with django_assert_num_queries(1):
         calendar_for_shop(shop.pk)
+
+
+@pytest.mark.parametrize("owner", ["shop", "organisation"])
+def test_the_one_read_gives_the_policy_row_as_the_orm_reads_it(shop, owner):
+    from django.contrib.auth import get_user_model
+
+    # Given a policy with every field away from its default, saved by a person
+    editor = get_user_model().objects.create_user(username="sla-editor", password="x" * 12)
+    make = shop_policy if owner == "shop" else org_policy
+    saved = make(
+        shop,
+        first_reply_minutes=7,
+        first_reply_business_hours=True,
+        next_reply_minutes=0,
+        next_reply_business_hours=True,
+        after_sales_minutes=90,
+        after_sales_business_hours=True,
+        same_day_enabled=False,
+        same_day_cutoff=time(15, 30),
+        warning_minutes=[90, 15],
+        robot_replies_close=True,
+        updated_by=editor,
+    )
+    # And a calendar with holidays (and another shop's holiday that is not this one's)
+    calendar = BusinessCalendar.objects.create(organisation=shop.organisation, shop_account=shop)
+    Holiday.objects.create(calendar=calendar, date=date(2026, 12, 25))
+    Holiday.objects.create(calendar=calendar, date=date(2027, 1, 1))
+    other = ShopAccountFactory(organisation=shop.organisation)
+    theirs = BusinessCalendar.objects.create(organisation=other.organisation, shop_account=other)
+    Holiday.objects.create(calendar=theirs, date=date(2026, 12, 24))
+    # When the shop's policy and calendar are read
+    policy, spec = policy_and_calendar_for_shop(shop.pk)
+    # Then every field holds what the ORM reads from the row, of the same type
+    stored = SlaPolicy.objects.get(pk=saved.pk)
+    for field in SlaPolicy._meta.concrete_fields:
+        mine, orm = getattr(policy, field.attname), getattr(stored, field.attname)
+        assert (mine, type(mine)) == (orm, type(orm)), field.attname
+    assert policy.updated_at.utcoffset() == timedelta(0)
+    # And the holidays are the shop's own
+    assert spec.holidays == frozenset({date(2026, 12, 25), date(2027, 1, 1)})
+    assert spec.time_zone == LA
 
 
 def test_warning_times_are_wall_clock_before_due_largest_first():
