@@ -59,7 +59,8 @@ from channels.layers import get_channel_layer
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
+
+from scrm.db import insert_rows
 
 if TYPE_CHECKING:  # the feed's row model lives in inbox, looked up lazily at run time
     from inbox.models import InboxEvent
@@ -218,14 +219,15 @@ def event_publish(
     if _checking():
         payload_check(kind, data)
     feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    event = feed.objects.create(
+    event = feed(
         organisation_id=organisation_id,
         shop_account_id=shop_account_id,
         user_id=user_id,
         type=kind.name,
         data=data,
-        txid=_txid_in_insert(),  # the database's, in the INSERT: no round trip of its own
     )
+    # The transaction id is the database's, in the INSERT: no round trip of its own.
+    insert_rows([event], sql_values=_txid_in_insert())
     message = {"type": "inbox.event", "event": {"id": event.id, "type": kind.name, "data": data}}
     transaction.on_commit(lambda: _push(group, message))
     return event
@@ -279,11 +281,8 @@ def events_publish(specs: Sequence[EventSpec]) -> list[InboxEvent]:
 def _record(pending: list[tuple[str, Any]]) -> list[InboxEvent]:
     """The feed rows in one INSERT (the transaction id computed in it), their pushes after
     commit in one call, in order."""
-    feed = cast("FeedModel", apps.get_model(FEED_MODEL))
-    txid = _txid_in_insert()
-    for _, row in pending:
-        row.txid = txid
-    events = feed.objects.bulk_create([row for _, row in pending])
+    events = [row for _, row in pending]
+    insert_rows(events, sql_values=_txid_in_insert())
     messages = [
         (group, {"type": "inbox.event", "event": {"id": e.id, "type": e.type, "data": e.data}})
         for (group, _), e in zip(pending, events, strict=True)
@@ -350,13 +349,13 @@ def control_publish(*, user_id: int, message: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _push(user_group(user_id), message))
 
 
-def _txid_in_insert() -> RawSQL | None:
+def _txid_in_insert() -> dict[str, str]:
     """The transaction id as the INSERT computes it (``pg_current_xact_id()``, which the
     change feed's readers compare), without a round trip of its own; not read back into the
-    row object (nothing reads it there)."""
+    row object (nothing reads it there). SQLite's rows have none."""
     if connection.vendor != "postgresql":
-        return None
-    return RawSQL("pg_current_xact_id()::text::bigint", ())
+        return {}
+    return {"txid": "pg_current_xact_id()::text::bigint"}
 
 
 PUSH_GROUPS_AT_ONCE = 8  # groups pushed concurrently by _push_many (Redis connections used)

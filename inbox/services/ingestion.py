@@ -58,7 +58,7 @@ from inbox.services.conversation_state import (
 from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
-from scrm.db import insert_unless_conflict
+from scrm.db import insert_rows, insert_unless_conflict
 from scrm.events import events_gathered
 
 logger = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ def _messages_store(
                 delivery_state=DeliveryState.RECEIVED,
             )
         )
-    Message.objects.bulk_create(new_rows)  # one INSERT; ids back (PostgreSQL, SQLite)
+    insert_rows(new_rows)  # one INSERT; ids back in order (PostgreSQL, SQLite)
     message_tokens_write(new_rows, org_index_for(shop.organisation_id))
     inbound = [m for m in new_rows if m.direction == Direction.INBOUND and m.is_visible]
     # The display fields from the batch itself when it holds what they depend on: a new

@@ -23,6 +23,7 @@ from scrm.blind import (
     prefix_terms,
     text_terms,
 )
+from scrm.db import insert_rows
 
 CUSTOMER_PURPOSE = "customer"
 MESSAGE_PURPOSE = "message"
@@ -57,11 +58,13 @@ def customer_tokens_write(customer: Customer, index: OrgIndex, *, new: bool = Fa
     if customer.erased_at is not None:
         return 0
     tokens = index.tokens(customer_terms(customer), purpose=CUSTOMER_PURPOSE)
-    CustomerSearchToken.objects.bulk_create(
-        CustomerSearchToken(
-            organisation_id=customer.organisation_id, customer_id=customer.pk, token=t
-        )
-        for t in tokens
+    insert_rows(
+        [
+            CustomerSearchToken(
+                organisation_id=customer.organisation_id, customer_id=customer.pk, token=t
+            )
+            for t in tokens
+        ]
     )
     return len(tokens)
 
@@ -103,7 +106,7 @@ def message_tokens_write(messages: Iterable[Message], index: OrgIndex) -> int:
                     shop_account_id=message.shop_account_id, message_id=message.pk, token=token
                 )
             )
-    MessageToken.objects.bulk_create(rows, batch_size=2000)
+    insert_rows(rows)  # as many statements as the database's parameter limit asks
     return len(rows)
 
 

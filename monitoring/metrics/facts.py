@@ -46,7 +46,7 @@ from monitoring.models.metrics import (
     MetricSubject,
     ResponseFact,
 )
-from scrm.db import insert_unless_conflict
+from scrm.db import insert_rows, insert_unless_conflict
 
 NEEDS_DECISION = CaseStage.NEEDS_DECISION.value
 CHAT = MetricSubject.CHAT.value
@@ -134,7 +134,7 @@ def _open(
     case_id: int | None = None,
 ) -> None:
     """Open a request (an insert the one-open-per-subject constraint drops when one is open)."""
-    ResponseFact.objects.bulk_create(
+    insert_rows(
         [
             ResponseFact(
                 organisation_id=organisation_id,

@@ -29,6 +29,7 @@ from monitoring.models.sla import Deadline, DeadlineKind, DeadlineState, SlaPoli
 from monitoring.sla.calendar import CalendarSpec
 from monitoring.sla.policies import deadline_due, policy_and_calendar_for_shop, warning_times
 from monitoring.sla.selectors import deadline_info
+from scrm.db import insert_rows
 from scrm.events import event_publish
 
 OPEN = DeadlineState.OPEN
@@ -124,7 +125,7 @@ def deadlines_open(
             )
         )
     if rows:
-        Deadline.objects.bulk_create(rows, ignore_conflicts=True)
+        insert_rows(rows, ignore_conflicts=True)
     return sorted([*existing, *rows], key=lambda d: d.due_at)
 
 
