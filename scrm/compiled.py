@@ -11,8 +11,9 @@ its converters (decryption, JSON), without the ORM's per-call work.
 Keeps:
 - the same rows as the queryset built with the real values (a test holds them equal for
   every read that uses this);
-- values are integers (ids), lists of integers, or aware datetimes on PostgreSQL (a keyset
-  cursor's; SQLite's adapter turns them into text); anything that changes the query's
+- values are integers (ids), strings (a platform's ids, compared whole), lists of either, or
+  aware datetimes on PostgreSQL (a keyset cursor's; SQLite's adapter turns them into text);
+  anything that changes the query's
   *structure* (which filters, a role, a sort) belongs in the key, never among the values —
   a value the compile transformed or folded away (so its marker is not a parameter) fails
   loudly at the first call, not with wrong rows;
@@ -30,11 +31,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.query import ValuesListIterable
 
 # Markers: positive, inside a 32-bit integer (Django 5 folds a lookup on an integer column
@@ -44,12 +45,20 @@ _MARK, _STEP = 2_000_000_000, 1_000
 # Time markers: aware datetimes a second apart, from a date no row of ours holds.
 _TIME_MARK = datetime(1001, 1, 1, tzinfo=UTC)
 _TIME_STEP = timedelta(seconds=1)
-_SCALAR, _TIME = -1, -2
+# Text markers: a prefix no value of ours starts with, then the marker's number. A build that
+# wraps or changes the text (a ``contains`` lookup's %…%, a lower-casing) leaves no marker
+# among the parameters and is refused.
+_TEXT_MARK = "\x1escrm-compiled-marker:"
+_SCALAR, _TIME, _TEXT = -1, -2, -3
+# A list's shape is its length; a list of strings' is ``_TEXT_LIST - length`` (a string's
+# marker is text, an integer's a number: the two kinds of list compile apart).
+_TEXT_LIST = -10
 # Statements kept for the process. A person's choices (page size, statuses, how many shops)
 # make new shapes; the bound keeps a stream of odd requests from growing the process.
 MAX_STATEMENTS = 512
 
-Value = int | datetime | Sequence[int]
+Value = int | str | datetime | Sequence[int] | Sequence[str]
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ def read_compiled(
         return []
     flat: list[Any] = []
     for v in values:
-        if isinstance(v, int | datetime):
+        if isinstance(v, int | str | datetime):
             flat.append(v)
         else:
             flat.extend(v)
@@ -151,6 +160,10 @@ def _shape_of(value: Value, vendor: str) -> int:
         return _TIME
     if isinstance(value, int):
         return _SCALAR
+    if isinstance(value, str):
+        return _TEXT
+    if value and all(isinstance(v, str) for v in value):
+        return _TEXT_LIST - len(value)
     return len(value)
 
 
@@ -164,6 +177,13 @@ def _markers(shape: tuple[int, ...]) -> tuple[list[Any], int]:
         elif length == _SCALAR:
             markers.append(_MARK + n * _STEP)
             n += 1
+        elif length == _TEXT:
+            markers.append(f"{_TEXT_MARK}{n}")
+            n += 1
+        elif length <= _TEXT_LIST:
+            count = _TEXT_LIST - length
+            markers.append([f"{_TEXT_MARK}{n + i}" for i in range(count)])
+            n += count
         else:
             markers.append([_MARK + (n + i) * _STEP for i in range(length)])
             n += length
@@ -183,6 +203,13 @@ def _compiles_empty(
 def _marker_index(p: Any, n: int) -> int | None:
     """Which marker ``p`` is (None: not one); ValueError for a value inside the markers' range
     that is none of them (a build changed a value instead of passing it on)."""
+    if isinstance(p, str):
+        if not p.startswith(_TEXT_MARK):
+            return None
+        number = p[len(_TEXT_MARK) :]
+        if not number.isdigit() or int(number) >= n:
+            raise ValueError("read_compiled: a value was changed in the build; pass it as it is")
+        return int(number)
     if type(p) is int and _MARK <= p < _MARK + n * _STEP:
         index, rest = divmod(p - _MARK, _STEP)
     elif isinstance(p, datetime) and p.tzinfo is not None and p >= _TIME_MARK:
@@ -235,3 +262,74 @@ def _compile(build: Callable[..., QuerySet[Any]], shape: tuple[int, ...], using:
         raise ValueError("read_compiled: a value shaped the query; put what varies it in the key")
     fields = tuple(s[0] for s in compiler.select)
     return _Statement(sql, tuple(slots), fields, compiler.col_count)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    names: tuple[str, ...]  # the model's attnames, in its concrete fields' order
+    related: tuple[tuple[Any, Any, tuple[str, ...], int], ...]  # field, model, names, pk's place
+    columns: tuple[str, ...]  # what the values_list asks for
+
+
+_layouts: dict[tuple[type[Model], tuple[str, ...]], _Layout] = {}
+
+
+def _layout(model: type[Model], related: tuple[str, ...]) -> _Layout:
+    found = _layouts.get((model, related))
+    if found is not None:
+        return found
+    names = tuple(f.attname for f in model._meta.concrete_fields)
+    columns = list(names)
+    parts = []
+    for name in related:
+        field = model._meta.get_field(name)
+        other: Any = field.related_model
+        if not (field.many_to_one or field.one_to_one) or not isinstance(other, type):
+            raise ValueError(f"instances_compiled: {name} is not a foreign key of its model")
+        other = cast("type[Model]", other)
+        other_names = tuple(f.attname for f in other._meta.concrete_fields)
+        parts.append((field, other, other_names, other_names.index(other._meta.pk.attname)))
+        columns += [f"{name}__{attname}" for attname in other_names]
+    found = _layouts[(model, related)] = _Layout(names, tuple(parts), tuple(columns))
+    return found
+
+
+def instances_compiled(
+    key: Hashable,
+    model: type[M],
+    build: Callable[..., QuerySet[M]],
+    *values: Value,
+    related: Sequence[str] = (),
+    using: str = "default",
+) -> list[M]:
+    """The ``model`` instances of ``build(*values)`` — a queryset of that model (its filters,
+    order, slice, row lock), not a ``values()`` one — with the ``related`` foreign keys' rows
+    attached as ``select_related`` attaches them; compiled once per ``key`` and shape as
+    ``read_compiled`` (same values, same refusals).
+
+    Keeps: each instance is what the ORM's read gives — every concrete field loaded (none
+    deferred), converted by the same converters, encrypted fields opened on first read with the
+    row's uid, ``_state`` of a loaded row — and a related row that is NULL is cached as None.
+    A lock (``select_for_update``) is in the statement: call inside a transaction, as the ORM
+    demands of such a read."""
+    layout = _layout(model, tuple(related))
+
+    def rows_of(*vals: Value) -> QuerySet[Any]:
+        qs = build(*vals)
+        if qs.model is not model:
+            raise TypeError(f"instances_compiled: the build reads {qs.model.__name__}")
+        return qs.values_list(*layout.columns)
+
+    rows = read_compiled(("instances", key, model, layout.columns), rows_of, *values, using=using)
+    width = len(layout.names)
+    out = []
+    for row in rows:
+        obj = model.from_db(using, layout.names, row[:width])
+        pos = width
+        for field, other, names, pk_at in layout.related:
+            part = row[pos : pos + len(names)]
+            pos += len(names)
+            cached = None if part[pk_at] is None else other.from_db(using, names, part)
+            field.set_cached_value(obj, cached)
+        out.append(obj)
+    return out

@@ -4,12 +4,13 @@ conversation to the person who replies in it (when the organisation asks for it)
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from inbox.models import AssignmentMode, Conversation, Role, ShopAccount
 from inbox.selectors.accounts import AnyUser, member_for
 from inbox.services.presence import PRESENCE_WINDOW
+from scrm.compiled import instances_compiled
 
 ONLINE_WINDOW = PRESENCE_WINDOW
 
@@ -30,6 +31,15 @@ def online_agents(shop: ShopAccount) -> list[int]:
     )
 
 
+def _assigning_shop(shop_id: int) -> QuerySet[ShopAccount]:
+    # Compiled once per process (``scrm.compiled``): read for every new conversation.
+    return (
+        ShopAccount.objects.select_for_update(no_key=True)
+        .filter(pk=shop_id)
+        .exclude(assignment_mode=AssignmentMode.MANUAL)
+    )
+
+
 def conversation_auto_assign(*, conversation: Conversation) -> int | None:
     """Give a new, unassigned conversation to an online agent per the shop's mode.
 
@@ -45,14 +55,12 @@ def conversation_auto_assign(*, conversation: Conversation) -> int | None:
     # NO KEY UPDATE: assigners take turns, while the rows that reference the shop (messages,
     # conversations, deadlines: FOR KEY SHARE) are written meanwhile; FOR UPDATE would hold
     # every insert of the shop until the assigner commits.
-    shop = (
-        ShopAccount.objects.select_for_update(no_key=True)
-        .filter(pk=conversation.shop_account_id)
-        .exclude(assignment_mode=AssignmentMode.MANUAL)
-        .first()
+    found = instances_compiled(
+        "assignment.shop_locked", ShopAccount, _assigning_shop, conversation.shop_account_id
     )
-    if shop is None:
+    if not found:
         return None
+    shop = found[0]
     candidates = online_agents(shop)
     if not candidates:
         return None

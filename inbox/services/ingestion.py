@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, Max, OuterRef, QuerySet
 from django.utils import timezone
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
@@ -58,6 +59,7 @@ from inbox.services.conversation_state import (
 from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
+from scrm.compiled import instances_compiled, read_compiled
 from scrm.db import insert_rows, insert_unless_conflict
 from scrm.events import events_gathered
 
@@ -108,6 +110,33 @@ def shop_api(shop: ShopAccount) -> ShopApi:
     )
 
 
+# The hot path's reads, compiled once per process (``scrm.compiled``): the same rows as these
+# querysets, without building them for every event.
+def _synced_ids(shop_id: int, platform_ids: list[str]) -> QuerySet[Any]:
+    return Message.objects.filter(
+        shop_account_id=shop_id, platform_message_id__in=platform_ids, synced=True
+    ).values_list("platform_message_id")
+
+
+def _stored_ids(shop_id: int, platform_ids: list[str]) -> QuerySet[Any]:
+    return Message.objects.filter(
+        shop_account_id=shop_id, platform_message_id__in=platform_ids
+    ).values_list("platform_message_id", "synced")
+
+
+def _conversation_locked(shop_id: int, platform_id: str) -> QuerySet[Conversation]:
+    # One row at most (unique per shop); its row locked, its buyer's not.
+    return Conversation.objects.select_for_update(of=("self",)).filter(
+        shop_account_id=shop_id, platform_conversation_id=platform_id
+    )
+
+
+def _customer_by_key(organisation_id: int, platform: str, im_user_id: str) -> QuerySet[Customer]:
+    return Customer.objects.filter(
+        organisation_id=organisation_id, platform=platform, im_user_id=im_user_id
+    )
+
+
 # --- conversation sync -----------------------------------------------------------------------
 def conversation_sync(
     *,
@@ -126,11 +155,10 @@ def conversation_sync(
     for _ in range(MAX_MESSAGE_PAGES):
         page = api.list_messages(conversation_id, page_token=token, newest_first=True)
         ids = [m.message_id for m in page.items]
-        known = set(
-            Message.objects.filter(
-                shop_account=shop, platform_message_id__in=ids, synced=True
-            ).values_list("platform_message_id", flat=True)
-        )
+        known = {
+            platform_id
+            for (platform_id,) in read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
+        }
         fresh.extend(m for m in page.items if m.message_id not in known)
         if known or not page.has_more:
             break
@@ -171,13 +199,7 @@ def _messages_store(
     ids = [m.message_id for m in batch]
     # A conversation created just now has no messages yet (each belongs to its conversation).
     stored: dict[str | None, bool] = (
-        {}
-        if created
-        else dict(
-            Message.objects.filter(shop_account=shop, platform_message_id__in=ids).values_list(
-                "platform_message_id", "synced"
-            )
-        )
+        {} if created else dict(read_compiled("ingestion.stored", _stored_ids, shop.pk, ids))
     )
     known = set(stored)
     # Our own replies, now seen in the platform's listing: take its time and index, so the
@@ -347,9 +369,17 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
     }
     key = {"organisation_id": organisation_id, "platform": platform, "im_user_id": buyer.im_user_id}
     created = False
-    try:
-        customer = Customer.objects.get(**key)
-    except Customer.DoesNotExist:
+    found = instances_compiled(
+        "ingestion.customer",
+        Customer,
+        _customer_by_key,
+        organisation_id,
+        platform,
+        buyer.im_user_id,
+    )
+    if found:
+        customer = found[0]
+    else:
         customer = Customer(**key, **defaults)
         # One INSERT … ON CONFLICT DO NOTHING (no savepoint): when a concurrent sync created
         # the buyer first, theirs is read.
@@ -378,12 +408,15 @@ def _conversation_upsert(
     hint: PlatformConversation | None,
 ) -> tuple[Conversation, bool]:
     # The buyer comes with it (the change feed's row shows their name), unlocked.
-    conversation = (
-        Conversation.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(shop_account=shop, platform_conversation_id=conversation_id)
-        .first()
+    found = instances_compiled(
+        "ingestion.conversation_locked",
+        Conversation,
+        _conversation_locked,
+        shop.pk,
+        conversation_id,
+        related=("customer",),
     )
+    conversation = found[0] if found else None
     if conversation is not None:
         conversation.shop_account = shop  # the same row: its readers need no query of their own
         if hint is not None and hint.can_send_message != conversation.can_send_message:

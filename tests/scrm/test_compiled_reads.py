@@ -243,3 +243,84 @@ def test_the_sla_rules_reads_equal_their_orm_forms_and_follow_every_change(world
     # And an unknown shop is the ORM's DoesNotExist, as before
     with pytest.raises(ShopAccount.DoesNotExist):
         policy_and_calendar_for_shop(10**9)
+
+
+def test_strings_and_lists_of_strings_are_values_too(world):
+    a = conversation_with_messages(world.shop_a1, buyer="Ana")
+    b = conversation_with_messages(world.shop_a1, buyer="Bo")
+
+    def by_platform_id(shop_id, platform_id):
+        return Conversation.objects.filter(
+            shop_account_id=shop_id, platform_conversation_id=platform_id
+        ).values_list("id")
+
+    def by_platform_ids(shop_id, platform_ids):
+        return (
+            Conversation.objects.filter(
+                shop_account_id=shop_id, platform_conversation_id__in=platform_ids
+            )
+            .order_by("id")
+            .values_list("id")
+        )
+
+    shop = world.shop_a1.id
+    # Each call answers its own string, as the ORM does
+    assert read_compiled("t.pid", by_platform_id, shop, a.platform_conversation_id) == [(a.id,)]
+    assert read_compiled("t.pid", by_platform_id, shop, b.platform_conversation_id) == [(b.id,)]
+    assert read_compiled("t.pid", by_platform_id, shop, "no-such-id") == []
+    both = [a.platform_conversation_id, b.platform_conversation_id]
+    assert read_compiled("t.pids", by_platform_ids, shop, both) == [(a.id,), (b.id,)]
+    assert read_compiled("t.pids", by_platform_ids, shop, both[1:]) == [(b.id,)]
+    assert read_compiled("t.pids", by_platform_ids, shop, []) == []
+
+    # A build that changes the text (a contains lookup wraps it in %…%) is refused
+    def containing(text):
+        return Conversation.objects.filter(platform_conversation_id__contains=text).values_list(
+            "id"
+        )
+
+    with pytest.raises(ValueError):
+        read_compiled("t.contains", containing, "abc")
+
+
+def test_model_instances_equal_the_orms_select_related_read(world):
+    from scrm.compiled import instances_compiled
+
+    first = conversation_with_messages(world.shop_a1, buyer="Emily R.")
+    second = conversation_with_messages(world.shop_a1, buyer="李雷")
+
+    def locked(shop_id, platform_id):
+        return Conversation.objects.select_for_update(of=("self",)).filter(
+            shop_account_id=shop_id, platform_conversation_id=platform_id
+        )
+
+    from django.db import transaction
+
+    for conversation in (first, second):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            (mine,) = instances_compiled(
+                "t.locked",
+                Conversation,
+                locked,
+                world.shop_a1.id,
+                conversation.platform_conversation_id,
+                related=("customer",),
+            )
+            # the buyer comes with it: reading them is no query
+            name = mine.customer.display_name
+        assert len(queries) == 1
+        # the row lock is in the statement (SQLite has none: one writer at a time)
+        assert "FOR UPDATE" in queries[0]["sql"] or connection.vendor == "sqlite"
+        orm = Conversation.objects.select_related("customer").get(pk=conversation.pk)
+        for field in Conversation._meta.concrete_fields:
+            assert getattr(mine, field.attname) == getattr(orm, field.attname), field.attname
+        for field in orm.customer._meta.concrete_fields:
+            assert getattr(mine.customer, field.attname) == getattr(orm.customer, field.attname), (
+                field.attname
+            )
+        assert name == orm.customer.display_name  # the sealed name, opened with its row
+        assert not mine._state.adding and mine._state.db == "default"
+        assert not mine.customer._state.adding
+    # And a build of another model than the one named is refused
+    with pytest.raises(TypeError):
+        instances_compiled("t.wrong", ShopAccount, locked, world.shop_a1.id, "x")
