@@ -26,10 +26,14 @@ conversation once per operation whatever changed.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from django.db import connection
 from django.db.models import Max, Min
 
 from inbox.models import (
@@ -124,6 +128,9 @@ class StateChange:
     # it with its first messages): subscribers then read none (no deadline, fact or answer can
     # exist yet). None: read what you need.
     history: tuple[Message, ...] | None = None
+    # The conversation's last visible buyer message after the change (as the row will hold it:
+    # its write may be gathered until the operation ends, ``conversation_writes_gathered``).
+    last_buyer_message_at: datetime | None = None
 
     @property
     def changed(self) -> bool:
@@ -214,7 +221,8 @@ def conversation_transition(
         )
         conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
         fields += ["waiting_since", "queue_key"]
-    conversation.save(update_fields=fields)
+    if not _gathered_write(conversation, fields):
+        conversation.save(update_fields=fields)
     change = StateChange(
         conversation_id=conversation.pk,
         organisation_id=conversation.organisation_id,
@@ -224,6 +232,7 @@ def conversation_transition(
         before=before,
         after=ConversationState.of(conversation),
         history=tuple(newer_messages) if newer_are_all and newer_messages is not None else None,
+        last_buyer_message_at=conversation.last_buyer_message_at,
     )
     if trigger == Trigger.AGENT or change.status_changed:
         audit_record(
@@ -240,6 +249,80 @@ def conversation_transition(
     if change.changed:
         conversation_state_changed.emit(change)
     return change
+
+
+# --- one UPDATE for an operation's writes of one conversation ----------------------------------
+@dataclass
+class _Gathered:
+    conversation: Conversation
+    depth: int  # the savepoints open when the gathering began
+    fields: set[str] = field(default_factory=set)
+    values: dict[str, Any] = field(default_factory=dict)  # set on the row when it is written
+
+
+_gathered: ContextVar[_Gathered | None] = ContextVar("conversation_writes", default=None)
+
+
+@contextmanager
+def conversation_writes_gathered(conversation: Conversation) -> Iterator[None]:
+    """Write ``conversation``'s row once, when the block ends, with what the block changed:
+    the transition's fields (``conversation_transition``) and the queue's due key the SLA
+    tracker sets meanwhile (``inbox.services.sla_keys``) — one UPDATE where there were two.
+    Ingestion stores a batch inside it, with the row locked.
+
+    Keeps: the row holds at the block's end what the writes one by one would have left; what
+    the subscribers read of the conversation comes from the instance or the ``StateChange``
+    (``last_buyer_message_at``), never the row, while a write waits; a write made inside a
+    savepoint opened within the block goes out at once (a rollback of that savepoint must undo
+    it), and is refused (RuntimeError) when writes are already waiting; an exception leaves the
+    row unwritten (the transaction rolls back with it)."""
+    gathered = _Gathered(conversation, len(connection.savepoint_ids))
+    token = _gathered.set(gathered)
+    try:
+        yield
+    finally:
+        _gathered.reset(token)
+    for name, value in gathered.values.items():
+        setattr(conversation, name, value)
+    if gathered.fields:
+        conversation.save(update_fields=sorted(gathered.fields))
+
+
+def _gathering_for(conversation_id: int | None) -> _Gathered | None:
+    gathered = _gathered.get()
+    if gathered is None or conversation_id is None or gathered.conversation.pk != conversation_id:
+        return None
+    if len(connection.savepoint_ids) != gathered.depth:
+        # Inside a savepoint opened within the block: written at once, so that a rollback of
+        # it undoes the write. With writes already waiting, no order of the two would be
+        # right whatever the savepoint's end: refused (nothing in a store does this).
+        if gathered.fields:
+            raise RuntimeError(
+                "a conversation whose writes are gathered was written inside a savepoint"
+            )
+        return None
+    return gathered
+
+
+def _gathered_write(conversation: Conversation, fields: Iterable[str]) -> bool:
+    gathered = _gathering_for(conversation.pk)
+    if gathered is None or gathered.conversation is not conversation:
+        return False
+    gathered.fields.update(fields)
+    return True
+
+
+def conversation_field_gathered(conversation_id: int, name: str, value: Any) -> bool:
+    """Set one field of a conversation whose writes are being gathered, to be written with
+    them (``conversation_writes_gathered``); False when they are not (write it yourself). A
+    value equal to the one the row will hold adds nothing to the UPDATE."""
+    gathered = _gathering_for(conversation_id)
+    if gathered is None:
+        return False
+    if gathered.values.get(name, getattr(gathered.conversation, name)) != value:
+        gathered.values[name] = value
+        gathered.fields.add(name)
+    return True
 
 
 def _target(

@@ -55,6 +55,7 @@ from inbox.services.conversation_state import (
     StateChange,
     Trigger,
     conversation_transition,
+    conversation_writes_gathered,
 )
 from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
@@ -245,26 +246,28 @@ def _messages_store(
     # fewer, and the wait's two); stored rows whose times changed (re-synced or adopted replies)
     # make it read them again.
     resynced = updated_rows or any(flag is False for flag in stored.values())
-    change = conversation_refresh(
-        conversation,
-        new_inbound=len(inbound),
-        hint=hint,
-        batch=None if resynced else new_rows,
-        batch_is_whole=created,
-    )
     robot = [m.sent_at for m in new_rows if m.sender_role in ROBOT_ROLES and m.is_visible]
     system = [m for m in new_rows if m.sender_role in PLATFORM_ROLES and m.is_visible]
-    if inbound or robot or system:
-        messages_stored.emit(
-            MessagesStored(
-                conversation=conversation,
-                change=change,
-                buyer_times=tuple(m.sent_at for m in inbound),
-                robot_times=tuple(robot),
-                buyer_messages=tuple(inbound),
-                platform_messages=tuple(system),
-            )
+    # The refresh's write and the SLA tracker's due key in one UPDATE of the conversation.
+    with conversation_writes_gathered(conversation):
+        change = conversation_refresh(
+            conversation,
+            new_inbound=len(inbound),
+            hint=hint,
+            batch=None if resynced else new_rows,
+            batch_is_whole=created,
         )
+        if inbound or robot or system:
+            messages_stored.emit(
+                MessagesStored(
+                    conversation=conversation,
+                    change=change,
+                    buyer_times=tuple(m.sent_at for m in inbound),
+                    robot_times=tuple(robot),
+                    buyer_messages=tuple(inbound),
+                    platform_messages=tuple(system),
+                )
+            )
     if created:
         from inbox.services.assignment import conversation_auto_assign
 

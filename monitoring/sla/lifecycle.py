@@ -182,12 +182,8 @@ def _open_reply(
 
 
 def _reopened(change: StateChange, *, now: datetime) -> None:
-    from inbox.models import Conversation
-
     ref = _conversation_ref(change)
-    started_at = (
-        Conversation.objects.filter(pk=ref.id).values_list("last_buyer_message_at", flat=True)
-    ).first() or change.after.waiting_since
+    started_at = change.last_buyer_message_at or change.after.waiting_since
     if started_at is None:
         return
     rules = Rules.for_shop(ref.shop_account_id)

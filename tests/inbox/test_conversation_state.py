@@ -434,3 +434,76 @@ def test_nothing_but_sla_keys_writes_the_queues_due_key():
     ):
         assert _writers(ast.parse(code), SLA_KEY, status=False), code
     assert not _writers(ast.parse("qs.filter(sla_due_at__lt=t).order_by('sla_due_at')"), SLA_KEY)
+
+
+# --- one UPDATE a store ------------------------------------------------------------------------
+def test_a_store_writes_its_conversation_once_with_the_queues_due_key(world):
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring.models.sla import Deadline
+
+    # Given a conversation the seller answered (nothing due)
+    asked = timezone.now().replace(microsecond=0) - timedelta(hours=2)
+    conversation = conversation_with_messages(world.shop_a1, at=asked)
+    _seller_answers(conversation, "Shipped today.", asked + timedelta(minutes=5))
+    conversation.refresh_from_db()
+    assert conversation.sla_due_at == ANSWERED_SENTINEL
+    # When the buyer writes again (a new wait: deadlines open, the due key moves)
+    again = asked + timedelta(hours=1)
+    with CaptureQueriesContext(connection) as queries:
+        _buyer_writes(conversation, "Still not here.", again)
+    # Then the conversation's row was written once, with its state and its due key
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len([u for u in updates if '"inbox_conversation"' in u]) == 1, updates
+    conversation.refresh_from_db()
+    due = min(
+        Deadline.objects.filter(conversation_id=conversation.id, state="open").values_list(
+            "due_at", flat=True
+        )
+    )
+    assert (conversation.waiting_since, conversation.sla_due_at) == (again, due)
+    assert conversation.last_message_preview == "Still not here."
+
+
+def test_a_gathered_write_waits_for_the_block_and_a_savepoint_write_goes_out_at_once(world):
+    from inbox.services.conversation_state import conversation_writes_gathered
+    from inbox.services.sla_keys import sla_due_set
+
+    conversation = conversation_with_messages(world.shop_a1)
+    first = timezone.now().replace(microsecond=0) + timedelta(hours=3)
+
+    def stored_due():
+        return Conversation.objects.filter(pk=conversation.pk).values_list("sla_due_at", flat=True)[
+            0
+        ]
+
+    before = stored_due()
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        # A due key set inside the block waits for it; the instance keeps the value read
+        with conversation_writes_gathered(locked):
+            sla_due_set(conversations={conversation.pk: first})
+            assert stored_due() == before and locked.sla_due_at == before
+        assert stored_due() == first == locked.sla_due_at
+        # Inside a savepoint, with nothing waiting, it is written at once and undone with it
+        with conversation_writes_gathered(locked):
+            try:
+                with transaction.atomic():
+                    sla_due_set(conversations={conversation.pk: first + timedelta(hours=1)})
+                    assert stored_due() == first + timedelta(hours=1)
+                    raise ValueError("rolled back")
+            except ValueError:
+                pass
+        assert stored_due() == first
+        # With a write waiting, a savepoint's write is refused rather than ordered wrongly
+        with pytest.raises(RuntimeError, match="savepoint"), conversation_writes_gathered(locked):
+            sla_due_set(conversations={conversation.pk: None})
+            with transaction.atomic():
+                sla_due_set(conversations={conversation.pk: first})
+    # And another conversation's key is written at once, as outside a block
+    other = conversation_with_messages(world.shop_a1)
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        with conversation_writes_gathered(locked):
+            sla_due_set(conversations={other.pk: first})
+            assert Conversation.objects.get(pk=other.pk).sla_due_at == first
