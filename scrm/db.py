@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Model, UniqueConstraint
 
 _SQL: dict[tuple[str, type[Model], str], tuple[str, list]] = {}
@@ -197,3 +197,61 @@ def _insert_for(
         fields=tuple(f for f in fields if f.attname not in raw),
         per_row=sum(1 for f in fields if f.attname not in raw),
     )
+
+
+# --- one row's fields, without the ORM's save machinery --------------------------------------
+_UPDATES: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+
+
+def row_update(obj: Model, fields: Sequence[str]) -> None:
+    """``obj.save(update_fields=fields)`` as one ``UPDATE … SET … WHERE pk = %s``, the
+    statement's text built once per database, model and field list: each value prepared as
+    Django's update prepares it (``pre_save`` without add, so ``auto_now`` fields take the
+    time, then ``get_db_prep_save``: encrypted fields sealed for the row). Fields by name or
+    attribute name, concrete and not the primary key; a value that is an expression is
+    refused. Raises ``DatabaseError`` when no row has the object's pk, as ``save`` does. No
+    model signals (no receiver in this project listens to them)."""
+    model = type(obj)
+    alias = obj._state.db or router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    key = (alias, model, tuple(fields))
+    found = _UPDATES.get(key)
+    if found is None:
+        found = _UPDATES[key] = _update_for(model, tuple(fields), connection)
+    sql, targets = found
+    params = []
+    for f in targets:
+        value = f.pre_save(obj, False)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{model.__name__}.{f.name}: an expression, not a value")
+        params.append(f.get_db_prep_save(value, connection))
+    params.append(obj.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount == 0:
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+
+
+def _update_for(
+    model: type[Model], fields: tuple[str, ...], connection: Any
+) -> tuple[str, tuple[Any, ...]]:
+    meta = model._meta
+    pk = meta.pk
+    if pk is None:  # every concrete model has one; for the type checker
+        raise TypeError(f"{model.__name__} has no primary key")
+    by_name: dict[str, Any] = {}
+    for concrete in meta.concrete_fields:
+        by_name[concrete.name] = by_name[concrete.attname] = concrete
+    targets: list[Any] = []
+    for name in dict.fromkeys(fields):
+        target = by_name.get(name)
+        if target is None or target is pk or getattr(target, "generated", False):
+            raise ValueError(f"{model.__name__}: {name!r} is not a field an update can write")
+        if target not in targets:
+            targets.append(target)
+    if not targets:
+        raise ValueError(f"{model.__name__}: no field to update")
+    qn = connection.ops.quote_name
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
+    sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s"  # noqa: S608
+    return sql, tuple(targets)

@@ -48,6 +48,7 @@ from inbox.selectors import AnyUser
 from monitoring.audit import audit_record
 from monitoring.audit_log.address import request_address
 from scrm.api import ServiceError
+from scrm.db import row_update
 from scrm.hooks import Hook
 
 OPEN = ConversationStatus.OPEN.value
@@ -222,7 +223,7 @@ def conversation_transition(
         conversation.queue_key = conversation.waiting_since or ANSWERED_SENTINEL
         fields += ["waiting_since", "queue_key"]
     if not _gathered_write(conversation, fields):
-        conversation.save(update_fields=fields)
+        row_update(conversation, fields)
     change = StateChange(
         conversation_id=conversation.pk,
         organisation_id=conversation.organisation_id,
@@ -285,7 +286,7 @@ def conversation_writes_gathered(conversation: Conversation) -> Iterator[None]:
     for name, value in gathered.values.items():
         setattr(conversation, name, value)
     if gathered.fields:
-        conversation.save(update_fields=sorted(gathered.fields))
+        row_update(conversation, sorted(gathered.fields))
 
 
 def _gathering_for(conversation_id: int | None) -> _Gathered | None:

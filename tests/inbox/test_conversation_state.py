@@ -315,6 +315,13 @@ def _writers(
             for k in node.keywords
             if k.arg == "update_fields" or (k.arg == "fields" and name == "bulk_update")
         ]
+        called = node.func.id if isinstance(node.func, ast.Name) else name
+        if called == "row_update" and node.args[1:]:  # scrm.db.row_update(obj, fields)
+            listed = {c.value for c in ast.walk(node.args[1]) if isinstance(c, ast.Constant)}
+            if listed & fields or (
+                status and "status" in listed and _is_conversation(node.args[0])
+            ):
+                found.append((node.lineno, ast.unparse(node.func)))
         if name in ("save", "bulk_update") or saved:
             listed = {
                 c.value
@@ -378,6 +385,9 @@ def test_the_scan_finds_the_writers_it_is_meant_to_find():
         "conversation.save(update_fields=['status', 'updated_at'])": 1,
         "Conversation.objects.bulk_update(rows, ['queue_key'])": 1,
         "setattr(conversation, 'snoozed_until', None)": 1,
+        "row_update(conversation, ['status', 'updated_at'])": 1,
+        "db.row_update(c, ('queue_key',))": 1,
+        "row_update(webhook_event, ['status'])": 0,
         "conversation.status, conversation.snoozed_until = 'open', None": 2,
         "event.status = 'failed'": 0,
         "WebhookEvent.objects.filter(id=1).update(status='done')": 0,

@@ -141,3 +141,53 @@ def test_what_it_cannot_write_alike_is_refused_before_anything_is_written(world)
     with CaptureQueriesContext(connection) as queries:
         insert_rows([])
     assert len(queries) == 0
+
+
+def test_row_update_writes_what_save_with_update_fields_writes(world):
+    from django.db import DatabaseError
+
+    from inbox.models import Conversation
+    from scrm.db import row_update
+
+    theirs = conversation_with_messages(world.shop_a1)
+    mine = conversation_with_messages(world.shop_a1)
+    for conversation in (theirs, mine):
+        conversation.last_message_preview = "a sealed preview"  # encrypted for its row
+        conversation.unread_count = 7
+        conversation.assignee_id = world.agent_a1.pk
+    before = Conversation.objects.get(pk=mine.pk).updated_at
+    fields = ["last_message_preview", "unread_count", "assignee", "updated_at"]
+    theirs.save(update_fields=fields)
+    with CaptureQueriesContext(connection) as queries:
+        row_update(mine, fields)
+    # One statement; the same columns as save's, auto_now moved on, the rest left alone
+    assert len(queries) == 1 and queries[0]["sql"].startswith("UPDATE")
+    a, b = Conversation.objects.get(pk=theirs.pk), Conversation.objects.get(pk=mine.pk)
+    assert (
+        (b.last_message_preview, b.unread_count, b.assignee_id)
+        == (
+            a.last_message_preview,
+            a.unread_count,
+            a.assignee_id,
+        )
+        == ("a sealed preview", 7, world.agent_a1.pk)
+    )
+    assert b.updated_at > before and b.updated_at == mine.updated_at
+    assert b.platform_conversation_id == mine.platform_conversation_id
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_message_preview FROM inbox_conversation WHERE id = %s", [mine.pk]
+        )
+        assert "sealed preview" not in str(cursor.fetchone()[0])
+    # What it cannot write is refused; a row gone is the error save raises
+    with pytest.raises(ValueError):
+        row_update(mine, ["id"])
+    with pytest.raises(ValueError):
+        row_update(mine, ["no_such_field"])
+    mine.unread_count = F("unread_count") + 1
+    with pytest.raises(TypeError, match="an expression"):
+        row_update(mine, ["unread_count"])
+    gone = Conversation.objects.get(pk=theirs.pk)
+    Conversation.objects.filter(pk=gone.pk).delete()
+    with pytest.raises(DatabaseError):
+        row_update(gone, ["unread_count"])
