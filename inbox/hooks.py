@@ -59,8 +59,9 @@ PLATFORM_ROLES = ("SYSTEM",)
 class MessagesStored:
     """Ingestion stored new visible buyer messages or robot/auto-replies in a conversation.
 
-    ``conversation`` is the row as written (locked), ``change`` what its state transition did,
-    ``buyer_times`` and ``robot_times`` the platform times of the new messages, oldest first;
+    ``conversation`` is the row as it will be written (locked; the store writes it once, after
+    its subscribers: ``conversation_writes_gathered``), ``change`` what its state transition
+    did, ``buyer_times`` and ``robot_times`` the platform times of the new messages, oldest first;
     ``buyer_messages`` the new visible buyer messages themselves, as written (the monitor scans
     them for risk tags); ``platform_messages`` the new visible messages of the platform itself
     (``PLATFORM_ROLES``: notices, the buyer's rating of the chat), which the metrics read.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -45,45 +46,69 @@ def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
     groups one after another; a group that fails is retried event by event
     (``process_webhook_event``), so it never holds up or repeats the others.
 
-    The batch's bookkeeping is three statements whatever its size: the events read, one
-    attempt counted on all still to act on, and the outcomes written at the end (one UPDATE
-    per distinct outcome). A worker killed in the middle leaves the groups it had acted on
-    ``received``: the stale sweep queues them again and they change nothing the second time
-    (a message is stored once); the attempt counted on the groups it had not reached yet
-    brings them one closer to ``webhook_events_give_up`` (the backfill reads their messages
-    then)."""
+    The batch's bookkeeping is a few statements whatever its size: the events read, then per
+    run of up to ``MARK_EVERY_GROUPS`` groups (cut short after ``MARK_EVERY_SECONDS``) one
+    UPDATE counting an attempt on its events before they are acted on and one writing their
+    outcomes after (one per distinct outcome). So an event acted on is marked within about a
+    second, before the stale sweep or the give-up could take it for one never tried; a worker
+    killed in the middle of a run leaves that run's groups ``received``, to be queued again by
+    the sweep (they change nothing the second time: a message is stored once)."""
     outcomes: dict[str, int] = {}
-    groups = webhooks.webhook_event_groups(event_ids=event_ids)
-    todo = [webhooks.webhook_events_received(group) for group in groups]
-    webhooks.webhook_events_attempted(event_ids=[e.id for events in todo for e in events])
-    done: dict[webhooks.Outcome, list[int]] = {}
-    try:
-        for group, events in zip(groups, todo, strict=True):
-            if not events:  # a redelivered batch: these are final already
-                outcomes[group[0].status] = outcomes.get(group[0].status, 0) + len(group)
-                continue
-            ids = [event.id for event in events]
-            try:
-                result = webhooks.webhook_event_group_act(events=events)
-                done.setdefault(result, []).extend(ids)
-                outcome = result.status
-            except PlatformError as exc:
-                if exc.retryable:
-                    outcome = "retrying"
-                else:
-                    outcome = "failed"
-                    for event_id in ids:
-                        webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
-            except Exception as exc:
-                logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
-                outcome = "retrying"
-            if outcome == "retrying":
-                for event_id in ids:
-                    process_webhook_event.apply_async((event_id,), countdown=backoff(0))
-            outcomes[outcome] = outcomes.get(outcome, 0) + len(group)
-    finally:
-        webhooks.webhook_events_mark(outcomes=done)
+    todo: list[tuple[list[webhooks.WebhookEvent], list[webhooks.WebhookEvent]]] = []
+    for group in webhooks.webhook_event_groups(event_ids=event_ids):
+        events = webhooks.webhook_events_received(group)
+        if events:
+            todo.append((group, events))
+        else:  # a redelivered batch: these are final already
+            outcomes[group[0].status] = outcomes.get(group[0].status, 0) + len(group)
+    counted: set[int] = set()
+    while todo:
+        run = todo[:MARK_EVERY_GROUPS]
+        fresh = [e.id for _, events in run for e in events if e.id not in counted]
+        webhooks.webhook_events_attempted(event_ids=fresh)
+        counted.update(fresh)
+        done: dict[webhooks.Outcome, list[int]] = {}
+        began = time.monotonic()
+        try:
+            while run:
+                group, events = run.pop(0)
+                todo.pop(0)
+                outcome = _group_process(events, done)
+                outcomes[outcome] = outcomes.get(outcome, 0) + len(group)
+                if time.monotonic() - began >= MARK_EVERY_SECONDS:
+                    break
+        finally:
+            webhooks.webhook_events_mark(outcomes=done)
     return outcomes
+
+
+# A batch writes its groups' outcomes after this many groups, or sooner once this long has
+# passed since the run began (``process_webhook_events``).
+MARK_EVERY_GROUPS = 8
+MARK_EVERY_SECONDS = 1.0
+
+
+def _group_process(
+    events: list[webhooks.WebhookEvent], done: dict[webhooks.Outcome, list[int]]
+) -> str:
+    """Act on one group's events (attempt counted); a handled outcome joins ``done`` to be
+    written with its run's; a failure is marked at once, a passing one queued event by event."""
+    ids = [event.id for event in events]
+    try:
+        result = webhooks.webhook_event_group_act(events=events)
+    except PlatformError as exc:
+        if not exc.retryable:
+            for event_id in ids:
+                webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
+            return "failed"
+    except Exception as exc:
+        logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
+    else:
+        done.setdefault(result, []).extend(ids)
+        return result.status
+    for event_id in ids:
+        process_webhook_event.apply_async((event_id,), countdown=backoff(0))
+    return "retrying"
 
 
 def _send_webhook_batch(event_ids: Sequence[int]) -> None:

@@ -46,9 +46,10 @@ _MARK, _STEP = 2_000_000_000, 1_000
 _TIME_MARK = datetime(1001, 1, 1, tzinfo=UTC)
 _TIME_STEP = timedelta(seconds=1)
 # Text markers: a prefix no value of ours starts with, then the marker's number. A build that
-# wraps or changes the text (a ``contains`` lookup's %…%, a lower-casing) leaves no marker
-# among the parameters and is refused.
-_TEXT_MARK = "\x1escrm-compiled-marker:"
+# wraps, escapes or changes the text (a ``contains`` lookup's %…%, LIKE's escaping of its
+# ``_``, ``%`` and ``\``, which the prefix holds, a lower-casing) leaves no marker among the
+# parameters and is refused.
+_TEXT_MARK = "\x1escrm_%\\marker:"
 _SCALAR, _TIME, _TEXT = -1, -2, -3
 # A list's shape is its length; a list of strings' is ``_TEXT_LIST - length`` (a string's
 # marker is text, an integer's a number: the two kinds of list compile apart).
@@ -120,6 +121,15 @@ def read_compiled(
                 value = convert(value, expression, connection)
             values_[pos] = value
         out.append(tuple(values_))
+    return out
+
+
+def padded_text(values: Sequence[str], pad: str = "") -> list[str]:
+    """``values`` for an ``IN`` list of text, padded with ``pad`` (a value no row is looked up
+    by: ``""`` for the platform's ids) to the next power of two, as ``padded``."""
+    out = list(values)
+    if out:
+        out += [pad] * ((1 << (len(out) - 1).bit_length()) - len(out))
     return out
 
 

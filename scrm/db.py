@@ -125,8 +125,9 @@ def insert_rows(
     ``auto_now_add``, encrypted fields sealed, JSON adapted). ``sql_values``: columns (by
     attribute name) whose value is the same SQL expression for every row, e.g. the transaction
     id (no parameters; the object's attribute is left as it was). A value that is an
-    expression is refused, as is an explicit auto primary key. No model signals (as
-    ``bulk_create``)."""
+    expression is refused, as is an explicit auto primary key. A related object must be saved
+    before it is assigned (its id is taken then; ``bulk_create`` would look again). No model
+    signals (as ``bulk_create``)."""
     if not objs:
         return
     model = type(objs[0])
@@ -138,12 +139,13 @@ def insert_rows(
     if insert is None:
         insert = _INSERTS[key] = _insert_for(model, connection, ignore_conflicts, raw)
     pk = model._meta.pk
-    returning = pk is not None and pk.db_returning and not ignore_conflicts
+    auto_pk = pk is not None and pk.db_returning
+    returning = auto_pk and not ignore_conflicts
     params: list[Any] = []
     for obj in objs:
         if type(obj) is not model:
             raise TypeError("insert_rows: objects of one model only")
-        if returning and obj.pk is not None:
+        if auto_pk and obj.pk is not None:
             raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
         for f in insert.fields:
             value = f.pre_save(obj, True)
@@ -225,7 +227,7 @@ def row_update(obj: Model, fields: Sequence[str]) -> None:
         if hasattr(value, "resolve_expression"):
             raise TypeError(f"{model.__name__}.{f.name}: an expression, not a value")
         params.append(f.get_db_prep_save(value, connection))
-    params.append(obj.pk)
+    params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if cursor.rowcount == 0:

@@ -16,8 +16,9 @@ change goes through :func:`conversation_transition`, which
 
 Subscribers (``conversation_state_subscribe``) are how SLA deadlines, inbound screening and
 metrics follow the state without writing it: each is called with every change that changed
-something, inside the transaction, right after the row is written, in the order they
-subscribed. A subscriber may write its own rows (they commit or roll back with the change);
+something, inside the transaction, right after the row is written (during a store, when the
+store's one UPDATE of it is still to come: ``conversation_writes_gathered``), in the order
+they subscribed. A subscriber may write its own rows (they commit or roll back with the change);
 it must not do I/O (use ``transaction.on_commit`` for that); an exception it raises rolls the
 whole change back. Real-time events stay with the calling service, which publishes the
 conversation once per operation whatever changed.
@@ -31,7 +32,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db import connection
 from django.db.models import Max, Min
@@ -258,7 +258,7 @@ class _Gathered:
     conversation: Conversation
     depth: int  # the savepoints open when the gathering began
     fields: set[str] = field(default_factory=set)
-    values: dict[str, Any] = field(default_factory=dict)  # set on the row when it is written
+    due_key: datetime | None = None  # the SLA tracker's, waiting (None: not set in the block)
 
 
 _gathered: ContextVar[_Gathered | None] = ContextVar("conversation_writes", default=None)
@@ -273,56 +273,62 @@ def conversation_writes_gathered(conversation: Conversation) -> Iterator[None]:
 
     Keeps: the row holds at the block's end what the writes one by one would have left; what
     the subscribers read of the conversation comes from the instance or the ``StateChange``
-    (``last_buyer_message_at``), never the row, while a write waits; a write made inside a
-    savepoint opened within the block goes out at once (a rollback of that savepoint must undo
-    it), and is refused (RuntimeError) when writes are already waiting; an exception leaves the
-    row unwritten (the transaction rolls back with it)."""
-    gathered = _Gathered(conversation, len(connection.savepoint_ids))
+    (``last_buyer_message_at``), never the row, while a write waits (the due key: the instance
+    keeps the value read under the lock until the block ends); a write of the conversation
+    inside a savepoint opened within the block, or through another instance of it, is refused
+    (RuntimeError: no order of it and the waiting writes would be right whatever the
+    savepoint's end; nothing in a store does either); an exception leaves the row unwritten
+    (the transaction rolls back with it)."""
+    gathered = _Gathered(conversation, _savepoints())
     token = _gathered.set(gathered)
     try:
         yield
     finally:
         _gathered.reset(token)
-    for name, value in gathered.values.items():
-        setattr(conversation, name, value)
+    if gathered.due_key is not None:
+        conversation.sla_due_at = gathered.due_key  # sla_keys' value, carried to the UPDATE
     if gathered.fields:
         row_update(conversation, sorted(gathered.fields))
 
 
-def _gathering_for(conversation_id: int | None) -> _Gathered | None:
+def _savepoints() -> int:
+    # An atomic block without a savepoint (savepoint=False) adds None: its failure rolls the
+    # whole transaction back, waiting writes included, so it does not count.
+    return sum(1 for sid in connection.savepoint_ids if sid)
+
+
+def _gathering_for(
+    conversation_id: int | None, instance: Conversation | None = None
+) -> _Gathered | None:
     gathered = _gathered.get()
     if gathered is None or conversation_id is None or gathered.conversation.pk != conversation_id:
         return None
-    if len(connection.savepoint_ids) != gathered.depth:
-        # Inside a savepoint opened within the block: written at once, so that a rollback of
-        # it undoes the write. With writes already waiting, no order of the two would be
-        # right whatever the savepoint's end: refused (nothing in a store does this).
-        if gathered.fields:
-            raise RuntimeError(
-                "a conversation whose writes are gathered was written inside a savepoint"
-            )
-        return None
+    if _savepoints() != gathered.depth:
+        raise RuntimeError("a conversation whose writes are gathered was written in a savepoint")
+    if instance is not None and instance is not gathered.conversation:
+        raise RuntimeError("a conversation whose writes are gathered was written through a copy")
     return gathered
 
 
 def _gathered_write(conversation: Conversation, fields: Iterable[str]) -> bool:
-    gathered = _gathering_for(conversation.pk)
-    if gathered is None or gathered.conversation is not conversation:
+    gathered = _gathering_for(conversation.pk, conversation)
+    if gathered is None:
         return False
     gathered.fields.update(fields)
     return True
 
 
-def conversation_field_gathered(conversation_id: int, name: str, value: Any) -> bool:
-    """Set one field of a conversation whose writes are being gathered, to be written with
-    them (``conversation_writes_gathered``); False when they are not (write it yourself). A
-    value equal to the one the row will hold adds nothing to the UPDATE."""
+def conversation_due_key_gathered(conversation_id: int, due: datetime) -> bool:
+    """The queue's due key of a conversation whose writes are being gathered, to be written
+    with them (``conversation_writes_gathered``); False when they are not (``sla_keys`` writes
+    it itself). A value equal to the one the row will hold adds nothing to the UPDATE."""
     gathered = _gathering_for(conversation_id)
     if gathered is None:
         return False
-    if gathered.values.get(name, getattr(gathered.conversation, name)) != value:
-        gathered.values[name] = value
-        gathered.fields.add(name)
+    waiting = gathered.due_key if gathered.due_key is not None else gathered.conversation.sla_due_at
+    if waiting != due:
+        gathered.due_key = due
+        gathered.fields.add("sla_due_at")
     return True
 
 

@@ -60,7 +60,7 @@ from inbox.services.conversation_state import (
 from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
-from scrm.compiled import instances_compiled, read_compiled
+from scrm.compiled import instances_compiled, padded_text, read_compiled
 from scrm.db import insert_rows, insert_unless_conflict
 from scrm.events import events_gathered
 
@@ -158,7 +158,9 @@ def conversation_sync(
         ids = [m.message_id for m in page.items]
         known = {
             platform_id
-            for (platform_id,) in read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
+            for (platform_id,) in read_compiled(
+                "ingestion.synced", _synced_ids, shop.pk, padded_text(ids)
+            )
         }
         fresh.extend(m for m in page.items if m.message_id not in known)
         if known or not page.has_more:
@@ -200,7 +202,9 @@ def _messages_store(
     ids = [m.message_id for m in batch]
     # A conversation created just now has no messages yet (each belongs to its conversation).
     stored: dict[str | None, bool] = (
-        {} if created else dict(read_compiled("ingestion.stored", _stored_ids, shop.pk, ids))
+        {}
+        if created
+        else dict(read_compiled("ingestion.stored", _stored_ids, shop.pk, padded_text(ids)))
     )
     known = set(stored)
     # Our own replies, now seen in the platform's listing: take its time and index, so the

@@ -1,11 +1,11 @@
 """The queue's "due" sort key: ``Conversation.sla_due_at`` and ``AfterSalesCase.sla_due_at``.
 
 This module is the only writer of the two fields (a conversation being stored gets its key
-in the store's one UPDATE of it: ``conversation_state.conversation_writes_gathered``). The SLA tracker (``monitoring.sla``) calls
-:func:`sla_due_set` whenever a subject's open deadlines open, close or move, with the earliest
-due time still open (None: nothing open), so the inbox never reads the tracker's tables. The
-key is never null: ``ANSWERED_SENTINEL`` when nothing is due, so the queue's index and cursor
-can order on it (due soonest first, nothing due last).
+in the store's one UPDATE of it: ``conversation_state.conversation_writes_gathered``). The SLA
+tracker (``monitoring.sla``) calls :func:`sla_due_set` whenever a subject's open deadlines
+open, close or move, with the earliest due time still open (None: nothing open), so the inbox
+never reads the tracker's tables. The key is never null: ``ANSWERED_SENTINEL`` when nothing is
+due, so the queue's index and cursor can order on it (due soonest first, nothing due last).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Case, Value, When
 
 from inbox.models import ANSWERED_SENTINEL, AfterSalesCase, Conversation
-from inbox.services.conversation_state import conversation_field_gathered
+from inbox.services.conversation_state import conversation_due_key_gathered
 
 
 def sla_due_set(
@@ -42,7 +42,7 @@ def _set(model: type[models.Model], keys: Mapping[int, datetime | None]) -> None
     if model is Conversation and len(values) == 1:
         # A conversation being stored: written with the store's own UPDATE of it.
         ((pk, due),) = values.items()
-        if conversation_field_gathered(pk, "sla_due_at", due):
+        if conversation_due_key_gathered(pk, due):
             return
     rows = model._default_manager.filter(pk__in=list(values))
     if len(set(values.values())) == 1:

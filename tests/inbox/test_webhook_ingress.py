@@ -246,26 +246,79 @@ def test_a_buyers_burst_is_read_from_the_platform_once(world, platform):
     assert sim.api_calls[READ_MESSAGES] - reads_before == 2
 
 
-def test_a_batchs_bookkeeping_is_three_statements_whatever_its_size(world, platform):
+def test_a_batchs_bookkeeping_is_two_statements_a_run_of_groups_not_two_a_group(
+    world, platform, monkeypatch
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from inbox import tasks
+    from inbox.services import webhooks
+
     shop, sim = world.shop_a1, platform.sim
-    for count in (2, 8):
+    act = webhooks.webhook_event_group_act
+    seen_marked: list[int] = []
+
+    def watching(*, events):
+        # what the database says of the batch's earlier groups when this one starts
+        seen_marked.append(WebhookEvent.objects.filter(id__in=ids, status="processed").count())
+        return act(events=events)
+
+    monkeypatch.setattr(webhooks, "webhook_event_group_act", watching)
+    for count in (2, 8, 20):
         # Given a batch of notifications, each about another buyer's conversation
         bodies = _new_message_bodies(sim, shop, count)
         ids = _acked_in_services_mode(bodies)
+        seen_marked.clear()
         # When a worker processes it
         with CaptureQueriesContext(connection) as queries:
             assert process_webhook_events.apply(args=[ids]).get() == {"processed": count}
-        # Then the events were read once, counted one attempt each in one statement, and
-        # marked processed in one: not two writes a conversation
-        own = [q["sql"] for q in queries.captured_queries if "inbox_webhookevent" in q["sql"]]
-        assert [sql.split(None, 1)[0] for sql in own] == ["SELECT", "UPDATE", "UPDATE"]
+        # Then the events were read once, and each run of up to 8 groups counted its attempts
+        # in one statement and wrote its outcomes in one: not two writes a conversation
+        own = [
+            q["sql"]
+            for q in queries.captured_queries
+            if "inbox_webhookevent" in q["sql"] and "COUNT(" not in q["sql"]  # not the watcher's
+        ]
+        runs = -(-count // tasks.MARK_EVERY_GROUPS)
+        assert [sql.split(None, 1)[0] for sql in own] == ["SELECT"] + ["UPDATE", "UPDATE"] * runs
         events = WebhookEvent.objects.filter(id__in=ids)
         assert {(e.status, e.attempts, e.processed_at is not None) for e in events} == {
             ("processed", 1, True)
         }
+        # And a run's outcomes were written before the next run began
+        assert seen_marked == [min(i // 8 * 8, count) for i in range(count)]
+
+
+def test_a_run_is_marked_after_a_second_and_an_event_failed_meanwhile_stays_failed(
+    world, platform, monkeypatch
+):
+    from inbox import tasks
+    from inbox.services import webhooks
+
+    shop, sim = world.shop_a1, platform.sim
+    ids = _acked_in_services_mode(_new_message_bodies(sim, shop, 3))
+    act = webhooks.webhook_event_group_act
+    statuses_at_start: list[dict[int, str]] = []
+
+    def slow_first(*, events):
+        statuses_at_start.append(
+            dict(WebhookEvent.objects.filter(id__in=ids).values_list("id", "status"))
+        )
+        if events[0].id == ids[0]:
+            # the give-up sweep fails the third event meanwhile (its fifth attempt, say)
+            webhooks.webhook_event_failed(event_id=ids[2], reason="gave up after 5 attempts")
+        return act(events=events)
+
+    monkeypatch.setattr(webhooks, "webhook_event_group_act", slow_first)
+    monkeypatch.setattr(tasks, "MARK_EVERY_SECONDS", 0.0)  # every group past the limit
+    process_webhook_events.apply(args=[ids]).get()
+    # Then each group's outcome was written before the next group began
+    assert [s[ids[0]] for s in statuses_at_start] == ["received", "processed", "processed"]
+    assert statuses_at_start[2][ids[1]] == "processed"
+    # And the event failed meanwhile stays failed (its outcome is not written over it)
+    final = dict(WebhookEvent.objects.filter(id__in=ids).values_list("id", "status"))
+    assert final == {ids[0]: "processed", ids[1]: "processed", ids[2]: "failed"}
 
 
 def test_a_batch_cut_short_marks_what_it_did_and_leaves_the_rest_received(

@@ -282,6 +282,15 @@ def test_strings_and_lists_of_strings_are_values_too(world):
     with pytest.raises(ValueError):
         read_compiled("t.contains", containing, "abc")
 
+    # So is one that escapes it for LIKE (its _ % and \\ would stay live, a_b matching axb)
+    def starting(text):
+        return Conversation.objects.filter(platform_conversation_id__istartswith=text).values_list(
+            "id"
+        )
+
+    with pytest.raises(ValueError):
+        read_compiled("t.istartswith", starting, "a_b")
+
 
 def test_model_instances_equal_the_orms_select_related_read(world):
     from scrm.compiled import instances_compiled
@@ -309,8 +318,10 @@ def test_model_instances_equal_the_orms_select_related_read(world):
             # the buyer comes with it: reading them is no query
             name = mine.customer.display_name
         assert len(queries) == 1
-        # the row lock is in the statement (SQLite has none: one writer at a time)
-        assert "FOR UPDATE" in queries[0]["sql"] or connection.vendor == "sqlite"
+        # the row lock is in the statement, on the conversation's row only (SQLite has none:
+        # one writer at a time)
+        if connection.vendor == "postgresql":
+            assert queries[0]["sql"].endswith('FOR UPDATE OF "inbox_conversation"')
         orm = Conversation.objects.select_related("customer").get(pk=conversation.pk)
         for field in Conversation._meta.concrete_fields:
             assert getattr(mine, field.attname) == getattr(orm, field.attname), field.attname
@@ -324,3 +335,27 @@ def test_model_instances_equal_the_orms_select_related_read(world):
     # And a build of another model than the one named is refused
     with pytest.raises(TypeError):
         instances_compiled("t.wrong", ShopAccount, locked, world.shop_a1.id, "x")
+
+
+def test_auto_assignments_shop_read_keeps_its_lock(world):
+    """The shop's row locked FOR NO KEY UPDATE (assigners take turns while the shop's other
+    inserts go on), also as a compiled statement."""
+    from django.db import transaction
+
+    from inbox.models import AssignmentMode
+    from inbox.services.assignment import conversation_auto_assign
+
+    ShopAccount.objects.filter(pk=world.shop_a1.pk).update(
+        assignment_mode=AssignmentMode.ROUND_ROBIN
+    )
+    conversation = conversation_with_messages(world.shop_a1)
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=None)
+    conversation.assignee_id = None
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        conversation_auto_assign(conversation=conversation)
+    shop_reads = [
+        q["sql"] for q in queries.captured_queries if 'FROM "inbox_shopaccount"' in q["sql"]
+    ]
+    assert shop_reads, [q["sql"][:80] for q in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        assert shop_reads[0].endswith("FOR NO KEY UPDATE")

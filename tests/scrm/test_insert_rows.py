@@ -191,3 +191,20 @@ def test_row_update_writes_what_save_with_update_fields_writes(world):
     Conversation.objects.filter(pk=gone.pk).delete()
     with pytest.raises(DatabaseError):
         row_update(gone, ["unread_count"])
+
+
+def test_the_change_feeds_transaction_id_is_the_inserting_transactions(world):
+    from django.db import transaction
+
+    from scrm.events import _txid_in_insert
+
+    if connection.vendor != "postgresql":
+        assert _txid_in_insert() == {}  # SQLite's rows have none
+        return
+    with transaction.atomic():
+        event = InboxEvent(organisation_id=world.org_a.id, type="message.created", data={})
+        insert_rows([event], sql_values=_txid_in_insert())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()::text::bigint")
+            (current,) = cursor.fetchone()
+    assert InboxEvent.objects.get(pk=event.pk).txid == current
