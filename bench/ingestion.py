@@ -50,43 +50,58 @@ VARIANTS = {
 TARGET_P99_MS = 50.0
 
 
-def _world(sim_base: str):
-    """Organisation, one shop account connected to the simulator; returns (shop, sim)."""
+def _shop_id(n: int) -> str:
+    """The benchmark's n-th shop's platform id (the first is ``SHOP_ID``)."""
+    return SHOP_ID if n == 0 else f"{SHOP_ID[:-4]}{n + 1:04d}"
+
+
+def _world(sim_base: str, shops: int = 1):
+    """Organisation, ``shops`` shop accounts connected to the simulator; returns (the first
+    shop, sim)."""
     from inbox.models import Organisation, ShopAccount
     from inbox.platforms.base import Credentials
     from inbox.platforms.tiktok_shop.simulator import Simulator
 
     sim = Simulator(auto_push=False)
     sim.add_app(APP_KEY, APP_SECRET)
-    cipher = sim.add_shop(APP_KEY, shop_id=SHOP_ID, name="Bench US", region="US")
-    tokens = sim.grant(APP_KEY, [SHOP_ID])
-    sim.subscribe(SHOP_ID, "NEW_MESSAGE", "http://127.0.0.1:9/unused")
     org = Organisation.objects.create(name="Bench", slug="bench")
-    shop = ShopAccount.objects.create(
-        organisation=org,
-        platform="tiktok_shop",
-        platform_shop_id=SHOP_ID,
-        name="Bench US",
-        region="US",
-        credentials=Credentials(
-            app_key=APP_KEY,
-            app_secret=APP_SECRET,
-            access_token=tokens["access_token"],
-            access_token_expires_at=tokens["access_token_expire_in"],
-            refresh_token=tokens["refresh_token"],
-            refresh_token_expires_at=tokens["refresh_token_expire_in"],
-            shop_cipher=cipher,
-            shop_id=SHOP_ID,
-        ).to_dict(),
-    )
-    return shop, sim
+    made = []
+    for n in range(shops):
+        shop_id = _shop_id(n)
+        name = "Bench US" if n == 0 else f"Bench US {n + 1}"
+        cipher = sim.add_shop(APP_KEY, shop_id=shop_id, name=name, region="US")
+        tokens = sim.grant(APP_KEY, [shop_id])
+        sim.subscribe(shop_id, "NEW_MESSAGE", "http://127.0.0.1:9/unused")
+        made.append(
+            ShopAccount.objects.create(
+                organisation=org,
+                platform="tiktok_shop",
+                platform_shop_id=shop_id,
+                name=name,
+                region="US",
+                credentials=Credentials(
+                    app_key=APP_KEY,
+                    app_secret=APP_SECRET,
+                    access_token=tokens["access_token"],
+                    access_token_expires_at=tokens["access_token_expire_in"],
+                    refresh_token=tokens["refresh_token"],
+                    refresh_token_expires_at=tokens["refresh_token_expire_in"],
+                    shop_cipher=cipher,
+                    shop_id=shop_id,
+                ).to_dict(),
+            )
+        )
+    return made[0], sim
 
 
-def _notifications(sim, count: int, tag: str, per_conversation: int = 2) -> list[bytes]:
-    """``count`` NEW_MESSAGE bodies, ``per_conversation`` buyer messages per conversation."""
+def _notifications(
+    sim, count: int, tag: str, per_conversation: int = 2, shops: int = 1
+) -> list[bytes]:
+    """``count`` NEW_MESSAGE bodies, ``per_conversation`` buyer messages per conversation, the
+    conversations dealt to ``shops`` shops in turn."""
     for i in range(count):
         sim.buyer_message(
-            SHOP_ID,
+            _shop_id((i // per_conversation) % shops),
             buyer_user_id=f"{tag}-buyer-{i // per_conversation}",
             nickname=f"Buyer {tag} {i // per_conversation}",
             text=f"Hello, where is my order? ({tag} {i})",
@@ -213,6 +228,7 @@ def run(
     rate: float = TARGET_RATE,
     seconds: float = 10.0,
     worker_concurrency: int = 2,
+    shops: int = 1,
 ) -> dict:
     if "pool" in variants and not c.pool_available():
         print("psycopg_pool not importable: the 'pool' variant is skipped (see --help)")
@@ -227,14 +243,14 @@ def run(
     results: dict = {"ack": {}, "healthz": {}}
     server = None
     try:
-        _shop, sim = _world("")
+        _shop, sim = _world("", shops=shops)
         server = SimulatorServer(sim).start()
         sim_env = {"TIKTOK_API_BASE": server.base_url, "TIKTOK_AUTH_BASE": server.base_url}
         cases = [(v, w) for v in variants for w in workers]
         runs = {case: _notifications(sim, requests, f"{case[0]}{case[1]}") for case in cases}
         paced_count = int(rate * seconds)
         paced = {case: _notifications(sim, paced_count, f"r{case[0]}{case[1]}") for case in cases}
-        proc_bodies = _notifications(sim, process, "proc")
+        proc_bodies = _notifications(sim, process, "proc", shops=shops)
         health = [c.raw_request("GET", "/healthz", {})] * requests
         rows, check = [], []
         for variant, w in cases:
@@ -344,7 +360,8 @@ def run(
             drained = _drain(proc_ids, drain_limit)
         results["process"] = {**drained, "acked": acked["ok"]}
         c.table(
-            f"Processing by a celery worker (concurrency {worker_concurrency}): fetch from the "
+            f"Processing by a celery worker (concurrency {worker_concurrency}, {shops} shop(s)): "
+            "fetch from the "
             "simulator, store",
             [
                 "events acked",
@@ -397,6 +414,13 @@ def main(argv: list[str] | None = None) -> None:
         help="the processing worker's processes (the shipped default: one per core)",
     )
     parser.add_argument("--process", type=int, default=2000)
+    parser.add_argument(
+        "--shops",
+        type=int,
+        default=1,
+        help="shop accounts the processing set's conversations are dealt to (the acks' runs "
+        "stay on the first); 1 puts every insert's key-share lock on one shop's row",
+    )
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--drain-limit", type=float, default=120.0)
     parser.add_argument("--workers", default="1,2", help="uvicorn worker counts, e.g. 1,2")
@@ -421,6 +445,7 @@ def main(argv: list[str] | None = None) -> None:
         rate=min(args.rate, 5000.0),
         seconds=min(args.seconds, 60.0),
         worker_concurrency=max(1, min(args.worker_concurrency, 16)),
+        shops=max(1, min(args.shops, 500)),
     )
 
 
