@@ -59,8 +59,8 @@ def _world(sim_base: str, shops: int = 1):
     """Organisation, ``shops`` shop accounts connected to the simulator; returns (the first
     shop, sim)."""
     from inbox.models import Organisation, ShopAccount
-    from inbox.platforms.base import Credentials
     from inbox.platforms.tiktok_shop.simulator import Simulator
+    from tests.inbox.platform_world import granted_credentials
 
     sim = Simulator(auto_push=False)
     sim.add_app(APP_KEY, APP_SECRET)
@@ -70,7 +70,9 @@ def _world(sim_base: str, shops: int = 1):
         shop_id = _shop_id(n)
         name = "Bench US" if n == 0 else f"Bench US {n + 1}"
         cipher = sim.add_shop(APP_KEY, shop_id=shop_id, name=name, region="US")
-        tokens = sim.grant(APP_KEY, [shop_id])
+        credentials = granted_credentials(
+            sim, app_key=APP_KEY, app_secret=APP_SECRET, shop_id=shop_id, cipher=cipher
+        )
         sim.subscribe(shop_id, "NEW_MESSAGE", "http://127.0.0.1:9/unused")
         made.append(
             ShopAccount.objects.create(
@@ -79,16 +81,7 @@ def _world(sim_base: str, shops: int = 1):
                 platform_shop_id=shop_id,
                 name=name,
                 region="US",
-                credentials=Credentials(
-                    app_key=APP_KEY,
-                    app_secret=APP_SECRET,
-                    access_token=tokens["access_token"],
-                    access_token_expires_at=tokens["access_token_expire_in"],
-                    refresh_token=tokens["refresh_token"],
-                    refresh_token_expires_at=tokens["refresh_token_expire_in"],
-                    shop_cipher=cipher,
-                    shop_id=shop_id,
-                ).to_dict(),
+                credentials=credentials.to_dict(),
             )
         )
     return made[0], sim

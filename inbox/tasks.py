@@ -62,17 +62,17 @@ def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
         else:  # a redelivered batch: these are final already
             outcomes[group[0].status] = outcomes.get(group[0].status, 0) + len(group)
     counted: set[int] = set()
-    while todo:
-        run = todo[:MARK_EVERY_GROUPS]
+    start = 0  # the first group not acted on yet
+    while start < len(todo):
+        run = todo[start : start + MARK_EVERY_GROUPS]
         fresh = [e.id for _, events in run for e in events if e.id not in counted]
         webhooks.webhook_events_attempted(event_ids=fresh)
         counted.update(fresh)
         done: dict[webhooks.Outcome, list[int]] = {}
         began = time.monotonic()
         try:
-            while run:
-                group, events = run.pop(0)
-                todo.pop(0)
+            for group, events in run:
+                start += 1
                 outcome = _group_process(events, done)
                 outcomes[outcome] = outcomes.get(outcome, 0) + len(group)
                 if time.monotonic() - began >= MARK_EVERY_SECONDS:

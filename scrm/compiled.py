@@ -60,6 +60,7 @@ MAX_STATEMENTS = 512
 
 Value = int | str | datetime | Sequence[int] | Sequence[str]
 M = TypeVar("M", bound=Model)
+P = TypeVar("P", int, str)
 
 
 @dataclass(frozen=True)
@@ -127,18 +128,19 @@ def read_compiled(
 def padded_text(values: Sequence[str], pad: str = "") -> list[str]:
     """``values`` for an ``IN`` list of text, padded with ``pad`` (a value no row is looked up
     by: ``""`` for the platform's ids) to the next power of two, as ``padded``."""
-    out = list(values)
-    if out:
-        out += [pad] * ((1 << (len(out) - 1).bit_length()) - len(out))
-    return out
+    return _padded(values, pad)
 
 
 def padded(ids: Sequence[int]) -> list[int]:
     """``ids`` for an ``IN`` list, padded with -1 (no row's id) to the next power of two: a
     page's 1-200 ids then make 9 statements, not 200 (nor, for two lists, 40,000)."""
-    out = list(ids)
+    return _padded(ids, -1)
+
+
+def _padded(values: Sequence[P], pad: P) -> list[P]:
+    out = list(values)
     if out:
-        out += [-1] * ((1 << (len(out) - 1).bit_length()) - len(out))
+        out += [pad] * ((1 << (len(out) - 1).bit_length()) - len(out))
     return out
 
 

@@ -33,12 +33,7 @@ def insert_unless_conflict(obj: Model, *, constraint: str) -> bool:
     pk = model._meta.pk
     if obj.pk is not None and pk is not None and pk.db_returning:
         raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
-    params = []
-    for f in fields:
-        value = f.pre_save(obj, True)
-        if hasattr(value, "resolve_expression"):
-            raise TypeError(f"{model.__name__}.{f.name}: an expression, not a value")
-        params.append(f.get_db_prep_save(value, connection))
+    params = _db_values(obj, fields, connection, add=True)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -48,6 +43,19 @@ def insert_unless_conflict(obj: Model, *, constraint: str) -> bool:
     obj._state.adding = False
     obj._state.db = alias
     return True
+
+
+def _db_values(obj: Model, fields: Sequence[Any], connection: Any, *, add: bool) -> list[Any]:
+    """``fields``' values of ``obj`` as Django's insert (``add``) or update prepares them: each
+    field's ``pre_save`` (defaults, ``auto_now``/``auto_now_add``, encrypted fields sealed for
+    the row), then ``get_db_prep_save``. A value that is an expression is refused."""
+    values = []
+    for f in fields:
+        value = f.pre_save(obj, add)
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"{type(obj).__name__}.{f.name}: an expression, not a value")
+        values.append(f.get_db_prep_save(value, connection))
+    return values
 
 
 def insert_sql(model: type[Model], constraint: str, alias: str) -> tuple[str, list]:
@@ -147,11 +155,7 @@ def insert_rows(
             raise TypeError("insert_rows: objects of one model only")
         if auto_pk and obj.pk is not None:
             raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
-        for f in insert.fields:
-            value = f.pre_save(obj, True)
-            if hasattr(value, "resolve_expression"):
-                raise TypeError(f"{model.__name__}.{f.name}: an expression, not a value")
-            params.append(f.get_db_prep_save(value, connection))
+        params += _db_values(obj, insert.fields, connection, add=True)
     per_row = insert.per_row
     limit = connection.features.max_query_params or 65_535
     chunk = max(1, limit // per_row) if per_row else len(objs)
@@ -221,12 +225,7 @@ def row_update(obj: Model, fields: Sequence[str]) -> None:
     if found is None:
         found = _UPDATES[key] = _update_for(model, tuple(fields), connection)
     sql, targets = found
-    params = []
-    for f in targets:
-        value = f.pre_save(obj, False)
-        if hasattr(value, "resolve_expression"):
-            raise TypeError(f"{model.__name__}.{f.name}: an expression, not a value")
-        params.append(f.get_db_prep_save(value, connection))
+    params = _db_values(obj, targets, connection, add=False)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -18,9 +18,9 @@ def world_create(sim, *, shops: int, agents: int, per_shop: int, webhook_url: st
     from django.test import Client
 
     from inbox.models import Member, Organisation, ShopAccount, ShopMembership
-    from inbox.platforms.base import Credentials
     from inbox.services.tokens import token_create
     from monitoring.models.sla import SlaPolicy
+    from tests.inbox.platform_world import granted_credentials
 
     sim.add_app(APP_KEY, APP_SECRET)
     org = Organisation.objects.create(name="Soak", slug="soak")
@@ -35,18 +35,10 @@ def world_create(sim, *, shops: int, agents: int, per_shop: int, webhook_url: st
     for i in range(shops):
         shop_id = str(SHOP_BASE + i)
         cipher = sim.add_shop(APP_KEY, shop_id=shop_id, name=f"Soak {i}", region="US")
-        tokens = sim.grant(APP_KEY, [shop_id])
-        sim.subscribe(shop_id, "NEW_MESSAGE", webhook_url)
-        credentials = Credentials(
-            app_key=APP_KEY,
-            app_secret=APP_SECRET,
-            access_token=tokens["access_token"],
-            access_token_expires_at=tokens["access_token_expire_in"],
-            refresh_token=tokens["refresh_token"],
-            refresh_token_expires_at=tokens["refresh_token_expire_in"],
-            shop_cipher=cipher,
-            shop_id=shop_id,
+        credentials = granted_credentials(
+            sim, app_key=APP_KEY, app_secret=APP_SECRET, shop_id=shop_id, cipher=cipher
         )
+        sim.subscribe(shop_id, "NEW_MESSAGE", webhook_url)
         shop_rows.append(
             ShopAccount.objects.create(
                 organisation=org,
