@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connections, router
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, router, transaction
 from django.db.models import Model, UniqueConstraint
 
 _SQL: dict[tuple[str, type[Model], str], tuple[str, list]] = {}
@@ -35,7 +37,7 @@ def insert_unless_conflict(obj: Model, *, constraint: str) -> bool:
         raise ValueError(f"{model.__name__}: an auto primary key is the database's to give")
     params = _db_values(obj, fields, connection, add=True)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, connection, sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
@@ -121,6 +123,7 @@ def insert_rows(
     *,
     ignore_conflicts: bool = False,
     sql_values: Mapping[str, str] | None = None,
+    defer: bool = False,
 ) -> None:
     """Insert ``objs`` (all of one model) in one ``INSERT … VALUES (…), (…)`` (more when the
     database's parameter limit asks), setting each object's pk from ``RETURNING`` in order, as
@@ -135,20 +138,27 @@ def insert_rows(
     id (no parameters; the object's attribute is left as it was). A value that is an
     expression is refused, as is an explicit auto primary key. A related object must be saved
     before it is assigned (its id is taken then; ``bulk_create`` would look again). No model
-    signals (as ``bulk_create``)."""
+    signals (as ``bulk_create``).
+
+    ``defer``: rows nobody reads back in the transaction (search tokens): inside
+    ``writes_deferred`` they are sent with the block's next statement instead of on their own
+    (no pk is set then); elsewhere at once, as without it."""
     if not objs:
         return
     model = type(objs[0])
     alias = router.db_for_write(model, instance=objs[0])
     connection = connections[alias]
-    raw = dict(sql_values or {})
-    key = (alias, model, ignore_conflicts, tuple(sorted(raw.items())))
-    insert = _INSERTS.get(key)
-    if insert is None:
-        insert = _INSERTS[key] = _insert_for(model, connection, ignore_conflicts, raw)
+    queue = _deferring(connection) if defer else None
     pk = model._meta.pk
     auto_pk = pk is not None and pk.db_returning
-    returning = auto_pk and not ignore_conflicts
+    returning = auto_pk and not ignore_conflicts and queue is None
+    raw = dict(sql_values or {})
+    key = (alias, model, ignore_conflicts, returning, tuple(sorted(raw.items())))
+    insert = _INSERTS.get(key)
+    if insert is None:
+        insert = _INSERTS[key] = _insert_for(
+            model, connection, ignore_conflicts, raw, returning=returning
+        )
     params: list[Any] = []
     for obj in objs:
         if type(obj) is not model:
@@ -159,11 +169,22 @@ def insert_rows(
     per_row = insert.per_row
     limit = connection.features.max_query_params or 65_535
     chunk = max(1, limit // per_row) if per_row else len(objs)
+    if queue is not None:
+        for start in range(0, len(objs), chunk):
+            count = min(chunk, len(objs) - start)
+            sql = insert.head + ", ".join([insert.row] * count) + insert.tail
+            values = params[start * per_row : (start + count) * per_row]
+            queue.statements.append((sql, values, None))
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = alias
+        return
     with connection.cursor() as cursor:
         for start in range(0, len(objs), chunk):
             count = min(chunk, len(objs) - start)
             sql = insert.head + ", ".join([insert.row] * count) + insert.tail
-            cursor.execute(sql, params[start * per_row : (start + count) * per_row])
+            values = params[start * per_row : (start + count) * per_row]
+            _execute(cursor, connection, sql, values)
             if returning:
                 ids = [row[0] for row in cursor.fetchall()]
                 if len(ids) != count:  # every row inserted, so every row returned
@@ -176,7 +197,12 @@ def insert_rows(
 
 
 def _insert_for(
-    model: type[Model], connection: Any, ignore_conflicts: bool, raw: Mapping[str, str]
+    model: type[Model],
+    connection: Any,
+    ignore_conflicts: bool,
+    raw: Mapping[str, str],
+    *,
+    returning: bool,
 ) -> _Insert:
     meta = model._meta
     pk = meta.pk
@@ -194,7 +220,7 @@ def _insert_for(
     columns = ", ".join(qn(f.column) for f in fields)
     row = "(" + ", ".join(raw.get(f.attname, "%s") for f in fields) + ")"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    if pk.db_returning and not ignore_conflicts:
+    if returning:
         tail += f" RETURNING {qn(pk.column)}"
     return _Insert(
         head=f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ",  # noqa: S608 - own names
@@ -209,14 +235,17 @@ def _insert_for(
 _UPDATES: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 
 
-def row_update(obj: Model, fields: Sequence[str]) -> None:
+def row_update(obj: Model, fields: Sequence[str], *, defer: bool = False) -> None:
     """``obj.save(update_fields=fields)`` as one ``UPDATE … SET … WHERE pk = %s``, the
     statement's text built once per database, model and field list: each value prepared as
     Django's update prepares it (``pre_save`` without add, so ``auto_now`` fields take the
     time, then ``get_db_prep_save``: encrypted fields sealed for the row). Fields by name or
     attribute name, concrete and not the primary key; a value that is an expression is
     refused. Raises ``DatabaseError`` when no row has the object's pk, as ``save`` does. No
-    model signals (no receiver in this project listens to them)."""
+    model signals (no receiver in this project listens to them).
+
+    ``defer``: inside ``writes_deferred``, sent with the block's next statement (the missing
+    row raises then); elsewhere at once."""
     model = type(obj)
     alias = obj._state.db or router.db_for_write(model, instance=obj)
     connection = connections[alias]
@@ -227,10 +256,14 @@ def row_update(obj: Model, fields: Sequence[str]) -> None:
     sql, targets = found
     params = _db_values(obj, targets, connection, add=False)
     params.append(model._meta.pk.get_db_prep_value(obj.pk, connection))
+    queue = _deferring(connection) if defer else None
+    if queue is not None:
+        queue.statements.append((sql, params, 1))
+        return
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, connection, sql, params)
         if cursor.rowcount == 0:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+            raise DatabaseError(_NO_ROW_UPDATED)
 
 
 def _update_for(
@@ -256,3 +289,111 @@ def _update_for(
     sets = ", ".join(f"{qn(f.column)} = %s" for f in targets)
     sql = f"UPDATE {qn(meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s"  # noqa: S608
     return sql, tuple(targets)
+
+
+# --- writes sent with the next statement -----------------------------------------------------
+_NO_ROW_UPDATED = "Save with update_fields did not affect any rows."
+
+
+@dataclass
+class _Deferred:
+    alias: str
+    depth: int  # the savepoints open when the block began
+    # (sql, params, the row count it must have, or None for any), in the order asked
+    statements: list[tuple[str, list[Any], int | None]] = field(default_factory=list)
+
+
+_deferred: ContextVar[_Deferred | None] = ContextVar("scrm_db_deferred", default=None)
+
+
+@contextmanager
+def writes_deferred(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """An atomic block (part of the transaction it is in, no savepoint of its own) in which
+    the writes asked with ``defer=True`` (``insert_rows``, ``row_update``,
+    ``statement_deferred``) — writes whose results nothing in the transaction reads back, such
+    as search tokens, a metric's day mark, the conversation's gathered UPDATE — are not sent on
+    their own on PostgreSQL: they go with the block's next statement sent through this module
+    (``insert_rows``, ``row_update``, ``insert_unless_conflict``), in one round trip and in the
+    order asked, before it; what is left goes when the block ends.
+
+    Keeps: the transaction holds the same rows at commit as with each write sent at once; a
+    deferred write that fails raises from the statement it went with; a ``row_update`` that
+    finds no row raises as it does at once; an exception in the block sends nothing and, the
+    block being atomic, leaves the transaction to roll back (as without a savepoint: nothing
+    the block wrote, sent or not, can be committed). A write asked inside a savepoint opened
+    within the block goes at once (rolling the savepoint back takes it), and a statement inside
+    such a savepoint carries none of the block's (they are not the savepoint's to roll back);
+    the ORM's own reads and writes carry none either, so nothing may read in the block what it
+    deferred. SQLite: every write at once. Nested: the outermost sends."""
+    connection = connections[using]
+    with transaction.atomic(using=using, savepoint=False):
+        if _deferred.get() is not None or connection.vendor != "postgresql":
+            yield
+            return
+        queue = _Deferred(using, len(connection.savepoint_ids))
+        token = _deferred.set(queue)
+        try:
+            yield
+        finally:
+            _deferred.reset(token)
+        if queue.statements:
+            statements, queue.statements = queue.statements, []
+            with connection.cursor() as cursor:
+                _execute_with(cursor, statements[:-1], *statements[-1])
+
+
+def statement_deferred(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> None:
+    """Run a write (raw SQL with parameters) whose result nothing reads: inside
+    ``writes_deferred``, with the block's next statement; elsewhere at once."""
+    connection = connections[using]
+    queue = _deferring(connection)
+    if queue is not None:
+        queue.statements.append((sql, list(params), None))
+        return
+    with connection.cursor() as cursor:
+        _execute(cursor, connection, sql, list(params))
+
+
+def _deferring(connection: Any) -> _Deferred | None:
+    queue = _deferred.get()
+    if (
+        queue is None
+        or queue.alias != connection.alias
+        or len(connection.savepoint_ids) != queue.depth
+    ):
+        return None
+    return queue
+
+
+def _execute(cursor: Any, connection: Any, sql: str, params: list[Any]) -> None:
+    """``cursor.execute``, carrying the writes deferred so far (``writes_deferred``) in the
+    same round trip, before it; the cursor is left on this statement's result."""
+    queue = _deferring(connection)
+    if queue is None or not queue.statements:
+        cursor.execute(sql, params)
+        return
+    statements, queue.statements = queue.statements, []
+    _execute_with(cursor, statements, sql, params, None)
+
+
+def _execute_with(
+    cursor: Any,
+    before: list[tuple[str, list[Any], int | None]],
+    sql: str,
+    params: list[Any],
+    rows: int | None,
+) -> None:
+    # One simple-protocol query of several statements (psycopg binds the parameters on the
+    # client side); each statement's result is read in turn, the last one's left to read.
+    if not before:
+        cursor.execute(sql, params)
+    else:
+        texts = [text for text, _, _ in before]
+        values = [value for _, given, _ in before for value in given]
+        cursor.execute("; ".join([*texts, sql]), [*values, *params])
+        for _, _, expected in before:
+            if expected is not None and cursor.rowcount != expected:
+                raise DatabaseError(_NO_ROW_UPDATED)
+            cursor.nextset()
+    if rows is not None and cursor.rowcount != rows:
+        raise DatabaseError(_NO_ROW_UPDATED)

@@ -288,7 +288,8 @@ def conversation_writes_gathered(conversation: Conversation) -> Iterator[None]:
     if gathered.due_key is not None:
         conversation.sla_due_at = gathered.due_key  # sla_keys' value, carried to the UPDATE
     if gathered.fields:
-        row_update(conversation, sorted(gathered.fields))
+        # Sent with the store's next statement when it defers writes (scrm.db.writes_deferred).
+        row_update(conversation, sorted(gathered.fields), defer=True)
 
 
 def _savepoints() -> int:

@@ -61,7 +61,7 @@ from inbox.services.events import conversation_events_publish
 from inbox.services.search_tokens import customer_tokens_write, message_tokens_write
 from scrm.blind import org_index_for
 from scrm.compiled import instances_compiled, padded_text, read_compiled
-from scrm.db import insert_rows, insert_unless_conflict
+from scrm.db import insert_rows, insert_unless_conflict, writes_deferred
 from scrm.events import events_gathered
 
 logger = logging.getLogger(__name__)
@@ -185,9 +185,12 @@ def messages_store(
     instead of creating a second one.
 
     The events of the store (the messages', the conversation's, the SLA tracker's deadline)
-    are recorded in one feed INSERT and pushed in one call after commit (``events_gathered``).
+    are recorded in one feed INSERT and pushed in one call after commit (``events_gathered``);
+    the writes nothing in it reads back (search tokens, the metrics' day marks, the
+    conversation's gathered UPDATE) go in the same round trip as that INSERT
+    (``writes_deferred``, PostgreSQL).
     """
-    with events_gathered():
+    with writes_deferred(), events_gathered():
         return _messages_store(shop, conversation_id, messages, hint)
 
 

@@ -64,7 +64,8 @@ def customer_tokens_write(customer: Customer, index: OrgIndex, *, new: bool = Fa
                 organisation_id=customer.organisation_id, customer_id=customer.pk, token=t
             )
             for t in tokens
-        ]
+        ],
+        defer=True,  # with the transaction's next statement in a store (nothing reads them)
     )
     return len(tokens)
 
@@ -106,7 +107,9 @@ def message_tokens_write(messages: Iterable[Message], index: OrgIndex) -> int:
                     shop_account_id=message.shop_account_id, message_id=message.pk, token=token
                 )
             )
-    insert_rows(rows)  # as many statements as the database's parameter limit asks
+    # As many statements as the database's parameter limit asks; sent with the store's next
+    # statement when it defers writes (nothing reads the tokens back in its transaction).
+    insert_rows(rows, defer=True)
     return len(rows)
 
 

@@ -46,7 +46,7 @@ from monitoring.models.metrics import (
     MetricSubject,
     ResponseFact,
 )
-from scrm.db import insert_rows, insert_unless_conflict
+from scrm.db import insert_rows, insert_unless_conflict, statement_deferred
 
 NEEDS_DECISION = CaseStage.NEEDS_DECISION.value
 CHAT = MetricSubject.CHAT.value
@@ -96,8 +96,8 @@ def days_mark(shop_account_id: int, days: Iterable[date]) -> None:
             [MetricDirtyDay(shop_account_id=shop_account_id, date=d) for d in days]
         )
         return
-    with connection.cursor() as cursor:
-        cursor.execute(_MARK_SQL, [shop_account_id, days, shop_account_id])
+    # With ingestion's next statement when it defers writes (nothing reads the marks back).
+    statement_deferred(_MARK_SQL, [shop_account_id, days, shop_account_id])
 
 
 _MARK_SQL = f"""

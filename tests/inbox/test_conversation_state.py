@@ -29,6 +29,7 @@ from inbox.services.ingestion import messages_store
 from monitoring.models import AuditEvent
 from scrm.api import ServiceError
 from tests.inbox.builders import conversation_with_messages
+from tests.statements import statements_of
 
 pytestmark = pytest.mark.django_db
 
@@ -467,7 +468,7 @@ def test_a_store_writes_its_conversation_once_with_the_queues_due_key(world):
     with CaptureQueriesContext(connection) as queries:
         _buyer_writes(conversation, "Still not here.", again)
     # Then the conversation's row was written once, with its state and its due key
-    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    updates = [s for s in statements_of(queries.captured_queries) if s.startswith("UPDATE")]
     assert len([u for u in updates if '"inbox_conversation"' in u]) == 1, updates
     conversation.refresh_from_db()
     due = min(
