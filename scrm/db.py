@@ -297,8 +297,8 @@ _NO_ROW_UPDATED = "Save with update_fields did not affect any rows."
 
 @dataclass
 class _Deferred:
-    alias: str
-    depth: int  # the savepoints open when the block began
+    connection: Any  # this thread's connection the block began on
+    depth: int  # the atomic blocks open when it began (Django's savepoint ids, None included)
     # (sql, params, the row count it must have, or None for any), in the order asked
     statements: list[tuple[str, list[Any], int | None]] = field(default_factory=list)
 
@@ -324,13 +324,21 @@ def writes_deferred(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     within the block goes at once (rolling the savepoint back takes it), and a statement inside
     such a savepoint carries none of the block's (they are not the savepoint's to roll back);
     the ORM's own reads and writes carry none either, so nothing may read in the block what it
-    deferred. SQLite: every write at once. Nested: the outermost sends."""
+    deferred, nor write through the ORM what a deferred write will write (it would land after:
+    the store's later write of its conversation, auto-assignment's, goes through ``row_update``,
+    which sends the deferred ones first). SQLite, or server-side binding: every write at once.
+    Nested: the outermost sends."""
     connection = connections[using]
     with transaction.atomic(using=using, savepoint=False):
-        if _deferred.get() is not None or connection.vendor != "postgresql":
+        if (
+            _deferred.get() is not None
+            or connection.vendor != "postgresql"
+            # several statements in one query need the client-side binding (Django's default)
+            or connection.settings_dict.get("OPTIONS", {}).get("server_side_binding")
+        ):
             yield
             return
-        queue = _Deferred(using, len(connection.savepoint_ids))
+        queue = _Deferred(connection, len(connection.savepoint_ids))
         token = _deferred.set(queue)
         try:
             yield
@@ -345,6 +353,8 @@ def writes_deferred(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
 def statement_deferred(sql: str, params: Sequence[Any], using: str = DEFAULT_DB_ALIAS) -> None:
     """Run a write (raw SQL with parameters) whose result nothing reads: inside
     ``writes_deferred``, with the block's next statement; elsewhere at once."""
+    if ";" in sql:  # one statement (its result read as one when it goes with others)
+        raise ValueError("statement_deferred: one statement, without ';'")
     connection = connections[using]
     queue = _deferring(connection)
     if queue is not None:
@@ -358,7 +368,7 @@ def _deferring(connection: Any) -> _Deferred | None:
     queue = _deferred.get()
     if (
         queue is None
-        or queue.alias != connection.alias
+        or queue.connection is not connection
         or len(connection.savepoint_ids) != queue.depth
     ):
         return None
@@ -391,9 +401,10 @@ def _execute_with(
         texts = [text for text, _, _ in before]
         values = [value for _, given, _ in before for value in given]
         cursor.execute("; ".join([*texts, sql]), [*values, *params])
-        for _, _, expected in before:
+        for text, _, expected in before:
             if expected is not None and cursor.rowcount != expected:
                 raise DatabaseError(_NO_ROW_UPDATED)
-            cursor.nextset()
+            if not cursor.nextset():  # one result a statement, or the checks would drift
+                raise DatabaseError(f"a deferred write gave no result after it: {text[:60]}")
     if rows is not None and cursor.rowcount != rows:
         raise DatabaseError(_NO_ROW_UPDATED)

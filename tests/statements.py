@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_NEXT = re.compile(r"; (?=(?:INSERT|UPDATE|DELETE|SELECT|WITH) )")
+_NEXT = re.compile(r";\s+(?=(?:INSERT|UPDATE|DELETE|SELECT|WITH)\b)")
 
 
 def statements_of(captured: Iterable[dict[str, Any]]) -> list[str]:

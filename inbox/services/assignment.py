@@ -11,6 +11,7 @@ from inbox.models import AssignmentMode, Conversation, Role, ShopAccount
 from inbox.selectors.accounts import AnyUser, member_for
 from inbox.services.presence import PRESENCE_WINDOW
 from scrm.compiled import instances_compiled
+from scrm.db import row_update
 
 ONLINE_WINDOW = PRESENCE_WINDOW
 
@@ -85,7 +86,8 @@ def conversation_auto_assign(*, conversation: Conversation) -> int | None:
         )
         chosen = loads[0]
     conversation.assignee_id = chosen
-    conversation.save(update_fields=["assignee"])
+    # After the store's deferred UPDATE of the row (scrm.db.writes_deferred), in its round trip.
+    row_update(conversation, ["assignee"])
     ShopAccount.objects.filter(pk=shop.pk).update(last_assigned_user_id=chosen)
     from monitoring.audit import audit_record
 

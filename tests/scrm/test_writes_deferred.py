@@ -158,3 +158,73 @@ def test_outside_the_block_a_deferred_write_goes_at_once(world):
         insert_rows(tokens, defer=True)
     assert len(queries) == 1 and tokens[0].pk is not None
     assert MessageToken.objects.filter(token=1008).count() == 1
+
+
+def test_insert_unless_conflict_carries_them_and_reads_its_own_result(world):
+    from inbox.models import Customer
+    from scrm.db import insert_unless_conflict
+
+    conversation = conversation_with_messages(world.shop_a1)
+    message = conversation.messages.first()
+    key = {"organisation_id": world.org_a.id, "platform": "tiktok_shop"}
+    with transaction.atomic(), writes_deferred():
+        insert_rows(_tokens(message, 1011), defer=True)
+        fresh = Customer(**key, im_user_id="deferred-buyer", display_name="Mia")
+        assert insert_unless_conflict(fresh, constraint="uniq_customer") is True
+        insert_rows(_tokens(message, 1012), defer=True)
+        again = Customer(**key, im_user_id="deferred-buyer", display_name="Mia")
+        assert insert_unless_conflict(again, constraint="uniq_customer") is False
+    assert fresh.pk is not None and again.pk is None
+    assert Customer.objects.filter(im_user_id="deferred-buyer").count() == 1
+    assert MessageToken.objects.filter(token__in=[1011, 1012]).count() == 2
+
+
+def test_a_store_sends_its_unread_writes_with_the_change_feeds_insert(world):
+    """The store itself defers: on PostgreSQL no token, day mark or conversation UPDATE goes in
+    a round trip of its own, and all of them are written."""
+    from datetime import UTC, datetime
+
+    from inbox.models import CustomerSearchToken
+    from inbox.platforms.base import Participant, PlatformMessage
+    from inbox.services.ingestion import messages_store
+    from monitoring.models import MetricDirtyDay
+    from tests.statements import statements_of
+
+    at = datetime.now(UTC).replace(microsecond=0)
+    buyer = Participant(role="BUYER", im_user_id="im-deferred", nickname="Lin")
+    message = PlatformMessage(
+        message_id="deferred-1",
+        conversation_id="conv-deferred",
+        type="TEXT",
+        content={"content": "where is my parcel"},
+        create_time=at,
+        sender=buyer,
+    )
+    with CaptureQueriesContext(connection) as queries:
+        messages_store(shop=world.shop_a1, conversation_id="conv-deferred", messages=[message])
+    conversation = Conversation.objects.get(platform_conversation_id="conv-deferred")
+    stored = conversation.messages.get()
+    # Everything was written: the message's and the buyer's tokens, the day's mark, the state
+    assert MessageToken.objects.filter(message_id=stored.pk).exists()
+    assert CustomerSearchToken.objects.filter(customer_id=conversation.customer_id).exists()
+    assert MetricDirtyDay.objects.filter(shop_account_id=world.shop_a1.pk).exists()
+    assert (conversation.waiting_since, conversation.last_message_preview) == (
+        at,
+        "where is my parcel",
+    )
+    deferred = ("inbox_messagetoken", "inbox_customersearchtoken", "monitoring_metricdirtyday")
+    trips = [q["sql"] for q in queries.captured_queries]
+    alone = [
+        sql[:50]
+        for sql in trips
+        if len(statements_of([{"sql": sql}])) == 1
+        and (
+            any(f'INTO "{t}"' in sql or f"INTO {t}" in sql for t in deferred)
+            or sql.startswith('UPDATE "inbox_conversation"')
+        )
+    ]
+    if POSTGRES:
+        assert alone == []
+        assert len(statements_of(queries.captured_queries)) >= len(trips) + 4
+    else:
+        assert len(alone) >= 4  # SQLite: each at once
