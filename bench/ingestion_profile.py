@@ -35,6 +35,7 @@ import traceback
 from pathlib import Path
 
 from bench import _common as c
+from tests.statements import statements_in
 
 DB = "scrm_bench_ingestion_profile"
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,17 +162,13 @@ class QueryCounter:
 
     def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         self.count += 1
-        for statement in _NEXT_STATEMENT.split(sql):
+        for statement in statements_in(sql):
             self.statements += 1
             shape = _shape(statement)
             self.shapes[shape] += 1
             if self.trace and shape.startswith(self.trace):
                 self.sites[_call_site()] += 1
         return execute(sql, params, many, context)
-
-
-# Where a round trip of several statements (scrm.db.writes_deferred) starts its next one.
-_NEXT_STATEMENT = re.compile(r";\s+(?=(?:INSERT|UPDATE|DELETE|SELECT|WITH)\b)")
 
 
 def _call_site(depth: int = 3) -> str:

@@ -169,21 +169,19 @@ def insert_rows(
     per_row = insert.per_row
     limit = connection.features.max_query_params or 65_535
     chunk = max(1, limit // per_row) if per_row else len(objs)
+    statements = []  # (first row, rows, sql, its parameters)
+    for start in range(0, len(objs), chunk):
+        count = min(chunk, len(objs) - start)
+        sql = insert.head + ", ".join([insert.row] * count) + insert.tail
+        statements.append((start, count, sql, params[start * per_row : (start + count) * per_row]))
     if queue is not None:
-        for start in range(0, len(objs), chunk):
-            count = min(chunk, len(objs) - start)
-            sql = insert.head + ", ".join([insert.row] * count) + insert.tail
-            values = params[start * per_row : (start + count) * per_row]
-            queue.statements.append((sql, values, None))
+        queue.statements += [(sql, values, None) for _, _, sql, values in statements]
         for obj in objs:
             obj._state.adding = False
             obj._state.db = alias
         return
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), chunk):
-            count = min(chunk, len(objs) - start)
-            sql = insert.head + ", ".join([insert.row] * count) + insert.tail
-            values = params[start * per_row : (start + count) * per_row]
+        for start, count, sql, values in statements:
             _execute(cursor, connection, sql, values)
             if returning:
                 ids = [row[0] for row in cursor.fetchall()]

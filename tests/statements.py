@@ -11,5 +11,10 @@ from typing import Any
 _NEXT = re.compile(r";\s+(?=(?:INSERT|UPDATE|DELETE|SELECT|WITH)\b)")
 
 
+def statements_in(sql: str) -> list[str]:
+    """The statements of one round trip's SQL, in order."""
+    return _NEXT.split(sql)
+
+
 def statements_of(captured: Iterable[dict[str, Any]]) -> list[str]:
-    return [part for query in captured for part in _NEXT.split(query["sql"])]
+    return [part for query in captured for part in statements_in(query["sql"])]
