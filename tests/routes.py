@@ -18,11 +18,15 @@ uncovered. Pages are called with GET and probed with ``PAGE_PARAMS``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from django.http import QueryDict
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.datastructures import MultiValueDict
 
 # Objects planted in shop a1 of organisation A (tests/test_routes_access.py builds them):
 # which one fills each path parameter. A string starting with "=" is a literal.
@@ -342,3 +346,40 @@ def body_for(route: Route, method: str, objects: dict[str, Any]) -> dict[str, An
         return value
 
     return {k: resolve(v) for k, v in BODIES.get((route.name, method), {}).items()}
+
+
+@contextmanager
+def query_names_read() -> Iterator[set[str]]:
+    """The query parameter names read from a request's ``GET`` while the block runs (by name:
+    ``[]``, ``get``, ``getlist``, ``in``; ``items()`` and ``dict()`` read every name present
+    through ``[]``). ``lists()`` records nothing: the NUL middleware, ``copy()`` and
+    ``urlencode()`` walk every parameter without reading one for its meaning; nor do reads of a
+    mutable copy."""
+    read: set[str] = set()
+    # (``__contains__`` is dict's, not MultiValueDict's own: None, removed again at the end.)
+    own = {
+        name: MultiValueDict.__dict__.get(name)
+        for name in ("__getitem__", "getlist", "__contains__")
+    }
+
+    def recording(name: str) -> Any:
+        original = getattr(MultiValueDict, name)
+
+        def method(self: MultiValueDict, key: Any, *args: Any, **kwargs: Any) -> Any:
+            # Not while a QueryDict is being built (mutable then, as copies are).
+            if isinstance(self, QueryDict) and not self._mutable and isinstance(key, str):
+                read.add(key)
+            return original(self, key, *args, **kwargs)
+
+        return method
+
+    for name in own:
+        setattr(MultiValueDict, name, recording(name))
+    try:
+        yield read
+    finally:
+        for name, original in own.items():
+            if original is None:
+                delattr(MultiValueDict, name)
+            else:
+                setattr(MultiValueDict, name, original)
