@@ -30,7 +30,8 @@ RARE = ["warranty", "battery", "发货通知"]
 
 
 def reference(member_user, shop_ids, replies, search_text, *, include_archived=False):
-    """What the picker must answer, by brute force over the database rows."""
+    """What the picker must answer, by brute force over the database rows (``replies``: from
+    ``replies_read``)."""
     terms = search.query_terms(search_text)
     member = member_user.member
     out = []
@@ -39,8 +40,7 @@ def reference(member_user, shop_ids, replies, search_text, *, include_archived=F
             continue
         if q.scope == "personal" and q.owner_id != member.user_id:
             continue
-        shops = set(q.shop_accounts.values_list("id", flat=True))
-        if q.scope == "team" and not member.sees_all_shops and not shops & shop_ids:
+        if q.scope == "team" and not member.sees_all_shops and not q.shop_ids & shop_ids:
             continue
         words = search.terms_for(search.index_texts(q))
         if all(any(w.startswith(t) if prefix else w == t for w in words) for t, prefix in terms):
@@ -99,8 +99,22 @@ def random_library(world, rng, n):
 QUERIES = ["", "s", "sh", "ship", "refund", "refund s", "re", "warranty", "发货", "通知", "zzz"]
 
 
+def replies_read(organisation):
+    """The organisation's replies, each with ``shop_ids``: the shops of its team."""
+    replies = list(QuickReply.objects.filter(organisation=organisation).order_by("id"))
+    through = QuickReply.shop_accounts.through
+    shops: dict[int, set[int]] = {}
+    for reply_id, shop_id in through.objects.filter(quickreply__in=replies).values_list(
+        "quickreply_id", "shopaccount_id"
+    ):
+        shops.setdefault(reply_id, set()).add(shop_id)
+    for reply in replies:
+        reply.shop_ids = shops.get(reply.id, set())
+    return replies
+
+
 def assert_same_as_reference(world):
-    replies = list(QuickReply.objects.filter(organisation=world.org_a).order_by("id"))
+    replies = replies_read(world.org_a)
     for user in (world.agent_a1, world.agent_a2, world.supervisor_a):
         shop_ids = set(
             ShopMembership.objects.filter(user=user).values_list("shop_account_id", flat=True)
