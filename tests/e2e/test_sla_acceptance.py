@@ -93,13 +93,15 @@ def test_a_buyer_message_counts_down_warns_live_and_the_reply_closes_its_deadlin
     expect(page.locator("#sla-bell")).to_be_visible()
     expect(bell).to_be_hidden()
 
-    # When a buyer writes (sent 30 s ago on the platform) and the webhook reaches the app
+    # When a buyer writes (sent 45 s ago on the platform: the warning is due some 15 s after
+    # the page shows the message, time enough to see it green first) and the webhook reaches
+    # the app
     cid, _ = sim.buyer_message(
         shop.platform_shop_id,
         buyer_user_id=BUYER,
         nickname="Grace L.",
         text=QUESTION,
-        at=time.time() - 30,
+        at=time.time() - 45,
     )
     assert set(sim.deliver_webhooks()["statuses"]) == {200}
     conversation = _eventually(
