@@ -97,6 +97,9 @@ def asgi_server(transactional_db, settings) -> Iterator[str]:
         port=port,
         lifespan="off",
         log_level="warning",
+        # A browser's socket left open must not hold the test's end (uvicorn waits for open
+        # connections forever by default; the join below would wait its 10 s).
+        timeout_graceful_shutdown=2,
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True, name="test-uvicorn")

@@ -191,17 +191,20 @@ BEFORE = [("inbox", "0009_organisation_settings_and_invitations")]
 AFTER = [("inbox", "0010_sync_streams_and_webhook_ids")]
 
 
-def test_migration_0010_makes_each_existing_cursor_the_messages_stream(world):
+def test_migration_0010_forward_and_back(world):
+    # One trip back and forth (going back to 0009 and up again costs ~25 s of state rendering).
     mark = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     executor = MigrationExecutor(connection)
     try:
-        # Given a database before 0010, with a shop's one cursor and a stored webhook
+        # Given a database before 0010, with a shop's one cursor, a stored webhook and a
+        # waiting webhook whose body names a conversation by an id no platform uses
         executor.migrate(BEFORE)
         old = executor.loader.project_state(BEFORE).apps
         old.get_model("inbox", "SyncCursor").objects.create(
             shop_account_id=world.shop_a1.id, high_water=mark, last_error="TransientError"
         )
-        old.get_model("inbox", "WebhookEvent").objects.create(
+        webhooks = old.get_model("inbox", "WebhookEvent").objects
+        webhooks.create(
             platform="tiktok_shop",
             notification_id="n-before",
             shop_account_id=world.shop_a1.id,
@@ -217,32 +220,7 @@ def test_migration_0010_makes_each_existing_cursor_the_messages_stream(world):
             ),
             status="ignored",
         )
-        # When it migrates to 0010
-        executor = MigrationExecutor(connection)
-        executor.migrate(AFTER)
-        new = executor.loader.project_state(AFTER).apps
-        # Then that cursor is the shop's messages cursor, its mark and state kept
-        cursor = new.get_model("inbox", "SyncCursor").objects.get()
-        assert (cursor.shop_account_id, cursor.stream) == (world.shop_a1.id, "messages")
-        assert (cursor.high_water, cursor.last_error) == (mark, "TransientError")
-        # And the stored webhook has the ids it is about as columns, without parsing again
-        event = new.get_model("inbox", "WebhookEvent").objects.get(notification_id="n-before")
-        assert (event.return_platform_id, event.order_platform_id) == ("4035", "5765")
-        assert (event.conversation_platform_id, event.status) == ("", "ignored")
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
-
-
-def test_migration_0010_goes_back_with_the_messages_cursor_and_refuses_bad_ids(world):
-    executor = MigrationExecutor(connection)
-    try:
-        # Given a database at 0010 with two streams' cursors for one shop, and (before 0010)
-        # a waiting webhook whose body names a conversation by an id no platform uses
-        executor.migrate(BEFORE)
-        old = executor.loader.project_state(BEFORE).apps
-        old.get_model("inbox", "WebhookEvent").objects.create(
+        webhooks.create(
             platform="tiktok_shop",
             notification_id="n-bad",
             shop_account_id=world.shop_a1.id,
@@ -251,24 +229,33 @@ def test_migration_0010_goes_back_with_the_messages_cursor_and_refuses_bad_ids(w
             body=json.dumps({"type": 14, "data": {"conversation_id": "../../etc"}}),
             status="received",
         )
+        # When it migrates to 0010
         executor = MigrationExecutor(connection)
         executor.migrate(AFTER)
         new = executor.loader.project_state(AFTER).apps
-        event = new.get_model("inbox", "WebhookEvent").objects.get(notification_id="n-bad")
-        # Then the bad id is never stored, and the event fails with the reason
+        # Then that cursor is the shop's messages cursor, its mark and state kept
+        cursors = new.get_model("inbox", "SyncCursor").objects
+        cursor = cursors.get()
+        assert (cursor.shop_account_id, cursor.stream) == (world.shop_a1.id, "messages")
+        assert (cursor.high_water, cursor.last_error) == (mark, "TransientError")
+        # And the stored webhook has the ids it is about as columns, without parsing again
+        events = new.get_model("inbox", "WebhookEvent").objects
+        event = events.get(notification_id="n-before")
+        assert (event.return_platform_id, event.order_platform_id) == ("4035", "5765")
+        assert (event.conversation_platform_id, event.status) == ("", "ignored")
+        # And the bad id is never stored: the event fails with the reason
+        event = events.get(notification_id="n-bad")
         assert (event.conversation_platform_id, event.status) == ("", "failed")
         assert event.error == "conversation_id is not a valid platform id"
-        cursors = new.get_model("inbox", "SyncCursor").objects
-        cursors.create(shop_account_id=world.shop_a1.id, stream="messages")
-        cursors.create(shop_account_id=world.shop_a1.id, stream="returns")
 
-        # When it migrates back before 0010
+        # When the shop has two streams' cursors and it migrates back before 0010
+        cursors.create(shop_account_id=world.shop_a1.id, stream="returns")
         executor = MigrationExecutor(connection)
         executor.migrate(BEFORE)
         old = executor.loader.project_state(BEFORE).apps
-
         # Then the shop keeps one cursor, the messages stream's
-        assert old.get_model("inbox", "SyncCursor").objects.count() == 1
+        kept = old.get_model("inbox", "SyncCursor").objects.get()
+        assert (kept.shop_account_id, kept.high_water) == (world.shop_a1.id, mark)
     finally:
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
