@@ -17,6 +17,7 @@ from inbox.models import ShopAccount
 from inbox.platforms.base import PlatformError
 from inbox.services import ingestion, outbox, webhooks
 from scrm.batching import Batcher
+from scrm.memo import work_memo
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
     second, before the stale sweep or the give-up could take it for one never tried; a worker
     killed in the middle of a run leaves that run's groups ``received``, to be queued again by
     the sweep (they change nothing the second time: a message is stored once)."""
+    with work_memo():  # each shop's SLA rules read once a batch, not once a conversation
+        return _webhook_events_process(event_ids)
+
+
+def _webhook_events_process(event_ids: list[int]) -> dict[str, int]:
     outcomes: dict[str, int] = {}
     todo: list[tuple[list[webhooks.WebhookEvent], list[webhooks.WebhookEvent]]] = []
     for group in webhooks.webhook_event_groups(event_ids=event_ids):

@@ -31,6 +31,7 @@ from monitoring.sla.policies import deadline_due, policy_and_calendar_for_shop, 
 from monitoring.sla.selectors import deadline_info
 from scrm.db import insert_rows
 from scrm.events import event_publish
+from scrm.memo import remembered
 
 OPEN = DeadlineState.OPEN
 REPLY_KINDS = (DeadlineKind.FIRST_REPLY.value, DeadlineKind.NEXT_REPLY.value)
@@ -65,9 +66,15 @@ class Rules:
 
     @classmethod
     def for_shop(cls, shop_account_id: int) -> Rules:
-        """One query (the shop with its calendar week, the policy it follows, its holidays)."""
-        policy, calendar = policy_and_calendar_for_shop(shop_account_id)
-        return cls(policy=policy, calendar=calendar)
+        """One query (the shop with its calendar week, the policy it follows, its holidays);
+        none for a shop read already in the same unit of work (``scrm.memo.work_memo``: a
+        worker's batch of webhooks, where each new conversation would read it again)."""
+
+        def read() -> Rules:
+            policy, calendar = policy_and_calendar_for_shop(shop_account_id)
+            return cls(policy=policy, calendar=calendar)
+
+        return remembered(("sla.rules", shop_account_id), read)
 
 
 def next_alert_at(due_at: datetime, policy: SlaPolicy, now: datetime) -> datetime:

@@ -278,3 +278,43 @@ def test_an_operator_finds_events_by_the_id_they_are_about_without_their_body(
     # And another conversation's id lists nothing
     other = client.get("/admin/inbox/webhookevent/", {"q": "7000000000000000001"})
     assert f"/admin/inbox/webhookevent/{event.id}/change/" not in other.content.decode()
+
+
+# --- a batch reads each shop's SLA rules once -----------------------------------------------
+def _new_conversations(platform, shop, buyers: list[str]) -> list[int]:
+    bodies = []
+    for buyer in buyers:
+        conversation_id, message_id = platform.sim.buyer_message(
+            shop.platform_shop_id, buyer_user_id=buyer, nickname=buyer, text="hello"
+        )
+        data = {"conversation_id": conversation_id, "message_id": message_id}
+        bodies.append(_signed(shop, 14, f"n-{buyer}", data)[1])
+    return _acked_in_services_mode(bodies)
+
+
+def test_a_batch_reads_a_shops_sla_rules_once_and_an_edit_applies_to_the_next(world, platform):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from monitoring.models import Deadline, SlaPolicy
+    from tests.statements import statements_of
+
+    shop = world.shop_a1
+    SlaPolicy.objects.create(organisation=world.org_a, shop_account=shop, first_reply_minutes=30)
+    # Given three buyers of one shop opening conversations, notified in one batch
+    ids = _new_conversations(platform, shop, ["m1", "m2", "m3"])
+    # When a worker processes it
+    with CaptureQueriesContext(connection) as captured:
+        assert process_webhook_events.apply(args=[ids]).get() == {"processed": 3}
+    # Then each conversation has its first-reply deadline of the shop's 30 minutes, and the
+    # shop's policy and calendar were read once for the three
+    firsts = Deadline.objects.filter(shop_account=shop, kind="first_reply")
+    assert sorted(d.rule["minutes"] for d in firsts) == [30, 30, 30]
+    reads = [s for s in statements_of(captured) if "monitoring_businesscalendar" in s]
+    assert len(reads) == 1
+    # When the supervisor changes the policy, the next batch's new conversations follow it
+    SlaPolicy.objects.filter(shop_account=shop).update(first_reply_minutes=45)
+    ids = _new_conversations(platform, shop, ["m4"])
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 1}
+    latest = Deadline.objects.filter(shop_account=shop, kind="first_reply").latest("id")
+    assert latest.rule["minutes"] == 45
