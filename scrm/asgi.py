@@ -15,9 +15,11 @@ import os
 import threading
 from typing import Any
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
+
+from scrm.asgi_handler import get_asgi_application
+
+# Django's HTTP path, its sync middleware and views run in one thread hop (scrm.asgi_handler).
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
