@@ -9,7 +9,11 @@ writes: an edit made while a batch runs applies from the next batch (a few secon
 as if it had been made that much later.
 
 The memo belongs to the calling context (a ``ContextVar``): threads and tasks do not share one;
-a block inside another uses the outer one.
+a block inside another uses the outer one. ``forget_all()`` drops what every block of this
+process holds (a settings edit saved here, in embedded mode beside the worker); other
+processes' blocks drop theirs within ``MAX_AGE_SECONDS``, and a writer whose edit must reach work
+done meanwhile acts again after that long (the SLA recompute does:
+``monitoring.services.sla_settings``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ T = TypeVar("T")
 # A value older than this is read again, however long the unit of work runs.
 MAX_AGE_SECONDS = 5.0
 
-_memo: ContextVar[dict[Hashable, tuple[float, Any]] | None] = ContextVar("work_memo", default=None)
+_memo: ContextVar[dict[Hashable, tuple[float, int, Any]] | None] = ContextVar(
+    "work_memo", default=None
+)
+_generation = 0  # forget_all() moves it on: what was remembered before is read again
+
+
+def forget_all() -> None:
+    """Every value remembered in this process so far is read again at its next use."""
+    global _generation
+    _generation += 1
 
 
 @contextmanager
@@ -47,10 +60,10 @@ def remembered(key: Hashable, read: Callable[[], T]) -> T:
     memo = _memo.get()
     if memo is None:
         return read()
-    now = time.monotonic()
+    now, generation = time.monotonic(), _generation
     held = memo.get(key)
-    if held is not None and now - held[0] < MAX_AGE_SECONDS:
-        return held[1]
+    if held is not None and now - held[0] < MAX_AGE_SECONDS and held[1] == generation:
+        return held[2]
     value = read()
-    memo[key] = (now, value)
+    memo[key] = (now, generation, value)
     return value

@@ -35,6 +35,7 @@ from monitoring.services.sla_values import (
     working_hours_clean,
 )
 from scrm.api import NotFound, ServiceError, locked_or_not_found
+from scrm.memo import MAX_AGE_SECONDS, forget_all
 from scrm.params import MAX_ID
 
 if TYPE_CHECKING:
@@ -76,7 +77,16 @@ def _recompute_send(shop_account_ids: list[int]) -> None:
     except ImportError:
         logger.warning("sla_recompute task missing: open deadlines not recomputed")
         return
+    # A worker's batch holds a shop's rules up to MAX_AGE_SECONDS (scrm.memo): this process's
+    # are dropped now; a worker elsewhere may still open deadlines on the old rules that long,
+    # after the first recompute ran, so a second one runs once they cannot (services mode: with
+    # eager tasks every worker is this process).
+    forget_all()
     sla_recompute.delay(shop_account_ids=shop_account_ids)
+    if not sla_recompute.app.conf.task_always_eager:
+        sla_recompute.apply_async(
+            kwargs={"shop_account_ids": shop_account_ids}, countdown=MAX_AGE_SECONDS + 1
+        )
 
 
 def recompute_on_commit(shop_account_ids: Iterable[int]) -> None:

@@ -57,9 +57,10 @@ class SubjectRef:
         return list(Deadline.objects.filter(self.q, state=OPEN).order_by("due_at", "id"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rules:
-    """The policy and calendar a shop follows, read once per operation."""
+    """The policy and calendar a shop follows, read once per operation (or per batch: one
+    object for many conversations, so its policy is read, never changed or saved)."""
 
     policy: SlaPolicy
     calendar: CalendarSpec

@@ -93,7 +93,7 @@ def test_a_buyer_message_counts_down_warns_live_and_the_reply_closes_its_deadlin
     expect(page.locator("#sla-bell")).to_be_visible()
     expect(bell).to_be_hidden()
 
-    # When a buyer writes (sent 45 s ago on the platform: the warning is due some 15 s after
+    # When a buyer writes (sent 40 s ago on the platform: the warning is due some 20 s after
     # the page shows the message, time enough to see it green first) and the webhook reaches
     # the app
     cid, _ = sim.buyer_message(
@@ -101,7 +101,7 @@ def test_a_buyer_message_counts_down_warns_live_and_the_reply_closes_its_deadlin
         buyer_user_id=BUYER,
         nickname="Grace L.",
         text=QUESTION,
-        at=time.time() - 45,
+        at=time.time() - 40,
     )
     assert set(sim.deliver_webhooks()["statuses"]) == {200}
     conversation = _eventually(

@@ -4,10 +4,11 @@ ids, and a shop's override taking precedence over the organisation's until it is
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from celery.signals import task_prerun
+from django.utils import timezone
 
 from inbox.models import Role, ShopAccount
 from monitoring.models import AuditEvent, BusinessCalendar, Deadline, Holiday, SlaPolicy
@@ -386,3 +387,35 @@ def test_a_time_zone_changed_in_the_shops_settings_recomputes_too(
             actor=admin, shop_account_id=shop.pk, time_zone="Asia/Seoul", working_hours=WEEK
         )
     assert recomputes == [{"shop_account_ids": [shop.pk]}]
+
+
+def test_in_services_mode_a_change_is_recomputed_again_once_no_batch_holds_the_old_rules(
+    world, django_capture_on_commit_callbacks
+):
+    # A worker's batch may hold a shop's rules for scrm.memo.MAX_AGE_SECONDS and open deadlines
+    # on them after the first recompute ran: a second one is queued for after that.
+    from celery.signals import before_task_publish
+
+    from scrm.memo import MAX_AGE_SECONDS
+    from tests.inbox.test_outbox import tasks_lost
+
+    sent: list[dict] = []
+
+    def record(sender=None, headers=None, body=None, **_):
+        if sender == "monitoring.tasks.sla_recompute":
+            sent.append({"eta": headers.get("eta"), "kwargs": body[1]})
+
+    before_task_publish.connect(record, weak=False)
+    try:
+        with tasks_lost(), django_capture_on_commit_callbacks(execute=True):
+            sla_policy_save(
+                actor=world.supervisor_a,
+                shop_account_id=world.shop_a1.pk,
+                values=values(first_reply_minutes="90"),
+            )
+    finally:
+        before_task_publish.disconnect(record)
+    assert [r["kwargs"] for r in sent] == [{"shop_account_ids": [world.shop_a1.pk]}] * 2
+    assert sent[0]["eta"] is None
+    later = datetime.fromisoformat(sent[1]["eta"]) - timezone.now()
+    assert MAX_AGE_SECONDS < later.total_seconds() <= MAX_AGE_SECONDS + 2

@@ -72,3 +72,12 @@ def test_another_thread_has_its_own():
         thread.start()
         thread.join()
     assert seen == [2]
+
+
+def test_forget_all_drops_what_every_block_of_the_process_holds():
+    read = Reads()
+    with work_memo():
+        assert remembered("k", read) == 1
+        memo.forget_all()  # a settings edit saved in this process
+        assert remembered("k", read) == 2
+        assert remembered("k", read) == 2
