@@ -5,8 +5,9 @@ that can run async does, and each boundary with one that cannot is crossed with
 ``async_to_sync`` or ``sync_to_async``. Ours are sync (they read the signed-in person, their
 time zone, language and session), as are the views, so a request went from the loop to a
 thread (the outer middleware), back to the loop (the inner ones: messages, CSRF, clickjacking),
-and to the thread again (the view): four hand-overs between threads, ~9 ms of a 26 ms queue
-request on a slow two-core machine (bench.queue_views_ab http against time).
+and to the thread again (the view). Running the chain in one hop saved 0.8–1.5 ms a request on
+``/healthz`` and 0.5–1.6 ms on the queue's first page (``bench.served_overhead``, two-core
+machines; docs/performance.md, "Issue 18, tenth session").
 
 This handler builds the chain sync, as a WSGI server would, and runs it whole in the request's
 thread (``thread_sensitive``: one thread per request, as Django gives each request its own
