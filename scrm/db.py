@@ -259,9 +259,7 @@ def row_update(obj: Model, fields: Sequence[str], *, defer: bool = False) -> Non
         queue.statements.append((sql, params, 1))
         return
     with connection.cursor() as cursor:
-        _execute(cursor, connection, sql, params)
-        if cursor.rowcount == 0:
-            raise DatabaseError(_NO_ROW_UPDATED)
+        _execute(cursor, connection, sql, params, rows=1)
 
 
 def _update_for(
@@ -373,15 +371,18 @@ def _deferring(connection: Any) -> _Deferred | None:
     return queue
 
 
-def _execute(cursor: Any, connection: Any, sql: str, params: list[Any]) -> None:
+def _execute(
+    cursor: Any, connection: Any, sql: str, params: list[Any], *, rows: int | None = None
+) -> None:
     """``cursor.execute``, carrying the writes deferred so far (``writes_deferred``) in the
-    same round trip, before it; the cursor is left on this statement's result."""
+    same round trip, before it; the cursor is left on this statement's result, which must
+    count ``rows`` rows when given (``DatabaseError`` otherwise, as a ``save`` that updated
+    nothing)."""
     queue = _deferring(connection)
-    if queue is None or not queue.statements:
-        cursor.execute(sql, params)
-        return
-    statements, queue.statements = queue.statements, []
-    _execute_with(cursor, statements, sql, params, None)
+    before: list[tuple[str, list[Any], int | None]] = []
+    if queue is not None:
+        before, queue.statements = queue.statements, []
+    _execute_with(cursor, before, sql, params, rows)
 
 
 def _execute_with(
