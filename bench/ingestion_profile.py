@@ -184,7 +184,7 @@ def _call_site(depth: int = 3) -> str:
 
 
 def _shape(sql: str) -> str:
-    verb = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"
+    verb = sql.lstrip(" (").split(None, 1)[0].upper() if sql.strip(" (") else "?"
     table = re.search(r'(?:FROM|INTO|UPDATE)\s+"?([a-z_0-9]+)"?', sql, re.IGNORECASE)
     lock = " FOR UPDATE" if "FOR UPDATE" in sql.upper() else ""
     return f"{verb} {table.group(1) if table else ''}{lock}".strip()

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import CharField, Exists, Max, OuterRef, QuerySet, Value
 from django.utils import timezone
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
@@ -119,6 +119,24 @@ def _synced_ids(shop_id: int, platform_ids: list[str]) -> QuerySet[Any]:
     ).values_list("platform_message_id")
 
 
+# What the first page's read returns, beside the synced ids, when the conversation is stored:
+# no platform id is this (an id is never empty, and this one starts with a control character).
+_CONVERSATION_STORED = "\x1econversation"
+
+
+def _synced_ids_and_conversation(
+    shop_id: int, platform_ids: list[str], conversation_id: str
+) -> QuerySet[Any]:
+    # The synced ids, and one row more when the conversation is stored: a sync that finds it
+    # missing does not look for it again under the lock (messages_store's ``absent``).
+    return _synced_ids(shop_id, platform_ids).union(
+        Conversation.objects.filter(
+            shop_account_id=shop_id, platform_conversation_id=conversation_id
+        ).values_list(Value(_CONVERSATION_STORED, output_field=CharField())),
+        all=True,
+    )
+
+
 def _stored_ids(shop_id: int, platform_ids: list[str]) -> QuerySet[Any]:
     return Message.objects.filter(
         shop_account_id=shop_id, platform_message_id__in=platform_ids
@@ -153,22 +171,39 @@ def conversation_sync(
     api = api or shop_api(shop)
     fresh: list[PlatformMessage] = []
     token = ""
+    absent = False
     for _ in range(MAX_MESSAGE_PAGES):
         page = api.list_messages(conversation_id, page_token=token, newest_first=True)
-        ids = [m.message_id for m in page.items]
-        known = {
-            platform_id
-            for (platform_id,) in read_compiled(
-                "ingestion.synced", _synced_ids, shop.pk, padded_text(ids)
-            )
-        }
+        ids = padded_text([m.message_id for m in page.items])
+        if not token:  # the first page's read says whether the conversation is stored
+            known = {
+                platform_id
+                for (platform_id,) in read_compiled(
+                    "ingestion.synced_first",
+                    _synced_ids_and_conversation,
+                    shop.pk,
+                    ids,
+                    conversation_id,
+                )
+            }
+            absent = _CONVERSATION_STORED not in known
+            known.discard(_CONVERSATION_STORED)
+        elif absent:
+            known = set()  # nothing of a conversation not stored (the store reads again if so)
+        else:
+            known = {
+                platform_id
+                for (platform_id,) in read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
+            }
         fresh.extend(m for m in page.items if m.message_id not in known)
         if known or not page.has_more:
             break
         token = page.next_page_token
     if not fresh and hint is None:
         return 0
-    return messages_store(shop=shop, conversation_id=conversation_id, messages=fresh, hint=hint)
+    return messages_store(
+        shop=shop, conversation_id=conversation_id, messages=fresh, hint=hint, absent=absent
+    )
 
 
 @transaction.atomic
@@ -178,8 +213,13 @@ def messages_store(
     conversation_id: str,
     messages: Iterable[PlatformMessage],
     hint: PlatformConversation | None = None,
+    absent: bool = False,
 ) -> int:
     """Upsert the conversation and insert messages not yet stored, under the conversation lock.
+
+    ``absent``: a read just before found no such conversation, so it is inserted without being
+    looked for first (one made meanwhile by another sync is found by the insert's conflict,
+    then locked and read, as when the lock read finds nothing).
 
     Outbound messages that match a reply of ours still being delivered adopt that reply's row
     instead of creating a second one.
@@ -191,7 +231,7 @@ def messages_store(
     (``writes_deferred``, PostgreSQL).
     """
     with writes_deferred(), events_gathered():
-        return _messages_store(shop, conversation_id, messages, hint)
+        return _messages_store(shop, conversation_id, messages, hint, absent)
 
 
 def _messages_store(
@@ -199,9 +239,10 @@ def _messages_store(
     conversation_id: str,
     messages: Iterable[PlatformMessage],
     hint: PlatformConversation | None,
+    absent: bool,
 ) -> int:
     batch = sorted(messages, key=lambda m: (m.create_time, m.index, m.message_id))
-    conversation, created = _conversation_upsert(shop, conversation_id, batch, hint)
+    conversation, created = _conversation_upsert(shop, conversation_id, batch, hint, absent)
     ids = [m.message_id for m in batch]
     # A conversation created just now has no messages yet (each belongs to its conversation).
     stored: dict[str | None, bool] = (
@@ -378,24 +419,24 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
         "name_index": name_index if buyer.nickname else "",
     }
     key = {"organisation_id": organisation_id, "platform": platform, "im_user_id": buyer.im_user_id}
-    created = False
-    found = instances_compiled(
-        "ingestion.customer",
-        Customer,
-        _customer_by_key,
-        organisation_id,
-        platform,
-        buyer.im_user_id,
-    )
-    if found:
+    # Inserted first (one INSERT … ON CONFLICT DO NOTHING, no savepoint): it is called for a
+    # new conversation, most often a new buyer, who then costs one round trip, not a read and
+    # an insert; a buyer already stored (another shop's, or a concurrent sync's) is read after
+    # the insert found them.
+    customer = Customer(**key, **defaults)
+    created = insert_unless_conflict(customer, constraint="uniq_customer")
+    if not created:
+        found = instances_compiled(
+            "ingestion.customer",
+            Customer,
+            _customer_by_key,
+            organisation_id,
+            platform,
+            buyer.im_user_id,
+        )
+        if not found:
+            raise Customer.DoesNotExist("the conflicting buyer is gone")
         customer = found[0]
-    else:
-        customer = Customer(**key, **defaults)
-        # One INSERT … ON CONFLICT DO NOTHING (no savepoint): when a concurrent sync created
-        # the buyer first, theirs is read.
-        created = insert_unless_conflict(customer, constraint="uniq_customer")
-        if not created:
-            customer = Customer.objects.get(**key)
     changed: list[str] = []
     if not created:
         if buyer.nickname and customer.name_index != name_index:
@@ -416,23 +457,12 @@ def _conversation_upsert(
     conversation_id: str,
     batch: list[PlatformMessage],
     hint: PlatformConversation | None,
+    absent: bool,
 ) -> tuple[Conversation, bool]:
-    # The buyer comes with it (the change feed's row shows their name), unlocked.
-    found = instances_compiled(
-        "ingestion.conversation_locked",
-        Conversation,
-        _conversation_locked,
-        shop.pk,
-        conversation_id,
-        related=("customer",),
-    )
-    conversation = found[0] if found else None
-    if conversation is not None:
-        conversation.shop_account = shop  # the same row: its readers need no query of their own
-        if hint is not None and hint.can_send_message != conversation.can_send_message:
-            conversation.can_send_message = hint.can_send_message
-            conversation.save(update_fields=["can_send_message"])
-        return conversation, False
+    if not absent:
+        conversation = _conversation_stored(shop, conversation_id, hint)
+        if conversation is not None:
+            return conversation, False
     buyer = _buyer_from(batch, hint) or Participant(
         role="BUYER", im_user_id=f"unknown:{conversation_id}"
     )
@@ -448,11 +478,34 @@ def _conversation_upsert(
     )
     if insert_unless_conflict(conversation, constraint="uniq_conversation"):
         return conversation, True
-    # Created by a concurrent sync: take the lock on theirs
-    conversation = Conversation.objects.select_for_update().get(
-        shop_account=shop, platform_conversation_id=conversation_id
+    # Created by a concurrent sync (its insert waited for theirs to commit): lock theirs.
+    stored = _conversation_stored(shop, conversation_id, hint)
+    if stored is None:
+        raise Conversation.DoesNotExist("the conflicting conversation is gone")
+    return stored, False
+
+
+def _conversation_stored(
+    shop: ShopAccount, conversation_id: str, hint: PlatformConversation | None
+) -> Conversation | None:
+    """The stored conversation, its row locked, with its buyer (the change feed's row shows
+    their name; unlocked); None when there is none."""
+    found = instances_compiled(
+        "ingestion.conversation_locked",
+        Conversation,
+        _conversation_locked,
+        shop.pk,
+        conversation_id,
+        related=("customer",),
     )
-    return conversation, False
+    if not found:
+        return None
+    conversation = found[0]
+    conversation.shop_account = shop  # the same row: its readers need no query of their own
+    if hint is not None and hint.can_send_message != conversation.can_send_message:
+        conversation.can_send_message = hint.can_send_message
+        conversation.save(update_fields=["can_send_message"])
+    return conversation
 
 
 def conversation_refresh(
