@@ -23,7 +23,7 @@ from scrm.blind import (
     prefix_terms,
     text_terms,
 )
-from scrm.db import insert_rows
+from scrm.db import insert_values
 
 CUSTOMER_PURPOSE = "customer"
 MESSAGE_PURPOSE = "message"
@@ -58,13 +58,11 @@ def customer_tokens_write(customer: Customer, index: OrgIndex, *, new: bool = Fa
     if customer.erased_at is not None:
         return 0
     tokens = index.tokens(customer_terms(customer), purpose=CUSTOMER_PURPOSE)
-    insert_rows(
-        [
-            CustomerSearchToken(
-                organisation_id=customer.organisation_id, customer_id=customer.pk, token=t
-            )
-            for t in tokens
-        ],
+    org, pk = customer.organisation_id, customer.pk
+    insert_values(
+        CustomerSearchToken,
+        ("organisation_id", "customer_id", "token"),
+        [(org, pk, t) for t in tokens],
         defer=True,  # with the transaction's next statement in a store (nothing reads them)
     )
     return len(tokens)
@@ -96,20 +94,19 @@ def message_index_terms(text: str) -> list[str]:
 
 def message_tokens_write(messages: Iterable[Message], index: OrgIndex) -> int:
     """Tokens for new messages (each message's terms, once); returns how many."""
-    rows: list[MessageToken] = []
+    rows: list[tuple[int, int, int]] = []
     for message in messages:
         text = message.text or ""
         if not text:
             continue
-        for token in index.tokens(message_index_terms(text), purpose=MESSAGE_PURPOSE):
-            rows.append(
-                MessageToken(
-                    shop_account_id=message.shop_account_id, message_id=message.pk, token=token
-                )
-            )
-    # As many statements as the database's parameter limit asks; sent with the store's next
-    # statement when it defers writes (nothing reads the tokens back in its transaction).
-    insert_rows(rows, defer=True)
+        shop, pk = message.shop_account_id, message.pk
+        rows += [
+            (shop, pk, token)
+            for token in index.tokens(message_index_terms(text), purpose=MESSAGE_PURPOSE)
+        ]
+    # Sent with the store's next statement when it defers writes (nothing reads the tokens
+    # back in its transaction).
+    insert_values(MessageToken, ("shop_account_id", "message_id", "token"), rows, defer=True)
     return len(rows)
 
 
