@@ -111,16 +111,23 @@ _MARK_SQL = f"""
 """  # noqa: S608 - the table's own name; values go as parameters
 
 
-def _answer(fact: ResponseFact, *, at: datetime, agent_id: int | None, automated: bool) -> None:
+def _answered(
+    fact: ResponseFact, *, at: datetime, agent_id: int | None, automated: bool
+) -> dict[str, Any]:
+    """The fields an answer at ``at`` writes on an open request."""
     at = max(at, fact.received_at)
-    seconds = int((at - fact.received_at).total_seconds())
-    ResponseFact.objects.filter(pk=fact.pk, state=OPEN).update(
-        state=FactState.ANSWERED,
-        answered_at=at,
-        seconds=seconds,
-        agent_id=agent_id,
-        automated=automated,
-    )
+    return {
+        "state": FactState.ANSWERED,
+        "answered_at": at,
+        "seconds": int((at - fact.received_at).total_seconds()),
+        "agent_id": agent_id,
+        "automated": automated,
+    }
+
+
+def _answer(fact: ResponseFact, *, at: datetime, agent_id: int | None, automated: bool) -> None:
+    values = _answered(fact, at=at, agent_id=agent_id, automated=automated)
+    ResponseFact.objects.filter(pk=fact.pk, state=OPEN).update(**values)
 
 
 def _open(
@@ -226,7 +233,9 @@ def _chat_timeline(
     """Walk the batch: a buyer message opens a request when none waits and the last answered
     one was answered before it; an answer after a waiting request answers it (automated, or
     as its author's). ``new``: the conversation was created with the batch (it has no request
-    yet: none is read). Returns the days touched."""
+    yet: none is read), so its requests are walked in memory and inserted as they end up, with
+    the store's next statement (nothing in the store reads them back; no other transaction can
+    write a request of a conversation not committed yet). Returns the days touched."""
     last = (
         None
         if new
@@ -237,11 +246,16 @@ def _chat_timeline(
     waiting = last if last is not None and last.state == OPEN else None
     covered = last.answered_at if last is not None and waiting is None else None
     touched: list[date] = []
+    made: list[ResponseFact] = []  # a new conversation's requests, written at the end
     for moment, _order, kind, author in _timeline_events(conversation, buyers, automated, now):
         if kind == "buyer":
             if waiting is not None or (covered is not None and moment < covered):
                 continue  # part of a request already waiting, or already answered
-            waiting = _open_chat_fact(conversation, received_at=moment, zone=zone)
+            if new:
+                waiting = _chat_fact(conversation, received_at=moment, zone=zone)
+                made.append(waiting)
+            else:
+                waiting = _open_chat_fact(conversation, received_at=moment, zone=zone)
             if waiting is not None:
                 touched.append(waiting.local_date)
             continue
@@ -249,18 +263,24 @@ def _chat_timeline(
             continue
         if kind == "human" and moment == waiting.received_at:
             continue  # a buyer message of the answer's second is not answered by it
-        _answer(waiting, at=moment, agent_id=author, automated=kind == "auto")
+        if new:
+            answer = _answered(waiting, at=moment, agent_id=author, automated=kind == "auto")
+            for name, value in answer.items():
+                setattr(waiting, name, value)
+        else:
+            _answer(waiting, at=moment, agent_id=author, automated=kind == "auto")
         touched.append(waiting.local_date)
         covered, waiting = moment, None
+    # The one-open-per-conversation constraint stays the backstop (a conflict drops the row).
+    insert_rows(made, ignore_conflicts=True, defer=True)
     return touched
 
 
-def _open_chat_fact(
+def _chat_fact(
     conversation: Conversation, *, received_at: datetime, zone: ZoneInfo
-) -> ResponseFact | None:
-    """Insert a waiting chat request (the caller saw none waiting, under the conversation's
-    lock; the unique index is the backstop: a conflict adds nothing and raises nothing)."""
-    fact = ResponseFact(
+) -> ResponseFact:
+    """A chat request of ``conversation`` received at ``received_at``, not written."""
+    return ResponseFact(
         organisation_id=conversation.organisation_id,
         shop_account_id=conversation.shop_account_id,
         subject=CHAT,
@@ -268,6 +288,14 @@ def _open_chat_fact(
         received_at=received_at,
         local_date=local_day(received_at, zone),
     )
+
+
+def _open_chat_fact(
+    conversation: Conversation, *, received_at: datetime, zone: ZoneInfo
+) -> ResponseFact | None:
+    """Insert a waiting chat request (the caller saw none waiting, under the conversation's
+    lock; the unique index is the backstop: a conflict adds nothing and raises nothing)."""
+    fact = _chat_fact(conversation, received_at=received_at, zone=zone)
     return fact if insert_unless_conflict(fact, constraint="uniq_open_fact_conversation") else None
 
 
