@@ -16,7 +16,8 @@ else each opens a conversation of a new buyer.
 
 Prints events/s (wall and this process's CPU, the simulator's share included: it runs in a
 thread here), SQL statements per event, and with ``--profile`` the functions where the time
-went (cProfile, cumulative and own time); ``--trace`` names where statements of one shape come
+went (cProfile, cumulative and own time; ``BENCH_PROFILE_OUT=<file>`` also saves the stats for
+``pstats``, e.g. sorted by call count); ``--trace`` names where statements of one shape come
 from. Run it twice, one build against another, to see what
 a change bought; the worker figure with Celery is ``bench.ingestion``'s processing step.
 """
@@ -145,6 +146,8 @@ def run(args: argparse.Namespace) -> None:
                 raise SystemExit(f"{count - processed} events not processed")
             if profiler is not None:
                 _print_profile(profiler, args.top)
+                if os.environ.get("BENCH_PROFILE_OUT"):
+                    profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     finally:
         server.stop()
 
