@@ -188,9 +188,10 @@ def conversation_sync(
             }
             absent = _CONVERSATION_STORED not in known
             known.discard(_CONVERSATION_STORED)
-        elif absent:
-            known = set()  # nothing of a conversation not stored (the store reads again if so)
         else:
+            # Read even when the conversation is not stored: an erased buyer's old messages
+            # keep their platform ids under a tombstoned conversation, and the buyer's next
+            # messages come in the same platform conversation (the paging stops at them).
             known = {
                 platform_id
                 for (platform_id,) in read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
@@ -422,10 +423,15 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
     # Inserted first (one INSERT … ON CONFLICT DO NOTHING, no savepoint): it is called for a
     # new conversation, most often a new buyer, who then costs one round trip, not a read and
     # an insert; a buyer already stored (another shop's, or a concurrent sync's) is read after
-    # the insert found them.
+    # the insert found them. The insert waits for a transaction writing that buyer's row (a
+    # profile edit, a merge) to end, where a read would not: a short wait, for a row that
+    # changes rarely.
     customer = Customer(**key, **defaults)
-    created = insert_unless_conflict(customer, constraint="uniq_customer")
-    if not created:
+    created = False
+    for _ in range(2):  # again if the buyer the insert met was erased (re-keyed) meanwhile
+        created = insert_unless_conflict(customer, constraint="uniq_customer")
+        if created:
+            break
         found = instances_compiled(
             "ingestion.customer",
             Customer,
@@ -434,9 +440,11 @@ def customer_upsert(*, organisation_id: int, platform: str, buyer: Participant) 
             platform,
             buyer.im_user_id,
         )
-        if not found:
-            raise Customer.DoesNotExist("the conflicting buyer is gone")
-        customer = found[0]
+        if found:
+            customer = found[0]
+            break
+    else:
+        raise Customer.DoesNotExist("the buyer the insert met is gone")
     changed: list[str] = []
     if not created:
         if buyer.nickname and customer.name_index != name_index:

@@ -140,6 +140,30 @@ def test_a_buyer_who_writes_again_starts_a_new_profile(world, platform, api, adm
     assert set(old_texts) == {""}
 
 
+def test_a_buyer_who_writes_more_than_a_page_again_has_only_the_new_messages(
+    world, platform, api, admin
+):
+    seeded = b.seed_buyer(world, platform, api)
+    old_ids = set(Message.objects.values_list("platform_message_id", flat=True))
+    assert _erase(api, admin, seeded.customer.id).status_code == 200
+    # When the same buyer writes twelve messages (more than the platform's page of ten) to the
+    # shop again, in the same platform conversation
+    for n in range(12):
+        platform.sim.buyer_message(
+            world.shop_a1.platform_shop_id,
+            buyer_user_id=b.BUYER_USER_ID,
+            nickname=b.NICKNAME,
+            text=f"Hello again {n}",
+            at=int(time.time()),
+        )
+    platform.sim.deliver_webhooks()
+    # Then a new conversation holds the twelve, once each, and none of the erased ones
+    fresh = Message.objects.exclude(conversation=seeded.conversation).filter(direction="in")
+    assert sorted(m.text for m in fresh) == sorted(f"Hello again {n}" for n in range(12))
+    assert not {m.platform_message_id for m in fresh} & old_ids
+    assert len({m.conversation_id for m in fresh}) == 1
+
+
 def test_bad_input_and_refusals_change_nothing(world, platform, api, admin):
     seeded = b.seed_buyer(world, platform, api)
     cid = seeded.customer.id
