@@ -60,7 +60,9 @@ class App(Celery):
         return result_cls(task_id)
 
 
-app = App("scrm")
+# Celery's Django fix-up but for the database pool, which it would close around every task
+# in a prefork worker (scrm/celery_fixup.py).
+app = App("scrm", fixups=["scrm.celery_fixup:fixup"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
