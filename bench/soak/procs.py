@@ -131,11 +131,15 @@ def _role(pid: int, own: int) -> str:
 class CpuMeter:
     """CPU seconds (user + system) by role over a run, from ``/proc``: every process of the
     machine, sampled with ``take`` (every few seconds). A process that ends between two samples
-    loses its last interval (a killed worker: at most one interval)."""
+    is counted by its parent once reaped (the parent's children's time, less what the samples
+    had counted of the children that ended): a PostgreSQL session opened and closed between
+    two samples counts as PostgreSQL's, as a killed worker's last interval as its parent's."""
 
     def __init__(self) -> None:
         self.tick = os.sysconf("SC_CLK_TCK")
         self.seen: dict[int, float] = {}
+        self.reaped: dict[int, float] = {}  # pid: its children's CPU seconds, ended and waited for
+        self.parents: dict[int, int] = {}
         self.roles: dict[int, str] = {}
         self.used: dict[str, float] = {}
         self.started = time.monotonic()
@@ -144,6 +148,7 @@ class CpuMeter:
     def take(self) -> None:
         own = os.getpid()
         now: dict[int, float] = {}
+        reaped: dict[int, float] = {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -152,15 +157,32 @@ class CpuMeter:
                 open(f"/proc/{entry}/stat") as f,
             ):
                 fields = f.read().rsplit(")", 1)[1].split()
-                now[int(entry)] = (int(fields[11]) + int(fields[12])) / self.tick
+                pid = int(entry)
+                now[pid] = (int(fields[11]) + int(fields[12])) / self.tick
+                reaped[pid] = (int(fields[13]) + int(fields[14])) / self.tick
+                self.parents.setdefault(pid, int(fields[1]))
+        # What the samples counted of processes that ended since the last: their parents'
+        # children's time already holds it.
+        counted_before: dict[int, float] = {}
+        for pid, seconds in self.seen.items():
+            if pid not in now:
+                parent = self.parents.get(pid, 0)
+                counted = seconds + self.reaped.get(pid, 0.0)
+                counted_before[parent] = counted_before.get(parent, 0.0) + counted
         for pid, seconds in now.items():
             if pid not in self.roles:
                 self.roles[pid] = _role(pid, own)
+            role = self.roles[pid]
             # A process first seen after the first sample started within the interval.
             before = self.seen.get(pid, seconds if self.first else 0.0)
-            role = self.roles[pid]
-            self.used[role] = self.used.get(role, 0.0) + max(0.0, seconds - before)
-        self.seen = now
+            gained = max(0.0, seconds - before)
+            if not self.first and pid in self.reaped:
+                children = reaped[pid] - self.reaped[pid] - counted_before.get(pid, 0.0)
+                gained += max(0.0, children)
+            self.used[role] = self.used.get(role, 0.0) + gained
+        self.seen, self.reaped = now, reaped
+        for pid in [p for p in self.parents if p not in now]:
+            del self.parents[pid]
         if self.first:
             self.started = time.monotonic()
             self.first = False
