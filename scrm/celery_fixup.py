@@ -20,6 +20,7 @@ sessions it saves). The pool closes with its process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -39,6 +40,11 @@ class PoolKeepingWorkerFixup(DjangoWorkerFixup):
         # a task never failed. One round trip a task.
         for connection in self._db.connections.all():
             connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+            if getattr(connection, "close_pool", None) is not None:
+                # A pool object made before this (unopened: an opened one's connection was
+                # initialized, and Celery's init above closed it) would not check: drop it.
+                with contextlib.suppress(KeyError):
+                    connection.close_pool()
 
     def on_task_prerun(self, sender: Any, **kwargs: Any) -> None:
         if not getattr(sender.request, "is_eager", False):
