@@ -160,13 +160,15 @@ class CpuMeter:
                 pid = int(entry)
                 now[pid] = (int(fields[11]) + int(fields[12])) / self.tick
                 reaped[pid] = (int(fields[13]) + int(fields[14])) / self.tick
-                self.parents.setdefault(pid, int(fields[1]))
+                self.parents[pid] = int(fields[1])  # as now: an orphan's is its new reaper
         # What the samples counted of processes that ended since the last: their parents'
         # children's time already holds it.
         counted_before: dict[int, float] = {}
         for pid, seconds in self.seen.items():
             if pid not in now:
                 parent = self.parents.get(pid, 0)
+                if parent not in now:  # its parent ended too: the orphan went to init to reap
+                    parent = 1
                 counted = seconds + self.reaped.get(pid, 0.0)
                 counted_before[parent] = counted_before.get(parent, 0.0) + counted
         for pid, seconds in now.items():

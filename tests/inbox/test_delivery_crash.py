@@ -66,6 +66,22 @@ def expire_lease(reply: Message) -> None:
     )
 
 
+def worker_env(platform) -> dict[str, str]:
+    """The environment of a real Celery worker started by a test: the test's database (services
+    mode) and the platform's simulator."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return dict(
+        os.environ,
+        TIKTOK_API_BASE=platform.server.base_url,
+        TIKTOK_AUTH_BASE=platform.server.base_url,
+        DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+    )
+
+
 def wait_until(check, timeout=30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

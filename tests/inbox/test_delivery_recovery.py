@@ -7,7 +7,6 @@ outbox records each reply's next attempt on its row and the stuck-delivery sweep
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.services.outbox import outbox_stuck
 from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_outbox_action, sweep_outbox
 from tests.inbox.builders import deliver, reply_action, reply_attempts
-from tests.inbox.test_delivery_crash import ROOT, submitted_reply, wait_until
+from tests.inbox.test_delivery_crash import ROOT, submitted_reply, wait_until, worker_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,15 +104,7 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
     sim.set_fault(send_path(reply), "5xx", count=100)
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        TIKTOK_API_BASE=platform.server.base_url,
-        TIKTOK_AUTH_BASE=platform.server.base_url,
-        DATABASE_URL=(
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-    )
+    env = worker_env(platform)
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.delete("celery", "outbox", "unacked", "unacked_index")
     # Given a real Celery worker on the real broker, delivering the reply

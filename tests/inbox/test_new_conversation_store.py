@@ -15,24 +15,10 @@ from inbox.models import Conversation, Customer, Message
 from inbox.platforms.base import Participant, PlatformMessage
 from inbox.services.ingestion import conversation_sync, messages_store
 from inbox.tasks import process_webhook_events
-from tests.inbox.test_webhook_handlers import _signed
-from tests.inbox.test_webhook_ingress import _acked_in_services_mode
+from tests.inbox.test_webhook_handlers import _new_conversations
 from tests.statements import statements_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _new_conversations(platform, shop, buyers: list[str]) -> list[int]:
-    """Each buyer writes "hello" to ``shop``; the notifications acknowledged as services mode
-    does, their batch left to the test."""
-    bodies = []
-    for buyer in buyers:
-        conversation_id, message_id = platform.sim.buyer_message(
-            shop.platform_shop_id, buyer_user_id=buyer, nickname=buyer, text="hello"
-        )
-        data = {"conversation_id": conversation_id, "message_id": message_id}
-        bodies.append(_signed(shop, 14, f"n-{shop.pk}-{buyer}", data)[1])
-    return _acked_in_services_mode(bodies)
 
 
 _FIRST_TABLE = re.compile(r'^\(*\s*SELECT\b.*?\bFROM\s+"?([a-z_0-9]+)"?', re.IGNORECASE | re.DOTALL)

@@ -282,13 +282,15 @@ def test_an_operator_finds_events_by_the_id_they_are_about_without_their_body(
 
 # --- a batch reads each shop's SLA rules once -----------------------------------------------
 def _new_conversations(platform, shop, buyers: list[str]) -> list[int]:
+    """Each buyer writes "hello" to ``shop``; the notifications acknowledged as services mode
+    does, their batch left to the test."""
     bodies = []
     for buyer in buyers:
         conversation_id, message_id = platform.sim.buyer_message(
             shop.platform_shop_id, buyer_user_id=buyer, nickname=buyer, text="hello"
         )
         data = {"conversation_id": conversation_id, "message_id": message_id}
-        bodies.append(_signed(shop, 14, f"n-{buyer}", data)[1])
+        bodies.append(_signed(shop, 14, f"n-{shop.pk}-{buyer}", data)[1])
     return _acked_in_services_mode(bodies)
 
 

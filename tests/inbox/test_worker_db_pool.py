@@ -5,7 +5,6 @@ the database dropped while it waited in the pool is replaced, not handed to a ta
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -16,8 +15,8 @@ from django.db import connection
 from inbox.models import WebhookEvent
 from inbox.tasks import process_webhook_events
 from scrm.celery import app as celery_app
-from tests.inbox.test_delivery_crash import ROOT, wait_until
-from tests.inbox.test_new_conversation_store import _new_conversations
+from tests.inbox.test_delivery_crash import ROOT, wait_until, worker_env
+from tests.inbox.test_webhook_handlers import _new_conversations
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -57,15 +56,7 @@ def test_a_prefork_workers_tasks_share_its_database_sessions(world, platform):
 
     # Given ten buyers' notifications, each to be processed by a task of its own
     ids = _new_conversations(platform, world.shop_a1, [f"pool{n}" for n in range(TASKS)])
-    db = connection.settings_dict
-    env = dict(
-        os.environ,
-        TIKTOK_API_BASE=platform.server.base_url,
-        TIKTOK_AUTH_BASE=platform.server.base_url,
-        DATABASE_URL=(
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-    )
+    env = worker_env(platform)
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.delete("celery", "unacked", "unacked_index")
     ours = _session_pids()  # this test's own sessions
