@@ -36,8 +36,8 @@ class PoolKeepingWorkerFixup(DjangoWorkerFixup):
         super().on_worker_process_init(**kwargs)  # the parent's connections and pool dropped
         # The pool this process opens checks a connection as it hands it out (an empty query):
         # one that the database dropped while it waited in the pool (a restart, an idle
-        # timeout) is replaced instead of failing the task that took it, as a new connection
-        # a task never failed. One round trip a task.
+        # timeout) is replaced instead of failing the task that took it, as each task's own
+        # new sessions never could under Celery's fix-up. One round trip a task.
         for connection in self._db.connections.all():
             connection.settings_dict["CONN_HEALTH_CHECKS"] = True
             if getattr(connection, "close_pool", None) is not None:
