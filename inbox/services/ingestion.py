@@ -175,27 +175,23 @@ def conversation_sync(
     for _ in range(MAX_MESSAGE_PAGES):
         page = api.list_messages(conversation_id, page_token=token, newest_first=True)
         ids = padded_text([m.message_id for m in page.items])
-        if not token:  # the first page's read says whether the conversation is stored
-            known = {
-                platform_id
-                for (platform_id,) in read_compiled(
-                    "ingestion.synced_first",
-                    _synced_ids_and_conversation,
-                    shop.pk,
-                    ids,
-                    conversation_id,
-                )
-            }
-            absent = _CONVERSATION_STORED not in known
-            known.discard(_CONVERSATION_STORED)
+        if not token:  # the first page's read also says whether the conversation is stored
+            rows = read_compiled(
+                "ingestion.synced_first",
+                _synced_ids_and_conversation,
+                shop.pk,
+                ids,
+                conversation_id,
+            )
         else:
             # Read even when the conversation is not stored: an erased buyer's old messages
             # keep their platform ids under a tombstoned conversation, and the buyer's next
             # messages come in the same platform conversation (the paging stops at them).
-            known = {
-                platform_id
-                for (platform_id,) in read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
-            }
+            rows = read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
+        known = {platform_id for (platform_id,) in rows}
+        if not token:
+            absent = _CONVERSATION_STORED not in known
+            known.discard(_CONVERSATION_STORED)
         fresh.extend(m for m in page.items if m.message_id not in known)
         if known or not page.has_more:
             break

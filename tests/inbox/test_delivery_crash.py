@@ -66,19 +66,24 @@ def expire_lease(reply: Message) -> None:
     )
 
 
-def worker_env(platform) -> dict[str, str]:
-    """The environment of a real Celery worker started by a test: the test's database (services
-    mode) and the platform's simulator."""
-    from django.db import connection
-
+def celery_worker(platform, *options: str) -> subprocess.Popen:
+    """A real Celery worker (``celery -A scrm worker`` and ``options``) started by a test, on
+    the test's database (services mode) and the platform's simulator; its output discarded."""
     db = connection.settings_dict
-    return dict(
+    env = dict(
         os.environ,
         TIKTOK_API_BASE=platform.server.base_url,
         TIKTOK_AUTH_BASE=platform.server.base_url,
         DATABASE_URL=(
             f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
         ),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "scrm", "worker", *options],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

@@ -8,8 +8,6 @@ outbox records each reply's next attempt on its row and the stuck-delivery sweep
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -24,7 +22,7 @@ from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.services.outbox import outbox_stuck
 from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_outbox_action, sweep_outbox
 from tests.inbox.builders import deliver, reply_action, reply_attempts
-from tests.inbox.test_delivery_crash import ROOT, submitted_reply, wait_until, worker_env
+from tests.inbox.test_delivery_crash import celery_worker, submitted_reply, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,29 +102,11 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     sim, shop_id = platform.sim, world.shop_a1.platform_shop_id
     reply = submitted_reply(platform, world)
     sim.set_fault(send_path(reply), "5xx", count=100)
-    env = worker_env(platform)
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.delete("celery", "outbox", "unacked", "unacked_index")
     # Given a real Celery worker on the real broker, delivering the reply
-    worker = subprocess.Popen(
-        # Both queues, as a worker started with -Q must name them (deliveries go to "outbox")
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "scrm",
-            "worker",
-            "-P",
-            "solo",
-            "-Q",
-            "celery,outbox",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Both queues, as a worker started with -Q must name them (deliveries go to "outbox")
+    worker = celery_worker(platform, "-P", "solo", "-Q", "celery,outbox")
     from celery import current_app
 
     current_app.conf.task_always_eager = False

@@ -5,9 +5,6 @@ the database dropped while it waited in the pool is replaced, not handed to a ta
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -15,7 +12,7 @@ from django.db import connection
 from inbox.models import WebhookEvent
 from inbox.tasks import process_webhook_events
 from scrm.celery import app as celery_app
-from tests.inbox.test_delivery_crash import ROOT, wait_until, worker_env
+from tests.inbox.test_delivery_crash import celery_worker, wait_until
 from tests.inbox.test_webhook_handlers import _new_conversations
 
 pytestmark = [
@@ -56,18 +53,11 @@ def test_a_prefork_workers_tasks_share_its_database_sessions(world, platform):
 
     # Given ten buyers' notifications, each to be processed by a task of its own
     ids = _new_conversations(platform, world.shop_a1, [f"pool{n}" for n in range(TASKS)])
-    env = worker_env(platform)
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.delete("celery", "unacked", "unacked_index")
     ours = _session_pids()  # this test's own sessions
     # And a real prefork worker of one process, as services mode runs it
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "scrm", "worker", "-P", "prefork", "-c", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = celery_worker(platform, "-P", "prefork", "-c", "1")
     celery_app.conf.task_always_eager = False
     try:
         # Once it has processed one (its process's pool opened)
