@@ -7,16 +7,17 @@ import json
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from django.utils import timezone
 
-from inbox.models import Message, WebhookEvent
+from inbox.models import Message, SyncCursor, SyncStream, WebhookEvent
 from inbox.onboarding import shop_accounts_onboard
 from inbox.platforms.base import get_adapter
 from inbox.platforms.tiktok_shop.signing import webhook_signature
+from inbox.services.ingestion import BACKFILL_TRUSTS_WEBHOOK, stream_backfill
 from inbox.services.webhooks import (
     WebhookRejected,
     webhook_events_requeue_release,
@@ -476,3 +477,49 @@ def test_batcher_survives_a_failing_flush(caplog):
     assert batcher.drain(5)
     assert seen == [2]
     assert "1 items not handed over: broker down" in caplog.text
+
+
+def _message_reads(sim) -> int:
+    return sum(
+        n for (method, path), n in sim.api_calls.items() if method == "GET" and "/messages" in path
+    )
+
+
+def test_the_backfill_leaves_a_conversation_to_its_webhook_waiting_in_a_backlog(world, platform):
+    shop, sim = world.shop_a1, platform.sim
+    # Given two buyers' messages whose webhooks were acknowledged and wait behind a backlog,
+    # and a later buyer's message whose webhook was lost
+    waiting = _acked_in_services_mode(_new_message_bodies(sim, shop, 2))
+    lost_at = time.time() + 30
+    _, lost = sim.buyer_message(
+        shop.platform_shop_id, buyer_user_id="lost", nickname="L", text="hello?", at=lost_at
+    )
+    sim.deliver_webhooks(drop=1.0)
+    reads = _message_reads(sim)
+    # When the backfill runs
+    assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 1
+    # Then it reads and stores the lost one only: the waiting webhooks will bring theirs
+    assert _message_reads(sim) == reads + 1
+    assert list(Message.objects.values_list("platform_message_id", flat=True)) == [lost]
+    # And it comes back at the next tick, its mark not past the messages it left
+    cursor = SyncCursor.objects.get(shop_account=shop, stream=SyncStream.MESSAGES)
+    assert cursor.quiet_runs == 0
+    assert cursor.next_run_at <= timezone.now() + timedelta(minutes=1, seconds=1)
+    assert cursor.high_water < datetime.fromtimestamp(int(lost_at), UTC)
+    # When the waiting webhooks are processed, every message is stored once
+    assert process_webhook_events.apply(args=[waiting]).get() == {"processed": 2}
+    assert Message.objects.count() == 3
+    # And a webhook waiting longer than the backfill trusts it, or given up, holds nothing back
+    older = _acked_in_services_mode(_new_message_bodies(sim, shop, 1))
+    WebhookEvent.objects.filter(id__in=older).update(
+        received_at=timezone.now() - BACKFILL_TRUSTS_WEBHOOK - timedelta(seconds=1)
+    )
+    assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 1
+    failed = _acked_in_services_mode(_new_message_bodies(sim, shop, 1))
+    WebhookEvent.objects.filter(id__in=failed).update(status="failed")
+    assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 1
+    assert Message.objects.count() == 5
+    # And a run with nothing left to a webhook is quiet again
+    assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 0
+    cursor.refresh_from_db()
+    assert cursor.quiet_runs == 1
