@@ -277,7 +277,6 @@ def test_a_publisher_does_not_wait_for_its_pushes_which_reach_each_group_in_orde
         events.append(alert)
     # Then the publisher went on without waiting for the push loop
     assert time.monotonic() - started < 2.0
-
     # And the socket gets every one, in the order they were published
     async def received(count: int) -> list[int]:  # on one loop, as a socket's consumer
         return [(await layer.receive(channel))["event"]["id"] for _ in range(count)]
