@@ -236,19 +236,8 @@ def baseline_sweep(rev: str) -> Sweep:
     events.__dict__.update({k: v for k, v in today.items() if not k.startswith("__")})
     sys.modules["bench_baseline_events"] = events  # today's kinds, the old functions
     tree = ast.parse(show("scrm/events.py"))
-    # The publishing functions as they were at rev, with the push loop they used (its helpers
-    # and their module globals: a rev before the pusher of scrm/events.py waited for its pushes).
-    kept = ("events_publish", "_push_many", "_push_loop", "_push_loop_of", "_push_loop_lock")
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            names = [node.name]
-        elif isinstance(node, ast.Assign):
-            names = [getattr(t, "id", "") for t in node.targets]
-        elif isinstance(node, ast.AnnAssign):
-            names = [getattr(node.target, "id", "")]
-        else:
-            continue
-        if any(name in kept for name in names):
+    for node in tree.body:  # the publishing functions as they were at rev
+        if isinstance(node, ast.FunctionDef) and node.name in ("events_publish", "_push_many"):
             exec(compile(ast.Module([node], []), f"{rev}:scrm/events.py", "exec"), vars(events))  # noqa: S102
     load(
         "bench_baseline_alerts",

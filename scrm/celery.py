@@ -12,7 +12,6 @@ from typing import Any
 
 from celery import Celery
 from celery.result import AsyncResult
-from celery.signals import worker_process_shutdown
 from celery.utils import uuid
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
@@ -77,12 +76,3 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
         name: {"task": name, "schedule": seconds}
         for name, seconds in settings.SCRM_PERIODIC_TASKS.items()
     }
-
-
-@worker_process_shutdown.connect
-def _pushes_flushed(**kwargs: object) -> None:
-    # A pool process ends with os._exit (its atexit hooks never run): the events its last tasks
-    # published are pushed to the sockets before it goes (else only the change feed has them).
-    from scrm.events import events_push_flush
-
-    events_push_flush()

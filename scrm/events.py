@@ -33,9 +33,7 @@ tests/inbox/test_masking_everywhere.py fails until it does. Shapers are pure
 from __future__ import annotations
 
 import asyncio
-import atexit
 import enum
-import functools
 import logging
 import os
 import threading
@@ -360,141 +358,65 @@ def _txid_in_insert() -> dict[str, str]:
     return {"txid": "pg_current_xact_id()::text::bigint"}
 
 
-PUSH_GROUPS_AT_ONCE = 8  # groups pushed concurrently by the push loop (Redis connections used)
-PUSH_TIMEOUT_SECONDS = 30.0  # a group's pushes given up after this (the change feed has them)
-# Batches handed to the push loop and not yet pushed: a caller beyond this waits for one to
-# finish (at most PUSH_TIMEOUT_SECONDS, then the batch is left to the change feed), so a stalled
-# Redis slows the publishers down instead of filling this process's memory.
-PUSH_BATCHES_PENDING = 256
-_pusher_of: dict[int, _Pusher] = {}  # by process id: remade after a fork
-_pusher_lock = threading.Lock()
-
-
-class _Pusher:
-    """This process's push loop: an event loop of its own in a daemon thread, where the
-    channel layer's pushes run while the publisher goes on.
-
-    The loop lasts, so the channel layer keeps its Redis connections from one batch to the next
-    (``async_to_sync`` makes a loop per call, where pushing to several groups at once opened as
-    many connections each time). Publishers do not wait for their pushes: a worker storing
-    messages spent a sixth of its time waiting for them (the soak at 100 messages/s).
-
-    Keeps: each group gets its events in the order they were handed over, across batches and
-    publishing threads (a group's pushes wait for its previous ones); different groups are
-    pushed concurrently, ``PUSH_GROUPS_AT_ONCE`` at a time; at most ``slots`` batches are in
-    hand (``PUSH_BATCHES_PENDING``). A push lost (the process killed, Redis down) is recovered
-    by the change feed, as before."""
-
-    def __init__(self, slots: int = PUSH_BATCHES_PENDING) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._slots = threading.BoundedSemaphore(slots)
-        self._idle = threading.Condition()
-        self._pending = 0
-        # On the loop's thread only: each group's last push task, and the concurrency gate.
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._gate: asyncio.Semaphore | None = None
-        threading.Thread(target=self.loop.run_forever, name="event-push", daemon=True).start()
-
-    def submit(self, layer: Any, by_group: dict[str, list[dict[str, Any]]]) -> bool:
-        """Hand a batch over; False when it could not be (no slot in time, loop stopped)."""
-        if not self._slots.acquire(timeout=PUSH_TIMEOUT_SECONDS):
-            return False
-        with self._idle:
-            self._pending += 1
-        try:
-            self.loop.call_soon_threadsafe(self._start, layer, by_group)
-        except RuntimeError:  # the loop is closed (the interpreter stopping)
-            self._finished()
-            return False
-        return True
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until every batch handed over is pushed (or given up); False on timeout."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
-
-    def _start(self, layer: Any, by_group: dict[str, list[dict[str, Any]]]) -> None:
-        if self._gate is None:
-            self._gate = asyncio.Semaphore(PUSH_GROUPS_AT_ONCE)
-        tasks = []
-        for group, payloads in by_group.items():
-            task = self.loop.create_task(
-                self._send_group(layer, group, payloads, self._tails.get(group))
-            )
-            self._tails[group] = task
-            task.add_done_callback(functools.partial(self._forget, group))
-            tasks.append(task)
-        done = asyncio.gather(*tasks, return_exceptions=True)
-        done.add_done_callback(lambda _: self._finished())
-
-    def _forget(self, group: str, task: asyncio.Task[None]) -> None:
-        if self._tails.get(group) is task:
-            del self._tails[group]
-
-    async def _send_group(
-        self,
-        layer: Any,
-        group: str,
-        payloads: list[dict[str, Any]],
-        after: asyncio.Task[None] | None,
-    ) -> None:
-        if after is not None:
-            await asyncio.wait({after})  # the group's previous pushes first, however they ended
-        assert self._gate is not None  # noqa: S101 - made by _start before any task
-        try:
-            async with asyncio.timeout(PUSH_TIMEOUT_SECONDS), self._gate:
-                for payload in payloads:
-                    try:
-                        await layer.group_send(group, payload)
-                    except Exception:  # the change feed has it: never fail the publisher
-                        logger.warning("could not push event to %s", group, exc_info=True)
-        except TimeoutError:
-            logger.warning("could not push %d events to %s in time", len(payloads), group)
-
-    def _finished(self) -> None:
-        self._slots.release()
-        with self._idle:
-            self._pending -= 1
-            if not self._pending:
-                self._idle.notify_all()
-
-
-def _pusher() -> _Pusher:
-    pid = os.getpid()
-    with _pusher_lock:
-        pusher = _pusher_of.get(pid)
-        if pusher is None:
-            _pusher_of.clear()
-            pusher = _pusher_of[pid] = _Pusher()
-            atexit.register(pusher.flush, PUSH_FLUSH_AT_EXIT_SECONDS)
-        return pusher
-
-
-PUSH_FLUSH_AT_EXIT_SECONDS = 5.0
-
-
-def events_push_flush(timeout: float = PUSH_FLUSH_AT_EXIT_SECONDS) -> bool:
-    """Wait until this process's pushes handed over so far are made (a worker process
-    stopping, a test); True if there were none or they all ended within ``timeout``."""
-    pusher = _pusher_of.get(os.getpid())
-    return pusher is None or pusher.flush(timeout)
+PUSH_GROUPS_AT_ONCE = 8  # groups pushed concurrently by _push_many (Redis connections used)
+PUSH_TIMEOUT_SECONDS = 30.0  # a batch's pushes given up after this (the change feed has them)
+_push_loop_of: dict[int, asyncio.AbstractEventLoop] = {}  # by process id: remade after a fork
+_push_loop_lock = threading.Lock()
 
 
 def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Push several events, each to its group, on this process's push loop (:class:`_Pusher`),
-    without waiting for them to reach Redis; in order within each group."""
+    """Push several events at once, on this process's push loop (:func:`_push_loop`).
+
+    Keeps: each group gets its events in order, one after another; different groups are
+    pushed concurrently (``PUSH_GROUPS_AT_ONCE`` at a time), so a sweep telling 30 people
+    waits for about one group's round trips to Redis, not 30 groups' in a row; the caller
+    waits at most ``PUSH_TIMEOUT_SECONDS`` (a push lost is recovered by the change feed)."""
     layer = get_channel_layer()
     if layer is None:
         return
     by_group: dict[str, list[dict[str, Any]]] = {}
     for group, payload in messages:
         by_group.setdefault(group, []).append(payload)
+
+    async def send_group(group: str, payloads: list[dict[str, Any]], gate: Any) -> None:
+        async with gate:
+            for payload in payloads:
+                try:
+                    await layer.group_send(group, payload)
+                except Exception:  # the change feed has it: never fail the caller
+                    logger.warning("could not push event to %s", group, exc_info=True)
+
+    async def send_all() -> None:
+        gate = asyncio.Semaphore(PUSH_GROUPS_AT_ONCE)
+        await asyncio.gather(*(send_group(g, p, gate) for g, p in by_group.items()))
+
+    try:  # no loop to push on (the interpreter stopping): the change feed has the events
+        future = asyncio.run_coroutine_threadsafe(send_all(), _push_loop())
+    except Exception:
+        logger.warning("could not push %d events", len(messages), exc_info=True)
+        return
     try:
-        handed = _pusher().submit(layer, by_group)
-    except Exception:  # no thread to push on (the interpreter stopping)
-        handed = False
-    if not handed:  # the change feed has them
-        logger.warning("could not push %d events", len(messages))
+        future.result(timeout=PUSH_TIMEOUT_SECONDS)
+    except Exception:  # a timeout; each send's own errors are caught above
+        future.cancel()
+        logger.warning("could not push %d events in time", len(messages), exc_info=True)
+
+
+def _push_loop() -> asyncio.AbstractEventLoop:
+    """An event loop of this process's own, running in a daemon thread, for
+    :func:`_push_many`: the channel layer keeps its Redis connections per event loop, so on
+    a loop that lasts they stay open from one batch to the next (``async_to_sync`` makes a
+    loop per call, where pushing to several groups at once opened as many connections each
+    time and was slower than one after another). Made again in a forked child (a worker)."""
+    pid = os.getpid()
+    with _push_loop_lock:
+        loop = _push_loop_of.get(pid)
+        if loop is None:
+            _push_loop_of.clear()
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="event-push", daemon=True).start()
+            _push_loop_of[pid] = loop
+        return loop
 
 
 def _push(group: str, payload: dict[str, Any]) -> None:

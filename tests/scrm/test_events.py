@@ -4,7 +4,6 @@ refusal names the field, never its value; a kind goes only to the audience it de
 
 from __future__ import annotations
 
-import time
 from typing import TypedDict
 
 import pytest
@@ -251,54 +250,3 @@ def test_an_event_in_a_rolled_back_savepoint_of_a_gathering_is_not_recorded(worl
         event_publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "also"), **shop)
     rows = InboxEvent.objects.order_by("id")
     assert [marker_of(r.type, r.data) for r in rows] == ["kept", "also"]
-
-
-def test_a_publisher_does_not_wait_for_its_pushes_which_reach_each_group_in_order(
-    world, django_capture_on_commit_callbacks
-):
-    from scrm.events import _pusher, events_push_flush
-
-    # Given a socket on agent a1's group, and this process's push loop held up for 3 s
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(world.agent_a1.pk), channel)
-    _pusher().loop.call_soon_threadsafe(time.sleep, 3.0)
-    # When 30 alerts are published, one transaction after another
-    started = time.monotonic()
-    events = []
-    for _ in range(30):
-        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-            alert = event_publish(
-                organisation_id=world.org_a.id,
-                type="sla.alert",
-                data=_alert_example(),
-                user_id=world.agent_a1.pk,
-            )
-        events.append(alert)
-    # Then the publisher went on without waiting for the push loop
-    assert time.monotonic() - started < 2.0
-    # And the socket gets every one, in the order they were published
-    async def received(count: int) -> list[int]:  # on one loop, as a socket's consumer
-        return [(await layer.receive(channel))["event"]["id"] for _ in range(count)]
-
-    got = async_to_sync(received)(len(events))
-    assert got == [e.id for e in events]
-    assert events_push_flush(10)
-
-
-def test_publishers_wait_for_a_slot_when_the_push_loop_has_its_fill():
-    from scrm.events import _Pusher
-
-    pusher = _Pusher(slots=2)
-    try:
-        layer = get_channel_layer()
-        batch = {user_group(10**9): [{"type": "inbox.event", "event": {"id": 1}}]}
-        pusher.loop.call_soon_threadsafe(time.sleep, 1.5)  # a stalled push loop
-        started = time.monotonic()
-        assert pusher.submit(layer, batch) and pusher.submit(layer, batch)
-        assert time.monotonic() - started < 1.0  # two slots: handed over at once
-        assert pusher.submit(layer, batch)  # the third waits for one of them to be pushed
-        assert time.monotonic() - started >= 1.0
-        assert pusher.flush(10)
-    finally:
-        pusher.loop.call_soon_threadsafe(pusher.loop.stop)
