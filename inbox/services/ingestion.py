@@ -72,8 +72,11 @@ MAX_MESSAGE_PAGES = 50  # 500 messages back per conversation sync
 MAX_CONVERSATION_PAGES = 100  # 2,000 conversations per backfill run
 BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water mark
 # A conversation with a webhook received this recently and not yet processed is left to that
-# webhook by the backfill (its task, or the stale sweep, reads the conversation anyway).
-BACKFILL_TRUSTS_WEBHOOK = timedelta(minutes=10)
+# webhook by the backfill (its task reads the conversation anyway). Past it the webhook is
+# overdue (its task lost with a killed worker, or far behind): the stale-webhook sweep queues it
+# again (inbox/services/webhooks.py uses this as its STALE_AFTER) and the backfill reads the
+# conversation itself, as for a webhook never received.
+BACKFILL_TRUSTS_WEBHOOK = timedelta(minutes=2)
 ADOPT_CLOCK_SKEW = timedelta(minutes=2)  # our clock against the platform's
 
 

@@ -41,7 +41,7 @@ from inbox.platforms.base import (
     get_adapter,
 )
 from inbox.services.aftersales import after_sales_case_sync
-from inbox.services.ingestion import conversation_sync
+from inbox.services.ingestion import BACKFILL_TRUSTS_WEBHOOK, conversation_sync
 from monitoring.audit import audit_record
 from scrm.db import insert_sql
 from scrm.fields import EncryptedTextField, open_sealed
@@ -54,7 +54,9 @@ logger = logging.getLogger(__name__)
 KEYS_TTL_SECONDS = 10.0
 KEYS_RECHECK_SECONDS = 1.0
 KEYS_MAX_ENTRIES = 10_000  # unknown shop ids are remembered too; bounded against floods
-STALE_AFTER = timedelta(minutes=2)
+# An event unprocessed this long is queued again by the sweep; until then the backfill leaves its
+# conversation to it (2 minutes).
+STALE_AFTER = BACKFILL_TRUSTS_WEBHOOK
 STALE_WINDOW = timedelta(days=1)
 STALE_MAX_ATTEMPTS = 5  # processing attempts before an event that keeps failing is given up
 
