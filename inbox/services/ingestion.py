@@ -696,14 +696,20 @@ def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None)
 
 def _conversations_awaiting_webhook(shop: ShopAccount, conversation_ids: list[str]) -> set[str]:
     """Those of ``conversation_ids`` (the shop's) with a webhook received in the last
-    ``BACKFILL_TRUSTS_WEBHOOK`` and not yet processed (nor ignored nor given up)."""
+    ``BACKFILL_TRUSTS_WEBHOOK`` whose processing has not begun (no attempt counted: its read of
+    the platform is still to come, so it will see the message the backfill found missing), of
+    a kind whose processing syncs the conversation."""
     if not conversation_ids:
         return set()
+    from inbox.services.webhooks import conversation_sync_kinds
+
     return set(
         WebhookEvent.objects.filter(
             shop_account=shop,
             conversation_platform_id__in=conversation_ids,
             status=WebhookEventStatus.RECEIVED,
+            attempts=0,
+            kind__in=conversation_sync_kinds(),
             received_at__gte=timezone.now() - BACKFILL_TRUSTS_WEBHOOK,
         )
         .exclude(conversation_platform_id="")  # the partial index's condition

@@ -327,6 +327,11 @@ WEBHOOK_HANDLERS: dict[str, WebhookHandler] = {
 }
 
 
+def conversation_sync_kinds() -> list[str]:
+    """The event kinds whose processing reads their conversation from the platform."""
+    return [kind for kind, handler in WEBHOOK_HANDLERS.items() if handler is _CONVERSATION_SYNC]
+
+
 def webhook_event_process(*, event_id: int) -> str:
     """Act on one stored webhook (idempotent: a processed event is not processed again)."""
     event = WebhookEvent.objects.select_related("shop_account").get(id=event_id)
