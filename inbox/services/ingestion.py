@@ -71,8 +71,8 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE_PAGES = 50  # 500 messages back per conversation sync
 MAX_CONVERSATION_PAGES = 100  # 2,000 conversations per backfill run
 BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water mark
-# A conversation with a webhook received this recently and not yet processed is left to that
-# webhook by the backfill (its task reads the conversation anyway). Past it the webhook is
+# A conversation with a webhook received this recently whose processing has not begun is left to
+# that webhook by the backfill (its task reads the conversation anyway). Past it the webhook is
 # overdue (its task lost with a killed worker, or far behind): the stale-webhook sweep queues it
 # again (inbox/services/webhooks.py uses this as its STALE_AFTER) and the backfill reads the
 # conversation itself, as for a webhook never received.
@@ -630,8 +630,8 @@ class StreamRun:
     stored: int
     newest: datetime | None
     complete: bool
-    # Rows missing but left to a webhook not yet processed: the run is not quiet (the stream
-    # is read again at the next tick) and its mark is not past them.
+    # Rows missing but left to a webhook whose processing has not begun: the run is not quiet
+    # (the stream is read again at the next tick) and its mark is not past them.
     left_to_webhooks: int = 0
 
 
@@ -645,7 +645,7 @@ def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None)
     and older than the mark (minus a slack), so a steady-state run reads one page.
 
     A conversation whose latest message is missing but which has a webhook received in the
-    last ``BACKFILL_TRUSTS_WEBHOOK`` and not yet processed is left to that webhook: its
+    last ``BACKFILL_TRUSTS_WEBHOOK`` whose processing has not begun is left to that webhook: its
     processing reads the conversation's new messages anyway, and under a backlog the backfill
     storing them first doubled the platform reads and the stores (the soak at 100 messages/s:
     a fifth of the workers' time). Such a run is not quiet, and its mark stays at the oldest
