@@ -17,7 +17,7 @@ from inbox import selectors
 from inbox.models import ConversationStatus
 from inbox.payloads import conversation_payload, message_payload, note_payload
 from inbox.selectors import QueueFilters
-from inbox.selectors.conversations import SORTS
+from inbox.selectors.conversations import SORTS, message_as_stored
 from inbox.selectors.deadlines import end_of_viewer_day, row_deadlines
 from inbox.services import conversations as work
 from inbox.services import replies
@@ -281,7 +281,7 @@ class MessageList(ListAPIView):
             quick_reply_id=data.get("quick_reply_id"),
             quick_reply_language=data.get("quick_reply_language", ""),
         )
-        message.refresh_from_db()
+        message = message_as_stored(message.id)
         return Response(
             message_payload(message), status=status.HTTP_201_CREATED if created else 200
         )
@@ -292,7 +292,7 @@ class MessageRetry(APIView):
     def post(self, request: Request, pk: int, message_id: int) -> Response:
         selectors.conversation_get(request.user, pk)
         message = replies.message_retry(actor=request.user, message_id=message_id)
-        message.refresh_from_db()
+        message = message_as_stored(message.id)
         return Response(message_payload(message), status=status.HTTP_202_ACCEPTED)
 
 

@@ -38,11 +38,13 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inbox.models import OPEN_STATES, OutboxAction, OutboxAttempt, OutboxState
+from scrm.db import row_update, statement_deferred, writes_deferred
+from scrm.events import events_gathered
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +194,9 @@ def outbox_enqueue(
         "coalesce_key": coalesce_key,
         "next_attempt_at": timezone.now(),
     }
-    with transaction.atomic():
+    # The caller's transaction, without a savepoint of its own (two round trips fewer): a
+    # failure here fails the caller's change with it.
+    with transaction.atomic(savepoint=False):
         if coalesce_key:
             waiting = _waiting(kind, coalesce_key)
             if waiting is not None:
@@ -259,20 +263,21 @@ def outbox_deliver(*, action_id: int) -> str:
             _close(action, settled)
             return settled
         now = timezone.now()
-        if action.attempts.filter(
-            finished_at__isnull=True, started_at__gt=now - delivery_lease()
-        ).exists():
+        # The earlier attempts, oldest first, in one read (an action has a handful at most).
+        earlier = list(
+            action.attempts.order_by("started_at", "id").values_list(
+                "started_at", "finished_at", "result"
+            )
+        )
+        lease_start = now - delivery_lease()
+        if any(finished is None and started > lease_start for started, finished, _ in earlier):
             # Another worker is talking to the platform about this right now (a duplicate task,
             # a broker redelivery, the sweep): it alone may act.
             return IN_FLIGHT
-        first_attempt = action.attempts.order_by("started_at").first()
-        # An earlier attempt the platform answered but whose record failed: adopt its answer.
-        known = (
-            action.attempts.exclude(result="").order_by("-started_at")
-            .values_list("result", flat=True).first()
-            if first_attempt is not None
-            else None
-        )  # fmt: skip
+        first_started = earlier[0][0] if earlier else None
+        # An earlier attempt the platform answered but whose record failed: adopt its answer
+        # (the latest such).
+        known = next((result for _, _, result in reversed(earlier) if result), None)
         attempt = OutboxAttempt.objects.create(action=action, started_at=now)
         action.state = OutboxState.SENDING
         # A worker that dies inside this attempt is noticed once its lease has run out.
@@ -286,8 +291,8 @@ def outbox_deliver(*, action_id: int) -> str:
     try:
         prepared = handler.prepare(action)
         result = None
-        if first_attempt is not None and handler.finds():
-            result = handler.find(action, prepared, since=first_attempt.started_at)
+        if first_started is not None and handler.finds():
+            result = handler.find(action, prepared, since=first_started)
         outcome = "adopted" if result else "sent"
         if result is None:
             result = handler.perform(action, prepared)
@@ -326,16 +331,57 @@ def delivery_error_retryable(error: BaseException) -> bool | None:
 
 
 def _attempt_finish(
-    attempt: OutboxAttempt, outcome: str, error: str = "", *, result: str = ""
+    attempt: OutboxAttempt,
+    outcome: str,
+    error: str = "",
+    *,
+    result: str = "",
+    defer: bool = False,
 ) -> None:
     """Close an attempt still open (one already closed, e.g. recorded sent before a callback
-    on its commit raised, is left as it is)."""
-    OutboxAttempt.objects.filter(id=attempt.id, finished_at__isnull=True).update(
-        finished_at=timezone.now(), outcome=outcome, error=error[:300], result=result[:128]
-    )
+    on its commit raised, is left as it is). ``defer``: inside ``writes_deferred``, with the
+    block's next statement (``scrm.db.statement_deferred``)."""
+    values = {
+        "finished_at": timezone.now(),
+        "outcome": outcome,
+        "error": error[:300],
+        "result": result[:128],
+    }
+    if not defer:
+        OutboxAttempt.objects.filter(id=attempt.id, finished_at__isnull=True).update(**values)
+        return
+    connection = connections[router.db_for_write(OutboxAttempt)]
+    fields = {f.name: f for f in OutboxAttempt._meta.concrete_fields}
+    params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
+    sql = _attempt_finish_sql(connection, tuple(values))
+    statement_deferred(sql, [*params, attempt.pk], using=connection.alias)
 
 
-def _close(action: OutboxAction, state: str, *, result: str = "", reason: str = "") -> None:
+_FINISH_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _attempt_finish_sql(connection: Any, names: tuple[str, ...]) -> str:
+    """``UPDATE … SET <names> WHERE id = %s AND finished_at IS NULL``, built once."""
+    key = (connection.alias, names)
+    if key not in _FINISH_SQL:
+        qn = connection.ops.quote_name
+        columns = {f.name: f.column for f in OutboxAttempt._meta.concrete_fields}
+        sets = ", ".join(f"{qn(columns[name])} = %s" for name in names)
+        _FINISH_SQL[key] = (
+            f"UPDATE {qn(OutboxAttempt._meta.db_table)} SET {sets} "  # noqa: S608 - own names
+            f"WHERE {qn(columns['id'])} = %s AND {qn(columns['finished_at'])} IS NULL"
+        )
+    return _FINISH_SQL[key]
+
+
+def _close(
+    action: OutboxAction,
+    state: str,
+    *,
+    result: str = "",
+    reason: str = "",
+    defer: bool = False,
+) -> None:
     action.state = state
     action.next_attempt_at = None
     action.failure_reason = reason[:300]
@@ -343,15 +389,19 @@ def _close(action: OutboxAction, state: str, *, result: str = "", reason: str = 
     if result:
         action.result = result[:128]
         fields.append("result")
-    action.save(update_fields=fields)
+    row_update(action, fields, defer=defer)
 
 
 @transaction.atomic
 def _mark_sent(action_id: int, result: str, attempt: OutboxAttempt, outcome: str) -> None:
-    action = OutboxAction.objects.select_for_update().get(id=action_id)
-    handler_for(action.kind).on_sent(action, result=result, outcome=outcome)
-    _close(action, OutboxState.SENT, result=result)
-    _attempt_finish(attempt, outcome)
+    # What the closing transaction writes and nothing in it reads back (the subject's
+    # gathered row, metrics' marks, the action's and the attempt's closing) goes with its
+    # events' one INSERT, in one round trip (PostgreSQL; at once elsewhere).
+    with writes_deferred(), events_gathered():
+        action = OutboxAction.objects.select_for_update().get(id=action_id)
+        handler_for(action.kind).on_sent(action, result=result, outcome=outcome)
+        _close(action, OutboxState.SENT, result=result, defer=True)
+        _attempt_finish(attempt, outcome, defer=True)
 
 
 @transaction.atomic

@@ -37,11 +37,14 @@ class ShopDisconnected(PlatformError):
 class ShopHandler(Handler):
     """A call on the platform of the action's shop account."""
 
-    def shop_api(self, action: OutboxAction) -> ShopApi:
+    def shop_api(self, action: OutboxAction, shop: ShopAccount | None = None) -> ShopApi:
         """The shop's platform connection; a shop without usable credentials is AuthExpired and
         a disconnected one ShopDisconnected, each failing the action at once with a reason the
-        agent can act on."""
-        shop = ShopAccount.objects.get(id=required_id(action.shop_account_id, "shop account"))
+        agent can act on. ``shop``: the action's shop account read just now with its subject
+        (else it is read here)."""
+        shop_id = required_id(action.shop_account_id, "shop account")
+        if shop is None or shop.pk != shop_id:
+            shop = ShopAccount.objects.get(id=shop_id)
         if not shop.is_active:
             raise ShopDisconnected("shop account disconnected")
         return shop_api(shop)

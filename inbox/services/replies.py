@@ -20,7 +20,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -37,8 +39,10 @@ from inbox.models import (
 from inbox.payloads import conversation_payload, message_payload
 from inbox.platforms.base import OutgoingMessage, ShopApi, get_adapter
 from inbox.selectors import AnyUser, conversation_get
+from inbox.selectors.conversations import conversation_for_action, tag_names_of
 from inbox.services.assignment import conversation_assign_on_reply
-from inbox.services.events import conversation_event_publish
+from inbox.services.conversation_state import conversation_writes_gathered
+from inbox.services.events import conversation_event_publish, conversation_events_publish
 from inbox.services.ingestion import conversation_refresh, message_text
 from inbox.services.outbox import outbox_enqueue, outbox_fail, outbox_reopen, required_id
 from inbox.services.outbox_kinds import ShopHandler
@@ -49,7 +53,8 @@ from monitoring.models.words import SendSource
 from monitoring.services.send_screening import blocked_send_recorded, screen_send
 from scrm.api import NotFound, ServiceError
 from scrm.blind import org_index_for
-from scrm.events import EventKind
+from scrm.db import row_update, writes_deferred
+from scrm.events import EventKind, events_gathered
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +116,11 @@ def message_send(
     A stored reply is announced (``inbox.hooks.reply_submitted``) in the same transaction, with
     the quick reply the composer inserted into it (templates_app counts its use there).
     """
-    conversation = conversation_get(actor, conversation_id)
+    conversation = conversation_for_action(actor, conversation_id)
     adapter = get_adapter(conversation.shop_account.platform)
     idempotency_key = (idempotency_key or "").strip()[:100] or f"auto-{uuid.uuid4()}"
-    with transaction.atomic():
+    # The search tokens (which nothing here reads back) go with the events' one INSERT.
+    with transaction.atomic(), writes_deferred(), events_gathered():
         Conversation.objects.select_for_update().filter(id=conversation.id).first()
         existing = Message.objects.filter(
             conversation=conversation, idempotency_key=idempotency_key
@@ -152,7 +158,13 @@ def message_send(
             # message of the same second before the reply and count it as answered.
             sent_at=timezone.now().replace(microsecond=0),
             delivery_state=DeliveryState.PENDING,
-            author_id=actor.pk,
+            # A person: the instance itself (their member read already), so the payloads read
+            # neither again; a rule's actor stands for its author by id.
+            **(
+                {"author": actor}
+                if isinstance(actor, get_user_model())
+                else {"author_id": actor.pk}
+            ),
             idempotency_key=idempotency_key,
             synced=False,
         )
@@ -254,9 +266,11 @@ class ReplyDelivery(ShopHandler):
         return state if state in (DeliveryState.SENT, DeliveryState.FAILED) else None
 
     def prepare(self, action: OutboxAction) -> tuple[ShopApi, Message]:
-        message = Message.objects.select_related("conversation").get(id=_message_id(action))
+        message = Message.objects.select_related("conversation__shop_account").get(
+            id=_message_id(action)
+        )
         # A shop with no usable credentials (AuthExpired) fails the reply visibly now.
-        return self.shop_api(action), message
+        return self.shop_api(action, message.conversation.shop_account), message
 
     def find(self, action: OutboxAction, prepared: Any, *, since: Any) -> str | None:
         api, message = prepared
@@ -275,7 +289,7 @@ class ReplyDelivery(ShopHandler):
         )
 
     def on_sent(self, action: OutboxAction, *, result: str, outcome: str) -> None:
-        _mark_sent(_message_id(action), result, outcome)
+        _mark_sent(action, result, outcome)
 
     def on_failed(self, action: OutboxAction, *, reason: str) -> None:
         _mark_failed(_message_id(action), reason)
@@ -318,22 +332,38 @@ def _find_on_platform(api: ShopApi, message: Message, *, since: Any) -> str | No
     return None
 
 
-def _mark_sent(message_id: int, platform_id: str, outcome: str) -> None:
-    """The reply's side of a delivery (inside the outbox's closing transaction)."""
-    conversation_id = Message.objects.values_list("conversation_id", flat=True).get(id=message_id)
-    # Conversation first, then message: the order ingestion locks them in.
+def _mark_sent(action: OutboxAction, platform_id: str, outcome: str) -> None:
+    """The reply's side of a delivery (inside the outbox's closing transaction, which defers
+    the writes nothing here reads back and gathers the events: ``outbox._mark_sent``)."""
+    message_id = _message_id(action)
+    conversation_id = action.conversation_id or (
+        Message.objects.values_list("conversation_id", flat=True).get(id=message_id)
+    )
+    # Conversation first, then messages: the order ingestion locks them in.
     conversation = (
         Conversation.objects.select_for_update(of=("self",))
-        .select_related("shop_account", "customer", "assignee")
+        .select_related("shop_account", "customer", "assignee__member")
         .defer("shop_account__credentials")
         .get(id=conversation_id)
     )
-    message = Message.objects.select_for_update().get(id=message_id)
-    # Ingestion may have stored the platform's copy first as a separate row: keep ours.
-    holders = Message.objects.select_for_update().filter(
-        shop_account_id=message.shop_account_id, platform_message_id=platform_id
+    # The reply, and any row ingestion stored for the platform's copy first (one read).
+    rows = list(
+        Message.objects.select_for_update(of=("self",))
+        .select_related("author__member")
+        .filter(
+            Q(id=message_id)
+            | Q(shop_account_id=conversation.shop_account_id, platform_message_id=platform_id)
+        )
     )
-    for other in holders.exclude(id=message.id):
+    message = next(m for m in rows if m.id == message_id)
+    holders = [
+        m
+        for m in rows
+        if m.id != message_id
+        and m.shop_account_id == message.shop_account_id
+        and m.platform_message_id == platform_id
+    ]
+    for other in holders:  # keep ours
         if other.idempotency_key or other.author_id:
             # Another reply of ours wrongly holds this id: it goes back to being checked (its
             # next attempt looks on the platform again).
@@ -349,10 +379,14 @@ def _mark_sent(message_id: int, platform_id: str, outcome: str) -> None:
     message.platform_message_id = platform_id
     message.delivery_state = DeliveryState.SENT
     message.failure_reason = ""
-    message.save(
-        update_fields=["platform_message_id", "delivery_state", "failure_reason", "updated_at"]
-    )
-    conversation_refresh(conversation)
+    # At once, not deferred: the refresh below may read the messages' delivery states.
+    row_update(message, ["platform_message_id", "delivery_state", "failure_reason", "updated_at"])
+    with conversation_writes_gathered(conversation):  # one UPDATE of the row, deferred
+        # The reply as the refresh's batch: when it is newer than every visible message the
+        # conversation shows (no buyer message came after it was submitted: the usual case),
+        # the answer ends the wait and the display's buyer time stands, without reading the
+        # messages again; otherwise the refresh reads them, as for any change.
+        conversation_refresh(conversation, batch=[message])
     audit_record(
         organisation_id=conversation.organisation_id,
         actor=None,
@@ -360,9 +394,15 @@ def _mark_sent(message_id: int, platform_id: str, outcome: str) -> None:
         target=message,
         data={"conversation_id": conversation.id, "outcome": outcome},
     )
-    _publish(conversation, MESSAGE_UPDATED, message)
-    conversation_event_publish(
-        conversation, CONVERSATION_UPDATED, conversation_payload(conversation)
+    conversation.tag_names = tag_names_of([conversation.id]).get(  # type: ignore[attr-defined]
+        conversation.id, []
+    )  # (conversation_payload)
+    conversation_events_publish(
+        conversation,
+        [
+            (MESSAGE_UPDATED, message_payload(message)),
+            (CONVERSATION_UPDATED, conversation_payload(conversation)),
+        ],
     )
 
 
