@@ -1,7 +1,8 @@
 """Run every benchmark in turn: ``.venv/bin/python -m bench`` (see docs/performance.md).
 
 Each one also runs alone (``python -m bench.ingestion``, ``bench.ingestion_profile``,
-``bench.queue_page``, ``bench.queue_cases``, ``bench.case_ingestion``, ``bench.realtime``,
+``bench.reply_profile``, ``bench.queue_page``, ``bench.queue_cases``, ``bench.case_ingestion``,
+``bench.realtime``,
 ``bench.queue_due``, ``bench.sla_alert_latency``, ``bench.words_match``, ``bench.crypto_fields``,
 ``bench.rotation``, ``bench.customer_search``, ``bench.message_search``, ``bench.rules_dry_run``,
 ``bench.insights_panel``, ``bench.queue_views``, ``bench.audit_chain``, ``bench.soak``) with its own
@@ -18,6 +19,7 @@ from bench._common import PYTHON, ROOT
 BENCHES = (
     "bench.ingestion",
     "bench.ingestion_profile",
+    "bench.reply_profile",
     "bench.queue_page",
     "bench.queue_cases",
     "bench.case_ingestion",

@@ -43,7 +43,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from inbox.models import OPEN_STATES, OutboxAction, OutboxAttempt, OutboxState
-from scrm.db import row_update, statement_deferred, writes_deferred
+from scrm.compiled import instances_compiled, read_compiled
+from scrm.db import insert_rows, row_update, statement_deferred, writes_deferred
 from scrm.events import events_gathered
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,9 @@ class Handler:
         raise NotImplementedError
 
     def on_sending(self, action: OutboxAction) -> None:
-        """In the lease's transaction (the action is locked)."""
+        """In the lease's transaction (the action is locked), which defers writes
+        (``scrm.db.writes_deferred``): the action's row is not written yet, so read the action
+        from the object given, never from the database."""
 
     def on_sent(self, action: OutboxAction, *, result: str, outcome: str) -> None:
         """In the closing transaction (the action is locked); ``outcome`` is ``sent`` or
@@ -253,8 +256,10 @@ def outbox_deliver(*, action_id: int) -> str:
     Retryable delivery errors and our own exceptions propagate (the task retries with backoff);
     definitive delivery errors fail the action.
     """
-    with transaction.atomic():
-        action = OutboxAction.objects.select_for_update().get(id=action_id)
+    # The reads compiled once (scrm.compiled); the writes in one round trip (PostgreSQL): the
+    # action's and the subject's rows deferred, sent with the attempt's INSERT.
+    with transaction.atomic(), writes_deferred():
+        action = _action_locked(action_id)
         if action.state not in OPEN_STATES:
             return action.state
         handler = handler_for(action.kind)
@@ -264,11 +269,7 @@ def outbox_deliver(*, action_id: int) -> str:
             return settled
         now = timezone.now()
         # The earlier attempts, oldest first, in one read (an action has a handful at most).
-        earlier = list(
-            action.attempts.order_by("started_at", "id").values_list(
-                "started_at", "finished_at", "result"
-            )
-        )
+        earlier = read_compiled("outbox.attempts", _attempts_of, action.pk)
         lease_start = now - delivery_lease()
         if any(finished is None and started > lease_start for started, finished, _ in earlier):
             # Another worker is talking to the platform about this right now (a duplicate task,
@@ -278,12 +279,13 @@ def outbox_deliver(*, action_id: int) -> str:
         # An earlier attempt the platform answered but whose record failed: adopt its answer
         # (the latest such).
         known = next((result for _, _, result in reversed(earlier) if result), None)
-        attempt = OutboxAttempt.objects.create(action=action, started_at=now)
         action.state = OutboxState.SENDING
         # A worker that dies inside this attempt is noticed once its lease has run out.
         action.next_attempt_at = now + delivery_lease()
-        action.save(update_fields=["state", "next_attempt_at", "updated_at"])
+        row_update(action, ["state", "next_attempt_at", "updated_at"], defer=True)
         handler.on_sending(action)
+        attempt = OutboxAttempt(action=action, started_at=now)
+        insert_rows([attempt])  # with the writes above, in their order
     # Committed: a crash from here on leaves a visible "sending" action with an open attempt,
     # which the next attempt (task retry or the sweep) resolves.
     if known:
@@ -322,6 +324,26 @@ def _record_sent(action_id: int, result: str, attempt: OutboxAttempt, outcome: s
         _attempt_finish(attempt, "error", type(exc).__name__, result=result)
         raise
     return OutboxState.SENT
+
+
+def _action_locked(action_id: int) -> OutboxAction:
+    """The action, its row locked (a read compiled once: every attempt makes two)."""
+    found = instances_compiled("outbox.action_locked", OutboxAction, _action_lock, action_id)
+    if not found:
+        raise OutboxAction.DoesNotExist(f"no outbox action {action_id}")
+    return found[0]
+
+
+def _action_lock(action_id: int) -> QuerySet[OutboxAction]:
+    return OutboxAction.objects.select_for_update().filter(id=action_id)
+
+
+def _attempts_of(action_id: int) -> QuerySet[Any]:
+    return (
+        OutboxAttempt.objects.filter(action_id=action_id)
+        .order_by("started_at", "id")
+        .values_list("started_at", "finished_at", "result")
+    )
 
 
 def delivery_error_retryable(error: BaseException) -> bool | None:
@@ -398,7 +420,7 @@ def _mark_sent(action_id: int, result: str, attempt: OutboxAttempt, outcome: str
     # gathered row, metrics' marks, the action's and the attempt's closing) goes with its
     # events' one INSERT, in one round trip (PostgreSQL; at once elsewhere).
     with writes_deferred(), events_gathered():
-        action = OutboxAction.objects.select_for_update().get(id=action_id)
+        action = _action_locked(action_id)
         handler_for(action.kind).on_sent(action, result=result, outcome=outcome)
         _close(action, OutboxState.SENT, result=result, defer=True)
         _attempt_finish(attempt, outcome, defer=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -53,6 +53,7 @@ from monitoring.models.words import SendSource
 from monitoring.services.send_screening import blocked_send_recorded, screen_send
 from scrm.api import NotFound, ServiceError
 from scrm.blind import org_index_for
+from scrm.compiled import read_compiled
 from scrm.db import row_update, writes_deferred
 from scrm.events import EventKind, events_gathered
 
@@ -262,7 +263,10 @@ class ReplyDelivery(ShopHandler):
     stale_reason = "Not delivered within a day."
 
     def settled(self, action: OutboxAction) -> str | None:
-        state = Message.objects.values_list("delivery_state", flat=True).get(id=_message_id(action))
+        rows = read_compiled("replies.state", _delivery_state, _message_id(action))
+        if not rows:
+            raise Message.DoesNotExist(f"no message {_message_id(action)}")
+        state = rows[0][0]
         return state if state in (DeliveryState.SENT, DeliveryState.FAILED) else None
 
     def prepare(self, action: OutboxAction) -> tuple[ShopApi, Message]:
@@ -284,15 +288,19 @@ class ReplyDelivery(ShopHandler):
         )
 
     def on_sending(self, action: OutboxAction) -> None:
-        Message.objects.filter(id=_message_id(action)).update(
-            delivery_state=DeliveryState.SENDING, updated_at=timezone.now()
-        )
+        # Deferred inside the outbox's lease transaction (sent with its next statement).
+        message = Message(id=_message_id(action), delivery_state=DeliveryState.SENDING)
+        row_update(message, ["delivery_state", "updated_at"], defer=True)
 
     def on_sent(self, action: OutboxAction, *, result: str, outcome: str) -> None:
         _mark_sent(action, result, outcome)
 
     def on_failed(self, action: OutboxAction, *, reason: str) -> None:
         _mark_failed(_message_id(action), reason)
+
+
+def _delivery_state(message_id: int) -> QuerySet[Any]:
+    return Message.objects.filter(id=message_id).values_list("delivery_state")
 
 
 def _message_id(action: OutboxAction) -> int:
