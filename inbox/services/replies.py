@@ -121,78 +121,81 @@ def message_send(
     adapter = get_adapter(conversation.shop_account.platform)
     idempotency_key = (idempotency_key or "").strip()[:100] or f"auto-{uuid.uuid4()}"
     # The search tokens (which nothing here reads back) go with the events' one INSERT.
-    with transaction.atomic(), writes_deferred(), events_gathered():
-        Conversation.objects.select_for_update().filter(id=conversation.id).first()
-        existing = Message.objects.filter(
-            conversation=conversation, idempotency_key=idempotency_key
-        ).first()
-        if existing is not None:
-            return existing, False
-        if not conversation.shop_account.is_active:
-            raise ServiceError(
-                gettext_noop("This shop account is disconnected: reconnect it to reply."),
-                code="shop_disconnected",
-                status_code=409,
+    with transaction.atomic(), writes_deferred():
+        # The reply's events recorded (their pushes registered for the commit) before its
+        # delivery is queued: an eager delivery, run at the commit, pushes "sent" after them.
+        with events_gathered():
+            Conversation.objects.select_for_update().filter(id=conversation.id).first()
+            existing = Message.objects.filter(
+                conversation=conversation, idempotency_key=idempotency_key
+            ).first()
+            if existing is not None:
+                return existing, False
+            if not conversation.shop_account.is_active:
+                raise ServiceError(
+                    gettext_noop("This shop account is disconnected: reconnect it to reply."),
+                    code="shop_disconnected",
+                    status_code=409,
+                )
+            text, body = _validate(
+                adapter_limit=adapter.max_text_length, type_=type, text=text, content=content or {}
             )
-        text, body = _validate(
-            adapter_limit=adapter.max_text_length, type_=type, text=text, content=content or {}
-        )
-        if type == "TEXT":
-            screened = screen_send(
-                organisation_id=conversation.organisation_id,
+            if type == "TEXT":
+                screened = screen_send(
+                    organisation_id=conversation.organisation_id,
+                    shop_account_id=conversation.shop_account_id,
+                    text=text,
+                    source=source,
+                    actor=actor,
+                    conversation_id=conversation.id,
+                )
+                text, body = screened.text, {"content": screened.text}
+            message = Message.objects.create(
+                conversation=conversation,
                 shop_account_id=conversation.shop_account_id,
+                direction=Direction.OUTBOUND,
+                sender_role="CUSTOMER_SERVICE",
+                type=type,
                 text=text,
-                source=source,
-                actor=actor,
-                conversation_id=conversation.id,
+                content=body,
+                # Whole seconds, like the platform's times: a sub-second time would sort a buyer
+                # message of the same second before the reply and count it as answered.
+                sent_at=timezone.now().replace(microsecond=0),
+                delivery_state=DeliveryState.PENDING,
+                # A person: the instance itself (their member read already), so the payloads read
+                # neither again; a rule's actor stands for its author by id.
+                **(
+                    {"author": actor}
+                    if isinstance(actor, get_user_model())
+                    else {"author_id": actor.pk}
+                ),
+                idempotency_key=idempotency_key,
+                synced=False,
             )
-            text, body = screened.text, {"content": screened.text}
-        message = Message.objects.create(
-            conversation=conversation,
-            shop_account_id=conversation.shop_account_id,
-            direction=Direction.OUTBOUND,
-            sender_role="CUSTOMER_SERVICE",
-            type=type,
-            text=text,
-            content=body,
-            # Whole seconds, like the platform's times: a sub-second time would sort a buyer
-            # message of the same second before the reply and count it as answered.
-            sent_at=timezone.now().replace(microsecond=0),
-            delivery_state=DeliveryState.PENDING,
-            # A person: the instance itself (their member read already), so the payloads read
-            # neither again; a rule's actor stands for its author by id.
-            **(
-                {"author": actor}
-                if isinstance(actor, get_user_model())
-                else {"author_id": actor.pk}
-            ),
-            idempotency_key=idempotency_key,
-            synced=False,
-        )
-        message_tokens_write([message], org_index_for(conversation.organisation_id))
-        audit_record(
-            organisation_id=conversation.organisation_id,
-            actor=actor,
-            action="reply.submitted",
-            shop_account_id=conversation.shop_account_id,
-            ip=request_address(),
-            target=message,
-            data={"conversation_id": conversation.id, "type": type},
-        )
-        reply_submitted.emit(
-            ReplySubmitted(
+            message_tokens_write([message], org_index_for(conversation.organisation_id))
+            audit_record(
                 organisation_id=conversation.organisation_id,
-                shop_account_id=conversation.shop_account_id,
-                conversation_id=conversation.id,
-                message_id=message.id,
                 actor=actor,
-                quick_reply_id=quick_reply_id,
-                quick_reply_language=quick_reply_language,
+                action="reply.submitted",
+                shop_account_id=conversation.shop_account_id,
+                ip=request_address(),
+                target=message,
+                data={"conversation_id": conversation.id, "type": type},
             )
-        )
-        # An unassigned conversation goes to whoever answers it, if the organisation says so.
-        conversation_assign_on_reply(actor=actor, conversation_id=conversation.id)
-        _publish(conversation, MESSAGE_CREATED, message)
+            reply_submitted.emit(
+                ReplySubmitted(
+                    organisation_id=conversation.organisation_id,
+                    shop_account_id=conversation.shop_account_id,
+                    conversation_id=conversation.id,
+                    message_id=message.id,
+                    actor=actor,
+                    quick_reply_id=quick_reply_id,
+                    quick_reply_language=quick_reply_language,
+                )
+            )
+            # An unassigned conversation goes to whoever answers it, if the organisation says so.
+            conversation_assign_on_reply(actor=actor, conversation_id=conversation.id)
+            _publish(conversation, MESSAGE_CREATED, message)
         outbox_enqueue(
             kind=REPLY,
             organisation_id=conversation.organisation_id,
@@ -363,7 +366,9 @@ def _mark_sent(action: OutboxAction, platform_id: str, outcome: str) -> None:
             | Q(shop_account_id=conversation.shop_account_id, platform_message_id=platform_id)
         )
     )
-    message = next(m for m in rows if m.id == message_id)
+    message = next((m for m in rows if m.id == message_id), None)
+    if message is None:
+        raise Message.DoesNotExist(f"no message {message_id}")
     holders = [
         m
         for m in rows

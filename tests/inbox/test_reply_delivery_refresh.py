@@ -143,3 +143,34 @@ def test_a_reply_costs_the_round_trips_it_is_measured_at(world, platform, api):
     assert len(delivered.sql) <= (19 if postgres else 27), "\n".join(delivered.sql)
     # and the buyer's question is answered
     assert _shown(conversation)[1:] == ("It ships today.", None)
+
+
+def test_the_agents_socket_hears_of_a_reply_before_its_delivery(world, platform, api):
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    from tests.inbox.ws_client import hello_socket
+
+    # Given a buyer waiting and the agent's socket open
+    conversation = _buyer_writes(platform, world, "Where is my parcel?")
+    client = api.as_user(world.agent_a1)
+
+    async def reply_and_listen() -> tuple[int, list[str]]:
+        socket = await hello_socket(world.agent_a1)
+        # When the agent replies and a worker delivers it at once (eager: at the commit)
+        response = await sync_to_async(client.post)(
+            f"/api/v1/conversations/{conversation.id}/messages/",
+            {"text": "It ships today.", "idempotency_key": "ws"},
+            format="json",
+        )
+        states: list[str] = []
+        while "sent" not in states:
+            event = await socket.receive_json_from(timeout=5)
+            if event["type"] in ("message.created", "message.updated"):
+                states.append(event["data"]["delivery_state"])
+        await socket.disconnect()
+        return response.status_code, states
+
+    status, states = async_to_sync(reply_and_listen)()
+    assert status == 201
+    # Then the socket shows the reply pending first, then sent: never sent, then pending again
+    assert states[0] == "pending" and states[-1] == "sent", states
