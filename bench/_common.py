@@ -16,7 +16,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,26 @@ def database_drop(db_name: str) -> None:
     _admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     with contextlib.suppress(Exception):  # still owns another bench database
         _admin_execute(f"DROP ROLE IF EXISTS {DB_ROLE}")
+
+
+def in_database(db_name: str, run: Callable[[], None]) -> None:
+    """``run()`` in this process on a throw-away database (created, migrated, dropped after)
+    and the benchmarks' Redis db (flushed before and after), with the machine's load printed
+    around it: the in-process benchmarks' frame."""
+    print(f"machine: {machine()}; load average before: {os.getloadavg()}")
+    database_create(db_name)
+    try:
+        setup_django(db_name)
+        migrate()
+        redis_flush()
+        run()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        redis_flush()
+        database_drop(db_name)
+    print(f"load average after: {os.getloadavg()}")
 
 
 def migrate() -> None:

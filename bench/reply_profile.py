@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import time
 
 from bench import _common as c
@@ -44,20 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--trace", default="", help="e.g. 'SELECT inbox_message'")
     args = parser.parse_args(argv)
-    print(f"machine: {c.machine()}; load average before: {os.getloadavg()}")
-    c.database_create(DB)
-    try:
-        c.setup_django(DB)
-        c.migrate()
-        c.redis_flush()
-        run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        c.redis_flush()
-        c.database_drop(DB)
-    print(f"load average after: {os.getloadavg()}")
+    c.in_database(DB, lambda: run(args))
     return 0
 
 
