@@ -180,7 +180,7 @@ def conversation_get(user: AnyUser, conversation_id: int) -> Conversation:
 def conversation_for_action(user: AnyUser, conversation_id: int) -> Conversation:
     """One conversation the user may see, with its shop account (credentials deferred): what a
     service acting on it needs (a reply). NotFound as ``conversation_get``, without the
-    customer, tags and notes the conversation's page shows (three reads fewer)."""
+    customer, tags and notes the conversation's page shows (its tags and notes are two reads)."""
     try:
         return (
             _visible(user)
