@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import _common as c
@@ -105,6 +107,42 @@ def _notifications(
     if len(bodies) != count:
         raise RuntimeError(f"expected {count} NEW_MESSAGE notifications, got {len(bodies)}")
     return bodies
+
+
+def _received(bodies: list[bytes]) -> list[int]:
+    """``bodies`` signed and stored in this process through the ack path (``webhook_receive``),
+    its task messages drained (no worker consumes them here); returns the events' ids."""
+    from inbox.platforms.tiktok_shop.signing import webhook_signature
+    from inbox.services.webhooks import webhook_receive
+    from inbox.tasks import webhook_batches_drain
+
+    ids = [
+        webhook_receive(
+            platform="tiktok_shop",
+            headers={"Authorization": webhook_signature(APP_KEY, APP_SECRET, body)},
+            body=body,
+        ).event_id
+        for body in bodies
+    ]
+    webhook_batches_drain()
+    return ids
+
+
+@contextlib.contextmanager
+def _simulator_served(sim) -> Iterator[None]:
+    """The simulator's API over HTTP from a thread of this process, this process's platform
+    calls pointed at it for the block."""
+    from django.conf import settings
+
+    from inbox.platforms.tiktok_shop.simulator import SimulatorServer
+
+    server = SimulatorServer(sim).start()
+    settings.TIKTOK_API_BASE = server.base_url
+    settings.TIKTOK_AUTH_BASE = server.base_url
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def _signed_requests(bodies: list[bytes]) -> list[bytes]:

@@ -66,32 +66,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.conf import settings
     from django.db import connection
 
-    from bench.ingestion import APP_KEY, APP_SECRET, _notifications, _world
+    from bench.ingestion import _notifications, _received, _simulator_served, _world
     from inbox.models import Message, WebhookEvent
-    from inbox.platforms.tiktok_shop.signing import webhook_signature
-    from inbox.platforms.tiktok_shop.simulator import SimulatorServer
-    from inbox.services.webhooks import webhook_receive
-    from inbox.tasks import process_webhook_events, webhook_batches_drain
+    from inbox.tasks import process_webhook_events
 
     _shop, sim = _world("")
-    server = SimulatorServer(sim).start()
-    settings.TIKTOK_API_BASE = server.base_url
-    settings.TIKTOK_AUTH_BASE = server.base_url
-    try:
+    with _simulator_served(sim):
         warm = args.events if args.existing else max(args.batch, 20)
         rounds = [("warm-up", warm), ("measured", args.events)]
         for label, count in rounds:
             tag = "buyers" if args.existing else label
             bodies = _notifications(sim, count, tag, per_conversation=args.per_conversation)
-            ids = []
-            for body in bodies:
-                headers = {"Authorization": webhook_signature(APP_KEY, APP_SECRET, body)}
-                ids.append(webhook_receive(platform="tiktok_shop", headers=headers, body=body))
-            ids = [receipt.event_id for receipt in ids]
-            webhook_batches_drain()  # the ack path's task messages (no worker consumes them)
+            ids = _received(bodies)
             queries = QueryCounter(args.trace)
             profiler = cProfile.Profile() if args.profile and label == "measured" else None
             wall, cpu = time.perf_counter(), time.process_time()
@@ -135,8 +123,6 @@ def run(args: argparse.Namespace) -> None:
                 _print_profile(profiler, args.top)
                 if os.environ.get("BENCH_PROFILE_OUT"):
                     profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
-    finally:
-        server.stop()
 
 
 class QueryCounter:

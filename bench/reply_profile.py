@@ -63,23 +63,12 @@ def _agent(shop):
 
 def _conversations(sim, count: int, tag: str) -> list[int]:
     """``count`` new conversations with a buyer message each, through the webhook path."""
-    from bench.ingestion import APP_KEY, APP_SECRET, _notifications
+    from bench.ingestion import _notifications, _received
     from inbox.models import Conversation
-    from inbox.platforms.tiktok_shop.signing import webhook_signature
-    from inbox.services.webhooks import webhook_receive
-    from inbox.tasks import process_webhook_events, webhook_batches_drain
+    from inbox.tasks import process_webhook_events
 
     before = Conversation.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    bodies = _notifications(sim, count, tag, per_conversation=1)
-    ids = [
-        webhook_receive(
-            platform="tiktok_shop",
-            headers={"Authorization": webhook_signature(APP_KEY, APP_SECRET, body)},
-            body=body,
-        ).event_id
-        for body in bodies
-    ]
-    webhook_batches_drain()
+    ids = _received(_notifications(sim, count, tag, per_conversation=1))
     for start in range(0, len(ids), 50):
         process_webhook_events(ids[start : start + 50])
     made = list(
@@ -124,21 +113,16 @@ class Phase:
 
 
 def run(args: argparse.Namespace) -> None:
-    from django.conf import settings
     from django.test import Client
 
-    from bench.ingestion import _world
+    from bench.ingestion import _simulator_served, _world
     from inbox.models import Message, OutboxAction
     from inbox.platforms.base import OutgoingMessage
-    from inbox.platforms.tiktok_shop.simulator import SimulatorServer
     from inbox.services.ingestion import shop_api
     from inbox.tasks import deliver_outbox_action
 
     shop, sim = _world("")
-    server = SimulatorServer(sim).start()
-    settings.TIKTOK_API_BASE = server.base_url
-    settings.TIKTOK_AUTH_BASE = server.base_url
-    try:
+    with _simulator_served(sim):
         key = _agent(shop)
         client = Client(headers={"Authorization": f"Token {key}"})
         api = shop_api(shop)
@@ -220,8 +204,6 @@ def run(args: argparse.Namespace) -> None:
                 if phase.profiler is not None:
                     print(f"\n## {name}")
                     _print_profile(phase.profiler, args.top)
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":
