@@ -373,25 +373,28 @@ def _attempt_finish(
         OutboxAttempt.objects.filter(id=attempt.id, finished_at__isnull=True).update(**values)
         return
     connection = connections[router.db_for_write(OutboxAttempt)]
-    fields = {f.name: f for f in OutboxAttempt._meta.concrete_fields}
-    params = [fields[name].get_db_prep_save(value, connection) for name, value in values.items()]
-    sql = _attempt_finish_sql(connection, tuple(values))
+    sql, fields = _attempt_finish_sql(connection, tuple(values))
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
     statement_deferred(sql, [*params, attempt.pk], using=connection.alias)
 
 
-_FINISH_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+_FINISH_SQL: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any]]] = {}
 
 
-def _attempt_finish_sql(connection: Any, names: tuple[str, ...]) -> str:
-    """``UPDATE … SET <names> WHERE id = %s AND finished_at IS NULL``, built once."""
+def _attempt_finish_sql(connection: Any, names: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """``UPDATE … SET <names> WHERE id = %s AND finished_at IS NULL`` and the fields it sets,
+    in order, built once."""
     key = (connection.alias, names)
     if key not in _FINISH_SQL:
         qn = connection.ops.quote_name
-        columns = {f.name: f.column for f in OutboxAttempt._meta.concrete_fields}
-        sets = ", ".join(f"{qn(columns[name])} = %s" for name in names)
+        by_name = {f.name: f for f in OutboxAttempt._meta.concrete_fields}
+        fields = [by_name[name] for name in names]
+        sets = ", ".join(f"{qn(f.column)} = %s" for f in fields)
         _FINISH_SQL[key] = (
             f"UPDATE {qn(OutboxAttempt._meta.db_table)} SET {sets} "  # noqa: S608 - own names
-            f"WHERE {qn(columns['id'])} = %s AND {qn(columns['finished_at'])} IS NULL"
+            f"WHERE {qn(by_name['id'].column)} = %s AND {qn(by_name['finished_at'].column)} "
+            "IS NULL",
+            fields,
         )
     return _FINISH_SQL[key]
 
