@@ -122,14 +122,19 @@ def _send_webhook_batch(event_ids: Sequence[int]) -> None:
 
 
 WEBHOOK_BATCH = 50  # events a processing task takes at most
+# How long the first delivery of a batch waits for others. A task's fixed cost (its Celery
+# message, the worker's trace, the batch's bookkeeping statements) is paid per batch: at 10 ms,
+# deliveries at 100/s made tasks of one or two events and the soak's workers fell behind; at
+# 50 ms they share tasks of about five (docs/performance.md, issue 18), for 40 ms more lag.
+WEBHOOK_LINGER = 0.05
 
 _webhook_batches: Batcher[int] = Batcher(
-    _send_webhook_batch, linger=0.01, max_items=WEBHOOK_BATCH, name="webhook-tasks"
+    _send_webhook_batch, linger=WEBHOOK_LINGER, max_items=WEBHOOK_BATCH, name="webhook-tasks"
 )
 
 
 def queue_webhook_processing(event_id: int) -> None:
-    """Join the next batch message to the workers (within ~10 ms), off the ack's path: Celery's
+    """Join the next batch message to the workers (within ~50 ms), off the ack's path: Celery's
     in services mode, the in-process worker in embedded mode. Eager tasks (the test suite):
     process now, in the caller."""
     if process_webhook_event.app.conf.task_always_eager:

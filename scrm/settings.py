@@ -288,14 +288,17 @@ SCRM_IN_PROCESS_WORKER = not SERVICES_MODE and not SCRM_TASKS_EAGER
 SCRM_WORKER_THREADS = int(os.environ.get("SCRM_WORKER_THREADS", 2))
 if SCRM_WORKER_THREADS < 1:
     raise ImproperlyConfigured("SCRM_WORKER_THREADS must be 1 or more.")
-# Services mode's celery worker: processes in its pool, one a core by default (Celery's own
-# default, made explicit and settable). Measured on 2 cores (docs/performance.md, issue 18):
-# one process more than the cores drained stored webhooks faster while a store made 22 round
-# trips (239-271 events/s against 218-226), no faster at 20 (212-261 against 207-262), at
-# more CPU an event (PostgreSQL's doubled). ``--concurrency`` on the command line overrides it.
+# Services mode's celery worker: processes in its pool, two a core by default. A task spends
+# most of its time waiting (the platform's API over HTTP, the database, Redis), so one process
+# a core leaves the cores idle while the work queues: the soak at 100 buyer messages/s on 2
+# cores fell behind with 2 processes (85 % of the machine busy, the workers 40 % of a core each,
+# +1,000 webhooks a minute) and held with 4 (backlog under 80 for five minutes, a SIGKILL
+# included; docs/performance.md, issue 18). Processing stored webhooks alone gains little from
+# more processes (one more than the cores: 212-261 events/s against 207-262) at more CPU an
+# event. ``--concurrency`` on the command line overrides it.
 # The cores this process may run on (a CPU set): a container's CPU quota is not seen here.
 CELERY_WORKER_CONCURRENCY = int(
-    os.environ.get("SCRM_WORKER_CONCURRENCY", len(os.sched_getaffinity(0)) or 1)
+    os.environ.get("SCRM_WORKER_CONCURRENCY", 2 * (len(os.sched_getaffinity(0)) or 1))
 )
 if CELERY_WORKER_CONCURRENCY < 1:
     raise ImproperlyConfigured("SCRM_WORKER_CONCURRENCY must be 1 or more.")

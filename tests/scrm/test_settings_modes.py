@@ -27,6 +27,7 @@ out = {
     "broker": settings.CELERY_BROKER_URL,
     "cache": settings.CACHES["default"]["BACKEND"],
     "scheduler": settings.SCRM_RUN_SCHEDULER,
+    "concurrency": settings.CELERY_WORKER_CONCURRENCY,
 }
 if out["engine"].endswith("sqlite3"):
     with connection.cursor() as c:
@@ -100,6 +101,8 @@ def test_services_mode_from_variables():
     assert out["broker"] == "redis://127.0.0.1:6379/3"
     assert out["cache"].endswith("RedisCache")
     assert out["scheduler"] is False  # celery beat runs the periodic jobs there
+    # the worker's pool: two processes for each core it may run on (its tasks mostly wait)
+    assert out["concurrency"] == 2 * len(os.sched_getaffinity(0))
 
 
 def test_half_configured_services_mode_is_refused():
