@@ -52,6 +52,7 @@ from inbox.platforms.base import (
     get_adapter,
 )
 from inbox.selectors.accounts import shop_connected
+from inbox.selectors.conversations import tag_names_of
 from inbox.services.conversation_state import (
     HUMAN_ROLES,
     StateChange,
@@ -156,6 +157,13 @@ def _conversation_locked(shop_id: int, platform_id: str) -> QuerySet[Conversatio
     return Conversation.objects.select_for_update(of=("self",)).filter(
         shop_account_id=shop_id, platform_conversation_id=platform_id
     )
+
+
+def _last_visible(conversation_id: int) -> QuerySet[Message]:
+    # The timeline's order: platform time, then the platform's index, then our id.
+    return Message.objects.filter(conversation_id=conversation_id, is_visible=True).order_by(
+        "-sent_at", "-platform_index", "-id"
+    )[:1]
 
 
 def _customer_by_key(organisation_id: int, platform: str, im_user_id: str) -> QuerySet[Customer]:
@@ -328,10 +336,13 @@ def _messages_store(
     # The batch's events in one feed INSERT and one push after commit, in this order.
     events = [(MESSAGE_CREATED, message_payload(row)) for row in new_rows if row.is_visible]
     events += [(MESSAGE_UPDATED, message_payload(row)) for row in updated_rows]
-    if created and getattr(conversation, "tag_names", None) is None:
-        # Made in this transaction, so linked to no tag yet (nothing tags a chat while its
-        # first messages are stored: the rules tag through cases): the payload reads none.
-        conversation.tag_names = []  # type: ignore[attr-defined]  # (conversation_payload)
+    if getattr(conversation, "tag_names", None) is None:
+        # Made in this transaction, a conversation is linked to no tag yet (nothing tags a
+        # chat while its first messages are stored: the rules tag through cases): the payload
+        # reads none. Else its names in one compiled read, not the related manager's.
+        conversation.tag_names = (  # type: ignore[attr-defined]  # (conversation_payload)
+            [] if created else tag_names_of([conversation.pk]).get(conversation.pk, [])
+        )
     if new_rows or updated_rows or created:
         events.append((CONVERSATION_UPDATED, conversation_payload(conversation)))
     conversation_events_publish(conversation, events)
@@ -570,14 +581,11 @@ def _last_message_show(conversation: Conversation, last: Message) -> None:
 
 
 def _last_message_read(conversation: Conversation) -> None:
-    """Show the conversation's last visible message in the timeline's order (none: unchanged)."""
-    last = (
-        Message.objects.filter(conversation=conversation, is_visible=True)
-        .order_by("-sent_at", "-platform_index", "-id")
-        .first()
-    )
-    if last is not None:
-        _last_message_show(conversation, last)
+    """Show the conversation's last visible message in the timeline's order (none: unchanged);
+    its statement compiled once (a message of a known conversation reads it)."""
+    found = instances_compiled("ingestion.last_visible", Message, _last_visible, conversation.pk)
+    if found:
+        _last_message_show(conversation, found[0])
 
 
 def _display_from_batch(

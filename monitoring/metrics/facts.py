@@ -46,6 +46,7 @@ from monitoring.models.metrics import (
     MetricSubject,
     ResponseFact,
 )
+from scrm.compiled import instances_compiled
 from scrm.db import insert_rows, insert_unless_conflict, statement_deferred
 
 NEEDS_DECISION = CaseStage.NEEDS_DECISION.value
@@ -221,6 +222,12 @@ def _timeline_events(
     return sorted(events, key=lambda e: (e[0], e[1]))
 
 
+def _last_request(conversation_id: int) -> QuerySet[ResponseFact]:
+    return ResponseFact.objects.filter(conversation_id=conversation_id).order_by(
+        "-received_at", "-id"
+    )[:1]
+
+
 def _chat_timeline(
     conversation: Conversation,
     buyers: list[datetime],
@@ -236,13 +243,12 @@ def _chat_timeline(
     yet: none is read), so its requests are walked in memory and inserted as they end up, with
     the store's next statement (nothing in the store reads them back; no other transaction can
     write a request of a conversation not committed yet). Returns the days touched."""
-    last = (
-        None
-        if new
-        else ResponseFact.objects.filter(conversation_id=conversation.pk)
-        .order_by("-received_at", "-id")
-        .first()
-    )
+    last = None
+    if not new:
+        found = instances_compiled(
+            "facts.last_request", ResponseFact, _last_request, conversation.pk
+        )
+        last = found[0] if found else None
     waiting = last if last is not None and last.state == OPEN else None
     covered = last.answered_at if last is not None and waiting is None else None
     touched: list[date] = []
