@@ -4,6 +4,7 @@ the configured channel layer: in-memory embedded, Redis in CI)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -58,6 +59,31 @@ async def test_members_get_events_and_others_do_not(world):
     assert await nothing_arrives(other_org)
     for c in (member, supervisor, outsider, other_org):
         await c.disconnect()
+
+
+async def test_an_event_reaches_the_socket_while_a_slow_request_holds_djangos_thread(world):
+    from channels.layers import get_channel_layer
+
+    from scrm.events import shop_group
+
+    member, ok = await connect(world.agent_a1)
+    assert ok
+    await member.receive_json_from()  # hello
+    # Given a slow request holding the one thread Django's views run in for 2 s
+    blocker = asyncio.ensure_future(sync_to_async(time.sleep)(2.0))
+    await asyncio.sleep(0.1)
+    # When an event is published to the member's shop
+    started = time.monotonic()
+    await get_channel_layer().group_send(
+        shop_group(world.shop_a1.id),
+        {"type": "inbox.event", "event": {"id": 1, "type": "test.ping", "data": {"n": 1}}},
+    )
+    # Then it reaches the socket at once, not after the request
+    got = await member.receive_json_from(timeout=1)
+    assert got == {"id": 1, "type": "test.ping", "data": {"n": 1}}
+    assert time.monotonic() - started < 1.0
+    await blocker
+    await member.disconnect()
 
 
 async def test_unauthenticated_and_foreign_origin_are_refused(world):
