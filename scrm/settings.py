@@ -295,10 +295,13 @@ if SCRM_WORKER_THREADS < 1:
 # +1,000 webhooks a minute) and held with 4 (backlog under 80 for five minutes, a SIGKILL
 # included; docs/performance.md, issue 18). Processing stored webhooks alone gains little from
 # more processes (one more than the cores: 212-261 events/s against 207-262) at more CPU an
-# event. ``--concurrency`` on the command line overrides it.
-# The cores this process may run on (a CPU set): a container's CPU quota is not seen here.
+# event. At most 8 by default: each process pools its own database connections (2 to
+# SCRM_DB_POOL_MAX), and 8 x 10 stays inside PostgreSQL's default 100 beside the web server's;
+# a larger host sets it (and its connection budget) itself. ``--concurrency`` on the command
+# line overrides it. The cores this process may run on (a CPU set): a container's CPU quota is
+# not seen here.
 CELERY_WORKER_CONCURRENCY = int(
-    os.environ.get("SCRM_WORKER_CONCURRENCY", 2 * (len(os.sched_getaffinity(0)) or 1))
+    os.environ.get("SCRM_WORKER_CONCURRENCY", min(2 * (len(os.sched_getaffinity(0)) or 1), 8))
 )
 if CELERY_WORKER_CONCURRENCY < 1:
     raise ImproperlyConfigured("SCRM_WORKER_CONCURRENCY must be 1 or more.")

@@ -336,14 +336,14 @@ def _messages_store(
     # The batch's events in one feed INSERT and one push after commit, in this order.
     events = [(MESSAGE_CREATED, message_payload(row)) for row in new_rows if row.is_visible]
     events += [(MESSAGE_UPDATED, message_payload(row)) for row in updated_rows]
-    if getattr(conversation, "tag_names", None) is None:
-        # Made in this transaction, a conversation is linked to no tag yet (nothing tags a
-        # chat while its first messages are stored: the rules tag through cases): the payload
-        # reads none. Else its names in one compiled read, not the related manager's.
-        conversation.tag_names = (  # type: ignore[attr-defined]  # (conversation_payload)
-            [] if created else tag_names_of([conversation.pk]).get(conversation.pk, [])
-        )
     if new_rows or updated_rows or created:
+        if getattr(conversation, "tag_names", None) is None:
+            # Made in this transaction, a conversation is linked to no tag yet (nothing tags
+            # a chat while its first messages are stored: the rules tag through cases): the
+            # payload reads none. Else its names in one compiled read, not the manager's.
+            conversation.tag_names = (  # type: ignore[attr-defined]  # (conversation_payload)
+                [] if created else tag_names_of([conversation.pk]).get(conversation.pk, [])
+            )
         events.append((CONVERSATION_UPDATED, conversation_payload(conversation)))
     conversation_events_publish(conversation, events)
     return len(new_rows)

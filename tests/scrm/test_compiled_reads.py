@@ -359,3 +359,55 @@ def test_auto_assignments_shop_read_keeps_its_lock(world):
     assert shop_reads, [q["sql"][:80] for q in queries.captured_queries]
     if connection.vendor == "postgresql":
         assert shop_reads[0].endswith("FOR NO KEY UPDATE")
+
+
+def test_a_stored_messages_reads_equal_their_orm_forms(world):
+    """The two reads a buyer's message of a known conversation makes, compiled once: its last
+    visible message (the queue row's preview) and its chat's last response request."""
+    from inbox.models import Message
+    from inbox.services.ingestion import _last_visible
+    from monitoring.metrics.facts import _last_request
+    from monitoring.models.metrics import ResponseFact
+    from scrm.compiled import instances_compiled
+
+    conversations = [
+        conversation_with_messages(world.shop_a1, texts=("Hi", "Where is it?", "Hello?")),
+        conversation_with_messages(world.shop_a1, buyer="李雷", texts=("你好",)),
+    ]
+    for conversation in conversations:
+        # two requests of the chat: the first answered, the second waiting
+        for n, state in ((2, "answered"), (1, "open")):
+            ResponseFact.objects.create(
+                organisation_id=conversation.organisation_id,
+                shop_account_id=conversation.shop_account_id,
+                subject="chat",
+                conversation_id=conversation.pk,
+                state=state,
+                received_at=conversation.last_message_at - timedelta(minutes=n),
+                local_date=conversation.last_message_at.date(),
+                answered_at=None if state == "open" else conversation.last_message_at,
+            )
+        orm_message = (
+            Message.objects.filter(conversation=conversation, is_visible=True)
+            .order_by("-sent_at", "-platform_index", "-id")
+            .first()
+        )
+        orm_request = (
+            ResponseFact.objects.filter(conversation_id=conversation.pk)
+            .order_by("-received_at", "-id")
+            .first()
+        )
+        assert orm_message is not None and orm_request is not None
+        for key, model, build, orm in (
+            ("ingestion.last_visible", Message, _last_visible, orm_message),
+            ("facts.last_request", ResponseFact, _last_request, orm_request),
+        ):
+            (mine,) = instances_compiled(key, model, build, conversation.pk)
+            for field in model._meta.concrete_fields:
+                assert getattr(mine, field.attname) == getattr(orm, field.attname), field.attname
+        assert mine.pk == orm_request.pk
+    # the preview's text, opened with its row
+    (last,) = instances_compiled(
+        "ingestion.last_visible", Message, _last_visible, conversations[0].pk
+    )
+    assert last.text == "Hello?"

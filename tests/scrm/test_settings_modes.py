@@ -52,6 +52,7 @@ def run(env_overrides: dict[str, str], *args: str, code: str | None = None):
             "SCRM_RUN_SCHEDULER",
             "SCRM_TASKS_EAGER",
             "DJANGO_ALLOWED_HOSTS",
+            "SCRM_WORKER_CONCURRENCY",
         }
     }
     env["DJANGO_SETTINGS_MODULE"] = "scrm.settings"
@@ -101,8 +102,9 @@ def test_services_mode_from_variables():
     assert out["broker"] == "redis://127.0.0.1:6379/3"
     assert out["cache"].endswith("RedisCache")
     assert out["scheduler"] is False  # celery beat runs the periodic jobs there
-    # the worker's pool: two processes for each core it may run on (its tasks mostly wait)
-    assert out["concurrency"] == 2 * len(os.sched_getaffinity(0))
+    # the worker's pool: two processes for each core it may run on (its tasks mostly wait),
+    # at most eight (each pools database connections)
+    assert out["concurrency"] == min(2 * len(os.sched_getaffinity(0)), 8)
 
 
 def test_half_configured_services_mode_is_refused():
