@@ -613,8 +613,12 @@ LOGGING = {
 SCRM_SIMULATOR_ENABLED = env_bool("SCRM_SIMULATOR", default=DEBUG or not SERVICES_MODE)
 # Where people (and, in the embedded mode, the connector calling the simulator) reach this
 # server; also the links in alerts sent by e-mail and webhooks (a worker has no request to take
-# the address from).
-SCRM_PUBLIC_URL = os.environ.get("SCRM_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# the address from). Unset, it follows the port this server is served on (PORT, which
+# ``manage.py serve --port`` sets too), so a demo on another port still gets its simulator's
+# webhooks and API calls.
+SCRM_PUBLIC_URL = os.environ.get(
+    "SCRM_PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 _TIKTOK_DEFAULT_API = (
     SCRM_PUBLIC_URL + "/simulator/tiktok"
     if SCRM_SIMULATOR_ENABLED

@@ -7,6 +7,7 @@ layer lives in that process."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,16 @@ class Command(BaseCommand):
 
         if workers < 1:
             raise CommandError("--workers must be at least 1")
+        if "SCRM_PUBLIC_URL" not in os.environ and os.environ.get("PORT", "8000") != str(port):
+            # The settings (the public URL, the simulator's webhook address and the connector's
+            # API base) were made for PORT: start again with this port, before anything runs.
+            if sys.argv[1:2] != ["serve"]:
+                raise CommandError(f"set PORT={port} (or SCRM_PUBLIC_URL) to serve on {port}")
+            os.execve(  # noqa: S606 - this same command, argv unchanged
+                sys.executable,
+                [sys.executable, *sys.argv],
+                {**os.environ, "PORT": str(port)},
+            )
         if workers > 1 and not settings.SERVICES_MODE:
             raise CommandError(
                 "the embedded mode serves from one process (its channel layer is in memory); "
