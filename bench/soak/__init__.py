@@ -35,11 +35,16 @@ sealing, ...). The TikTok Shop simulator serves its HTTP API from this process
 Then a bounded drain (``--drain`` seconds: load stopped, sockets and sweeps still running)
 until every buyer message is stored, no webhook is unprocessed and no outbox action is open.
 
+Interrupted (SIGINT, SIGTERM), the load stops there and the drain and the report follow, the
+report's title saying when; a second signal stops at once, with no report.
+
 Figures: message lag (the webhook's due time to each agent socket's receipt of its
 ``message.created``) p50/p99/max; webhook ack p99; reply delivery (the API POST to the
 simulator's record of the sent message, to the millisecond of its index) p50/p99; reply POST
-p99; resident memory (VmRSS of each process of the tree) at start, end and its peak; sockets
-dropped and reopened; alerts recorded and received; the backlog at the end. Checks, which set
+p99; resident memory (VmRSS of each process of the tree) at start, end and its peak; minute
+by minute, the backlog, the CPU of the server, worker and PostgreSQL, and the socket events by
+kind; sockets dropped and reopened; alerts recorded and received; the backlog at the end.
+Checks, which set
 the exit status: each buyer message stored exactly once; each agent reply delivered to the
 platform exactly once and never failed; each stored buyer message reached an agent, on a socket
 or through the change feed. A backlog left at the end (work still queued: unprocessed webhooks,
@@ -65,6 +70,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -109,10 +115,27 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
     rss_start: dict[str, int] = {}
     peaks: dict[str, int] = {}
     killed_at: list[float] = []
-    timeline: list[tuple[float, dict, int]] = []
+    timeline: list[tuple[float, dict, int, dict[str, float]]] = []
     poster = Poster(run)
+    loop = asyncio.get_running_loop()
+
+    def interrupted(sig: signal.Signals) -> None:
+        # A long run stopped early still reports what it measured: the load stops, the drain
+        # and the report follow. A second signal stops at once (the default action).
+        run.interrupted_at = time.monotonic() - run.started
+        run.stop_load = True
+        for s in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(s)
+        print(
+            f"soak: {sig.name} at {run.interrupted_at:.0f} s: the load stops; the drain and the "
+            "report follow (again to stop at once)",
+            flush=True,
+        )
+
+    for s in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(s, interrupted, s)
     run.started = time.monotonic()
-    wall_start = time.time()
+    wall_start = run.wall_start = time.time()
     seconds = opts["minutes"] * 60
 
     def on_kill(k: int) -> None:
@@ -146,7 +169,7 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
             at = time.monotonic() - run.started
             backlog = await asyncio.to_thread(backlog_read)
             web = (await asyncio.to_thread(sample)).get("uvicorn", 0)
-            timeline.append((at, backlog, web))
+            timeline.append((at, backlog, web, dict(cpu.used)))
 
     background = [
         asyncio.create_task(echoes(run, sim, poster)),

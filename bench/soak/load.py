@@ -78,13 +78,21 @@ class Run:
     unacked: int = 0
     replies: dict = field(default_factory=dict)  # marker -> (POST wall time, status, POST ms)
     started: float = 0.0  # monotonic time the load began
+    wall_start: float = 0.0  # the same, wall time
+    # Socket events received by minute of the load and kind (message.created, sla.alert, ...):
+    # what the server pushed, to tell a rise in its CPU from a rise in its work.
+    kinds_by_minute: dict = field(default_factory=dict)
     stop_load: bool = False
+    interrupted_at: float | None = None  # seconds into the load of a SIGINT or SIGTERM
     stop_all: bool = False
 
     def receive(self, agent: Agent, event: dict, now: float | None) -> None:
         """One event from a socket (``now``: its arrival) or the feed (``now`` None)."""
         agent.last_id = max(agent.last_id, int(event.get("id") or 0))
         kind, data = event.get("type"), event.get("data") or {}
+        if now is not None:
+            minute = self.kinds_by_minute.setdefault(int((now - self.wall_start) // 60), {})
+            minute[kind] = minute.get(kind, 0) + 1
         if kind == "sla.alert" and now is not None:
             self.alerts_received += 1
         if kind != "message.created" or data.get("direction") != "in":
@@ -193,7 +201,7 @@ async def buyers(run: Run, sim, poster: Poster, shops: list[str], rate: float, s
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     i = 0
-    while not run.stop_all:
+    while not (run.stop_all or run.stop_load):  # stop_load: interrupted (a signal)
         offset = i / rate
         if offset >= seconds:
             break
@@ -308,7 +316,7 @@ async def worker_kills(run: Run, worker: Restartable, seconds: float, kills: int
         at = seconds * k / (kills + 1)
         while time.monotonic() < run.started + at:
             await asyncio.sleep(0.2)
-            if run.stop_all:
+            if run.stop_all or run.stop_load:
                 return
         on_kill(k)
         await asyncio.to_thread(worker.kill)

@@ -153,7 +153,12 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
 
     c.table(
         f"Soak: {opts['minutes']:g} min at {opts['rate']:g} buyer messages/s, {shops} shops, "
-        f"{agents} agents; load {result['load_s']:.0f} s, drain {result['drain_s']:.0f} s, "
+        + (
+            f"INTERRUPTED at {run.interrupted_at:.0f} s of load, "
+            if run.interrupted_at is not None
+            else ""
+        )
+        + f"{agents} agents; load {result['load_s']:.0f} s, drain {result['drain_s']:.0f} s, "
         f"set-up {setup_s:.0f} s ({c.machine()})",
         ["figure", "n", "p50", "p99", "max"],
         [
@@ -315,14 +320,20 @@ def _pcts(values: list[float]) -> list[object]:
 
 def _timeline(run, result) -> None:
     """Minute by minute: the lag of the messages due in it, the backlog and uvicorn's RSS at
-    its end."""
+    its end, the CPU seconds of the server, the worker and PostgreSQL in it (from the CPU
+    samples, every few seconds: a minute's figure may hold a few seconds of the next), and the
+    socket events received in it by kind."""
     by_minute: dict[int, list[float]] = {}
     for due, lag in zip(run.lag_due, run.lag_ms, strict=True):
         by_minute.setdefault(int((due - result["wall_start"]) // 60), []).append(lag)
     rows = []
-    for at, backlog, web_kb in result["timeline"]:
+    before: dict[str, float] = {}
+    for at, backlog, web_kb, cpu_used in result["timeline"]:
         minute = int(at // 60) - 1
         lags = by_minute.get(minute, [])
+        kinds = run.kinds_by_minute.get(minute, {})
+        cpu = {k: v - before.get(k, 0.0) for k, v in cpu_used.items()}
+        before = cpu_used
         rows.append(
             [
                 f"{minute + 1}",
@@ -334,6 +345,10 @@ def _timeline(run, result) -> None:
                 " ".join(f"{k}: {v}" for k, v in sorted(backlog["tasks queued by name"].items())),
                 backlog["outbox open"],
                 f"{web_kb / 1024:.0f}",
+                f"{cpu.get('uvicorn', 0.0):.0f}",
+                f"{cpu.get('celery worker', 0.0):.0f}",
+                f"{cpu.get('PostgreSQL', 0.0):.0f}",
+                " ".join(f"{k}: {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])),
             ]
         )
     c.table(
@@ -348,6 +363,10 @@ def _timeline(run, result) -> None:
             "of which",
             "outbox open",
             "uvicorn MB",
+            "uvicorn CPU s",
+            "worker CPU s",
+            "PostgreSQL CPU s",
+            "socket events by kind",
         ],
         rows,
     )
