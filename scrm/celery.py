@@ -72,7 +72,13 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     # One schedule for both modes: celery beat reads it here, scrm.scheduler in embedded mode.
     from django.conf import settings
 
+    # Beat's ticks on a queue of their own, each expiring after its period (settings.py, by
+    # CELERY_TASK_QUEUES): not late behind a backlog, never piled up behind a stopped worker.
     sender.conf.beat_schedule = {
-        name: {"task": name, "schedule": seconds}
+        name: {
+            "task": name,
+            "schedule": seconds,
+            "options": {"queue": "periodic", "expires": seconds},
+        }
         for name, seconds in settings.SCRM_PERIODIC_TASKS.items()
     }

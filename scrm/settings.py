@@ -317,9 +317,13 @@ CELERY_TIMEZONE = "UTC"
 # Deliveries to the platform (agents' replies, decisions, alert channels) on a queue of their
 # own: a worker started without -Q consumes every queue named here, taking from each in turn, so
 # a reply never waits behind a backlog of webhooks and backfills (the soak measured replies
-# waiting 3 minutes in one FIFO queue). A worker started with -Q must name both.
+# waiting 3 minutes in one FIFO queue). The periodic jobs celery beat sends (the sweeps, below)
+# have a third, "periodic", so an SLA alert or an audit seal is not late behind that backlog
+# either, and each expires after its own period: a tick not started by then (the worker down,
+# or busy) is dropped, as the next one is already sent, instead of piling up to run back to back.
+# A worker started with -Q must name all three.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"))
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"), Queue("periodic"))
 CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # A shop's stream whose backfill task was lost (its worker killed) is queued again after this
 # long; one still queued or running is never queued twice (inbox/tasks.py:backfill_all_shops).

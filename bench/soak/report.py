@@ -30,7 +30,10 @@ def backlog_read() -> dict:
     connection.close()
     broker = redis.Redis.from_url(c.REDIS_URL)
     try:
-        queued = broker.lrange("celery", 0, -1)  # Celery's default queue: tasks not yet taken
+        # Tasks not yet taken, in each of the worker's queues (settings.CELERY_TASK_QUEUES)
+        queued = [
+            raw for queue in ("celery", "outbox", "periodic") for raw in broker.lrange(queue, 0, -1)
+        ]
     finally:
         broker.close()
     names: dict[str, int] = {}

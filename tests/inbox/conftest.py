@@ -63,12 +63,21 @@ class Broker:
 @pytest.fixture
 def broker() -> Iterator[Broker]:
     """Celery as in services mode (not eager) on the real broker (Redis in CI, the in-memory
-    transport elsewhere); its two queues, "celery" and "outbox", emptied before and after."""
+    transport elsewhere); its queues, "celery", "outbox" and "periodic", emptied before and
+    after."""
     celery_app.conf.task_always_eager = False
     try:
-        with celery_app.connection_for_write() as main, celery_app.connection_for_write() as out:
+        with (
+            celery_app.connection_for_write() as main,
+            celery_app.connection_for_write() as out,
+            celery_app.connection_for_write() as ticks,
+        ):
             # A connection each: one channel reading two queues would take from both at once
-            queues = {"celery": main.SimpleQueue("celery"), "outbox": out.SimpleQueue("outbox")}
+            queues = {
+                "celery": main.SimpleQueue("celery"),
+                "outbox": out.SimpleQueue("outbox"),
+                "periodic": ticks.SimpleQueue("periodic"),
+            }
             for q in queues.values():
                 q.clear()
             yield Broker(queues)
