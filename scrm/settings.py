@@ -199,9 +199,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if SERVICES_MODE:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    # Django's Redis cache, its connections shared by the process's requests (scrm/cache.py).
+    CACHES = {"default": {"BACKEND": "scrm.cache.RedisCache", "LOCATION": REDIS_URL}}
     # Sessions are read from Redis and written through to the database: every request reads
     # its session, and a Redis read costs a fraction of a PostgreSQL query.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
