@@ -27,9 +27,11 @@ _clients: dict[tuple[Any, ...], Any] = {}
 class RedisCache(DjangoRedisCache):
     @cached_property
     def _cache(self) -> Any:
-        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        # Django's own attributes (its stubs leave them out)
+        servers, options = self._servers, self._options  # type: ignore[attr-defined]
+        key = (tuple(servers), repr(sorted(options.items())))
         with _lock:
             client = _clients.get(key)
             if client is None:
-                client = _clients[key] = self._class(self._servers, **self._options)
+                client = _clients[key] = self._class(servers, **options)  # type: ignore[attr-defined]
         return client
