@@ -7,9 +7,11 @@ TCP connection to Redis to read its session (redis-py's handshake included: a lo
 own version in the installed packages' metadata at every connect), and left it to the garbage
 collector. 212 connections for 210 queue requests, a tenth of a millisecond and more of each.
 
-Here the instances of one configuration share one client: redis-py's pool is thread-safe and
-hands each thread a connection of its own; after a fork (Celery's pool) it starts afresh in the
-child. Settings: ``CACHES["default"]["BACKEND"]`` in services mode (scrm/settings.py).
+Here the instances of one configuration share one client: redis-py's pool is thread-safe (a
+call takes a connection from it and gives it back); after a fork (Celery's pool) it starts
+afresh in the child. ``close`` (Django calls it at each request's end) leaves the shared pool
+open, as Django 5.2's own does. Settings: ``CACHES["default"]["BACKEND"]`` in services mode
+(scrm/settings.py).
 """
 
 from __future__ import annotations
@@ -35,3 +37,6 @@ class RedisCache(DjangoRedisCache):
             if client is None:
                 client = _clients[key] = self._class(servers, **options)  # type: ignore[attr-defined]
         return client
+
+    def close(self, **kwargs: Any) -> None:
+        """Nothing to close per request: the connections are the process's (see above)."""

@@ -6,15 +6,18 @@ services mode to Redis, for ``celery -A scrm worker``.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from typing import Any
 
 from celery import Celery
 from celery.result import AsyncResult
+from celery.signals import celeryd_after_setup
 from celery.utils import uuid
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scrm.settings")
+logger = logging.getLogger(__name__)
 
 
 class App(Celery):
@@ -67,18 +70,44 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@celeryd_after_setup.connect
+def _consume_the_ticks(sender: str, instance: Any, **kwargs: object) -> None:
+    """A worker told to consume the main queue but not "periodic" (``-Q celery,outbox``, as
+    workers were started before beat's ticks had a queue of their own) consumes it too, and
+    says so: otherwise no sweep would run (SLA alerts, audit sealing, the outbox's recovery)
+    and the ticks would pile up in Redis. A worker given other queues only (``-Q outbox``, a
+    pool of its own for deliveries) is left as told."""
+    queues = instance.app.amqp.queues
+    consumed = {queue.name for queue in queues.consume_from.values()}
+    if "celery" in consumed and "periodic" not in consumed:
+        queues.select_add("periodic")
+        logger.warning(
+            "this worker consumes the queue 'celery' but was not told 'periodic' (-Q): it "
+            "consumes 'periodic' too, where celery beat sends the sweeps; name it in -Q "
+            "(-Q celery,outbox,periodic)"
+        )
+
+
 @app.on_after_finalize.connect
 def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     # One schedule for both modes: celery beat reads it here, scrm.scheduler in embedded mode.
     from django.conf import settings
 
-    # Beat's ticks on a queue of their own, each expiring after its period (settings.py, by
-    # CELERY_TASK_QUEUES): not late behind a backlog, never piled up behind a stopped worker.
+    # Beat's ticks on a queue of their own (settings.py, by CELERY_TASK_QUEUES): not behind a
+    # backlog of the main queue, and never piled up behind a stopped worker.
     sender.conf.beat_schedule = {
         name: {
             "task": name,
             "schedule": seconds,
-            "options": {"queue": "periodic", "expires": seconds},
+            "options": {"queue": "periodic", "expires": tick_expiry(seconds)},
         }
         for name, seconds in settings.SCRM_PERIODIC_TASKS.items()
     }
+
+
+def tick_expiry(period: float) -> float:
+    """Seconds after which a tick not yet started is dropped: two periods, and at least a
+    minute, so a tick that waits for a free worker process behind long tasks (or a few
+    seconds of clock skew between beat's host and the worker's) still runs, while the ticks
+    of a stopped worker do not run back to back when it returns."""
+    return max(2 * period, 60.0)

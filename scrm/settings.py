@@ -317,10 +317,12 @@ CELERY_TIMEZONE = "UTC"
 # own: a worker started without -Q consumes every queue named here, taking from each in turn, so
 # a reply never waits behind a backlog of webhooks and backfills (the soak measured replies
 # waiting 3 minutes in one FIFO queue). The periodic jobs celery beat sends (the sweeps, below)
-# have a third, "periodic", so an SLA alert or an audit seal is not late behind that backlog
-# either, and each expires after its own period: a tick not started by then (the worker down,
-# or busy) is dropped, as the next one is already sent, instead of piling up to run back to back.
-# A worker started with -Q must name all three.
+# have a third, "periodic", so an SLA sweep or an audit seal does not wait behind that backlog
+# (only for a free worker process), and each expires after two periods, at least a minute
+# (scrm/celery.py tick_expiry): a tick not started by then (the worker down) is dropped, as the
+# next is already sent, instead of piling up to run back to back. A worker started with -Q
+# should name all three; one naming "celery" but not "periodic" consumes it anyway, with a
+# warning (scrm/celery.py).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"), Queue("periodic"))
 CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}

@@ -19,10 +19,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_process(port: int, env: dict[str, str], log_prefix: str) -> tuple[subprocess.Popen, Path]:
+def serve_process(
+    port: int, env: dict[str, str], log_prefix: str, *, port_in_env: bool = True
+) -> tuple[subprocess.Popen, Path]:
     """``manage.py serve`` on 127.0.0.1:``port`` with ``env``, its output in a log file (the
-    caller reads it in failures and deletes it)."""
+    caller reads it in failures and deletes it). PORT is set to ``port`` too, as ``make``
+    does, unless ``port_in_env`` is false (then serve starts itself again with it)."""
     log = tempfile.NamedTemporaryFile(prefix=log_prefix, suffix=".log", delete=False)  # noqa: SIM115
+    if port_in_env:
+        env = {**env, "PORT": str(port)}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,

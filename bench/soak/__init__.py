@@ -35,8 +35,9 @@ sealing, ...). The TikTok Shop simulator serves its HTTP API from this process
 Then a bounded drain (``--drain`` seconds: load stopped, sockets and sweeps still running)
 until every buyer message is stored, no webhook is unprocessed and no outbox action is open.
 
-Interrupted (SIGINT, SIGTERM), the load stops there and the drain and the report follow, the
-report's title saying when; a second signal stops at once, with no report.
+Interrupted (SIGINT, SIGTERM) during the load, the load stops there and the drain and the report
+follow, the report's title saying when; a signal after that stops at once, with no report (the
+servers stopped all the same).
 
 Figures: message lag (the webhook's due time to each agent socket's receipt of its
 ``message.created``) p50/p99/max; webhook ack p99; reply delivery (the API POST to the
@@ -119,13 +120,20 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
     poster = Poster(run)
     loop = asyncio.get_running_loop()
 
-    def interrupted(sig: signal.Signals) -> None:
-        # A long run stopped early still reports what it measured: the load stops, the drain
-        # and the report follow. A second signal stops at once (the default action).
-        run.interrupted_at = time.monotonic() - run.started
-        run.stop_load = True
+    def stop_at_once() -> None:
+        # From now on a signal stops the run at once, its clean-up included (``run``'s
+        # ``finally`` stops the server, the worker and beat, which are in sessions of their own
+        # and get no signal): SIGTERM as SIGINT does, by KeyboardInterrupt.
         for s in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(s)
+            signal.signal(s, signal.default_int_handler)
+
+    def interrupted(sig: signal.Signals) -> None:
+        # A long run stopped early still reports what it measured: the load stops, the drain
+        # and the report follow.
+        run.interrupted_at = time.monotonic() - run.started
+        run.stop_load = True
+        stop_at_once()
         print(
             f"soak: {sig.name} at {run.interrupted_at:.0f} s: the load stops; the drain and the "
             "report follow (again to stop at once)",
@@ -180,6 +188,8 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
         *(asyncio.create_task(agent_replies(run, a, opts["reply_every"])) for a in agents),
     ]
     await buyers(run, sim, poster, world["shops"], opts["rate"], seconds)
+    if run.interrupted_at is None:
+        stop_at_once()  # the load is over: a signal in the drain stops at once
     load_s = time.monotonic() - run.started
     print(f"soak: load done at {load_s:.0f} s; draining (<= {opts['drain']:.0f} s)", flush=True)
     drain_s, backlog = await drain_wait(run, sim, opts["drain"])

@@ -105,8 +105,8 @@ def test_a_worker_killed_during_a_retry_countdown_costs_seconds_not_an_hour(
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.delete("celery", "outbox", "unacked", "unacked_index")
     # Given a real Celery worker on the real broker, delivering the reply
-    # Both queues, as a worker started with -Q must name them (deliveries go to "outbox")
-    worker = celery_worker(platform, "-P", "solo", "-Q", "celery,outbox")
+    # The queues, as a worker started with -Q names them (deliveries go to "outbox")
+    worker = celery_worker(platform, "-P", "solo", "-Q", "celery,outbox,periodic")
     from celery import current_app
 
     current_app.conf.task_always_eager = False

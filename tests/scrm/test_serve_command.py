@@ -67,9 +67,7 @@ def test_the_demo_on_another_port_gets_its_webhooks_there(how, tmp_path):
         SCRM_RUN_SCHEDULER="0",
         SCRM_SQLITE_PATH=str(tmp_path / "demo.sqlite3"),
     )
-    if how == "PORT":
-        env["PORT"] = str(port)
-    server, log = serve_process(port, env, "scrm-demo-port-")
+    server, log = serve_process(port, env, "scrm-demo-port-", port_in_env=how == "PORT")
     try:
         assert wait_until(lambda: _answers(port), timeout=60), log.read_text()
         # Then its simulated shops deliver their webhooks to this server, on this port

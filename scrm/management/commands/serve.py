@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1"))
         )
@@ -29,14 +29,17 @@ class Command(BaseCommand):
 
         if workers < 1:
             raise CommandError("--workers must be at least 1")
-        if "SCRM_PUBLIC_URL" not in os.environ and os.environ.get("PORT", "8000") != str(port):
+        if "SCRM_PUBLIC_URL" not in os.environ and (os.environ.get("PORT") or "8000") != str(port):
             # The settings (the public URL, the simulator's webhook address and the connector's
-            # API base) were made for PORT: start again with this port, before anything runs.
+            # API base) were made for PORT: start again with this port, before anything runs
+            # (the same interpreter, flags and arguments: ``python -m django serve`` included).
             if sys.argv[1:2] != ["serve"]:
                 raise CommandError(f"set PORT={port} (or SCRM_PUBLIC_URL) to serve on {port}")
-            os.execve(  # noqa: S606 - this same command, argv unchanged
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execve(  # noqa: S606 - this same command, its command line unchanged
                 sys.executable,
-                [sys.executable, *sys.argv],
+                [sys.executable, *sys.orig_argv[1:]],
                 {**os.environ, "PORT": str(port)},
             )
         if workers > 1 and not settings.SERVICES_MODE:
