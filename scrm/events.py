@@ -380,7 +380,7 @@ def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
 
     async def send_group(group: str, payloads: list[dict[str, Any]], gate: Any) -> None:
         async with gate:
-            for payload in payloads:
+            for payload in bundled(payloads):
                 try:
                     await layer.group_send(group, payload)
                 except Exception:  # the change feed has it: never fail the caller
@@ -417,6 +417,39 @@ def _push_loop() -> asyncio.AbstractEventLoop:
             threading.Thread(target=loop.run_forever, name="event-push", daemon=True).start()
             _push_loop_of[pid] = loop
         return loop
+
+
+EVENTS_PER_MESSAGE = 50  # events of one group carried by one channel-layer message, at most
+
+
+def bundled(payloads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A group's channel-layer messages, in order, its consecutive events carried together:
+    ``{"type": "inbox.events", "events": [...]}`` (up to ``EVENTS_PER_MESSAGE``; a lone event
+    stays an ``inbox.event``). A message stored shows as two or three events to its shop's
+    sockets, a sweep's alerts as dozens to one person's: each message costs a group send here
+    (two round trips to Redis) and, in every server with a member socket, a receive and a
+    dispatch, whatever it carries. The socket sends each event as its own frame, as before
+    (``InboxConsumer.inbox_events``)."""
+    out: list[dict[str, Any]] = []
+    run: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            out.append({"type": "inbox.event", "event": run[0]})
+        elif run:
+            out.append({"type": "inbox.events", "events": list(run)})
+        run.clear()
+
+    for payload in payloads:
+        if payload.get("type") != "inbox.event":
+            flush()
+            out.append(payload)
+            continue
+        run.append(payload["event"])
+        if len(run) == EVENTS_PER_MESSAGE:
+            flush()
+    flush()
+    return out
 
 
 def _push(group: str, payload: dict[str, Any]) -> None:

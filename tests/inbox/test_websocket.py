@@ -227,3 +227,48 @@ async def test_a_transaction_left_open_in_another_database_does_not_hold_the_fee
 
     seen = await sync_to_async(with_another_database_open, thread_sensitive=False)()
     assert seen[-1:] == ["after"]
+
+
+async def test_events_published_together_arrive_each_in_order(world):
+    """A transaction's events for one group travel as one channel-layer message per 50
+    (``scrm.events.bundled``); the socket still shows each as its own frame, in order."""
+    from django.db import transaction
+
+    from inbox.events import CONVERSATION_UPDATED
+    from inbox.payloads import conversation_payload
+    from scrm.events import EventSpec, events_publish
+
+    conv = await sync_to_async(conversation_with_messages)(world.shop_a1)
+    member, ok = await connect(world.agent_a1)
+    outsider, ok2 = await connect(world.agent_a2)
+    assert ok and ok2
+    await member.receive_json_from()  # hello
+    await outsider.receive_json_from()
+
+    # Given 120 changes of a conversation published in one transaction (three messages)
+    def publish() -> list[int]:
+        payloads = []
+        for priority in range(120):
+            conv.priority = priority % 4
+            payloads.append(conversation_payload(conv))
+        with transaction.atomic():
+            rows = events_publish(
+                [
+                    EventSpec(
+                        world.org_a.id, CONVERSATION_UPDATED, p, shop_account_id=world.shop_a1.id
+                    )
+                    for p in payloads
+                ]
+            )
+        return [row.id for row in rows]
+
+    ids = await sync_to_async(publish)()
+    # Then the member's socket shows all 120, one frame each, in the order published
+    got = [await member.receive_json_from(timeout=5) for _ in ids]
+    assert [g["id"] for g in got] == ids
+    assert [g["data"]["priority"] for g in got] == [p % 4 for p in range(120)]
+    assert all(g["type"] == "conversation.updated" for g in got)
+    # And nobody outside the shop gets any
+    assert await nothing_arrives(outsider)
+    await member.disconnect()
+    await outsider.disconnect()
