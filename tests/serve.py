@@ -7,9 +7,21 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(check: Callable[[], object], timeout: float) -> bool:
+    """Whether ``check()`` came true within ``timeout`` seconds (asked every 0.2 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def free_port() -> int:

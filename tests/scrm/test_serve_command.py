@@ -4,13 +4,12 @@ another port, the demo's simulator delivers its webhooks there."""
 from __future__ import annotations
 
 import os
-import time
 
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.serve import free_port, serve_process
+from tests.serve import free_port, serve_process, wait_until
 
 
 def test_embedded_mode_refuses_several_workers(settings):
@@ -76,15 +75,6 @@ def test_the_demo_on_another_port_gets_its_webhooks_there(how, tmp_path):
         server.terminate()
         server.wait(timeout=30)
         log.unlink(missing_ok=True)
-
-
-def wait_until(check, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _answers(port: int) -> bool:
