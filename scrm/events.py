@@ -374,13 +374,11 @@ def _push_many(messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    for group, payload in messages:
-        by_group.setdefault(group, []).append(payload)
+    by_group = bundled(messages)
 
     async def send_group(group: str, payloads: list[dict[str, Any]], gate: Any) -> None:
         async with gate:
-            for payload in bundled(payloads):
+            for payload in payloads:
                 try:
                     await layer.group_send(group, payload)
                 except Exception:  # the change feed has it: never fail the caller
@@ -422,33 +420,37 @@ def _push_loop() -> asyncio.AbstractEventLoop:
 EVENTS_PER_MESSAGE = 50  # events of one group carried by one channel-layer message, at most
 
 
-def bundled(payloads: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A group's channel-layer messages, in order, its consecutive events carried together:
-    ``{"type": "inbox.events", "events": [...]}`` (up to ``EVENTS_PER_MESSAGE``; a lone event
-    stays an ``inbox.event``). A message stored shows as two or three events to its shop's
-    sockets, a sweep's alerts as dozens to one person's: each message costs a group send here
-    (two round trips to Redis) and, in every server with a member socket, a receive and a
-    dispatch, whatever it carries. The socket sends each event as its own frame, as before
-    (``InboxConsumer.inbox_events``)."""
-    out: list[dict[str, Any]] = []
-    run: list[dict[str, Any]] = []
+def bundled(messages: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Each group's channel-layer messages, in order, events that follow one another in
+    ``messages`` to the same group carried together: ``{"type": "inbox.events", "events":
+    [...]}`` (up to ``EVENTS_PER_MESSAGE``; a lone event stays an ``inbox.event``). A message
+    stored is two or three events in a row to its shop, a sweep's alerts runs of events to one
+    person: each channel-layer message costs a group send here (two round trips to Redis) and,
+    in every server with a member socket, a receive and a dispatch. The socket sends each event
+    as its own frame, as before (``InboxConsumer.inbox_events``).
 
-    def flush() -> None:
-        if len(run) == 1:
-            out.append({"type": "inbox.event", "event": run[0]})
-        elif run:
-            out.append({"type": "inbox.events", "events": list(run)})
-        run.clear()
-
-    for payload in payloads:
-        if payload.get("type") != "inbox.event":
-            flush()
-            out.append(payload)
-            continue
-        run.append(payload["event"])
-        if len(run) == EVENTS_PER_MESSAGE:
-            flush()
-    flush()
+    Only events in a row are joined: a socket in two groups (a person's and a shop's) gets an
+    event of the one between two of the other in that order when the groups' sends happen to
+    land in order, as before; a bundle spanning the other group's event would make it arrive
+    after both, and the page drops an event older than the last it showed."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    previous: str | None = None
+    for group, payload in messages:
+        queue = out.setdefault(group, [])
+        last = queue[-1] if queue else None
+        if (
+            group == previous
+            and last is not None
+            and payload.get("type") == "inbox.event"
+            and last.get("type") in ("inbox.event", "inbox.events")
+            and len(last.get("events", ())) < EVENTS_PER_MESSAGE
+        ):
+            if last["type"] == "inbox.event":
+                last = queue[-1] = {"type": "inbox.events", "events": [last["event"]]}
+            last["events"].append(payload["event"])
+        else:
+            queue.append(payload)
+        previous = group
     return out
 
 

@@ -302,6 +302,9 @@ def alerts_tell(tellings: list[Telling], *, now: datetime, people: People | None
             )
         if with_channels[organisation]:
             _channels_enqueue(t.alert)
+    # Each person's alerts in a row (their order kept): they travel to that person's sockets
+    # as one channel-layer message per 50 (scrm.events.bundled), not one each.
+    events.sort(key=lambda spec: spec.user_id or 0)
     events_publish(events)  # one feed INSERT and one push call for the whole batch
     return len(receipts)
 

@@ -229,14 +229,15 @@ async def test_a_transaction_left_open_in_another_database_does_not_hold_the_fee
     assert seen[-1:] == ["after"]
 
 
-async def test_events_published_together_arrive_each_in_order(world):
-    """A transaction's events for one group travel as one channel-layer message per 50
+async def test_events_published_together_arrive_each_in_order(world, monkeypatch):
+    """A transaction's events in a row for one group travel as one channel-layer message per 50
     (``scrm.events.bundled``); the socket still shows each as its own frame, in order."""
+    from channels.layers import get_channel_layer
     from django.db import transaction
 
     from inbox.events import CONVERSATION_UPDATED
     from inbox.payloads import conversation_payload
-    from scrm.events import EventSpec, events_publish
+    from scrm.events import EventSpec, events_publish, shop_group
 
     conv = await sync_to_async(conversation_with_messages)(world.shop_a1)
     member, ok = await connect(world.agent_a1)
@@ -245,7 +246,19 @@ async def test_events_published_together_arrive_each_in_order(world):
     await member.receive_json_from()  # hello
     await outsider.receive_json_from()
 
-    # Given 120 changes of a conversation published in one transaction (three messages)
+    # (the group sends to the shop counted, each passed on as it was)
+    layer = get_channel_layer()
+    group_send = layer.group_send
+    sends: list[str] = []
+
+    async def counted(group, message):
+        if group == shop_group(world.shop_a1.id):
+            sends.append(message["type"])
+        return await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", counted)
+
+    # Given 120 changes of a conversation published in one transaction
     def publish() -> list[int]:
         payloads = []
         for priority in range(120):
@@ -268,6 +281,8 @@ async def test_events_published_together_arrive_each_in_order(world):
     assert [g["id"] for g in got] == ids
     assert [g["data"]["priority"] for g in got] == [p % 4 for p in range(120)]
     assert all(g["type"] == "conversation.updated" for g in got)
+    # And they went to the shop's group as three messages (50, 50, 20), not 120
+    assert sends == ["inbox.events"] * 3
     # And nobody outside the shop gets any
     assert await nothing_arrives(outsider)
     await member.disconnect()
