@@ -5,7 +5,8 @@ under ASGI every request runs in a context and a thread of its own. ``RedisCache
 client, and the client its connection pool, per instance: so every served request opened a new
 TCP connection to Redis to read its session (redis-py's handshake included: a look-up of its
 own version in the installed packages' metadata at every connect), and left it to the garbage
-collector. 212 connections for 210 queue requests, a tenth of a millisecond and more of each.
+collector: Redis counted 212 connections for 210 queue requests (docs/performance.md, "Issue 18,
+fifteenth session").
 
 Here the instances of one configuration share one client: redis-py's pool is thread-safe (a
 call takes a connection from it and gives it back); after a fork (Celery's pool) it starts
