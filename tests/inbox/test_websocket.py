@@ -61,7 +61,21 @@ async def test_members_get_events_and_others_do_not(world):
         await c.disconnect()
 
 
-async def test_an_event_reaches_the_socket_while_a_slow_request_holds_djangos_thread(world):
+PING = {"id": 1, "type": "test.ping", "data": {"n": 1}}
+PONG = {"id": 2, "type": "test.ping", "data": {"n": 2}}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "inbox.event", "event": PING},
+        {"type": "inbox.events", "events": [PING, PONG]},  # events carried together
+    ],
+    ids=["one event", "events together"],
+)
+async def test_an_event_reaches_the_socket_while_a_slow_request_holds_djangos_thread(
+    world, message
+):
     from channels.layers import get_channel_layer
 
     from scrm.events import shop_group
@@ -75,14 +89,13 @@ async def test_an_event_reaches_the_socket_while_a_slow_request_holds_djangos_th
     # When an event is published to the member's shop
     try:
         started = time.monotonic()
-        await get_channel_layer().group_send(
-            shop_group(world.shop_a1.id),
-            {"type": "inbox.event", "event": {"id": 1, "type": "test.ping", "data": {"n": 1}}},
-        )
+        await get_channel_layer().group_send(shop_group(world.shop_a1.id), message)
         # Then it reaches the socket at once, not after the request
         got = await member.receive_json_from(timeout=1)
-        assert got == {"id": 1, "type": "test.ping", "data": {"n": 1}}
+        assert got == PING
         assert time.monotonic() - started < 1.0
+        if message["type"] == "inbox.events":
+            assert await member.receive_json_from(timeout=1) == PONG
     finally:
         await blocker
         await member.disconnect()
