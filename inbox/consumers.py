@@ -139,12 +139,14 @@ class InboxConsumer(AsyncJsonWebsocketConsumer):
         """Several events of one group in one message (``scrm.events.bundled``): each shown
         as if it had come alone, in order."""
         for event in message["events"]:
-            await self.inbox_event({"type": "inbox.event", "event": event})
+            await self._show(event)
 
     async def inbox_event(self, message: dict[str, Any]) -> None:
+        await self._show(message["event"])
+
+    async def _show(self, event: dict[str, Any]) -> None:
         if self._released or self.viewer is None:  # nothing after an access check closed it
             return
-        event = message["event"]
         try:
             data = event_shape(event["type"], event["data"], self.viewer)
         except Exception as exc:  # a shaper's bug withholds the event (the feed answers an error)

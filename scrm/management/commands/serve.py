@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -29,10 +30,11 @@ class Command(BaseCommand):
 
         if workers < 1:
             raise CommandError("--workers must be at least 1")
-        if "SCRM_PUBLIC_URL" not in os.environ and (os.environ.get("PORT") or "8000") != str(port):
+        if "SCRM_PUBLIC_URL" not in os.environ and urlsplit(settings.SCRM_PUBLIC_URL).port != port:
             # The settings (the public URL, the simulator's webhook address and the connector's
-            # API base) were made for PORT: start again with this port, before anything runs
-            # (the same interpreter, flags and arguments: ``python -m django serve`` included).
+            # API base) were made for another port (PORT's): start again with this one, before
+            # anything runs (the same interpreter, flags and arguments: ``python -m django
+            # serve`` included).
             if sys.argv[1:2] != ["serve"]:
                 raise CommandError(f"set PORT={port} (or SCRM_PUBLIC_URL) to serve on {port}")
             sys.stdout.flush()
