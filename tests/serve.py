@@ -14,13 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_until(check: Callable[[], object], timeout: float) -> bool:
-    """Whether ``check()`` came true within ``timeout`` seconds (asked every 0.2 s)."""
+def wait_until(check: Callable[[], object], timeout: float = 30.0, interval: float = 0.05) -> bool:
+    """Whether ``check()`` came true within ``timeout`` seconds (asked every ``interval``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return True
-        time.sleep(0.2)
+        time.sleep(interval)
     return False
 
 

@@ -143,7 +143,7 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
     for s in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(s, interrupted, s)
     run.started = time.monotonic()
-    wall_start = run.wall_start = time.time()
+    run.wall_start = time.time()
     seconds = opts["minutes"] * 60
 
     def on_kill(k: int) -> None:
@@ -227,7 +227,6 @@ async def _soak(run: Run, sim, world: dict, opts: dict, worker: Restartable, sam
         "rss_peak": {k: max(v, rss_end.get(k, 0)) for k, v in peaks.items()},
         "killed_at": killed_at,
         "timeline": timeline,
-        "wall_start": wall_start,
         "cpu": cpu.result(),
     }
 

@@ -16,6 +16,7 @@ from bench.soak.load import Run
 
 # --- the database's counts ---------------------------------------------------------------------
 def backlog_read() -> dict:
+    from django.conf import settings
     from django.db import connection
 
     with connection.cursor() as cur:
@@ -30,9 +31,9 @@ def backlog_read() -> dict:
     connection.close()
     broker = redis.Redis.from_url(c.REDIS_URL)
     try:
-        # Tasks not yet taken, in each of the worker's queues (settings.CELERY_TASK_QUEUES)
+        # Tasks not yet taken, in each of the worker's queues
         queued = [
-            raw for queue in ("celery", "outbox", "periodic") for raw in broker.lrange(queue, 0, -1)
+            raw for queue in settings.CELERY_TASK_QUEUES for raw in broker.lrange(queue.name, 0, -1)
         ]
     finally:
         broker.close()
@@ -328,7 +329,7 @@ def _timeline(run, result) -> None:
     socket events received in it by kind."""
     by_minute: dict[int, list[float]] = {}
     for due, lag in zip(run.lag_due, run.lag_ms, strict=True):
-        by_minute.setdefault(int((due - result["wall_start"]) // 60), []).append(lag)
+        by_minute.setdefault(int((due - run.wall_start) // 60), []).append(lag)
     rows = []
     before: dict[str, float] = {}
     for at, backlog, web_kb, cpu_used in result["timeline"]:

@@ -248,7 +248,8 @@ def test_the_platform_refusing_a_stale_decision_fails_it_visibly_and_refreshes_t
 
 def test_a_worker_killed_after_the_platform_decided_does_not_decide_twice(world, platform, api):
     from inbox.tasks import deliver_outbox_action
-    from tests.inbox.test_delivery_crash import kill, start_worker, wait_until
+    from tests.inbox.test_delivery_crash import kill, start_worker
+    from tests.serve import wait_until
 
     shop = world.shop_a1
     case = refund_case(platform, shop, chatted=False)

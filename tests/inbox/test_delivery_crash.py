@@ -22,6 +22,7 @@ from django.utils import timezone
 from inbox.models import Message
 from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from tests.inbox.builders import deliver, pending_reply, reply_action, reply_attempts
+from tests.serve import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,15 +86,6 @@ def celery_worker(platform, *options: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def wait_until(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def kill(worker: subprocess.Popen) -> None:

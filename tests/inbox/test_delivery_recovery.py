@@ -22,7 +22,8 @@ from inbox.platforms.tiktok_shop.adapter import SEND_MESSAGE_PATH
 from inbox.services.outbox import outbox_stuck
 from inbox.tasks import DELIVERY_MAX_RETRIES, backoff, deliver_outbox_action, sweep_outbox
 from tests.inbox.builders import deliver, reply_action, reply_attempts
-from tests.inbox.test_delivery_crash import celery_worker, submitted_reply, wait_until
+from tests.inbox.test_delivery_crash import celery_worker, submitted_reply
+from tests.serve import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

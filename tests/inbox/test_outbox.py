@@ -27,7 +27,8 @@ from inbox.services.outbox import (
 from inbox.tasks import deliver_outbox_action, sweep_outbox
 from monitoring.models import AuditEvent
 from tests.inbox.builders import pending_reply
-from tests.inbox.test_delivery_crash import kill, start_worker, wait_until
+from tests.inbox.test_delivery_crash import kill, start_worker
+from tests.serve import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,8 @@ from django.conf import settings
 from inbox.tasks import process_webhook_events
 from scrm.celery import app as celery_app
 from scrm.celery import tick_expiry
-from tests.inbox.test_delivery_crash import celery_worker, wait_until
+from tests.inbox.test_delivery_crash import celery_worker
+from tests.serve import wait_until
 
 SEAL = "monitoring.tasks.audit_seal_sweep"
 

@@ -12,8 +12,9 @@ from django.db import connection
 from inbox.models import WebhookEvent
 from inbox.tasks import process_webhook_events
 from scrm.celery import app as celery_app
-from tests.inbox.test_delivery_crash import celery_worker, wait_until
+from tests.inbox.test_delivery_crash import celery_worker
 from tests.inbox.test_webhook_handlers import _new_conversations
+from tests.serve import wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -10,6 +10,7 @@ code on PostgreSQL), except the one that starts ``manage.py serve`` itself on SQ
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import threading
@@ -34,6 +35,7 @@ from scrm.scheduler import Scheduler
 from scrm.worker import InProcessWorker, background_stop, worker_start, worker_stop
 from tests.inbox.platform_world import start_platform
 from tests.serve import free_port, serve_process
+from tests.serve import wait_until as serve_wait_until
 
 # --- tasks of this module (registered on the project's Celery app) ----------------------------
 runs: dict[str, list[Any]] = defaultdict(list)
@@ -64,13 +66,8 @@ def raises(key: str) -> None:
     raise RuntimeError("a task's own bug")
 
 
-def wait_until(check: Callable[[], object], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
+# The shared wait (tests/serve.py), at this module's pace: 15 s unless told, asked every 20 ms.
+wait_until = functools.partial(serve_wait_until, timeout=15.0, interval=0.02)
 
 
 @pytest.fixture
