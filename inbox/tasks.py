@@ -47,6 +47,10 @@ def process_webhook_events(event_ids: list[int]) -> dict[str, int]:
     groups one after another; a group that fails is retried event by event
     (``process_webhook_event``), so it never holds up or repeats the others.
 
+    A run's conversations are read from the platform first, then stored in one transaction
+    (``ingestion.conversations_store``: a BEGIN, a COMMIT, a feed INSERT and a push for all of
+    them instead of each); if that transaction fails, each is stored again alone from its read.
+
     The batch's bookkeeping is a few statements whatever its size: the events read, then per
     run of up to ``MARK_EVERY_GROUPS`` groups (cut short after ``MARK_EVERY_SECONDS``) one
     UPDATE counting an attempt on its events before they are acted on and one writing their
@@ -75,43 +79,104 @@ def _webhook_events_process(event_ids: list[int]) -> dict[str, int]:
         webhooks.webhook_events_attempted(event_ids=fresh)
         counted.update(fresh)
         done: dict[webhooks.Outcome, list[int]] = {}
+        reads: list[tuple[list[webhooks.WebhookEvent], ingestion.ConversationRead]] = []
         began = time.monotonic()
         try:
             for group, events in run:
                 start += 1
-                outcome = _group_process(events, done)
-                outcomes[outcome] = outcomes.get(outcome, 0) + len(group)
+                read = _group_begin(events, done)
+                if isinstance(read, str):
+                    outcomes[read] = outcomes.get(read, 0) + len(group)
+                else:
+                    reads.append((events, read))
                 if time.monotonic() - began >= MARK_EVERY_SECONDS:
                     break
         finally:
-            webhooks.webhook_events_mark(outcomes=done)
+            # What was read is stored even when the run is cut short (a warm shutdown's
+            # SystemExit): its groups are then marked with the others done.
+            try:
+                for outcome, n in _reads_store(reads, done).items():
+                    outcomes[outcome] = outcomes.get(outcome, 0) + n
+            finally:
+                webhooks.webhook_events_mark(outcomes=done)
     return outcomes
 
 
 # A batch writes its groups' outcomes after this many groups, or sooner once this long has
-# passed since the run began (``process_webhook_events``).
+# passed since the run began (``process_webhook_events``). A run's conversations are stored in
+# one transaction.
 MARK_EVERY_GROUPS = 8
 MARK_EVERY_SECONDS = 1.0
 
 
-def _group_process(
+def _group_begin(
     events: list[webhooks.WebhookEvent], done: dict[webhooks.Outcome, list[int]]
-) -> str:
-    """Act on one group's events (attempt counted); a handled outcome joins ``done`` to be
-    written with its run's; a failure is marked at once, a passing one queued event by event."""
-    ids = [event.id for event in events]
+) -> str | ingestion.ConversationRead:
+    """The first half of a group (attempt counted): a conversation's messages read from the
+    platform, to be stored with the run's others (``_reads_store``); any other group acted on
+    at once. Returns the read, or the group's status when it is done with: a handled outcome
+    joins ``done`` to be written with its run's (``_group_failed`` for a failure)."""
     try:
-        result = webhooks.webhook_event_group_act(events=events)
-    except PlatformError as exc:
-        if not exc.retryable:
-            for event_id in ids:
-                webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
-            return "failed"
+        result = webhooks.webhook_event_group_begin(events=events)
     except Exception as exc:
-        logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
+        return _group_failed(events, exc)
+    if isinstance(result, ingestion.ConversationRead):
+        return result
+    done.setdefault(result, []).extend(event.id for event in events)
+    return result.status
+
+
+def _reads_store(
+    reads: list[tuple[list[webhooks.WebhookEvent], ingestion.ConversationRead]],
+    done: dict[webhooks.Outcome, list[int]],
+) -> dict[str, int]:
+    """Store a run's conversations together (``ingestion.conversations_store``: one
+    transaction); when that fails, which rolls all of them back, each is stored again alone
+    from its read, so one conversation's failure costs the others nothing but the time.
+    Returns the groups' statuses, counted by event."""
+    if not reads:
+        return {}
+    statuses: dict[str, int] = {}
+    processed = webhooks.Outcome(webhooks.WebhookEventStatus.PROCESSED)
+    try:
+        ingestion.conversations_store([read for _, read in reads])
+    except Exception as exc:
+        # The class only: the message could quote a row (personal data).
+        logger.warning(
+            "%s conversations not stored together (%s): storing them one by one",
+            len(reads),
+            type(exc).__name__,
+        )
     else:
-        done.setdefault(result, []).extend(ids)
-        return result.status
+        done.setdefault(processed, []).extend(e.id for events, _ in reads for e in events)
+        return {processed.status: sum(len(events) for events, _ in reads)}
+    for events, read in reads:
+        try:
+            ingestion.messages_store(
+                shop=read.shop,
+                conversation_id=read.conversation_id,
+                messages=read.fresh,
+                absent=read.absent,
+            )
+        except Exception as exc:
+            status = _group_failed(events, exc)
+        else:
+            done.setdefault(processed, []).extend(event.id for event in events)
+            status = processed.status
+        statuses[status] = statuses.get(status, 0) + len(events)
+    return statuses
+
+
+def _group_failed(events: list[webhooks.WebhookEvent], exc: Exception) -> str:
+    """A group that raised: failed for good when the platform refused it for good (the
+    backfill picks its messages up), else queued again event by event."""
+    ids = [event.id for event in events]
+    if isinstance(exc, PlatformError) and not exc.retryable:
+        for event_id in ids:
+            webhooks.webhook_event_failed(event_id=event_id, reason=type(exc).__name__)
+        return "failed"
+    if not isinstance(exc, PlatformError):
+        logger.warning("webhook events %s failed: %s", ids, type(exc).__name__)
     for event_id in ids:
         process_webhook_event.apply_async((event_id,), countdown=backoff(0))
     return "retrying"

@@ -376,6 +376,14 @@ class _Deferred:
 _deferred: ContextVar[_Deferred | None] = ContextVar("scrm_db_deferred", default=None)
 
 
+def savepoint_depth(connection: Any) -> int:
+    """How many savepoints are open on ``connection``: the nested ``atomic`` blocks that can be
+    rolled back alone. A block without a savepoint (``atomic(savepoint=False)``, and
+    ``writes_deferred`` itself) does not count: its failure dooms the whole transaction, so
+    what was deferred or gathered before it can never be committed apart from what it did."""
+    return sum(1 for sid in connection.savepoint_ids if sid)
+
+
 @contextmanager
 def writes_deferred(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """An atomic block (part of the transaction it is in, no savepoint of its own) in which
@@ -408,7 +416,7 @@ def writes_deferred(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
         ):
             yield
             return
-        queue = _Deferred(connection, len(connection.savepoint_ids))
+        queue = _Deferred(connection, savepoint_depth(connection))
         token = _deferred.set(queue)
         try:
             yield
@@ -439,7 +447,7 @@ def _deferring(connection: Any) -> _Deferred | None:
     if (
         queue is None
         or queue.connection is not connection
-        or len(connection.savepoint_ids) != queue.depth
+        or savepoint_depth(connection) != queue.depth
     ):
         return None
     return queue

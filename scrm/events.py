@@ -60,7 +60,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection, transaction
 
-from scrm.db import insert_rows
+from scrm.db import insert_rows, savepoint_depth
 
 if TYPE_CHECKING:  # the feed's row model lives in inbox, looked up lazily at run time
     from inbox.models import InboxEvent
@@ -303,7 +303,7 @@ def _gathering() -> list[tuple[str, Any]] | None:
     nested ``atomic`` (a savepoint that may be rolled back while the gathering goes on) is
     recorded at once, in its savepoint, as without the gathering."""
     gathered = _gathered.get()
-    if gathered is None or len(connection.savepoint_ids) != gathered[1]:
+    if gathered is None or savepoint_depth(connection) != gathered[1]:
         return None
     return gathered[0]
 
@@ -321,7 +321,7 @@ def events_gathered() -> Iterator[None]:
         yield
         return
     pending: list[tuple[str, Any]] = []
-    token = _gathered.set((pending, len(connection.savepoint_ids)))
+    token = _gathered.set((pending, savepoint_depth(connection)))
     try:
         yield
     finally:

@@ -48,7 +48,7 @@ from inbox.selectors import AnyUser
 from monitoring.audit import audit_record
 from monitoring.audit_log.address import request_address
 from scrm.api import ServiceError
-from scrm.db import row_update
+from scrm.db import row_update, savepoint_depth
 from scrm.hooks import Hook
 
 OPEN = ConversationStatus.OPEN.value
@@ -293,9 +293,7 @@ def conversation_writes_gathered(conversation: Conversation) -> Iterator[None]:
 
 
 def _savepoints() -> int:
-    # An atomic block without a savepoint (savepoint=False) adds None: its failure rolls the
-    # whole transaction back, waiting writes included, so it does not count.
-    return sum(1 for sid in connection.savepoint_ids if sid)
+    return savepoint_depth(connection)
 
 
 def _gathering_for(

@@ -173,17 +173,23 @@ def _customer_by_key(organisation_id: int, platform: str, im_user_id: str) -> Qu
 
 
 # --- conversation sync -----------------------------------------------------------------------
-def conversation_sync(
-    *,
-    shop: ShopAccount,
-    conversation_id: str,
-    hint: PlatformConversation | None = None,
-    api: ShopApi | None = None,
-) -> int:
-    """Fetch a conversation's messages newest first until one already stored; store the rest.
+@dataclass(frozen=True)
+class ConversationRead:
+    """What a sync read of one conversation found, before anything is stored: its messages
+    not stored yet (``fresh``, newest first as read) and whether the conversation itself was
+    absent (``messages_store``'s ``absent``)."""
 
-    Returns how many messages were new.
-    """
+    shop: ShopAccount
+    conversation_id: str
+    fresh: list[PlatformMessage]
+    absent: bool
+
+
+def conversation_read(
+    *, shop: ShopAccount, conversation_id: str, api: ShopApi | None = None
+) -> ConversationRead:
+    """Fetch a conversation's messages newest first until one already stored (the platform's
+    reads and ours; nothing written, no transaction held while the platform answers)."""
     api = api or shop_api(shop)
     fresh: list[PlatformMessage] = []
     token = ""
@@ -212,11 +218,55 @@ def conversation_sync(
         if known or not page.has_more:
             break
         token = page.next_page_token
-    if not fresh and hint is None:
+    return ConversationRead(shop, conversation_id, fresh, absent)
+
+
+def conversation_sync(
+    *,
+    shop: ShopAccount,
+    conversation_id: str,
+    hint: PlatformConversation | None = None,
+    api: ShopApi | None = None,
+) -> int:
+    """Fetch a conversation's messages newest first until one already stored; store the rest.
+
+    Returns how many messages were new.
+    """
+    read = conversation_read(shop=shop, conversation_id=conversation_id, api=api)
+    if not read.fresh and hint is None:
         return 0
     return messages_store(
-        shop=shop, conversation_id=conversation_id, messages=fresh, hint=hint, absent=absent
+        shop=shop,
+        conversation_id=conversation_id,
+        messages=read.fresh,
+        hint=hint,
+        absent=read.absent,
     )
+
+
+def conversations_store(reads: Sequence[ConversationRead]) -> int:
+    """Store several conversations' reads in one transaction (a webhook task's conversations:
+    ``inbox.tasks.process_webhook_events``); returns how many messages were new.
+
+    Each conversation is stored as ``messages_store`` stores it alone, under its row's lock,
+    in the order of (shop account, platform conversation id) so that two workers storing
+    overlapping sets lock them in the same order. What one transaction saves a conversation:
+    its BEGIN and COMMIT, its events' feed INSERT and push (one of each for all: the events go
+    in the order stored), and the writes nothing reads back (search tokens, the conversation's
+    UPDATE) ride with the next conversation's statements. The platform was read before
+    (``conversation_read``): no lock is held while it answers.
+
+    Keeps: all or nothing — any conversation failing (a deadlock with another transaction
+    included) rolls every one back and raises; the caller stores them again one by one.
+    """
+    stored = 0
+    with transaction.atomic(), writes_deferred(), events_gathered():
+        for read in sorted(reads, key=lambda r: (r.shop.pk, r.conversation_id)):
+            if read.fresh:
+                stored += _messages_store_gathered(
+                    read.shop, read.conversation_id, read.fresh, None, read.absent
+                )
+    return stored
 
 
 @transaction.atomic
@@ -243,6 +293,17 @@ def messages_store(
     conversation's gathered UPDATE) go in the same round trip as that INSERT
     (``writes_deferred``, PostgreSQL).
     """
+    return _messages_store_gathered(shop, conversation_id, messages, hint, absent)
+
+
+def _messages_store_gathered(
+    shop: ShopAccount,
+    conversation_id: str,
+    messages: Iterable[PlatformMessage],
+    hint: PlatformConversation | None,
+    absent: bool,
+) -> int:
+    # Inside a transaction (messages_store's own, or conversations_store's for several).
     with writes_deferred(), events_gathered():
         return _messages_store(shop, conversation_id, messages, hint, absent)
 

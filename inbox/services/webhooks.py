@@ -41,7 +41,12 @@ from inbox.platforms.base import (
     get_adapter,
 )
 from inbox.services.aftersales import after_sales_case_sync
-from inbox.services.ingestion import BACKFILL_TRUSTS_WEBHOOK, conversation_sync
+from inbox.services.ingestion import (
+    BACKFILL_TRUSTS_WEBHOOK,
+    ConversationRead,
+    conversation_read,
+    conversation_sync,
+)
 from monitoring.audit import audit_record
 from scrm.db import insert_sql
 from scrm.fields import EncryptedTextField, open_sealed
@@ -398,6 +403,24 @@ def webhook_event_group_act(*, events: Sequence[WebhookEvent]) -> Outcome:
             WebhookEventStatus.IGNORED, f"no handler for {first.kind} (type {first.type_code})"
         )
     return handler.handle(shop, events)
+
+
+def webhook_event_group_begin(*, events: Sequence[WebhookEvent]) -> Outcome | ConversationRead:
+    """``webhook_event_group_act`` in two halves, so that a batch's conversations are stored
+    together (``ingestion.conversations_store``): for a group about a conversation's messages,
+    only the platform's read (``ConversationRead``: nothing written; a read that found nothing
+    new is the PROCESSED outcome at once); any other group is acted on here, as by
+    ``webhook_event_group_act``. Raises what that raises."""
+    first = events[0]
+    shop = first.shop_account
+    handler = WEBHOOK_HANDLERS.get(first.kind)
+    if handler is not _CONVERSATION_SYNC or shop is None or not shop.is_active:
+        return webhook_event_group_act(events=events)
+    conversation_id = first.conversation_platform_id
+    if not conversation_id:
+        return Outcome(WebhookEventStatus.IGNORED, "names no conversation")
+    read = conversation_read(shop=shop, conversation_id=conversation_id)
+    return read if read.fresh else Outcome(WebhookEventStatus.PROCESSED)
 
 
 def webhook_events_mark(*, outcomes: Mapping[Outcome, Sequence[int]]) -> None:

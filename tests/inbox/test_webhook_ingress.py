@@ -273,15 +273,15 @@ def test_a_batchs_bookkeeping_is_two_statements_a_run_of_groups_not_two_a_group(
     from inbox.services import webhooks
 
     shop, sim = world.shop_a1, platform.sim
-    act = webhooks.webhook_event_group_act
+    begin = webhooks.webhook_event_group_begin
     seen_marked: list[int] = []
 
     def watching(*, events):
         # what the database says of the batch's earlier groups when this one starts
         seen_marked.append(WebhookEvent.objects.filter(id__in=ids, status="processed").count())
-        return act(events=events)
+        return begin(events=events)
 
-    monkeypatch.setattr(webhooks, "webhook_event_group_act", watching)
+    monkeypatch.setattr(webhooks, "webhook_event_group_begin", watching)
     for count in (2, 8, 20):
         # Given a batch of notifications, each about another buyer's conversation
         bodies = _new_message_bodies(sim, shop, count)
@@ -315,7 +315,7 @@ def test_a_run_is_marked_after_a_second_and_an_event_failed_meanwhile_stays_fail
 
     shop, sim = world.shop_a1, platform.sim
     ids = _acked_in_services_mode(_new_message_bodies(sim, shop, 3))
-    act = webhooks.webhook_event_group_act
+    begin = webhooks.webhook_event_group_begin
     statuses_at_start: list[dict[int, str]] = []
 
     def slow_first(*, events):
@@ -325,9 +325,9 @@ def test_a_run_is_marked_after_a_second_and_an_event_failed_meanwhile_stays_fail
         if events[0].id == ids[0]:
             # the give-up sweep fails the third event meanwhile (its fifth attempt, say)
             webhooks.webhook_event_failed(event_id=ids[2], reason="gave up after 5 attempts")
-        return act(events=events)
+        return begin(events=events)
 
-    monkeypatch.setattr(webhooks, "webhook_event_group_act", slow_first)
+    monkeypatch.setattr(webhooks, "webhook_event_group_begin", slow_first)
     monkeypatch.setattr(tasks, "MARK_EVERY_SECONDS", 0.0)  # every group past the limit
     process_webhook_events.apply(args=[ids]).get()
     # Then each group's outcome was written before the next group began
@@ -346,25 +346,25 @@ def test_a_batch_cut_short_marks_what_it_did_and_leaves_the_rest_received(
     shop, sim = world.shop_a1, platform.sim
     bodies = _new_message_bodies(sim, shop, 3)
     ids = _acked_in_services_mode(bodies)
-    # Given the worker is stopped (a warm shutdown's SystemExit) while the second group runs
-    act = webhooks.webhook_event_group_act
+    # Given the worker is stopped (a warm shutdown's SystemExit) while the second group is read
+    begin = webhooks.webhook_event_group_begin
     calls = []
 
     def stopped_at_the_second(*, events):
         calls.append(events[0].id)
         if len(calls) == 2:
             raise SystemExit(1)
-        return act(events=events)
+        return begin(events=events)
 
-    monkeypatch.setattr(webhooks, "webhook_event_group_act", stopped_at_the_second)
+    monkeypatch.setattr(webhooks, "webhook_event_group_begin", stopped_at_the_second)
     with pytest.raises(SystemExit):
         process_webhook_events.apply(args=[ids], throw=True).get()
-    # Then the first group's outcome is written, the others are still received (the stale
-    # sweep queues them again), each with one attempt counted
+    # Then the first group, read already, is stored and its outcome written; the others are
+    # still received (the stale sweep queues them again), each with one attempt counted
     statuses = dict(WebhookEvent.objects.filter(id__in=ids).values_list("id", "status"))
     assert statuses == {ids[0]: "processed", ids[1]: "received", ids[2]: "received"}
     # And processing them again stores each message once
-    monkeypatch.setattr(webhooks, "webhook_event_group_act", act)
+    monkeypatch.setattr(webhooks, "webhook_event_group_begin", begin)
     assert process_webhook_events.apply(args=[ids]).get() == {"processed": 3}
     assert Message.objects.filter(shop_account=shop).count() == 3
     assert set(WebhookEvent.objects.filter(id__in=ids).values_list("attempts", flat=True)) == {

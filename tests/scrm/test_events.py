@@ -250,3 +250,27 @@ def test_an_event_in_a_rolled_back_savepoint_of_a_gathering_is_not_recorded(worl
         event_publish(type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, "also"), **shop)
     rows = InboxEvent.objects.order_by("id")
     assert [marker_of(r.type, r.data) for r in rows] == ["kept", "also"]
+
+
+def test_events_in_a_block_without_a_savepoint_join_the_gathering(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scrm.events import events_gathered
+
+    shop = {"organisation_id": world.org_a.id, "shop_account_id": world.shop_a1.id}
+    # Given a gathering, and inside it blocks that open no savepoint (a batch's conversations
+    # each stored in one: inbox.services.ingestion.conversations_store)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), events_gathered():
+        for marker in ("one", "two", "three"):
+            with transaction.atomic(savepoint=False):
+                event_publish(
+                    type=CONVERSATION_UPDATED, data=marked(CONVERSATION_UPDATED, marker), **shop
+                )
+        assert not InboxEvent.objects.exists()  # not recorded yet
+    # Then their events are recorded together when the gathering ends, in order: such a block
+    # cannot be rolled back alone (its failure dooms the whole transaction)
+    inserts = [q for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    rows = InboxEvent.objects.order_by("id")
+    assert [marker_of(r.type, r.data) for r in rows] == ["one", "two", "three"]

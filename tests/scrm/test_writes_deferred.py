@@ -228,3 +228,23 @@ def test_a_store_sends_its_unread_writes_with_the_change_feeds_insert(world):
         assert len(statements_of(queries.captured_queries)) >= len(trips) + 4
     else:
         assert len(alone) >= 4  # SQLite: each at once
+
+
+def test_a_block_without_a_savepoint_keeps_deferring_for_the_next_statement(world):
+    conversation = conversation_with_messages(world.shop_a1)
+    message = conversation.messages.first()
+    # Given deferred writes asked inside blocks that open no savepoint (a batch's conversations
+    # each stored in one: inbox.services.ingestion.conversations_store)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic(), writes_deferred():
+        for token in (1009, 1010):
+            with transaction.atomic(savepoint=False):
+                insert_rows(_tokens(message, token), defer=True)
+        sent_before_the_event = len(_writes(queries))
+        insert_rows([_event(world)])
+    # Then on PostgreSQL they still wait for the block's next statement and go in its round
+    # trip (such a block cannot be rolled back alone: its failure dooms the transaction)
+    if POSTGRES:
+        assert sent_before_the_event == 0
+        assert len(_writes(queries)) == 1
+    assert MessageToken.objects.filter(token__in=[1009, 1010]).count() == 2
+    assert _probes()
