@@ -191,7 +191,7 @@ WEBHOOK_BATCH = 50  # events a processing task takes at most
 # message, the worker's trace, the batch's bookkeeping statements) is paid per batch: at 10 ms,
 # deliveries at 100/s made tasks of one or two events and the soak's workers fell behind; at
 # 50 ms they share tasks of about five (docs/performance.md, issue 18), for 40 ms more lag.
-WEBHOOK_LINGER = 0.05
+WEBHOOK_LINGER = settings.SCRM_WEBHOOK_LINGER_SECONDS  # 0.05 unless set
 
 _webhook_batches: Batcher[int] = Batcher(
     _send_webhook_batch, linger=WEBHOOK_LINGER, max_items=WEBHOOK_BATCH, name="webhook-tasks"

@@ -73,11 +73,18 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 _start_demo_traffic()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                # The in-process worker and scheduler (embedded mode) stop here: Uvicorn ends
+                # The requests are answered by now: what the batchers hold (the webhook ids
+                # acknowledged in the last moments, not yet queued for processing) is handed
+                # over first — a worker process of `--workers N` runs no atexit handler.
+                # Then the in-process worker and scheduler (embedded mode) stop: Uvicorn ends
                 # the process by re-raising SIGTERM/SIGINT after this, before `serve` resumes.
+                from scrm.batching import batchers_drain
                 from scrm.worker import background_stop
 
-                await asyncio.get_running_loop().run_in_executor(None, background_stop)
+                loop = asyncio.get_running_loop()
+                if not await loop.run_in_executor(None, batchers_drain, 5.0):
+                    logger.warning("shutdown: batches not all handed over (the sweep has them)")
+                await loop.run_in_executor(None, background_stop)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     path = scope.get("path", "")

@@ -14,17 +14,33 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_batchers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def batchers_drain(timeout: float = 5.0) -> bool:
+    """Hand over what every batcher of this process holds (a server shutting down: the ASGI
+    lifespan's shutdown, ``scrm.asgi``); False if one did not finish within ``timeout``.
+
+    ``atexit`` alone is not enough: a worker process of ``uvicorn --workers N`` is a
+    multiprocessing child, which ends with ``os._exit`` and runs no ``atexit`` handler, so
+    the ids its batcher held at a restart waited for the stale sweep (minutes)."""
+    deadline = time.monotonic() + timeout
+    return all(b.drain(max(0.0, deadline - time.monotonic())) for b in list(_batchers))
+
 
 class Batcher(Generic[T]):
     """``add`` from any thread; ``flush`` is called from one daemon thread with at most
-    ``max_items`` items, each having waited at most about ``linger`` seconds."""
+    ``max_items`` items, each having waited at most about ``linger`` seconds: a batch goes as
+    soon as it is full, so a burst is not handed over one linger per batch, and at once when
+    someone drains."""
 
     def __init__(
         self,
@@ -43,6 +59,8 @@ class Batcher(Generic[T]):
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._busy = False
+        self._draining = 0  # drain() calls waiting: hand over now
+        _batchers.add(self)
         atexit.register(self.drain, 2.0)
 
     def add(self, item: T) -> None:
@@ -53,16 +71,22 @@ class Batcher(Generic[T]):
             self._cond.notify_all()
 
     def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until every item added so far has been handed to ``flush``; False on timeout."""
+        """Hand over every item added so far, without waiting out the linger, and wait until
+        ``flush`` has had them; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._items or self._busy:
-                if self._thread is None or self._pid != os.getpid():
-                    return not self._items
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
+            self._draining += 1
+            self._cond.notify_all()
+            try:
+                while self._items or self._busy:
+                    if self._thread is None or self._pid != os.getpid():
+                        return not self._items
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+            finally:
+                self._draining -= 1
         return True
 
     def _start(self) -> None:
@@ -76,7 +100,11 @@ class Batcher(Generic[T]):
             with self._cond:
                 while not self._items:
                     self._cond.wait()
-            time.sleep(self._linger)  # let a batch gather
+                # Let a batch gather, until it is full or someone drains.
+                self._cond.wait_for(
+                    lambda: len(self._items) >= self._max_items or self._draining > 0,
+                    timeout=self._linger,
+                )
             with self._cond:
                 batch = self._items[: self._max_items]
                 del self._items[: self._max_items]

@@ -326,6 +326,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"), Queue("periodic"))
 CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
+# How long the web server's first webhook of a batch waits for others before their processing
+# task is queued (inbox/tasks.py WEBHOOK_LINGER): a task carries about rate x linger events, its
+# fixed cost paid once (at 100 deliveries/s, 10 ms made tasks of one or two and the workers fell
+# behind; docs/performance.md, issue 18). A full batch (50) goes at once. Lower for less lag at
+# low rates, higher for fewer tasks.
+SCRM_WEBHOOK_LINGER_SECONDS = float(os.environ.get("SCRM_WEBHOOK_LINGER_SECONDS", 0.05))
 # A shop's stream whose backfill task was lost (its worker killed) is queued again after this
 # long; one still queued or running is never queued twice (inbox/tasks.py:backfill_all_shops).
 SCRM_BACKFILL_QUEUED_SECONDS = float(os.environ.get("SCRM_BACKFILL_QUEUED_SECONDS", 600))

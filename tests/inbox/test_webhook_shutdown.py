@@ -1,0 +1,96 @@
+"""A web server stopped right after acknowledging webhooks still queues their processing.
+
+The ack path hands each stored event's id to a batcher that queues one task per batch a moment
+later (``SCRM_WEBHOOK_LINGER_SECONDS``). A worker process of ``uvicorn --workers N`` ends with
+``os._exit`` and runs no ``atexit`` handler: at every restart the ids it held were left for the
+stale sweep, minutes later. The ASGI lifespan's shutdown now hands them over first
+(``scrm.batching.batchers_drain``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import httpx
+import pytest
+from django.db import connection
+
+from tests.inbox.test_webhook_handlers import _signed
+from tests.serve import free_port, serve_process
+
+pytestmark = [
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"),
+        reason="services mode only (REDIS_URL unset): several web workers need Redis and "
+        "PostgreSQL; CI sets REDIS_URL and runs this test",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def test_a_server_stopped_after_its_acks_queues_every_acknowledged_event(world, platform, broker):
+    db = connection.settings_dict
+    port = free_port()
+    env = dict(
+        os.environ,
+        DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        SCRM_SIMULATOR="0",
+        SCRM_RUN_SCHEDULER="0",
+        SCRM_DB_POOL_MIN="1",
+        WEB_CONCURRENCY="2",  # worker processes: multiprocessing children, as deployed
+        SCRM_WEBHOOK_LINGER_SECONDS="60",  # nothing is handed over unless the server drains
+    )
+    process, log = serve_process(port, env, "scrm-shutdown-")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log.read_text()) from None
+                time.sleep(0.1)
+        # Given five buyers' notifications acknowledged by the server
+        shop, acked = world.shop_a1, []
+        for n in range(5):
+            conversation_id, message_id = platform.sim.buyer_message(
+                shop.platform_shop_id, buyer_user_id=f"late{n}", nickname="L", text="hello"
+            )
+            headers, body = _signed(
+                shop,
+                14,
+                f"late-{n}",
+                {"conversation_id": conversation_id, "message_id": message_id},
+            )
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/webhooks/tiktok/",
+                content=body,
+                headers=headers,
+                timeout=10,
+            )
+            assert r.status_code == 200, log.read_text()
+            acked.append(int(r.headers["X-SCRM-Event"]))
+        # When it is stopped at once (a deploy's SIGTERM), long before its batch would go
+        stopped = time.monotonic()
+        process.terminate()
+        process.wait(timeout=30)
+        took = time.monotonic() - stopped
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    # Then every acknowledged event is queued for processing, none twice, and the shutdown did
+    # not wait out the batch's linger
+    queued = [
+        event_id
+        for task, args in broker.take("celery", wait=1.0)
+        if task == "inbox.tasks.process_webhook_events"
+        for event_id in args[0]
+    ]
+    assert sorted(queued) == sorted(acked), log.read_text()
+    assert took < 30
