@@ -79,7 +79,7 @@ def _webhook_events_process(event_ids: list[int]) -> dict[str, int]:
         webhooks.webhook_events_attempted(event_ids=fresh)
         counted.update(fresh)
         done: dict[webhooks.Outcome, list[int]] = {}
-        reads: list[tuple[list[webhooks.WebhookEvent], ingestion.ConversationRead]] = []
+        reads: list[tuple[int, list[webhooks.WebhookEvent], ingestion.ConversationRead]] = []
         began = time.monotonic()
         try:
             for group, events in run:
@@ -88,7 +88,7 @@ def _webhook_events_process(event_ids: list[int]) -> dict[str, int]:
                 if isinstance(read, str):
                     outcomes[read] = outcomes.get(read, 0) + len(group)
                 else:
-                    reads.append((events, read))
+                    reads.append((len(group), events, read))
                 if time.monotonic() - began >= MARK_EVERY_SECONDS:
                     break
         finally:
@@ -127,19 +127,19 @@ def _group_begin(
 
 
 def _reads_store(
-    reads: list[tuple[list[webhooks.WebhookEvent], ingestion.ConversationRead]],
+    reads: list[tuple[int, list[webhooks.WebhookEvent], ingestion.ConversationRead]],
     done: dict[webhooks.Outcome, list[int]],
 ) -> dict[str, int]:
     """Store a run's conversations together (``ingestion.conversations_store``: one
     transaction); when that fails, which rolls all of them back, each is stored again alone
     from its read, so one conversation's failure costs the others nothing but the time.
-    Returns the groups' statuses, counted by event."""
+    Returns the groups' statuses, counted by the group's events (as for the other groups)."""
     if not reads:
         return {}
     statuses: dict[str, int] = {}
     processed = webhooks.Outcome(webhooks.WebhookEventStatus.PROCESSED)
     try:
-        ingestion.conversations_store([read for _, read in reads])
+        ingestion.conversations_store([read for _, _, read in reads])
     except Exception as exc:
         # The class only: the message could quote a row (personal data).
         logger.warning(
@@ -148,9 +148,9 @@ def _reads_store(
             type(exc).__name__,
         )
     else:
-        done.setdefault(processed, []).extend(e.id for events, _ in reads for e in events)
-        return {processed.status: sum(len(events) for events, _ in reads)}
-    for events, read in reads:
+        done.setdefault(processed, []).extend(e.id for _, events, _ in reads for e in events)
+        return {processed.status: sum(size for size, _, _ in reads)}
+    for size, events, read in reads:
         try:
             ingestion.messages_store(
                 shop=read.shop,
@@ -163,7 +163,7 @@ def _reads_store(
         else:
             done.setdefault(processed, []).extend(event.id for event in events)
             status = processed.status
-        statuses[status] = statuses.get(status, 0) + len(events)
+        statuses[status] = statuses.get(status, 0) + size
     return statuses
 
 

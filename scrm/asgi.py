@@ -82,9 +82,11 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 from scrm.worker import background_stop
 
                 loop = asyncio.get_running_loop()
-                if not await loop.run_in_executor(None, batchers_drain, 5.0):
-                    logger.warning("shutdown: batches not all handed over (the sweep has them)")
-                await loop.run_in_executor(None, background_stop)
+                try:
+                    if not await loop.run_in_executor(None, batchers_drain, 5.0):
+                        logger.warning("shutdown: batches not all handed over (the sweep has them)")
+                finally:
+                    await loop.run_in_executor(None, background_stop)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     path = scope.get("path", "")

@@ -33,7 +33,8 @@ def batchers_drain(timeout: float = 5.0) -> bool:
     multiprocessing child, which ends with ``os._exit`` and runs no ``atexit`` handler, so
     the ids its batcher held at a restart waited for the stale sweep (minutes)."""
     deadline = time.monotonic() + timeout
-    return all(b.drain(max(0.0, deadline - time.monotonic())) for b in list(_batchers))
+    results = [b.drain(max(0.0, deadline - time.monotonic())) for b in list(_batchers)]
+    return all(results)
 
 
 class Batcher(Generic[T]):
@@ -90,7 +91,9 @@ class Batcher(Generic[T]):
         return True
 
     def _start(self) -> None:
-        # Also after a fork: the parent's thread does not exist in the child.
+        # Also after a fork: the parent's thread does not exist in the child, nor its drains.
+        if self._pid != os.getpid():
+            self._busy, self._draining = False, 0
         self._pid = os.getpid()
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()

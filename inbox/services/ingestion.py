@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, Max, OuterRef, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from inbox.events import CONVERSATION_UPDATED, MESSAGE_CREATED, MESSAGE_UPDATED
@@ -136,12 +137,19 @@ _CONVERSATION_STORED = "\x1econversation"
 def _synced_ids_and_conversation(
     shop_id: int, platform_ids: list[str], conversation_id: str
 ) -> QuerySet[Any]:
-    # The synced ids, and one row more when the conversation is stored: a sync that finds it
-    # missing does not look for it again under the lock (messages_store's ``absent``).
+    # The synced ids, and one row more when the conversation is stored (the marker and its
+    # id): a sync that finds it missing does not look for it again under the lock
+    # (messages_store's ``absent``), and a batch locks the stored ones in id order.
     return _synced_ids(shop_id, platform_ids).union(
         Conversation.objects.filter(
             shop_account_id=shop_id, platform_conversation_id=conversation_id
-        ).values_list(Value(_CONVERSATION_STORED, output_field=CharField())),
+        ).values_list(
+            Concat(
+                Value(_CONVERSATION_STORED, output_field=CharField()),
+                Cast("id", output_field=CharField()),
+                output_field=CharField(),
+            )
+        ),
         all=True,
     )
 
@@ -176,13 +184,14 @@ def _customer_by_key(organisation_id: int, platform: str, im_user_id: str) -> Qu
 @dataclass(frozen=True)
 class ConversationRead:
     """What a sync read of one conversation found, before anything is stored: its messages
-    not stored yet (``fresh``, newest first as read) and whether the conversation itself was
-    absent (``messages_store``'s ``absent``)."""
+    not stored yet (``fresh``, newest first as read), whether the conversation itself was
+    absent (``messages_store``'s ``absent``) and, if stored, its id (``pk``)."""
 
     shop: ShopAccount
     conversation_id: str
     fresh: list[PlatformMessage]
     absent: bool
+    pk: int | None = None
 
 
 def conversation_read(
@@ -194,6 +203,7 @@ def conversation_read(
     fresh: list[PlatformMessage] = []
     token = ""
     absent = False
+    stored_pk: int | None = None
     for _ in range(MAX_MESSAGE_PAGES):
         page = api.list_messages(conversation_id, page_token=token, newest_first=True)
         ids = padded_text([m.message_id for m in page.items])
@@ -212,13 +222,16 @@ def conversation_read(
             rows = read_compiled("ingestion.synced", _synced_ids, shop.pk, ids)
         known = {platform_id for (platform_id,) in rows}
         if not token:
-            absent = _CONVERSATION_STORED not in known
-            known.discard(_CONVERSATION_STORED)
+            marker = next((k for k in known if k.startswith(_CONVERSATION_STORED)), None)
+            absent = marker is None
+            if marker is not None:
+                known.discard(marker)
+                stored_pk = int(marker[len(_CONVERSATION_STORED) :])
         fresh.extend(m for m in page.items if m.message_id not in known)
         if known or not page.has_more:
             break
         token = page.next_page_token
-    return ConversationRead(shop, conversation_id, fresh, absent)
+    return ConversationRead(shop, conversation_id, fresh, absent, stored_pk)
 
 
 def conversation_sync(
@@ -248,9 +261,12 @@ def conversations_store(reads: Sequence[ConversationRead]) -> int:
     """Store several conversations' reads in one transaction (a webhook task's conversations:
     ``inbox.tasks.process_webhook_events``); returns how many messages were new.
 
-    Each conversation is stored as ``messages_store`` stores it alone, under its row's lock,
-    in the order of (shop account, platform conversation id) so that two workers storing
-    overlapping sets lock them in the same order. What one transaction saves a conversation:
+    Each conversation is stored as ``messages_store`` stores it alone, under its row's lock:
+    the stored ones first, in id order (the order every other writer of several conversations
+    locks them in: bulk actions, the SLA recompute), then the new ones, in (shop account,
+    platform conversation id) order, so that a new conversation's auto-assignment takes its
+    shop's lock after every conversation lock of the run. What one transaction saves a
+    conversation:
     its BEGIN and COMMIT, its events' feed INSERT and push (one of each for all: the events go
     in the order stored), and the writes nothing reads back (search tokens, the conversation's
     UPDATE) ride with the next conversation's statements. The platform was read before
@@ -261,12 +277,18 @@ def conversations_store(reads: Sequence[ConversationRead]) -> int:
     """
     stored = 0
     with transaction.atomic(), writes_deferred(), events_gathered():
-        for read in sorted(reads, key=lambda r: (r.shop.pk, r.conversation_id)):
+        for read in sorted(reads, key=_lock_order):
             if read.fresh:
                 stored += _messages_store_gathered(
                     read.shop, read.conversation_id, read.fresh, None, read.absent
                 )
     return stored
+
+
+def _lock_order(read: ConversationRead) -> tuple[int, int, str]:
+    if read.pk is not None:
+        return (0, read.pk, "")
+    return (1, read.shop.pk, read.conversation_id)
 
 
 @transaction.atomic

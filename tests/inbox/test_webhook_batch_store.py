@@ -78,7 +78,7 @@ def message_refused(world):
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(
-                    "CREATE FUNCTION scrm_test_refuse() RETURNS trigger AS $$ BEGIN "
+                    "CREATE OR REPLACE FUNCTION scrm_test_refuse() RETURNS trigger AS $$ BEGIN "
                     f"IF NEW.platform_message_id = '{platform_message_id}' THEN "
                     "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ "
                     "LANGUAGE plpgsql"
@@ -134,8 +134,36 @@ def test_a_conversation_that_fails_costs_the_others_nothing_and_is_stored_once_l
     # stale sweep's)
     message_refused.allow()
     assert process_webhook_events.apply(args=[[refused_event.id]]).get() == {"processed": 1}
-    # Then it is stored once, and processing the whole batch again stores nothing twice
+    # Then it is stored once, and the whole batch processed again (its events redelivered,
+    # as if never marked) stores nothing twice
     assert Message.objects.filter(platform_message_id=message_ids["b3"]).count() == 1
-    process_webhook_events.apply(args=[ids]).get()
+    WebhookEvent.objects.filter(id__in=ids).update(status=WebhookEventStatus.RECEIVED)
+    assert process_webhook_events.apply(args=[ids]).get() == {"processed": 5}
     for buyer in BUYERS:
         assert Message.objects.filter(platform_message_id=message_ids[buyer]).count() == 1
+
+
+def test_a_batch_locks_stored_conversations_in_id_order(world, platform):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite locks the whole database for a write, not rows")
+    shop = world.shop_a1
+    # Given five conversations stored one by one, so that their ids run against the order of
+    # their platform ids
+    ids = _new_conversations(platform, shop, BUYERS)
+    for event_id in reversed(ids):
+        assert process_webhook_events.apply(args=[[event_id]]).get() == {"processed": 1}
+    by_id = list(
+        Conversation.objects.filter(shop_account=shop)
+        .order_by("id")
+        .values_list("platform_conversation_id", flat=True)
+    )
+    assert by_id != sorted(by_id)
+    # When each buyer writes again and one task stores the five together
+    ids, _, _ = _second_messages(platform, shop, BUYERS)
+    with CaptureQueriesContext(connection) as captured:
+        assert process_webhook_events.apply(args=[ids]).get() == {"processed": 5}
+    # Then their rows were locked in id order, as every other writer of several conversations
+    # (bulk actions, the SLA recompute) locks them, so that none waits on the other in a circle
+    locks = [s for s in statements_of(captured) if "inbox_conversation" in s and "FOR UPDATE" in s]
+    locked = [next(p for p in by_id if f"'{p}'" in sql) for sql in locks]
+    assert locked == by_id
