@@ -49,3 +49,39 @@ def serve_process(
     )
     log.close()  # the child has its own handle
     return process, Path(log.name)
+
+
+def services_env(**extra: str) -> dict[str, str]:
+    """The environment of a served process in services mode on this test's PostgreSQL
+    database and this run's Redis, without the simulator or the scheduler; ``extra`` on top."""
+    import os
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    return dict(
+        os.environ,
+        DATABASE_URL=(
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        ),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        SCRM_SIMULATOR="0",
+        SCRM_RUN_SCHEDULER="0",
+        SCRM_DB_POOL_MIN="1",
+        **extra,
+    )
+
+
+def wait_listening(process: subprocess.Popen, port: int, log: Path, timeout: float = 20.0) -> None:
+    """Return once the served ``process`` accepts connections on ``port``; raise with its log
+    if it exits or does not within ``timeout`` seconds (killed then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(log.read_text()) from None
+            time.sleep(0.1)

@@ -279,7 +279,9 @@ def conversations_store(reads: Sequence[ConversationRead]) -> int:
     with transaction.atomic(), writes_deferred(), events_gathered():
         for read in sorted(reads, key=_lock_order):
             if read.fresh:
-                stored += _messages_store_gathered(
+                # Inside the run's gathering and deferral: as messages_store, without the
+                # savepoint its own atomic would open here.
+                stored += _messages_store(
                     read.shop, read.conversation_id, read.fresh, None, read.absent
                 )
     return stored
@@ -315,17 +317,6 @@ def messages_store(
     conversation's gathered UPDATE) go in the same round trip as that INSERT
     (``writes_deferred``, PostgreSQL).
     """
-    return _messages_store_gathered(shop, conversation_id, messages, hint, absent)
-
-
-def _messages_store_gathered(
-    shop: ShopAccount,
-    conversation_id: str,
-    messages: Iterable[PlatformMessage],
-    hint: PlatformConversation | None,
-    absent: bool,
-) -> int:
-    # Inside a transaction (messages_store's own, or conversations_store's for several).
     with writes_deferred(), events_gathered():
         return _messages_store(shop, conversation_id, messages, hint, absent)
 

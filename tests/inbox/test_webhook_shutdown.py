@@ -9,15 +9,13 @@ stale sweep, minutes later. The ASGI lifespan's shutdown now hands them over fir
 from __future__ import annotations
 
 import os
-import socket
 import time
 
 import httpx
 import pytest
-from django.db import connection
 
 from tests.inbox.test_webhook_handlers import _signed
-from tests.serve import free_port, serve_process
+from tests.serve import free_port, serve_process, services_env, wait_listening
 
 pytestmark = [
     pytest.mark.skipif(
@@ -30,31 +28,14 @@ pytestmark = [
 
 
 def test_a_server_stopped_after_its_acks_queues_every_acknowledged_event(world, platform, broker):
-    db = connection.settings_dict
     port = free_port()
-    env = dict(
-        os.environ,
-        DATABASE_URL=(
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        SCRM_SIMULATOR="0",
-        SCRM_RUN_SCHEDULER="0",
-        SCRM_DB_POOL_MIN="1",
+    env = services_env(
         WEB_CONCURRENCY="2",  # worker processes: multiprocessing children, as deployed
         SCRM_WEBHOOK_LINGER_SECONDS="60",  # nothing is handed over unless the server drains
     )
     process, log = serve_process(port, env, "scrm-shutdown-")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log.read_text()) from None
-                time.sleep(0.1)
+        wait_listening(process, port, log, timeout=30)
         # Given five buyers' notifications acknowledged by the server
         shop, acked = world.shop_a1, []
         for n in range(5):

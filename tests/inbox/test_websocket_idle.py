@@ -12,17 +12,16 @@ import asyncio
 import copy
 import json
 import os
-import socket
 import subprocess
 import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 
 from tests.inbox.event_payloads import marked, marker_of
-from tests.serve import free_port, serve_process
+from tests.serve import free_port, serve_process, services_env, wait_listening
 
 pytestmark = [
     pytest.mark.skipif(
@@ -50,30 +49,9 @@ IDLE_SECONDS = 9  # past all of the above, several times over for the shortest
 @pytest.fixture
 def server(transactional_db):
     """``manage.py serve`` on the test database and this run's Redis, timeouts shortened."""
-    db = connection.settings_dict
     port = free_port()
-    env = dict(
-        os.environ,
-        **SHORT,
-        DATABASE_URL=(
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        SCRM_SIMULATOR="0",
-        SCRM_RUN_SCHEDULER="0",
-        SCRM_DB_POOL_MIN="1",
-    )
-    process, log = serve_process(port, env, "scrm-idle-")
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(log.read_text()) from None
-            time.sleep(0.1)
+    process, log = serve_process(port, services_env(**SHORT), "scrm-idle-")
+    wait_listening(process, port, log)
     yield port, log
     process.terminate()
     try:
