@@ -265,9 +265,9 @@ def conversations_store(reads: Sequence[ConversationRead]) -> int:
     the stored ones first, in id order (the order every other writer of several conversations
     locks them in: bulk actions, the SLA recompute), then the new ones, in (shop account,
     platform conversation id) order, so that a new conversation's auto-assignment takes its
-    shop's lock after every conversation lock of the run. What one transaction saves a
-    conversation:
-    its BEGIN and COMMIT, its events' feed INSERT and push (one of each for all: the events go
+    shop's lock after the stored ones' locks (a later new conversation of the run is inserted
+    while it is held). What one transaction saves a conversation: its BEGIN and COMMIT, its
+    events' feed INSERT and push (one of each for all: the events go
     in the order stored), and the writes nothing reads back (search tokens, the conversation's
     UPDATE) ride with the next conversation's statements. The platform was read before
     (``conversation_read``): no lock is held while it answers.
