@@ -108,7 +108,6 @@ class Batcher(Generic[T]):
                     lambda: len(self._items) >= self._max_items or self._draining > 0,
                     timeout=self._linger,
                 )
-            with self._cond:
                 batch = self._items[: self._max_items]
                 del self._items[: self._max_items]
                 self._busy = True
