@@ -712,8 +712,11 @@ class StreamRun:
     stored: int
     newest: datetime | None
     complete: bool
-    # Rows missing but left to a webhook whose processing has not begun: the run is not quiet
-    # (the stream is read again at the next tick) and its mark is not past them.
+    # Rows missing but left to a webhook whose processing has not begun: the run's mark is not
+    # past them (whenever the stream is read next, it looks at them again). Such a run is quiet
+    # if it stored nothing: those webhooks are stored events the stale sweep queues again if
+    # their task is lost, so reading the stream every tick for them only doubled the work
+    # while the workers were behind.
     left_to_webhooks: int = 0
 
 
@@ -730,8 +733,8 @@ def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None)
     last ``BACKFILL_TRUSTS_WEBHOOK`` whose processing has not begun is left to that webhook: its
     processing reads the conversation's new messages anyway, and under a backlog the backfill
     storing them first doubled the platform reads and the stores (the soak at 100 messages/s:
-    a fifth of the workers' time). Such a run is not quiet, and its mark stays at the oldest
-    message it left, so the next tick looks again and syncs what is still missing then."""
+    a fifth of the workers' time). Such a run's mark stays at the oldest message it left, so
+    the next run looks again and syncs what is still missing then."""
     newest = high_water
     new_messages = 0
     left: list[datetime] = []
@@ -840,8 +843,7 @@ def stream_backfill(*, shop: ShopAccount, stream: str, api: ShopApi | None = Non
             next_run_at=None,
         )
         raise
-    found = run.stored or run.left_to_webhooks
-    quiet = cursor.quiet_runs + 1 if run.complete and not found else 0
+    quiet = cursor.quiet_runs + 1 if run.complete and not run.stored else 0
     now = timezone.now()
     SyncCursor.objects.filter(pk=cursor.pk).update(
         high_water=run.newest if run.complete else cursor.high_water,
