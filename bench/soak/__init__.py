@@ -31,6 +31,9 @@ sealing, ...). The TikTok Shop simulator serves its HTTP API from this process
   is killed with SIGKILL and started again; what it held is recovered by the product's own
   sweeps (stale webhooks after 2 minutes, the backfill every minute, the outbox after its
   lease).
+- Vacuum: when the server's autovacuum is off (the CI machine's is), the bench does what it
+  would, by its rules and settings (``bench/soak/vacuum.py``): production runs it, and an hour
+  without it measures a bloat production never has.
 
 Then a bounded drain (``--drain`` seconds: load stopped, sockets and sweeps still running)
 until every buyer message is stored, no webhook is unprocessed and no outbox action is open.
@@ -91,6 +94,7 @@ from bench.soak.load import (
 )
 from bench.soak.procs import CpuMeter, Restartable, celery_args, rss_kb, rss_tree, server_pid
 from bench.soak.report import backlog_read, drain_wait, final_counts, report, sent_replies
+from bench.soak.vacuum import Autovacuum
 from bench.soak.world import world_create
 
 DB = "scrm_bench_soak"
@@ -252,6 +256,7 @@ def run(
 
     server = None
     worker = beat = None
+    vacuum = Autovacuum(DB)
     try:
         t_setup = time.monotonic()
         c.migrate()
@@ -300,9 +305,13 @@ def run(
                 "drain": drain,
                 "reply_every": reply_every,
             }
+            vacuum.start()
             result = asyncio.run(_soak(state, sim, world, opts, worker, sample))
+            vacuum.stop()
+            result["vacuum"] = vacuum.summary()
         return report(state, result, sim, opts, shops, agents, setup_s)
     finally:
+        vacuum.stop()
         for proc in (worker, beat):
             if proc is not None:
                 proc.stop()

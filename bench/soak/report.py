@@ -231,6 +231,7 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
                 "webhooks failed / outbox actions failed",
                 f"{backlog['webhooks failed']} / {backlog['outbox failed']}",
             ],
+            ["vacuum", result.get("vacuum", "-")],
         ],
     )
     checks = [
