@@ -46,7 +46,7 @@ from monitoring.models.metrics import (
     MetricSubject,
     ResponseFact,
 )
-from scrm.compiled import instances_compiled
+from scrm.compiled import instances_compiled, read_compiled
 from scrm.db import insert_rows, insert_unless_conflict, statement_deferred
 
 NEEDS_DECISION = CaseStage.NEEDS_DECISION.value
@@ -352,21 +352,47 @@ def conversation_state_changed(change: StateChange, *, now: datetime | None = No
     before, after = change.before.waiting_since, change.after.waiting_since
     if before is None or (after is not None and after <= before):
         return
-    fact = ResponseFact.objects.filter(conversation_id=change.conversation_id, state=OPEN).first()
-    if fact is None:
-        return
-    first = (
-        _human_answers(change.conversation_id)
-        .filter(sent_at__gt=fact.received_at)
-        .order_by("sent_at", "id")
-        .values("sent_at", "synced", "author_id")
-        .first()
+    found = instances_compiled(
+        "facts.open_request", ResponseFact, _open_request, change.conversation_id
     )
+    if not found:
+        return
+    fact = found[0]
+    first = _first_answer_after(change.conversation_id, fact.received_at)
     if first is None:
         return
     at = _answer_time(first, now or timezone.now())
     _answer(fact, at=at, agent_id=first["author_id"], automated=False)
     days_mark(change.shop_account_id, [fact.local_date])
+
+
+def _open_request(conversation_id: int) -> QuerySet[ResponseFact]:
+    return ResponseFact.objects.filter(conversation_id=conversation_id, state=OPEN).order_by("pk")[
+        :1
+    ]
+
+
+def _answers_after(conversation_id: int, after: datetime) -> QuerySet[Any]:
+    return (
+        _human_answers(conversation_id)
+        .filter(sent_at__gt=after)
+        .order_by("sent_at", "id")
+        .values_list("sent_at", "synced", "author_id")[:1]
+    )
+
+
+def _first_answer_after(conversation_id: int, after: datetime) -> dict[str, Any] | None:
+    """The first person's answer after ``after``: sent_at, synced, author_id. Compiled once on
+    PostgreSQL (every delivered reply that answers a wait reads it); SQLite's adapter turns the
+    time into text, so there the ORM reads it."""
+    if connection.vendor == "postgresql":
+        rows = read_compiled("facts.answer_after", _answers_after, conversation_id, after)
+    else:
+        rows = list(_answers_after(conversation_id, after))
+    if not rows:
+        return None
+    sent_at, synced, author_id = rows[0]
+    return {"sent_at": sent_at, "synced": synced, "author_id": author_id}
 
 
 # --- after-sales cases -----------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Q, QuerySet, Value, When
 
 from inbox.models import ShopAccount
 from inbox.payloads_deadline import deadline_payload
@@ -29,6 +29,7 @@ from monitoring.models.sla import Deadline, DeadlineKind, DeadlineState, SlaPoli
 from monitoring.sla.calendar import CalendarSpec
 from monitoring.sla.policies import deadline_due, policy_and_calendar_for_shop, warning_times
 from monitoring.sla.selectors import deadline_info
+from scrm.compiled import instances_compiled
 from scrm.db import insert_rows
 from scrm.events import event_publish
 from scrm.memo import remembered
@@ -53,8 +54,20 @@ class SubjectRef:
         return Q(conversation_id=self.id) if self.subject == "conversation" else Q(case_id=self.id)
 
     def open_rows(self) -> list[Deadline]:
-        """The subject's open deadlines (one query)."""
-        return list(Deadline.objects.filter(self.q, state=OPEN).order_by("due_at", "id"))
+        """The subject's open deadlines (one query, compiled once per subject kind: every
+        answered wait and every follow-up of a waiting buyer reads them)."""
+        build = _open_of_conversation if self.subject == "conversation" else _open_of_case
+        return instances_compiled(("sla.open_rows", self.subject), Deadline, build, self.id)
+
+
+def _open_of_conversation(conversation_id: int) -> QuerySet[Deadline]:
+    return Deadline.objects.filter(conversation_id=conversation_id, state=OPEN).order_by(
+        "due_at", "id"
+    )
+
+
+def _open_of_case(case_id: int) -> QuerySet[Deadline]:
+    return Deadline.objects.filter(case_id=case_id, state=OPEN).order_by("due_at", "id")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ Each runs in the announcing transaction with the subject's row locked; none does
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -42,6 +43,7 @@ from monitoring.sla.deadlines import (
     deadlines_save,
     subject_settle,
 )
+from scrm.compiled import read_compiled
 
 NEEDS_DECISION = CaseStage.NEEDS_DECISION.value
 SAME_DAY = DeadlineKind.SAME_DAY.value
@@ -91,10 +93,16 @@ def _answered_at(conversation_id: int, now: datetime) -> datetime | None:
     """When the last human answer reached the platform: the platform's time of a message read
     from it, now for our own reply just delivered (its stored time is when it was submitted);
     None when there is none (the wait ended otherwise: the buyer's message hidden)."""
-    last = _human_answers(conversation_id).order_by("-sent_at").values("sent_at", "synced").first()
-    if last is None:
+    rows = read_compiled("sla.last_answer", _last_answer, conversation_id)
+    if not rows:
         return None
-    return min(last["sent_at"], now) if last["synced"] else now
+    sent_at, synced = rows[0]
+    return min(sent_at, now) if synced else now
+
+
+def _last_answer(conversation_id: int) -> QuerySet[Any]:
+    # Compiled once (scrm.compiled): every delivered reply that answers a wait reads it.
+    return _human_answers(conversation_id).order_by("-sent_at").values_list("sent_at", "synced")[:1]
 
 
 def conversation_state_changed(change: StateChange, *, now: datetime | None = None) -> None:
