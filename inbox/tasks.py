@@ -296,7 +296,7 @@ def backfill_all_shops() -> int:
     the task removes when it ends; a task lost with its worker leaves the key to expire after
     ``SCRM_BACKFILL_QUEUED_SECONDS``, and the stream is queued again then.
 
-    A stream whose last runs found nothing missing rests until its ``next_run_at``
+    A stream whose last runs stored nothing rests until its ``next_run_at``
     (``ingestion.backfill_wait``: up to ``SCRM_BACKFILL_QUIET_MAX_SECONDS``): with the webhooks
     delivering everything, most of those tasks only confirmed it (a tenth of the workers' time
     in the soak at 200 shops)."""

@@ -23,8 +23,12 @@ would be. If the server's autovacuum is on, this does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
+from typing import Any
+
+from psycopg import sql
 
 from bench import _common as c
 
@@ -38,13 +42,15 @@ _SETTINGS = (
     "autovacuum_analyze_threshold",
     "autovacuum_analyze_scale_factor",
     "autovacuum_vacuum_cost_delay",
+    "vacuum_cost_delay",
 )
 
 # The tables past autovacuum's thresholds: (name, vacuum?, analyze?).
 _DUE = """
-SELECT s.relname,
+SELECT s.schemaname, s.relname,
        s.n_dead_tup > %(vt)s + %(vs)s * greatest(c.reltuples, 0)
-         OR s.n_ins_since_vacuum > %(it)s + %(is)s * greatest(c.reltuples, 0),
+         OR (%(it)s >= 0
+             AND s.n_ins_since_vacuum > %(it)s + %(is)s * greatest(c.reltuples, 0)),
        s.n_mod_since_analyze > %(at)s + %(as)s * greatest(c.reltuples, 0)
 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
 """
@@ -60,6 +66,7 @@ class Autovacuum:
         self.active = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._conn: Any = None  # the connection a VACUUM may be running on (stop cancels it)
 
     def _connect(self):
         import psycopg
@@ -83,6 +90,10 @@ class Autovacuum:
 
     def stop(self) -> None:
         self._stop.set()
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.cancel()  # a VACUUM of a large table would outlast the run
         if self._thread is not None:
             self._thread.join(timeout=60)
 
@@ -96,25 +107,37 @@ class Autovacuum:
             "as": float(settings["autovacuum_analyze_scale_factor"]),
         }
         naptime = float(settings["autovacuum_naptime"])  # seconds
-        delay = float(settings["autovacuum_vacuum_cost_delay"])  # milliseconds
+        delay = float(settings["autovacuum_vacuum_cost_delay"])  # milliseconds; -1: the plain one
+        if delay < 0:
+            delay = float(settings["vacuum_cost_delay"])
         while not self._stop.wait(naptime):
             try:
                 with self._connect() as conn:
+                    self._conn = conn
                     conn.execute(f"SET vacuum_cost_delay = '{delay}ms'")
-                    for table, vacuum, analyze in conn.execute(_DUE, limits).fetchall():
+                    for schema, table, vacuum, analyze in conn.execute(_DUE, limits).fetchall():
                         if self._stop.is_set():
                             return
-                        if not (vacuum or analyze):
-                            continue
-                        ident = '"' + table.replace('"', '""') + '"'
-                        if vacuum:
-                            conn.execute(f"VACUUM {'(ANALYZE) ' if analyze else ''}{ident}")
-                            self.done["vacuum"] += 1
-                        else:
-                            conn.execute(f"ANALYZE {ident}")
-                        if analyze:
-                            self.done["analyze"] += 1
-            except Exception as exc:  # a run's hiccup (the database dropped at the end, say)
+                        if vacuum or analyze:
+                            self._run(conn, sql.Identifier(schema, table), vacuum, analyze)
+            except Exception as exc:  # no connection, or the database dropped at the end
+                if not self._stop.is_set():
+                    self.done[f"error {type(exc).__name__}"] += 1
+            finally:
+                self._conn = None
+
+    def _run(self, conn: Any, table: Any, vacuum: bool, analyze: bool) -> None:
+        try:
+            if vacuum:
+                command = "VACUUM (ANALYZE) {}" if analyze else "VACUUM {}"
+                conn.execute(sql.SQL(command).format(table))
+                self.done["vacuum"] += 1
+            else:
+                conn.execute(sql.SQL("ANALYZE {}").format(table))
+            if analyze:
+                self.done["analyze"] += 1
+        except Exception as exc:  # one table's failure does not keep the others from theirs
+            if not self._stop.is_set():  # (stop cancels a running one)
                 self.done[f"error {type(exc).__name__}"] += 1
 
     def summary(self) -> str:

@@ -116,8 +116,9 @@ class SyncCursor(models.Model):
     high_water = models.DateTimeField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
-    # Runs in a row that found nothing missing (the webhooks had it all), and when the periodic
-    # tick queues the stream next: every tick while runs find something, fail or are cut
+    # Runs in a row that stored nothing (the webhooks had it all, or have it on its way), and
+    # when the periodic tick queues the stream next: every tick while runs store something,
+    # fail or are cut
     # short; twice as long after each quiet run up to SCRM_BACKFILL_QUIET_MAX_SECONDS
     # (inbox.services.ingestion.backfill_wait). None: at the next tick.
     # db_default: a worker of the previous release creates cursors without this column.

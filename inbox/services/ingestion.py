@@ -712,12 +712,6 @@ class StreamRun:
     stored: int
     newest: datetime | None
     complete: bool
-    # Rows missing but left to a webhook whose processing has not begun: the run's mark is not
-    # past them (whenever the stream is read next, it looks at them again). Such a run is quiet
-    # if it stored nothing: those webhooks are stored events the stale sweep queues again if
-    # their task is lost, so reading the stream every tick for them only doubled the work
-    # while the workers were behind.
-    left_to_webhooks: int = 0
 
 
 # Reads one stream of a shop from its mark (None: never run) and stores what is missing.
@@ -734,7 +728,10 @@ def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None)
     processing reads the conversation's new messages anyway, and under a backlog the backfill
     storing them first doubled the platform reads and the stores (the soak at 100 messages/s:
     a fifth of the workers' time). Such a run's mark stays at the oldest message it left, so
-    the next run looks again and syncs what is still missing then."""
+    the next run looks again and syncs what is still missing then. It is quiet if it stored
+    nothing (``stream_backfill``): those webhooks are stored events the stale sweep queues
+    again if their task is lost, and reading the stream at every tick for them doubled the
+    work while the workers were behind."""
     newest = high_water
     new_messages = 0
     left: list[datetime] = []
@@ -772,11 +769,9 @@ def _messages_read(shop: ShopAccount, api: ShopApi, high_water: datetime | None)
         if all_behind or not page.has_more:
             if left and newest is not None:
                 newest = min(newest, *left)
-            return StreamRun(
-                stored=new_messages, newest=newest, complete=True, left_to_webhooks=len(left)
-            )
+            return StreamRun(stored=new_messages, newest=newest, complete=True)
         token = page.next_page_token
-    return StreamRun(stored=new_messages, newest=newest, complete=False, left_to_webhooks=len(left))
+    return StreamRun(stored=new_messages, newest=newest, complete=False)
 
 
 def _conversations_awaiting_webhook(shop: ShopAccount, conversation_ids: list[str]) -> set[str]:

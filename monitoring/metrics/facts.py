@@ -352,12 +352,9 @@ def conversation_state_changed(change: StateChange, *, now: datetime | None = No
     before, after = change.before.waiting_since, change.after.waiting_since
     if before is None or (after is not None and after <= before):
         return
-    found = instances_compiled(
-        "facts.open_request", ResponseFact, _open_request, change.conversation_id
-    )
-    if not found:
+    fact = _open_request_of(change.conversation_id)
+    if fact is None:
         return
-    fact = found[0]
     first = _first_answer_after(change.conversation_id, fact.received_at)
     if first is None:
         return
@@ -370,6 +367,12 @@ def _open_request(conversation_id: int) -> QuerySet[ResponseFact]:
     return ResponseFact.objects.filter(conversation_id=conversation_id, state=OPEN).order_by("pk")[
         :1
     ]
+
+
+def _open_request_of(conversation_id: int) -> ResponseFact | None:
+    """The conversation's waiting chat request (one at most); compiled once."""
+    found = instances_compiled("facts.open_request", ResponseFact, _open_request, conversation_id)
+    return found[0] if found else None
 
 
 def _answers_after(conversation_id: int, after: datetime) -> QuerySet[Any]:

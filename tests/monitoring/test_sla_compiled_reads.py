@@ -14,7 +14,7 @@ from monitoring.models.metrics import ResponseFact
 from monitoring.models.sla import Deadline
 from monitoring.sla import lifecycle
 from monitoring.sla.deadlines import SubjectRef
-from tests.monitoring.sla_builders import store
+from tests.monitoring.sla_builders import case_store, platform_case, store
 
 pytestmark = pytest.mark.django_db
 
@@ -83,11 +83,26 @@ def test_the_answered_waits_reads_equal_their_orm_forms_for_each_calls_values(wo
         }
         assert facts._first_answer_after(answered.id, TUE_10 + 3 * H) is None
         # And the open request is the waiting conversation's own (none for the answered one)
-        for chat in (waiting, answered):
-            got = facts._open_request(chat.id)
-            compiled = facts.instances_compiled(
-                "facts.open_request", ResponseFact, facts._open_request, chat.id
-            )
-            assert [f.id for f in compiled] == [f.id for f in got]
-        assert [f.received_at for f in facts._open_request(waiting.id)] == [TUE_10]
-        assert not facts._open_request(answered.id)
+        for chat in (waiting, answered, waiting):
+            orm = ResponseFact.objects.filter(conversation_id=chat.id, state="open").first()
+            got = facts._open_request_of(chat.id)
+            assert (got and (got.id, got.received_at)) == (orm and (orm.id, orm.received_at))
+        fact = facts._open_request_of(waiting.id)
+        assert fact is not None and fact.received_at == TUE_10
+        assert facts._open_request_of(answered.id) is None
+
+
+def test_a_cases_open_deadlines_are_its_own(world):
+    # Given two refund requests pending with the seller, due at different times
+    early = case_store(world.shop_a1, platform_case(TUE_10, seller_deadline=TUE_10 + 6 * H))
+    late = case_store(
+        world.shop_a1,
+        platform_case(TUE_10, case_id="4036000000000002", seller_deadline=TUE_10 + 48 * H),
+    )
+    for case in (early, late, early):
+        # Then each case's open deadlines are its own, as the ORM reads them
+        ref = SubjectRef("case", case.id, case.organisation_id, case.shop_account_id)
+        orm = Deadline.objects.filter(case_id=case.id, state="open").order_by("due_at", "id")
+        assert [(d.id, d.due_at) for d in ref.open_rows()] == [(d.id, d.due_at) for d in orm]
+        assert ref.open_rows()
+    assert ref.open_rows()[0].case_id == early.id
