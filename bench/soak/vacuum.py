@@ -45,7 +45,7 @@ _SETTINGS = (
     "vacuum_cost_delay",
 )
 
-# The tables past autovacuum's thresholds: (name, vacuum?, analyze?).
+# The tables past autovacuum's thresholds: (schema, name, vacuum?, analyze?).
 _DUE = """
 SELECT s.schemaname, s.relname,
        s.n_dead_tup > %(vt)s + %(vs)s * greatest(c.reltuples, 0)
