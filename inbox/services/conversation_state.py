@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Max, Min
+from django.db.models import Max, Min, QuerySet
 
 from inbox.models import (
     ANSWERED_SENTINEL,
@@ -60,6 +60,30 @@ STATUSES = frozenset(ConversationStatus.values)
 # Platform sender roles whose message answers the buyer (a seller's or an agent's, not the
 # platform's robot or system notices).
 HUMAN_ROLES = ("SHOP", "CUSTOMER_SERVICE")
+_ANSWER_STATES = (DeliveryState.SENT, DeliveryState.RECEIVED)
+
+
+def human_answers(conversation_id: int) -> QuerySet[Message]:
+    """A person's answers in the conversation — visible, sent by the shop or its customer
+    service, on the platform: what ends a buyer's wait here, and for the SLA tracker and the
+    response figures. ``is_human_answer`` is the same rule for a message in hand."""
+    return Message.objects.filter(
+        conversation_id=conversation_id,
+        is_visible=True,
+        direction=Direction.OUTBOUND,
+        sender_role__in=HUMAN_ROLES,
+        delivery_state__in=list(_ANSWER_STATES),
+    )
+
+
+def is_human_answer(message: Message) -> bool:
+    """What ``human_answers`` selects, for a message in hand."""
+    return (
+        message.is_visible
+        and message.direction == Direction.OUTBOUND
+        and message.sender_role in HUMAN_ROLES
+        and message.delivery_state in _ANSWER_STATES
+    )
 
 
 class Trigger(enum.StrEnum):
@@ -354,13 +378,7 @@ def _waiting_since_after(conversation: Conversation, newer: Sequence[Message]) -
     whenever messages change). A human answer among them decides alone: the buyer messages
     after it (older ones are all before it); else the wait goes on, or starts with them."""
     visible = [m for m in newer if m.is_visible]
-    answers = [
-        m.sent_at
-        for m in visible
-        if m.direction == Direction.OUTBOUND
-        and m.sender_role in HUMAN_ROLES
-        and m.delivery_state in (DeliveryState.SENT, DeliveryState.RECEIVED)
-    ]
+    answers = [m.sent_at for m in visible if is_human_answer(m)]
     buyer = [m.sent_at for m in visible if m.direction == Direction.INBOUND]
     if answers:
         answered = max(answers)
@@ -372,13 +390,10 @@ def _waiting_since_after(conversation: Conversation, newer: Sequence[Message]) -
 
 def _waiting_since(conversation: Conversation) -> datetime | None:
     """The oldest visible buyer message at or after the last human answer (None: answered)."""
-    messages = Message.objects.filter(conversation=conversation, is_visible=True)
-    last_human = messages.filter(
-        direction=Direction.OUTBOUND,
-        sender_role__in=HUMAN_ROLES,
-        delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
-    ).aggregate(t=Max("sent_at"))["t"]
-    inbound = messages.filter(direction=Direction.INBOUND)
+    last_human = human_answers(conversation.pk).aggregate(t=Max("sent_at"))["t"]
+    inbound = Message.objects.filter(
+        conversation=conversation, is_visible=True, direction=Direction.INBOUND
+    )
     # Platform times are whole seconds: a buyer message in the very second of the last human
     # answer may have come after it, so it counts as waiting (never hide a question).
     waiting = inbound.filter(sent_at__gte=last_human) if last_human else inbound

@@ -33,12 +33,10 @@ from inbox.hooks import CaseStageChanged, MessagesStored
 from inbox.models import (
     CaseStage,
     Conversation,
-    DeliveryState,
-    Direction,
     Message,
     ShopAccount,
 )
-from inbox.services.conversation_state import HUMAN_ROLES, StateChange
+from inbox.services.conversation_state import StateChange, human_answers
 from monitoring.models.metrics import (
     ChatRating,
     FactState,
@@ -159,16 +157,6 @@ def _open(
 
 
 # --- chats -----------------------------------------------------------------------------------
-def _human_answers(conversation_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(
-        conversation_id=conversation_id,
-        is_visible=True,
-        direction=Direction.OUTBOUND,
-        sender_role__in=HUMAN_ROLES,
-        delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
-    )
-
-
 def _answer_time(row: Mapping[str, Any], now: datetime) -> datetime:
     """When a person's answer reached the platform: the platform's time of a message read from
     it, now for our reply just delivered (its stored time is when it was submitted)."""
@@ -216,7 +204,7 @@ def _timeline_events(
     first = min(buyers) if buyers else None
     waiting = conversation.waiting_since
     if first is not None and (waiting is None or waiting > first):
-        rows = _human_answers(conversation.pk).filter(sent_at__gt=first)
+        rows = human_answers(conversation.pk).filter(sent_at__gt=first)
         for row in rows.order_by("sent_at", "id").values("sent_at", "synced", "author_id"):
             events.append((_answer_time(row, now), 0, "human", row["author_id"]))
     return sorted(events, key=lambda e: (e[0], e[1]))
@@ -322,7 +310,7 @@ def ratings_record(
         if stars is None:
             continue
         author = (
-            _human_answers(conversation.pk)
+            human_answers(conversation.pk)
             .filter(sent_at__lte=message.sent_at)
             .order_by("-sent_at", "-id")
             .values_list("author_id", flat=True)
@@ -377,7 +365,7 @@ def _open_request_of(conversation_id: int) -> ResponseFact | None:
 
 def _answers_after(conversation_id: int, after: datetime) -> QuerySet[Any]:
     return (
-        _human_answers(conversation_id)
+        human_answers(conversation_id)
         .filter(sent_at__gt=after)
         .order_by("sent_at", "id")
         .values_list("sent_at", "synced", "author_id")[:1]

@@ -28,8 +28,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from inbox.hooks import CaseStageChanged, MessagesStored
-from inbox.models import ANSWERED_SENTINEL, CaseStage, DeliveryState, Direction, Message
-from inbox.services.conversation_state import HUMAN_ROLES, RESOLVED, StateChange, Trigger
+from inbox.models import ANSWERED_SENTINEL, CaseStage, Message
+from inbox.services.conversation_state import (
+    RESOLVED,
+    StateChange,
+    Trigger,
+    human_answers,
+    is_human_answer,
+)
 from monitoring.models.sla import Deadline, DeadlineKind, DeadlineState
 from monitoring.sla.deadlines import (
     CASE_KINDS,
@@ -59,33 +65,13 @@ def _conversation_ref(change: StateChange) -> SubjectRef:
     )
 
 
-def _human_answers(conversation_id: int) -> QuerySet[Message]:
-    return Message.objects.filter(
-        conversation_id=conversation_id,
-        is_visible=True,
-        direction=Direction.OUTBOUND,
-        sender_role__in=HUMAN_ROLES,
-        delivery_state__in=[DeliveryState.SENT, DeliveryState.RECEIVED],
-    )
-
-
-def _is_human_answer(message: Message) -> bool:
-    """What ``_human_answers`` selects, for a message in hand."""
-    return (
-        message.is_visible
-        and message.direction == Direction.OUTBOUND
-        and message.sender_role in HUMAN_ROLES
-        and message.delivery_state in (DeliveryState.SENT, DeliveryState.RECEIVED)
-    )
-
-
 def reply_kind(conversation_id: int, history: tuple[Message, ...] | None = None) -> str:
     """first_reply while no human ever answered in the conversation, else next_reply.
     ``history``: all its messages, when known (``StateChange.history``): nothing is read."""
     if history is not None:
-        answered = any(_is_human_answer(m) for m in history)
+        answered = any(is_human_answer(m) for m in history)
     else:
-        answered = _human_answers(conversation_id).exists()
+        answered = human_answers(conversation_id).exists()
     return DeadlineKind.NEXT_REPLY.value if answered else DeadlineKind.FIRST_REPLY.value
 
 
@@ -102,7 +88,7 @@ def _answered_at(conversation_id: int, now: datetime) -> datetime | None:
 
 def _last_answer(conversation_id: int) -> QuerySet[Any]:
     # Compiled once (scrm.compiled): every delivered reply that answers a wait reads it.
-    return _human_answers(conversation_id).order_by("-sent_at").values_list("sent_at", "synced")[:1]
+    return human_answers(conversation_id).order_by("-sent_at").values_list("sent_at", "synced")[:1]
 
 
 def conversation_state_changed(change: StateChange, *, now: datetime | None = None) -> None:
