@@ -3,6 +3,7 @@ in-process worker, idle websockets), and a free local port for any test server."
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,8 +57,6 @@ def serve_process(
 def services_env(**extra: str) -> dict[str, str]:
     """The environment of a served process in services mode on this test's PostgreSQL
     database and this run's Redis, without the simulator or the scheduler; ``extra`` on top."""
-    import os
-
     from django.db import connection
 
     db = connection.settings_dict
@@ -85,3 +86,12 @@ def wait_listening(process: subprocess.Popen, port: int, log: Path, timeout: flo
                 process.kill()
                 raise RuntimeError(log.read_text()) from None
             time.sleep(0.1)
+
+
+def services_only(why: str) -> pytest.MarkDecorator:
+    """Skip a served test in the embedded mode (no ``REDIS_URL``): ``why`` it needs the
+    services. CI sets ``REDIS_URL`` and runs it."""
+    return pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"),
+        reason=f"services mode only (REDIS_URL unset): {why}; CI sets REDIS_URL and runs this test",
+    )

@@ -8,21 +8,16 @@ stale sweep, minutes later. The ASGI lifespan's shutdown now hands them over fir
 
 from __future__ import annotations
 
-import os
 import time
 
 import httpx
 import pytest
 
 from tests.inbox.test_webhook_handlers import _signed
-from tests.serve import free_port, serve_process, services_env, wait_listening
+from tests.serve import free_port, serve_process, services_env, services_only, wait_listening
 
 pytestmark = [
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="services mode only (REDIS_URL unset): several web workers need Redis and "
-        "PostgreSQL; CI sets REDIS_URL and runs this test",
-    ),
+    services_only("several web workers need Redis and PostgreSQL"),
     pytest.mark.django_db(transaction=True),
 ]
 

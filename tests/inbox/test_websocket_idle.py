@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 import subprocess
 import time
 
@@ -21,14 +20,10 @@ from django.db import transaction
 from django.test import Client
 
 from tests.inbox.event_payloads import marked, marker_of
-from tests.serve import free_port, serve_process, services_env, wait_listening
+from tests.serve import free_port, serve_process, services_env, services_only, wait_listening
 
 pytestmark = [
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="services mode only (REDIS_URL unset): the failure lives between channels-redis "
-        "and the Redis client; CI sets REDIS_URL and runs this test",
-    ),
+    services_only("the failure lives between channels-redis and the Redis client"),
     pytest.mark.django_db(transaction=True),
 ]
 
