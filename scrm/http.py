@@ -1,13 +1,16 @@
-"""The project's one HTTP client: a pooled, fork-safe httpx client, timeouts and retry rules.
+"""The project's one HTTP client: a pooled, fork-safe client, timeouts and retry rules.
 
 Every call the product makes to a platform or an outside endpoint goes through here; a platform
 client (``inbox/platforms/tiktok_shop/client.py``) adds only its own signing and error mapping,
 and an outgoing webhook (alerts) calls :func:`webhook_post`.
 
-- **One pool per process.** :func:`pool` returns the process's ``httpx.Client`` (keep-alive
-  across calls, hosts and shops; httpx's client is thread-safe). A forked child (Celery's
-  prefork workers) never touches its parent's sockets: ``os.register_at_fork`` drops the
-  reference in the child, and a pid check catches a fork that skipped the hook.
+- **One pool per process.** :func:`pool` returns the process's :class:`scrm.http_pool.Pool`
+  (keep-alive across calls, hosts and shops, thread-safe; the standard library's
+  ``http.client`` under httpx's contract, a third of httpx's CPU a call). A forked child
+  (Celery's prefork workers) never touches its parent's sockets: ``os.register_at_fork`` drops
+  the reference in the child, and a pid check catches a fork that skipped the hook. An
+  ``httpx.Client`` passed instead (an injected transport in tests, the guarded outbound pool)
+  is called the same way.
 - **Every call has a timeout**: connect ``SCRM_HTTP_CONNECT_TIMEOUT_SECONDS`` (3 s), read, write
   and pool ``SCRM_HTTP_TIMEOUT_SECONDS`` (10 s). Redirects are not followed.
 - **Retry rules** (:func:`with_retries`), bounded, exponential backoff with jitter, a
@@ -38,6 +41,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+
+from scrm.http_pool import Pool
 
 logger = logging.getLogger(__name__)
 
@@ -146,22 +151,22 @@ def default_timeout() -> httpx.Timeout:
 
 # --- the pool --------------------------------------------------------------------------------
 _lock = threading.Lock()
-_pool: httpx.Client | None = None
+_pool: Pool | None = None
 _pool_pid = 0
 
+# The process's pool, or an httpx client (an injected transport, the guarded outbound pool).
+Client = Pool | httpx.Client
 
-def pool() -> httpx.Client:
+
+def pool() -> Pool:
     """The process's pooled client, made at first use and again in a forked child."""
     global _pool, _pool_pid
     with _lock:
         if _pool is None or _pool.is_closed or _pool_pid != os.getpid():
-            _pool = httpx.Client(
+            _pool = Pool(
                 timeout=default_timeout(),
-                follow_redirects=False,
-                limits=httpx.Limits(
-                    max_connections=MAX_CONNECTIONS,
-                    max_keepalive_connections=MAX_KEEPALIVE_CONNECTIONS,
-                ),
+                max_connections=MAX_CONNECTIONS,
+                max_keepalive=MAX_KEEPALIVE_CONNECTIONS,
             )
             _pool_pid = os.getpid()
         return _pool
@@ -186,7 +191,7 @@ def where(method: str, url: str | httpx.URL) -> str:
 
 
 def send(
-    client: httpx.Client,
+    client: Client,
     method: str,
     url: str,
     *,
@@ -310,7 +315,7 @@ def request(
     timeout: httpx.Timeout | None = None,
     idempotent: bool | None = None,
     rules: RetryRules | None = None,
-    client: httpx.Client | None = None,
+    client: Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
     label: str | None = None,
@@ -363,7 +368,7 @@ def webhook_post(
     headers: Mapping[str, str] | None = None,
     idempotent: bool = False,
     timeout: httpx.Timeout | None = None,
-    client: httpx.Client | None = None,
+    client: Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """POST a notification to an outside endpoint (an alert to Feishu, DingTalk, Slack or any

@@ -5,88 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 
 from scrm import http
-
-
-@dataclass
-class Script:
-    """What the server answers, per path, in order (the last answer repeats)."""
-
-    answers: dict[str, list[tuple[int, dict[str, str], float]]] = field(default_factory=dict)
-    seen: list[tuple[str, str, int]] = field(default_factory=list)  # method, path, client port
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def on(self, path: str, *answers: int | tuple[int, dict[str, str]] | tuple[int, float]) -> None:
-        parsed = []
-        for answer in answers:
-            if isinstance(answer, int):
-                parsed.append((answer, {}, 0.0))
-            elif isinstance(answer[1], dict):
-                parsed.append((answer[0], answer[1], 0.0))
-            else:
-                parsed.append((answer[0], {}, float(answer[1])))
-        self.answers[path] = parsed
-
-    def next(self, path: str) -> tuple[int, dict[str, str], float]:
-        with self.lock:
-            queue = self.answers.get(path) or [(200, {}, 0.0)]
-            return queue.pop(0) if len(queue) > 1 else queue[0]
-
-    def calls(self, path: str) -> int:
-        return sum(1 for _, p, _ in self.seen if p == path)
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, Script]]:
-    script = Script()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a pool expects
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            path = self.path.split("?")[0]
-            with script.lock:
-                script.seen.append((self.command, path, self.client_address[1]))
-            status, headers, delay = script.next(path)
-            time.sleep(delay)
-            body = b'{"ok": true}'
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass  # the client gave up waiting
-
-        do_GET = do_POST = do_PUT = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def closed_port() -> str:
@@ -105,7 +29,7 @@ def test_calls_share_one_pooled_connection(server):
     for _ in range(3):
         assert http.request("GET", base + "/ping").status_code == 200
     # Then they reuse one kept-alive connection, and the platform client uses the same pool
-    assert len({port for _, _, port in script.seen}) == 1
+    assert len({seen.port for seen in script.seen}) == 1
     from inbox.platforms.base import Credentials
     from inbox.platforms.tiktok_shop.client import TikTokShopClient
 
@@ -117,7 +41,7 @@ def test_a_forked_child_gets_a_fresh_pool_and_leaves_the_parents_alone(server):
     base, script = server
     # Given the parent holds a kept-alive connection
     assert http.request("GET", base + "/parent").status_code == 200
-    parent_port = script.seen[-1][2]
+    parent_port = script.seen[-1].port
     parent_pool = http.pool()
     read, write = os.pipe()
     pid = os.fork()
@@ -135,11 +59,11 @@ def test_a_forked_child_gets_a_fresh_pool_and_leaves_the_parents_alone(server):
     os.waitpid(pid, 0)
     # Then the child had a pool of its own, on a connection of its own
     assert answer == b"1"
-    child_port = next(port for _, path, port in script.seen if path == "/child")
+    child_port = next(seen.port for seen in script.seen if seen.path == "/child")
     assert child_port != parent_port
     # And the parent's pooled connection still works, the same one as before
     assert http.request("GET", base + "/parent").status_code == 200
-    assert script.seen[-1][2] == parent_port
+    assert script.seen[-1].port == parent_port
     assert http.pool() is parent_pool
 
 

@@ -1,0 +1,297 @@
+"""The process's kept-alive HTTP/1.1 connections for the platform calls (``scrm.http.pool``):
+the standard library's ``http.client`` under the same contract as an ``httpx.Client``.
+
+Why not httpx's own pool: every message the worker stores is one platform read, and httpx's
+layers (the client's request building, URL and header models, cookies, httpcore's pool, h11's
+state machine) cost 550–650 µs of CPU a call where ``http.client`` on a kept-alive connection
+costs 165–200 (the same local server, the same JSON answer; docs/performance.md, issue 18).
+In the soak at 100 messages/s the platform's read was a sixth of the worker's CPU.
+
+What callers see is httpx's: :meth:`Pool.request` takes httpx's arguments (``params``,
+``headers``, ``content``, ``json``, an ``httpx.Timeout``), returns an ``httpx.Response`` and
+raises httpx's exceptions (``ConnectError``, ``ConnectTimeout``, ``PoolTimeout``,
+``ReadTimeout``, ``WriteTimeout``, ``RemoteProtocolError``, ``ReadError``), so
+``scrm.http.send`` maps both to the same retry rules. It keeps what the httpx client gave:
+
+- keep-alive per origin, at most ``max_keepalive`` idle connections, each dropped after
+  ``keepalive_expiry`` seconds idle or as soon as the server has closed it (checked before
+  reuse, as httpcore does);
+- at most ``max_connections`` calls in flight; one more waits up to the pool timeout, then
+  ``PoolTimeout`` (never sent);
+- connect, read and write timeouts from the ``httpx.Timeout``; redirects are not followed;
+- TLS with httpx's own context (``httpx.create_ssl_context``: certifi, ``SSL_CERT_FILE``);
+- a proxy from the environment (``HTTPS_PROXY``, ``NO_PROXY``, ...): such an origin's calls go
+  through an ``httpx.Client`` that honours it, as before.
+
+Thread-safe (a connection belongs to one call at a time); not fork-safe by itself:
+``scrm.http.pool`` makes a new one in a forked child.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json as jsonlib
+import select
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+# Characters a request target may hold as they are (RFC 3986 pchar, '/', '?', and '%' of an
+# escape already made); anything else is percent-encoded, as httpx does.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_DEFAULT_HEADERS = {"Accept": "*/*", "User-Agent": "scrm"}
+
+Origin = tuple[str, str, int]  # scheme, host, port
+# NO_PROXY's rules, as urllib (and httpx) apply them; public in urllib, missing from its stubs.
+_proxy_bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+
+
+class Pool:
+    """Kept-alive HTTP/1.1 connections, shared by the process's threads (see the module)."""
+
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout,
+        max_connections: int = 64,
+        max_keepalive: int = 16,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self.timeout = timeout
+        self.max_keepalive = max_keepalive
+        self.keepalive_expiry = keepalive_expiry
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._lock = threading.Lock()
+        self._idle: dict[Origin, list[tuple[http.client.HTTPConnection, float]]] = {}
+        self._idle_count = 0
+        self._proxied: dict[Origin, bool] = {}
+        self._fallback: httpx.Client | None = None
+        self._ssl: Any = None
+        self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle, self._idle_count = self._idle, {}, 0
+            fallback, self._fallback = self._fallback, None
+        for connections in idle.values():
+            for connection, _ in connections:
+                connection.close()
+        if fallback is not None:
+            fallback.close()
+
+    # --- one call ----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        json: Any = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """One call on a kept-alive connection of ``url``'s origin (see the module)."""
+        if self._closed:
+            raise RuntimeError("the HTTP pool is closed")
+        timeout = timeout or self.timeout
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            raise httpx.UnsupportedProtocol(f"not an http(s) address: {scheme or 'no scheme'}")
+        origin: Origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
+        if self._is_proxied(origin):
+            return self._via_httpx(method, url, params, headers, content, json, timeout)
+        target = _target(parts.path, parts.query, params)
+        body, sent_headers = _body_and_headers(method, headers, content, json)
+        if not self._slots.acquire(timeout=_seconds(timeout.pool)):
+            raise httpx.PoolTimeout("no free connection in the pool")
+        try:
+            connection = self._idle_connection(origin) or self._connect(origin, timeout)
+            try:
+                status, answer_headers, answer, reusable = _exchange(
+                    connection, method, target, body, sent_headers, timeout
+                )
+            except BaseException:
+                connection.close()
+                raise
+            if reusable:
+                self._keep(origin, connection)
+            else:
+                connection.close()
+        finally:
+            self._slots.release()
+        return httpx.Response(
+            status, headers=answer_headers, content=answer, request=httpx.Request(method, url)
+        )
+
+    # --- connections -------------------------------------------------------------------------
+    def _idle_connection(self, origin: Origin) -> http.client.HTTPConnection | None:
+        """The most recently used idle connection to ``origin`` that is still open, if any;
+        the expired and the closed ones met on the way are closed."""
+        now = time.monotonic()
+        while True:
+            with self._lock:
+                connections = self._idle.get(origin)
+                if not connections:
+                    return None
+                connection, since = connections.pop()
+                self._idle_count -= 1
+            if now - since < self.keepalive_expiry and _still_open(connection):
+                return connection
+            connection.close()
+
+    def _keep(self, origin: Origin, connection: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if not self._closed and self._idle_count < self.max_keepalive:
+                self._idle.setdefault(origin, []).append((connection, time.monotonic()))
+                self._idle_count += 1
+                return
+        connection.close()
+
+    def _connect(self, origin: Origin, timeout: httpx.Timeout) -> http.client.HTTPConnection:
+        scheme, host, port = origin
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=_seconds(timeout.connect), context=self._ssl
+            )
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=_seconds(timeout.connect))
+        try:
+            connection.connect()
+        except TimeoutError as exc:
+            connection.close()
+            raise httpx.ConnectTimeout("connect timeout") from exc
+        except OSError as exc:  # refused, unreachable, name not resolved, TLS handshake failed
+            connection.close()
+            raise httpx.ConnectError(type(exc).__name__) from exc
+        return connection
+
+    # --- a proxy from the environment --------------------------------------------------------
+    def _is_proxied(self, origin: Origin) -> bool:
+        proxied = self._proxied.get(origin)
+        if proxied is None:
+            scheme, host, port = origin
+            proxies = urllib.request.getproxies_environment()
+            proxied = bool(proxies.get(scheme) or proxies.get("all")) and not (
+                _proxy_bypass(f"{host}:{port}", proxies)
+            )
+            self._proxied[origin] = proxied
+        return proxied
+
+    def _via_httpx(
+        self,
+        method: str,
+        url: str,
+        params: Any,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
+        json: Any,
+        timeout: httpx.Timeout,
+    ) -> httpx.Response:
+        with self._lock:
+            if self._fallback is None:
+                self._fallback = httpx.Client(timeout=self.timeout, follow_redirects=False)
+            client = self._fallback
+        return client.request(
+            method, url, params=params, headers=headers, content=content, json=json,
+            timeout=timeout,
+        )  # fmt: skip
+
+
+def _exchange(
+    connection: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: httpx.Timeout,
+) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    """Send one request and read its whole answer: status, headers, body, and whether the
+    connection may carry another call. Failures are httpx's exceptions."""
+    sock = connection.sock
+    try:
+        sock.settimeout(_seconds(timeout.write))
+        connection.request(method, target, body=body, headers=headers)
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout("write timeout") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise httpx.WriteError(type(exc).__name__) from exc
+    try:
+        sock.settimeout(_seconds(timeout.read))
+        response = connection.getresponse()
+        answer = response.read()
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout("read timeout") from exc
+    except http.client.RemoteDisconnected as exc:
+        raise httpx.RemoteProtocolError("server disconnected without an answer") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise httpx.ReadError(type(exc).__name__) from exc
+    return response.status, response.getheaders(), answer, not response.will_close
+
+
+def _still_open(connection: http.client.HTTPConnection) -> bool:
+    """An idle kept-alive connection the server has not closed: nothing to read on it (a
+    readable idle socket is an end of file or bytes nobody asked for)."""
+    sock = connection.sock
+    if sock is None:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+def _target(path: str, query: str, params: Any) -> str:
+    """The request target: the path (percent-encoded where it must be) and the URL's query
+    with ``params`` added, encoded as httpx encodes them (``urlencode``)."""
+    target = quote(path or "/", safe=_PATH_SAFE)
+    if params:
+        pairs = params.items() if isinstance(params, Mapping) else params
+        added = urlencode(list(pairs))
+        query = f"{query}&{added}" if query else added
+    return f"{target}?{query}" if query else target
+
+
+def _body_and_headers(
+    method: str, headers: Mapping[str, str] | None, content: bytes | None, json: Any
+) -> tuple[bytes | None, dict[str, str]]:
+    sent = dict(_DEFAULT_HEADERS)
+    if headers:
+        sent.update(headers)
+    body = content
+    if json is not None and content is None:
+        # httpx's own encoding of ``json=``
+        body = jsonlib.dumps(
+            json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
+        if not any(name.lower() == "content-type" for name in sent):
+            sent["Content-Type"] = "application/json"
+    if body is None and method in ("POST", "PUT", "PATCH"):
+        body = b""  # http.client then says Content-Length: 0
+    return body, sent
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else float(value)
