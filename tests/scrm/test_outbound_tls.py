@@ -1,6 +1,7 @@
 """The SSRF guard's client over TLS, against a real local https server: the guard connects to
 the address it checked while TLS still sends the host name (SNI, Host) and verifies the
-certificate for that name — pinning the address does not weaken TLS."""
+certificate for that name — pinning the address does not weaken TLS. And the process's own pool
+(scrm/http_pool.py) over TLS: the name sent and verified, as httpx's client did."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from scrm import http
+from scrm.http_pool import Pool
 from scrm.outbound import GuardedTransport, OutboundRefused
 
 
@@ -112,3 +114,20 @@ def test_the_guard_refuses_the_name_when_it_resolves_inside(settings, https_serv
     with guarded_client(cert_path) as client, pytest.raises(OutboundRefused):
         post(client, f"https://localhost:{port}/hook")
     assert seen["sni"] == []  # no connection was made
+
+
+def test_the_process_pool_sends_the_name_and_verifies_the_certificate(https_server, monkeypatch):
+    port, cert_path, seen = https_server
+    # Given the certificate trusted as httpx trusts one (SSL_CERT_FILE)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_path))
+    with Pool(timeout=httpx.Timeout(5.0)) as pool:
+        # When the pool calls the name the certificate is for, twice
+        for _ in range(2):
+            assert http.send(pool, "POST", f"https://localhost:{port}/hook").status_code == 200
+        # Then TLS was told the name (this server answers HTTP/1.0: a connection a call)
+        assert seen["sni"] == ["localhost", "localhost"]
+        assert seen["host"] == [f"localhost:{port}"] * 2
+        # And an address the certificate does not name is refused before anything is sent
+        with pytest.raises(http.NotSent):
+            http.send(pool, "POST", f"https://127.0.0.1:{port}/hook")
+    assert len(seen["host"]) == 2
