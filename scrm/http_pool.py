@@ -158,12 +158,43 @@ class Pool:
             connection.close()
 
     def _keep(self, origin: Origin, connection: http.client.HTTPConnection) -> None:
+        """Keep ``connection`` idle for its origin's next call. Idle connections past their
+        expiry are closed whatever their origin (one to a server called once would otherwise
+        hold its place for good), and when the pool is still full its oldest idle one goes."""
+        now = time.monotonic()
         with self._lock:
-            if not self._closed and self._idle_count < self.max_keepalive:
-                self._idle.setdefault(origin, []).append((connection, time.monotonic()))
+            if self._closed or self.max_keepalive <= 0:
+                closing = [connection]
+            else:
+                closing = self._expired_take(now)
+                if self._idle_count >= self.max_keepalive:
+                    closing.append(self._oldest_take())
+                self._idle.setdefault(origin, []).append((connection, now))
                 self._idle_count += 1
-                return
-        connection.close()
+        for stale in closing:
+            stale.close()
+
+    def _expired_take(self, now: float) -> list[http.client.HTTPConnection]:
+        """(Under the lock.) Remove the idle connections past their expiry; returns them."""
+        expired: list[http.client.HTTPConnection] = []
+        for key, idle in list(self._idle.items()):
+            fresh = [(c, since) for c, since in idle if now - since < self.keepalive_expiry]
+            expired += [c for c, since in idle if now - since >= self.keepalive_expiry]
+            if fresh:
+                self._idle[key] = fresh
+            else:
+                del self._idle[key]
+        self._idle_count -= len(expired)
+        return expired
+
+    def _oldest_take(self) -> http.client.HTTPConnection:
+        """(Under the lock, the pool not empty.) Remove the longest idle connection."""
+        key = min(self._idle, key=lambda origin: self._idle[origin][0][1])
+        connection = self._idle[key].pop(0)[0]
+        if not self._idle[key]:
+            del self._idle[key]
+        self._idle_count -= 1
+        return connection
 
     def _connect(self, origin: Origin, timeout: httpx.Timeout) -> http.client.HTTPConnection:
         scheme, host, port = origin

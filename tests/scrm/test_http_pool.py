@@ -75,6 +75,26 @@ def test_a_connection_idle_past_the_keepalive_expiry_is_not_reused(server):
     assert ports[0] == ports[1] != ports[2]
 
 
+def test_idle_connections_to_other_servers_do_not_stop_keep_alive(server):
+    base, script = server
+    port = base.rsplit(":", 1)[1]
+    other_origin = f"http://localhost:{port}"  # the same server under another origin
+    with Pool(timeout=TIMEOUT, max_keepalive=1, keepalive_expiry=0.3) as pool:
+        # Given the pool's one idle place taken by a connection to another origin
+        pool.request("GET", other_origin + "/elsewhere")
+        # When this origin is called three times, at once and after the other's expiry
+        pool.request("GET", base + "/here")
+        pool.request("GET", base + "/here")
+        time.sleep(0.35)
+        pool.request("GET", other_origin + "/elsewhere")
+        pool.request("GET", other_origin + "/elsewhere")
+    # Then each origin's calls in a row shared a connection: the older idle one gave way
+    here = [seen.port for seen in script.seen if seen.path == "/here"]
+    elsewhere = [seen.port for seen in script.seen if seen.path == "/elsewhere"]
+    assert here[0] == here[1]
+    assert elsewhere[1] == elsewhere[2] != elsewhere[0]
+
+
 def test_a_call_beyond_the_pools_bound_waits_then_is_not_sent(server):
     base, script = server
     script.on("/slow", (200, 1.0))
