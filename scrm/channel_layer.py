@@ -106,6 +106,7 @@ class RedisChannelLayer(_RedisChannelLayer):
         self._pump: asyncio.Task[None] | None = None
         self._pump_loop: asyncio.AbstractEventLoop | None = None
         self._pump_receivers = 0
+        self._receiving: set[str] = set()  # this process's channels that receive (sockets)
 
     # --- receive on the process channel: one pump ----------------------------------------
     async def receive(self, channel: str) -> Any:
@@ -116,6 +117,7 @@ class RedisChannelLayer(_RedisChannelLayer):
         process_channel = self.non_local_name(channel)
         if not process_channel.endswith(self.client_prefix + "!"):
             raise ValueError("a channel of another process cannot be received here")
+        self._receiving.add(channel)
         queue = self.receive_buffer[channel]
         if queue.empty():
             self._pump_receivers += 1
@@ -125,6 +127,7 @@ class RedisChannelLayer(_RedisChannelLayer):
             except asyncio.CancelledError:
                 # The socket is closing: drop its buffer (as channels-redis does).
                 self.receive_buffer.pop(channel, None)
+                self._receiving.discard(channel)
                 raise
             finally:
                 self._pump_receivers -= 1
@@ -133,7 +136,7 @@ class RedisChannelLayer(_RedisChannelLayer):
         if queue.empty() and self.receive_buffer.get(channel) is queue:
             del self.receive_buffer[channel]
         if isinstance(item, _Failed):
-            raise item.error
+            raise item.error.with_traceback(None)
         return item
 
     def _pump_ensure(self, process_channel: str) -> None:
@@ -170,21 +173,34 @@ class RedisChannelLayer(_RedisChannelLayer):
             raise
         except Exception as exc:
             logger.warning("channel layer receive failed: %s", type(exc).__name__)
-            for queue in list(self.receive_buffer.values()):
-                queue.put_nowait(_Failed(exc))
+            self._receivers_fail(exc)
+
+    def _receivers_fail(self, error: BaseException) -> None:
+        """Every socket of the process that receives, waiting now or not, gets ``error`` at
+        its next receive: it closes, and its page reconnects and reads the change feed (what
+        the pump had popped is lost with the failure)."""
+        for channel in self._receiving | set(self.receive_buffer):
+            self.receive_buffer[channel].put_nowait(_Failed(error))
 
     def _pump_deliver(self, process_channel: str, content: bytes) -> None:
-        message = self.deserialize(content)
+        try:
+            message = self.deserialize(content)
+        except Exception as exc:  # one unreadable message: dropped, the others delivered
+            logger.warning("channel layer message unreadable: %s", type(exc).__name__)
+            return
         target = message.pop("__asgi_channel__", process_channel)
         for channel in target if isinstance(target, list) else [target]:
             self.receive_buffer[channel].put_nowait(message)
 
     async def close_pools(self) -> None:
-        pump, self._pump = self._pump, None
+        pump = self._pump
         if pump is not None and not pump.done() and self._pump_loop is asyncio.get_running_loop():
+            self._pump = None
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
+            if self._pump_receivers:  # nothing would wake them: they fail as on a Redis error
+                self._receivers_fail(ConnectionError("the channel layer was closed"))
         await super().close_pools()
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:

@@ -31,19 +31,20 @@ from __future__ import annotations
 
 import http.client
 import json as jsonlib
+import re
 import select
 import threading
 import time
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-# Characters a request target may hold as they are (RFC 3986 pchar, '/', '?', and '%' of an
-# escape already made); anything else is percent-encoded, as httpx does.
-_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+# A path sent as it is (RFC 3986 unreserved and sub-delims, ':', '@', '/'); any other goes
+# through httpx's URL model, which escapes it as httpx always did.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*\Z")
 _DEFAULT_HEADERS = {"Accept": "*/*", "User-Agent": "scrm"}
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -118,7 +119,7 @@ class Pool:
         origin: Origin = (scheme, parts.hostname, parts.port or (443 if scheme == "https" else 80))
         if self._is_proxied(origin):
             return self._via_httpx(method, url, params, headers, content, json, timeout)
-        target = _target(parts.path, parts.query, params)
+        target = _target(url, parts.path, parts.query, params)
         body, sent_headers = _body_and_headers(method, headers, content, json)
         if not self._slots.acquire(timeout=_seconds(timeout.pool)):
             raise httpx.PoolTimeout("no free connection in the pool")
@@ -256,7 +257,7 @@ def _exchange(
     body: bytes | None,
     headers: dict[str, str],
     timeout: httpx.Timeout,
-) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
     """Send one request and read its whole answer: status, headers, body, and whether the
     connection may carry another call. Failures are httpx's exceptions."""
     sock = connection.sock
@@ -277,7 +278,9 @@ def _exchange(
         raise httpx.RemoteProtocolError("server disconnected without an answer") from exc
     except (OSError, http.client.HTTPException) as exc:
         raise httpx.ReadError(type(exc).__name__) from exc
-    return response.status, response.getheaders(), answer, not response.will_close
+    # As bytes: http.client decodes header values as latin-1, httpx would encode text as ASCII.
+    headers_raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.getheaders()]
+    return response.status, headers_raw, answer, not response.will_close
 
 
 def _still_open(connection: http.client.HTTPConnection) -> bool:
@@ -294,22 +297,46 @@ def _still_open(connection: http.client.HTTPConnection) -> bool:
         return False
 
 
-def _target(path: str, query: str, params: Any) -> str:
-    """The request target: the path (percent-encoded where it must be) and the URL's query
-    with ``params`` added, encoded as httpx encodes them (``urlencode``)."""
-    target = quote(path or "/", safe=_PATH_SAFE)
-    if params:
-        pairs = params.items() if isinstance(params, Mapping) else params
-        added = urlencode(list(pairs))
-        query = f"{query}&{added}" if query else added
-    return f"{target}?{query}" if query else target
+def _target(url: str, path: str, query: str, params: Any) -> str:
+    """The request target as httpx makes it: the usual call (a plain path, no query of the
+    URL's own, parameters as string or number pairs) encoded here (``urlencode``, as httpx
+    does); anything else (a query in the URL, characters to escape in the path, lists, booleans
+    or ``None`` as values) by httpx's own URL model, which costs ~90 µs more."""
+    pairs = _plain_pairs(params)
+    if query or pairs is None or not _PLAIN_PATH.match(path):
+        return httpx.URL(url, params=params).raw_path.decode("ascii")
+    target = path or "/"
+    return f"{target}?{urlencode(pairs)}" if pairs else target
+
+
+def _plain_pairs(params: Any) -> list[tuple[str, str]] | None:
+    """``params`` as (name, value) text pairs when each value is a string or a number; else
+    None (httpx's rules apply)."""
+    if not params:
+        return []
+    if isinstance(params, str | bytes):
+        return None
+    items = params.items() if isinstance(params, Mapping) else params
+    pairs = []
+    for item in items:
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            return None
+        name, value = item
+        if not isinstance(name, str) or isinstance(value, bool):
+            return None
+        if not isinstance(value, str | int | float):
+            return None
+        pairs.append((name, str(value)))
+    return pairs
 
 
 def _body_and_headers(
     method: str, headers: Mapping[str, str] | None, content: bytes | None, json: Any
 ) -> tuple[bytes | None, dict[str, str]]:
     sent = dict(_DEFAULT_HEADERS)
-    if headers:
+    if headers:  # the caller's replace the defaults whatever their case, as in httpx
+        named = {name.lower() for name in headers}
+        sent = {name: value for name, value in sent.items() if name.lower() not in named}
         sent.update(headers)
     body = content
     if json is not None and content is None:

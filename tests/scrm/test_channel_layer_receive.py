@@ -108,3 +108,20 @@ async def test_a_redis_failure_reaches_the_waiting_socket_as_an_error():
     # Then its receive raises (the consumer closes; the client reconnects and catches up)
     with pytest.raises(RedisConnectionError):
         await asyncio.wait_for(layer.receive(channel), 10)
+
+
+async def test_an_unreadable_message_is_dropped_and_the_others_still_arrive():
+    layer = _layer()
+    first, second = await layer.new_channel(), await layer.new_channel()
+    waiting = [asyncio.create_task(layer.receive(channel)) for channel in (first, second)]
+    await asyncio.sleep(0.1)
+    # Given bytes no serializer reads, queued on the process channel before good messages
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    key = layer.prefix + layer.non_local_name(first)
+    await redis.zadd(key, {b"\x00not a message": time.time() - 1})
+    await layer.send(first, {"type": "inbox.event", "n": 1})
+    await layer.send(second, {"type": "inbox.event", "n": 2})
+    # Then both sockets get their message; neither sees an error
+    assert [(await asyncio.wait_for(task, 5))["n"] for task in waiting] == [1, 2]
+    await redis.aclose()
+    await layer.flush()

@@ -37,6 +37,37 @@ def test_the_request_on_the_wire_is_the_one_httpx_sent(server):
         assert ours.headers[name] == theirs.headers[name]
 
 
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/p", (("a", "x y+z/é~*"), ("n", 5), ("f", 1.5))),
+        ("/p?q=a b&é=1", {"a": "2"}),  # the URL's own query, escaped, and merged
+        ("/p?a=1", {"a": "2"}),  # a parameter given again replaces the URL's
+        ("/p", {"flag": True, "none": None, "ids": [1, 2]}),
+        ("/a%zz/ü", None),
+    ],
+)
+def test_every_target_is_the_one_httpx_sends(server, path, params):
+    base, script = server
+    with Pool(timeout=TIMEOUT) as pool, httpx.Client() as reference:
+        pool.request("GET", base + path, params=params)
+        reference.request("GET", base + path, params=params)
+    ours, theirs = script.seen
+    assert ours.target == theirs.target
+
+
+def test_a_header_answered_in_latin_1_is_read_as_httpx_reads_it(server):
+    base, script = server
+    script.on("/h", (200, {"X-Name": "café", "accept": "x"}))
+    with Pool(timeout=TIMEOUT) as pool, httpx.Client() as reference:
+        ours = pool.request("GET", base + "/h", headers={"accept": "application/json"})
+        theirs = reference.request("GET", base + "/h", headers={"accept": "application/json"})
+    assert ours.status_code == 200 and ours.headers["X-Name"] == theirs.headers["X-Name"]
+    # and the caller's header replaced the default whatever its case (one Accept sent)
+    sent = script.seen[0].headers.items()
+    assert [value for name, value in sent if name.lower() == "accept"] == ["application/json"]
+
+
 def test_json_is_encoded_as_httpx_encodes_it(server):
     base, script = server
     data = {"text": "你好", "n": [1, 2]}
