@@ -69,7 +69,6 @@ class Pool:
         self._slots = threading.BoundedSemaphore(max_connections)
         self._lock = threading.Lock()
         self._idle: dict[Origin, list[tuple[http.client.HTTPConnection, float]]] = {}
-        self._idle_count = 0
         self._proxied: dict[Origin, bool] = {}
         self._fallback: httpx.Client | None = None
         self._ssl: Any = None
@@ -88,7 +87,7 @@ class Pool:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle, self._idle_count = self._idle, {}, 0
+            idle, self._idle = self._idle, {}
             fallback, self._fallback = self._fallback, None
         for connections in idle.values():
             for connection, _ in connections:
@@ -121,7 +120,7 @@ class Pool:
             return self._via_httpx(method, url, params, headers, content, json, timeout)
         target = _target(url, parts.path, parts.query, params)
         body, sent_headers = _body_and_headers(method, headers, content, json)
-        if not self._slots.acquire(timeout=_seconds(timeout.pool)):
+        if not self._slots.acquire(timeout=timeout.pool):
             raise httpx.PoolTimeout("no free connection in the pool")
         try:
             connection = self._idle_connection(origin) or self._connect(origin, timeout)
@@ -152,7 +151,6 @@ class Pool:
                 if not connections:
                     return None
                 connection, since = connections.pop()
-                self._idle_count -= 1
             if now - since < self.keepalive_expiry and _still_open(connection):
                 return connection
             connection.close()
@@ -167,10 +165,9 @@ class Pool:
                 closing = [connection]
             else:
                 closing = self._expired_take(now)
-                if self._idle_count >= self.max_keepalive:
+                if sum(len(idle) for idle in self._idle.values()) >= self.max_keepalive:
                     closing.append(self._oldest_take())
                 self._idle.setdefault(origin, []).append((connection, now))
-                self._idle_count += 1
         for stale in closing:
             stale.close()
 
@@ -184,7 +181,6 @@ class Pool:
                 self._idle[key] = fresh
             else:
                 del self._idle[key]
-        self._idle_count -= len(expired)
         return expired
 
     def _oldest_take(self) -> http.client.HTTPConnection:
@@ -193,7 +189,6 @@ class Pool:
         connection = self._idle[key].pop(0)[0]
         if not self._idle[key]:
             del self._idle[key]
-        self._idle_count -= 1
         return connection
 
     def _connect(self, origin: Origin, timeout: httpx.Timeout) -> http.client.HTTPConnection:
@@ -203,10 +198,10 @@ class Pool:
             if self._ssl is None:
                 self._ssl = httpx.create_ssl_context()
             connection = http.client.HTTPSConnection(
-                host, port, timeout=_seconds(timeout.connect), context=self._ssl
+                host, port, timeout=timeout.connect, context=self._ssl
             )
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=_seconds(timeout.connect))
+            connection = http.client.HTTPConnection(host, port, timeout=timeout.connect)
         try:
             connection.connect()
         except TimeoutError as exc:
@@ -261,14 +256,14 @@ def _exchange(
     connection may carry another call. Failures are httpx's exceptions."""
     sock = connection.sock
     try:
-        sock.settimeout(_seconds(timeout.write))
+        sock.settimeout(timeout.write)
         connection.request(method, target, body=body, headers=headers)
     except TimeoutError as exc:
         raise httpx.WriteTimeout("write timeout") from exc
     except (OSError, http.client.HTTPException) as exc:
         raise httpx.WriteError(type(exc).__name__) from exc
     try:
-        sock.settimeout(_seconds(timeout.read))
+        sock.settimeout(timeout.read)
         response = connection.getresponse()
         answer = response.read()
     except TimeoutError as exc:
@@ -348,7 +343,3 @@ def _body_and_headers(
     if body is None and method in ("POST", "PUT", "PATCH"):
         body = b""  # http.client then says Content-Length: 0
     return body, sent
-
-
-def _seconds(value: float | None) -> float | None:
-    return None if value is None else float(value)
