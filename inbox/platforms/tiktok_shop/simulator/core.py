@@ -66,6 +66,11 @@ class Simulator(AccountsMixin, CasesMixin):
         self.grants_by_refresh: dict[str, Grant] = {}
         self.conversations: dict[str, Conversation] = {}
         self.conversation_by_buyer: dict[tuple[str, str], str] = {}
+        # Each shop's conversations, as the platform indexes them: a list call reads its shop's
+        # alone (a scan of every shop's grew with the soak's hour until the simulator, on the
+        # same machine, took the CPU the workers needed). Objects, not ids: a test that gives
+        # a conversation another id keeps it listed; one no longer in ``conversations`` is not.
+        self.conversations_by_shop: dict[str, list[Conversation]] = {}
         self.buyers: dict[str, Buyer] = {}
         self.returns: dict[str, ReturnOrder] = {}
         self.orders: dict[str, Order] = {}
@@ -263,6 +268,7 @@ class Simulator(AccountsMixin, CasesMixin):
             self.ids.next(), shop.shop_id, self._buyer(buyer_user_id, nickname), created
         )
         self.conversations[conversation.id] = conversation
+        self.conversations_by_shop.setdefault(shop.shop_id, []).append(conversation)
         self.conversation_by_buyer[key] = conversation.id
         return conversation, True
 
@@ -305,6 +311,14 @@ class Simulator(AccountsMixin, CasesMixin):
             if conversation.shop_id != shop_id:
                 raise KeyError(conversation_id)
             return [m.to_api() for m in conversation.messages]
+
+    def shop_conversations(self, shop_id: str) -> list[Conversation]:
+        """The shop's conversations (the caller holds ``lock``)."""
+        return [
+            c
+            for c in self.conversations_by_shop.get(shop_id, ())
+            if self.conversations.get(c.id) is c
+        ]
 
     def all_buyer_message_ids(self, shop_id: str | None = None) -> set[str]:
         with self.lock:

@@ -155,7 +155,7 @@ def conversations_list(sim: Simulator, call: Call) -> dict[str, Any]:
     with sim.lock:
         shop_id = _shop(call).shop_id
         items = sorted(
-            (c for c in sim.conversations.values() if c.shop_id == shop_id),
+            sim.shop_conversations(shop_id),
             key=lambda c: (c.last_activity, int(c.id)),
             reverse=True,
         )

@@ -45,9 +45,7 @@ def performance(sim: Simulator, call: Call) -> dict[str, Any]:
     with sim.lock:
         shop = _shop(call)
         shop_id = shop.shop_id
-        for conversation in sim.conversations.values():
-            if conversation.shop_id != shop_id:
-                continue
+        for conversation in sim.shop_conversations(shop_id):
             asked = next(
                 (
                     m.create_time
