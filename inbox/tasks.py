@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -192,9 +194,65 @@ WEBHOOK_BATCH = 50  # events a processing task takes at most
 # deliveries at 100/s made tasks of one or two events and the soak's workers fell behind; at
 # 50 ms they share tasks of about five (docs/performance.md, issue 18), for 40 ms more lag.
 WEBHOOK_LINGER = settings.SCRM_WEBHOOK_LINGER_SECONDS  # 0.05 unless set
+# When the workers are behind, a batch gathers longer: its task would wait in the queue anyway,
+# so the wait moves from the queue to the batch and costs no lag, while each task carries up to
+# WEBHOOK_BATCH events instead of about five and its fixed cost is paid that much less often
+# (at 100/s a backlog kept growing from tasks of five events).
+WEBHOOK_LINGER_BEHIND = settings.SCRM_WEBHOOK_LINGER_BEHIND_SECONDS  # 0.5 unless set
+# "Behind": at least this many tasks wait in the workers' main queue (each ~5 events at 100/s:
+# a second of the worker's work and more).
+WEBHOOK_BEHIND_TASKS = 20
+QUEUE_DEPTH_READ_EVERY = 1.0  # seconds a read of the queue's length is trusted
+
+
+class _QueueDepth:
+    """How many tasks wait in the broker's main queue (Redis's LLEN of Celery's ``celery``
+    list), read at most once a ``QUEUE_DEPTH_READ_EVERY`` by the batcher's thread. ``None``
+    without a Redis broker (the embedded mode's in-process worker) or when the read fails: the
+    usual linger then."""
+
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._pid = 0
+        self._read_at = float("-inf")
+        self._value: int | None = None
+
+    def __call__(self) -> int | None:
+        now = time.monotonic()
+        if now - self._read_at < QUEUE_DEPTH_READ_EVERY:
+            return self._value
+        self._read_at = now
+        url = str(settings.CELERY_BROKER_URL)
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            self._value = None
+            return None
+        if self._client is None or self._pid != os.getpid():
+            import redis
+
+            self._client = redis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
+            self._pid = os.getpid()
+        try:
+            self._value = int(self._client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
+        except Exception as exc:  # the usual linger, never a lost batch
+            logger.warning("webhook batches: queue length not read: %s", type(exc).__name__)
+            self._value = None
+        return self._value
+
+
+queue_depth = _QueueDepth()
+
+
+def webhook_linger() -> float:
+    """How long the next batch of acknowledged webhooks gathers before its task is queued:
+    ``WEBHOOK_LINGER``, or ``WEBHOOK_LINGER_BEHIND`` while the workers are behind."""
+    depth = queue_depth()
+    if depth is not None and depth >= WEBHOOK_BEHIND_TASKS:
+        return max(WEBHOOK_LINGER, WEBHOOK_LINGER_BEHIND)
+    return WEBHOOK_LINGER
+
 
 _webhook_batches: Batcher[int] = Batcher(
-    _send_webhook_batch, linger=WEBHOOK_LINGER, max_items=WEBHOOK_BATCH, name="webhook-tasks"
+    _send_webhook_batch, linger=webhook_linger, max_items=WEBHOOK_BATCH, name="webhook-tasks"
 )
 
 

@@ -41,13 +41,14 @@ class Batcher(Generic[T]):
     """``add`` from any thread; ``flush`` is called from one daemon thread with at most
     ``max_items`` items, each having waited at most about ``linger`` seconds: a batch goes as
     soon as it is full, so a burst is not handed over one linger per batch, and at once when
-    someone drains."""
+    someone drains. ``linger`` may be a function, asked once a batch (outside the lock, so it
+    may make a network call): how long this batch gathers."""
 
     def __init__(
         self,
         flush: Callable[[Sequence[T]], object],
         *,
-        linger: float = 0.01,
+        linger: float | Callable[[], float] = 0.01,
         max_items: int = 50,
         name: str = "batcher",
     ) -> None:
@@ -98,15 +99,26 @@ class Batcher(Generic[T]):
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
 
+    def _linger_now(self) -> float:
+        if not callable(self._linger):
+            return self._linger
+        try:
+            return max(0.0, float(self._linger()))
+        except Exception as exc:  # a batch still goes, at no linger rather than none at all
+            logger.warning("%s: linger not known: %s", self._name, type(exc).__name__)
+            return 0.0
+
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._items:
                     self._cond.wait()
+            linger = self._linger_now()
+            with self._cond:
                 # Let a batch gather, until it is full or someone drains.
                 self._cond.wait_for(
                     lambda: len(self._items) >= self._max_items or self._draining > 0,
-                    timeout=self._linger,
+                    timeout=linger,
                 )
                 batch = self._items[: self._max_items]
                 del self._items[: self._max_items]

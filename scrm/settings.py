@@ -332,6 +332,12 @@ CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # behind; docs/performance.md, issue 18). A full batch (50) goes at once. Lower for less lag at
 # low rates, higher for fewer tasks.
 SCRM_WEBHOOK_LINGER_SECONDS = float(os.environ.get("SCRM_WEBHOOK_LINGER_SECONDS", 0.05))
+# The same while the workers are behind (20 tasks or more wait in their main queue, read at most
+# once a second): a batch's task would wait there anyway, so it gathers up to 50 events instead
+# of about five and the workers catch up faster (docs/performance.md, issue 18).
+SCRM_WEBHOOK_LINGER_BEHIND_SECONDS = float(
+    os.environ.get("SCRM_WEBHOOK_LINGER_BEHIND_SECONDS", 0.5)
+)
 # A shop's stream whose backfill task was lost (its worker killed) is queued again after this
 # long; one still queued or running is never queued twice (inbox/tasks.py:backfill_all_shops).
 SCRM_BACKFILL_QUEUED_SECONDS = float(os.environ.get("SCRM_BACKFILL_QUEUED_SECONDS", 600))

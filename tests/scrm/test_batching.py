@@ -61,3 +61,44 @@ def test_batchers_drain_hands_over_what_every_batcher_holds():
     # Then both hand over at once, without waiting out their linger
     assert time.monotonic() - started < 5.0
     assert first.items() == [1] and second.items() == [2, 3]
+
+
+def test_a_linger_given_as_a_function_is_asked_for_each_batch():
+    sink = Sink()
+    lingers = [0.6]
+    asked = []
+
+    def linger() -> float:
+        asked.append(lingers[0])
+        return lingers[0]
+
+    batcher = Batcher(sink, linger=linger, max_items=50, name="test-linger-fn")
+    # While the function says 0.6 s, items 0.1 s apart share one batch
+    for i in range(3):
+        batcher.add(i)
+        time.sleep(0.1)
+    assert wait_until(lambda: len(sink.items()) == 3, timeout=5.0, interval=0.01)
+    assert sink.batches == [[0, 1, 2]]
+    # When it says 0 s, each goes alone
+    lingers[0] = 0.0
+    for i in range(3, 6):
+        batcher.add(i)
+        time.sleep(0.1)
+    assert wait_until(lambda: len(sink.items()) == 6, timeout=5.0, interval=0.01)
+    assert sink.batches[1:] == [[3], [4], [5]]
+    assert len(asked) == 4  # once a batch
+
+
+def test_a_linger_function_that_fails_loses_no_item(caplog):
+    sink = Sink()
+
+    def linger() -> float:
+        raise ConnectionError("redis down")
+
+    batcher = Batcher(sink, linger=linger, max_items=50, name="test-linger-fails")
+    batcher.add(1)
+    batcher.add(2)
+    # Then the items still go (at no linger), and the failure is named without its message
+    assert wait_until(lambda: sorted(sink.items()) == [1, 2], timeout=5.0, interval=0.01)
+    assert "test-linger-fails: linger not known: ConnectionError" in caplog.text
+    assert "redis down" not in caplog.text
