@@ -86,6 +86,25 @@ def _consume_the_ticks(sender: str, instance: Any, **kwargs: object) -> None:
             "consumes 'periodic' too, where celery beat sends the sweeps; name it in -Q "
             "(-Q celery,outbox,periodic)"
         )
+    _queues_in_priority_order(queues.consume_from)
+
+
+QUEUE_PRIORITY = ("outbox", "periodic")  # then the rest ("celery"), as named
+
+
+def _queues_in_priority_order(consume_from: dict[str, Any]) -> None:
+    """The queues a worker consumes, in the order it takes from them: deliveries to the
+    platform (an agent's reply) first, then beat's ticks, then the main queue, whatever the
+    order given to -Q. The broker's ``queue_order_strategy`` is ``priority``
+    (``CELERY_BROKER_TRANSPORT_OPTIONS``): a free worker process takes from the first queue
+    that holds a task. Taken in turn, a reply waited for every other task to be a webhook
+    batch's, and under a backlog of batches of up to 50 events replies queued for minutes
+    (docs/performance.md, issue 18). The outbox and the ticks are bounded by what people and
+    beat send, so the main queue is never starved for long."""
+    rank = {name: i for i, name in enumerate(QUEUE_PRIORITY)}
+    ordered = sorted(consume_from.items(), key=lambda item: rank.get(item[0], len(rank)))
+    consume_from.clear()
+    consume_from.update(ordered)
 
 
 @app.on_after_finalize.connect
