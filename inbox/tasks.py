@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -19,6 +17,7 @@ from inbox.models import ShopAccount
 from inbox.platforms.base import PlatformError
 from inbox.services import ingestion, outbox, webhooks
 from scrm.batching import Batcher
+from scrm.broker import QueueDepth
 from scrm.memo import work_memo
 
 logger = logging.getLogger(__name__)
@@ -199,56 +198,28 @@ WEBHOOK_LINGER = settings.SCRM_WEBHOOK_LINGER_SECONDS  # 0.05 unless set
 # WEBHOOK_BATCH events instead of about five and its fixed cost is paid that much less often
 # (at 100/s a backlog kept growing from tasks of five events).
 WEBHOOK_LINGER_BEHIND = settings.SCRM_WEBHOOK_LINGER_BEHIND_SECONDS  # 0.5 unless set
-# "Behind": at least this many tasks wait in the workers' main queue (each ~5 events at 100/s:
-# a second of the worker's work and more).
-WEBHOOK_BEHIND_TASKS = 20
-QUEUE_DEPTH_READ_EVERY = 1.0  # seconds a read of the queue's length is trusted
+# "Behind": at least this many tasks wait in the workers' main queue, five a worker process
+# (about five events each at 100/s: a second of their work and more); caught up again below
+# half of it, so a queue hovering at the line does not switch the linger batch by batch.
+WEBHOOK_BEHIND_TASKS = max(20, 5 * settings.CELERY_WORKER_CONCURRENCY)
+WEBHOOK_CAUGHT_UP_TASKS = WEBHOOK_BEHIND_TASKS // 2
 
-
-class _QueueDepth:
-    """How many tasks wait in the broker's main queue (Redis's LLEN of Celery's ``celery``
-    list), read at most once a ``QUEUE_DEPTH_READ_EVERY`` by the batcher's thread. ``None``
-    without a Redis broker (the embedded mode's in-process worker) or when the read fails: the
-    usual linger then."""
-
-    def __init__(self) -> None:
-        self._client: Any = None
-        self._pid = 0
-        self._read_at = float("-inf")
-        self._value: int | None = None
-
-    def __call__(self) -> int | None:
-        now = time.monotonic()
-        if now - self._read_at < QUEUE_DEPTH_READ_EVERY:
-            return self._value
-        self._read_at = now
-        url = str(settings.CELERY_BROKER_URL)
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            self._value = None
-            return None
-        if self._client is None or self._pid != os.getpid():
-            import redis
-
-            self._client = redis.Redis.from_url(url, socket_timeout=0.2, socket_connect_timeout=0.2)
-            self._pid = os.getpid()
-        try:
-            self._value = int(self._client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
-        except Exception as exc:  # the usual linger, never a lost batch
-            logger.warning("webhook batches: queue length not read: %s", type(exc).__name__)
-            self._value = None
-        return self._value
-
-
-queue_depth = _QueueDepth()
+queue_depth = QueueDepth(settings.CELERY_TASK_DEFAULT_QUEUE)
+_behind = False
 
 
 def webhook_linger() -> float:
     """How long the next batch of acknowledged webhooks gathers before its task is queued:
     ``WEBHOOK_LINGER``, or ``WEBHOOK_LINGER_BEHIND`` while the workers are behind."""
+    global _behind
     depth = queue_depth()
-    if depth is not None and depth >= WEBHOOK_BEHIND_TASKS:
-        return max(WEBHOOK_LINGER, WEBHOOK_LINGER_BEHIND)
-    return WEBHOOK_LINGER
+    if depth is None:
+        _behind = False
+    elif depth >= WEBHOOK_BEHIND_TASKS:
+        _behind = True
+    elif depth < WEBHOOK_CAUGHT_UP_TASKS:
+        _behind = False
+    return max(WEBHOOK_LINGER, WEBHOOK_LINGER_BEHIND) if _behind else WEBHOOK_LINGER
 
 
 _webhook_batches: Batcher[int] = Batcher(
@@ -257,7 +228,8 @@ _webhook_batches: Batcher[int] = Batcher(
 
 
 def queue_webhook_processing(event_id: int) -> None:
-    """Join the next batch message to the workers (within ~50 ms), off the ack's path: Celery's
+    """Join the next batch message to the workers (within ~50 ms; 0.5 s while they are
+    behind), off the ack's path: Celery's
     in services mode, the in-process worker in embedded mode. Eager tasks (the test suite):
     process now, in the caller."""
     if process_webhook_event.app.conf.task_always_eager:

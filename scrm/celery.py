@@ -99,8 +99,11 @@ def _queues_in_priority_order(consume_from: dict[str, Any]) -> None:
     (``CELERY_BROKER_TRANSPORT_OPTIONS``): a free worker process takes from the first queue
     that holds a task. Taken in turn, a reply waited for every other task to be a webhook
     batch's, and under a backlog of batches of up to 50 events replies queued for minutes
-    (docs/performance.md, issue 18). The outbox and the ticks are bounded by what people and
-    beat send, so the main queue is never starved for long."""
+    (docs/performance.md, issue 18). The trade-off: while deliveries wait, the main queue waits.
+    They are what agents send and what the outbox sweep queues again after an outage, so the
+    wait is usually short; but a platform answering slowly holds every process on deliveries
+    (as it did, nearly, when taken in turn): a deployment that must keep ingestion going then
+    runs a worker of its own for ``-Q outbox`` (docs/configuration.md)."""
     rank = {name: i for i, name in enumerate(QUEUE_PRIORITY)}
     ordered = sorted(consume_from.items(), key=lambda item: rank.get(item[0], len(rank)))
     consume_from.clear()

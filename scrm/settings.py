@@ -328,7 +328,7 @@ CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"), Queue("periodic"))
 # A worker takes from its queues in priority order, not in turn: "outbox", then "periodic", then
 # "celery" (scrm/celery.py orders them so, whatever -Q says). Taken in turn, a reply waited
 # behind every other task's webhook batch, minutes under a backlog of 50-event batches.
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):  # scrm.broker.is_redis_url
     CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
 CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # How long the web server's first webhook of a batch waits for others before their processing
@@ -337,9 +337,10 @@ CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # behind; docs/performance.md, issue 18). A full batch (50) goes at once. Lower for less lag at
 # low rates, higher for fewer tasks.
 SCRM_WEBHOOK_LINGER_SECONDS = float(os.environ.get("SCRM_WEBHOOK_LINGER_SECONDS", 0.05))
-# The same while the workers are behind (20 tasks or more wait in their main queue, read at most
-# once a second): a batch's task would wait there anyway, so it gathers up to 50 events instead
-# of about five and the workers catch up faster (docs/performance.md, issue 18).
+# The same while the workers are behind (five tasks a worker process, at least 20, wait in their
+# main queue, read at most once a second; until fewer than half as many do): a batch's task
+# would wait there anyway, so it gathers up to 50 events instead of about five and the workers
+# catch up faster (docs/performance.md, issue 18).
 SCRM_WEBHOOK_LINGER_BEHIND_SECONDS = float(
     os.environ.get("SCRM_WEBHOOK_LINGER_BEHIND_SECONDS", 0.5)
 )

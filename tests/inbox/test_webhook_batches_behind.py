@@ -3,9 +3,9 @@
 Each acknowledged webhook's id joins a batch that becomes one processing task
 (``inbox.tasks.queue_webhook_processing``). A task's fixed cost is paid per batch: at 100
 deliveries/s the usual 50 ms made tasks of about five events, and once a backlog formed it kept
-growing. While 20 or more tasks wait in the workers' queue a batch's task would wait there anyway,
-so the batch gathers ``SCRM_WEBHOOK_LINGER_BEHIND_SECONDS`` instead, and carries more events a
-task at no cost in lag."""
+growing. While 20 or more tasks (five a worker process) wait in the workers' queue, a batch's
+task would wait there anyway, so the batch gathers ``SCRM_WEBHOOK_LINGER_BEHIND_SECONDS``
+instead and carries more events a task at no cost in lag, until fewer than half as many wait."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from inbox.tasks import WEBHOOK_BEHIND_TASKS, process_webhook_events
+from inbox.tasks import WEBHOOK_BEHIND_TASKS, WEBHOOK_CAUGHT_UP_TASKS, process_webhook_events
 from tests.inbox.test_webhook_handlers import _signed
 from tests.serve import free_port, serve_process, services_env, services_only, wait_listening
 
@@ -75,6 +75,13 @@ def test_batches_gather_longer_while_the_workers_are_behind(world, platform, bro
         batches = _batches(broker)
         assert batches == [acked], log.read_text()
         assert time.monotonic() - started < 10
+        # And while the queue falls but stays above half the line, they still gather (no
+        # switching batch by batch about the line)
+        for _ in range(WEBHOOK_CAUGHT_UP_TASKS + 1):
+            process_webhook_events.delay([])
+        time.sleep(1.2)
+        acked = _post_spaced(port, shop, sim, "still", 2, 0.3, log)
+        assert _batches(broker) == [acked], log.read_text()
         # And once the queue is empty again (the workers caught up), batches are quick again
         time.sleep(1.2)
         acked = _post_spaced(port, shop, sim, "again", 2, 0.3, log)
