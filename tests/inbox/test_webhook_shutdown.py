@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
-from tests.inbox.test_webhook_handlers import _signed
+from tests.inbox.test_webhook_batches_behind import _post_spaced
 from tests.serve import free_port, serve_process, services_env, services_only, wait_listening
 
 pytestmark = [
@@ -32,25 +31,7 @@ def test_a_server_stopped_after_its_acks_queues_every_acknowledged_event(world, 
     try:
         wait_listening(process, port, log, timeout=30)
         # Given five buyers' notifications acknowledged by the server
-        shop, acked = world.shop_a1, []
-        for n in range(5):
-            conversation_id, message_id = platform.sim.buyer_message(
-                shop.platform_shop_id, buyer_user_id=f"late{n}", nickname="L", text="hello"
-            )
-            headers, body = _signed(
-                shop,
-                14,
-                f"late-{n}",
-                {"conversation_id": conversation_id, "message_id": message_id},
-            )
-            r = httpx.post(
-                f"http://127.0.0.1:{port}/webhooks/tiktok/",
-                content=body,
-                headers=headers,
-                timeout=10,
-            )
-            assert r.status_code == 200, log.read_text()
-            acked.append(int(r.headers["X-SCRM-Event"]))
+        acked = _post_spaced(port, world.shop_a1, platform.sim, "late", 5, 0.0, log)
         # When it is stopped at once (a deploy's SIGTERM), long before its batch would go
         stopped = time.monotonic()
         process.terminate()
