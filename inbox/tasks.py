@@ -229,9 +229,8 @@ _webhook_batches: Batcher[int] = Batcher(
 
 def queue_webhook_processing(event_id: int) -> None:
     """Join the next batch message to the workers (within ~50 ms; 0.5 s while they are
-    behind), off the ack's path: Celery's
-    in services mode, the in-process worker in embedded mode. Eager tasks (the test suite):
-    process now, in the caller."""
+    behind), off the ack's path: Celery's in services mode, the in-process worker in embedded
+    mode. Eager tasks (the test suite): process now, in the caller."""
     if process_webhook_event.app.conf.task_always_eager:
         process_webhook_event.delay(event_id)
     else:

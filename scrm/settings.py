@@ -328,7 +328,7 @@ CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"), Queue("periodic"))
 # A worker takes from its queues in priority order, not in turn: "outbox", then "periodic", then
 # "celery" (scrm/celery.py orders them so, whatever -Q says). Taken in turn, a reply waited
 # behind every other task's webhook batch, minutes under a backlog of 50-event batches.
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):  # scrm.broker.is_redis_url
+if REDIS_URL:  # the broker is Redis (CELERY_BROKER_URL above)
     CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
 CELERY_TASK_ROUTES = {"inbox.tasks.deliver_outbox_action": {"queue": "outbox"}}
 # How long the web server's first webhook of a batch waits for others before their processing
