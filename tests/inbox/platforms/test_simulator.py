@@ -580,6 +580,11 @@ def test_control_api(
     assert sim.faults and sim.faults[0].kind == "5xx"
     assert http.get("/_sim/sent_messages").json()["data"] == {"sent_messages": []}
     assert http.post("/_sim/faults", json={"kind": "5xx"}).status_code == 400
+    posts = {"path_prefix": CS, "kind": "delay", "delay": 2, "count": 9, "method": "post"}
+    assert http.post("/_sim/faults", json=posts).json()["code"] == 0
+    assert (sim.faults[-1].method, sim.faults[-1].remaining) == ("POST", 9)
+    bad = http.post("/_sim/faults", json={**posts, "method": "FETCH"})
+    assert bad.status_code == 400 and "GET, POST" in bad.json()["message"]
 
 
 def test_traffic_writes_varied_buyer_messages(sim: Simulator, cipher: str) -> None:

@@ -156,6 +156,23 @@ def test_a_slow_answer_waits_before_or_after_acting(
         assert endpoint.decided(sim, case_id)
 
 
+def test_a_fault_for_one_method_leaves_the_others_alone(sim: Simulator, client: Client) -> None:
+    # Given the platform fails writes (POST) under the returns' API, reads still answering
+    case_id, query = _case(sim, "return approve")
+    sim.set_fault("/return_refund/202309/", "5xx", count=1, method="POST")
+    # When a read under that prefix comes first, it succeeds and the fault waits for a write
+    body = _reason(client, case_id)  # GET /return_refund/202309/reject_reasons
+    assert body["reject_reason"]
+    assert sim.faults and sim.faults[0].remaining == 1
+    # Then the write gets the error and acts not, and the next write succeeds
+    answer = _call(client, "return approve", case_id, query)
+    assert (answer[0], answer[1]["code"]) == (503, 36009003)
+    assert not _return_decided(sim, case_id)
+    answer = _call(client, "return approve", case_id, query)
+    assert (answer[0], answer[1]["code"]) == (200, 0), answer
+    assert _return_decided(sim, case_id)
+
+
 # --- webhooks ----------------------------------------------------------------------------------
 @pytest.fixture
 def receiver(sim: Simulator, client: Client, receiver: Receiver) -> Receiver:

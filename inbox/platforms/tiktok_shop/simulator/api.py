@@ -236,7 +236,7 @@ def api_route(sim: Simulator, template: str, method: str, handler: Handler, *, k
         path = route_path(request.scope)
         late_answer = 0.0
         try:
-            fault = sim.take_fault(path)
+            fault = sim.take_fault(path, request.method)
             if fault is not None:
                 if fault.kind == "delay":
                     await asyncio.sleep(fault.delay)

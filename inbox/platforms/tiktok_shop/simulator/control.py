@@ -100,6 +100,7 @@ def routes(sim: Simulator) -> list[Route]:
             str(body["kind"]),
             count=int(body.get("count", 1)),
             delay=float(body.get("delay", 0.0)),
+            method=str(body["method"]) if body.get("method") else None,
         )
         return {}
 

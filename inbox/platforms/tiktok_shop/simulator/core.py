@@ -331,12 +331,26 @@ class Simulator(AccountsMixin, CasesMixin):
             }
 
     # --- faults and traffic ------------------------------------------------------------------
-    def set_fault(self, path_prefix: str, kind: str, *, count: int = 1, delay: float = 0.0) -> None:
-        """Make the next ``count`` API requests under ``path_prefix`` fail or wait."""
+    def set_fault(
+        self,
+        path_prefix: str,
+        kind: str,
+        *,
+        count: int = 1,
+        delay: float = 0.0,
+        method: str | None = None,
+    ) -> None:
+        """Make the next ``count`` API requests under ``path_prefix`` fail or wait; with
+        ``method``, only requests of that HTTP method (a platform slow to take writes: every
+        ``POST`` under ``/customer_service/``)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}")
+        if method is not None and method.upper() not in {"GET", "POST", "PUT", "DELETE"}:
+            raise ValueError("fault method must be GET, POST, PUT or DELETE")
         with self.lock:
-            self.faults.append(Fault(path_prefix, kind, count, delay))
+            self.faults.append(
+                Fault(path_prefix, kind, count, delay, method.upper() if method else None)
+            )
 
     def clear_faults(self) -> None:
         """Remove every injected fault: the API's and the background push's webhook faults
@@ -345,10 +359,14 @@ class Simulator(AccountsMixin, CasesMixin):
             self.faults.clear()
             self.push_faults = {}
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, method: str = "GET") -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.remaining > 0 and path.startswith(fault.path_prefix):
+                if (
+                    fault.remaining > 0
+                    and path.startswith(fault.path_prefix)
+                    and fault.method in (None, method)
+                ):
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self.faults.remove(fault)

@@ -241,9 +241,10 @@ class Notification:
 @dataclass
 class Fault:
     path_prefix: str
-    kind: str  # 5xx | rate_limit | delay
+    kind: str  # 5xx | rate_limit | delay | delay_after
     remaining: int
     delay: float = 0.0
+    method: str | None = None  # only calls of this HTTP method; None: every method
 
 
 def dumps(value: Any) -> str:
