@@ -89,6 +89,31 @@ def _consume_the_ticks(sender: str, instance: Any, **kwargs: object) -> None:
     _queues_in_priority_order(queues.consume_from)
 
 
+@celeryd_after_setup.connect
+def _enough_connections_for_threads(sender: str, instance: Any, **kwargs: object) -> None:
+    """A worker of threads (``-P threads``: deliveries, docker/compose.yml's ``worker-outbox``)
+    shares its process's database pool: each running task holds a connection until it ends, its
+    wait on the platform included, so more threads than ``SCRM_DB_POOL_MAX`` wait for one (10 s,
+    then the task fails and is retried). Said at start (once the worker's log is set up), not
+    found under load."""
+    from django.conf import settings
+
+    pool_cls = getattr(instance, "pool_cls", None)  # still its name here ("threads"), or a class
+    name = pool_cls if isinstance(pool_cls, str) else getattr(pool_cls, "__module__", "")
+    if "thread" not in name:
+        return
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    threads = int(getattr(instance, "concurrency", 0) or 0)
+    if isinstance(pool, dict) and threads > int(pool.get("max_size", threads)):
+        logger.warning(
+            "this worker runs %d threads and its database pool holds at most %d connections: "
+            "set SCRM_DB_POOL_MAX to %d or more (docs/configuration.md)",
+            threads,
+            pool["max_size"],
+            threads,
+        )
+
+
 QUEUE_PRIORITY = ("outbox", "periodic")  # then the rest ("celery"), as named
 
 

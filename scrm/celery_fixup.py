@@ -32,12 +32,24 @@ class PoolKeepingWorkerFixup(DjangoWorkerFixup):
     """Celery's worker fix-up, except that a task's boundaries return connections to the
     process's pool instead of closing the pool."""
 
+    def install(self) -> PoolKeepingWorkerFixup:
+        super().install()
+        if self.worker is not None and not self._is_prefork():
+            # A worker of threads (deliveries: ``-P threads``) or solo runs its tasks in this
+            # process, whose pool is opened by the first task: it checks as a prefork child's.
+            self._pool_checks()
+        return self
+
     def on_worker_process_init(self, **kwargs: Any) -> None:
         super().on_worker_process_init(**kwargs)  # the parent's connections and pool dropped
+        self._pool_checks()
+
+    def _pool_checks(self) -> None:
         # The pool this process opens checks a connection as it hands it out (an empty query):
         # one that the database dropped while it waited in the pool (a restart, an idle
         # timeout) is replaced instead of failing the task that took it, as each task's own
-        # new sessions never could under Celery's fix-up. One round trip a task.
+        # new sessions never could under Celery's fix-up. One round trip a task. Every
+        # thread's connection shares these settings (one dict an alias).
         for connection in self._db.connections.all():
             connection.settings_dict["CONN_HEALTH_CHECKS"] = True
             if getattr(connection, "close_pool", None) is not None:

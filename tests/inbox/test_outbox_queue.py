@@ -35,6 +35,6 @@ def test_a_reply_is_queued_apart_from_a_backlog_of_ingestion(world, api, broker)
 
 
 def test_a_worker_without_q_consumes_every_queue():
-    # What `celery -A scrm worker` (docker/compose.yml, the benches) listens to by default
+    # What `celery -A scrm worker` (the benches, a worker without -Q) listens to by default
     consumed = {q.name for q in celery_app.amqp.queues.consume_from.values()}
     assert consumed >= {"celery", "outbox", "periodic"}
