@@ -31,6 +31,11 @@ sealing, ...). The TikTok Shop simulator serves its HTTP API from this process
   is killed with SIGKILL and started again; what it held is recovered by the product's own
   sweeps (stale webhooks after 2 minutes, the backfill every minute, the outbox after its
   lease).
+- A slow platform (``--send-delay S``): each of chat's writes (a send, a mark-read) is answered
+  S seconds late, as a platform under load does; ``--outbox-workers N`` runs deliveries on a
+  worker of their own (``-Q outbox -P threads -c N``), the main worker taking the webhooks and
+  beat's ticks (``-Q celery,periodic``), as docker/compose.yml does. The kills hit the main
+  worker.
 - Vacuum: when the server's autovacuum is off (the CI machine's is), the bench does what it
   would, by its rules and settings (``bench/soak/vacuum.py``): production runs it, and an hour
   without it measures a bloat production never has.
@@ -246,6 +251,8 @@ def run(
     kills: int = 2,
     drain: float = 300.0,
     web_workers: int = 1,
+    send_delay: float = 0.0,
+    outbox_workers: int = 0,
 ) -> int:
     c.REDIS_URL = REDIS_URL  # read by _common's services_env, redis_claim and redis_flush
     c.database_create(DB)
@@ -255,7 +262,7 @@ def run(
     from inbox.platforms.tiktok_shop.simulator import Simulator, SimulatorServer
 
     server = None
-    worker = beat = None
+    worker = beat = outbox = None
     vacuum = Autovacuum(DB)
     try:
         t_setup = time.monotonic()
@@ -270,12 +277,31 @@ def run(
             per_shop=agents_per_shop,
             webhook_url="http://127.0.0.1:9/unused",
         )
+        if send_delay:
+            # A platform slow to take chat's writes: every send and mark-read waits (the
+            # returns' searches are POSTs too, but reads: left alone).
+            sim.set_fault(
+                "/customer_service/", "delay", count=10**9, delay=send_delay, method="POST"
+            )
         env = c.child_env(DB, "shipped", sim_env)
+        # The shipped pool size; with --outbox-workers, deliveries get a worker of their own
+        # (docs/configuration.md) and the main one the webhooks and beat's ticks.
+        queues = ["-Q", "celery,periodic"] if outbox_workers else []
         worker = Restartable(
-            celery_args("worker", "--loglevel", "WARNING"),  # the shipped pool size
+            celery_args("worker", "--loglevel", "WARNING", *queues),
             env,
             logs / "worker.log",
         )
+        if outbox_workers:
+            # As docker/compose.yml's worker-outbox: threads, a database connection each.
+            outbox = Restartable(
+                celery_args(
+                    *("worker", "--loglevel", "WARNING", "-Q", "outbox", "-n", "outbox@%h"),
+                    *("-P", "threads", "-c", str(outbox_workers)),
+                ),
+                {**env, "SCRM_DB_POOL_MAX": str(max(outbox_workers, 10))},
+                logs / "worker-outbox.log",
+            )
         beat = Restartable(
             celery_args("beat", "--loglevel", "WARNING", "-s", str(logs / "beat-schedule")),
             env,
@@ -287,10 +313,14 @@ def run(
             web_pid = server_pid(port)
             worker.start()
             beat.start()
+            if outbox is not None:
+                outbox.start()
 
             def sample() -> dict[str, int]:
                 roots = {"uvicorn": web_pid, "celery worker": worker.proc.pid}
                 roots["celery beat"] = beat.proc.pid
+                if outbox is not None:
+                    roots["celery outbox worker"] = outbox.proc.pid
                 out = rss_tree(roots)
                 out["bench (simulator, clients)"] = rss_kb(os.getpid())
                 return out
@@ -304,6 +334,8 @@ def run(
                 "kills": kills,
                 "drain": drain,
                 "reply_every": reply_every,
+                "send_delay": send_delay,
+                "outbox_workers": outbox_workers,
             }
             vacuum.start()
             result = asyncio.run(_soak(state, sim, world, opts, worker, sample))
@@ -312,7 +344,7 @@ def run(
         return report(state, result, sim, opts, shops, agents, setup_s)
     finally:
         vacuum.stop()
-        for proc in (worker, beat):
+        for proc in (worker, beat, outbox):
             if proc is not None:
                 proc.stop()
         if server is not None:
@@ -332,6 +364,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kills", type=int, default=2, help="SIGKILLs of the celery worker")
     parser.add_argument("--drain", type=float, default=300.0, help="seconds at most")
     parser.add_argument("--web-workers", type=int, default=1, help="uvicorn workers")
+    parser.add_argument(
+        "--send-delay",
+        type=float,
+        default=0.0,
+        help="seconds the platform takes to answer each write (a send, a mark-read)",
+    )
+    parser.add_argument(
+        "--outbox-workers",
+        type=int,
+        default=0,
+        help="a worker of this many threads for deliveries alone (-Q outbox); 0: one worker",
+    )
     args = parser.parse_args(argv)
     sys.exit(
         run(
@@ -344,6 +388,8 @@ def main(argv: list[str] | None = None) -> None:
             kills=max(0, min(args.kills, 10)),
             drain=max(10.0, min(args.drain, 3600.0)),
             web_workers=max(1, min(args.web_workers, 8)),
+            send_delay=max(0.0, min(args.send_delay, 30.0)),
+            outbox_workers=max(0, min(args.outbox_workers, 16)),
         )
     )
 

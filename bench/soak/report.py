@@ -54,12 +54,13 @@ def backlog_read() -> dict:
 
 
 def final_counts() -> dict:
-    from django.db import connection
+    from django.db import connection, transaction
 
-    with connection.cursor() as cur:
-        # The waiting webhooks before the stored messages: the workers may still be draining, and
-        # a message stored between the two reads must not count as lost (read the other way
-        # round, the hour's report counted 45 "lost" that were processed during its own reads).
+    with transaction.atomic(), connection.cursor() as cur:
+        # One snapshot for every read: the workers may still be draining, and a message stored
+        # between two reads would count as neither waiting nor stored (read one after the
+        # other, the hour's report counted 45 "lost" that were processed during its own reads).
+        cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         cur.execute("SELECT message_platform_id FROM inbox_webhookevent WHERE status = 'received'")
         waiting = {row[0] for row in cur.fetchall()}
         cur.execute(
@@ -165,7 +166,14 @@ def report(run, result, sim, opts, shops, agents, setup_s) -> int:
             if run.interrupted_at is not None
             else ""
         )
-        + f"{agents} agents; load {result['load_s']:.0f} s, drain {result['drain_s']:.0f} s, "
+        + f"{agents} agents; "
+        + (f"platform writes {opts['send_delay']:g} s late, " if opts.get("send_delay") else "")
+        + (
+            f"deliveries on a worker of {opts['outbox_workers']} threads, "
+            if opts.get("outbox_workers")
+            else ""
+        )
+        + f"load {result['load_s']:.0f} s, drain {result['drain_s']:.0f} s, "
         f"set-up {setup_s:.0f} s ({c.machine()})",
         ["figure", "n", "p50", "p99", "max"],
         [
