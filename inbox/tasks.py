@@ -285,9 +285,18 @@ def deliver_outbox_action(self, action_id: int) -> str:
         countdown = max(wait, backoff(self.request.retries))
         # On the row first: if this worker dies while the retry waits in its memory, the sweep
         # takes the action up shortly after this time instead of after the broker's timeout.
-        outbox.outbox_next_attempt_set(
-            action_id=action_id, at=timezone.now() + timedelta(seconds=countdown)
-        )
+        # The database may be what failed (a restart, a pool with no live connection): the
+        # retry is queued all the same; the sweep finds the row by its lease meanwhile.
+        try:
+            outbox.outbox_next_attempt_set(
+                action_id=action_id, at=timezone.now() + timedelta(seconds=countdown)
+            )
+        except Exception as record_error:
+            logger.warning(
+                "outbox action %s: its next attempt not recorded: %s",
+                action_id,
+                type(record_error).__name__,
+            )
         raise self.retry(countdown=countdown, exc=exc) from exc
 
 

@@ -84,7 +84,7 @@ def _consume_the_ticks(sender: str, instance: Any, **kwargs: object) -> None:
         logger.warning(
             "this worker consumes the queue 'celery' but was not told 'periodic' (-Q): it "
             "consumes 'periodic' too, where celery beat sends the sweeps; name it in -Q "
-            "(-Q celery,outbox,periodic)"
+            "(-Q celery,periodic beside a worker for -Q outbox, or -Q celery,outbox,periodic)"
         )
     _queues_in_priority_order(queues.consume_from)
 
@@ -98,7 +98,7 @@ def _enough_connections_for_threads(sender: str, instance: Any, **kwargs: object
     found under load."""
     from django.conf import settings
 
-    pool_cls = getattr(instance, "pool_cls", None)  # still its name here ("threads"), or a class
+    pool_cls = getattr(instance, "pool_cls", None)  # a class from the command line, or a name
     name = pool_cls if isinstance(pool_cls, str) else getattr(pool_cls, "__module__", "")
     if "thread" not in name:
         return

@@ -172,7 +172,8 @@ if SERVICES_MODE:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": int(os.environ.get("SCRM_DB_POOL_MIN", 2)),
         "max_size": int(os.environ.get("SCRM_DB_POOL_MAX", 10)),
-        "timeout": 10,
+        # How long a unit of work waits for a connection (none free, or the database down).
+        "timeout": float(os.environ.get("SCRM_DB_POOL_TIMEOUT_SECONDS", 10)),
     }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -320,9 +321,10 @@ CELERY_TIMEZONE = "UTC"
 # have a third, "periodic", so an SLA sweep or an audit seal does not wait behind that backlog
 # (only for a free worker process), and each expires after two periods, at least a minute
 # (scrm/celery.py tick_expiry): a tick not started by then (the worker down) is dropped, as the
-# next is already sent, instead of piling up to run back to back. A worker started with -Q
-# should name all three; one naming "celery" but not "periodic" consumes it anyway, with a
-# warning (scrm/celery.py).
+# next is already sent, instead of piling up to run back to back. Workers started with -Q
+# should cover all three between them (compose: "celery,periodic" on processes, "outbox" on
+# threads); one naming "celery" but not "periodic" consumes it anyway, with a warning
+# (scrm/celery.py).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("outbox"), Queue("periodic"))
 # A worker takes from its queues in priority order, not in turn: "outbox", then "periodic", then

@@ -67,17 +67,17 @@ def expire_lease(reply: Message) -> None:
     )
 
 
-def celery_worker(platform, *options: str) -> subprocess.Popen:
+def celery_worker(platform, *options: str, database_url: str | None = None) -> subprocess.Popen:
     """A real Celery worker (``celery -A scrm worker`` and ``options``) started by a test, on
-    the test's database (services mode) and the platform's simulator; its output discarded."""
+    the test's database (services mode; or ``database_url``) and the platform's simulator; its
+    output discarded."""
     db = connection.settings_dict
     env = dict(
         os.environ,
         TIKTOK_API_BASE=platform.server.base_url,
         TIKTOK_AUTH_BASE=platform.server.base_url,
-        DATABASE_URL=(
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
+        DATABASE_URL=database_url
+        or f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
     )
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "scrm", "worker", *options],
