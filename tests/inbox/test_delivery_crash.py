@@ -6,13 +6,17 @@ platform acted) or waits before acting (the worker dies before it)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -86,6 +90,46 @@ def celery_worker(platform, *options: str, database_url: str | None = None) -> s
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def log_text(log: Path) -> str:
+    """A worker's log file so far ("" before it is written)."""
+    return log.read_text() if log.exists() else ""
+
+
+# The workers' queues, and kombu's bookkeeping of the tasks a worker holds unacknowledged (a
+# killed worker's would be restored into a later test's queues).
+BROKER_KEYS = ("celery", "outbox", "periodic", "unacked", "unacked_index", "unacked_mutex")
+
+
+@dataclass
+class WorkersRun:
+    broker: Any  # a Redis client on the broker
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    def start(self, platform, *options: str, database_url: str | None = None) -> None:
+        self.workers.append(celery_worker(platform, *options, database_url=database_url))
+
+
+@contextlib.contextmanager
+def workers_on_the_broker() -> Iterator[WorkersRun]:
+    """For a test of real workers on the Redis broker: the broker's queues empty before and
+    after; the workers it starts (``run.start``) killed at the end, and tasks eager again,
+    whatever the test switched off."""
+    import redis
+
+    from scrm.celery import app as celery_app
+
+    run = WorkersRun(redis.Redis.from_url(settings.REDIS_URL))
+    run.broker.delete(*BROKER_KEYS)
+    try:
+        yield run
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in run.workers:
+            kill(worker)
+        run.broker.delete(*BROKER_KEYS)
+        run.broker.close()
 
 
 def kill(worker: subprocess.Popen) -> None:

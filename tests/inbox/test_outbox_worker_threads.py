@@ -11,15 +11,13 @@ from __future__ import annotations
 import time
 
 import pytest
-import redis
 from django.conf import settings
-from django.db import connection
 
 from inbox.models import Message
 from inbox.tasks import deliver_outbox_action
 from scrm.celery import app as celery_app
 from tests.inbox.builders import pending_reply, reply_action, reply_attempts
-from tests.inbox.test_delivery_crash import celery_worker
+from tests.inbox.test_delivery_crash import celery_worker, kill, log_text, workers_on_the_broker
 from tests.inbox.test_worker_db_pool import _session_pids, _sessions_dropped
 from tests.serve import wait_until
 
@@ -32,12 +30,6 @@ REPLIES = 8
 LATE_S = 3.0  # each send answered this late
 
 
-def _session_pids_of(conn) -> set[int]:
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return {cursor.fetchone()[0]}
-
-
 def _state(reply: Message) -> str:
     reply.refresh_from_db()
     return reply.delivery_state
@@ -45,11 +37,8 @@ def _state(reply: Message) -> str:
 
 def test_a_thread_worker_delivers_slow_sends_at_once_and_each_once(world, platform, tmp_path):
     sim, shop = platform.sim, world.shop_a1
-    broker = redis.Redis.from_url(settings.REDIS_URL)
-    broker.delete("celery", "outbox", "periodic")
     log = tmp_path / "worker.log"
-    worker = None
-    try:
+    with workers_on_the_broker() as run:
         # Given eight agents' replies, each in a conversation of its own, queued for delivery,
         # and a platform that takes each send three seconds to act on
         replies = []
@@ -71,7 +60,7 @@ def test_a_thread_worker_delivers_slow_sends_at_once_and_each_once(world, platfo
             deliver_outbox_action.delay(reply_action(reply).id)
         ours = _session_pids()  # this test's (and its servers') sessions
         # When a worker of threads for deliveries alone starts
-        worker = celery_worker(
+        run.start(
             platform,
             *("-Q", "outbox", "-P", "threads", "-c", str(REPLIES), "-n", "outbox@%h"),
             *("--loglevel", "INFO", "--logfile", str(log)),
@@ -82,7 +71,7 @@ def test_a_thread_worker_delivers_slow_sends_at_once_and_each_once(world, platfo
             for sent in sim.sent_messages(shop.platform_shop_id):
                 seen.setdefault(sent["content"]["content"], time.monotonic())
             time.sleep(0.05)
-        assert len(seen) == REPLIES, (seen, log.read_text() if log.exists() else "no log")
+        assert len(seen) == REPLIES, (seen, log_text(log))
         # Then the sends waited on the platform together: one after another, the last would
         # come 21 s after the first (the slack is for the pool's connections, opened one by one)
         assert max(seen.values()) - min(seen.values()) < (REPLIES - 1) * LATE_S / 2, seen
@@ -92,27 +81,19 @@ def test_a_thread_worker_delivers_slow_sends_at_once_and_each_once(world, platfo
         texts = [s["content"]["content"] for s in sim.sent_messages(shop.platform_shop_id)]
         assert sorted(texts) == sorted(r.text for r in replies)
         assert Message.objects.filter(direction="out", delivery_state="sent").count() == REPLIES
-        assert "database pool" not in log.read_text()  # eight threads, ten connections
+        assert "database pool" not in log_text(log)  # eight threads, ten connections
         # And when the database drops the worker's eight pooled sessions (a restart), the next
         # delivery is sent, once: the pool's check finds the dead sessions as it hands them out
         # (waiting 1, 2, 4 s between failed checks: a try may run out of its ten seconds and
         # be retried), never handing a dead one to the task
         sim.clear_faults()
         late = pending_reply(later, "Now.", key="threads-late")
-        assert _sessions_dropped(keep=ours | _session_pids_of(connection)) >= 1
+        assert _sessions_dropped(keep=ours) >= 1
         deliver_outbox_action.delay(reply_action(late).id)
-        assert wait_until(lambda: _state(late) == "sent", timeout=60), log.read_text()
+        assert wait_until(lambda: _state(late) == "sent", timeout=60), log_text(log)
         assert reply_attempts(late).count() == 1
         sent = [s["content"]["content"] for s in sim.sent_messages(shop.platform_shop_id)]
         assert sent.count("Now.") == 1
-    finally:
-        celery_app.conf.task_always_eager = True
-        sim.clear_faults()
-        if worker is not None:
-            worker.kill()
-            worker.wait(timeout=10)
-        broker.delete("celery", "outbox", "periodic", "unacked", "unacked_index", "unacked_mutex")
-        broker.close()
 
 
 def test_a_thread_worker_with_fewer_connections_than_threads_says_so(
@@ -128,51 +109,34 @@ def test_a_thread_worker_with_fewer_connections_than_threads_says_so(
         *("--loglevel", "INFO", "--logfile", str(log)),
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and " ready." not in (
-            log.read_text() if log.exists() else ""
-        ):
-            time.sleep(0.1)
-        text = log.read_text() if log.exists() else ""
+        assert wait_until(lambda: " ready." in log_text(log), timeout=30), log_text(log)
         # Then it says at start how many connections it needs
+        text = log_text(log)
         assert "runs 4 threads" in text and "SCRM_DB_POOL_MAX to 4 or more" in text, text
     finally:
-        worker.kill()
-        worker.wait(timeout=10)
+        kill(worker)
 
 
 def test_a_delivery_is_retried_when_the_database_is_down_too(platform, tmp_path, monkeypatch):
     """The task records its retry's time on the action's row before retrying; with the database
     unreachable that record fails too, and the retry must be queued all the same (it escaped
     the task, which was acknowledged and gone until the outbox sweep's next pass)."""
-    broker = redis.Redis.from_url(settings.REDIS_URL)
-    broker.delete("outbox")
     monkeypatch.setenv("SCRM_DB_POOL_MIN", "0")
     monkeypatch.setenv("SCRM_DB_POOL_TIMEOUT_SECONDS", "1")  # each failure said in a second
     log = tmp_path / "worker.log"
-    celery_app.conf.task_always_eager = False
-    worker = None
-    try:
+    with workers_on_the_broker() as run:
+        celery_app.conf.task_always_eager = False
         deliver_outbox_action.delay(987_654)
         # Given a worker whose database refuses every connection
-        worker = celery_worker(
+        run.start(
             platform,
             *("-Q", "outbox", "-P", "solo", "-n", "outbox-nodb@%h"),
             *("--loglevel", "INFO", "--logfile", str(log)),
             database_url="postgres://postgres@127.0.0.1:1/nowhere",
         )
         # When it takes the delivery, the try and the record of its retry both fail
-        assert wait_until(lambda: " retry: " in (log.read_text() if log.exists() else ""), 60), (
-            log.read_text() if log.exists() else "no log"
-        )
-        text = log.read_text()
+        assert wait_until(lambda: " retry: " in log_text(log), timeout=60), log_text(log)
+        text = log_text(log)
         # Then the retry is queued (and said so), not the task failed and gone
         assert "next attempt not recorded: OperationalError" in text, text
         assert "raised unexpected" not in text, text
-    finally:
-        celery_app.conf.task_always_eager = True
-        if worker is not None:
-            worker.kill()
-            worker.wait(timeout=10)
-        broker.delete("outbox", "unacked", "unacked_index", "unacked_mutex")
-        broker.close()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 
 import pytest
-import redis
 from django.conf import settings
 
 from inbox.tasks import deliver_outbox_action, process_webhook_events
 from scrm.celery import app as celery_app
-from tests.inbox.test_delivery_crash import celery_worker
+from tests.inbox.test_delivery_crash import log_text as _text
+from tests.inbox.test_delivery_crash import workers_on_the_broker
 from tests.serve import wait_until
 
 pytestmark = [
@@ -28,31 +28,23 @@ RECEIVED = re.compile(r"Task inbox\.tasks\.(\w+)\[([^\]]+)\] received")
 
 @pytest.mark.parametrize("order", ["celery,outbox,periodic", "outbox,periodic,celery"])
 def test_a_worker_takes_the_replies_before_the_webhook_backlog(world, platform, tmp_path, order):
-    broker = redis.Redis.from_url(settings.REDIS_URL)
-    for queue in ("celery", "outbox", "periodic"):
-        broker.delete(queue)
-    celery_app.conf.task_always_eager = False
     log = tmp_path / "worker.log"
-    worker = None
-    try:
+    with workers_on_the_broker() as run:
+        celery_app.conf.task_always_eager = False
         # Given a backlog of webhook batches in the main queue, then five deliveries queued
         for i in range(20):
             process_webhook_events.delay([900_000 + i])
         for i in range(5):
             deliver_outbox_action.delay(900_000 + i)
         # When a worker of one process starts, its queues named in either order
-        worker = celery_worker(
-            platform, "-P", "solo", "-Q", order, "--loglevel", "INFO", "--logfile", str(log)
-        )
-        assert wait_until(lambda: broker.llen("celery") == 0, timeout=60), (
-            log.read_text() if log.exists() else "no worker log"
-        )
+        run.start(platform, "-P", "solo", "-Q", order, "--loglevel", "INFO", "--logfile", str(log))
+        assert wait_until(lambda: run.broker.llen("celery") == 0, timeout=60), _text(log)
 
         def taken() -> list[str]:
             """Each task's name, in the order the worker first took it (a delivery of an
             unknown action is retried, and taken again later)."""
             first: dict[str, str] = {}
-            for name, task_id in RECEIVED.findall(log.read_text() if log.exists() else ""):
+            for name, task_id in RECEIVED.findall(_text(log)):
                 first.setdefault(task_id, name)
             return list(first.values())
 
@@ -63,12 +55,3 @@ def test_a_worker_takes_the_replies_before_the_webhook_backlog(world, platform, 
         assert names.index("deliver_outbox_action") <= 1, names
         first_six = names[:6]
         assert first_six.count("deliver_outbox_action") == 5, names
-    finally:
-        celery_app.conf.task_always_eager = True
-        if worker is not None:
-            worker.kill()
-            worker.wait(timeout=10)
-        # with what the killed worker held unacknowledged (a delivery's retry waiting in its
-        # memory), which the broker would otherwise restore into a later test's queues
-        broker.delete("celery", "outbox", "periodic", "unacked", "unacked_index", "unacked_mutex")
-        broker.close()
