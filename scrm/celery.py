@@ -93,9 +93,9 @@ def _consume_the_ticks(sender: str, instance: Any, **kwargs: object) -> None:
 def _enough_connections_for_threads(sender: str, instance: Any, **kwargs: object) -> None:
     """A worker of threads (``-P threads``: deliveries, docker/compose.yml's ``worker-outbox``)
     shares its process's database pool: each running task holds a connection until it ends, its
-    wait on the platform included, so more threads than ``SCRM_DB_POOL_MAX`` wait for one (10 s,
-    then the task fails and is retried). Said at start (once the worker's log is set up), not
-    found under load."""
+    wait on the platform included, so more threads than ``SCRM_DB_POOL_MAX`` wait for one
+    (``SCRM_DB_POOL_TIMEOUT_SECONDS``, then the task fails and is retried). Said at start (once
+    the worker's log is set up), not found under load."""
     from django.conf import settings
 
     pool_cls = getattr(instance, "pool_cls", None)  # a class from the command line, or a name
