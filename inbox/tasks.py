@@ -337,7 +337,8 @@ def backfill_all_shops() -> int:
     A stream whose last runs stored nothing rests until its ``next_run_at``
     (``ingestion.backfill_wait``: up to ``SCRM_BACKFILL_QUIET_MAX_SECONDS``): with the webhooks
     delivering everything, most of those tasks only confirmed it (a tenth of the workers' time
-    in the soak at 200 shops)."""
+    in the soak at 200 shops). So do the streams of a shop whose webhooks are still waiting for
+    the workers, for as long as a quiet stream rests (``ingestion.backfill_resting``)."""
     ids = list(ShopAccount.objects.filter(is_active=True).values_list("id", flat=True))
     ttl = settings.SCRM_BACKFILL_QUEUED_SECONDS
     resting = ingestion.backfill_resting()

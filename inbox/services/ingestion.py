@@ -79,6 +79,10 @@ BACKFILL_SLACK = timedelta(minutes=10)  # re-read this far behind the high-water
 # again (inbox/services/webhooks.py uses this as its STALE_AFTER) and the backfill reads the
 # conversation itself, as for a webhook never received.
 BACKFILL_TRUSTS_WEBHOOK = timedelta(minutes=2)
+# A shop with a webhook waiting longer than this for its first processing attempt is one the
+# workers are behind on: the periodic backfill leaves its streams for later (backfill_resting).
+# Well above the lag of workers keeping up (under a second), so a busy shop is not held back.
+BACKFILL_BEHIND_AFTER = timedelta(seconds=30)
 ADOPT_CLOCK_SKEW = timedelta(minutes=2)  # our clock against the platform's
 
 
@@ -868,13 +872,40 @@ def backfill_wait(quiet_runs: int) -> timedelta:
 
 
 def backfill_resting() -> set[tuple[int, str]]:
-    """The (shop account, stream) pairs the periodic tick leaves for later: quiet streams whose
-    next run is not due by the tick after this one's midpoint (a tick a little early still
-    runs what is due at it)."""
-    due_by = timezone.now() + backfill_tick() / 2
-    return set(
+    """The (shop account, stream) pairs the periodic tick leaves for later:
+
+    - quiet streams whose next run is not due by the tick after this one's midpoint (a tick a
+      little early still runs what is due at it);
+    - the streams of a shop the workers are behind on (a webhook of its received over
+      ``BACKFILL_BEHIND_AFTER`` ago and not yet tried) whose last run is less than
+      ``SCRM_BACKFILL_QUIET_MAX_SECONDS`` old: its backfill would read the platform only to
+      find what those webhooks are bringing (the hour at 100 messages/s: 25,446 conversation
+      lists read, and waves of 200–450 backfill tasks queued ahead of the webhooks they then
+      left alone). The run waits for the queue at most that long after its last one, as long
+      as a quiet stream rests, so a webhook lost while others wait is still found. A shop whose
+      webhooks are merely arriving (the workers keeping up) is not held back.
+    """
+    now = timezone.now()
+    due_by = now + backfill_tick() / 2
+    resting = set(
         SyncCursor.objects.filter(next_run_at__gt=due_by).values_list("shop_account_id", "stream")
     )
+    waiting_shops = (
+        WebhookEvent.objects.filter(
+            status=WebhookEventStatus.RECEIVED,
+            received_at__lt=now - BACKFILL_BEHIND_AFTER,
+            attempts=0,
+        )
+        .exclude(shop_account_id=None)
+        .values("shop_account_id")
+    )
+    ran_since = now - timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS)
+    resting.update(
+        SyncCursor.objects.filter(
+            shop_account_id__in=waiting_shops, last_run_at__gt=ran_since
+        ).values_list("shop_account_id", "stream")
+    )
+    return resting
 
 
 def shop_backfill(*, shop: ShopAccount, streams: Iterable[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from inbox.models import ShopAccount, SyncCursor, SyncStream
+from inbox.models import ShopAccount, SyncCursor, SyncStream, WebhookEvent
 from inbox.services.ingestion import SYNC_STREAM_READERS
 from inbox.tasks import backfill_all_shops, backfill_shop
 
@@ -100,3 +100,67 @@ def test_the_tick_leaves_a_resting_stream_for_later(world, broker_queue):
     cache.delete_many(_marks())  # the others' tasks were taken above and never run
     backfill_all_shops()
     assert (shop, SyncStream.MESSAGES) in _queued(broker_queue)
+
+
+def _webhook_waiting(shop_id: int, n: int, *, seconds: float = 31) -> WebhookEvent:
+    """A webhook of the shop received ``seconds`` ago, not yet tried by the workers."""
+    event = WebhookEvent.objects.create(
+        platform="tiktok_shop",
+        notification_id=f"waiting-{shop_id}-{n}",
+        shop_account_id=shop_id,
+        type_code=14,
+        kind="new_message",
+        body="{}",
+    )
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(seconds=seconds)
+    )
+    return event
+
+
+def test_a_shop_the_workers_are_behind_on_waits_as_long_as_a_quiet_stream(
+    world, broker_queue, settings
+):
+    settings.SCRM_BACKFILL_QUIET_MAX_SECONDS = 300
+    behind, other = world.shop_a1.id, world.shop_a2.id
+    now = timezone.now()
+    # Given two shops whose streams ran a minute ago and are due again now, a webhook of the
+    # first waiting for the workers for over 30 s, and one of the second just received (the
+    # workers keeping up)
+    for shop in (behind, other):
+        for stream in SYNC_STREAM_READERS:
+            SyncCursor.objects.create(
+                shop_account_id=shop,
+                stream=stream,
+                last_run_at=now - timedelta(minutes=1),
+                next_run_at=now,
+            )
+    event = _webhook_waiting(behind, 1)
+    _webhook_waiting(other, 1, seconds=0)
+    # When the tick runs, then the shop the workers are behind on is left for later: its
+    # backfill would find what that webhook brings; the other is read all the same
+    backfill_all_shops()
+    queued = _queued(broker_queue)
+    assert not any(shop == behind for shop, _ in queued)
+    assert {stream for shop, stream in queued if shop == other} == set(SYNC_STREAM_READERS)
+    # And a webhook the workers have tried (it failed, it stays received) holds nothing back:
+    # the backfill is how what it was about is found
+    WebhookEvent.objects.filter(pk=event.pk).update(attempts=1)
+    backfill_all_shops()
+    assert {stream for shop, stream in _queued(broker_queue) if shop == behind} == set(
+        SYNC_STREAM_READERS
+    )
+    # And while webhooks keep waiting, the shop waits no longer than a quiet stream rests:
+    # a message whose webhook was lost meanwhile is still found
+    cache.delete_many(_marks())
+    _webhook_waiting(behind, 2)
+    backfill_all_shops()
+    assert not any(shop == behind for shop, _ in _queued(broker_queue))
+    SyncCursor.objects.filter(shop_account_id=behind).update(
+        last_run_at=now - timedelta(seconds=301)
+    )
+    cache.delete_many(_marks())
+    backfill_all_shops()
+    assert {stream for shop, stream in _queued(broker_queue) if shop == behind} == set(
+        SYNC_STREAM_READERS
+    )
