@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
+
+from tests.migration_db import migrate_to, scratch_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,20 +16,14 @@ AFTER = ("inbox", "0011_outbox_actions")
 
 
 def models_at(target):
-    return MigrationExecutor(connection).loader.project_state(target).apps
-
-
-def migrate(target) -> None:
-    call_command("migrate", target[0], target[1], verbosity=0)
+    return migrate_to(target).loader.project_state(target).apps
 
 
 @pytest.fixture
 def at_0010():
-    migrate(BEFORE)
-    try:
+    """A database of its own migrated to 0010, so that only 0011 goes back and forth."""
+    with scratch_database():
         yield models_at(BEFORE)
-    finally:
-        call_command("migrate", verbosity=0)
 
 
 def test_replies_keep_their_state_attempts_and_due_time_across_0011(at_0010):
@@ -76,7 +69,6 @@ def test_replies_keep_their_state_attempts_and_due_time_across_0011(at_0010):
     message("received", direction="in", platform_message_id="pm-0")
 
     # When 0011 runs
-    migrate(AFTER)
     apps = models_at(AFTER)
     OutboxAction = apps.get_model("inbox", "OutboxAction")
     OutboxAttempt = apps.get_model("inbox", "OutboxAttempt")
@@ -105,7 +97,6 @@ def test_replies_keep_their_state_attempts_and_due_time_across_0011(at_0010):
     assert OutboxAttempt.objects.get(action=actions[sent.id]).outcome == "sent"
 
     # When it is reversed, the replies' attempts and due times are back
-    migrate(BEFORE)
     apps = models_at(BEFORE)
     Message = apps.get_model("inbox", "Message")
     DeliveryAttempt = apps.get_model("inbox", "DeliveryAttempt")
