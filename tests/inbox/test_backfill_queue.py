@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
 from inbox.models import ShopAccount, SyncCursor, SyncStream, WebhookEvent
-from inbox.services.ingestion import SYNC_STREAM_READERS
+from inbox.services.ingestion import QUIET_RUNS_KEPT, SYNC_STREAM_READERS, backfill_next_run
 from inbox.tasks import backfill_all_shops, backfill_shop
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +164,33 @@ def test_a_shop_the_workers_are_behind_on_waits_as_long_as_a_quiet_stream(
     assert {stream for shop, stream in _queued(broker_queue) if shop == behind} == set(
         SYNC_STREAM_READERS
     )
+
+
+@pytest.mark.parametrize("past_the_minute", [17, 45])
+def test_streams_that_went_quiet_together_come_due_spread_over_the_cap(settings, past_the_minute):
+    settings.SCRM_BACKFILL_QUIET_MAX_SECONDS = 300  # five ticks of 60 s
+    streams = [(shop, stream) for shop in range(1, 201) for stream in SYNC_STREAM_READERS]
+    first = datetime(2026, 12, 6, 18, 0, past_the_minute, tzinfo=UTC)  # beat's ticks
+    # Given 600 streams resting the longest, all due at the same tick (they went quiet
+    # together: every shop at start-up, or after the platform was down)
+    due = dict.fromkeys(streams, first)
+    last_run: dict[tuple[int, str], datetime] = {}
+    read_at_tick = []
+    for minute in range(40):
+        # When each tick reads what is due by its next half period (backfill_resting's rule),
+        # each task running a few seconds after it
+        tick = first + timedelta(minutes=minute)
+        ran = [key for key, at in due.items() if at <= tick + timedelta(seconds=30)]
+        read_at_tick.append(len(ran))
+        for shop, stream in ran:
+            now = tick + timedelta(seconds=3)
+            # (never longer than the cap and a tick between two runs: the lost webhook's bound)
+            assert now - last_run.get((shop, stream), now) <= timedelta(seconds=360)
+            last_run[shop, stream] = now
+            due[shop, stream] = backfill_next_run(
+                now=now, quiet_runs=QUIET_RUNS_KEPT, shop_account_id=shop, stream=stream
+            )
+    # Then from the next tick on each reads a fifth of them, every stream every five minutes,
+    # instead of all 600 at every fifth tick
+    assert read_at_tick[0] == 600
+    assert read_at_tick[1:] == [120] * 39

@@ -146,9 +146,13 @@ def test_a_quiet_stream_rests_longer_after_each_quiet_run_and_not_once_it_finds_
     for _ in range(4):
         assert stream_backfill(shop=shop, stream=SyncStream.MESSAGES) == 0
         rests.append(_rest(_cursor(shop, SyncStream.MESSAGES)))
-    # Then the stream is read again 2, 4, then 5 minutes later (twice as long after each quiet
-    # run, at most the cap)
-    assert rests == [120.0, 240.0, 300.0, 300.0]
+    # Then the stream is read again 2, then 4 minutes later (twice as long after each quiet
+    # run), then at most the cap (and half a tick) later, in its own slot of the cap's five
+    # ticks: on a minute of the clock numbered (its shop and stream numbered) round five
+    assert rests[:2] == [120.0, 240.0]
+    assert all(30 < rest <= 330 for rest in rests[2:])
+    due = _cursor(shop, SyncStream.MESSAGES).next_run_at.timestamp()
+    assert due % 60 == 0 and (due // 60) % 5 == (shop.id * len(ingestion.SYNC_STREAM_READERS)) % 5
     # When a buyer's message reaches the platform but its webhook is lost
     _lost_buyer_messages(platform, shop, 1)
     # Then the next run finds it, and the stream is read at every tick again
