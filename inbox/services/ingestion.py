@@ -919,9 +919,13 @@ def backfill_resting() -> set[tuple[int, str]]:
     resting = set(
         SyncCursor.objects.filter(next_run_at__gt=due_by).values_list("shop_account_id", "stream")
     )
+    from inbox.services.webhooks import STALE_WINDOW
+
     waiting_shops = (
         WebhookEvent.objects.filter(
             status=WebhookEventStatus.RECEIVED,
+            # older than the stale sweep's window, an event is left to the backfill
+            received_at__gte=now - STALE_WINDOW,
             received_at__lt=now - BACKFILL_BEHIND_AFTER,
             attempts=0,
         )

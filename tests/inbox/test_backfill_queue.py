@@ -143,9 +143,11 @@ def test_a_shop_the_workers_are_behind_on_waits_as_long_as_a_quiet_stream(
     queued = _queued(broker_queue)
     assert not any(shop == behind for shop, _ in queued)
     assert {stream for shop, stream in queued if shop == other} == set(SYNC_STREAM_READERS)
-    # And a webhook the workers have tried (it failed, it stays received) holds nothing back:
-    # the backfill is how what it was about is found
+    # And a webhook the workers have tried (it failed, it stays received), or one older than
+    # the stale sweep's day (left to the backfill), holds nothing back: the backfill is how
+    # what it was about is found
     WebhookEvent.objects.filter(pk=event.pk).update(attempts=1)
+    _webhook_waiting(behind, 3, seconds=86_400 + 60)
     backfill_all_shops()
     assert {stream for shop, stream in _queued(broker_queue) if shop == behind} == set(
         SYNC_STREAM_READERS
