@@ -74,6 +74,8 @@ return over_capacity
 
 # Messages the receive pump takes from the process channel in one round trip.
 RECEIVE_BATCH = 100
+# How long a cancelled receive pump is given to end before it is cancelled again.
+PUMP_STOP_GRACE_SECONDS = 0.1
 
 
 class _Failed:
@@ -193,15 +195,31 @@ class RedisChannelLayer(_RedisChannelLayer):
             self.receive_buffer[channel].put_nowait(message)
 
     async def close_pools(self) -> None:
-        pump = self._pump
-        if pump is not None and not pump.done() and self._pump_loop is asyncio.get_running_loop():
-            self._pump = None
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            if self._pump_receivers:  # nothing would wake them: they fail as on a Redis error
-                self._receivers_fail(ConnectionError("the channel layer was closed"))
+        await self.receive_pump_stop()
         await super().close_pools()
+
+    async def receive_pump_stop(self, *, idle_only: bool = False) -> None:
+        """Stop the receive pump if it runs in this event loop (at the process's end, from
+        ``close_pools``; with ``idle_only``, only while no socket waits on it). Sockets still
+        waiting fail as on a Redis error: nothing would wake them.
+
+        A pump cancelled while its first pop is connecting to Redis waits out redis-py's close
+        of that half-made connection, its connect timeout (5 s), unless cancelled again: so
+        after a moment it is (each refused test handshake's teardown took 5.5 s)."""
+        pump = self._pump
+        if pump is None or pump.done() or self._pump_loop is not asyncio.get_running_loop():
+            return
+        if idle_only and self._pump_receivers:
+            return
+        self._pump = None
+        pump.cancel()
+        done, _ = await asyncio.wait({pump}, timeout=PUMP_STOP_GRACE_SECONDS)
+        if not done:
+            pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+        if self._pump_receivers:
+            self._receivers_fail(ConnectionError("the channel layer was closed"))
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every channel of ``group``, as channels-redis does (expired

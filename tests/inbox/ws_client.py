@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -44,7 +45,18 @@ async def connect(
         # when the test's event loop is torn down (channels-redis's receive, cancelled then,
         # can hang the teardown in services mode).
         await communicator.disconnect()
+        await _pump_stopped()
     return communicator, connected
+
+
+async def _pump_stopped() -> None:
+    """With no socket of the test left receiving, the Redis layer's receive pump is stopped
+    in the test's own loop, as a server process stops it at its end: the loop's teardown
+    cancels it once and waits (a pump cancelled while connecting then waited out redis-py's 5 s
+    close, ~5.5 s a test)."""
+    stop = getattr(get_channel_layer(), "receive_pump_stop", None)
+    if stop is not None:
+        await stop(idle_only=True)
 
 
 async def hello(communicator: WebsocketCommunicator) -> dict[str, Any]:
@@ -89,6 +101,7 @@ async def close_code(communicator: WebsocketCommunicator, timeout: float = 2) ->
     # handshake, in ``connect``): let it end here, not in the test loop's teardown, where a
     # channels-redis receive cancelled once hung a CI run for the timeout's 300 s.
     await communicator.disconnect()
+    await _pump_stopped()
     return int(output.get("code", 1000))
 
 
