@@ -37,13 +37,15 @@ def scratch_database() -> Iterator[BaseDatabaseWrapper]:
         scratch_dir = tempfile.mkdtemp(prefix="scrm-migration-")
         name = os.path.join(scratch_dir, "db.sqlite3")
     settings_dict = {**base, "NAME": name, "OPTIONS": options}
-    scratch = load_backend(base["ENGINE"]).DatabaseWrapper(settings_dict, "default")
-    connections["default"] = scratch
+    scratch = None
     try:
+        scratch = load_backend(base["ENGINE"]).DatabaseWrapper(settings_dict, "default")
+        connections["default"] = scratch
         yield scratch
     finally:
-        scratch.close()
         connections["default"] = original
+        if scratch is not None:
+            scratch.close()
         if original.vendor == "postgresql":
             _pg_recreate(original, name, create=False)
         elif scratch_dir is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, Max, OuterRef, QuerySet, Value
+from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -905,23 +905,30 @@ def backfill_resting() -> set[tuple[int, str]]:
 
     - quiet streams whose next run is not due by the tick after this one's midpoint (a tick a
       little early still runs what is due at it);
-    - the streams of a shop the workers are behind on (a webhook of its received over
-      ``BACKFILL_BEHIND_AFTER`` ago and not yet tried) whose last run is less than
-      ``SCRM_BACKFILL_QUIET_MAX_SECONDS`` old: its backfill would read the platform only to
-      find what those webhooks are bringing (the hour at 100 messages/s: 25,446 conversation
-      lists read, and waves of 200–450 backfill tasks queued ahead of the webhooks they then
-      left alone). The run waits for the queue at most that long after its last one, as long
-      as a quiet stream rests, so a webhook lost while others wait is still found. A shop whose
-      webhooks are merely arriving (the workers keeping up) is not held back.
+    - the streams the workers are behind on: a shop's stream with a webhook about it (one
+      naming a conversation for the messages stream, a return or a cancellation for theirs)
+      received over ``BACKFILL_BEHIND_AFTER`` ago and not yet tried, unless the stream is due
+      by the quiet rule's longest rest (``SCRM_BACKFILL_QUIET_MAX_SECONDS`` after its last
+      run, by the same midpoint). Its backfill would read the platform only to find what those
+      webhooks are bringing (the twentieth session's hour at 100 messages/s: 25,446
+      conversation lists read, and waves of 200–450 backfill tasks queued ahead of the webhooks
+      they then left alone). It waits for the queue no longer than a quiet stream rests, so a
+      webhook lost while others wait is still found. A stream whose webhooks are merely
+      arriving (the workers keeping up) is not held back.
     """
+    from inbox.services.webhooks import STALE_WINDOW
+
     now = timezone.now()
     due_by = now + backfill_tick() / 2
     resting = set(
         SyncCursor.objects.filter(next_run_at__gt=due_by).values_list("shop_account_id", "stream")
     )
-    from inbox.services.webhooks import STALE_WINDOW
-
-    waiting_shops = (
+    about = {
+        SyncStream.MESSAGES: "conversation_platform_id",
+        SyncStream.RETURNS: "return_platform_id",
+        SyncStream.CANCELLATIONS: "cancellation_platform_id",
+    }
+    waiting = (
         WebhookEvent.objects.filter(
             status=WebhookEventStatus.RECEIVED,
             # older than the stale sweep's window, an event is left to the backfill
@@ -931,13 +938,19 @@ def backfill_resting() -> set[tuple[int, str]]:
         )
         .exclude(shop_account_id=None)
         .values("shop_account_id")
+        .annotate(
+            **{stream: Count("id", filter=~Q(**{column: ""})) for stream, column in about.items()}
+        )
     )
-    ran_since = now - timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS)
-    resting.update(
-        SyncCursor.objects.filter(
-            shop_account_id__in=waiting_shops, last_run_at__gt=ran_since
+    behind = {
+        (row["shop_account_id"], stream) for row in waiting for stream in about if row[stream]
+    }
+    if behind:
+        longest = timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS)
+        held = SyncCursor.objects.filter(
+            shop_account_id__in={shop for shop, _ in behind}, last_run_at__gt=due_by - longest
         ).values_list("shop_account_id", "stream")
-    )
+        resting.update(pair for pair in held if pair in behind)
     return resting
 
 

@@ -102,15 +102,19 @@ def test_the_tick_leaves_a_resting_stream_for_later(world, broker_queue):
     assert (shop, SyncStream.MESSAGES) in _queued(broker_queue)
 
 
-def _webhook_waiting(shop_id: int, n: int, *, seconds: float = 31) -> WebhookEvent:
-    """A webhook of the shop received ``seconds`` ago, not yet tried by the workers."""
+def _webhook_waiting(
+    shop_id: int, n: int, *, seconds: float = 31, kind: str = "new_message", **about: str
+) -> WebhookEvent:
+    """A webhook of the shop received ``seconds`` ago, not yet tried by the workers, about
+    the platform object ``about`` names (a conversation unless told)."""
     event = WebhookEvent.objects.create(
         platform="tiktok_shop",
         notification_id=f"waiting-{shop_id}-{n}",
         shop_account_id=shop_id,
         type_code=14,
-        kind="new_message",
+        kind=kind,
         body="{}",
+        **(about or {"conversation_platform_id": f"c-{n}"}),
     )
     WebhookEvent.objects.filter(pk=event.pk).update(
         received_at=timezone.now() - timedelta(seconds=seconds)
@@ -118,15 +122,20 @@ def _webhook_waiting(shop_id: int, n: int, *, seconds: float = 31) -> WebhookEve
     return event
 
 
-def test_a_shop_the_workers_are_behind_on_waits_as_long_as_a_quiet_stream(
+def _streams_of(queued: Counter, shop_id: int) -> set[str]:
+    return {stream for shop, stream in queued if shop == shop_id}
+
+
+def test_a_stream_the_workers_are_behind_on_waits_as_long_as_a_quiet_stream(
     world, broker_queue, settings
 ):
-    settings.SCRM_BACKFILL_QUIET_MAX_SECONDS = 300
+    settings.SCRM_BACKFILL_QUIET_MAX_SECONDS = 300  # five ticks of 60 s
     behind, other = world.shop_a1.id, world.shop_a2.id
+    every = set(SYNC_STREAM_READERS)
     now = timezone.now()
-    # Given two shops whose streams ran a minute ago and are due again now, a webhook of the
-    # first waiting for the workers for over 30 s, and one of the second just received (the
-    # workers keeping up)
+    # Given two shops whose streams ran a minute ago and are due again now, a webhook about a
+    # conversation of the first waiting for the workers for over 30 s, and one of the second
+    # just received (the workers keeping up)
     for shop in (behind, other):
         for stream in SYNC_STREAM_READERS:
             SyncCursor.objects.create(
@@ -137,35 +146,39 @@ def test_a_shop_the_workers_are_behind_on_waits_as_long_as_a_quiet_stream(
             )
     event = _webhook_waiting(behind, 1)
     _webhook_waiting(other, 1, seconds=0)
-    # When the tick runs, then the shop the workers are behind on is left for later: its
-    # backfill would find what that webhook brings; the other is read all the same
+    # When the tick runs, then the first shop's messages are left for later (their backfill
+    # would find what that webhook brings), its returns and cancellations are read (the
+    # webhook brings them nothing), and so is every stream of the other shop
     backfill_all_shops()
     queued = _queued(broker_queue)
-    assert not any(shop == behind for shop, _ in queued)
-    assert {stream for shop, stream in queued if shop == other} == set(SYNC_STREAM_READERS)
+    assert _streams_of(queued, behind) == every - {SyncStream.MESSAGES}
+    assert _streams_of(queued, other) == every
+    # And a webhook about a return holds back that shop's returns
+    cache.delete_many(_marks())
+    _webhook_waiting(other, 2, kind="return_status", return_platform_id="r-1")
+    backfill_all_shops()
+    assert _streams_of(_queued(broker_queue), other) == every - {SyncStream.RETURNS}
     # And a webhook the workers have tried (it failed, it stays received), or one older than
     # the stale sweep's day (left to the backfill), holds nothing back: the backfill is how
     # what it was about is found
+    cache.delete_many(_marks())
     WebhookEvent.objects.filter(pk=event.pk).update(attempts=1)
     _webhook_waiting(behind, 3, seconds=86_400 + 60)
     backfill_all_shops()
-    assert {stream for shop, stream in _queued(broker_queue) if shop == behind} == set(
-        SYNC_STREAM_READERS
-    )
-    # And while webhooks keep waiting, the shop waits no longer than a quiet stream rests:
-    # a message whose webhook was lost meanwhile is still found
+    assert _streams_of(_queued(broker_queue), behind) == every
+    # And while webhooks keep waiting, a stream waits no longer than a quiet one rests: at
+    # the tick that would run a stream resting the longest since its last run, it is read,
+    # and a message whose webhook was lost meanwhile is found
     cache.delete_many(_marks())
-    _webhook_waiting(behind, 2)
+    _webhook_waiting(behind, 4)
     backfill_all_shops()
-    assert not any(shop == behind for shop, _ in _queued(broker_queue))
+    assert SyncStream.MESSAGES not in _streams_of(_queued(broker_queue), behind)
     SyncCursor.objects.filter(shop_account_id=behind).update(
-        last_run_at=now - timedelta(seconds=301)
+        last_run_at=timezone.now() - timedelta(seconds=275)  # due by this tick's midpoint
     )
     cache.delete_many(_marks())
     backfill_all_shops()
-    assert {stream for shop, stream in _queued(broker_queue) if shop == behind} == set(
-        SYNC_STREAM_READERS
-    )
+    assert _streams_of(_queued(broker_queue), behind) == every
 
 
 @pytest.mark.parametrize("past_the_minute", [17, 45])
