@@ -941,9 +941,13 @@ def backfill_resting() -> set[tuple[int, str]]:
         .annotate(
             **{stream: Count("id", filter=~Q(**{column: ""})) for stream, column in about.items()}
         )
+        .values_list("shop_account_id", *about)
     )
     behind = {
-        (row["shop_account_id"], stream) for row in waiting for stream in about if row[stream]
+        (shop, stream)
+        for shop, *counts in waiting
+        for stream, count in zip(about, counts, strict=True)
+        if count
     }
     if behind:
         longest = timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS)
