@@ -13,6 +13,7 @@ it was. It is dropped afterwards.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.state import StateApps
 from django.db.utils import load_backend
 
 
@@ -49,9 +51,7 @@ def scratch_database() -> Iterator[BaseDatabaseWrapper]:
         if original.vendor == "postgresql":
             _pg_recreate(original, name, create=False)
         elif scratch_dir is not None:
-            for file in os.listdir(scratch_dir):
-                os.remove(os.path.join(scratch_dir, file))
-            os.rmdir(scratch_dir)
+            shutil.rmtree(scratch_dir)
 
 
 def _pg_recreate(connection: BaseDatabaseWrapper, name: str, *, create: bool) -> None:
@@ -62,8 +62,9 @@ def _pg_recreate(connection: BaseDatabaseWrapper, name: str, *, create: bool) ->
             cursor.execute(f"CREATE DATABASE {quoted}")
 
 
-def migrate_to(target: tuple[str, str]) -> MigrationExecutor:
-    """Migrate the default connection to ``target`` (forward or back); the executor after."""
+def migrated_to(target: tuple[str, str]) -> StateApps:
+    """Migrate the default connection to ``target`` (forward or back); the models as they
+    are there (the graph's state at ``target``, whatever is applied)."""
     executor = MigrationExecutor(connections["default"])
     executor.migrate([target])
-    return MigrationExecutor(connections["default"])
+    return executor.loader.project_state(target).apps

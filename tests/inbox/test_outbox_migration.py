@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.migration_db import migrate_to, scratch_database
+from tests.migration_db import migrated_to, scratch_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -15,15 +15,11 @@ BEFORE = ("inbox", "0010_sync_streams_and_webhook_ids")
 AFTER = ("inbox", "0011_outbox_actions")
 
 
-def models_at(target):
-    return migrate_to(target).loader.project_state(target).apps
-
-
 @pytest.fixture
 def at_0010():
     """A database of its own migrated to 0010, so that only 0011 goes back and forth."""
     with scratch_database():
-        yield models_at(BEFORE)
+        yield migrated_to(BEFORE)
 
 
 def test_replies_keep_their_state_attempts_and_due_time_across_0011(at_0010):
@@ -69,7 +65,7 @@ def test_replies_keep_their_state_attempts_and_due_time_across_0011(at_0010):
     message("received", direction="in", platform_message_id="pm-0")
 
     # When 0011 runs
-    apps = models_at(AFTER)
+    apps = migrated_to(AFTER)
     OutboxAction = apps.get_model("inbox", "OutboxAction")
     OutboxAttempt = apps.get_model("inbox", "OutboxAttempt")
 
@@ -97,7 +93,7 @@ def test_replies_keep_their_state_attempts_and_due_time_across_0011(at_0010):
     assert OutboxAttempt.objects.get(action=actions[sent.id]).outcome == "sent"
 
     # When it is reversed, the replies' attempts and due times are back
-    apps = models_at(BEFORE)
+    apps = migrated_to(BEFORE)
     Message = apps.get_model("inbox", "Message")
     DeliveryAttempt = apps.get_model("inbox", "DeliveryAttempt")
     assert Message.objects.get(id=sending.id).next_attempt_at == due

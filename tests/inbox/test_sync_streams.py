@@ -15,7 +15,7 @@ from inbox.platforms.base import TransientError
 from inbox.services import ingestion
 from inbox.services.ingestion import StreamRun, shop_backfill, stream_backfill
 from inbox.tasks import backfill_all_shops
-from tests.migration_db import migrate_to, scratch_database
+from tests.migration_db import migrated_to, scratch_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -201,7 +201,7 @@ def test_migration_0010_forward_and_back():
     with scratch_database():
         # Given a database before 0010, with a shop's one cursor, a stored webhook and a
         # waiting webhook whose body names a conversation by an id no platform uses
-        old = migrate_to(BEFORE).loader.project_state(BEFORE).apps
+        old = migrated_to(BEFORE)
         org = old.get_model("inbox", "Organisation").objects.create(name="Org", slug="org")
         shop = old.get_model("inbox", "ShopAccount").objects.create(
             organisation=org, platform="tiktok_shop", platform_shop_id="s1", name="S"
@@ -236,7 +236,7 @@ def test_migration_0010_forward_and_back():
             status="received",
         )
         # When it migrates to 0010
-        new = migrate_to(AFTER).loader.project_state(AFTER).apps
+        new = migrated_to(AFTER)
         # Then that cursor is the shop's messages cursor, its mark and state kept
         cursors = new.get_model("inbox", "SyncCursor").objects
         cursor = cursors.get()
@@ -254,7 +254,7 @@ def test_migration_0010_forward_and_back():
 
         # When the shop has two streams' cursors and it migrates back before 0010
         cursors.create(shop_account_id=shop.id, stream="returns")
-        old = migrate_to(BEFORE).loader.project_state(BEFORE).apps
+        old = migrated_to(BEFORE)
         # Then the shop keeps one cursor, the messages stream's
         kept = old.get_model("inbox", "SyncCursor").objects.get()
         assert (kept.shop_account_id, kept.high_water) == (shop.id, mark)
