@@ -864,13 +864,18 @@ def backfill_tick() -> timedelta:
     return timedelta(seconds=settings.SCRM_PERIODIC_TASKS.get("inbox.tasks.backfill_all_shops", 60))
 
 
+def backfill_rest_longest() -> timedelta:
+    """The longest a quiet stream rests: ``SCRM_BACKFILL_QUIET_MAX_SECONDS``, never less than
+    the tick."""
+    return max(backfill_tick(), timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS))
+
+
 def backfill_wait(quiet_runs: int) -> timedelta:
     """How long after a run its stream is read again: the tick's period after a run that found
     something (``quiet_runs`` 0), doubling with each quiet run in a row, at most
-    ``SCRM_BACKFILL_QUIET_MAX_SECONDS`` (never less than the tick)."""
+    ``backfill_rest_longest``."""
     tick = backfill_tick()
-    most = max(tick, timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS))
-    return min(tick * 2 ** min(quiet_runs, QUIET_RUNS_KEPT), most)
+    return min(tick * 2 ** min(quiet_runs, QUIET_RUNS_KEPT), backfill_rest_longest())
 
 
 def backfill_next_run(
@@ -888,7 +893,7 @@ def backfill_next_run(
     at most the cap and a tick."""
     wait = backfill_wait(quiet_runs)
     tick = backfill_tick().total_seconds()
-    most = max(tick, settings.SCRM_BACKFILL_QUIET_MAX_SECONDS)
+    most = backfill_rest_longest().total_seconds()
     slots = int(most // tick)
     order = list(SYNC_STREAM_READERS)
     if wait.total_seconds() < most or slots < 2 or stream not in order:
@@ -908,8 +913,8 @@ def backfill_resting() -> set[tuple[int, str]]:
     - the streams the workers are behind on: a shop's stream with a webhook about it (one
       naming a conversation for the messages stream, a return or a cancellation for theirs)
       received over ``BACKFILL_BEHIND_AFTER`` ago and not yet tried, unless the stream is due
-      by the quiet rule's longest rest (``SCRM_BACKFILL_QUIET_MAX_SECONDS`` after its last
-      run, by the same midpoint). Its backfill would read the platform only to find what those
+      by the quiet rule's longest rest (``backfill_rest_longest`` after its last run, by the
+      same midpoint). Its backfill would read the platform only to find what those
       webhooks are bringing (the twentieth session's hour at 100 messages/s: 25,446
       conversation lists read, and waves of 200–450 backfill tasks queued ahead of the webhooks
       they then left alone). It waits for the queue no longer than a quiet stream rests, so a
@@ -950,9 +955,9 @@ def backfill_resting() -> set[tuple[int, str]]:
         if count
     }
     if behind:
-        longest = timedelta(seconds=settings.SCRM_BACKFILL_QUIET_MAX_SECONDS)
         held = SyncCursor.objects.filter(
-            shop_account_id__in={shop for shop, _ in behind}, last_run_at__gt=due_by - longest
+            shop_account_id__in={shop for shop, _ in behind},
+            last_run_at__gt=due_by - backfill_rest_longest(),
         ).values_list("shop_account_id", "stream")
         resting.update(pair for pair in held if pair in behind)
     return resting
